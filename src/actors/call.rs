@@ -1,0 +1,315 @@
+//! One actor per live call: it owns the call's state, applies events through the pure state machine,
+//! commits each change through the writer, and reconciles the call when its deadline passes.
+
+use super::registry::{CallKey, CallRegistry, Forget};
+use super::writer::Writer;
+use crate::db::models::{CallEventRow, CallRow, InboxRow};
+use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
+use crate::db::{self, queries, DbPool};
+use crate::domain::call::{self, Call, CallEvent, Deadlines};
+use crate::domain::events::{EventType, NewEvent};
+use crate::domain::ids::CallId;
+use crate::domain::time::to_text;
+use crate::error::AppError;
+use crate::metrics;
+use actix::prelude::*;
+use chrono::Utc;
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// A provider's event for one call, as a webhook handler hands it over.
+#[derive(Debug, Clone)]
+pub struct ProviderEvent {
+    pub event: CallEvent,
+    /// Invariant 3's key: the same key twice is the same event.
+    pub dedupe_key: String,
+    /// The raw webhook, stored with the event.
+    pub inbox: InboxRow,
+    /// What kind of webhook it was, e.g. `twilio.status`.
+    pub kind: &'static str,
+    /// The provider's own status word.
+    pub raw_status: Option<String>,
+    /// The webhook's fields, for the timeline.
+    pub data: serde_json::Value,
+}
+
+/// Applies a provider event to the call; answered once it is committed (or known as a duplicate).
+#[derive(Message)]
+#[rtype(result = "Result<Accepted, AppError>")]
+pub struct ApplyEvent(pub ProviderEvent);
+
+/// What became of an accepted event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    pub call_id: CallId,
+    pub duplicate: bool,
+}
+
+/// What the actor needs from the rest of the engine.
+#[derive(Clone)]
+pub struct CallDeps {
+    pub writer: Writer,
+    pub pool: DbPool,
+    pub deadlines: Deadlines,
+    pub grace: Duration,
+}
+
+/// One call's actor. Events for the call are applied one at a time, in arrival order; commits are
+/// pipelined through the writer, whose queue keeps them in the same order.
+pub struct CallActor {
+    call: Call,
+    /// The call as first imagined, before anything was stored: what a failed first commit resets to.
+    blank: Call,
+    /// Dedupe keys of the provider events already applied.
+    seen: HashSet<String>,
+    /// Not yet in the database: its first commit announces it (`call:created`).
+    unsaved: bool,
+    key: CallKey,
+    registry: Addr<CallRegistry>,
+    deps: CallDeps,
+    timer: Option<SpawnHandle>,
+}
+
+impl CallActor {
+    /// An actor for `call`; on start it reads the call's stored state and dedupe keys, if any.
+    pub fn new(call: Call, key: CallKey, registry: Addr<CallRegistry>, deps: CallDeps) -> Self {
+        CallActor {
+            blank: call.clone(),
+            call,
+            seen: HashSet::new(),
+            unsaved: true,
+            key,
+            registry,
+            deps,
+            timer: None,
+        }
+    }
+
+    /// Reads the stored call (by provider id) and its dedupe keys, blocking the mailbox until done.
+    fn load(&mut self, ctx: &mut Context<Self>) {
+        let key = self.key.clone();
+        let read = db::read(&self.deps.pool, move |conn| {
+            let Some(row) = queries::call_by_provider_id(
+                conn,
+                key.org_id.as_str(),
+                &key.provider,
+                &key.provider_call_id,
+            )?
+            else {
+                return Ok(None);
+            };
+            let keys = queries::dedupe_keys(conn, &row.id)?;
+            let call = Call::try_from(row).map_err(AppError::Internal)?;
+            Ok(Some((call, keys)))
+        });
+        ctx.wait(read.into_actor(self).map(|result, act, ctx| {
+            match result {
+                Ok(Some((call, keys))) => {
+                    act.call = call;
+                    act.seen = keys.into_iter().collect();
+                    act.unsaved = false;
+                }
+                Ok(None) => {
+                    act.call = act.blank.clone();
+                    act.unsaved = true;
+                }
+                Err(error) => {
+                    tracing::error!(%error, call_id = %act.call.id, "cannot load call");
+                    ctx.stop();
+                    return;
+                }
+            }
+            act.arm_timer(ctx);
+        }));
+    }
+
+    /// Schedules what comes next: the deadline while the call is unfinished, retirement once final.
+    fn arm_timer(&mut self, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        let handle = if self.call.status.is_final() {
+            ctx.run_later(self.deps.grace, |act, ctx| {
+                act.registry.do_send(Forget {
+                    key: act.key.clone(),
+                    actor: ctx.address(),
+                });
+                ctx.stop();
+            })
+        } else if let Some(deadline) = self.call.deadline(&self.deps.deadlines) {
+            let wait = (deadline - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            ctx.run_later(wait, |act, ctx| act.on_deadline(ctx))
+        } else {
+            return;
+        };
+        self.timer = Some(handle);
+    }
+
+    /// The call went silent past its deadline: the engine closes it itself (invariant 5).
+    fn on_deadline(&mut self, ctx: &mut Context<Self>) {
+        self.timer = None;
+        let event = call::reconcile_timeout(&self.call);
+        tracing::warn!(call_id = %self.call.id, status = self.call.status.as_str(), "call past its deadline; reconciling");
+        let pending = self.record(&event, None, "reconciled", None, serde_json::json!({"reason": "deadline"}));
+        ctx.spawn(pending.into_actor(self).map(|result, act, ctx| {
+            if let Err(error) = result {
+                tracing::error!(%error, call_id = %act.call.id, "reconciliation not stored; retrying");
+                act.timer = Some(ctx.run_later(Duration::from_secs(5), |act, ctx| act.on_deadline(ctx)));
+            }
+        }));
+    }
+
+    /// Applies an event, queues its commit at once (so commits keep arrival order) and returns
+    /// the future of that commit.
+    fn record(
+        &mut self,
+        event: &CallEvent,
+        webhook: Option<(&ProviderEvent, InboxRow)>,
+        kind: &str,
+        raw_status: Option<String>,
+        data: serde_json::Value,
+    ) -> impl std::future::Future<Output = Result<WriteOutcome, AppError>> + 'static {
+        let now = Utc::now();
+        let applied = call::apply(&self.call, event, now);
+        let mut ops = Vec::with_capacity(4);
+        if let Some((provider_event, inbox)) = &webhook {
+            ops.push(WriteOp::AcceptWebhook(inbox.clone()));
+            self.seen.insert(provider_event.dedupe_key.clone());
+        }
+        let mut events = Vec::new();
+        if self.unsaved {
+            ops.push(WriteOp::UpsertCall(CallRow::from(&applied.call)));
+            ops.push(WriteOp::AppendTimeline(self.timeline_row(
+                None, "engine", "created", None, &applied.call, now, serde_json::json!({}),
+            )));
+            events.push(call_event(EventType::CallCreated, &applied.call));
+        } else if applied.changed {
+            ops.push(WriteOp::UpsertCall(CallRow::from(&applied.call)));
+            events.push(call_event(EventType::CallUpdated, &applied.call));
+        }
+        let (dedupe_key, source) = match &webhook {
+            Some((provider_event, _)) => (Some(provider_event.dedupe_key.clone()), "provider"),
+            None => (None, "engine"),
+        };
+        ops.push(WriteOp::AppendTimeline(self.timeline_row(
+            dedupe_key, source, kind, raw_status, &applied.call, now, data,
+        )));
+        let pending = self.deps.writer.submit(WriteRequest {
+            org_id: self.call.org_id.clone(),
+            ops,
+            events,
+        });
+        self.unsaved = false;
+        self.call = applied.call;
+        pending.outcome()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn timeline_row(
+        &self,
+        dedupe_key: Option<String>,
+        source: &str,
+        kind: &str,
+        raw_status: Option<String>,
+        after: &Call,
+        now: chrono::DateTime<Utc>,
+        data: serde_json::Value,
+    ) -> CallEventRow {
+        CallEventRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: after.org_id.to_string(),
+            call_id: after.id.to_string(),
+            dedupe_key,
+            source: source.to_owned(),
+            kind: kind.to_owned(),
+            raw_status,
+            status_after: after.status.as_str().to_owned(),
+            occurred_at: None,
+            received_at: to_text(now),
+            data: data.to_string(),
+        }
+    }
+
+    /// After a failed commit the in-memory state may be ahead of the database: read it back.
+    fn reload(&mut self, ctx: &mut Context<Self>) {
+        self.seen.clear();
+        self.load(ctx);
+    }
+}
+
+fn call_event(event_type: EventType, call: &Call) -> NewEvent {
+    NewEvent {
+        event_type,
+        subject: call.id.to_string(),
+        data: call.to_json(),
+    }
+}
+
+impl Actor for CallActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        metrics::CALL_ACTORS.inc();
+        self.load(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        metrics::CALL_ACTORS.dec();
+    }
+}
+
+impl Handler<ApplyEvent> for CallActor {
+    type Result = ResponseActFuture<Self, Result<Accepted, AppError>>;
+
+    fn handle(&mut self, msg: ApplyEvent, ctx: &mut Context<Self>) -> Self::Result {
+        let provider_event = msg.0;
+        let call_id = self.call.id.clone();
+        if self.seen.contains(&provider_event.dedupe_key) {
+            // Answer only once the first delivery's commit (queued before this) is through.
+            let barrier = self.deps.writer.submit(WriteRequest {
+                org_id: self.call.org_id.clone(),
+                ops: Vec::new(),
+                events: Vec::new(),
+            });
+            return Box::pin(
+                async move {
+                    barrier.outcome().await?;
+                    Ok(Accepted {
+                        call_id,
+                        duplicate: true,
+                    })
+                }
+                .into_actor(self),
+            );
+        }
+        let event = provider_event.event.clone();
+        let mut inbox = provider_event.inbox.clone();
+        inbox.outcome = "applied".into();
+        let pending = self.record(
+            &event,
+            Some((&provider_event, inbox)),
+            provider_event.kind,
+            provider_event.raw_status.clone(),
+            provider_event.data.clone(),
+        );
+        self.arm_timer(ctx);
+        Box::pin(pending.into_actor(self).map(move |result, act, ctx| match result {
+            Ok(WriteOutcome::Committed(_)) => Ok(Accepted {
+                call_id,
+                duplicate: false,
+            }),
+            Ok(WriteOutcome::Duplicate) => {
+                // The inbox knew the key though this actor did not: resync from the database.
+                act.reload(ctx);
+                Ok(Accepted {
+                    call_id,
+                    duplicate: true,
+                })
+            }
+            Err(error) => {
+                act.reload(ctx);
+                Err(error)
+            }
+        }))
+    }
+}

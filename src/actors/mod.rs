@@ -1,0 +1,6 @@
+//! Thin actors: each owns state, calls the pure domain, and hands durable changes to the writer.
+
+pub mod call;
+pub mod org_hub;
+pub mod registry;
+pub mod writer;

@@ -1,0 +1,178 @@
+//! Fan-out of committed events to dashboard sessions, one hub per org (invariant 2 and 6).
+
+use crate::domain::events::OrgEvent;
+use crate::domain::ids::OrgId;
+use crate::metrics;
+use actix::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One committed event, serialized once for every session that receives it.
+#[derive(Debug)]
+pub struct Frame {
+    pub seq: i64,
+    pub text: String,
+}
+
+impl Frame {
+    pub fn new(event: &OrgEvent) -> Self {
+        Frame {
+            seq: event.seq,
+            text: serde_json::to_string(event).unwrap_or_default(),
+        }
+    }
+}
+
+/// What a hub tells a session.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub enum SessionFeed {
+    /// A committed event of the session's org.
+    Event(Arc<Frame>),
+    /// The session fell behind: its mailbox was full. It is dropped and should close.
+    SlowConsumer,
+}
+
+/// Hands an org's committed events, in commit order, to its hub.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Publish {
+    pub org_id: OrgId,
+    pub events: Vec<OrgEvent>,
+}
+
+/// Adds a session to its org's hub. Answered once the hub has it: every event published after the
+/// answer reaches the session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Subscribe {
+    pub org_id: OrgId,
+    pub session_id: u64,
+    pub feed: Recipient<SessionFeed>,
+}
+
+/// Removes a session from its org's hub.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe {
+    pub org_id: OrgId,
+    pub session_id: u64,
+}
+
+/// Finds (or starts) each org's hub and routes publications and subscriptions to it.
+#[derive(Default)]
+pub struct HubDirectory {
+    hubs: HashMap<OrgId, Addr<OrgHub>>,
+}
+
+impl Actor for HubDirectory {
+    type Context = Context<Self>;
+}
+
+impl HubDirectory {
+    fn hub(&mut self, org_id: &OrgId) -> Addr<OrgHub> {
+        self.hubs
+            .entry(org_id.clone())
+            .or_insert_with(|| OrgHub::default().start())
+            .clone()
+    }
+}
+
+impl Handler<Publish> for HubDirectory {
+    type Result = ();
+
+    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+        let frames = msg.events.iter().map(|e| Arc::new(Frame::new(e))).collect();
+        self.hub(&msg.org_id).do_send(Broadcast(frames));
+    }
+}
+
+impl Handler<Subscribe> for HubDirectory {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> Self::Result {
+        let hub = self.hub(&msg.org_id);
+        Box::pin(async move {
+            let _ = hub
+                .send(Join {
+                    session_id: msg.session_id,
+                    feed: msg.feed,
+                })
+                .await;
+        })
+    }
+}
+
+impl Handler<Unsubscribe> for HubDirectory {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
+        if let Some(hub) = self.hubs.get(&msg.org_id) {
+            hub.do_send(Leave(msg.session_id));
+        }
+    }
+}
+
+/// One org's dashboard sessions; forwards every event to each with `try_send`, never waiting: a
+/// session whose mailbox is full is dropped and told so.
+#[derive(Default)]
+pub struct OrgHub {
+    sessions: HashMap<u64, Recipient<SessionFeed>>,
+}
+
+impl Actor for OrgHub {
+    type Context = Context<Self>;
+}
+
+/// Frames to forward to every session of the hub's org.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Broadcast(Vec<Arc<Frame>>);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Join {
+    session_id: u64,
+    feed: Recipient<SessionFeed>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Leave(u64);
+
+impl Handler<Broadcast> for OrgHub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Broadcast, _: &mut Context<Self>) {
+        self.sessions.retain(|_, feed| {
+            for frame in &msg.0 {
+                match feed.try_send(SessionFeed::Event(frame.clone())) {
+                    Ok(()) => {}
+                    Err(SendError::Full(_)) => {
+                        metrics::WS_SLOW_CONSUMERS.add(1);
+                        feed.do_send(SessionFeed::SlowConsumer);
+                        return false;
+                    }
+                    Err(SendError::Closed(_)) => return false,
+                }
+            }
+            true
+        });
+    }
+}
+
+impl Handler<Join> for OrgHub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Join, _: &mut Context<Self>) {
+        self.sessions.insert(msg.session_id, msg.feed);
+    }
+}
+
+impl Handler<Leave> for OrgHub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Leave, _: &mut Context<Self>) {
+        self.sessions.remove(&msg.0);
+    }
+}

@@ -1,0 +1,180 @@
+//! The writer: the one place durable changes are made (DESIGN.md, invariant 1 and 2).
+//!
+//! A dedicated thread owns the write connection and drains a channel: it takes the first request,
+//! then every request already waiting (up to `max_batch`), commits them as one transaction, assigns
+//! each org's `seq` inside it, and only after COMMIT hands the events to the hubs and answers every
+//! sender. Under load this groups many events per commit; when idle a request commits at once,
+//! with no timer to wait for. A failed batch is retried request by request, so one bad request
+//! fails alone.
+
+use crate::db::writes::{self, SeqCache, WriteOutcome, WriteRequest};
+use crate::db::{connect, DatabaseUrl, DbConnection, SqliteSync};
+use crate::domain::events::OrgEvent;
+use crate::domain::ids::OrgId;
+use crate::error::AppError;
+use crate::metrics;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+/// Where committed events go (the hub directory in the server; nowhere for one-off CLI commands).
+pub type Publisher = Box<dyn Fn(&OrgId, Vec<OrgEvent>) + Send>;
+
+/// A write request and the sender waiting for its outcome.
+struct Job {
+    request: WriteRequest,
+    reply: oneshot::Sender<Result<WriteOutcome, String>>,
+}
+
+/// The handle every actor and handler commits through. Cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// The answer to a submitted request; await it with [`Pending::outcome`].
+pub struct Pending(oneshot::Receiver<Result<WriteOutcome, String>>);
+
+impl Pending {
+    /// Waits for the commit.
+    pub async fn outcome(self) -> Result<WriteOutcome, AppError> {
+        match self.0.await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(detail)) => Err(AppError::Unavailable(detail)),
+            Err(_) => Err(AppError::Unavailable("the writer stopped".into())),
+        }
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`; `publish` receives each commit's events in commit order.
+    pub fn start(
+        conn: DbConnection,
+        url: DatabaseUrl,
+        sync: SqliteSync,
+        max_batch: usize,
+        publish: Publisher,
+    ) -> Self {
+        let (jobs, inbox) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("switchboard-writer".into())
+            .spawn(move || {
+                WriterLoop {
+                    conn,
+                    url,
+                    sync,
+                    max_batch: max_batch.max(1),
+                    publish,
+                    seqs: SeqCache::default(),
+                }
+                .run(inbox)
+            })
+            .expect("the writer thread starts");
+        Writer { jobs }
+    }
+
+    /// Queues a request now (so requests submitted in order commit in order) and returns the
+    /// handle to await its outcome.
+    pub fn submit(&self, request: WriteRequest) -> Pending {
+        let (reply, answer) = oneshot::channel();
+        // A send error drops `reply`, which `Pending::outcome` reports as "the writer stopped".
+        let _ = self.jobs.send(Job { request, reply });
+        Pending(answer)
+    }
+
+    /// Submits a request and waits until it is committed.
+    pub async fn commit(&self, request: WriteRequest) -> Result<WriteOutcome, AppError> {
+        self.submit(request).outcome().await
+    }
+}
+
+struct WriterLoop {
+    conn: DbConnection,
+    url: DatabaseUrl,
+    sync: SqliteSync,
+    max_batch: usize,
+    publish: Publisher,
+    seqs: SeqCache,
+}
+
+impl WriterLoop {
+    fn run(mut self, inbox: mpsc::Receiver<Job>) {
+        while let Ok(first) = inbox.recv() {
+            let mut batch = vec![first];
+            while batch.len() < self.max_batch {
+                match inbox.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            match self.commit(&batch) {
+                Ok(outcomes) => self.finish(batch, outcomes),
+                Err(error) if batch.len() == 1 => self.fail(batch, &error),
+                Err(_) => {
+                    for job in batch {
+                        match self.commit(std::slice::from_ref(&job)) {
+                            Ok(outcomes) => self.finish(vec![job], outcomes),
+                            Err(error) => self.fail(vec![job], &error),
+                        }
+                    }
+                }
+            }
+        }
+        tracing::info!("writer stopped: every handle is gone");
+    }
+
+    /// One transaction over the batch.
+    fn commit(&mut self, batch: &[Job]) -> diesel::QueryResult<Vec<WriteOutcome>> {
+        let now = chrono::Utc::now();
+        let seqs = &mut self.seqs;
+        let result = self.conn.transaction(|conn| {
+            batch
+                .iter()
+                .map(|job| writes::apply(conn, &job.request, seqs, now))
+                .collect()
+        });
+        if result.is_err() {
+            self.seqs.clear();
+            self.reconnect_if_broken();
+        }
+        result
+    }
+
+    /// Publishes, then answers: a sender's 2xx is never ahead of the hubs.
+    fn finish(&mut self, batch: Vec<Job>, outcomes: Vec<WriteOutcome>) {
+        metrics::WRITER_TRANSACTIONS.add(1);
+        metrics::WRITER_REQUESTS.add(batch.len() as u64);
+        for (job, outcome) in batch.into_iter().zip(outcomes) {
+            if let WriteOutcome::Committed(events) = &outcome {
+                if !events.is_empty() {
+                    metrics::EVENTS_PUBLISHED.add(events.len() as u64);
+                    (self.publish)(&job.request.org_id, events.clone());
+                }
+            }
+            let _ = job.reply.send(Ok(outcome));
+        }
+    }
+
+    fn fail(&mut self, batch: Vec<Job>, error: &diesel::result::Error) {
+        tracing::error!(%error, requests = batch.len(), "write failed");
+        metrics::WRITER_FAILURES.add(batch.len() as u64);
+        for job in batch {
+            let _ = job.reply.send(Err("the change could not be stored".into()));
+        }
+    }
+
+    /// After a failure, checks the connection and opens a new one if it is gone (PostgreSQL restart).
+    fn reconnect_if_broken(&mut self) {
+        if self.conn.batch_execute("SELECT 1").is_ok() {
+            return;
+        }
+        match connect(&self.url, self.sync) {
+            Ok(conn) => {
+                tracing::warn!("writer reconnected to the database");
+                self.conn = conn;
+            }
+            Err(error) => tracing::error!(%error, "writer cannot reconnect yet"),
+        }
+    }
+}

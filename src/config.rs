@@ -1,0 +1,156 @@
+//! Settings, read from the environment (CONTRACT.md, Process). Tests build them directly.
+
+use crate::db::{DatabaseUrl, SqliteSync};
+use crate::domain::call::Deadlines;
+use std::time::Duration;
+
+/// Everything the engine is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where to listen (`SWITCHBOARD_BIND`, default `127.0.0.1:8080`; port 0 picks a free one).
+    pub bind: String,
+    /// `DATABASE_URL` (default `sqlite://switchboard.db`).
+    pub database_url: DatabaseUrl,
+    /// `SWITCHBOARD_ADMIN_TOKEN`: enables the admin API when set.
+    pub admin_token: Option<String>,
+    /// `SWITCHBOARD_PUBLIC_URL`: the base providers call back and sign; default `http://<bound address>`.
+    pub public_url: Option<String>,
+    /// Stuck-call deadlines (`SWITCHBOARD_RING_DEADLINE_S`, `_TALK_`, `_WRAPUP_`).
+    pub deadlines: Deadlines,
+    /// `SWITCHBOARD_SQLITE_SYNC` = `normal` (default) or `full`.
+    pub sqlite_sync: SqliteSync,
+    /// `SWITCHBOARD_WRITER_MAX_BATCH`: requests per transaction at most (1 = one commit per event).
+    pub writer_max_batch: usize,
+    /// `SWITCHBOARD_CALL_GRACE_S`: how long a finished call's actor stays for late events.
+    pub call_grace: Duration,
+    /// `SWITCHBOARD_READ_POOL`: read connections.
+    pub read_pool_size: u32,
+    /// `SWITCHBOARD_WS_HEARTBEAT_S`: ping interval; a client silent for three intervals is dropped.
+    pub ws_heartbeat: Duration,
+    /// `SWITCHBOARD_WS_MAILBOX`: events a session may have queued before it counts as slow.
+    pub ws_mailbox: usize,
+    /// `SWITCHBOARD_REPLAY_LIMIT`: how many missed events a reconnect may replay before it gets a
+    /// fresh snapshot instead.
+    pub replay_limit: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: "127.0.0.1:8080".into(),
+            database_url: DatabaseUrl::Sqlite("switchboard.db".into()),
+            admin_token: None,
+            public_url: None,
+            deadlines: Deadlines::default(),
+            sqlite_sync: SqliteSync::Normal,
+            writer_max_batch: 1000,
+            call_grace: Duration::from_secs(60),
+            read_pool_size: 8,
+            ws_heartbeat: Duration::from_secs(10),
+            ws_mailbox: 4096,
+            replay_limit: 10_000,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let defaults = Settings::default();
+        let secs = |name: &str, default: Duration| -> Result<Duration, String> {
+            match lookup(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .map(Duration::from_secs)
+                    .map_err(|_| format!("{name} must be a whole number of seconds")),
+            }
+        };
+        let number = |name: &str, default: u64| -> Result<u64, String> {
+            match lookup(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("{name} must be a positive whole number")),
+            }
+        };
+        let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let sqlite_sync = match lookup("SWITCHBOARD_SQLITE_SYNC").as_deref() {
+            None | Some("normal") => SqliteSync::Normal,
+            Some("full") => SqliteSync::Full,
+            Some(_) => return Err("SWITCHBOARD_SQLITE_SYNC must be `normal` or `full`".into()),
+        };
+        Ok(Settings {
+            bind: non_empty("SWITCHBOARD_BIND").unwrap_or(defaults.bind),
+            database_url: match non_empty("DATABASE_URL") {
+                Some(url) => DatabaseUrl::parse(&url)?,
+                None => defaults.database_url,
+            },
+            admin_token: non_empty("SWITCHBOARD_ADMIN_TOKEN"),
+            public_url: non_empty("SWITCHBOARD_PUBLIC_URL")
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            deadlines: Deadlines {
+                ring: secs("SWITCHBOARD_RING_DEADLINE_S", defaults.deadlines.ring)?,
+                talk: secs("SWITCHBOARD_TALK_DEADLINE_S", defaults.deadlines.talk)?,
+                wrapup: secs("SWITCHBOARD_WRAPUP_DEADLINE_S", defaults.deadlines.wrapup)?,
+            },
+            sqlite_sync,
+            writer_max_batch: number("SWITCHBOARD_WRITER_MAX_BATCH", 1000)? as usize,
+            call_grace: secs("SWITCHBOARD_CALL_GRACE_S", defaults.call_grace)?,
+            read_pool_size: number("SWITCHBOARD_READ_POOL", 8)? as u32,
+            ws_heartbeat: secs("SWITCHBOARD_WS_HEARTBEAT_S", defaults.ws_heartbeat)?,
+            ws_mailbox: number("SWITCHBOARD_WS_MAILBOX", 4096)? as usize,
+            replay_limit: number("SWITCHBOARD_REPLAY_LIMIT", 10_000)? as i64,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Settings, String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let s = read(&[]).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("switchboard.db".into()));
+        assert_eq!(s.deadlines.ring, Duration::from_secs(180));
+        assert_eq!(s.deadlines.talk, Duration::from_secs(14_400));
+        assert_eq!(s.deadlines.wrapup, Duration::from_secs(600));
+        assert!(s.admin_token.is_none());
+    }
+
+    #[test]
+    fn reads_and_checks_values() {
+        let s = read(&[
+            ("DATABASE_URL", "postgres://localhost/test"),
+            ("SWITCHBOARD_RING_DEADLINE_S", "5"),
+            ("SWITCHBOARD_PUBLIC_URL", "https://sb.example/"),
+        ])
+        .unwrap();
+        assert!(matches!(s.database_url, DatabaseUrl::Postgres(_)));
+        assert_eq!(s.deadlines.ring, Duration::from_secs(5));
+        assert_eq!(s.public_url.as_deref(), Some("https://sb.example"));
+        assert!(read(&[("SWITCHBOARD_RING_DEADLINE_S", "soon")]).is_err());
+        assert!(read(&[("SWITCHBOARD_SQLITE_SYNC", "off")]).is_err());
+        assert!(read(&[("DATABASE_URL", "mysql://x")]).is_err());
+    }
+}

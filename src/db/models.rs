@@ -1,0 +1,238 @@
+//! Row structs, apart from the queries, and their conversions to and from the domain.
+
+use super::schema::*;
+use crate::domain::call::{Authority, Call, CallStatus, Direction};
+use crate::domain::events::OrgEvent;
+use crate::domain::ids::{CallId, OrgId};
+use crate::domain::time::{from_text, to_text};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+/// An organization as stored: tokens only as SHA-256 hashes.
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = orgs)]
+pub struct OrgRow {
+    pub id: String,
+    pub name: String,
+    pub api_token_hash: String,
+    pub webhook_token_hash: String,
+    pub default_country: String,
+    pub created_at: String,
+}
+
+/// One provider account of an org: credentials as a JSON object.
+#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = provider_accounts)]
+pub struct ProviderAccountRow {
+    pub org_id: String,
+    pub provider: String,
+    pub credentials: String,
+    pub updated_at: String,
+}
+
+/// A call as stored: the domain call plus its derived durations (for queries and metrics).
+#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = calls, treat_none_as_null = true)]
+pub struct CallRow {
+    pub id: String,
+    pub org_id: String,
+    pub provider: String,
+    pub provider_call_id: Option<String>,
+    pub direction: String,
+    pub status: String,
+    pub from_number: Option<String>,
+    pub to_number: Option<String>,
+    pub campaign_id: Option<String>,
+    pub contact_id: Option<String>,
+    pub extensions: String,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub ringing_at: Option<String>,
+    pub answered_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub duration_s: Option<i64>,
+    pub talk_s: Option<i64>,
+    pub reported_talk_s: Option<i64>,
+    pub cost: Option<String>,
+    pub currency: Option<String>,
+    pub hangup_cause: Option<String>,
+    pub recording_url: Option<String>,
+    pub analytics: Option<String>,
+    pub final_by: Option<String>,
+    pub last_event_at: String,
+    pub updated_at: String,
+}
+
+fn opt_text(at: Option<DateTime<Utc>>) -> Option<String> {
+    at.map(to_text)
+}
+
+fn opt_time(text: &Option<String>) -> Result<Option<DateTime<Utc>>, String> {
+    text.as_deref().map(time).transpose()
+}
+
+fn time(text: &str) -> Result<DateTime<Utc>, String> {
+    from_text(text).ok_or_else(|| format!("stored time `{text}` is unreadable"))
+}
+
+impl From<&Call> for CallRow {
+    fn from(call: &Call) -> Self {
+        CallRow {
+            id: call.id.to_string(),
+            org_id: call.org_id.to_string(),
+            provider: call.provider.clone(),
+            provider_call_id: call.provider_call_id.clone(),
+            direction: call.direction.as_str().to_owned(),
+            status: call.status.as_str().to_owned(),
+            from_number: call.from.clone(),
+            to_number: call.to.clone(),
+            campaign_id: call.campaign_id.clone(),
+            contact_id: call.contact_id.clone(),
+            extensions: serde_json::to_string(&call.extensions).unwrap_or_else(|_| "[]".into()),
+            created_at: to_text(call.created_at),
+            started_at: opt_text(call.started_at),
+            ringing_at: opt_text(call.ringing_at),
+            answered_at: opt_text(call.answered_at),
+            ended_at: opt_text(call.ended_at),
+            duration_s: call.duration_s(),
+            talk_s: call.talk_s(),
+            reported_talk_s: call.reported_talk_s,
+            cost: call.cost.clone(),
+            currency: call.currency.clone(),
+            hangup_cause: call.hangup_cause.clone(),
+            recording_url: call.recording_url.clone(),
+            analytics: call.analytics.as_ref().map(|a| a.to_string()),
+            final_by: call.final_by.map(|a| a.as_str().to_owned()),
+            last_event_at: to_text(call.last_event_at),
+            updated_at: to_text(call.updated_at),
+        }
+    }
+}
+
+impl TryFrom<CallRow> for Call {
+    type Error = String;
+
+    fn try_from(row: CallRow) -> Result<Self, String> {
+        Ok(Call {
+            status: CallStatus::parse(&row.status)
+                .ok_or_else(|| format!("stored status `{}` is unknown", row.status))?,
+            direction: Direction::parse(&row.direction)
+                .ok_or_else(|| format!("stored direction `{}` is unknown", row.direction))?,
+            final_by: row.final_by.as_deref().and_then(Authority::parse),
+            extensions: serde_json::from_str(&row.extensions).unwrap_or_default(),
+            analytics: row
+                .analytics
+                .as_deref()
+                .and_then(|a| serde_json::from_str(a).ok()),
+            created_at: time(&row.created_at)?,
+            started_at: opt_time(&row.started_at)?,
+            ringing_at: opt_time(&row.ringing_at)?,
+            answered_at: opt_time(&row.answered_at)?,
+            ended_at: opt_time(&row.ended_at)?,
+            last_event_at: time(&row.last_event_at)?,
+            updated_at: time(&row.updated_at)?,
+            id: CallId::from_stored(row.id),
+            org_id: OrgId::from_stored(row.org_id),
+            provider: row.provider,
+            provider_call_id: row.provider_call_id,
+            from: row.from_number,
+            to: row.to_number,
+            campaign_id: row.campaign_id,
+            contact_id: row.contact_id,
+            reported_talk_s: row.reported_talk_s,
+            cost: row.cost,
+            currency: row.currency,
+            hangup_cause: row.hangup_cause,
+            recording_url: row.recording_url,
+        })
+    }
+}
+
+/// One entry of a call's timeline.
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = call_events)]
+pub struct CallEventRow {
+    pub id: String,
+    pub org_id: String,
+    pub call_id: String,
+    pub dedupe_key: Option<String>,
+    pub source: String,
+    pub kind: String,
+    pub raw_status: Option<String>,
+    pub status_after: String,
+    pub occurred_at: Option<String>,
+    pub received_at: String,
+    pub data: String,
+}
+
+impl CallEventRow {
+    /// The timeline entry as the API shows it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "call_id": self.call_id,
+            "source": self.source,
+            "kind": self.kind,
+            "raw_status": self.raw_status,
+            "status_after": self.status_after,
+            "occurred_at": self.occurred_at,
+            "received_at": self.received_at,
+            "data": serde_json::from_str::<serde_json::Value>(&self.data).unwrap_or_default(),
+        })
+    }
+}
+
+/// One committed event of an org's log.
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub org_id: String,
+    pub seq: i64,
+    pub event_type: String,
+    pub subject: String,
+    pub data: String,
+    pub at: String,
+}
+
+impl EventRow {
+    pub fn into_event(self) -> OrgEvent {
+        OrgEvent {
+            seq: self.seq,
+            at: from_text(&self.at).unwrap_or_default(),
+            data: serde_json::from_str(&self.data).unwrap_or_default(),
+            event_type: self.event_type,
+            subject: self.subject,
+        }
+    }
+}
+
+/// One raw webhook as received.
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = webhook_inbox)]
+pub struct InboxRow {
+    pub id: String,
+    pub org_id: String,
+    pub provider: String,
+    pub dedupe_key: String,
+    pub kind: String,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+    pub outcome: String,
+    pub received_at: String,
+}
+
+impl InboxRow {
+    /// The inbox entry as a support engineer reads it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "provider": self.provider,
+            "kind": self.kind,
+            "dedupe_key": self.dedupe_key,
+            "content_type": self.content_type,
+            "body": String::from_utf8_lossy(&self.body),
+            "outcome": self.outcome,
+            "received_at": self.received_at,
+        })
+    }
+}

@@ -1,0 +1,182 @@
+//! Reads, through the read pool. Every query that touches org data filters by org id.
+
+use super::models::*;
+use super::schema::*;
+use super::DbConnection;
+use diesel::prelude::*;
+
+/// The statuses a call can be in while the engine still waits for its end.
+pub const UNFINISHED_STATUSES: [&str; 5] =
+    ["queued", "dialing", "ringing", "answered", "disconnected"];
+
+pub fn org_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrgRow>> {
+    orgs::table.find(id).first(conn).optional()
+}
+
+pub fn org_by_api_token_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<OrgRow>> {
+    orgs::table
+        .filter(orgs::api_token_hash.eq(hash))
+        .first(conn)
+        .optional()
+}
+
+pub fn provider_account(
+    conn: &mut DbConnection,
+    org_id: &str,
+    provider: &str,
+) -> QueryResult<Option<ProviderAccountRow>> {
+    provider_accounts::table
+        .find((org_id, provider))
+        .first(conn)
+        .optional()
+}
+
+pub fn provider_accounts(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<ProviderAccountRow>> {
+    provider_accounts::table
+        .filter(provider_accounts::org_id.eq(org_id))
+        .order(provider_accounts::provider)
+        .load(conn)
+}
+
+pub fn call(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<Option<CallRow>> {
+    calls::table
+        .find(id)
+        .filter(calls::org_id.eq(org_id))
+        .first(conn)
+        .optional()
+}
+
+pub fn call_by_provider_id(
+    conn: &mut DbConnection,
+    org_id: &str,
+    provider: &str,
+    provider_call_id: &str,
+) -> QueryResult<Option<CallRow>> {
+    calls::table
+        .filter(calls::org_id.eq(org_id))
+        .filter(calls::provider.eq(provider))
+        .filter(calls::provider_call_id.eq(provider_call_id))
+        .first(conn)
+        .optional()
+}
+
+/// Filters of `GET /api/v1/calls`.
+#[derive(Debug, Default, Clone)]
+pub struct CallFilter {
+    pub status: Option<String>,
+    pub campaign_id: Option<String>,
+    pub direction: Option<String>,
+    pub provider_call_id: Option<String>,
+}
+
+/// A page of an org's calls, newest first; `before` is the last id of the previous page.
+pub fn calls_page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &CallFilter,
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<CallRow>> {
+    let mut query = calls::table
+        .filter(calls::org_id.eq(org_id))
+        .into_boxed();
+    if let Some(status) = &filter.status {
+        query = query.filter(calls::status.eq(status.clone()));
+    }
+    if let Some(campaign) = &filter.campaign_id {
+        query = query.filter(calls::campaign_id.eq(campaign.clone()));
+    }
+    if let Some(direction) = &filter.direction {
+        query = query.filter(calls::direction.eq(direction.clone()));
+    }
+    if let Some(pcid) = &filter.provider_call_id {
+        query = query.filter(calls::provider_call_id.eq(pcid.clone()));
+    }
+    if let Some(before) = before {
+        query = query.filter(calls::id.lt(before.to_owned()));
+    }
+    query.order(calls::id.desc()).limit(limit).load(conn)
+}
+
+/// An org's calls that are still live (for the dashboard snapshot).
+pub fn live_calls(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<CallRow>> {
+    calls::table
+        .filter(calls::org_id.eq(org_id))
+        .filter(calls::status.eq_any(["queued", "dialing", "ringing", "answered"]))
+        .order(calls::id.asc())
+        .load(conn)
+}
+
+/// Every org's calls that have not reached a final status: the actors to respawn on start.
+pub fn unfinished_calls(conn: &mut DbConnection) -> QueryResult<Vec<CallRow>> {
+    calls::table
+        .filter(calls::status.eq_any(UNFINISHED_STATUSES))
+        .order(calls::id.asc())
+        .load(conn)
+}
+
+/// A page of a call's timeline, oldest first; `after` is the last id of the previous page.
+pub fn timeline(
+    conn: &mut DbConnection,
+    org_id: &str,
+    call_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<CallEventRow>> {
+    let mut query = call_events::table
+        .filter(call_events::org_id.eq(org_id))
+        .filter(call_events::call_id.eq(call_id))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(call_events::id.gt(after.to_owned()));
+    }
+    query.order(call_events::id.asc()).limit(limit).load(conn)
+}
+
+/// The dedupe keys of the provider events a call has accepted.
+pub fn dedupe_keys(conn: &mut DbConnection, call_id: &str) -> QueryResult<Vec<String>> {
+    call_events::table
+        .filter(call_events::call_id.eq(call_id))
+        .filter(call_events::dedupe_key.is_not_null())
+        .select(call_events::dedupe_key.assume_not_null())
+        .load(conn)
+}
+
+/// The last seq of an org's log (0 before its first event).
+pub fn last_seq(conn: &mut DbConnection, org_id: &str) -> QueryResult<i64> {
+    events::table
+        .filter(events::org_id.eq(org_id))
+        .select(diesel::dsl::max(events::seq))
+        .first::<Option<i64>>(conn)
+        .map(Option::unwrap_or_default)
+}
+
+/// An org's events after `seq`, in order, at most `limit`.
+pub fn events_after(conn: &mut DbConnection, org_id: &str, seq: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+    events::table
+        .filter(events::org_id.eq(org_id))
+        .filter(events::seq.gt(seq))
+        .order(events::seq.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// A page of an org's raw webhook inbox, newest first.
+pub fn inbox_page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    provider: Option<&str>,
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<InboxRow>> {
+    let mut query = webhook_inbox::table
+        .filter(webhook_inbox::org_id.eq(org_id))
+        .into_boxed();
+    if let Some(provider) = provider {
+        query = query.filter(webhook_inbox::provider.eq(provider.to_owned()));
+    }
+    if let Some(before) = before {
+        query = query.filter(webhook_inbox::id.lt(before.to_owned()));
+    }
+    query.order(webhook_inbox::id.desc()).limit(limit).load(conn)
+}

@@ -1,0 +1,96 @@
+//! The one schema both dialects share (migrations/sqlite and migrations/postgres create it).
+
+diesel::table! {
+    orgs (id) {
+        id -> Text,
+        name -> Text,
+        api_token_hash -> Text,
+        webhook_token_hash -> Text,
+        default_country -> Text,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    provider_accounts (org_id, provider) {
+        org_id -> Text,
+        provider -> Text,
+        credentials -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    calls (id) {
+        id -> Text,
+        org_id -> Text,
+        provider -> Text,
+        provider_call_id -> Nullable<Text>,
+        direction -> Text,
+        status -> Text,
+        from_number -> Nullable<Text>,
+        to_number -> Nullable<Text>,
+        campaign_id -> Nullable<Text>,
+        contact_id -> Nullable<Text>,
+        extensions -> Text,
+        created_at -> Text,
+        started_at -> Nullable<Text>,
+        ringing_at -> Nullable<Text>,
+        answered_at -> Nullable<Text>,
+        ended_at -> Nullable<Text>,
+        duration_s -> Nullable<BigInt>,
+        talk_s -> Nullable<BigInt>,
+        reported_talk_s -> Nullable<BigInt>,
+        cost -> Nullable<Text>,
+        currency -> Nullable<Text>,
+        hangup_cause -> Nullable<Text>,
+        recording_url -> Nullable<Text>,
+        analytics -> Nullable<Text>,
+        final_by -> Nullable<Text>,
+        last_event_at -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    call_events (id) {
+        id -> Text,
+        org_id -> Text,
+        call_id -> Text,
+        dedupe_key -> Nullable<Text>,
+        source -> Text,
+        kind -> Text,
+        raw_status -> Nullable<Text>,
+        status_after -> Text,
+        occurred_at -> Nullable<Text>,
+        received_at -> Text,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    events (org_id, seq) {
+        org_id -> Text,
+        seq -> BigInt,
+        event_type -> Text,
+        subject -> Text,
+        data -> Text,
+        at -> Text,
+    }
+}
+
+diesel::table! {
+    webhook_inbox (id) {
+        id -> Text,
+        org_id -> Text,
+        provider -> Text,
+        dedupe_key -> Text,
+        kind -> Text,
+        content_type -> Nullable<Text>,
+        body -> Binary,
+        outcome -> Text,
+        received_at -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(orgs, provider_accounts, calls, call_events, events, webhook_inbox);

@@ -1,0 +1,137 @@
+//! What the writer does inside a transaction. Only the writer thread calls these: being the one
+//! writer is what makes check-then-insert safe here (unique indexes stay as the safety net).
+
+use super::models::*;
+use super::schema::*;
+use super::DbConnection;
+use crate::domain::events::{NewEvent, OrgEvent};
+use crate::domain::ids::OrgId;
+use crate::domain::time::to_text;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use std::collections::HashMap;
+
+/// One durable change.
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    /// Stores a raw webhook unless its dedupe key is already stored; a stored key makes the whole
+    /// request a duplicate, with no effect.
+    AcceptWebhook(InboxRow),
+    CreateOrg(OrgRow),
+    PutProviderAccount(ProviderAccountRow),
+    UpsertCall(CallRow),
+    AppendTimeline(CallEventRow),
+}
+
+/// Everything one request changes, committed together with the events it publishes.
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    pub org_id: OrgId,
+    pub ops: Vec<WriteOp>,
+    pub events: Vec<NewEvent>,
+}
+
+/// What became of a request once its transaction committed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome {
+    /// Stored; these are its events with their seq.
+    Committed(Vec<OrgEvent>),
+    /// Its webhook was already stored: nothing was written.
+    Duplicate,
+}
+
+/// The last seq given out per org, so a batch does not ask the database for each event.
+#[derive(Debug, Default)]
+pub struct SeqCache(HashMap<String, i64>);
+
+impl SeqCache {
+    fn next(&mut self, conn: &mut DbConnection, org_id: &str) -> QueryResult<i64> {
+        let last = match self.0.get(org_id) {
+            Some(last) => *last,
+            None => events::table
+                .filter(events::org_id.eq(org_id))
+                .select(diesel::dsl::max(events::seq))
+                .first::<Option<i64>>(conn)?
+                .unwrap_or(0),
+        };
+        self.0.insert(org_id.to_owned(), last + 1);
+        Ok(last + 1)
+    }
+
+    /// Forgets everything: after a rolled-back transaction the cache may be ahead of the database.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// Applies one request inside the caller's transaction.
+pub fn apply(
+    conn: &mut DbConnection,
+    request: &WriteRequest,
+    seqs: &mut SeqCache,
+    now: DateTime<Utc>,
+) -> QueryResult<WriteOutcome> {
+    for op in &request.ops {
+        match op {
+            WriteOp::AcceptWebhook(row) => {
+                let known: i64 = webhook_inbox::table
+                    .filter(webhook_inbox::org_id.eq(&row.org_id))
+                    .filter(webhook_inbox::provider.eq(&row.provider))
+                    .filter(webhook_inbox::dedupe_key.eq(&row.dedupe_key))
+                    .count()
+                    .get_result(conn)?;
+                if known > 0 {
+                    return Ok(WriteOutcome::Duplicate);
+                }
+                diesel::insert_into(webhook_inbox::table)
+                    .values(row)
+                    .execute(conn)?;
+            }
+            WriteOp::CreateOrg(row) => {
+                diesel::insert_into(orgs::table).values(row).execute(conn)?;
+            }
+            WriteOp::PutProviderAccount(row) => {
+                let updated = diesel::update(
+                    provider_accounts::table.find((&row.org_id, &row.provider)),
+                )
+                .set(row)
+                .execute(conn)?;
+                if updated == 0 {
+                    diesel::insert_into(provider_accounts::table)
+                        .values(row)
+                        .execute(conn)?;
+                }
+            }
+            WriteOp::UpsertCall(row) => {
+                let updated = diesel::update(calls::table.find(&row.id))
+                    .set(row)
+                    .execute(conn)?;
+                if updated == 0 {
+                    diesel::insert_into(calls::table).values(row).execute(conn)?;
+                }
+            }
+            WriteOp::AppendTimeline(row) => {
+                diesel::insert_into(call_events::table)
+                    .values(row)
+                    .execute(conn)?;
+            }
+        }
+    }
+    let org_id = request.org_id.as_str();
+    let mut committed = Vec::with_capacity(request.events.len());
+    for event in &request.events {
+        let row = EventRow {
+            org_id: org_id.to_owned(),
+            seq: seqs.next(conn, org_id)?,
+            event_type: event.event_type.as_str().to_owned(),
+            subject: event.subject.clone(),
+            data: event.data.to_string(),
+            at: to_text(now),
+        };
+        diesel::insert_into(events::table)
+            .values(&row)
+            .execute(conn)?;
+        committed.push(row.into_event());
+    }
+    Ok(WriteOutcome::Committed(committed))
+}

@@ -1,0 +1,612 @@
+//! The canonical call model and its state machine (providers.md §6–7, CONTRACT.md).
+//!
+//! Plain data and plain functions: no actix, no diesel, no I/O. A call only moves forward by rank;
+//! a final status is absorbing except that the provider's own final record may replace an outcome the
+//! engine inferred; every other late event only enriches (times, durations, cost, recording).
+
+use super::ids::{CallId, OrgId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Where a call is in its life. `Disconnected` is neither live nor final: everyone hung up and the
+/// provider's final record is still to come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    Queued,
+    Dialing,
+    Ringing,
+    Answered,
+    Disconnected,
+    Completed,
+    Busy,
+    NoAnswer,
+    Canceled,
+    Failed,
+}
+
+impl CallStatus {
+    /// Every status, in rank order.
+    pub const ALL: [CallStatus; 10] = [
+        Self::Queued,
+        Self::Dialing,
+        Self::Ringing,
+        Self::Answered,
+        Self::Disconnected,
+        Self::Completed,
+        Self::Busy,
+        Self::NoAnswer,
+        Self::Canceled,
+        Self::Failed,
+    ];
+
+    /// Forward-only order: a call never moves to a lower rank.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Queued => 0,
+            Self::Dialing => 1,
+            Self::Ringing => 2,
+            Self::Answered => 3,
+            Self::Disconnected => 4,
+            Self::Completed | Self::Busy | Self::NoAnswer | Self::Canceled | Self::Failed => 5,
+        }
+    }
+
+    /// Someone is still dialing, ringing or talking.
+    pub fn is_live(self) -> bool {
+        self.rank() <= 3
+    }
+
+    /// The outcome is known.
+    pub fn is_final(self) -> bool {
+        self.rank() == 5
+    }
+
+    /// The contract's word for this status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Dialing => "dialing",
+            Self::Ringing => "ringing",
+            Self::Answered => "answered",
+            Self::Disconnected => "disconnected",
+            Self::Completed => "completed",
+            Self::Busy => "busy",
+            Self::NoAnswer => "no_answer",
+            Self::Canceled => "canceled",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Reads a contract status word (not a provider's word: those have their own tables).
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+}
+
+/// Which way the call goes, seen from the organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+    Internal,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inbound => "inbound",
+            Self::Outbound => "outbound",
+            Self::Internal => "internal",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Self> {
+        [Self::Inbound, Self::Outbound, Self::Internal]
+            .into_iter()
+            .find(|d| d.as_str() == word)
+    }
+}
+
+/// Who said what an event says: the provider, or the engine inferring it (deadline, poll).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Authority {
+    #[default]
+    Provider,
+    Engine,
+}
+
+impl Authority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provider => "provider",
+            Self::Engine => "engine",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Self> {
+        match word {
+            "provider" => Some(Self::Provider),
+            "engine" => Some(Self::Engine),
+            _ => None,
+        }
+    }
+}
+
+/// One call as the engine knows it. The state a call actor owns and the database mirrors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub id: CallId,
+    pub org_id: OrgId,
+    pub provider: String,
+    pub provider_call_id: Option<String>,
+    pub direction: Direction,
+    pub status: CallStatus,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub campaign_id: Option<String>,
+    pub contact_id: Option<String>,
+    pub extensions: Vec<String>,
+    /// When the call began: the earliest provider time seen, or when we first heard of it.
+    pub created_at: DateTime<Utc>,
+    /// The earliest provider time of a pre-end event (queued, dialing, ringing, answered).
+    pub started_at: Option<DateTime<Utc>>,
+    pub ringing_at: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The provider's own talk/conversation duration, when it reports one.
+    pub reported_talk_s: Option<i64>,
+    pub cost: Option<String>,
+    pub currency: Option<String>,
+    pub hangup_cause: Option<String>,
+    pub recording_url: Option<String>,
+    pub analytics: Option<serde_json::Value>,
+    /// Who decided the final status (None while not final).
+    pub final_by: Option<Authority>,
+    /// When the engine last received an event for this call (our clock): deadlines count from here.
+    pub last_event_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Call {
+    /// A call the engine has just heard of, before any event is applied to it.
+    pub fn new(
+        id: CallId,
+        org_id: OrgId,
+        provider: &str,
+        provider_call_id: Option<String>,
+        direction: Direction,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Call {
+            id,
+            org_id,
+            provider: provider.to_owned(),
+            provider_call_id,
+            direction,
+            status: CallStatus::Queued,
+            from: None,
+            to: None,
+            campaign_id: None,
+            contact_id: None,
+            extensions: Vec::new(),
+            created_at: now,
+            started_at: None,
+            ringing_at: None,
+            answered_at: None,
+            ended_at: None,
+            reported_talk_s: None,
+            cost: None,
+            currency: None,
+            hangup_cause: None,
+            recording_url: None,
+            analytics: None,
+            final_by: None,
+            last_event_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Start of the call to its end, by provider times; unknown until both are known.
+    pub fn duration_s(&self) -> Option<i64> {
+        let start = self.started_at?;
+        let end = self.ended_at?;
+        Some((end - start).num_seconds().max(0))
+    }
+
+    /// Answered to end: the provider's figure where given, else from the times; 0 for a call that
+    /// ended unanswered; unknown otherwise.
+    pub fn talk_s(&self) -> Option<i64> {
+        if let Some(reported) = self.reported_talk_s {
+            return Some(reported);
+        }
+        match (self.answered_at, self.ended_at) {
+            (Some(answered), Some(ended)) => Some((ended - answered).num_seconds().max(0)),
+            (None, _) if self.status.is_final() && self.status != CallStatus::Completed => Some(0),
+            _ => None,
+        }
+    }
+
+    /// The contract's JSON object for this call.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "org_id": self.org_id,
+            "provider": self.provider,
+            "provider_call_id": self.provider_call_id,
+            "direction": self.direction,
+            "status": self.status,
+            "from": self.from,
+            "to": self.to,
+            "campaign_id": self.campaign_id,
+            "contact_id": self.contact_id,
+            "extensions": self.extensions,
+            "created_at": self.created_at,
+            "ringing_at": self.ringing_at,
+            "answered_at": self.answered_at,
+            "ended_at": self.ended_at,
+            "duration_s": self.duration_s(),
+            "talk_s": self.talk_s(),
+            "cost": self.cost,
+            "currency": self.currency,
+            "hangup_cause": self.hangup_cause,
+            "recording_url": self.recording_url,
+            "analytics": self.analytics,
+            "final_by": self.final_by,
+            "updated_at": self.updated_at,
+        })
+    }
+
+    /// When the engine stops waiting for this call's next event and reconciles it (invariant 5).
+    pub fn deadline(&self, deadlines: &Deadlines) -> Option<DateTime<Utc>> {
+        let wait = match self.status {
+            CallStatus::Queued | CallStatus::Dialing | CallStatus::Ringing => deadlines.ring,
+            CallStatus::Answered => deadlines.talk,
+            CallStatus::Disconnected => deadlines.wrapup,
+            _ => return None,
+        };
+        Some(self.last_event_at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX))
+    }
+}
+
+/// How long a call may go without an event in each phase before the engine reconciles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    pub ring: Duration,
+    pub talk: Duration,
+    pub wrapup: Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            ring: Duration::from_secs(180),
+            talk: Duration::from_secs(14_400),
+            wrapup: Duration::from_secs(600),
+        }
+    }
+}
+
+/// A provider-neutral fact about a call: what one webhook (or the engine itself) says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallEvent {
+    pub authority: Authority,
+    /// The provider's own final record of the call (it may replace an engine-inferred outcome).
+    pub final_record: bool,
+    /// The canonical status the event reports; None when the provider's word is unknown.
+    pub status: Option<CallStatus>,
+    /// The provider's time of the moment the status describes.
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub direction: Option<Direction>,
+    pub talk_s: Option<i64>,
+    pub cost: Option<String>,
+    pub currency: Option<String>,
+    pub hangup_cause: Option<String>,
+    pub recording_url: Option<String>,
+}
+
+/// What applying an event did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub call: Call,
+    /// Anything a reader of the call object would see changed.
+    pub changed: bool,
+    pub status_changed: bool,
+}
+
+/// Applies one event to a call: forward-only status, earliest times, enrichment of late data.
+/// The result does not depend on the order events arrive in.
+pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Applied {
+    let mut next = call.clone();
+    if let Some(status) = event.status {
+        if moves_to(call, status, event) {
+            next.status = status;
+            next.final_by = status.is_final().then_some(event.authority);
+        } else if status == call.status && status.is_final() && event.final_record {
+            // The provider confirms what the engine inferred: it is the provider's outcome now.
+            next.final_by = Some(Authority::Provider);
+        }
+        if let Some(at) = event.occurred_at {
+            record_time(&mut next, status, at);
+        }
+    }
+    fill(&mut next.from, &event.from);
+    fill(&mut next.to, &event.to);
+    if let Some(direction) = event.direction {
+        next.direction = direction;
+    }
+    replace(&mut next.reported_talk_s, &event.talk_s);
+    replace(&mut next.cost, &event.cost);
+    replace(&mut next.currency, &event.currency);
+    replace(&mut next.hangup_cause, &event.hangup_cause);
+    replace(&mut next.recording_url, &event.recording_url);
+
+    let status_changed = next.status != call.status;
+    let changed = next != *call;
+    next.last_event_at = received_at.max(call.last_event_at);
+    if changed {
+        next.updated_at = received_at;
+    }
+    Applied {
+        call: next,
+        changed,
+        status_changed,
+    }
+}
+
+/// Whether an event's status moves the call: forward by rank, or the provider's final record
+/// replacing an outcome the engine inferred.
+fn moves_to(call: &Call, status: CallStatus, event: &CallEvent) -> bool {
+    if status.rank() > call.status.rank() {
+        return true;
+    }
+    status.is_final()
+        && call.status.is_final()
+        && status != call.status
+        && event.final_record
+        && event.authority == Authority::Provider
+        && call.final_by == Some(Authority::Engine)
+}
+
+/// Files the event's provider time under the moment its status describes (earliest wins, so the
+/// same events in any order give the same times).
+fn record_time(call: &mut Call, status: CallStatus, at: DateTime<Utc>) {
+    let slot = match status {
+        CallStatus::Queued | CallStatus::Dialing => None,
+        CallStatus::Ringing => Some(&mut call.ringing_at),
+        CallStatus::Answered => Some(&mut call.answered_at),
+        _ => {
+            keep_earliest(&mut call.ended_at, at);
+            return;
+        }
+    };
+    if let Some(slot) = slot {
+        keep_earliest(slot, at);
+    }
+    keep_earliest(&mut call.started_at, at);
+    if at < call.created_at {
+        call.created_at = at;
+    }
+}
+
+fn keep_earliest(slot: &mut Option<DateTime<Utc>>, at: DateTime<Utc>) {
+    if slot.is_none_or(|current| at < current) {
+        *slot = Some(at);
+    }
+}
+
+fn fill(slot: &mut Option<String>, value: &Option<String>) {
+    if slot.is_none() {
+        slot.clone_from(value);
+    }
+}
+
+fn replace<T: Clone>(slot: &mut Option<T>, value: &Option<T>) {
+    if value.is_some() {
+        slot.clone_from(value);
+    }
+}
+
+/// The engine's own correction for a call past its deadline (invariant 5): an unanswered call
+/// failed with reason `timeout`; a call whose hang-up was seen but whose final record never came is
+/// closed by what is known (answered → completed, else no_answer). No time is invented: the end
+/// time stays what the provider said, or unknown.
+pub fn reconcile_timeout(call: &Call) -> CallEvent {
+    let status = match call.status {
+        CallStatus::Disconnected if call.answered_at.is_some() => CallStatus::Completed,
+        CallStatus::Disconnected => CallStatus::NoAnswer,
+        _ => CallStatus::Failed,
+    };
+    CallEvent {
+        authority: Authority::Engine,
+        status: Some(status),
+        hangup_cause: call.hangup_cause.clone().or(Some("timeout".to_owned())),
+        ..CallEvent::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 3, 4, 10, 0, 0).unwrap() + chrono::Duration::seconds(s.into())
+    }
+
+    fn new_call() -> Call {
+        Call::new(
+            CallId::generate(),
+            OrgId::generate(),
+            "twilio",
+            Some("CA1".into()),
+            Direction::Outbound,
+            t(1000),
+        )
+    }
+
+    fn ev(status: CallStatus, at: u32) -> CallEvent {
+        CallEvent {
+            status: Some(status),
+            occurred_at: Some(t(at)),
+            final_record: status.is_final(),
+            ..CallEvent::default()
+        }
+    }
+
+    fn run(events: &[CallEvent]) -> Call {
+        events
+            .iter()
+            .fold(new_call(), |call, e| apply(&call, e, t(1000)).call)
+    }
+
+    #[test]
+    fn rank_orders_every_status() {
+        let table = [
+            ("queued", 0, true, false),
+            ("dialing", 1, true, false),
+            ("ringing", 2, true, false),
+            ("answered", 3, true, false),
+            ("disconnected", 4, false, false),
+            ("completed", 5, false, true),
+            ("busy", 5, false, true),
+            ("no_answer", 5, false, true),
+            ("canceled", 5, false, true),
+            ("failed", 5, false, true),
+        ];
+        for (word, rank, live, fin) in table {
+            let s = CallStatus::parse(word).unwrap();
+            assert_eq!((s.as_str(), s.rank(), s.is_live(), s.is_final()), (word, rank, live, fin));
+        }
+        assert_eq!(CallStatus::parse("in-progress"), None);
+    }
+
+    #[test]
+    fn forward_only_table() {
+        use CallStatus::*;
+        // (current, incoming, expected)
+        let table = [
+            (Queued, Ringing, Ringing),
+            (Ringing, Dialing, Ringing),
+            (Answered, Ringing, Answered),
+            (Answered, Disconnected, Disconnected),
+            (Disconnected, Answered, Disconnected),
+            (Disconnected, Completed, Completed),
+            (Queued, Completed, Completed),
+            (Completed, Answered, Completed),
+            (Completed, Failed, Completed),
+            (Busy, NoAnswer, Busy),
+        ];
+        for (current, incoming, expected) in table {
+            let mut call = new_call();
+            call.status = current;
+            call.final_by = current.is_final().then_some(Authority::Provider);
+            let out = apply(&call, &ev(incoming, 5), t(1000));
+            assert_eq!(out.call.status, expected, "{current:?} + {incoming:?}");
+            assert_eq!(out.status_changed, expected != current);
+        }
+    }
+
+    #[test]
+    fn any_order_gives_the_same_call() {
+        let mut final_ev = ev(CallStatus::Completed, 70);
+        final_ev.talk_s = Some(61);
+        let events = [
+            ev(CallStatus::Dialing, 0),
+            ev(CallStatus::Ringing, 2),
+            ev(CallStatus::Answered, 9),
+            final_ev,
+        ];
+        let reference = run(&events);
+        assert_eq!(reference.status, CallStatus::Completed);
+        assert_eq!(reference.created_at, t(0));
+        assert_eq!(reference.ringing_at, Some(t(2)));
+        assert_eq!(reference.answered_at, Some(t(9)));
+        assert_eq!(reference.ended_at, Some(t(70)));
+        assert_eq!(reference.duration_s(), Some(70));
+        assert_eq!(reference.talk_s(), Some(61));
+        let orders = [[3, 2, 1, 0], [1, 3, 0, 2], [2, 0, 3, 1], [3, 0, 2, 1]];
+        for order in orders {
+            let shuffled: Vec<CallEvent> = order.iter().map(|&i| events[i].clone()).collect();
+            let mut call = run(&shuffled);
+            call.id = reference.id.clone();
+            call.org_id = reference.org_id.clone();
+            assert_eq!(call, reference, "order {order:?}");
+        }
+    }
+
+    #[test]
+    fn provider_final_record_overrides_an_engine_outcome_but_not_a_provider_one() {
+        let ringing = run(&[ev(CallStatus::Ringing, 1)]);
+        let timed_out = apply(&ringing, &reconcile_timeout(&ringing), t(2000)).call;
+        assert_eq!(timed_out.status, CallStatus::Failed);
+        assert_eq!(timed_out.final_by, Some(Authority::Engine));
+        assert_eq!(timed_out.hangup_cause.as_deref(), Some("timeout"));
+        assert_eq!(timed_out.ended_at, None, "no end time is invented");
+
+        let corrected = apply(&timed_out, &ev(CallStatus::NoAnswer, 40), t(2001)).call;
+        assert_eq!(corrected.status, CallStatus::NoAnswer);
+        assert_eq!(corrected.final_by, Some(Authority::Provider));
+        assert_eq!(corrected.ended_at, Some(t(40)));
+
+        let again = apply(&corrected, &ev(CallStatus::Busy, 41), t(2002)).call;
+        assert_eq!(again.status, CallStatus::NoAnswer, "provider outcomes are absorbing");
+    }
+
+    #[test]
+    fn a_non_final_event_does_not_override_an_engine_outcome() {
+        let ringing = run(&[ev(CallStatus::Ringing, 1)]);
+        let timed_out = apply(&ringing, &reconcile_timeout(&ringing), t(2000)).call;
+        let late = apply(&timed_out, &ev(CallStatus::Answered, 5), t(2001));
+        assert_eq!(late.call.status, CallStatus::Failed);
+        assert_eq!(late.call.answered_at, Some(t(5)), "late events still enrich");
+    }
+
+    #[test]
+    fn reconcile_closes_a_disconnected_call_by_what_is_known() {
+        let talked = run(&[ev(CallStatus::Answered, 3), ev(CallStatus::Disconnected, 20)]);
+        assert_eq!(reconcile_timeout(&talked).status, Some(CallStatus::Completed));
+        let unanswered = run(&[ev(CallStatus::Ringing, 3), ev(CallStatus::Disconnected, 20)]);
+        assert_eq!(reconcile_timeout(&unanswered).status, Some(CallStatus::NoAnswer));
+    }
+
+    #[test]
+    fn unknown_status_words_change_nothing_but_enrich() {
+        let call = run(&[ev(CallStatus::Ringing, 1)]);
+        let unknown = CallEvent {
+            status: None,
+            recording_url: Some("https://rec".into()),
+            ..CallEvent::default()
+        };
+        let out = apply(&call, &unknown, t(1001));
+        assert_eq!(out.call.status, CallStatus::Ringing);
+        assert!(out.changed && !out.status_changed);
+        let nothing = apply(&out.call, &CallEvent::default(), t(1002));
+        assert!(!nothing.changed);
+    }
+
+    #[test]
+    fn talk_time_is_zero_only_for_unanswered_final_calls() {
+        assert_eq!(run(&[ev(CallStatus::Ringing, 1)]).talk_s(), None);
+        assert_eq!(run(&[ev(CallStatus::NoAnswer, 30)]).talk_s(), Some(0));
+        assert_eq!(run(&[ev(CallStatus::Completed, 30)]).talk_s(), None);
+    }
+
+    #[test]
+    fn deadlines_follow_the_phase() {
+        let d = Deadlines::default();
+        let mut call = new_call();
+        assert_eq!(call.deadline(&d), Some(t(1000 + 180)));
+        call.status = CallStatus::Answered;
+        assert_eq!(call.deadline(&d), Some(t(1000 + 14_400)));
+        call.status = CallStatus::Disconnected;
+        assert_eq!(call.deadline(&d), Some(t(1000 + 600)));
+        call.status = CallStatus::Completed;
+        assert_eq!(call.deadline(&d), None);
+    }
+}

@@ -1,0 +1,6 @@
+//! The pure core: state machines and vocabulary as plain Rust (no actix, no diesel, no I/O).
+
+pub mod call;
+pub mod events;
+pub mod ids;
+pub mod time;

@@ -1,0 +1,91 @@
+//! Calls: `GET /api/v1/calls`, `/calls/{id}`, `/calls/{id}/events`.
+
+use super::{page, read, ApiOrg, AppState, PageQuery};
+use crate::db::queries::{self, CallFilter};
+use crate::domain::call::{Call, CallStatus, Direction};
+use crate::domain::ids::CallId;
+use crate::error::AppError;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct CallListQuery {
+    status: Option<String>,
+    campaign_id: Option<String>,
+    direction: Option<String>,
+    provider_call_id: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+/// The org's calls, newest first, filtered and paged.
+pub async fn list_calls(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    query: web::Query<CallListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    if let Some(status) = &query.status {
+        CallStatus::parse(status).ok_or_else(|| {
+            AppError::bad_request("invalid_query", format!("`{status}` is not a call status"))
+        })?;
+    }
+    if let Some(direction) = &query.direction {
+        Direction::parse(direction).ok_or_else(|| {
+            AppError::bad_request("invalid_query", format!("`{direction}` is not a direction"))
+        })?;
+    }
+    let limit = query.page.limit()?;
+    let filter = CallFilter {
+        status: query.status,
+        campaign_id: query.campaign_id,
+        direction: query.direction,
+        provider_call_id: query.provider_call_id,
+    };
+    let org_id = org.id.to_string();
+    let cursor = query.page.cursor;
+    let rows = read(&state, move |conn| {
+        let rows = queries::calls_page(conn, &org_id, &filter, cursor.as_deref(), limit + 1)?;
+        rows.into_iter()
+            .map(|row| Call::try_from(row).map_err(AppError::Internal))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    Ok(page(rows, limit, |c| c.id.to_string(), Call::to_json))
+}
+
+async fn find_call(state: &AppState, org: &ApiOrg, id: &str) -> Result<Call, AppError> {
+    let id = CallId::parse(id).ok_or(AppError::NotFound("call"))?;
+    let org_id = org.0.id.to_string();
+    let row = read(state, move |conn| Ok(queries::call(conn, &org_id, id.as_str())?)).await?;
+    let row = row.ok_or(AppError::NotFound("call"))?;
+    Call::try_from(row).map_err(AppError::Internal)
+}
+
+/// One call of the org.
+pub async fn get_call(
+    org: ApiOrg,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let call = find_call(&state, &org, &path).await?;
+    Ok(HttpResponse::Ok().json(call.to_json()))
+}
+
+/// A call's timeline, oldest first: every accepted provider event once, and the engine's own.
+pub async fn call_timeline(
+    org: ApiOrg,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let call = find_call(&state, &org, &path).await?;
+    let limit = query.limit()?;
+    let org_id = org.0.id.to_string();
+    let after = query.into_inner().cursor;
+    let rows = read(&state, move |conn| {
+        Ok(queries::timeline(conn, &org_id, call.id.as_str(), after.as_deref(), limit + 1)?)
+    })
+    .await?;
+    Ok(page(rows, limit, |r| r.id.clone(), |r| r.to_json()))
+}

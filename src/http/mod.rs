@@ -1,0 +1,163 @@
+//! The HTTP surface: one handler per operation, shared state, org auth and list paging.
+
+pub mod calls;
+pub mod health;
+pub mod orgs;
+pub mod providers;
+pub mod webhooks;
+pub mod ws;
+
+use crate::actors::org_hub::HubDirectory;
+use crate::actors::registry::CallRegistry;
+use crate::actors::writer::Writer;
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::error::AppError;
+use crate::orgs::{Org, OrgDirectory};
+use actix::Addr;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub settings: Settings,
+    /// The base URL providers call back (and sign): `SWITCHBOARD_PUBLIC_URL` or `http://<bound address>`.
+    pub public_url: String,
+    pub pool: DbPool,
+    pub writer: Writer,
+    pub registry: Addr<CallRegistry>,
+    pub hubs: Addr<HubDirectory>,
+    pub orgs: OrgDirectory,
+    /// Migrations ran and live state was recovered.
+    pub ready: AtomicBool,
+}
+
+/// Runs a blocking read on the read pool.
+pub async fn read<T, F>(state: &AppState, query: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut crate::db::DbConnection) -> Result<T, AppError> + Send + 'static,
+{
+    crate::db::read(&state.pool, query).await
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(1 << 20)
+            .error_handler(|err, _| AppError::bad_request("invalid_json", err.to_string()).into()),
+    )
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|err, _| AppError::bad_request("invalid_query", err.to_string()).into()),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|err, _| AppError::bad_request("invalid_path", err.to_string()).into()),
+    )
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(health::metrics))
+    .service(
+        web::scope("/api/v1")
+            .route("/orgs", web::post().to(orgs::create_org))
+            .route("/providers", web::get().to(providers::list_providers))
+            .route("/providers/{provider}", web::put().to(providers::put_provider))
+            .route("/calls", web::get().to(calls::list_calls))
+            .route("/calls/{id}", web::get().to(calls::get_call))
+            .route("/calls/{id}/events", web::get().to(calls::call_timeline))
+            .route("/webhooks", web::get().to(webhooks::list_inbox))
+            .route("/ws", web::get().to(ws::connect)),
+    )
+    .service(
+        web::scope("/webhooks")
+            .route("/twilio/{org}/status", web::post().to(webhooks::twilio_status)),
+    )
+    .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound("endpoint"))
+}
+
+/// The org whose api token the request carries (`Authorization: Bearer …`, or `?token=` where a
+/// browser cannot set headers: the WebSocket).
+pub struct ApiOrg(pub Arc<Org>);
+
+/// The bearer token of a request, or its `token` query parameter.
+pub fn request_token(req: &HttpRequest) -> Option<String> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    header.or_else(|| {
+        form_urlencoded::parse(req.query_string().as_bytes())
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
+impl FromRequest for ApiOrg {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = request_token(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let (Some(token), Some(state)) = (token, state) else {
+                return Err(AppError::Unauthorized);
+            };
+            if token.is_empty() {
+                return Err(AppError::Unauthorized);
+            }
+            match state.orgs.by_api_token(&token).await? {
+                Some(org) => Ok(ApiOrg(org)),
+                None => Err(AppError::Unauthorized),
+            }
+        })
+    }
+}
+
+/// `limit` and `cursor` of every list endpoint.
+#[derive(Debug, Deserialize, Default)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// 50 by default; above 1,000 clamped to 1,000 (CONTRACT.md); below 1 refused.
+    pub fn limit(&self) -> Result<i64, AppError> {
+        match self.limit {
+            None => Ok(50),
+            Some(n) if n < 1 => Err(AppError::bad_request(
+                "invalid_query",
+                "limit must be at least 1",
+            )),
+            Some(n) => Ok(n.min(1000)),
+        }
+    }
+}
+
+/// A list page: `{"items": [...], "next_cursor": …}` from rows fetched with one extra row.
+pub fn page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    cursor_of: impl Fn(&T) -> String,
+    render: impl Fn(&T) -> serde_json::Value,
+) -> HttpResponse {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(&cursor_of) } else { None };
+    let items: Vec<serde_json::Value> = rows.iter().map(render).collect();
+    HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": next_cursor }))
+}

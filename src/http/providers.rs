@@ -1,0 +1,48 @@
+//! An org's provider credentials: `PUT /api/v1/providers/{provider}`, `GET /api/v1/providers`.
+
+use super::{read, ApiOrg, AppState};
+use crate::db::queries;
+use crate::error::AppError;
+use crate::providers::credentials::{redacted, validate};
+use crate::providers::Provider;
+use actix_web::{web, HttpResponse};
+use serde_json::{Map, Value};
+
+fn shown(provider: &str, credentials: &Map<String, Value>) -> Value {
+    serde_json::json!({ "provider": provider, "credentials": redacted(credentials) })
+}
+
+/// Sets the org's credentials for one provider (replacing any before); answers them redacted.
+pub async fn put_provider(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let provider = Provider::parse(&path).ok_or(AppError::NotFound("provider"))?;
+    let credentials = validate(provider, &body)
+        .map_err(|e| AppError::bad_request("invalid_credentials", e.to_string()))?;
+    state
+        .orgs
+        .put_credentials(&state.writer, &org.id, provider, credentials.clone())
+        .await?;
+    Ok(HttpResponse::Ok().json(shown(provider.as_str(), &credentials)))
+}
+
+/// The org's configured providers, secrets redacted.
+pub async fn list_providers(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let org_id = org.id.to_string();
+    let rows = read(&state, move |conn| Ok(queries::provider_accounts(conn, &org_id)?)).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let credentials: Map<String, Value> =
+                serde_json::from_str(&row.credentials).unwrap_or_default();
+            shown(&row.provider, &credentials)
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": null })))
+}

@@ -1,0 +1,32 @@
+//! `GET /api/v1/ws`: dashboard sessions. actix-web-actors is confined to this module, so a later
+//! move to actix-ws is one module's work.
+
+pub mod protocol;
+pub mod session;
+
+use super::{ApiOrg, AppState};
+use crate::error::AppError;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct WsQuery {
+    since: Option<i64>,
+}
+
+/// Upgrades to a WebSocket session of the token's org; a bad token is refused with 401 before any
+/// upgrade.
+pub async fn connect(
+    ApiOrg(org): ApiOrg,
+    req: HttpRequest,
+    stream: web::Payload,
+    state: web::Data<AppState>,
+    query: web::Query<WsQuery>,
+) -> Result<HttpResponse, AppError> {
+    if query.since.is_some_and(|s| s < 0) {
+        return Err(AppError::bad_request("invalid_query", "since must be 0 or more"));
+    }
+    let session = session::WsSession::new(org.id.clone(), query.since, state.into_inner());
+    actix_web_actors::ws::start(session, &req, stream)
+        .map_err(|e| AppError::bad_request("not_a_websocket", e.to_string()))
+}

@@ -1,0 +1,49 @@
+//! What a session sends first: a snapshot of the org's live picture, or the events it missed.
+
+use crate::actors::org_hub::Frame;
+use crate::db::{queries, DbConnection};
+use crate::domain::call::Call;
+use crate::domain::ids::OrgId;
+use crate::error::AppError;
+
+/// The first messages of a session, and the seq it is up to after them.
+pub struct Opening {
+    pub frames: Vec<String>,
+    pub last_seq: i64,
+}
+
+/// Replays the events after `since` when that is possible (known seq, not more than
+/// `replay_limit` behind); otherwise a fresh snapshot. The seq is read before the state, so the
+/// snapshot can only be newer than its seq (and events after it re-apply cleanly), never older.
+pub fn opening(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    since: Option<i64>,
+    replay_limit: i64,
+) -> Result<Opening, AppError> {
+    let last = queries::last_seq(conn, org_id.as_str())?;
+    if let Some(since) = since.filter(|s| *s <= last) {
+        let rows = queries::events_after(conn, org_id.as_str(), since, replay_limit + 1)?;
+        if rows.len() as i64 <= replay_limit {
+            let frames: Vec<Frame> = rows.into_iter().map(|r| Frame::new(&r.into_event())).collect();
+            return Ok(Opening {
+                last_seq: frames.last().map_or(since, |f| f.seq),
+                frames: frames.into_iter().map(|f| f.text).collect(),
+            });
+        }
+    }
+    let calls = queries::live_calls(conn, org_id.as_str())?
+        .into_iter()
+        .map(|row| Call::try_from(row).map(|c| c.to_json()).map_err(AppError::Internal))
+        .collect::<Result<Vec<_>, _>>()?;
+    let snapshot = serde_json::json!({
+        "seq": last,
+        "type": "snapshot",
+        "at": chrono::Utc::now(),
+        "data": { "extensions": [], "calls": calls, "campaigns": [] },
+    });
+    Ok(Opening {
+        frames: vec![snapshot.to_string()],
+        last_seq: last,
+    })
+}

@@ -1,0 +1,144 @@
+//! One dashboard WebSocket session.
+
+use super::protocol::opening;
+use crate::actors::org_hub::{SessionFeed, Subscribe, Unsubscribe};
+use crate::domain::ids::OrgId;
+use crate::error::AppError;
+use crate::http::AppState;
+use crate::metrics;
+use actix::prelude::*;
+use actix_web_actors::ws;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A dashboard session of one org: joins the org's hub, sends the opening (snapshot or replay),
+/// then every committed event in seq order. Pings the client; a client silent for three heartbeats,
+/// or too slow to keep its mailbox from filling, is disconnected.
+pub struct WsSession {
+    id: u64,
+    org_id: OrgId,
+    since: Option<i64>,
+    state: Arc<AppState>,
+    /// The last seq sent: anything at or below it is not sent again.
+    last_seq: i64,
+    heard_at: Instant,
+}
+
+impl WsSession {
+    pub fn new(org_id: OrgId, since: Option<i64>, state: Arc<AppState>) -> Self {
+        WsSession {
+            id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
+            org_id,
+            since,
+            state,
+            last_seq: i64::MAX,
+            heard_at: Instant::now(),
+        }
+    }
+
+    fn heartbeat(&self, ctx: &mut ws::WebsocketContext<Self>) {
+        let every = self.state.settings.ws_heartbeat;
+        ctx.run_interval(every, move |act, ctx| {
+            if act.heard_at.elapsed() > every * 3 {
+                tracing::info!(session = act.id, "dashboard session timed out");
+                ctx.stop();
+                return;
+            }
+            ctx.ping(b"");
+        });
+    }
+}
+
+impl Actor for WsSession {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        metrics::WS_SESSIONS.inc();
+        ctx.set_mailbox_capacity(self.state.settings.ws_mailbox);
+        self.heartbeat(ctx);
+        // Join the hub first, then read: whatever commits after the read reaches us live, and the
+        // seq filter drops what the opening already covered.
+        let subscribe = self.state.hubs.send(Subscribe {
+            org_id: self.org_id.clone(),
+            session_id: self.id,
+            feed: ctx.address().recipient(),
+        });
+        let (state, org_id, since) = (self.state.clone(), self.org_id.clone(), self.since);
+        let first = async move {
+            subscribe.await?;
+            let limit = state.settings.replay_limit;
+            super::super::read(&state, move |conn| opening(conn, &org_id, since, limit)).await
+        };
+        ctx.wait(first.into_actor(self).map(|result: Result<_, AppError>, act, ctx| {
+            match result {
+                Ok(opening) => {
+                    for frame in opening.frames {
+                        ctx.text(frame);
+                    }
+                    act.last_seq = opening.last_seq;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "dashboard session could not open");
+                    ctx.close(Some(ws::CloseReason {
+                        code: ws::CloseCode::Error,
+                        description: Some("cannot read the live state".into()),
+                    }));
+                    ctx.stop();
+                }
+            }
+        }));
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.state.hubs.do_send(Unsubscribe {
+            org_id: self.org_id.clone(),
+            session_id: self.id,
+        });
+        Running::Stop
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        metrics::WS_SESSIONS.dec();
+    }
+}
+
+impl Handler<SessionFeed> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: SessionFeed, ctx: &mut Self::Context) {
+        match msg {
+            SessionFeed::Event(frame) => {
+                if frame.seq > self.last_seq {
+                    ctx.text(frame.text.clone());
+                    self.last_seq = frame.seq;
+                }
+            }
+            SessionFeed::SlowConsumer => {
+                tracing::warn!(session = self.id, "dashboard session too slow; disconnecting");
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Again,
+                    description: Some("slow consumer: reconnect with since".into()),
+                }));
+                ctx.stop();
+            }
+        }
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.heard_at = Instant::now();
+        match msg {
+            Ok(ws::Message::Ping(payload)) => ctx.pong(&payload),
+            Ok(ws::Message::Close(reason)) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            Ok(_) => {}
+            Err(_) => ctx.stop(),
+        }
+    }
+}

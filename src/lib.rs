@@ -1,0 +1,15 @@
+//! Switchboard: an actor-based real-time telephony engine. Provider and PBX webhooks in, one
+//! truthful call model out, durable through one writer, streamed to dashboards per organization.
+
+pub mod actors;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod orgs;
+pub mod providers;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,212 @@
+//! Organizations: creation, token checks and provider credentials, with an in-memory directory in
+//! front of the database (tokens are stored only as SHA-256 hashes).
+
+use crate::actors::writer::Writer;
+use crate::db::models::{OrgRow, ProviderAccountRow};
+use crate::db::writes::{WriteOp, WriteRequest};
+use crate::db::{self, queries, DbPool};
+use crate::domain::ids::OrgId;
+use crate::domain::time::to_text;
+use crate::error::AppError;
+use crate::providers::Provider;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// An organization as the engine uses it (no secrets).
+#[derive(Debug, Clone, Serialize)]
+pub struct Org {
+    #[serde(rename = "org_id")]
+    pub id: OrgId,
+    pub name: String,
+    pub default_country: String,
+    pub created_at: String,
+}
+
+impl From<OrgRow> for Org {
+    fn from(row: OrgRow) -> Self {
+        Org {
+            id: OrgId::from_stored(row.id),
+            name: row.name,
+            default_country: row.default_country,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A new org with its tokens: the only time the tokens are ever shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedOrg {
+    #[serde(flatten)]
+    pub org: Org,
+    pub api_token: String,
+    pub webhook_token: String,
+}
+
+/// SHA-256 of a token, hex: what the database keeps.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn new_token(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// Creates an org through the writer.
+pub async fn create(writer: &Writer, name: &str) -> Result<CreatedOrg, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::bad_request(
+            "invalid_name",
+            "an org needs a name of 1 to 200 characters",
+        ));
+    }
+    let api_token = new_token("sbk");
+    let webhook_token = new_token("sbw");
+    let row = OrgRow {
+        id: OrgId::generate().to_string(),
+        name: name.to_owned(),
+        api_token_hash: token_hash(&api_token),
+        webhook_token_hash: token_hash(&webhook_token),
+        default_country: "IN".into(),
+        created_at: to_text(chrono::Utc::now()),
+    };
+    writer
+        .commit(WriteRequest {
+            org_id: OrgId::from_stored(row.id.clone()),
+            ops: vec![WriteOp::CreateOrg(row.clone())],
+            events: Vec::new(),
+        })
+        .await?;
+    Ok(CreatedOrg {
+        org: row.into(),
+        api_token,
+        webhook_token,
+    })
+}
+
+/// Orgs and their provider credentials, read through from the database and kept in memory.
+pub struct OrgDirectory {
+    pool: DbPool,
+    by_token_hash: RwLock<HashMap<String, Arc<Org>>>,
+    by_id: RwLock<HashMap<OrgId, Arc<Org>>>,
+    credentials: RwLock<HashMap<(OrgId, Provider), Arc<Map<String, Value>>>>,
+}
+
+impl OrgDirectory {
+    pub fn new(pool: DbPool) -> Self {
+        OrgDirectory {
+            pool,
+            by_token_hash: RwLock::default(),
+            by_id: RwLock::default(),
+            credentials: RwLock::default(),
+        }
+    }
+
+    /// The org an api token belongs to.
+    pub async fn by_api_token(&self, token: &str) -> Result<Option<Arc<Org>>, AppError> {
+        let hash = token_hash(token);
+        if let Some(org) = self.by_token_hash.read().unwrap().get(&hash) {
+            return Ok(Some(org.clone()));
+        }
+        let lookup = hash.clone();
+        let row = db::read(&self.pool, move |conn| {
+            Ok(queries::org_by_api_token_hash(conn, &lookup)?)
+        })
+        .await?;
+        Ok(row.map(|row| {
+            let org = Arc::new(Org::from(row));
+            self.by_token_hash.write().unwrap().insert(hash, org.clone());
+            org
+        }))
+    }
+
+    /// An org by its id (any text: what is not an id of ours is simply not found).
+    pub async fn by_id(&self, id: &str) -> Result<Option<Arc<Org>>, AppError> {
+        let Some(id) = OrgId::parse(id) else {
+            return Ok(None);
+        };
+        if let Some(org) = self.by_id.read().unwrap().get(&id) {
+            return Ok(Some(org.clone()));
+        }
+        let lookup = id.to_string();
+        let row = db::read(&self.pool, move |conn| Ok(queries::org_by_id(conn, &lookup)?)).await?;
+        Ok(row.map(|row| {
+            let org = Arc::new(Org::from(row));
+            self.by_id.write().unwrap().insert(id, org.clone());
+            org
+        }))
+    }
+
+    /// An org's credentials for a provider, if it has any.
+    pub async fn credentials(
+        &self,
+        org_id: &OrgId,
+        provider: Provider,
+    ) -> Result<Option<Arc<Map<String, Value>>>, AppError> {
+        let key = (org_id.clone(), provider);
+        if let Some(found) = self.credentials.read().unwrap().get(&key) {
+            return Ok(Some(found.clone()));
+        }
+        let org = org_id.to_string();
+        let row = db::read(&self.pool, move |conn| {
+            Ok(queries::provider_account(conn, &org, provider.as_str())?)
+        })
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let map: Map<String, Value> = serde_json::from_str(&row.credentials)
+            .map_err(|e| AppError::Internal(format!("stored credentials unreadable: {e}")))?;
+        let map = Arc::new(map);
+        self.credentials.write().unwrap().insert(key, map.clone());
+        Ok(Some(map))
+    }
+
+    /// Stores an org's credentials for a provider (already validated) through the writer.
+    pub async fn put_credentials(
+        &self,
+        writer: &Writer,
+        org_id: &OrgId,
+        provider: Provider,
+        credentials: Map<String, Value>,
+    ) -> Result<(), AppError> {
+        let row = ProviderAccountRow {
+            org_id: org_id.to_string(),
+            provider: provider.as_str().to_owned(),
+            credentials: Value::Object(credentials.clone()).to_string(),
+            updated_at: to_text(chrono::Utc::now()),
+        };
+        writer
+            .commit(WriteRequest {
+                org_id: org_id.clone(),
+                ops: vec![WriteOp::PutProviderAccount(row)],
+                events: Vec::new(),
+            })
+            .await?;
+        self.credentials
+            .write()
+            .unwrap()
+            .insert((org_id.clone(), provider), Arc::new(credentials));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_hashed() {
+        let a = new_token("sbk");
+        let b = new_token("sbk");
+        assert_ne!(a, b);
+        assert!(a.starts_with("sbk_") && a.len() == 4 + 64);
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+    }
+}

@@ -1,0 +1,318 @@
+//! Twilio Programmable Voice: status callbacks, their signature and status words (providers.md §1).
+
+use super::{field, ParseError};
+use crate::domain::call::{CallEvent, CallStatus, Direction};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use subtle::ConstantTimeEq;
+
+/// Twilio's `CallStatus` words (providers.md §1.2) in the canonical model. Twilio's `completed`
+/// means the call connected (person, IVR or voicemail), so it stays `completed`.
+pub fn map_status(word: &str) -> Option<CallStatus> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "queued" => CallStatus::Queued,
+        "initiated" => CallStatus::Dialing,
+        "ringing" => CallStatus::Ringing,
+        "in-progress" => CallStatus::Answered,
+        "completed" => CallStatus::Completed,
+        "busy" => CallStatus::Busy,
+        "no-answer" => CallStatus::NoAnswer,
+        "canceled" => CallStatus::Canceled,
+        "failed" => CallStatus::Failed,
+        _ => return None,
+    })
+}
+
+/// One status callback, as Twilio sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusCallback {
+    pub call_sid: String,
+    pub call_status: String,
+    pub sequence_number: Option<i64>,
+    pub timestamp: Option<DateTime<Utc>>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub direction: Option<Direction>,
+    /// Seconds of the call, on terminal events only.
+    pub call_duration: Option<i64>,
+    pub sip_response_code: Option<String>,
+    pub recording_url: Option<String>,
+}
+
+impl StatusCallback {
+    /// Reads the form fields of a status callback; absent optional fields are fine.
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, ParseError> {
+        let call_sid = field(pairs, "CallSid").ok_or(ParseError::Missing("CallSid"))?;
+        let call_status = field(pairs, "CallStatus").ok_or(ParseError::Missing("CallStatus"))?;
+        let sequence_number = parse_int(pairs, "SequenceNumber")?;
+        let call_duration = parse_int(pairs, "CallDuration")?;
+        let timestamp = field(pairs, "Timestamp")
+            .map(|t| {
+                DateTime::parse_from_rfc2822(t)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|e| ParseError::Invalid {
+                        field: "Timestamp",
+                        reason: e.to_string(),
+                    })
+            })
+            .transpose()?;
+        let direction = field(pairs, "Direction").and_then(|d| match d {
+            "inbound" => Some(Direction::Inbound),
+            d if d.starts_with("outbound") => Some(Direction::Outbound),
+            _ => None,
+        });
+        Ok(StatusCallback {
+            call_sid: call_sid.to_owned(),
+            call_status: call_status.to_owned(),
+            sequence_number,
+            timestamp,
+            from: field(pairs, "From").map(str::to_owned),
+            to: field(pairs, "To").map(str::to_owned),
+            direction,
+            call_duration,
+            sip_response_code: field(pairs, "SipResponseCode").map(str::to_owned),
+            recording_url: field(pairs, "RecordingUrl").map(str::to_owned),
+        })
+    }
+
+    /// The dedupe key of invariant 3: CallSid + SequenceNumber (CallStatus when Twilio sent none).
+    pub fn dedupe_key(&self) -> String {
+        match self.sequence_number {
+            Some(seq) => format!("{}:seq:{seq}", self.call_sid),
+            None => format!("{}:status:{}", self.call_sid, self.call_status),
+        }
+    }
+
+    /// The provider-neutral event this callback reports.
+    pub fn to_event(&self) -> CallEvent {
+        let status = map_status(&self.call_status);
+        let terminal = status.is_some_and(CallStatus::is_final);
+        let hangup_cause = self
+            .sip_response_code
+            .as_ref()
+            .filter(|_| terminal && status != Some(CallStatus::Completed))
+            .map(|code| format!("sip_{code}"));
+        CallEvent {
+            final_record: terminal,
+            status,
+            occurred_at: self.timestamp,
+            from: self.from.clone(),
+            to: self.to.clone(),
+            direction: self.direction,
+            talk_s: self.call_duration.filter(|_| terminal),
+            hangup_cause,
+            recording_url: self.recording_url.clone(),
+            ..CallEvent::default()
+        }
+    }
+}
+
+fn parse_int(pairs: &[(String, String)], name: &'static str) -> Result<Option<i64>, ParseError> {
+    field(pairs, name)
+        .map(|v| {
+            v.parse::<i64>().map_err(|_| ParseError::Invalid {
+                field: name,
+                reason: format!("`{v}` is not a whole number"),
+            })
+        })
+        .transpose()
+}
+
+/// `X-Twilio-Signature` for a form POST: Base64(HMAC-SHA1(auth token, URL + every parameter sorted
+/// by name, written `name` + `value`; a repeated name once per distinct value, values sorted)).
+pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    // The SDKs sign a repeated identical pair once.
+    sorted.dedup();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(url.as_bytes());
+    for (name, value) in sorted {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Checks a request's `X-Twilio-Signature` in constant time, over the URL as given and over the
+/// same URL with the default port added or removed (Twilio signs either way, providers.md §1.4).
+pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], header: &str) -> bool {
+    url_port_variants(url).iter().any(|candidate| {
+        let expected = signature(auth_token, candidate, params);
+        expected.as_bytes().ct_eq(header.trim().as_bytes()).into()
+    })
+}
+
+/// The URL, and the same URL with its scheme's default port toggled.
+fn url_port_variants(url: &str) -> Vec<String> {
+    let mut variants = vec![url.to_owned()];
+    let (scheme, default_port) = if url.starts_with("https://") {
+        ("https://", "443")
+    } else if url.starts_with("http://") {
+        ("http://", "80")
+    } else {
+        return variants;
+    };
+    let rest = &url[scheme.len()..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let toggled = match authority.rsplit_once(':') {
+        Some((host, port)) if port == default_port => format!("{scheme}{host}{tail}"),
+        Some((_, port)) if port.chars().all(|c| c.is_ascii_digit()) => return variants,
+        _ => format!("{scheme}{authority}:{default_port}{tail}"),
+    };
+    variants.push(toggled);
+    variants
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const DOC_URL: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
+
+    fn doc_params() -> Vec<(String, String)> {
+        // Deliberately out of order: the algorithm sorts.
+        pairs(&[
+            ("To", "+18005551212"),
+            ("CallSid", "CA1234567890ABCDE"),
+            ("From", "+14158675309"),
+            ("Digits", "1234"),
+            ("Caller", "+14158675309"),
+        ])
+    }
+
+    #[test]
+    fn matches_twilios_published_vector() {
+        // Twilio's security docs and SDK tests: token 12345, this URL and these parameters.
+        assert_eq!(
+            signature("12345", DOC_URL, &doc_params()),
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        );
+        assert!(verify("12345", DOC_URL, &doc_params(), "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+    }
+
+    #[test]
+    fn repeated_names_contribute_every_sorted_value() {
+        // The SDKs' vector for repeated parameters (sorted, identical pairs once).
+        let params = pairs(&[
+            ("Sid", "CA123"),
+            ("SidAccount", "AC123"),
+            ("Digits", "5678"),
+            ("Digits", "1234"),
+            ("Digits", "1234"),
+        ]);
+        assert_eq!(
+            signature("12345", DOC_URL, &params),
+            "IK+Dwps556ElfBT0I3Rgjkr1wJU="
+        );
+    }
+
+    #[test]
+    fn rejects_any_change() {
+        let good = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
+        assert!(!verify("12346", DOC_URL, &doc_params(), good));
+        assert!(!verify("12345", &format!("{DOC_URL}&x=1"), &doc_params(), good));
+        let mut tampered = doc_params();
+        tampered[3].1 = "9999".into();
+        assert!(!verify("12345", DOC_URL, &tampered, good));
+        assert!(!verify("12345", DOC_URL, &doc_params(), "RSOYDt4T1cUTdK1PDd93/VVr8B8"));
+        assert!(!verify("12345", DOC_URL, &doc_params(), ""));
+    }
+
+    #[test]
+    fn accepts_the_url_with_or_without_its_default_port() {
+        let with_port = "https://mycompany.com:443/myapp.php?foo=1&bar=2";
+        let sig_with = signature("12345", with_port, &doc_params());
+        assert!(verify("12345", DOC_URL, &doc_params(), &sig_with));
+        let sig_without = signature("12345", DOC_URL, &doc_params());
+        assert!(verify("12345", with_port, &doc_params(), &sig_without));
+        assert_eq!(
+            url_port_variants("http://127.0.0.1:8080/x"),
+            vec!["http://127.0.0.1:8080/x".to_owned()]
+        );
+        assert_eq!(
+            url_port_variants("http://h/x?a=1")[1],
+            "http://h:80/x?a=1".to_owned()
+        );
+    }
+
+    #[test]
+    fn every_status_word_maps() {
+        let table = [
+            ("queued", Some(CallStatus::Queued)),
+            ("initiated", Some(CallStatus::Dialing)),
+            ("ringing", Some(CallStatus::Ringing)),
+            ("in-progress", Some(CallStatus::Answered)),
+            ("completed", Some(CallStatus::Completed)),
+            ("busy", Some(CallStatus::Busy)),
+            ("no-answer", Some(CallStatus::NoAnswer)),
+            ("canceled", Some(CallStatus::Canceled)),
+            ("failed", Some(CallStatus::Failed)),
+            ("Ringing", Some(CallStatus::Ringing)),
+            ("answered", None),
+            ("", None),
+        ];
+        for (word, expected) in table {
+            assert_eq!(map_status(word), expected, "{word}");
+        }
+    }
+
+    #[test]
+    fn parses_a_terminal_callback() {
+        let params = pairs(&[
+            ("CallSid", "CA0001"),
+            ("From", "+15550001111"),
+            ("To", "+15550002222"),
+            ("Direction", "outbound-api"),
+            ("CallStatus", "no-answer"),
+            ("CallDuration", "0"),
+            ("SipResponseCode", "487"),
+            ("Timestamp", "Tue, 04 Mar 2025 10:00:30 +0000"),
+            ("SequenceNumber", "2"),
+        ]);
+        let cb = StatusCallback::parse(&params).unwrap();
+        assert_eq!(cb.dedupe_key(), "CA0001:seq:2");
+        let event = cb.to_event();
+        assert_eq!(event.status, Some(CallStatus::NoAnswer));
+        assert!(event.final_record);
+        assert_eq!(event.talk_s, Some(0));
+        assert_eq!(event.hangup_cause.as_deref(), Some("sip_487"));
+        assert_eq!(event.direction, Some(Direction::Outbound));
+        assert_eq!(
+            event.occurred_at.unwrap().to_rfc3339(),
+            "2025-03-04T10:00:30+00:00"
+        );
+    }
+
+    #[test]
+    fn malformed_callbacks_say_what_is_wrong() {
+        assert_eq!(
+            StatusCallback::parse(&pairs(&[("CallStatus", "ringing")])),
+            Err(ParseError::Missing("CallSid"))
+        );
+        let bad_seq = pairs(&[
+            ("CallSid", "CA1"),
+            ("CallStatus", "ringing"),
+            ("SequenceNumber", "x"),
+        ]);
+        assert!(matches!(
+            StatusCallback::parse(&bad_seq),
+            Err(ParseError::Invalid { field: "SequenceNumber", .. })
+        ));
+        let bad_time = pairs(&[
+            ("CallSid", "CA1"),
+            ("CallStatus", "ringing"),
+            ("Timestamp", "yesterday"),
+        ]);
+        assert!(StatusCallback::parse(&bad_time).is_err());
+    }
+}

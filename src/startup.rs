@@ -1,0 +1,143 @@
+//! Builds the engine from settings: database, writer, actors, HTTP server, recovery. Shared by
+//! `main`, the tests and the benches.
+
+use crate::actors::call::CallDeps;
+use crate::actors::org_hub::{HubDirectory, Publish};
+use crate::actors::registry::{CallRegistry, Recover};
+use crate::actors::writer::Writer;
+use crate::config::Settings;
+use crate::db::{self, queries};
+use crate::domain::call::Call;
+use crate::error::AppError;
+use crate::http::{self, AppState};
+use crate::orgs::OrgDirectory;
+use actix::Actor;
+use actix_web::middleware::Logger;
+use actix_web::{web, App, HttpServer};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// A built engine, listening, not yet awaited.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Runs migrations, starts the writer, the actors and the HTTP server, then recovers live
+    /// calls in the background (`/readyz` turns 200 when that is done).
+    pub async fn build(settings: Settings) -> Result<Self, String> {
+        let url = settings.database_url.clone();
+        let sync = settings.sqlite_sync;
+        let mut write_conn =
+            db::connect(&url, sync).map_err(|e| format!("cannot open the database: {e}"))?;
+        db::run_migrations(&mut write_conn)?;
+        let pool = db::read_pool(&url, sync, settings.read_pool_size)?;
+
+        let hubs = HubDirectory::default().start();
+        let publish_to = hubs.clone();
+        let writer = Writer::start(
+            write_conn,
+            url,
+            sync,
+            settings.writer_max_batch,
+            Box::new(move |org_id, events| {
+                publish_to.do_send(Publish {
+                    org_id: org_id.clone(),
+                    events,
+                })
+            }),
+        );
+        let registry = CallRegistry::new(CallDeps {
+            writer: writer.clone(),
+            pool: pool.clone(),
+            deadlines: settings.deadlines,
+            grace: settings.call_grace,
+        })
+        .start();
+
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        let state = web::Data::new(AppState {
+            settings,
+            public_url,
+            orgs: OrgDirectory::new(pool.clone()),
+            pool,
+            writer,
+            registry,
+            hubs,
+            ready: AtomicBool::new(false),
+        });
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                // The path only: query strings can carry tokens, which never go to logs.
+                .wrap(
+                    Logger::new("%{method}xi %U %s %Dms")
+                        .custom_request_replace("method", |req| req.method().to_string()),
+                )
+                .configure(http::routes)
+        })
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .run();
+        tracing::info!(%address, "switchboard listening");
+        actix_web::rt::spawn(recover(state.clone()));
+        Ok(Application {
+            port: address.port(),
+            server,
+            state,
+        })
+    }
+
+    /// The port the server is bound to (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests and benches reach the writer and settings through it).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM stop it gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Respawns the actors of every unfinished call (invariant 7), retrying until the database answers.
+async fn recover(state: web::Data<AppState>) {
+    loop {
+        let loaded = http::read(&state, |conn| {
+            queries::unfinished_calls(conn)?
+                .into_iter()
+                .map(|row| Call::try_from(row).map_err(AppError::Internal))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await;
+        match loaded {
+            Ok(calls) => {
+                let count = calls.len();
+                match state.registry.send(Recover(calls)).await {
+                    Ok(started) => {
+                        tracing::info!(unfinished = count, started, "live calls recovered");
+                        state.ready.store(true, Ordering::Release);
+                        return;
+                    }
+                    Err(error) => tracing::error!(%error, "recovery could not reach the registry"),
+                }
+            }
+            Err(error) => tracing::error!(%error, "recovery cannot read the database yet"),
+        }
+        actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+    }
+}
