@@ -101,7 +101,11 @@ mod tests {
         let cases = [
             (AppError::Unauthorized, 401, "unauthorized"),
             (AppError::NotFound("call"), 404, "not_found"),
-            (AppError::bad_request("invalid_body", "bad"), 400, "invalid_body"),
+            (
+                AppError::bad_request("invalid_body", "bad"),
+                400,
+                "invalid_body",
+            ),
             (AppError::Internal("secret detail".into()), 500, "internal"),
         ];
         for (error, status, code) in cases {

@@ -5,7 +5,11 @@ use switchboard::config::Settings;
 use switchboard::startup::Application;
 
 #[derive(Parser)]
-#[command(name = "switchboard", version, about = "Actor-based real-time telephony engine")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Actor-based real-time telephony engine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

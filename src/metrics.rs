@@ -50,25 +50,73 @@ pub static WS_SESSIONS: Gauge = Gauge::new();
 /// Everything above in Prometheus text exposition format.
 pub fn render() -> String {
     let counters: [(&str, &str, &Counter); 8] = [
-        ("switchboard_webhooks_accepted_total", "Webhooks stored and applied.", &WEBHOOKS_ACCEPTED),
-        ("switchboard_webhooks_duplicate_total", "Webhooks answered as duplicates, with no effect.", &WEBHOOKS_DUPLICATE),
-        ("switchboard_webhooks_rejected_total", "Webhooks refused (signature, token, body).", &WEBHOOKS_REJECTED),
-        ("switchboard_writer_transactions_total", "Transactions the writer committed.", &WRITER_TRANSACTIONS),
-        ("switchboard_writer_requests_total", "Write requests committed (many per transaction).", &WRITER_REQUESTS),
-        ("switchboard_writer_failures_total", "Write requests that failed.", &WRITER_FAILURES),
-        ("switchboard_events_published_total", "Committed events handed to org hubs.", &EVENTS_PUBLISHED),
-        ("switchboard_ws_slow_consumers_total", "Dashboard sessions dropped for not keeping up.", &WS_SLOW_CONSUMERS),
+        (
+            "switchboard_webhooks_accepted_total",
+            "Webhooks stored and applied.",
+            &WEBHOOKS_ACCEPTED,
+        ),
+        (
+            "switchboard_webhooks_duplicate_total",
+            "Webhooks answered as duplicates, with no effect.",
+            &WEBHOOKS_DUPLICATE,
+        ),
+        (
+            "switchboard_webhooks_rejected_total",
+            "Webhooks refused (signature, token, body).",
+            &WEBHOOKS_REJECTED,
+        ),
+        (
+            "switchboard_writer_transactions_total",
+            "Transactions the writer committed.",
+            &WRITER_TRANSACTIONS,
+        ),
+        (
+            "switchboard_writer_requests_total",
+            "Write requests committed (many per transaction).",
+            &WRITER_REQUESTS,
+        ),
+        (
+            "switchboard_writer_failures_total",
+            "Write requests that failed.",
+            &WRITER_FAILURES,
+        ),
+        (
+            "switchboard_events_published_total",
+            "Committed events handed to org hubs.",
+            &EVENTS_PUBLISHED,
+        ),
+        (
+            "switchboard_ws_slow_consumers_total",
+            "Dashboard sessions dropped for not keeping up.",
+            &WS_SLOW_CONSUMERS,
+        ),
     ];
     let gauges: [(&str, &str, &Gauge); 2] = [
-        ("switchboard_call_actors", "Call actors alive.", &CALL_ACTORS),
-        ("switchboard_ws_sessions", "Dashboard WebSocket sessions connected.", &WS_SESSIONS),
+        (
+            "switchboard_call_actors",
+            "Call actors alive.",
+            &CALL_ACTORS,
+        ),
+        (
+            "switchboard_ws_sessions",
+            "Dashboard WebSocket sessions connected.",
+            &WS_SESSIONS,
+        ),
     ];
     let mut out = String::new();
     for (name, help, counter) in counters {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", counter.get());
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+            counter.get()
+        );
     }
     for (name, help, gauge) in gauges {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}", gauge.get());
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}",
+            gauge.get()
+        );
     }
     out
 }

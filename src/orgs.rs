@@ -91,12 +91,15 @@ pub async fn create(writer: &Writer, name: &str) -> Result<CreatedOrg, AppError>
     })
 }
 
+/// One provider account's credentials, as stored (a JSON object of strings).
+pub type Credentials = Arc<Map<String, Value>>;
+
 /// Orgs and their provider credentials, read through from the database and kept in memory.
 pub struct OrgDirectory {
     pool: DbPool,
     by_token_hash: RwLock<HashMap<String, Arc<Org>>>,
     by_id: RwLock<HashMap<OrgId, Arc<Org>>>,
-    credentials: RwLock<HashMap<(OrgId, Provider), Arc<Map<String, Value>>>>,
+    credentials: RwLock<HashMap<(OrgId, Provider), Credentials>>,
 }
 
 impl OrgDirectory {
@@ -122,7 +125,10 @@ impl OrgDirectory {
         .await?;
         Ok(row.map(|row| {
             let org = Arc::new(Org::from(row));
-            self.by_token_hash.write().unwrap().insert(hash, org.clone());
+            self.by_token_hash
+                .write()
+                .unwrap()
+                .insert(hash, org.clone());
             org
         }))
     }
@@ -136,7 +142,10 @@ impl OrgDirectory {
             return Ok(Some(org.clone()));
         }
         let lookup = id.to_string();
-        let row = db::read(&self.pool, move |conn| Ok(queries::org_by_id(conn, &lookup)?)).await?;
+        let row = db::read(&self.pool, move |conn| {
+            Ok(queries::org_by_id(conn, &lookup)?)
+        })
+        .await?;
         Ok(row.map(|row| {
             let org = Arc::new(Org::from(row));
             self.by_id.write().unwrap().insert(id, org.clone());
@@ -149,7 +158,7 @@ impl OrgDirectory {
         &self,
         org_id: &OrgId,
         provider: Provider,
-    ) -> Result<Option<Arc<Map<String, Value>>>, AppError> {
+    ) -> Result<Option<Credentials>, AppError> {
         let key = (org_id.clone(), provider);
         if let Some(found) = self.credentials.read().unwrap().get(&key) {
             return Ok(Some(found.clone()));

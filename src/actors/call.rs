@@ -150,7 +150,8 @@ impl CallActor {
         self.timer = None;
         let event = call::reconcile_timeout(&self.call);
         tracing::warn!(call_id = %self.call.id, status = self.call.status.as_str(), "call past its deadline; reconciling");
-        let pending = self.record(&event, None, "reconciled", None, serde_json::json!({"reason": "deadline"}));
+        let entry = Entry::engine("reconciled", serde_json::json!({"reason": "deadline"}));
+        let pending = self.record(&event, None, entry);
         ctx.spawn(pending.into_actor(self).map(|result, act, ctx| {
             if let Err(error) = result {
                 tracing::error!(%error, call_id = %act.call.id, "reconciliation not stored; retrying");
@@ -160,40 +161,31 @@ impl CallActor {
     }
 
     /// Applies an event, queues its commit at once (so commits keep arrival order) and returns
-    /// the future of that commit.
+    /// the future of that commit. A webhook's raw record goes in the same commit.
     fn record(
         &mut self,
         event: &CallEvent,
-        webhook: Option<(&ProviderEvent, InboxRow)>,
-        kind: &str,
-        raw_status: Option<String>,
-        data: serde_json::Value,
+        webhook: Option<InboxRow>,
+        entry: Entry,
     ) -> impl std::future::Future<Output = Result<WriteOutcome, AppError>> + 'static {
         let now = Utc::now();
         let applied = call::apply(&self.call, event, now);
         let mut ops = Vec::with_capacity(4);
-        if let Some((provider_event, inbox)) = &webhook {
-            ops.push(WriteOp::AcceptWebhook(inbox.clone()));
-            self.seen.insert(provider_event.dedupe_key.clone());
+        if let Some(inbox) = webhook {
+            self.seen.insert(inbox.dedupe_key.clone());
+            ops.push(WriteOp::AcceptWebhook(inbox));
         }
         let mut events = Vec::new();
         if self.unsaved {
-            ops.push(WriteOp::UpsertCall(CallRow::from(&applied.call)));
-            ops.push(WriteOp::AppendTimeline(self.timeline_row(
-                None, "engine", "created", None, &applied.call, now, serde_json::json!({}),
-            )));
+            ops.push(WriteOp::UpsertCall(Box::new(CallRow::from(&applied.call))));
+            let created = Entry::engine("created", serde_json::json!({}));
+            ops.push(WriteOp::AppendTimeline(created.row(&self.call, now)));
             events.push(call_event(EventType::CallCreated, &applied.call));
         } else if applied.changed {
-            ops.push(WriteOp::UpsertCall(CallRow::from(&applied.call)));
+            ops.push(WriteOp::UpsertCall(Box::new(CallRow::from(&applied.call))));
             events.push(call_event(EventType::CallUpdated, &applied.call));
         }
-        let (dedupe_key, source) = match &webhook {
-            Some((provider_event, _)) => (Some(provider_event.dedupe_key.clone()), "provider"),
-            None => (None, "engine"),
-        };
-        ops.push(WriteOp::AppendTimeline(self.timeline_row(
-            dedupe_key, source, kind, raw_status, &applied.call, now, data,
-        )));
+        ops.push(WriteOp::AppendTimeline(entry.row(&applied.call, now)));
         let pending = self.deps.writer.submit(WriteRequest {
             org_id: self.call.org_id.clone(),
             ops,
@@ -204,36 +196,51 @@ impl CallActor {
         pending.outcome()
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn timeline_row(
-        &self,
-        dedupe_key: Option<String>,
-        source: &str,
-        kind: &str,
-        raw_status: Option<String>,
-        after: &Call,
-        now: chrono::DateTime<Utc>,
-        data: serde_json::Value,
-    ) -> CallEventRow {
-        CallEventRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            org_id: after.org_id.to_string(),
-            call_id: after.id.to_string(),
-            dedupe_key,
-            source: source.to_owned(),
-            kind: kind.to_owned(),
-            raw_status,
-            status_after: after.status.as_str().to_owned(),
-            occurred_at: None,
-            received_at: to_text(now),
-            data: data.to_string(),
-        }
-    }
-
     /// After a failed commit the in-memory state may be ahead of the database: read it back.
     fn reload(&mut self, ctx: &mut Context<Self>) {
         self.seen.clear();
         self.load(ctx);
+    }
+}
+
+/// One line of a call's timeline, before it is written.
+struct Entry {
+    source: &'static str,
+    kind: &'static str,
+    raw_status: Option<String>,
+    dedupe_key: Option<String>,
+    occurred_at: Option<chrono::DateTime<Utc>>,
+    data: serde_json::Value,
+}
+
+impl Entry {
+    /// An event of the engine's own (created, reconciled).
+    fn engine(kind: &'static str, data: serde_json::Value) -> Self {
+        Entry {
+            source: "engine",
+            kind,
+            raw_status: None,
+            dedupe_key: None,
+            occurred_at: None,
+            data,
+        }
+    }
+
+    /// The row, with the call's status after the event.
+    fn row(self, after: &Call, now: chrono::DateTime<Utc>) -> CallEventRow {
+        CallEventRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: after.org_id.to_string(),
+            call_id: after.id.to_string(),
+            dedupe_key: self.dedupe_key,
+            source: self.source.to_owned(),
+            kind: self.kind.to_owned(),
+            raw_status: self.raw_status,
+            status_after: after.status.as_str().to_owned(),
+            occurred_at: self.occurred_at.map(to_text),
+            received_at: to_text(now),
+            data: self.data.to_string(),
+        }
     }
 }
 
@@ -282,34 +289,37 @@ impl Handler<ApplyEvent> for CallActor {
                 .into_actor(self),
             );
         }
-        let event = provider_event.event.clone();
-        let mut inbox = provider_event.inbox.clone();
-        inbox.outcome = "applied".into();
-        let pending = self.record(
-            &event,
-            Some((&provider_event, inbox)),
-            provider_event.kind,
-            provider_event.raw_status.clone(),
-            provider_event.data.clone(),
-        );
+        let entry = Entry {
+            source: "provider",
+            kind: provider_event.kind,
+            raw_status: provider_event.raw_status,
+            dedupe_key: Some(provider_event.dedupe_key),
+            occurred_at: provider_event.event.occurred_at,
+            data: provider_event.data,
+        };
+        let pending = self.record(&provider_event.event, Some(provider_event.inbox), entry);
         self.arm_timer(ctx);
-        Box::pin(pending.into_actor(self).map(move |result, act, ctx| match result {
-            Ok(WriteOutcome::Committed(_)) => Ok(Accepted {
-                call_id,
-                duplicate: false,
-            }),
-            Ok(WriteOutcome::Duplicate) => {
-                // The inbox knew the key though this actor did not: resync from the database.
-                act.reload(ctx);
-                Ok(Accepted {
-                    call_id,
-                    duplicate: true,
-                })
-            }
-            Err(error) => {
-                act.reload(ctx);
-                Err(error)
-            }
-        }))
+        Box::pin(
+            pending
+                .into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok(WriteOutcome::Committed(_)) => Ok(Accepted {
+                        call_id,
+                        duplicate: false,
+                    }),
+                    Ok(WriteOutcome::Duplicate) => {
+                        // The inbox knew the key though this actor did not: resync from the database.
+                        act.reload(ctx);
+                        Ok(Accepted {
+                            call_id,
+                            duplicate: true,
+                        })
+                    }
+                    Err(error) => {
+                        act.reload(ctx);
+                        Err(error)
+                    }
+                }),
+        )
     }
 }

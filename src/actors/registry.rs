@@ -140,5 +140,7 @@ pub async fn deliver(
             Err(error) => return Err(error.into()),
         }
     }
-    Err(AppError::Unavailable("the call's actor keeps stopping".into()))
+    Err(AppError::Unavailable(
+        "the call's actor keeps stopping".into(),
+    ))
 }

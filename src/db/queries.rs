@@ -31,7 +31,10 @@ pub fn provider_account(
         .optional()
 }
 
-pub fn provider_accounts(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<ProviderAccountRow>> {
+pub fn provider_accounts(
+    conn: &mut DbConnection,
+    org_id: &str,
+) -> QueryResult<Vec<ProviderAccountRow>> {
     provider_accounts::table
         .filter(provider_accounts::org_id.eq(org_id))
         .order(provider_accounts::provider)
@@ -77,9 +80,7 @@ pub fn calls_page(
     before: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<CallRow>> {
-    let mut query = calls::table
-        .filter(calls::org_id.eq(org_id))
-        .into_boxed();
+    let mut query = calls::table.filter(calls::org_id.eq(org_id)).into_boxed();
     if let Some(status) = &filter.status {
         query = query.filter(calls::status.eq(status.clone()));
     }
@@ -152,7 +153,12 @@ pub fn last_seq(conn: &mut DbConnection, org_id: &str) -> QueryResult<i64> {
 }
 
 /// An org's events after `seq`, in order, at most `limit`.
-pub fn events_after(conn: &mut DbConnection, org_id: &str, seq: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+pub fn events_after(
+    conn: &mut DbConnection,
+    org_id: &str,
+    seq: i64,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
     events::table
         .filter(events::org_id.eq(org_id))
         .filter(events::seq.gt(seq))
@@ -178,5 +184,8 @@ pub fn inbox_page(
     if let Some(before) = before {
         query = query.filter(webhook_inbox::id.lt(before.to_owned()));
     }
-    query.order(webhook_inbox::id.desc()).limit(limit).load(conn)
+    query
+        .order(webhook_inbox::id.desc())
+        .limit(limit)
+        .load(conn)
 }

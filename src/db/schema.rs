@@ -93,4 +93,11 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(orgs, provider_accounts, calls, call_events, events, webhook_inbox);
+diesel::allow_tables_to_appear_in_same_query!(
+    orgs,
+    provider_accounts,
+    calls,
+    call_events,
+    events,
+    webhook_inbox
+);

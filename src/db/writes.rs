@@ -19,7 +19,7 @@ pub enum WriteOp {
     AcceptWebhook(InboxRow),
     CreateOrg(OrgRow),
     PutProviderAccount(ProviderAccountRow),
-    UpsertCall(CallRow),
+    UpsertCall(Box<CallRow>),
     AppendTimeline(CallEventRow),
 }
 
@@ -91,11 +91,10 @@ pub fn apply(
                 diesel::insert_into(orgs::table).values(row).execute(conn)?;
             }
             WriteOp::PutProviderAccount(row) => {
-                let updated = diesel::update(
-                    provider_accounts::table.find((&row.org_id, &row.provider)),
-                )
-                .set(row)
-                .execute(conn)?;
+                let updated =
+                    diesel::update(provider_accounts::table.find((&row.org_id, &row.provider)))
+                        .set(row)
+                        .execute(conn)?;
                 if updated == 0 {
                     diesel::insert_into(provider_accounts::table)
                         .values(row)
@@ -103,11 +102,14 @@ pub fn apply(
                 }
             }
             WriteOp::UpsertCall(row) => {
+                let row: &CallRow = row;
                 let updated = diesel::update(calls::table.find(&row.id))
                     .set(row)
                     .execute(conn)?;
                 if updated == 0 {
-                    diesel::insert_into(calls::table).values(row).execute(conn)?;
+                    diesel::insert_into(calls::table)
+                        .values(row)
+                        .execute(conn)?;
                 }
             }
             WriteOp::AppendTimeline(row) => {

@@ -481,7 +481,10 @@ mod tests {
         ];
         for (word, rank, live, fin) in table {
             let s = CallStatus::parse(word).unwrap();
-            assert_eq!((s.as_str(), s.rank(), s.is_live(), s.is_final()), (word, rank, live, fin));
+            assert_eq!(
+                (s.as_str(), s.rank(), s.is_live(), s.is_final()),
+                (word, rank, live, fin)
+            );
         }
         assert_eq!(CallStatus::parse("in-progress"), None);
     }
@@ -555,7 +558,11 @@ mod tests {
         assert_eq!(corrected.ended_at, Some(t(40)));
 
         let again = apply(&corrected, &ev(CallStatus::Busy, 41), t(2002)).call;
-        assert_eq!(again.status, CallStatus::NoAnswer, "provider outcomes are absorbing");
+        assert_eq!(
+            again.status,
+            CallStatus::NoAnswer,
+            "provider outcomes are absorbing"
+        );
     }
 
     #[test]
@@ -564,15 +571,28 @@ mod tests {
         let timed_out = apply(&ringing, &reconcile_timeout(&ringing), t(2000)).call;
         let late = apply(&timed_out, &ev(CallStatus::Answered, 5), t(2001));
         assert_eq!(late.call.status, CallStatus::Failed);
-        assert_eq!(late.call.answered_at, Some(t(5)), "late events still enrich");
+        assert_eq!(
+            late.call.answered_at,
+            Some(t(5)),
+            "late events still enrich"
+        );
     }
 
     #[test]
     fn reconcile_closes_a_disconnected_call_by_what_is_known() {
-        let talked = run(&[ev(CallStatus::Answered, 3), ev(CallStatus::Disconnected, 20)]);
-        assert_eq!(reconcile_timeout(&talked).status, Some(CallStatus::Completed));
+        let talked = run(&[
+            ev(CallStatus::Answered, 3),
+            ev(CallStatus::Disconnected, 20),
+        ]);
+        assert_eq!(
+            reconcile_timeout(&talked).status,
+            Some(CallStatus::Completed)
+        );
         let unanswered = run(&[ev(CallStatus::Ringing, 3), ev(CallStatus::Disconnected, 20)]);
-        assert_eq!(reconcile_timeout(&unanswered).status, Some(CallStatus::NoAnswer));
+        assert_eq!(
+            reconcile_timeout(&unanswered).status,
+            Some(CallStatus::NoAnswer)
+        );
     }
 
     #[test]

@@ -57,7 +57,10 @@ pub async fn list_calls(
 async fn find_call(state: &AppState, org: &ApiOrg, id: &str) -> Result<Call, AppError> {
     let id = CallId::parse(id).ok_or(AppError::NotFound("call"))?;
     let org_id = org.0.id.to_string();
-    let row = read(state, move |conn| Ok(queries::call(conn, &org_id, id.as_str())?)).await?;
+    let row = read(state, move |conn| {
+        Ok(queries::call(conn, &org_id, id.as_str())?)
+    })
+    .await?;
     let row = row.ok_or(AppError::NotFound("call"))?;
     Call::try_from(row).map_err(AppError::Internal)
 }
@@ -84,7 +87,13 @@ pub async fn call_timeline(
     let org_id = org.0.id.to_string();
     let after = query.into_inner().cursor;
     let rows = read(&state, move |conn| {
-        Ok(queries::timeline(conn, &org_id, call.id.as_str(), after.as_deref(), limit + 1)?)
+        Ok(queries::timeline(
+            conn,
+            &org_id,
+            call.id.as_str(),
+            after.as_deref(),
+            limit + 1,
+        )?)
     })
     .await?;
     Ok(page(rows, limit, |r| r.id.clone(), |r| r.to_json()))

@@ -68,17 +68,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .route("/orgs", web::post().to(orgs::create_org))
             .route("/providers", web::get().to(providers::list_providers))
-            .route("/providers/{provider}", web::put().to(providers::put_provider))
+            .route(
+                "/providers/{provider}",
+                web::put().to(providers::put_provider),
+            )
             .route("/calls", web::get().to(calls::list_calls))
             .route("/calls/{id}", web::get().to(calls::get_call))
             .route("/calls/{id}/events", web::get().to(calls::call_timeline))
             .route("/webhooks", web::get().to(webhooks::list_inbox))
             .route("/ws", web::get().to(ws::connect)),
     )
-    .service(
-        web::scope("/webhooks")
-            .route("/twilio/{org}/status", web::post().to(webhooks::twilio_status)),
-    )
+    .service(web::scope("/webhooks").route(
+        "/twilio/{org}/status",
+        web::post().to(webhooks::twilio_status),
+    ))
     .default_service(web::to(not_found));
 }
 
@@ -127,23 +130,26 @@ impl FromRequest for ApiOrg {
     }
 }
 
-/// `limit` and `cursor` of every list endpoint.
+/// `limit` and `cursor` of every list endpoint. `limit` is read as text: query structs flatten
+/// this one, and serde's flatten cannot read numbers from a query string.
 #[derive(Debug, Deserialize, Default)]
 pub struct PageQuery {
-    pub limit: Option<i64>,
+    pub limit: Option<String>,
     pub cursor: Option<String>,
 }
 
 impl PageQuery {
     /// 50 by default; above 1,000 clamped to 1,000 (CONTRACT.md); below 1 refused.
     pub fn limit(&self) -> Result<i64, AppError> {
-        match self.limit {
-            None => Ok(50),
-            Some(n) if n < 1 => Err(AppError::bad_request(
+        let Some(text) = &self.limit else {
+            return Ok(50);
+        };
+        match text.trim().parse::<i64>() {
+            Ok(n) if n >= 1 => Ok(n.min(1000)),
+            _ => Err(AppError::bad_request(
                 "invalid_query",
-                "limit must be at least 1",
+                "limit must be a whole number of at least 1",
             )),
-            Some(n) => Ok(n.min(1000)),
         }
     }
 }
@@ -157,7 +163,11 @@ pub fn page<T>(
 ) -> HttpResponse {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(&cursor_of) } else { None };
+    let next_cursor = if more {
+        rows.last().map(&cursor_of)
+    } else {
+        None
+    };
     let items: Vec<serde_json::Value> = rows.iter().map(render).collect();
     HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": next_cursor }))
 }

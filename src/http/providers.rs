@@ -35,7 +35,10 @@ pub async fn list_providers(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let org_id = org.id.to_string();
-    let rows = read(&state, move |conn| Ok(queries::provider_accounts(conn, &org_id)?)).await?;
+    let rows = read(&state, move |conn| {
+        Ok(queries::provider_accounts(conn, &org_id)?)
+    })
+    .await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|row| {

@@ -43,13 +43,18 @@ async fn signing_secret(
         .and_then(|c| c.get(field))
         .and_then(|v| v.as_str())
         .map(str::to_owned)
-        .ok_or_else(|| {
-            rejected(AppError::Unauthorized)
-        })
+        .ok_or_else(|| rejected(AppError::Unauthorized))
 }
 
 /// The raw webhook as the inbox keeps it.
-fn inbox_row(req: &HttpRequest, org: &Org, provider: Provider, kind: &str, key: &str, body: &[u8]) -> InboxRow {
+fn inbox_row(
+    req: &HttpRequest,
+    org: &Org,
+    provider: Provider,
+    kind: &str,
+    key: &str,
+    body: &[u8],
+) -> InboxRow {
     InboxRow {
         id: uuid::Uuid::now_v7().to_string(),
         org_id: org.id.to_string(),
@@ -96,9 +101,7 @@ pub async fn twilio_status(
         dedupe_key,
         kind,
         raw_status: Some(callback.call_status.clone()),
-        data: serde_json::Value::Object(
-            pairs.into_iter().map(|(k, v)| (k, v.into())).collect(),
-        ),
+        data: serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k, v.into())).collect()),
     };
     let key = CallKey {
         org_id: org.id.clone(),
@@ -142,7 +145,13 @@ pub async fn list_inbox(
     let org_id = org.id.to_string();
     let (provider, cursor) = (query.provider, query.page.cursor);
     let rows = read(&state, move |conn| {
-        Ok(queries::inbox_page(conn, &org_id, provider.as_deref(), cursor.as_deref(), limit + 1)?)
+        Ok(queries::inbox_page(
+            conn,
+            &org_id,
+            provider.as_deref(),
+            cursor.as_deref(),
+            limit + 1,
+        )?)
     })
     .await?;
     Ok(page(rows, limit, |r| r.id.clone(), InboxRow::to_json))

@@ -66,7 +66,7 @@ pub fn validate(provider: Provider, body: &Value) -> Result<Map<String, Value>, 
             if !value.as_f64().is_some_and(|r| r > 0.0 && r.is_finite()) {
                 return Err(CredentialsError::BadRate);
             }
-        } else if !value.as_str().is_some_and(|s| !s.trim().is_empty()) {
+        } else if value.as_str().is_none_or(|s| s.trim().is_empty()) {
             return Err(CredentialsError::NotAString(name.clone()));
         }
     }
@@ -98,29 +98,50 @@ mod tests {
         let ok = json!({"account_sid": "ACx", "auth_token": "t", "from_number": "+1", "calls_per_second": 2});
         assert!(validate(Provider::Twilio, &ok).is_ok());
         assert_eq!(
-            validate(Provider::Twilio, &json!({"account_sid": "ACx", "from_number": "+1"})),
+            validate(
+                Provider::Twilio,
+                &json!({"account_sid": "ACx", "from_number": "+1"})
+            ),
             Err(CredentialsError::Missing("auth_token"))
         );
         assert_eq!(
-            validate(Provider::Twilio, &json!({"account_sid": "A", "auth_token": 5, "from_number": "+1"})),
+            validate(
+                Provider::Twilio,
+                &json!({"account_sid": "A", "auth_token": 5, "from_number": "+1"})
+            ),
             Err(CredentialsError::NotAString("auth_token".into()))
         );
         assert_eq!(
-            validate(Provider::Twilio, &json!({"account_sid": "A", "auth_token": "t", "from_number": "+1", "x": "y"})),
+            validate(
+                Provider::Twilio,
+                &json!({"account_sid": "A", "auth_token": "t", "from_number": "+1", "x": "y"})
+            ),
             Err(CredentialsError::Unknown("x".into()))
         );
         assert_eq!(
-            validate(Provider::Twilio, &json!({"account_sid": "A", "auth_token": "t", "from_number": "+1", "calls_per_second": 0})),
+            validate(
+                Provider::Twilio,
+                &json!({"account_sid": "A", "auth_token": "t", "from_number": "+1", "calls_per_second": 0})
+            ),
             Err(CredentialsError::BadRate)
         );
-        assert_eq!(validate(Provider::Twilio, &json!([])), Err(CredentialsError::NotAnObject));
+        assert_eq!(
+            validate(Provider::Twilio, &json!([])),
+            Err(CredentialsError::NotAnObject)
+        );
     }
 
     #[test]
     fn every_provider_has_its_required_fields() {
         let minimal = [
-            (Provider::Plivo, json!({"auth_id": "a", "auth_token": "b", "from_number": "c"})),
-            (Provider::Exotel, json!({"account_sid": "a", "api_key": "b", "api_token": "c", "caller_id": "d"})),
+            (
+                Provider::Plivo,
+                json!({"auth_id": "a", "auth_token": "b", "from_number": "c"}),
+            ),
+            (
+                Provider::Exotel,
+                json!({"account_sid": "a", "api_key": "b", "api_token": "c", "caller_id": "d"}),
+            ),
             (Provider::Bolna, json!({"api_key": "a", "agent_id": "b"})),
             (Provider::Yeastar, json!({"webhook_secret": "a"})),
         ];

@@ -197,7 +197,12 @@ mod tests {
             signature("12345", DOC_URL, &doc_params()),
             "RSOYDt4T1cUTdK1PDd93/VVr8B8="
         );
-        assert!(verify("12345", DOC_URL, &doc_params(), "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert!(verify(
+            "12345",
+            DOC_URL,
+            &doc_params(),
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        ));
     }
 
     #[test]
@@ -220,11 +225,21 @@ mod tests {
     fn rejects_any_change() {
         let good = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
         assert!(!verify("12346", DOC_URL, &doc_params(), good));
-        assert!(!verify("12345", &format!("{DOC_URL}&x=1"), &doc_params(), good));
+        assert!(!verify(
+            "12345",
+            &format!("{DOC_URL}&x=1"),
+            &doc_params(),
+            good
+        ));
         let mut tampered = doc_params();
         tampered[3].1 = "9999".into();
         assert!(!verify("12345", DOC_URL, &tampered, good));
-        assert!(!verify("12345", DOC_URL, &doc_params(), "RSOYDt4T1cUTdK1PDd93/VVr8B8"));
+        assert!(!verify(
+            "12345",
+            DOC_URL,
+            &doc_params(),
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8"
+        ));
         assert!(!verify("12345", DOC_URL, &doc_params(), ""));
     }
 
@@ -306,7 +321,10 @@ mod tests {
         ]);
         assert!(matches!(
             StatusCallback::parse(&bad_seq),
-            Err(ParseError::Invalid { field: "SequenceNumber", .. })
+            Err(ParseError::Invalid {
+                field: "SequenceNumber",
+                ..
+            })
         ));
         let bad_time = pairs(&[
             ("CallSid", "CA1"),

@@ -24,7 +24,10 @@ pub async fn connect(
     query: web::Query<WsQuery>,
 ) -> Result<HttpResponse, AppError> {
     if query.since.is_some_and(|s| s < 0) {
-        return Err(AppError::bad_request("invalid_query", "since must be 0 or more"));
+        return Err(AppError::bad_request(
+            "invalid_query",
+            "since must be 0 or more",
+        ));
     }
     let session = session::WsSession::new(org.id.clone(), query.since, state.into_inner());
     actix_web_actors::ws::start(session, &req, stream)

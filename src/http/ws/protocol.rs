@@ -25,7 +25,10 @@ pub fn opening(
     if let Some(since) = since.filter(|s| *s <= last) {
         let rows = queries::events_after(conn, org_id.as_str(), since, replay_limit + 1)?;
         if rows.len() as i64 <= replay_limit {
-            let frames: Vec<Frame> = rows.into_iter().map(|r| Frame::new(&r.into_event())).collect();
+            let frames: Vec<Frame> = rows
+                .into_iter()
+                .map(|r| Frame::new(&r.into_event()))
+                .collect();
             return Ok(Opening {
                 last_seq: frames.last().map_or(since, |f| f.seq),
                 frames: frames.into_iter().map(|f| f.text).collect(),
@@ -34,7 +37,11 @@ pub fn opening(
     }
     let calls = queries::live_calls(conn, org_id.as_str())?
         .into_iter()
-        .map(|row| Call::try_from(row).map(|c| c.to_json()).map_err(AppError::Internal))
+        .map(|row| {
+            Call::try_from(row)
+                .map(|c| c.to_json())
+                .map_err(AppError::Internal)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let snapshot = serde_json::json!({
         "seq": last,

@@ -72,8 +72,8 @@ impl Actor for WsSession {
             let limit = state.settings.replay_limit;
             super::super::read(&state, move |conn| opening(conn, &org_id, since, limit)).await
         };
-        ctx.wait(first.into_actor(self).map(|result: Result<_, AppError>, act, ctx| {
-            match result {
+        ctx.wait(first.into_actor(self).map(
+            |result: Result<_, AppError>, act, ctx| match result {
                 Ok(opening) => {
                     for frame in opening.frames {
                         ctx.text(frame);
@@ -88,8 +88,8 @@ impl Actor for WsSession {
                     }));
                     ctx.stop();
                 }
-            }
-        }));
+            },
+        ));
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
@@ -117,7 +117,10 @@ impl Handler<SessionFeed> for WsSession {
                 }
             }
             SessionFeed::SlowConsumer => {
-                tracing::warn!(session = self.id, "dashboard session too slow; disconnecting");
+                tracing::warn!(
+                    session = self.id,
+                    "dashboard session too slow; disconnecting"
+                );
                 ctx.close(Some(ws::CloseReason {
                     code: ws::CloseCode::Again,
                     description: Some("slow consumer: reconnect with since".into()),

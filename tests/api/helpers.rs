@@ -1,0 +1,331 @@
+//! Starting the engine for a test, and talking to it as providers and dashboards do.
+
+use awc::Client;
+use base64::Engine as _;
+use diesel::{Connection, RunQueryDsl};
+use futures_util::StreamExt;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use std::time::Duration;
+use switchboard::config::Settings;
+use switchboard::db::DatabaseUrl;
+use switchboard::startup::Application;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// A Twilio auth token for tests only (not a real one).
+pub const TWILIO_AUTH_TOKEN: &str = "test-twilio-auth-token";
+
+/// A fresh database for one test: a SQLite file in a temporary folder, or a new PostgreSQL
+/// database on the server `SWITCHBOARD_TEST_POSTGRES` names (e.g. `postgres://postgres@127.0.0.1:5432`).
+pub fn fresh_database() -> DatabaseUrl {
+    let name = format!("sb_test_{}", uuid::Uuid::new_v4().simple());
+    match std::env::var("SWITCHBOARD_TEST_POSTGRES") {
+        Ok(server) if !server.is_empty() => {
+            let server = server.trim_end_matches('/');
+            let mut admin = diesel::PgConnection::establish(&format!("{server}/postgres"))
+                .expect("the PostgreSQL test server answers");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .expect("a test database can be created");
+            DatabaseUrl::Postgres(format!("{server}/{name}"))
+        }
+        _ => {
+            let dir = std::env::temp_dir().join(&name);
+            std::fs::create_dir_all(&dir).unwrap();
+            DatabaseUrl::Sqlite(dir.join("switchboard.db").to_string_lossy().into_owned())
+        }
+    }
+}
+
+/// `DATABASE_URL` text for a database.
+pub fn database_url_text(url: &DatabaseUrl) -> String {
+    match url {
+        DatabaseUrl::Sqlite(path) => format!("sqlite://{path}"),
+        DatabaseUrl::Postgres(url) => url.clone(),
+    }
+}
+
+/// Settings for a test server: port 0, a fresh database, the admin API on.
+pub fn test_settings() -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: fresh_database(),
+        admin_token: Some(ADMIN_TOKEN.into()),
+        ws_heartbeat: Duration::from_secs(5),
+        ..Settings::default()
+    }
+}
+
+/// A running engine and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub public_url: String,
+    pub client: Client,
+}
+
+/// An org created through the admin API.
+pub struct TestOrg {
+    pub id: String,
+    pub api_token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(test_settings()).await
+}
+
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    let public_url = settings.public_url.clone();
+    let app = Application::build(settings)
+        .await
+        .expect("the engine builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    let test_app = TestApp {
+        public_url: public_url.unwrap_or_else(|| address.clone()),
+        address,
+        client: Client::builder().timeout(Duration::from_secs(30)).finish(),
+    };
+    test_app.wait_ready().await;
+    test_app
+}
+
+impl TestApp {
+    pub async fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(resp) = self
+                .client
+                .get(format!("{}/readyz", self.address))
+                .send()
+                .await
+            {
+                if resp.status() == 200 {
+                    return;
+                }
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the engine never became ready");
+    }
+
+    /// Creates an org with Twilio credentials.
+    pub async fn create_org(&self, name: &str) -> TestOrg {
+        let (status, body) = self
+            .request(
+                "POST",
+                "/api/v1/orgs",
+                Some(ADMIN_TOKEN),
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let org = TestOrg {
+            id: body["org_id"].as_str().unwrap().to_owned(),
+            api_token: body["api_token"].as_str().unwrap().to_owned(),
+        };
+        let (status, body) = self
+            .request(
+                "PUT",
+                "/api/v1/providers/twilio",
+                Some(&org.api_token),
+                Some(json!({
+                    "account_sid": "ACtest0000",
+                    "auth_token": TWILIO_AUTH_TOKEN,
+                    "from_number": "+15550000000",
+                })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        org
+    }
+
+    /// A JSON request; answers the status and the JSON body (Null when empty).
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let mut resp = match body {
+            Some(body) => req.send_json(&body).await.unwrap(),
+            None => req.send().await.unwrap(),
+        };
+        let bytes = resp.body().limit(64 << 20).await.unwrap();
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (resp.status().as_u16(), json)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Value {
+        let (status, body) = self.request("GET", path, Some(token), None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// Posts a Twilio status callback signed as Twilio signs it; answers status and body.
+    pub async fn twilio_status(&self, org: &TestOrg, params: &[(&str, String)]) -> (u16, Value) {
+        let path = format!("/webhooks/twilio/{}/status", org.id);
+        let signature = twilio_signature(
+            TWILIO_AUTH_TOKEN,
+            &format!("{}{path}", self.public_url),
+            params,
+        );
+        self.post_form(&path, params, Some(&signature)).await
+    }
+
+    /// Like [`TestApp::twilio_status`], for a server that may be gone (a connection error is Err).
+    pub async fn try_twilio_status(
+        &self,
+        org: &TestOrg,
+        params: &[(&str, String)],
+    ) -> Result<(u16, Value), String> {
+        let path = format!("/webhooks/twilio/{}/status", org.id);
+        let url = format!("{}{path}", self.public_url);
+        let signature = twilio_signature(TWILIO_AUTH_TOKEN, &url, params);
+        self.try_post_form(&path, params, Some(&signature)).await
+    }
+
+    /// Posts a form with an optional `X-Twilio-Signature`.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        signature: Option<&str>,
+    ) -> (u16, Value) {
+        self.try_post_form(path, params, signature).await.unwrap()
+    }
+
+    async fn try_post_form(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        signature: Option<&str>,
+    ) -> Result<(u16, Value), String> {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"));
+        if let Some(signature) = signature {
+            req = req.insert_header(("X-Twilio-Signature", signature));
+        }
+        let mut resp = req
+            .send_body(form_body(params))
+            .await
+            .map_err(|e| e.to_string())?;
+        let bytes = resp.body().await.map_err(|e| e.to_string())?;
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok((resp.status().as_u16(), json))
+    }
+
+    /// Opens a dashboard WebSocket.
+    pub async fn ws(&self, token: &str, since: Option<i64>) -> WsClient {
+        let mut url = format!(
+            "{}/api/v1/ws?token={token}",
+            self.address.replace("http", "ws")
+        );
+        if let Some(since) = since {
+            url.push_str(&format!("&since={since}"));
+        }
+        let (_, conn) = self
+            .client
+            .ws(url)
+            .connect()
+            .await
+            .expect("WebSocket upgrade");
+        WsClient { conn }
+    }
+}
+
+/// URL-encodes form fields.
+pub fn form_body(params: &[(&str, String)]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        out.append_pair(k, v);
+    }
+    out.finish()
+}
+
+/// Twilio's published request-signing algorithm, written here apart from the engine's own code:
+/// Base64(HMAC-SHA1(token, URL + sorted distinct `name`+`value` pairs)).
+pub fn twilio_signature(token: &str, url: &str, params: &[(&str, String)]) -> String {
+    let mut pairs: Vec<String> = params.iter().map(|(k, v)| format!("{k}{v}")).collect();
+    pairs.sort();
+    pairs.dedup();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+    mac.update(url.as_bytes());
+    mac.update(pairs.concat().as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// A Twilio status callback's fields, as Twilio sends them for call `sid`.
+pub fn twilio_params(sid: &str, status: &str, seq: u32, at_s: u32) -> Vec<(&'static str, String)> {
+    let at = chrono::DateTime::parse_from_rfc3339("2025-03-04T10:00:00Z").unwrap()
+        + chrono::Duration::seconds(at_s.into());
+    let mut params = vec![
+        ("CallSid", sid.to_owned()),
+        ("AccountSid", "ACtest0000".to_owned()),
+        ("From", "+15550001111".to_owned()),
+        ("To", "+15550002222".to_owned()),
+        ("Direction", "outbound-api".to_owned()),
+        ("ApiVersion", "2010-04-01".to_owned()),
+        ("CallStatus", status.to_owned()),
+        ("SequenceNumber", seq.to_string()),
+        ("CallbackSource", "call-progress-events".to_owned()),
+        ("Timestamp", at.to_rfc2822()),
+    ];
+    if status == "completed" {
+        params.push(("CallDuration", "61".to_owned()));
+    }
+    params
+}
+
+/// The full outbound sequence of one call: initiated → ringing → in-progress → completed.
+pub fn twilio_sequence(sid: &str) -> Vec<Vec<(&'static str, String)>> {
+    vec![
+        twilio_params(sid, "initiated", 0, 0),
+        twilio_params(sid, "ringing", 1, 2),
+        twilio_params(sid, "in-progress", 2, 9),
+        twilio_params(sid, "completed", 3, 70),
+    ]
+}
+
+/// A dashboard WebSocket client.
+pub struct WsClient {
+    conn: actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>,
+}
+
+impl WsClient {
+    /// The next JSON message, or None when nothing comes within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
+        loop {
+            let frame = actix_web::rt::time::timeout(wait, self.conn.next())
+                .await
+                .ok()??;
+            match frame.expect("a WebSocket frame") {
+                awc::ws::Frame::Text(bytes) => {
+                    return Some(serde_json::from_slice(&bytes).unwrap())
+                }
+                awc::ws::Frame::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next JSON message; fails the test when none comes within 10 s.
+    pub async fn next(&mut self) -> Value {
+        self.next_within(Duration::from_secs(10))
+            .await
+            .expect("a WebSocket message within 10 s")
+    }
+}

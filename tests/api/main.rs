@@ -1,0 +1,10 @@
+//! The one integration test binary: the real server on port 0, a real database per test (SQLite
+//! file by default; PostgreSQL when `SWITCHBOARD_TEST_POSTGRES` names a server), real HTTP and
+//! WebSocket clients.
+
+mod calls;
+mod helpers;
+mod orgs;
+mod restart;
+mod twilio;
+mod websocket;

@@ -1,0 +1,179 @@
+//! Orgs, admin auth, provider credentials, health and the command line.
+
+use crate::helpers::*;
+use serde_json::json;
+
+#[actix_web::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+    let (status, body) = app.request("GET", "/healthz", None, None).await;
+    assert_eq!((status, body), (200, json!({"status": "ok"})));
+    let (status, _) = app.request("GET", "/readyz", None, None).await;
+    assert_eq!(status, 200);
+    let (status, body) = app.request("GET", "/metrics", None, None).await;
+    assert_eq!(status, 200);
+    assert!(body
+        .as_str()
+        .unwrap()
+        .contains("switchboard_writer_transactions_total"));
+}
+
+#[actix_web::test]
+async fn only_the_admin_creates_orgs() {
+    let app = spawn_app().await;
+    for token in [None, Some("wrong")] {
+        let (status, body) = app
+            .request("POST", "/api/v1/orgs", token, Some(json!({"name": "Acme"})))
+            .await;
+        assert_eq!(status, 401, "{body}");
+    }
+    let (status, body) = app
+        .request(
+            "POST",
+            "/api/v1/orgs",
+            Some(ADMIN_TOKEN),
+            Some(json!({"name": ""})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_name"))
+    );
+    let (status, body) = app
+        .request(
+            "POST",
+            "/api/v1/orgs",
+            Some(ADMIN_TOKEN),
+            Some(json!({"nom": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_json"))
+    );
+    let (status, body) = app
+        .request(
+            "POST",
+            "/api/v1/orgs",
+            Some(ADMIN_TOKEN),
+            Some(json!({"name": "Acme"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    for key in [
+        "org_id",
+        "name",
+        "api_token",
+        "webhook_token",
+        "default_country",
+    ] {
+        assert!(body[key].is_string(), "{key} in {body}");
+    }
+    assert_eq!(body["default_country"], "IN");
+    let token = body["api_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/calls", token).await["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn without_an_admin_token_the_admin_api_is_off() {
+    let mut settings = test_settings();
+    settings.admin_token = None;
+    let app = spawn_app_with(settings).await;
+    let (status, body) = app
+        .request(
+            "POST",
+            "/api/v1/orgs",
+            Some("anything"),
+            Some(json!({"name": "Acme"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("admin_disabled"))
+    );
+}
+
+#[actix_web::test]
+async fn provider_credentials_are_checked_and_never_shown_again() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let (status, body) = app
+        .request(
+            "PUT",
+            "/api/v1/providers/twilio",
+            Some(&org.api_token),
+            Some(json!({"account_sid": "AC1"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_credentials"))
+    );
+    let (status, _) = app
+        .request(
+            "PUT",
+            "/api/v1/providers/skype",
+            Some(&org.api_token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = app
+        .request(
+            "PUT",
+            "/api/v1/providers/exotel",
+            Some(&org.api_token),
+            Some(json!({"account_sid": "acme1", "api_key": "k-secret", "api_token": "t-secret", "caller_id": "08012345678", "api_base": "https://api.in.exotel.com"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let listed = app
+        .get("/api/v1/providers", &org.api_token)
+        .await
+        .to_string();
+    assert!(listed.contains("exotel") && listed.contains("api.in.exotel.com"));
+    for secret in ["k-secret", "t-secret", TWILIO_AUTH_TOKEN] {
+        assert!(!listed.contains(secret), "{secret} shown in {listed}");
+    }
+}
+
+#[actix_web::test]
+async fn the_command_line_creates_an_org_the_server_accepts() {
+    let url = fresh_database();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["org", "create", "Initech"])
+        .env("DATABASE_URL", database_url_text(&url))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let org: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(org["name"], "Initech");
+    let mut settings = test_settings();
+    settings.database_url = url;
+    let app = spawn_app_with(settings).await;
+    let token = org["api_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/calls", token).await["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn unknown_endpoints_and_bad_bodies_are_json_errors() {
+    let app = spawn_app().await;
+    let (status, body) = app.request("GET", "/api/v1/nothing-here", None, None).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    let org = app.create_org("Acme").await;
+    let mut resp = app
+        .client
+        .put(format!("{}/api/v1/providers/twilio", app.address))
+        .insert_header(("Authorization", format!("Bearer {}", org.api_token)))
+        .insert_header(("Content-Type", "application/json"))
+        .send_body("{not json")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_json");
+}

@@ -1,0 +1,188 @@
+//! `kill -9` and restart: nothing acknowledged is lost, live calls come back.
+
+use crate::helpers::*;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running engine process, killed (`SIGKILL`) when dropped, so a failed test leaves none behind.
+struct Engine(Child);
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The real binary, serving on a free port; answers the process and its base URL.
+fn start_engine(database_url: &str, ring_deadline_s: u32) -> (Engine, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env("SWITCHBOARD_RING_DEADLINE_S", ring_deadline_s.to_string())
+        .env("SWITCHBOARD_BIND", "127.0.0.1:0")
+        .env("SWITCHBOARD_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("address=") {
+                let address = line[at + 8..].split_whitespace().next().unwrap().to_owned();
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(address);
+                }
+            }
+        }
+    });
+    let address = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the engine starts");
+    (Engine(child), format!("http://{address}"))
+}
+
+#[actix_web::test]
+async fn a_kill_9_loses_nothing_that_was_acknowledged() {
+    let url = database_url_text(&fresh_database());
+    let (mut child, address) = start_engine(&url, 180);
+    let app = TestApp {
+        public_url: address.clone(),
+        address,
+        client: awc::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .finish(),
+    };
+    app.wait_ready().await;
+    let org = app.create_org("Acme").await;
+
+    // Calls left live (ringing) and calls taken to the end, sent concurrently; the engine is
+    // killed once half of the callbacks are acknowledged, with the rest in flight.
+    let mut sent = Vec::new();
+    for n in 0..200u32 {
+        let sid = format!("CAkill{n:04}");
+        let steps = if n % 2 == 0 { 2 } else { 4 };
+        sent.push((
+            sid.clone(),
+            twilio_sequence(&sid)
+                .into_iter()
+                .take(steps)
+                .collect::<Vec<_>>(),
+        ));
+    }
+    let total: usize = sent.iter().map(|(_, steps)| steps.len()).sum();
+    let mut acknowledged: Vec<(String, String)> = Vec::new();
+    let acked_so_far = std::cell::Cell::new(0usize);
+    let sends = sent.iter().map(|(sid, steps)| {
+        let (app, org, acked_so_far) = (&app, &org, &acked_so_far);
+        async move {
+            let mut acked = Vec::new();
+            for step in steps {
+                let Ok((200, _)) = app.try_twilio_status(org, step).await else {
+                    break;
+                };
+                acked.push((sid.clone(), step[6].1.clone()));
+                acked_so_far.set(acked_so_far.get() + 1);
+            }
+            acked
+        }
+    });
+    let killer = async {
+        while acked_so_far.get() < total / 2 {
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        child.0.kill().unwrap();
+        child.0.wait().unwrap();
+    };
+    let (results, ()) =
+        futures_util::future::join(futures_util::future::join_all(sends), killer).await;
+    for acked in results {
+        acknowledged.extend(acked);
+    }
+    // Anything not acknowledged before the kill may or may not be there; what was, must be.
+    eprintln!(
+        "{} of {total} callbacks acknowledged before the kill",
+        acknowledged.len()
+    );
+    assert!(
+        acknowledged.len() < total,
+        "the kill came after everything was acknowledged"
+    );
+
+    // Restarted with a short ring deadline: recovered live calls get their timers back.
+    let (child, address) = start_engine(&url, 2);
+    let app = TestApp {
+        public_url: address.clone(),
+        address,
+        client: awc::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .finish(),
+    };
+    app.wait_ready().await;
+    for (sid, word) in &acknowledged {
+        let calls = app
+            .get(
+                &format!("/api/v1/calls?provider_call_id={sid}"),
+                &org.api_token,
+            )
+            .await;
+        let call_id = calls["items"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{sid} lost"))
+            .to_owned();
+        let timeline = app
+            .get(&format!("/api/v1/calls/{call_id}/events"), &org.api_token)
+            .await;
+        let words: Vec<&Value> = timeline["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["raw_status"])
+            .collect();
+        assert!(
+            words.iter().any(|w| w.as_str() == Some(word)),
+            "{sid} {word} lost: {words:?}"
+        );
+    }
+    // The engine keeps going where it was: the rest of a live call's sequence applies.
+    let (sid, steps) = &sent[0];
+    for step in twilio_sequence(sid).iter().skip(steps.len()) {
+        let (status, _) = app.twilio_status(&org, step).await;
+        assert_eq!(status, 200);
+    }
+    let calls = app
+        .get(
+            &format!("/api/v1/calls?provider_call_id={sid}"),
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(calls["items"][0]["status"], "completed");
+    assert_eq!(calls["items"][0]["duration_s"], 70);
+
+    // A call left ringing before the kill is reconciled by its recovered deadline.
+    let (ringing_sid, _) = acknowledged
+        .iter()
+        .find(|(sid, word)| {
+            word == "ringing"
+                && sid != &sent[0].0
+                && sent.iter().any(|(s, steps)| s == sid && steps.len() == 2)
+        })
+        .expect("a call acknowledged as ringing");
+    let path = format!("/api/v1/calls?provider_call_id={ringing_sid}");
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = app.get(&path, &org.api_token).await["items"][0]["status"].clone();
+        if status == "failed" {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "failed", "the recovered call was reconciled");
+    drop(child);
+}

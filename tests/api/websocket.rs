@@ -1,0 +1,105 @@
+//! Dashboard WebSocket: snapshot, live events in seq order, replay after reconnect, tenancy.
+
+use crate::helpers::*;
+use std::time::Duration;
+
+#[actix_web::test]
+async fn snapshot_then_live_events_then_exact_replay_and_no_leaks_across_orgs() {
+    let app = spawn_app().await;
+    let acme = app.create_org("Acme").await;
+    let globex = app.create_org("Globex").await;
+
+    // A call already live before anyone connects appears in the snapshot.
+    let (status, _) = app
+        .twilio_status(&acme, &twilio_params("CAold", "ringing", 1, 1))
+        .await;
+    assert_eq!(status, 200);
+
+    let mut acme_ws = app.ws(&acme.api_token, None).await;
+    let mut globex_ws = app.ws(&globex.api_token, None).await;
+    let snapshot = acme_ws.next().await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(snapshot["seq"], 1);
+    let calls = snapshot["data"]["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["provider_call_id"], "CAold");
+    assert!(snapshot["data"]["extensions"].is_array() && snapshot["data"]["campaigns"].is_array());
+    assert_eq!(
+        globex_ws.next().await["data"]["calls"],
+        serde_json::json!([])
+    );
+
+    let mut seqs = Vec::new();
+    for params in twilio_sequence("CAlive") {
+        let (status, _) = app.twilio_status(&acme, &params).await;
+        assert_eq!(status, 200);
+        let event = acme_ws.next().await;
+        assert_eq!(event["data"]["provider_call_id"], "CAlive");
+        assert!(event["at"].is_string());
+        seqs.push(event["seq"].as_i64().unwrap());
+    }
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    assert_eq!(seqs[0], 2, "seq continues the org's log");
+
+    // A dashboard that saw up to the second event gets exactly the two it missed, then live ones.
+    let mut replay = app.ws(&acme.api_token, Some(seqs[1])).await;
+    let missed: Vec<i64> = [replay.next().await, replay.next().await]
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(missed, seqs[2..]);
+    let (status, _) = app
+        .twilio_status(&acme, &twilio_params("CAnext", "ringing", 1, 1))
+        .await;
+    assert_eq!(status, 200);
+    let live = replay.next().await;
+    assert_eq!(
+        (live["type"].as_str(), live["seq"].as_i64()),
+        (Some("call:created"), Some(seqs[3] + 1))
+    );
+    assert_eq!(acme_ws.next().await["seq"], live["seq"]);
+
+    // Globex saw none of it.
+    assert!(globex_ws
+        .next_within(Duration::from_millis(300))
+        .await
+        .is_none());
+
+    // A seq the org never reached gets a fresh snapshot.
+    let mut future = app.ws(&acme.api_token, Some(10_000)).await;
+    let fresh = future.next().await;
+    assert_eq!(fresh["type"], "snapshot");
+    assert_eq!(fresh["seq"], seqs[3] + 1);
+}
+
+#[actix_web::test]
+async fn replay_too_far_behind_gets_a_snapshot() {
+    let mut settings = test_settings();
+    settings.replay_limit = 2;
+    let app = spawn_app_with(settings).await;
+    let org = app.create_org("Acme").await;
+    for params in twilio_sequence("CA1") {
+        assert_eq!(app.twilio_status(&org, &params).await.0, 200);
+    }
+    let mut ws = app.ws(&org.api_token, Some(0)).await;
+    let first = ws.next().await;
+    assert_eq!(first["type"], "snapshot");
+    assert_eq!(first["seq"], 4);
+    let mut ws = app.ws(&org.api_token, Some(2)).await;
+    assert_eq!(ws.next().await["seq"], 3);
+    assert_eq!(ws.next().await["seq"], 4);
+}
+
+#[actix_web::test]
+async fn a_bad_token_is_refused_before_the_upgrade() {
+    let app = spawn_app().await;
+    let url = format!(
+        "{}/api/v1/ws?token=sbk_nope",
+        app.address.replace("http", "ws")
+    );
+    match app.client.ws(url).connect().await {
+        Err(awc::error::WsClientError::InvalidResponseStatus(status)) => assert_eq!(status, 401),
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("the upgrade must be refused"),
+    }
+}
