@@ -1,5 +1,4 @@
-//! What the writer does inside a transaction. Only the writer thread calls these: being the one
-//! writer is what makes check-then-insert safe here (unique indexes stay as the safety net).
+//! What the writer does inside a transaction. Only the writer thread calls these.
 
 use super::models::*;
 use super::schema::*;
@@ -10,6 +9,17 @@ use crate::domain::time::to_text;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use std::collections::HashMap;
+
+/// Runs the same diesel statement on whichever backend the connection is: for the statements
+/// (insert-or-ignore, upsert) that diesel offers per backend but not on the multi-connection.
+macro_rules! on_each_backend {
+    ($conn:expr, |$c:ident| $statement:expr) => {
+        match $conn {
+            DbConnection::Sqlite($c) => $statement,
+            DbConnection::Pg($c) => $statement,
+        }
+    };
+}
 
 /// One durable change.
 #[derive(Debug, Clone)]
@@ -74,43 +84,34 @@ pub fn apply(
     for op in &request.ops {
         match op {
             WriteOp::AcceptWebhook(row) => {
-                let known: i64 = webhook_inbox::table
-                    .filter(webhook_inbox::org_id.eq(&row.org_id))
-                    .filter(webhook_inbox::provider.eq(&row.provider))
-                    .filter(webhook_inbox::dedupe_key.eq(&row.dedupe_key))
-                    .count()
-                    .get_result(conn)?;
-                if known > 0 {
+                let inserted =
+                    on_each_backend!(conn, |c| diesel::insert_into(webhook_inbox::table)
+                        .values(row)
+                        .on_conflict_do_nothing()
+                        .execute(c))?;
+                if inserted == 0 {
                     return Ok(WriteOutcome::Duplicate);
                 }
-                diesel::insert_into(webhook_inbox::table)
-                    .values(row)
-                    .execute(conn)?;
             }
             WriteOp::CreateOrg(row) => {
                 diesel::insert_into(orgs::table).values(row).execute(conn)?;
             }
             WriteOp::PutProviderAccount(row) => {
-                let updated =
-                    diesel::update(provider_accounts::table.find((&row.org_id, &row.provider)))
-                        .set(row)
-                        .execute(conn)?;
-                if updated == 0 {
-                    diesel::insert_into(provider_accounts::table)
-                        .values(row)
-                        .execute(conn)?;
-                }
+                on_each_backend!(conn, |c| diesel::insert_into(provider_accounts::table)
+                    .values(row)
+                    .on_conflict((provider_accounts::org_id, provider_accounts::provider))
+                    .do_update()
+                    .set(row)
+                    .execute(c))?;
             }
             WriteOp::UpsertCall(row) => {
                 let row: &CallRow = row;
-                let updated = diesel::update(calls::table.find(&row.id))
+                on_each_backend!(conn, |c| diesel::insert_into(calls::table)
+                    .values(row)
+                    .on_conflict(calls::id)
+                    .do_update()
                     .set(row)
-                    .execute(conn)?;
-                if updated == 0 {
-                    diesel::insert_into(calls::table)
-                        .values(row)
-                        .execute(conn)?;
-                }
+                    .execute(c))?;
             }
             WriteOp::AppendTimeline(row) => {
                 diesel::insert_into(call_events::table)
