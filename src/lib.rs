@@ -4,6 +4,7 @@
 pub mod actors;
 pub mod cli;
 pub mod config;
+pub mod contacts;
 pub mod db;
 pub mod domain;
 pub mod error;

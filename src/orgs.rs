@@ -23,6 +23,20 @@ pub struct Org {
     pub name: String,
     pub default_country: String,
     pub created_at: String,
+    /// SHA-256 of the webhook token (for providers without signatures).
+    #[serde(skip)]
+    pub webhook_token_hash: String,
+}
+
+impl Org {
+    /// Whether `token` is this org's webhook token (compared as hashes, in constant time).
+    pub fn webhook_token_matches(&self, token: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        token_hash(token)
+            .as_bytes()
+            .ct_eq(self.webhook_token_hash.as_bytes())
+            .into()
+    }
 }
 
 impl From<OrgRow> for Org {
@@ -32,6 +46,7 @@ impl From<OrgRow> for Org {
             name: row.name,
             default_country: row.default_country,
             created_at: row.created_at,
+            webhook_token_hash: row.webhook_token_hash,
         }
     }
 }

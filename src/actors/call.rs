@@ -31,6 +31,8 @@ pub struct ProviderEvent {
     pub raw_status: Option<String>,
     /// The webhook's fields, for the timeline.
     pub data: serde_json::Value,
+    /// For an incoming call: the screen pop to publish (`incoming:call`) with the call.
+    pub screen_pop: Option<serde_json::Value>,
 }
 
 /// Applies a provider event to the call; answered once it is committed (or known as a duplicate).
@@ -151,7 +153,7 @@ impl CallActor {
         let event = call::reconcile_timeout(&self.call);
         tracing::warn!(call_id = %self.call.id, status = self.call.status.as_str(), "call past its deadline; reconciling");
         let entry = Entry::engine("reconciled", serde_json::json!({"reason": "deadline"}));
-        let pending = self.record(&event, None, entry);
+        let pending = self.record(&event, None, entry, None);
         ctx.spawn(pending.into_actor(self).map(|result, act, ctx| {
             if let Err(error) = result {
                 tracing::error!(%error, call_id = %act.call.id, "reconciliation not stored; retrying");
@@ -167,6 +169,7 @@ impl CallActor {
         event: &CallEvent,
         webhook: Option<InboxRow>,
         entry: Entry,
+        screen_pop: Option<serde_json::Value>,
     ) -> impl std::future::Future<Output = Result<WriteOutcome, AppError>> + 'static {
         let now = Utc::now();
         let applied = call::apply(&self.call, event, now);
@@ -186,6 +189,14 @@ impl CallActor {
             events.push(call_event(EventType::CallUpdated, &applied.call));
         }
         ops.push(WriteOp::AppendTimeline(entry.row(&applied.call, now)));
+        if let Some(serde_json::Value::Object(mut pop)) = screen_pop {
+            pop.insert("call".into(), applied.call.to_json());
+            events.push(NewEvent {
+                event_type: EventType::IncomingCall,
+                subject: applied.call.id.to_string(),
+                data: serde_json::Value::Object(pop),
+            });
+        }
         let pending = self.deps.writer.submit(WriteRequest {
             org_id: self.call.org_id.clone(),
             ops,
@@ -297,7 +308,12 @@ impl Handler<ApplyEvent> for CallActor {
             occurred_at: provider_event.event.occurred_at,
             data: provider_event.data,
         };
-        let pending = self.record(&provider_event.event, Some(provider_event.inbox), entry);
+        let pending = self.record(
+            &provider_event.event,
+            Some(provider_event.inbox),
+            entry,
+            provider_event.screen_pop,
+        );
         self.arm_timer(ctx);
         Box::pin(
             pending

@@ -61,6 +61,7 @@ pub struct CallRow {
     pub final_by: Option<String>,
     pub last_event_at: String,
     pub updated_at: String,
+    pub carrier_call_id: Option<String>,
 }
 
 fn opt_text(at: Option<DateTime<Utc>>) -> Option<String> {
@@ -105,6 +106,7 @@ impl From<&Call> for CallRow {
             final_by: call.final_by.map(|a| a.as_str().to_owned()),
             last_event_at: to_text(call.last_event_at),
             updated_at: to_text(call.updated_at),
+            carrier_call_id: call.carrier_call_id.clone(),
         }
     }
 }
@@ -144,7 +146,37 @@ impl TryFrom<CallRow> for Call {
             currency: row.currency,
             hangup_cause: row.hangup_cause,
             recording_url: row.recording_url,
+            carrier_call_id: row.carrier_call_id,
         })
+    }
+}
+
+/// A contact of an org: known fields in columns, any others as a JSON object.
+#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = contacts, treat_none_as_null = true)]
+pub struct ContactRow {
+    pub id: String,
+    pub org_id: String,
+    pub phone: String,
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub fields: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl ContactRow {
+    /// The contact as the API shows it: every field at the top level.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&self.fields).unwrap_or_default();
+        object.insert("id".into(), self.id.clone().into());
+        object.insert("phone".into(), self.phone.clone().into());
+        object.insert("name".into(), self.name.clone().into());
+        object.insert("company".into(), self.company.clone().into());
+        object.insert("created_at".into(), self.created_at.clone().into());
+        object.insert("updated_at".into(), self.updated_at.clone().into());
+        serde_json::Value::Object(object)
     }
 }
 

@@ -189,3 +189,79 @@ pub fn inbox_page(
         .limit(limit)
         .load(conn)
 }
+
+pub fn contact(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<Option<ContactRow>> {
+    contacts::table
+        .find(id)
+        .filter(contacts::org_id.eq(org_id))
+        .first(conn)
+        .optional()
+}
+
+pub fn contact_by_phone(
+    conn: &mut DbConnection,
+    org_id: &str,
+    phone: &str,
+) -> QueryResult<Option<ContactRow>> {
+    contacts::table
+        .filter(contacts::org_id.eq(org_id))
+        .filter(contacts::phone.eq(phone))
+        .first(conn)
+        .optional()
+}
+
+/// A page of an org's contacts, newest first.
+pub fn contacts_page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ContactRow>> {
+    let mut query = contacts::table
+        .filter(contacts::org_id.eq(org_id))
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(contacts::id.lt(before.to_owned()));
+    }
+    query.order(contacts::id.desc()).limit(limit).load(conn)
+}
+
+/// A contact's calls, newest first: linked to it, or from or to its phone.
+pub fn contact_calls(
+    conn: &mut DbConnection,
+    org_id: &str,
+    contact_id: &str,
+    phone: &str,
+    limit: i64,
+) -> QueryResult<Vec<CallRow>> {
+    calls::table
+        .filter(calls::org_id.eq(org_id))
+        .filter(
+            calls::contact_id
+                .eq(contact_id)
+                .or(calls::from_number.eq(phone))
+                .or(calls::to_number.eq(phone)),
+        )
+        .order(calls::id.desc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// A call by any id a bot may name it by: ours, the provider's, or the carrier's.
+pub fn call_by_any_id(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+) -> QueryResult<Option<CallRow>> {
+    calls::table
+        .filter(calls::org_id.eq(org_id))
+        .filter(
+            calls::id
+                .eq(id)
+                .or(calls::provider_call_id.eq(id))
+                .or(calls::carrier_call_id.eq(id)),
+        )
+        .order(calls::id.desc())
+        .first(conn)
+        .optional()
+}

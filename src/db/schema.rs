@@ -49,6 +49,20 @@ diesel::table! {
         final_by -> Nullable<Text>,
         last_event_at -> Text,
         updated_at -> Text,
+        carrier_call_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        org_id -> Text,
+        phone -> Text,
+        name -> Nullable<Text>,
+        company -> Nullable<Text>,
+        fields -> Text,
+        created_at -> Text,
+        updated_at -> Text,
     }
 }
 

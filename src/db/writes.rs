@@ -30,6 +30,9 @@ pub enum WriteOp {
     CreateOrg(OrgRow),
     PutProviderAccount(ProviderAccountRow),
     UpsertCall(Box<CallRow>),
+    /// Adds a contact unless its phone is already the org's: then the request is a duplicate.
+    InsertContact(ContactRow),
+    UpdateContact(ContactRow),
     AppendTimeline(CallEventRow),
 }
 
@@ -112,6 +115,20 @@ pub fn apply(
                     .do_update()
                     .set(row)
                     .execute(c))?;
+            }
+            WriteOp::InsertContact(row) => {
+                let inserted = on_each_backend!(conn, |c| diesel::insert_into(contacts::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c))?;
+                if inserted == 0 {
+                    return Ok(WriteOutcome::Duplicate);
+                }
+            }
+            WriteOp::UpdateContact(row) => {
+                diesel::update(contacts::table.find(&row.id))
+                    .set(row)
+                    .execute(conn)?;
             }
             WriteOp::AppendTimeline(row) => {
                 diesel::insert_into(call_events::table)

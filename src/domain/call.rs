@@ -164,6 +164,8 @@ pub struct Call {
     pub hangup_cause: Option<String>,
     pub recording_url: Option<String>,
     pub analytics: Option<serde_json::Value>,
+    /// The carrier's id of a call placed through a voice bot (joinable with the carrier's records).
+    pub carrier_call_id: Option<String>,
     /// Who decided the final status (None while not final).
     pub final_by: Option<Authority>,
     /// When the engine last received an event for this call (our clock): deadlines count from here.
@@ -204,6 +206,7 @@ impl Call {
             hangup_cause: None,
             recording_url: None,
             analytics: None,
+            carrier_call_id: None,
             final_by: None,
             last_event_at: now,
             updated_at: now,
@@ -255,6 +258,7 @@ impl Call {
             "hangup_cause": self.hangup_cause,
             "recording_url": self.recording_url,
             "analytics": self.analytics,
+            "carrier_call_id": self.carrier_call_id,
             "final_by": self.final_by,
             "updated_at": self.updated_at,
         })
@@ -300,6 +304,9 @@ pub struct CallEvent {
     pub status: Option<CallStatus>,
     /// The provider's time of the moment the status describes.
     pub occurred_at: Option<DateTime<Utc>>,
+    /// Earlier moments a final record reports too (Plivo `StartTime`, `AnswerTime`).
+    pub started_at: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
     pub from: Option<String>,
     pub to: Option<String>,
     pub direction: Option<Direction>,
@@ -308,6 +315,10 @@ pub struct CallEvent {
     pub currency: Option<String>,
     pub hangup_cause: Option<String>,
     pub recording_url: Option<String>,
+    /// Bot data (transcript, summary, extracted data, sentiment) merged into the call's analytics.
+    pub analytics: Option<serde_json::Map<String, serde_json::Value>>,
+    pub contact_id: Option<String>,
+    pub carrier_call_id: Option<String>,
 }
 
 /// What applying an event did.
@@ -335,6 +346,22 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
             record_time(&mut next, status, at);
         }
     }
+    if let Some(at) = event.answered_at {
+        record_time(&mut next, CallStatus::Answered, at);
+    }
+    if let Some(at) = event.started_at {
+        record_time(&mut next, CallStatus::Dialing, at);
+    }
+    if let Some(data) = &event.analytics {
+        let mut merged = match next.analytics.take() {
+            Some(serde_json::Value::Object(existing)) => existing,
+            _ => serde_json::Map::new(),
+        };
+        merged.extend(data.clone());
+        next.analytics = Some(serde_json::Value::Object(merged));
+    }
+    fill(&mut next.contact_id, &event.contact_id);
+    fill(&mut next.carrier_call_id, &event.carrier_call_id);
     fill(&mut next.from, &event.from);
     fill(&mut next.to, &event.to);
     if let Some(direction) = event.direction {
@@ -377,7 +404,14 @@ fn moves_to(call: &Call, status: CallStatus, event: &CallEvent) -> bool {
 /// same events in any order give the same times).
 fn record_time(call: &mut Call, status: CallStatus, at: DateTime<Utc>) {
     let slot = match status {
-        CallStatus::Queued | CallStatus::Dialing => None,
+        // Queued is not yet a call on the line: it only dates when the engine first knew of it.
+        CallStatus::Queued => {
+            if at < call.created_at {
+                call.created_at = at;
+            }
+            return;
+        }
+        CallStatus::Dialing => None,
         CallStatus::Ringing => Some(&mut call.ringing_at),
         CallStatus::Answered => Some(&mut call.answered_at),
         _ => {
@@ -608,6 +642,39 @@ mod tests {
         assert!(out.changed && !out.status_changed);
         let nothing = apply(&out.call, &CallEvent::default(), t(1002));
         assert!(!nothing.changed);
+    }
+
+    #[test]
+    fn a_final_record_also_dates_the_start_and_the_answer() {
+        let hangup = CallEvent {
+            started_at: Some(t(1)),
+            answered_at: Some(t(9)),
+            ..ev(CallStatus::Completed, 70)
+        };
+        let call = run(&[hangup]);
+        assert_eq!((call.created_at, call.answered_at), (t(1), Some(t(9))));
+        assert_eq!((call.duration_s(), call.talk_s()), (Some(69), Some(61)));
+    }
+
+    #[test]
+    fn analytics_merge_and_later_fields_win() {
+        let first = CallEvent {
+            analytics: serde_json::json!({"transcript": "hi", "sentiment": "neutral"})
+                .as_object()
+                .cloned(),
+            ..CallEvent::default()
+        };
+        let second = CallEvent {
+            analytics: serde_json::json!({"sentiment": "positive"})
+                .as_object()
+                .cloned(),
+            ..CallEvent::default()
+        };
+        let call = run(&[first, second]);
+        assert_eq!(
+            call.analytics,
+            Some(serde_json::json!({"transcript": "hi", "sentiment": "positive"}))
+        );
     }
 
     #[test]

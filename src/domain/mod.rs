@@ -3,4 +3,5 @@
 pub mod call;
 pub mod events;
 pub mod ids;
+pub mod phone;
 pub mod time;

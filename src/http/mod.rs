@@ -1,6 +1,7 @@
 //! The HTTP surface: one handler per operation, shared state, org auth and list paging.
 
 pub mod calls;
+pub mod contacts;
 pub mod health;
 pub mod orgs;
 pub mod providers;
@@ -75,13 +76,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/calls", web::get().to(calls::list_calls))
             .route("/calls/{id}", web::get().to(calls::get_call))
             .route("/calls/{id}/events", web::get().to(calls::call_timeline))
+            .route("/contacts", web::post().to(contacts::create_contact))
+            .route("/contacts", web::get().to(contacts::list_contacts))
+            .route(
+                "/contacts/by-phone/{phone}",
+                web::get().to(contacts::contact_by_phone),
+            )
+            .route("/contacts/{id}", web::get().to(contacts::get_contact))
+            .route("/contacts/{id}", web::patch().to(contacts::patch_contact))
             .route("/webhooks", web::get().to(webhooks::list_inbox))
             .route("/ws", web::get().to(ws::connect)),
     )
-    .service(web::scope("/webhooks").route(
-        "/twilio/{org}/status",
-        web::post().to(webhooks::twilio_status),
-    ))
+    .service(
+        web::scope("/webhooks")
+            .route(
+                "/twilio/{org}/status",
+                web::post().to(webhooks::twilio_status),
+            )
+            .route(
+                "/twilio/{org}/voice",
+                web::post().to(webhooks::twilio_voice),
+            )
+            .route("/plivo/{org}/ring", web::route().to(webhooks::plivo_ring))
+            .route(
+                "/plivo/{org}/hangup",
+                web::route().to(webhooks::plivo_hangup),
+            )
+            .route(
+                "/plivo/{org}/answer",
+                web::route().to(webhooks::plivo_answer),
+            )
+            .route(
+                "/exotel/{org}/status",
+                web::post().to(webhooks::exotel_status),
+            )
+            .route("/bolna/{org}", web::post().to(webhooks::bolna_execution))
+            .route("/analytics/{org}", web::post().to(webhooks::analytics)),
+    )
     .default_service(web::to(not_found));
 }
 

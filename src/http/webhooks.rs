@@ -1,25 +1,45 @@
-//! Inbound webhooks (verify, parse, normalize, hand to the call's actor, answer once committed),
-//! and the org's raw inbox.
+//! Inbound webhooks: verify, parse, normalize, hand to the call's actor, answer once committed
+//! (CONTRACT.md, Webhooks). One handler per provider callback; the raw inbox listing.
 
 use super::{page, read, ApiOrg, AppState, PageQuery};
-use crate::actors::call::ProviderEvent;
+use crate::actors::call::{Accepted, ProviderEvent};
 use crate::actors::registry::{deliver, CallKey};
+use crate::contacts;
 use crate::db::models::InboxRow;
 use crate::db::queries;
-use crate::domain::call::Direction;
+use crate::domain::call::{CallEvent, CallStatus, Direction};
+use crate::domain::phone::{party, PhoneNumber};
 use crate::domain::time::to_text;
 use crate::error::AppError;
 use crate::metrics;
-use crate::orgs::Org;
-use crate::providers::{form_pairs, twilio, Provider};
+use crate::orgs::{Credentials, Org};
+use crate::providers::analytics::{AnalyticsPush, CallRef};
+use crate::providers::bolna::BolnaExecution;
+use crate::providers::exotel::ExotelStatus;
+use crate::providers::plivo::{self, Callback, PlivoCallback};
+use crate::providers::{body_fields, form_pairs, twilio, ParseError, Provider};
+use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// Counts a refused webhook and says why.
+/// What an inbound call hears when nobody is configured to take it.
+const DEFAULT_INBOUND_MESSAGE: &str =
+    "Sorry, nobody is available to take your call right now. Please try again later.";
+
+/// Counts a refused webhook and passes the error on.
 fn rejected(error: AppError) -> AppError {
     metrics::WEBHOOKS_REJECTED.add(1);
     error
+}
+
+fn malformed(error: ParseError) -> AppError {
+    rejected(AppError::bad_request(
+        "malformed_webhook",
+        error.to_string(),
+    ))
 }
 
 /// The org a webhook path names: 404 for an id that does not exist, whatever its form.
@@ -30,46 +50,171 @@ async fn webhook_org(state: &AppState, org: &str) -> Result<Arc<Org>, AppError> 
     }
 }
 
-/// A credential of the org's provider account that a signature check needs.
-async fn signing_secret(
+/// The org's credentials for a signing provider; without them no signature can be checked (401).
+async fn signing_credentials(
     state: &AppState,
     org: &Org,
     provider: Provider,
-    field: &str,
-) -> Result<String, AppError> {
-    let credentials = state.orgs.credentials(&org.id, provider).await?;
-    credentials
-        .as_ref()
-        .and_then(|c| c.get(field))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
+) -> Result<Credentials, AppError> {
+    state
+        .orgs
+        .credentials(&org.id, provider)
+        .await?
         .ok_or_else(|| rejected(AppError::Unauthorized))
 }
 
-/// The raw webhook as the inbox keeps it.
-fn inbox_row(
+fn credential<'a>(credentials: &'a Credentials, name: &str) -> Option<&'a str> {
+    credentials.get(name).and_then(Value::as_str)
+}
+
+/// "webhook token" auth: `X-Switchboard-Token` header or `?token=`.
+fn check_webhook_token(req: &HttpRequest, org: &Org) -> Result<(), AppError> {
+    let presented = req
+        .headers()
+        .get("X-Switchboard-Token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            form_urlencoded::parse(req.query_string().as_bytes())
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v.into_owned())
+        });
+    match presented {
+        Some(token) if org.webhook_token_matches(&token) => Ok(()),
+        _ => Err(rejected(AppError::Unauthorized)),
+    }
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> &'a str {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// The URL the provider called, as it signed it: the public base + path + query.
+fn public_url(state: &AppState, req: &HttpRequest) -> String {
+    format!("{}{}", state.public_url, req.uri())
+}
+
+/// A provider's event for one call, ready to hand to the call's actor.
+struct Incoming {
+    provider: Provider,
+    kind: &'static str,
+    provider_call_id: String,
+    dedupe_key: String,
+    direction: Direction,
+    event: CallEvent,
+    raw_status: Option<String>,
+    data: Value,
+    screen_pop: Option<Value>,
+}
+
+/// Stores the webhook with its event through the call's actor; answers once committed.
+async fn accept(
+    state: &AppState,
     req: &HttpRequest,
     org: &Org,
-    provider: Provider,
-    kind: &str,
-    key: &str,
     body: &[u8],
-) -> InboxRow {
-    InboxRow {
+    incoming: Incoming,
+) -> Result<Accepted, AppError> {
+    let inbox = InboxRow {
         id: uuid::Uuid::now_v7().to_string(),
         org_id: org.id.to_string(),
-        provider: provider.as_str().to_owned(),
-        dedupe_key: key.to_owned(),
-        kind: kind.to_owned(),
-        content_type: req
-            .headers()
-            .get(actix_web::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        provider: incoming.provider.as_str().to_owned(),
+        dedupe_key: incoming.dedupe_key.clone(),
+        kind: incoming.kind.to_owned(),
+        content_type: Some(header(req, CONTENT_TYPE.as_str()).to_owned()).filter(|c| !c.is_empty()),
         body: body.to_vec(),
         outcome: "applied".into(),
         received_at: to_text(chrono::Utc::now()),
+    };
+    let key = CallKey {
+        org_id: org.id.clone(),
+        provider: incoming.provider.as_str().to_owned(),
+        provider_call_id: incoming.provider_call_id,
+    };
+    let event = ProviderEvent {
+        event: incoming.event,
+        dedupe_key: incoming.dedupe_key,
+        inbox,
+        kind: incoming.kind,
+        raw_status: incoming.raw_status,
+        data: incoming.data,
+        screen_pop: incoming.screen_pop,
+    };
+    let accepted = deliver(&state.registry, key, incoming.direction, event).await?;
+    if accepted.duplicate {
+        metrics::WEBHOOKS_DUPLICATE.add(1);
+    } else {
+        metrics::WEBHOOKS_ACCEPTED.add(1);
     }
+    Ok(accepted)
+}
+
+fn accepted_json(accepted: &Accepted) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "status": if accepted.duplicate { "duplicate" } else { "accepted" },
+        "call_id": accepted.call_id,
+    }))
+}
+
+fn pairs_json(pairs: &[(String, String)]) -> Value {
+    Value::Object(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect(),
+    )
+}
+
+/// For an incoming call: the caller's contact (created on first call) and its screen pop.
+async fn caller_screen_pop(
+    state: &AppState,
+    org: &Org,
+    from: Option<&str>,
+) -> Result<(Option<String>, Option<Value>), AppError> {
+    let Some(phone) = from.and_then(|f| PhoneNumber::parse(f, &org.default_country).ok()) else {
+        return Ok((
+            None,
+            Some(
+                serde_json::json!({"contact": null, "previous_calls": 0, "suggested_agent": null}),
+            ),
+        ));
+    };
+    let contact = contacts::find_or_create(&state.pool, &state.writer, org, &phone).await?;
+    let pop = contacts::screen_pop(&state.pool, &contact).await?;
+    Ok((Some(contact.id), Some(pop)))
+}
+
+/// How inbound calls of a provider account are answered.
+fn inbound_routing(credentials: &Credentials) -> (Option<&str>, &str) {
+    (
+        credential(credentials, "inbound_dial"),
+        credential(credentials, "inbound_message").unwrap_or(DEFAULT_INBOUND_MESSAGE),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Twilio
+
+/// Reads and checks a Twilio form webhook: 401 on a bad signature, the fields otherwise.
+async fn twilio_form(
+    state: &AppState,
+    req: &HttpRequest,
+    org: &Org,
+    body: &[u8],
+) -> Result<(Credentials, Vec<(String, String)>), AppError> {
+    let credentials = signing_credentials(state, org, Provider::Twilio).await?;
+    let auth_token = credential(&credentials, "auth_token").unwrap_or_default();
+    let pairs = form_pairs(body);
+    let signature = header(req, "X-Twilio-Signature");
+    if auth_token.is_empty()
+        || !twilio::verify(auth_token, &public_url(state, req), &pairs, signature)
+    {
+        return Err(rejected(AppError::Unauthorized));
+    }
+    Ok((credentials, pairs))
 }
 
 /// `POST /webhooks/twilio/{org}/status`: a Twilio status callback.
@@ -80,46 +225,276 @@ pub async fn twilio_status(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let org = webhook_org(&state, &path).await?;
-    let auth_token = signing_secret(&state, &org, Provider::Twilio, "auth_token").await?;
-    let pairs = form_pairs(&body);
-    let url = format!("{}{}", state.public_url, req.uri());
-    let signature = req
-        .headers()
-        .get("X-Twilio-Signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !twilio::verify(&auth_token, &url, &pairs, signature) {
+    let (_, pairs) = twilio_form(&state, &req, &org, &body).await?;
+    let callback = twilio::StatusCallback::parse(&pairs).map_err(malformed)?;
+    let mut event = callback.to_event();
+    event.from = event.from.map(|n| party(&n, &org.default_country));
+    event.to = event.to.map(|n| party(&n, &org.default_country));
+    let incoming = Incoming {
+        provider: Provider::Twilio,
+        kind: "twilio.status",
+        provider_call_id: callback.call_sid.clone(),
+        dedupe_key: callback.dedupe_key(),
+        direction: callback.direction.unwrap_or(Direction::Outbound),
+        event,
+        raw_status: Some(callback.call_status.clone()),
+        data: pairs_json(&pairs),
+        screen_pop: None,
+    };
+    Ok(accepted_json(
+        &accept(&state, &req, &org, &body, incoming).await?,
+    ))
+}
+
+/// `POST /webhooks/twilio/{org}/voice`: an incoming call. Creates the call and the caller's
+/// contact, publishes the screen pop, and answers TwiML that connects the caller.
+pub async fn twilio_voice(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let org = webhook_org(&state, &path).await?;
+    let (credentials, pairs) = twilio_form(&state, &req, &org, &body).await?;
+    let call_sid = crate::providers::field(&pairs, "CallSid")
+        .ok_or_else(|| malformed(ParseError::Missing("CallSid")))?
+        .to_owned();
+    let from = crate::providers::field(&pairs, "From");
+    let (contact_id, screen_pop) = caller_screen_pop(&state, &org, from).await?;
+    let event = CallEvent {
+        status: Some(CallStatus::Ringing),
+        direction: Some(Direction::Inbound),
+        from: from.map(|n| party(n, &org.default_country)),
+        to: crate::providers::field(&pairs, "To").map(|n| party(n, &org.default_country)),
+        contact_id,
+        ..CallEvent::default()
+    };
+    let incoming = Incoming {
+        provider: Provider::Twilio,
+        kind: "twilio.voice",
+        dedupe_key: format!("{call_sid}:voice"),
+        provider_call_id: call_sid,
+        direction: Direction::Inbound,
+        event,
+        raw_status: crate::providers::field(&pairs, "CallStatus").map(str::to_owned),
+        data: pairs_json(&pairs),
+        screen_pop,
+    };
+    accept(&state, &req, &org, &body, incoming).await?;
+    let (target, message) = inbound_routing(&credentials);
+    Ok(HttpResponse::Ok()
+        .content_type("text/xml; charset=utf-8")
+        .body(twilio::answer_twiml(target, message)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plivo
+
+/// `POST /webhooks/plivo/{org}/ring`.
+pub async fn plivo_ring(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    plivo_callback(Callback::Ring, req, state, path, body).await
+}
+
+/// `POST /webhooks/plivo/{org}/hangup`.
+pub async fn plivo_hangup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    plivo_callback(Callback::Hangup, req, state, path, body).await
+}
+
+/// `POST /webhooks/plivo/{org}/answer`: answers Plivo XML. An inbound call is created with the
+/// caller's contact and screen pop; an outbound call is answered.
+pub async fn plivo_answer(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    plivo_callback(Callback::Answer, req, state, path, body).await
+}
+
+async fn plivo_callback(
+    callback: Callback,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let org = webhook_org(&state, &path).await?;
+    let credentials = signing_credentials(&state, &org, Provider::Plivo).await?;
+    let auth_token = credential(&credentials, "auth_token").unwrap_or_default();
+    let is_get = req.method() == actix_web::http::Method::GET;
+    let params = if is_get {
+        Vec::new()
+    } else {
+        form_pairs(&body)
+    };
+    let signed = !auth_token.is_empty()
+        && plivo::verify_v3(
+            auth_token,
+            is_get,
+            &public_url(&state, &req),
+            &params,
+            header(&req, "X-Plivo-Signature-V3-Nonce"),
+            header(&req, "X-Plivo-Signature-V3"),
+        );
+    if !signed {
         return Err(rejected(AppError::Unauthorized));
     }
-    let callback = twilio::StatusCallback::parse(&pairs)
-        .map_err(|e| rejected(AppError::bad_request("malformed_webhook", e.to_string())))?;
-    let dedupe_key = callback.dedupe_key();
-    let kind = "twilio.status";
-    let event = ProviderEvent {
-        event: callback.to_event(),
-        inbox: inbox_row(&req, &org, Provider::Twilio, kind, &dedupe_key, &body),
-        dedupe_key,
-        kind,
-        raw_status: Some(callback.call_status.clone()),
-        data: serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k, v.into())).collect()),
-    };
-    let key = CallKey {
-        org_id: org.id.clone(),
-        provider: Provider::Twilio.as_str().to_owned(),
-        provider_call_id: callback.call_sid.clone(),
-    };
-    let direction = callback.direction.unwrap_or(Direction::Outbound);
-    let accepted = deliver(&state.registry, key, direction, event).await?;
-    let counter = if accepted.duplicate {
-        &metrics::WEBHOOKS_DUPLICATE
+    let fields = if is_get {
+        form_pairs(req.query_string().as_bytes())
     } else {
-        &metrics::WEBHOOKS_ACCEPTED
+        params
     };
-    counter.add(1);
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "status": if accepted.duplicate { "duplicate" } else { "accepted" },
-        "call_id": accepted.call_id,
-    })))
+    let parsed = PlivoCallback::parse(callback, &fields).map_err(malformed)?;
+    let mut event = parsed.to_event(&org.default_country);
+    let inbound = parsed.direction == Some(Direction::Inbound);
+    let screen_pop = if callback == Callback::Answer && inbound {
+        let (contact_id, pop) = caller_screen_pop(&state, &org, parsed.from.as_deref()).await?;
+        event.contact_id = contact_id;
+        event.status = Some(CallStatus::Ringing);
+        pop
+    } else {
+        None
+    };
+    let incoming = Incoming {
+        provider: Provider::Plivo,
+        kind: callback.kind(),
+        provider_call_id: parsed.call_uuid.clone(),
+        dedupe_key: parsed.dedupe_key(),
+        direction: parsed.direction.unwrap_or(Direction::Outbound),
+        event,
+        raw_status: Some(parsed.call_status.clone()),
+        data: pairs_json(&fields),
+        screen_pop,
+    };
+    let accepted = accept(&state, &req, &org, &body, incoming).await?;
+    if callback == Callback::Answer {
+        let (target, message) = inbound_routing(&credentials);
+        return Ok(HttpResponse::Ok()
+            .content_type("application/xml; charset=utf-8")
+            .body(plivo::answer_xml(target, message)));
+    }
+    Ok(accepted_json(&accepted))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exotel, Bolna, analytics: webhook token auth, JSON or form bodies
+
+/// Reads a token-authenticated webhook's body as fields.
+async fn token_webhook(
+    state: &AppState,
+    req: &HttpRequest,
+    org_path: &str,
+    body: &[u8],
+) -> Result<(Arc<Org>, serde_json::Map<String, Value>), AppError> {
+    let org = webhook_org(state, org_path).await?;
+    check_webhook_token(req, &org)?;
+    let fields = body_fields(header(req, CONTENT_TYPE.as_str()), body).map_err(malformed)?;
+    Ok((org, fields))
+}
+
+/// `POST /webhooks/exotel/{org}/status`: Exotel's StatusCallback.
+pub async fn exotel_status(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let (org, fields) = token_webhook(&state, &req, &path, &body).await?;
+    let status = ExotelStatus::parse(&fields).map_err(malformed)?;
+    let incoming = Incoming {
+        provider: Provider::Exotel,
+        kind: "exotel.status",
+        provider_call_id: status.call_sid.clone(),
+        dedupe_key: status.dedupe_key(),
+        direction: status.direction.unwrap_or(Direction::Outbound),
+        event: status.to_event(&org.default_country),
+        raw_status: status.status.clone().or(Some(status.event_type.clone())),
+        data: Value::Object(fields),
+        screen_pop: None,
+    };
+    Ok(accepted_json(
+        &accept(&state, &req, &org, &body, incoming).await?,
+    ))
+}
+
+/// `POST /webhooks/bolna/{org}`: a Bolna execution snapshot.
+pub async fn bolna_execution(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let (org, fields) = token_webhook(&state, &req, &path, &body).await?;
+    let execution = BolnaExecution::parse(&fields).map_err(malformed)?;
+    let incoming = Incoming {
+        provider: Provider::Bolna,
+        kind: "bolna.execution",
+        provider_call_id: execution.id.clone(),
+        dedupe_key: execution.dedupe_key(),
+        direction: execution.direction.unwrap_or(Direction::Outbound),
+        event: execution.to_event(&org.default_country),
+        raw_status: Some(execution.status.clone()),
+        data: Value::Object(fields),
+        screen_pop: None,
+    };
+    Ok(accepted_json(
+        &accept(&state, &req, &org, &body, incoming).await?,
+    ))
+}
+
+/// `POST /webhooks/analytics/{org}`: bot analytics merged into a call named by our `call_id`,
+/// or by `provider_call_id` / `callUUID`; a call the org does not have is a 404.
+pub async fn analytics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let (org, fields) = token_webhook(&state, &req, &path, &body).await?;
+    let push = AnalyticsPush::parse(&fields).map_err(malformed)?;
+    let named = match &push.call {
+        CallRef::Ours(id) | CallRef::Provider(id) => id.clone(),
+    };
+    let org_id = org.id.to_string();
+    let row = read(&state, move |conn| {
+        Ok(queries::call_by_any_id(conn, &org_id, &named)?)
+    })
+    .await?;
+    let Some(row) = row else {
+        return Err(rejected(AppError::NotFound("call")));
+    };
+    let (Some(provider), Some(provider_call_id)) =
+        (Provider::parse(&row.provider), row.provider_call_id)
+    else {
+        return Err(rejected(AppError::NotFound("call")));
+    };
+    let incoming = Incoming {
+        provider,
+        kind: "analytics.merged",
+        provider_call_id,
+        dedupe_key: format!("analytics:{}", hex::encode(Sha256::digest(&body))),
+        direction: Direction::parse(&row.direction).unwrap_or(Direction::Outbound),
+        event: CallEvent {
+            analytics: Some(push.data.clone()),
+            ..CallEvent::default()
+        },
+        raw_status: None,
+        data: Value::Object(push.data),
+        screen_pop: None,
+    };
+    Ok(accepted_json(
+        &accept(&state, &req, &org, &body, incoming).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]

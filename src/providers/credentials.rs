@@ -7,6 +7,10 @@ use serde_json::{Map, Value};
 /// Fields every provider may add: where its API lives and the outbound pacing of the account.
 const COMMON_OPTIONAL: [&str; 2] = ["api_base", "calls_per_second"];
 
+/// How an inbound call is answered: dial this number, SIP address or extension; else say the
+/// message and hang up.
+const INBOUND_ROUTING: [&str; 2] = ["inbound_dial", "inbound_message"];
+
 /// Fields never returned by any GET.
 const SECRET_FIELDS: [&str; 5] = [
     "auth_token",
@@ -19,8 +23,11 @@ const SECRET_FIELDS: [&str; 5] = [
 /// The fields a provider's credentials must have, and those they may have.
 fn fields(provider: Provider) -> (&'static [&'static str], &'static [&'static str]) {
     match provider {
-        Provider::Twilio => (&["account_sid", "auth_token", "from_number"], &[]),
-        Provider::Plivo => (&["auth_id", "auth_token", "from_number"], &[]),
+        Provider::Twilio => (
+            &["account_sid", "auth_token", "from_number"],
+            &INBOUND_ROUTING,
+        ),
+        Provider::Plivo => (&["auth_id", "auth_token", "from_number"], &INBOUND_ROUTING),
         Provider::Exotel => (
             &["account_sid", "api_key", "api_token", "caller_id"],
             &["flow_url"],

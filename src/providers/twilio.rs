@@ -167,6 +167,19 @@ fn url_port_variants(url: &str) -> Vec<String> {
     variants
 }
 
+/// TwiML answering an incoming call: dial `target` when set, else say `message` and hang up.
+pub fn answer_twiml(target: Option<&str>, message: &str) -> String {
+    use super::plivo::xml_escape;
+    let body = match target {
+        Some(target) if target.starts_with("sip:") => {
+            format!("<Dial><Sip>{}</Sip></Dial>", xml_escape(target))
+        }
+        Some(target) => format!("<Dial>{}</Dial>", xml_escape(target)),
+        None => format!("<Say>{}</Say><Hangup/>", xml_escape(message)),
+    };
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>{body}</Response>")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +201,16 @@ mod tests {
             ("Digits", "1234"),
             ("Caller", "+14158675309"),
         ])
+    }
+
+    #[test]
+    fn answer_twiml_dials_or_apologizes() {
+        assert_eq!(
+            answer_twiml(Some("+919000000000"), "x"),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial>+919000000000</Dial></Response>"
+        );
+        assert!(answer_twiml(None, "Back <soon>")
+            .ends_with("<Say>Back &lt;soon&gt;</Say><Hangup/></Response>"));
     }
 
     #[test]

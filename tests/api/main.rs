@@ -3,8 +3,11 @@
 //! WebSocket clients.
 
 mod calls;
+mod contacts;
 mod helpers;
+mod inbound;
 mod orgs;
+mod providers;
 mod restart;
 mod twilio;
 mod websocket;

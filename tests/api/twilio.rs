@@ -234,6 +234,7 @@ async fn an_org_without_twilio_credentials_cannot_be_signed_for() {
     let org = TestOrg {
         id: body["org_id"].as_str().unwrap().into(),
         api_token: body["api_token"].as_str().unwrap().into(),
+        webhook_token: body["webhook_token"].as_str().unwrap().into(),
     };
     let (status, _) = app
         .twilio_status(&org, &twilio_params("CA1", "ringing", 1, 2))

@@ -1,0 +1,133 @@
+//! Phone numbers: parsed once at the edge into E.164, with the raw text kept beside it.
+//! Numbering plans come from libphonenumber's metadata (the `phonenumber` crate).
+
+use phonenumber::country;
+use phonenumber::Mode;
+use serde::Serialize;
+
+/// A phone number in E.164 (`+919876543210`), and the text it was read from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhoneNumber {
+    e164: String,
+    raw: String,
+}
+
+/// Why a text is not a phone number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a valid phone number")]
+pub struct NotAPhoneNumber(pub String);
+
+impl PhoneNumber {
+    /// Reads E.164 (`+91…`), international `00…`, national forms of `default_country` (`IN`:
+    /// `9876543210`, `09876543210`) and provider forms without `+` (`919876543210`).
+    pub fn parse(raw: &str, default_country: &str) -> Result<Self, NotAPhoneNumber> {
+        let cleaned: String = raw
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.' | '\u{a0}'))
+            .collect();
+        let digits = cleaned.strip_prefix('+').unwrap_or(&cleaned);
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err(NotAPhoneNumber(raw.to_owned()));
+        }
+        let country = default_country
+            .to_ascii_uppercase()
+            .parse::<country::Id>()
+            .ok();
+        let candidates: Vec<String> = if cleaned.starts_with('+') {
+            vec![cleaned.clone()]
+        } else if let Some(international) = cleaned.strip_prefix("00") {
+            vec![format!("+{international}")]
+        } else {
+            // National first; then the same digits as an international number without its `+`.
+            vec![cleaned.clone(), format!("+{cleaned}")]
+        };
+        candidates
+            .iter()
+            .filter_map(|text| {
+                let region = if text.starts_with('+') { None } else { country };
+                phonenumber::parse(region, text).ok()
+            })
+            .find(phonenumber::is_valid)
+            .map(|number| PhoneNumber {
+                e164: number.format().mode(Mode::E164).to_string(),
+                raw: raw.to_owned(),
+            })
+            .ok_or_else(|| NotAPhoneNumber(raw.to_owned()))
+    }
+
+    pub fn e164(&self) -> &str {
+        &self.e164
+    }
+
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+}
+
+/// A call party as the call model shows it: E.164 when the text is a phone number, otherwise as
+/// given (extension numbers, `client:alice`, SIP URIs).
+pub fn party(raw: &str, default_country: &str) -> String {
+    match PhoneNumber::parse(raw, default_country) {
+        Ok(number) if raw.trim().len() > 6 => number.e164,
+        _ => raw.trim().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_written_form_of_the_same_number() {
+        let forms = [
+            "+919876543210",
+            "919876543210",
+            "09876543210",
+            "9876543210",
+            "+91 98765 43210",
+            "0091-98765-43210",
+            "(+91) 98765-43210",
+        ];
+        for form in forms {
+            let number = PhoneNumber::parse(form, "IN").unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(number.e164(), "+919876543210", "{form}");
+            assert_eq!(number.raw(), form);
+        }
+    }
+
+    #[test]
+    fn reads_other_countries_and_landlines() {
+        assert_eq!(
+            PhoneNumber::parse("+14155550123", "IN").unwrap().e164(),
+            "+14155550123"
+        );
+        assert_eq!(
+            PhoneNumber::parse("14155550123", "IN").unwrap().e164(),
+            "+14155550123"
+        );
+        assert_eq!(
+            PhoneNumber::parse("(415) 555-0123", "US").unwrap().e164(),
+            "+14155550123"
+        );
+        assert_eq!(
+            PhoneNumber::parse("08041234567", "IN").unwrap().e164(),
+            "+918041234567"
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_number() {
+        for text in ["", "abc", "12", "+", "98765x43210", "client:alice"] {
+            assert!(PhoneNumber::parse(text, "IN").is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn parties_keep_extensions_and_clients_as_they_are() {
+        assert_eq!(party("09876543210", "IN"), "+919876543210");
+        assert_eq!(party("2005", "IN"), "2005");
+        assert_eq!(party("client:alice", "IN"), "client:alice");
+        assert_eq!(party(" sip:100@pbx ", "IN"), "sip:100@pbx");
+    }
+}

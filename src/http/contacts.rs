@@ -1,0 +1,122 @@
+//! Contacts: `POST /api/v1/contacts`, `GET /api/v1/contacts[/{id}]`, `PATCH /api/v1/contacts/{id}`,
+//! `GET /api/v1/contacts/by-phone/{phone}`.
+
+use super::{page, read, ApiOrg, AppState, PageQuery};
+use crate::contacts::{self, parse_phone};
+use crate::db::models::ContactRow;
+use crate::db::queries;
+use crate::db::writes::{WriteOp, WriteRequest};
+use crate::domain::call::Call;
+use crate::error::AppError;
+use actix_web::{web, HttpResponse};
+use serde_json::Value;
+
+/// Creates a contact; a phone the org already has (in any written form) is a 409.
+pub async fn create_contact(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let row = contacts::from_body(&org, &body)?;
+    let row = contacts::insert(&state.writer, row).await?;
+    Ok(HttpResponse::Created().json(row.to_json()))
+}
+
+/// The org's contacts, newest first.
+pub async fn list_contacts(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let limit = query.limit()?;
+    let (org_id, cursor) = (org.id.to_string(), query.into_inner().cursor);
+    let rows = read(&state, move |conn| {
+        Ok(queries::contacts_page(
+            conn,
+            &org_id,
+            cursor.as_deref(),
+            limit + 1,
+        )?)
+    })
+    .await?;
+    Ok(page(rows, limit, |r| r.id.clone(), ContactRow::to_json))
+}
+
+async fn find(state: &AppState, org_id: String, id: String) -> Result<ContactRow, AppError> {
+    read(state, move |conn| Ok(queries::contact(conn, &org_id, &id)?))
+        .await?
+        .ok_or(AppError::NotFound("contact"))
+}
+
+/// One contact.
+pub async fn get_contact(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let row = find(&state, org.id.to_string(), path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(row.to_json()))
+}
+
+/// Changes a contact's fields (`null` removes one); a new phone must not be another contact's.
+pub async fn patch_contact(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let current = find(&state, org.id.to_string(), path.into_inner()).await?;
+    let updated = contacts::patched(&org, current.clone(), &body)?;
+    if updated.phone != current.phone {
+        let (org_id, phone) = (org.id.to_string(), updated.phone.clone());
+        let taken = read(&state, move |conn| {
+            Ok(queries::contact_by_phone(conn, &org_id, &phone)?)
+        })
+        .await?;
+        if taken.is_some() {
+            return Err(AppError::Conflict {
+                code: "contact_exists",
+                message: format!("a contact with phone {} already exists", updated.phone),
+            });
+        }
+    }
+    state
+        .writer
+        .commit(WriteRequest {
+            org_id: org.id.clone(),
+            ops: vec![WriteOp::UpdateContact(updated.clone())],
+            events: Vec::new(),
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(updated.to_json()))
+}
+
+/// The contact of a phone (any written form), its fields at the top level, with `calls`: its
+/// calls as call objects, newest first.
+pub async fn contact_by_phone(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let phone = parse_phone(&org, &path).map_err(|_| AppError::NotFound("contact"))?;
+    let (org_id, e164) = (org.id.to_string(), phone.e164().to_owned());
+    let found = read(&state, move |conn| {
+        let Some(contact) = queries::contact_by_phone(conn, &org_id, &e164)? else {
+            return Ok(None);
+        };
+        let calls = queries::contact_calls(conn, &org_id, &contact.id, &contact.phone, 1000)?
+            .into_iter()
+            .map(|row| {
+                Call::try_from(row)
+                    .map(|c| c.to_json())
+                    .map_err(AppError::Internal)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((contact, calls)))
+    })
+    .await?;
+    let (contact, calls) = found.ok_or(AppError::NotFound("contact"))?;
+    let mut body = contact.to_json();
+    body["calls"] = Value::Array(calls);
+    Ok(HttpResponse::Ok().json(body))
+}
