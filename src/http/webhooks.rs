@@ -118,6 +118,10 @@ async fn accept(
     body: &[u8],
     incoming: Incoming,
 ) -> Result<Accepted, AppError> {
+    if let (None, Some(word)) = (incoming.event.status, &incoming.raw_status) {
+        tracing::warn!(provider = incoming.provider.as_str(), kind = incoming.kind, status = %word,
+            "status word not known: kept on the timeline, state unchanged");
+    }
     let inbox = InboxRow {
         id: uuid::Uuid::now_v7().to_string(),
         org_id: org.id.to_string(),
