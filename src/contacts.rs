@@ -145,18 +145,21 @@ pub async fn find_or_create(
 }
 
 /// The screen pop for an incoming call from `contact`: who it is, how often and how lately they
-/// called, and whom to give the call to (an available extension once presence is known).
+/// called, and whom to give the call to (the online extension free the longest; null when none).
 pub async fn screen_pop(pool: &DbPool, contact: &ContactRow) -> Result<Value, AppError> {
     let (org_id, id, phone) = (
         contact.org_id.clone(),
         contact.id.clone(),
         contact.phone.clone(),
     );
-    let calls = db::read(pool, move |conn| {
-        queries::contact_calls(conn, &org_id, &id, &phone, 1000)?
+    let (calls, agent) = db::read(pool, move |conn| {
+        let calls = queries::contact_calls(conn, &org_id, &id, &phone, 1000)?
             .into_iter()
             .map(|row| Call::try_from(row).map_err(AppError::Internal))
-            .collect::<Result<Vec<_>, _>>()
+            .collect::<Result<Vec<_>, _>>()?;
+        let agent = queries::longest_free_extension(conn, &org_id)?
+            .map(|row| serde_json::json!({"number": row.number, "name": row.name}));
+        Ok((calls, agent))
     })
     .await?;
     let last = calls.first();
@@ -167,6 +170,6 @@ pub async fn screen_pop(pool: &DbPool, contact: &ContactRow) -> Result<Value, Ap
         "previous_calls": calls.len(),
         "last_call_at": last.map(|c| c.created_at),
         "last_call_status": last.map(|c| c.status),
-        "suggested_agent": null,
+        "suggested_agent": agent,
     }))
 }

@@ -16,6 +16,8 @@ pub enum AppError {
     Conflict { code: &'static str, message: String },
     #[error("the engine cannot take this right now: {0}")]
     Unavailable(String),
+    #[error("{0}")]
+    Provider(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -36,6 +38,7 @@ impl AppError {
             Self::NotFound(_) => "not_found",
             Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
             Self::Unavailable(_) => "unavailable",
+            Self::Provider(_) => "provider_error",
             Self::Internal(_) => "internal",
         }
     }
@@ -49,6 +52,7 @@ impl ResponseError for AppError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Provider(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -2,6 +2,7 @@
 //! `main`, the tests and the benches.
 
 use crate::actors::call::CallDeps;
+use crate::actors::extension::ExtensionRegistry;
 use crate::actors::org_hub::{HubDirectory, Publish};
 use crate::actors::registry::{CallRegistry, Recover};
 use crate::actors::writer::Writer;
@@ -50,8 +51,10 @@ impl Application {
                 })
             }),
         );
+        let extensions = ExtensionRegistry::new(writer.clone(), pool.clone()).start();
         let registry = CallRegistry::new(CallDeps {
             writer: writer.clone(),
+            extensions: extensions.clone(),
             pool: pool.clone(),
             deadlines: settings.deadlines,
             grace: settings.call_grace,
@@ -72,7 +75,12 @@ impl Application {
             pool,
             writer,
             registry,
+            extensions,
             hubs,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .build()
+                .map_err(|e| format!("cannot build the HTTP client: {e}"))?,
             ready: AtomicBool::new(false),
         });
         let app_state = state.clone();

@@ -1,6 +1,7 @@
 //! One actor per live call: it owns the call's state, applies events through the pure state machine,
 //! commits each change through the writer, and reconciles the call when its deadline passes.
 
+use super::extension::{change_extension, ExtensionRegistry};
 use super::registry::{CallKey, CallRegistry, Forget};
 use super::writer::Writer;
 use crate::db::models::{CallEventRow, CallRow, InboxRow};
@@ -8,6 +9,7 @@ use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::db::{self, queries, DbPool};
 use crate::domain::call::{self, Call, CallEvent, Deadlines};
 use crate::domain::events::{EventType, NewEvent};
+use crate::domain::extension::ExtensionChange;
 use crate::domain::ids::CallId;
 use crate::domain::time::to_text;
 use crate::error::AppError;
@@ -23,8 +25,8 @@ pub struct ProviderEvent {
     pub event: CallEvent,
     /// Invariant 3's key: the same key twice is the same event.
     pub dedupe_key: String,
-    /// The raw webhook, stored with the event.
-    pub inbox: InboxRow,
+    /// The raw webhook, stored with the event (None for the engine's own, e.g. an API dial).
+    pub inbox: Option<InboxRow>,
     /// What kind of webhook it was, e.g. `twilio.status`.
     pub kind: &'static str,
     /// The provider's own status word.
@@ -45,12 +47,24 @@ pub struct ApplyEvent(pub ProviderEvent);
 pub struct Accepted {
     pub call_id: CallId,
     pub duplicate: bool,
+    /// The call's PBX extensions, and whether it is still live: its extensions leave it otherwise.
+    pub extensions: Vec<String>,
+    pub live: bool,
+}
+
+/// Ends a call the engine's way (reason e.g. `manual_reset`), unless it is already final.
+#[derive(Message)]
+#[rtype(result = "Result<Accepted, AppError>")]
+pub struct ForceEnd {
+    pub reason: &'static str,
 }
 
 /// What the actor needs from the rest of the engine.
 #[derive(Clone)]
 pub struct CallDeps {
     pub writer: Writer,
+    /// Told when a call the engine closes itself had extensions in it.
+    pub extensions: Addr<ExtensionRegistry>,
     pub pool: DbPool,
     pub deadlines: Deadlines,
     pub grace: Duration,
@@ -150,16 +164,60 @@ impl CallActor {
     /// The call went silent past its deadline: the engine closes it itself (invariant 5).
     fn on_deadline(&mut self, ctx: &mut Context<Self>) {
         self.timer = None;
-        let event = call::reconcile_timeout(&self.call);
         tracing::warn!(call_id = %self.call.id, status = self.call.status.as_str(), "call past its deadline; reconciling");
-        let entry = Entry::engine("reconciled", serde_json::json!({"reason": "deadline"}));
-        let pending = self.record(&event, None, entry, None);
+        let pending = self.end_by_engine("timeout", "deadline");
         ctx.spawn(pending.into_actor(self).map(|result, act, ctx| {
             if let Err(error) = result {
                 tracing::error!(%error, call_id = %act.call.id, "reconciliation not stored; retrying");
                 act.timer = Some(ctx.run_later(Duration::from_secs(5), |act, ctx| act.on_deadline(ctx)));
+            } else {
+                act.release_extensions();
+                act.arm_timer(ctx);
             }
         }));
+    }
+
+    /// Closes the call as the engine (deadline, manual reset): an `engine` / `reconciled` entry on
+    /// the timeline, `call:updated` on the WebSocket.
+    fn end_by_engine(
+        &mut self,
+        reason: &str,
+        trigger: &str,
+    ) -> impl std::future::Future<Output = Result<WriteOutcome, AppError>> + 'static {
+        let event = call::reconcile(&self.call, reason);
+        let entry = Entry::engine(
+            "reconciled",
+            serde_json::json!({"reason": reason, "trigger": trigger}),
+        );
+        self.record(&event, None, entry, None)
+    }
+
+    /// Tells the call's extensions it is over for them (for closes no webhook handler waits on).
+    fn release_extensions(&self) {
+        for number in self.call.extensions.clone() {
+            let (registry, org_id, call_id) = (
+                self.deps.extensions.clone(),
+                self.call.org_id.clone(),
+                self.call.id.to_string(),
+            );
+            actix::spawn(async move {
+                let change = ExtensionChange::Left { call_id };
+                if let Err(error) =
+                    change_extension(&registry, &org_id, &number, change, None).await
+                {
+                    tracing::error!(%error, %number, "extension not released");
+                }
+            });
+        }
+    }
+
+    fn accepted(&self, duplicate: bool) -> Accepted {
+        Accepted {
+            call_id: self.call.id.clone(),
+            duplicate,
+            extensions: self.call.extensions.clone(),
+            live: self.call.status.is_live(),
+        }
     }
 
     /// Applies an event, queues its commit at once (so commits keep arrival order) and returns
@@ -281,7 +339,6 @@ impl Handler<ApplyEvent> for CallActor {
 
     fn handle(&mut self, msg: ApplyEvent, ctx: &mut Context<Self>) -> Self::Result {
         let provider_event = msg.0;
-        let call_id = self.call.id.clone();
         if self.seen.contains(&provider_event.dedupe_key) {
             // Answer only once the first delivery's commit (queued before this) is through.
             let barrier = self.deps.writer.submit(WriteRequest {
@@ -290,18 +347,18 @@ impl Handler<ApplyEvent> for CallActor {
                 events: Vec::new(),
             });
             return Box::pin(
-                async move {
-                    barrier.outcome().await?;
-                    Ok(Accepted {
-                        call_id,
-                        duplicate: true,
-                    })
-                }
-                .into_actor(self),
+                barrier
+                    .outcome()
+                    .into_actor(self)
+                    .map(|result, act, _| result.map(|_| act.accepted(true))),
             );
         }
         let entry = Entry {
-            source: "provider",
+            source: if provider_event.inbox.is_some() {
+                "provider"
+            } else {
+                "engine"
+            },
             kind: provider_event.kind,
             raw_status: provider_event.raw_status,
             dedupe_key: Some(provider_event.dedupe_key),
@@ -310,7 +367,7 @@ impl Handler<ApplyEvent> for CallActor {
         };
         let pending = self.record(
             &provider_event.event,
-            Some(provider_event.inbox),
+            provider_event.inbox,
             entry,
             provider_event.screen_pop,
         );
@@ -318,19 +375,36 @@ impl Handler<ApplyEvent> for CallActor {
         Box::pin(
             pending
                 .into_actor(self)
-                .map(move |result, act, ctx| match result {
-                    Ok(WriteOutcome::Committed(_)) => Ok(Accepted {
-                        call_id,
-                        duplicate: false,
-                    }),
+                .map(|result, act, ctx| match result {
+                    Ok(WriteOutcome::Committed(_)) => Ok(act.accepted(false)),
                     Ok(WriteOutcome::Duplicate) => {
                         // The inbox knew the key though this actor did not: resync from the database.
                         act.reload(ctx);
-                        Ok(Accepted {
-                            call_id,
-                            duplicate: true,
-                        })
+                        Ok(act.accepted(true))
                     }
+                    Err(error) => {
+                        act.reload(ctx);
+                        Err(error)
+                    }
+                }),
+        )
+    }
+}
+
+impl Handler<ForceEnd> for CallActor {
+    type Result = ResponseActFuture<Self, Result<Accepted, AppError>>;
+
+    fn handle(&mut self, msg: ForceEnd, ctx: &mut Context<Self>) -> Self::Result {
+        if self.call.status.is_final() {
+            return Box::pin(actix::fut::ready(Ok(self.accepted(true))));
+        }
+        let pending = self.end_by_engine(msg.reason, "supervisor");
+        self.arm_timer(ctx);
+        Box::pin(
+            pending
+                .into_actor(self)
+                .map(|result, act, ctx| match result {
+                    Ok(_) => Ok(act.accepted(false)),
                     Err(error) => {
                         act.reload(ctx);
                         Err(error)

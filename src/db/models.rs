@@ -3,6 +3,7 @@
 use super::schema::*;
 use crate::domain::call::{Authority, Call, CallStatus, Direction};
 use crate::domain::events::OrgEvent;
+use crate::domain::extension::{Extension, Presence};
 use crate::domain::ids::{CallId, OrgId};
 use crate::domain::time::{from_text, to_text};
 use chrono::{DateTime, Utc};
@@ -177,6 +178,57 @@ impl ContactRow {
         object.insert("created_at".into(), self.created_at.clone().into());
         object.insert("updated_at".into(), self.updated_at.clone().into());
         serde_json::Value::Object(object)
+    }
+}
+
+/// A PBX extension as stored: its calls and the calls it left as JSON.
+#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = extensions, treat_none_as_null = true)]
+pub struct ExtensionRow {
+    pub org_id: String,
+    pub number: String,
+    pub name: Option<String>,
+    pub registered: bool,
+    pub dnd: bool,
+    pub presence: String,
+    pub calls: String,
+    pub left_calls: String,
+    pub since: String,
+    pub updated_at: String,
+}
+
+impl ExtensionRow {
+    pub fn new(org_id: &OrgId, ext: &Extension, now: DateTime<Utc>) -> Self {
+        ExtensionRow {
+            org_id: org_id.to_string(),
+            number: ext.number.clone(),
+            name: ext.name.clone(),
+            registered: ext.registered,
+            dnd: ext.dnd,
+            presence: ext.presence.as_str().to_owned(),
+            calls: serde_json::to_string(&ext.calls).unwrap_or_else(|_| "{}".into()),
+            left_calls: serde_json::to_string(&ext.left).unwrap_or_else(|_| "[]".into()),
+            since: to_text(ext.since),
+            updated_at: to_text(now),
+        }
+    }
+}
+
+impl TryFrom<ExtensionRow> for Extension {
+    type Error = String;
+
+    fn try_from(row: ExtensionRow) -> Result<Self, String> {
+        Ok(Extension {
+            presence: Presence::parse(&row.presence)
+                .ok_or_else(|| format!("stored presence `{}` is unknown", row.presence))?,
+            calls: serde_json::from_str(&row.calls).unwrap_or_default(),
+            left: serde_json::from_str(&row.left_calls).unwrap_or_default(),
+            since: time(&row.since)?,
+            number: row.number,
+            name: row.name,
+            registered: row.registered,
+            dnd: row.dnd,
+        })
     }
 }
 

@@ -265,3 +265,46 @@ pub fn call_by_any_id(
         .first(conn)
         .optional()
 }
+
+pub fn extension(
+    conn: &mut DbConnection,
+    org_id: &str,
+    number: &str,
+) -> QueryResult<Option<ExtensionRow>> {
+    extensions::table
+        .find((org_id, number))
+        .first(conn)
+        .optional()
+}
+
+/// A page of an org's extensions, by number; `after` is the last number of the previous page.
+pub fn extensions_page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ExtensionRow>> {
+    let mut query = extensions::table
+        .filter(extensions::org_id.eq(org_id))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(extensions::number.gt(after.to_owned()));
+    }
+    query
+        .order(extensions::number.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// The org's online extension that has been free the longest (the screen pop's suggestion).
+pub fn longest_free_extension(
+    conn: &mut DbConnection,
+    org_id: &str,
+) -> QueryResult<Option<ExtensionRow>> {
+    extensions::table
+        .filter(extensions::org_id.eq(org_id))
+        .filter(extensions::presence.eq("online"))
+        .order(extensions::since.asc())
+        .first(conn)
+        .optional()
+}

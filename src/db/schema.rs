@@ -67,6 +67,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    extensions (org_id, number) {
+        org_id -> Text,
+        number -> Text,
+        name -> Nullable<Text>,
+        registered -> Bool,
+        dnd -> Bool,
+        presence -> Text,
+        calls -> Text,
+        left_calls -> Text,
+        since -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
     call_events (id) {
         id -> Text,
         org_id -> Text,

@@ -32,6 +32,7 @@ pub enum WriteOp {
     UpsertCall(Box<CallRow>),
     /// Adds a contact unless its phone is already the org's: then the request is a duplicate.
     InsertContact(ContactRow),
+    UpsertExtension(ExtensionRow),
     UpdateContact(ContactRow),
     AppendTimeline(CallEventRow),
 }
@@ -124,6 +125,14 @@ pub fn apply(
                 if inserted == 0 {
                     return Ok(WriteOutcome::Duplicate);
                 }
+            }
+            WriteOp::UpsertExtension(row) => {
+                on_each_backend!(conn, |c| diesel::insert_into(extensions::table)
+                    .values(row)
+                    .on_conflict((extensions::org_id, extensions::number))
+                    .do_update()
+                    .set(row)
+                    .execute(c))?;
             }
             WriteOp::UpdateContact(row) => {
                 diesel::update(contacts::table.find(&row.id))

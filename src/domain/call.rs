@@ -319,6 +319,8 @@ pub struct CallEvent {
     pub analytics: Option<serde_json::Map<String, serde_json::Value>>,
     pub contact_id: Option<String>,
     pub carrier_call_id: Option<String>,
+    /// PBX extensions taking part (added to the call's `extensions`).
+    pub extensions: Vec<String>,
 }
 
 /// What applying an event did.
@@ -359,6 +361,11 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
         };
         merged.extend(data.clone());
         next.analytics = Some(serde_json::Value::Object(merged));
+    }
+    for number in &event.extensions {
+        if !next.extensions.contains(number) {
+            next.extensions.push(number.clone());
+        }
     }
     fill(&mut next.contact_id, &event.contact_id);
     fill(&mut next.carrier_call_id, &event.carrier_call_id);
@@ -446,11 +453,12 @@ fn replace<T: Clone>(slot: &mut Option<T>, value: &Option<T>) {
     }
 }
 
-/// The engine's own correction for a call past its deadline (invariant 5): an unanswered call
-/// failed with reason `timeout`; a call whose hang-up was seen but whose final record never came is
-/// closed by what is known (answered → completed, else no_answer). No time is invented: the end
-/// time stays what the provider said, or unknown.
-pub fn reconcile_timeout(call: &Call) -> CallEvent {
+/// The engine's own correction for a call past its deadline (invariant 5; `reason` `timeout`) or
+/// reset by a supervisor (`manual_reset`): an unanswered call failed with that reason; a call whose
+/// hang-up was seen but whose final record never came is closed by what is known (answered →
+/// completed, else no_answer). No time is invented: the end time stays what the provider said,
+/// or unknown.
+pub fn reconcile(call: &Call, reason: &str) -> CallEvent {
     let status = match call.status {
         CallStatus::Disconnected if call.answered_at.is_some() => CallStatus::Completed,
         CallStatus::Disconnected => CallStatus::NoAnswer,
@@ -459,7 +467,7 @@ pub fn reconcile_timeout(call: &Call) -> CallEvent {
     CallEvent {
         authority: Authority::Engine,
         status: Some(status),
-        hangup_cause: call.hangup_cause.clone().or(Some("timeout".to_owned())),
+        hangup_cause: call.hangup_cause.clone().or(Some(reason.to_owned())),
         ..CallEvent::default()
     }
 }
@@ -580,7 +588,7 @@ mod tests {
     #[test]
     fn provider_final_record_overrides_an_engine_outcome_but_not_a_provider_one() {
         let ringing = run(&[ev(CallStatus::Ringing, 1)]);
-        let timed_out = apply(&ringing, &reconcile_timeout(&ringing), t(2000)).call;
+        let timed_out = apply(&ringing, &reconcile(&ringing, "timeout"), t(2000)).call;
         assert_eq!(timed_out.status, CallStatus::Failed);
         assert_eq!(timed_out.final_by, Some(Authority::Engine));
         assert_eq!(timed_out.hangup_cause.as_deref(), Some("timeout"));
@@ -602,7 +610,7 @@ mod tests {
     #[test]
     fn a_non_final_event_does_not_override_an_engine_outcome() {
         let ringing = run(&[ev(CallStatus::Ringing, 1)]);
-        let timed_out = apply(&ringing, &reconcile_timeout(&ringing), t(2000)).call;
+        let timed_out = apply(&ringing, &reconcile(&ringing, "timeout"), t(2000)).call;
         let late = apply(&timed_out, &ev(CallStatus::Answered, 5), t(2001));
         assert_eq!(late.call.status, CallStatus::Failed);
         assert_eq!(
@@ -619,12 +627,12 @@ mod tests {
             ev(CallStatus::Disconnected, 20),
         ]);
         assert_eq!(
-            reconcile_timeout(&talked).status,
+            reconcile(&talked, "timeout").status,
             Some(CallStatus::Completed)
         );
         let unanswered = run(&[ev(CallStatus::Ringing, 3), ev(CallStatus::Disconnected, 20)]);
         assert_eq!(
-            reconcile_timeout(&unanswered).status,
+            reconcile(&unanswered, "timeout").status,
             Some(CallStatus::NoAnswer)
         );
     }

@@ -2,6 +2,7 @@
 
 pub mod call;
 pub mod events;
+pub mod extension;
 pub mod ids;
 pub mod phone;
 pub mod time;

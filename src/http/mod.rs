@@ -2,12 +2,14 @@
 
 pub mod calls;
 pub mod contacts;
+pub mod extensions;
 pub mod health;
 pub mod orgs;
 pub mod providers;
 pub mod webhooks;
 pub mod ws;
 
+use crate::actors::extension::ExtensionRegistry;
 use crate::actors::org_hub::HubDirectory;
 use crate::actors::registry::CallRegistry;
 use crate::actors::writer::Writer;
@@ -32,7 +34,10 @@ pub struct AppState {
     pub pool: DbPool,
     pub writer: Writer,
     pub registry: Addr<CallRegistry>,
+    pub extensions: Addr<ExtensionRegistry>,
     pub hubs: Addr<HubDirectory>,
+    /// Outbound HTTP to providers' APIs.
+    pub http: reqwest::Client,
     pub orgs: OrgDirectory,
     /// Migrations ran and live state was recovered.
     pub ready: AtomicBool,
@@ -84,6 +89,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/contacts/{id}", web::get().to(contacts::get_contact))
             .route("/contacts/{id}", web::patch().to(contacts::patch_contact))
+            .route("/extensions", web::get().to(extensions::list_extensions))
+            .route(
+                "/extensions/{number}",
+                web::put().to(extensions::put_extension),
+            )
+            .route(
+                "/extensions/{number}/dial",
+                web::post().to(extensions::dial),
+            )
+            .route(
+                "/extensions/{number}/reset",
+                web::post().to(extensions::reset),
+            )
             .route("/webhooks", web::get().to(webhooks::list_inbox))
             .route("/ws", web::get().to(ws::connect)),
     )
@@ -111,7 +129,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(webhooks::exotel_status),
             )
             .route("/bolna/{org}", web::post().to(webhooks::bolna_execution))
-            .route("/analytics/{org}", web::post().to(webhooks::analytics)),
+            .route("/analytics/{org}", web::post().to(webhooks::analytics))
+            .route("/yeastar/{org}", web::post().to(webhooks::yeastar)),
     )
     .default_service(web::to(not_found));
 }

@@ -3,11 +3,14 @@
 
 use super::{page, read, ApiOrg, AppState, PageQuery};
 use crate::actors::call::{Accepted, ProviderEvent};
+use crate::actors::extension::change_extension;
 use crate::actors::registry::{deliver, CallKey};
 use crate::contacts;
 use crate::db::models::InboxRow;
 use crate::db::queries;
+use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::call::{CallEvent, CallStatus, Direction};
+use crate::domain::extension::{ExtensionChange, Membership};
 use crate::domain::phone::{party, PhoneNumber};
 use crate::domain::time::to_text;
 use crate::error::AppError;
@@ -17,6 +20,7 @@ use crate::providers::analytics::{AnalyticsPush, CallRef};
 use crate::providers::bolna::BolnaExecution;
 use crate::providers::exotel::ExotelStatus;
 use crate::providers::plivo::{self, Callback, PlivoCallback};
+use crate::providers::yeastar::{self, PbxEvent};
 use crate::providers::{body_fields, form_pairs, twilio, ParseError, Provider};
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -97,6 +101,29 @@ fn public_url(state: &AppState, req: &HttpRequest) -> String {
     format!("{}{}", state.public_url, req.uri())
 }
 
+/// The raw webhook as the inbox keeps it.
+fn inbox_row(
+    req: &HttpRequest,
+    org: &Org,
+    provider: Provider,
+    kind: &str,
+    dedupe_key: &str,
+    body: &[u8],
+    outcome: &str,
+) -> InboxRow {
+    InboxRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        org_id: org.id.to_string(),
+        provider: provider.as_str().to_owned(),
+        dedupe_key: dedupe_key.to_owned(),
+        kind: kind.to_owned(),
+        content_type: Some(header(req, CONTENT_TYPE.as_str()).to_owned()).filter(|c| !c.is_empty()),
+        body: body.to_vec(),
+        outcome: outcome.to_owned(),
+        received_at: to_text(chrono::Utc::now()),
+    }
+}
+
 /// A provider's event for one call, ready to hand to the call's actor.
 struct Incoming {
     provider: Provider,
@@ -122,17 +149,15 @@ async fn accept(
         tracing::warn!(provider = incoming.provider.as_str(), kind = incoming.kind, status = %word,
             "status word not known: kept on the timeline, state unchanged");
     }
-    let inbox = InboxRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        org_id: org.id.to_string(),
-        provider: incoming.provider.as_str().to_owned(),
-        dedupe_key: incoming.dedupe_key.clone(),
-        kind: incoming.kind.to_owned(),
-        content_type: Some(header(req, CONTENT_TYPE.as_str()).to_owned()).filter(|c| !c.is_empty()),
-        body: body.to_vec(),
-        outcome: "applied".into(),
-        received_at: to_text(chrono::Utc::now()),
-    };
+    let inbox = inbox_row(
+        req,
+        org,
+        incoming.provider,
+        incoming.kind,
+        &incoming.dedupe_key,
+        body,
+        "applied",
+    );
     let key = CallKey {
         org_id: org.id.clone(),
         provider: incoming.provider.as_str().to_owned(),
@@ -141,7 +166,7 @@ async fn accept(
     let event = ProviderEvent {
         event: incoming.event,
         dedupe_key: incoming.dedupe_key,
-        inbox,
+        inbox: Some(inbox),
         kind: incoming.kind,
         raw_status: incoming.raw_status,
         data: incoming.data,
@@ -499,6 +524,199 @@ pub async fn analytics(
     Ok(accepted_json(
         &accept(&state, &req, &org, &body, incoming).await?,
     ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Yeastar P-Series PBX
+
+/// `POST /webhooks/yeastar/{org}`: a PBX event (`X-Signature` over the raw body). Call events
+/// update the call and the presence of every extension in it before the answer; extension events
+/// update the extension; unknown event types are kept in the inbox and change nothing.
+pub async fn yeastar(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let org = webhook_org(&state, &path).await?;
+    let credentials = signing_credentials(&state, &org, Provider::Yeastar).await?;
+    let secret = credential(&credentials, "webhook_secret").unwrap_or_default();
+    if secret.is_empty() || !yeastar::verify(secret, &body, header(&req, "X-Signature")) {
+        return Err(rejected(AppError::Unauthorized));
+    }
+    let (_sn, event) = yeastar::parse(&body).map_err(malformed)?;
+    let dedupe_key = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
+    let data: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let utc_offset = credential(&credentials, "utc_offset");
+    let (call_id, kind, direction, mut event, raw_status, members) = match event {
+        PbxEvent::CallState { call_id, members } => {
+            let (direction, event) = yeastar::call_state_event(&members, &org.default_country);
+            let words: Vec<&str> = members.iter().map(|m| m.status.as_str()).collect();
+            let raw = words.join(",");
+            (
+                call_id,
+                "yeastar.30011",
+                direction,
+                event,
+                Some(raw),
+                yeastar::extension_members(&members),
+            )
+        }
+        PbxEvent::Cdr(cdr) => {
+            let event = cdr.to_event(&org.default_country, utc_offset);
+            let direction = cdr.direction.unwrap_or(Direction::Internal);
+            (
+                cdr.call_id.clone(),
+                "yeastar.30012",
+                direction,
+                event,
+                Some(cdr.status.clone()),
+                Vec::new(),
+            )
+        }
+        PbxEvent::CallFailed {
+            call_id,
+            reason,
+            extensions,
+        } => {
+            let members = extensions.into_iter().map(|n| (n, None)).collect();
+            let event = yeastar::failure_event(&reason);
+            (
+                call_id,
+                "yeastar.30015",
+                Direction::Internal,
+                event,
+                Some(reason),
+                members,
+            )
+        }
+        other => {
+            return yeastar_extension_event(&state, &req, &org, &body, dedupe_key, other).await
+        }
+    };
+    event.extensions = members.iter().map(|(n, _)| n.clone()).collect();
+    let incoming = Incoming {
+        provider: Provider::Yeastar,
+        kind,
+        provider_call_id: call_id,
+        dedupe_key,
+        direction,
+        event,
+        raw_status,
+        data,
+        screen_pop: None,
+    };
+    let accepted = accept(&state, &req, &org, &body, incoming).await?;
+    sync_extensions(&state, &org, &accepted, &members).await?;
+    Ok(accepted_json(&accepted))
+}
+
+/// Brings the presence of a call's extensions in line with the call before the answer: members
+/// take their part while the call is live; once it is not (BYE of all, CDR, failure), every
+/// extension of the call leaves it. Repeated deliveries change nothing.
+async fn sync_extensions(
+    state: &AppState,
+    org: &Org,
+    accepted: &Accepted,
+    members: &[(String, Option<Membership>)],
+) -> Result<(), AppError> {
+    let call_id = accepted.call_id.to_string();
+    let mut changes: Vec<(String, ExtensionChange)> = Vec::new();
+    if accepted.live {
+        for (number, membership) in members {
+            let change = match membership {
+                Some(membership) => ExtensionChange::Member {
+                    call_id: call_id.clone(),
+                    membership: *membership,
+                },
+                None => ExtensionChange::Left {
+                    call_id: call_id.clone(),
+                },
+            };
+            changes.push((number.clone(), change));
+        }
+    } else {
+        for number in &accepted.extensions {
+            let left = ExtensionChange::Left {
+                call_id: call_id.clone(),
+            };
+            changes.push((number.clone(), left));
+        }
+    }
+    let updates = changes.into_iter().map(|(number, change)| async move {
+        change_extension(&state.extensions, &org.id, &number, change, None).await
+    });
+    for result in futures_util::future::join_all(updates).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// 30007 / 30008 / 30009 change one extension (stored with the raw event); anything else is kept
+/// in the inbox only.
+async fn yeastar_extension_event(
+    state: &AppState,
+    req: &HttpRequest,
+    org: &Org,
+    body: &[u8],
+    dedupe_key: String,
+    event: PbxEvent,
+) -> Result<HttpResponse, AppError> {
+    let (number, change, kind) = match event {
+        PbxEvent::Registration {
+            extension,
+            registered,
+        } => (
+            extension,
+            ExtensionChange::Registration(registered),
+            "yeastar.30007",
+        ),
+        PbxEvent::ExtensionCallStatus { extension, .. } => {
+            (extension, ExtensionChange::Seen, "yeastar.30008")
+        }
+        PbxEvent::Presence { extension, dnd } => (
+            extension,
+            ExtensionChange::DoNotDisturb(dnd),
+            "yeastar.30009",
+        ),
+        PbxEvent::Unknown { event_type } => {
+            let inbox = inbox_row(
+                req,
+                org,
+                Provider::Yeastar,
+                &format!("yeastar.{event_type}"),
+                &dedupe_key,
+                body,
+                "ignored",
+            );
+            let outcome = state
+                .writer
+                .commit(WriteRequest {
+                    org_id: org.id.clone(),
+                    ops: vec![WriteOp::AcceptWebhook(inbox)],
+                    events: Vec::new(),
+                })
+                .await?;
+            let status = match outcome {
+                WriteOutcome::Committed(_) => "ignored",
+                WriteOutcome::Duplicate => "duplicate",
+            };
+            return Ok(HttpResponse::Ok().json(serde_json::json!({ "status": status })));
+        }
+        _ => unreachable!("call events are handled by the caller"),
+    };
+    let inbox = inbox_row(
+        req,
+        org,
+        Provider::Yeastar,
+        kind,
+        &dedupe_key,
+        body,
+        "applied",
+    );
+    let ext = change_extension(&state.extensions, &org.id, &number, change, Some(inbox)).await?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "status": "accepted", "extension": ext.to_json() })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -33,7 +33,10 @@ fn fields(provider: Provider) -> (&'static [&'static str], &'static [&'static st
             &["flow_url"],
         ),
         Provider::Bolna => (&["api_key", "agent_id"], &["from_number"]),
-        Provider::Yeastar => (&["webhook_secret"], &["client_id", "client_secret"]),
+        Provider::Yeastar => (
+            &["webhook_secret"],
+            &["client_id", "client_secret", "utc_offset"],
+        ),
     }
 }
 

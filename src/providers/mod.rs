@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod exotel;
 pub mod plivo;
 pub mod twilio;
+pub mod yeastar;
 
 use crate::domain::call::CallStatus;
 use serde::Serialize;

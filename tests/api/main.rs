@@ -7,6 +7,7 @@ mod contacts;
 mod helpers;
 mod inbound;
 mod orgs;
+mod pbx;
 mod providers;
 mod restart;
 mod twilio;

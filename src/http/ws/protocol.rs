@@ -3,6 +3,7 @@
 use crate::actors::org_hub::Frame;
 use crate::db::{queries, DbConnection};
 use crate::domain::call::Call;
+use crate::domain::extension::Extension;
 use crate::domain::ids::OrgId;
 use crate::error::AppError;
 
@@ -43,11 +44,19 @@ pub fn opening(
                 .map_err(AppError::Internal)
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let extensions = queries::extensions_page(conn, org_id.as_str(), None, 100_000)?
+        .into_iter()
+        .map(|row| {
+            Extension::try_from(row)
+                .map(|e| e.to_json())
+                .map_err(AppError::Internal)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let snapshot = serde_json::json!({
         "seq": last,
         "type": "snapshot",
         "at": chrono::Utc::now(),
-        "data": { "extensions": [], "calls": calls, "campaigns": [] },
+        "data": { "extensions": extensions, "calls": calls, "campaigns": [] },
     });
     Ok(Opening {
         frames: vec![snapshot.to_string()],

@@ -1,0 +1,706 @@
+//! Yeastar P-Series PBX (providers.md §4, §8): the webhook envelope (nested `msg` string or the
+//! flat form), its signature, the events the engine uses, and the OpenAPI dial.
+
+use super::{json_number, json_text, ParseError};
+use crate::domain::call::{Authority, CallEvent, CallStatus, Direction};
+use crate::domain::extension::Membership;
+use crate::domain::phone::party;
+use base64::Engine as _;
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use hmac::{Hmac, Mac};
+use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
+
+/// `X-Signature`: Base64(HMAC-SHA256(secret, raw body)), checked in constant time.
+pub fn verify(secret: &str, body: &[u8], header: &str) -> bool {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(body);
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    !header.is_empty() && bool::from(expected.as_bytes().ct_eq(header.trim().as_bytes()))
+}
+
+/// Which side of a call a member is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberKind {
+    Extension {
+        number: String,
+    },
+    Inbound {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    Outbound {
+        from: Option<String>,
+        to: Option<String>,
+    },
+}
+
+/// One member of a 30011 snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub kind: MemberKind,
+    /// ALERT, RING, EARLYMEDIA, ANSWERED, ANSWER, HOLD, BYE (upper-cased).
+    pub status: String,
+}
+
+impl Member {
+    /// An extension member's part in the call; None once it said BYE (or an unknown word).
+    pub fn membership(&self) -> Option<Membership> {
+        match self.status.as_str() {
+            "RING" | "EARLYMEDIA" => Some(Membership::Ringing),
+            "ALERT" | "ANSWER" | "ANSWERED" | "HOLD" => Some(Membership::Busy),
+            _ => None,
+        }
+    }
+}
+
+/// The events the engine uses; everything else is kept in the inbox only.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PbxEvent {
+    /// 30011: a call's members and their states.
+    CallState {
+        call_id: String,
+        members: Vec<Member>,
+    },
+    /// 30012: the call detail record, after hangup.
+    Cdr(Cdr),
+    /// 30015: the call failed.
+    CallFailed {
+        call_id: String,
+        reason: String,
+        extensions: Vec<String>,
+    },
+    /// 30007: registered or not.
+    Registration { extension: String, registered: bool },
+    /// 30008: the extension's call status (Ringing, Busy, Idle).
+    ExtensionCallStatus { extension: String, status: String },
+    /// 30009: presence status (`do_not_disturb` is DND).
+    Presence { extension: String, dnd: bool },
+    /// Anything else (30010 trunks, 30020, …).
+    Unknown { event_type: i64 },
+}
+
+/// A 30012 CDR.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cdr {
+    pub call_id: String,
+    pub time_start: Option<NaiveDateTime>,
+    pub call_from: Option<String>,
+    pub call_to: Option<String>,
+    pub call_duration: Option<i64>,
+    pub talk_duration: Option<i64>,
+    pub status: String,
+    pub direction: Option<Direction>,
+    pub recording: Option<String>,
+}
+
+/// Reads the envelope `{type, sn, msg}` (`msg` a JSON string, or an object), or the flat form
+/// with the fields at the top level; `type` as a number or numeric text.
+pub fn parse(body: &[u8]) -> Result<(Option<String>, PbxEvent), ParseError> {
+    let envelope: Map<String, Value> = match serde_json::from_slice(body) {
+        Ok(Value::Object(object)) => object,
+        Ok(_) => {
+            return Err(ParseError::Invalid {
+                field: "body",
+                reason: "a JSON object is expected".into(),
+            })
+        }
+        Err(e) => {
+            return Err(ParseError::Invalid {
+                field: "body",
+                reason: format!("not JSON: {e}"),
+            })
+        }
+    };
+    // `type` is the event number; in the flat S-Series form a CDR's `type` is the CDR type and
+    // the event is named by `event` (a number) or `action` (`NewCdr`).
+    let numeric = |name: &'static str| json_number(&envelope, name).ok().flatten();
+    let named = json_text(&envelope, "action").and_then(|a| (a == "NewCdr").then_some(30012.0));
+    let event_type = numeric("type")
+        .or(numeric("event"))
+        .or(named)
+        .ok_or(ParseError::Missing("type"))? as i64;
+    let sn = json_text(&envelope, "sn");
+    let msg = match envelope.get("msg") {
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(object)) => object,
+            _ => {
+                return Err(ParseError::Invalid {
+                    field: "msg",
+                    reason: "not a JSON object in a string".into(),
+                })
+            }
+        },
+        Some(Value::Object(object)) => object.clone(),
+        _ => envelope.clone(),
+    };
+    Ok((sn, event(event_type, &msg)?))
+}
+
+fn required(msg: &Map<String, Value>, name: &'static str) -> Result<String, ParseError> {
+    json_text(msg, name).ok_or(ParseError::Missing(name))
+}
+
+fn event(event_type: i64, msg: &Map<String, Value>) -> Result<PbxEvent, ParseError> {
+    Ok(match event_type {
+        30011 => PbxEvent::CallState {
+            call_id: required(msg, "call_id")?,
+            members: members(msg)?,
+        },
+        30012 => PbxEvent::Cdr(cdr(msg)?),
+        30015 => PbxEvent::CallFailed {
+            call_id: required(msg, "call_id")?,
+            reason: json_text(msg, "reason").unwrap_or_else(|| "call failed".into()),
+            extensions: members(msg)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|m| match m.kind {
+                    MemberKind::Extension { number } => Some(number),
+                    _ => None,
+                })
+                .collect(),
+        },
+        30007 => PbxEvent::Registration {
+            extension: required(msg, "extension")?,
+            registered: required(msg, "status")?.eq_ignore_ascii_case("registered"),
+        },
+        30008 => PbxEvent::ExtensionCallStatus {
+            extension: required(msg, "extension")?,
+            status: required(msg, "status")?,
+        },
+        30009 => PbxEvent::Presence {
+            extension: required(msg, "extension")?,
+            dnd: required(msg, "status")?
+                .to_ascii_lowercase()
+                .replace(['-', ' '], "_")
+                == "do_not_disturb",
+        },
+        other => PbxEvent::Unknown { event_type: other },
+    })
+}
+
+fn members(msg: &Map<String, Value>) -> Result<Vec<Member>, ParseError> {
+    let Some(list) = msg.get("members").and_then(Value::as_array) else {
+        return Err(ParseError::Missing("members"));
+    };
+    let mut out = Vec::new();
+    for entry in list {
+        let Some(object) = entry.as_object() else {
+            continue;
+        };
+        for (kind, fields) in object {
+            let Some(fields) = fields.as_object() else {
+                continue;
+            };
+            let status = json_text(fields, "member_status")
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            let kind = match kind.as_str() {
+                "extension" => MemberKind::Extension {
+                    number: json_text(fields, "number")
+                        .ok_or(ParseError::Missing("extension.number"))?,
+                },
+                "inbound" => MemberKind::Inbound {
+                    from: json_text(fields, "from"),
+                    to: json_text(fields, "to"),
+                },
+                "outbound" => MemberKind::Outbound {
+                    from: json_text(fields, "from"),
+                    to: json_text(fields, "to"),
+                },
+                _ => continue,
+            };
+            out.push(Member { kind, status });
+        }
+    }
+    Ok(out)
+}
+
+fn cdr(msg: &Map<String, Value>) -> Result<Cdr, ParseError> {
+    // P-Series names first, then the S-Series spellings (providers.md §4.4, §7.6).
+    let text = |names: &[&str]| names.iter().find_map(|n| json_text(msg, n));
+    let number = |names: &[&'static str]| -> Result<Option<i64>, ParseError> {
+        for name in names {
+            if let Some(n) = json_number(msg, name)? {
+                return Ok(Some(n as i64));
+            }
+        }
+        Ok(None)
+    };
+    let time_start = text(&["time_start", "timestart"])
+        .map(|t| {
+            NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S").map_err(|_| {
+                ParseError::Invalid {
+                    field: "time_start",
+                    reason: format!("`{t}` is not YYYY-MM-DD HH:MM:SS"),
+                }
+            })
+        })
+        .transpose()?;
+    Ok(Cdr {
+        call_id: text(&["call_id", "callid"]).ok_or(ParseError::Missing("call_id"))?,
+        time_start,
+        call_from: text(&["call_from", "callfrom"]),
+        call_to: text(&["call_to", "callto"]),
+        call_duration: number(&["call_duration", "callduraction", "callduration"])?,
+        talk_duration: number(&["talk_duration", "talkduraction", "talkduration"])?,
+        status: text(&["status"]).ok_or(ParseError::Missing("status"))?,
+        direction: text(&["type"]).and_then(|t| match t.to_ascii_lowercase().as_str() {
+            "inbound" => Some(Direction::Inbound),
+            "outbound" => Some(Direction::Outbound),
+            "internal" => Some(Direction::Internal),
+            _ => None,
+        }),
+        recording: text(&["recording"]),
+    })
+}
+
+/// A CDR `status` (ANSWERED, ANSWERD, NO ANSWER, NO ANSWERED, BUSY, FAILED, VOICEMAIL; any case)
+/// in the canonical model; an answered CDR without talk time is no_answer (providers.md §7.2).
+pub fn cdr_status(word: &str, talk_duration: Option<i64>) -> Option<CallStatus> {
+    let word = word.trim().to_ascii_uppercase();
+    if word.starts_with("NO ANSWER")
+        || word.starts_with("NOANSWER")
+        || word.starts_with("NO_ANSWER")
+    {
+        Some(CallStatus::NoAnswer)
+    } else if word.starts_with("ANSWER") {
+        Some(if talk_duration.unwrap_or(0) > 0 {
+            CallStatus::Completed
+        } else {
+            CallStatus::NoAnswer
+        })
+    } else if word.starts_with("BUSY") {
+        Some(CallStatus::Busy)
+    } else if word.starts_with("FAIL") {
+        Some(CallStatus::Failed)
+    } else if word.starts_with("VOICEMAIL") {
+        Some(CallStatus::NoAnswer)
+    } else {
+        None
+    }
+}
+
+/// A 30015 `reason` in the canonical model: busy for 486 / User Busy, no_answer for 480 / 603
+/// (ring timeout) / DND, failed for everything else.
+pub fn failure_status(reason: &str) -> CallStatus {
+    let reason = reason.to_ascii_lowercase();
+    if reason.starts_with("486") || reason.contains("busy") {
+        CallStatus::Busy
+    } else if reason.starts_with("480") || reason.starts_with("603") || reason.contains("dnd") {
+        CallStatus::NoAnswer
+    } else {
+        CallStatus::Failed
+    }
+}
+
+/// The call's state in a 30011 snapshot: answered when any member talks or holds, ringing when
+/// any rings, dialing when only the caller is there, disconnected when everyone said BYE.
+pub fn snapshot_status(members: &[Member]) -> Option<CallStatus> {
+    let any = |words: &[&str]| members.iter().any(|m| words.contains(&m.status.as_str()));
+    if members.is_empty() {
+        None
+    } else if any(&["ANSWER", "ANSWERED", "HOLD"]) {
+        Some(CallStatus::Answered)
+    } else if any(&["RING", "EARLYMEDIA"]) {
+        Some(CallStatus::Ringing)
+    } else if any(&["ALERT"]) {
+        Some(CallStatus::Dialing)
+    } else if members.iter().all(|m| m.status == "BYE") {
+        Some(CallStatus::Disconnected)
+    } else {
+        None
+    }
+}
+
+/// The call event of a 30011 snapshot: status, direction (a trunk member says inbound or
+/// outbound; extensions only: internal), parties.
+pub fn call_state_event(members: &[Member], default_country: &str) -> (Direction, CallEvent) {
+    let mut direction = Direction::Internal;
+    let (mut from, mut to) = (None, None);
+    for member in members {
+        match &member.kind {
+            MemberKind::Inbound { from: f, to: t } => {
+                direction = Direction::Inbound;
+                from = f.clone().or(from);
+                to = t.clone().or(to);
+            }
+            MemberKind::Outbound { from: f, to: t } => {
+                direction = Direction::Outbound;
+                from = f.clone().or(from);
+                to = t.clone().or(to);
+            }
+            MemberKind::Extension { .. } => {}
+        }
+    }
+    if direction == Direction::Internal {
+        let ext = |words: &[&str]| {
+            members.iter().find_map(|m| match &m.kind {
+                MemberKind::Extension { number } if words.contains(&m.status.as_str()) => {
+                    Some(number.clone())
+                }
+                _ => None,
+            })
+        };
+        from = ext(&["ALERT", "ANSWERED"]);
+        to = ext(&["RING", "ANSWER", "EARLYMEDIA"]);
+    }
+    let event = CallEvent {
+        status: snapshot_status(members),
+        direction: Some(direction),
+        from: from.map(|n| party(&n, default_country)),
+        to: to.map(|n| party(&n, default_country)),
+        ..CallEvent::default()
+    };
+    (direction, event)
+}
+
+/// The extension numbers of a snapshot, each with its part (None: it said BYE).
+pub fn extension_members(members: &[Member]) -> Vec<(String, Option<Membership>)> {
+    members
+        .iter()
+        .filter_map(|m| match &m.kind {
+            MemberKind::Extension { number } => Some((number.clone(), m.membership())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reads a PBX local time with the account's UTC offset (`+05:30`; UTC when none is set).
+pub fn pbx_time(naive: NaiveDateTime, utc_offset: Option<&str>) -> DateTime<Utc> {
+    let offset = utc_offset
+        .and_then(parse_offset)
+        .unwrap_or(FixedOffset::east_opt(0).unwrap());
+    offset
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| naive.and_utc())
+}
+
+/// `+05:30` / `-04:00` / `+0530`.
+pub fn parse_offset(text: &str) -> Option<FixedOffset> {
+    let (sign, rest) = match text.trim().split_at_checked(1)? {
+        ("+", rest) => (1, rest),
+        ("-", rest) => (-1, rest),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() != 4 {
+        return None;
+    }
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = digits[2..].parse().ok()?;
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
+}
+
+impl Cdr {
+    /// The CDR as the call's final record: provider times, talk time, outcome.
+    pub fn to_event(&self, default_country: &str, utc_offset: Option<&str>) -> CallEvent {
+        let start = self.time_start.map(|t| pbx_time(t, utc_offset));
+        let end = start
+            .zip(self.call_duration)
+            .map(|(s, d)| s + chrono::Duration::seconds(d));
+        let answered = end
+            .zip(self.talk_duration.filter(|t| *t > 0))
+            .map(|(e, t)| e - chrono::Duration::seconds(t));
+        let status = cdr_status(&self.status, self.talk_duration);
+        CallEvent {
+            final_record: true,
+            status,
+            occurred_at: end,
+            started_at: start,
+            answered_at: answered,
+            from: self.call_from.as_deref().map(|n| party(n, default_country)),
+            to: self.call_to.as_deref().map(|n| party(n, default_country)),
+            direction: self.direction,
+            talk_s: self.talk_duration,
+            hangup_cause: (status != Some(CallStatus::Completed)).then(|| self.status.clone()),
+            ..CallEvent::default()
+        }
+    }
+}
+
+/// A 30015 as an outcome the engine infers (the CDR, if it comes, overrides it).
+pub fn failure_event(reason: &str) -> CallEvent {
+    CallEvent {
+        authority: Authority::Engine,
+        status: Some(failure_status(reason)),
+        hangup_cause: Some(reason.to_owned()),
+        ..CallEvent::default()
+    }
+}
+
+/// The P-Series OpenAPI: `get_token` then `call/dial` (providers.md §4.1, §8).
+pub struct YeastarApi {
+    pub api_base: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// Why the PBX did not place a call (no credential ever appears in it).
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    #[error(
+        "the PBX API is not configured: set client_id, client_secret and api_base for yeastar"
+    )]
+    NotConfigured,
+    #[error("the PBX could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the PBX refused: {0}")]
+    Refused(String),
+}
+
+impl YeastarApi {
+    /// Places a call from `caller` (an extension) to `callee`; answers the PBX's call id.
+    pub async fn dial(
+        &self,
+        http: &reqwest::Client,
+        caller: &str,
+        callee: &str,
+    ) -> Result<String, DialError> {
+        let base = self.api_base.trim_end_matches('/');
+        let token: Value = http
+            .post(format!("{base}/openapi/v1.0/get_token"))
+            .header("User-Agent", "OpenAPI")
+            .json(&serde_json::json!({"username": self.client_id, "password": self.client_secret}))
+            .send()
+            .await
+            .map_err(|e| DialError::Unreachable(e.without_url().to_string()))?
+            .json()
+            .await
+            .map_err(|e| DialError::Unreachable(e.without_url().to_string()))?;
+        let access_token = token
+            .get("access_token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| DialError::Refused(api_error(&token)))?;
+        let answer: Value = http
+            .post(format!("{base}/openapi/v1.0/call/dial"))
+            .query(&[("access_token", access_token)])
+            .header("User-Agent", "OpenAPI")
+            .json(&serde_json::json!({"caller": caller, "callee": callee, "auto_answer": "no"}))
+            .send()
+            .await
+            .map_err(|e| DialError::Unreachable(e.without_url().to_string()))?
+            .json()
+            .await
+            .map_err(|e| DialError::Unreachable(e.without_url().to_string()))?;
+        match (
+            answer.get("errcode").and_then(Value::as_i64),
+            answer.get("call_id").and_then(Value::as_str),
+        ) {
+            (Some(0), Some(call_id)) => Ok(call_id.to_owned()),
+            _ => Err(DialError::Refused(api_error(&answer))),
+        }
+    }
+}
+
+fn api_error(answer: &Value) -> String {
+    format!(
+        "errcode {} ({})",
+        answer
+            .get("errcode")
+            .map(Value::to_string)
+            .unwrap_or_else(|| "none".into()),
+        answer
+            .get("errmsg")
+            .and_then(Value::as_str)
+            .unwrap_or("no message")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn envelope(event_type: i64, msg: Value) -> Vec<u8> {
+        json!({"type": event_type, "sn": "3631A2124XXX", "msg": msg.to_string()})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn reads_the_nested_envelope_and_the_flat_form() {
+        let msg = json!({"call_id": "1651057476.362", "members": [
+            {"extension": {"number": "2005", "member_status": "ANSWERED"}},
+            {"outbound": {"from": "2005", "to": "919876543210", "trunk_name": "sip-out", "member_status": "ANSWER"}}
+        ]});
+        let (sn, nested) = parse(&envelope(30011, msg.clone())).unwrap();
+        assert_eq!(sn.as_deref(), Some("3631A2124XXX"));
+        let mut flat = msg.as_object().unwrap().clone();
+        flat.insert("type".into(), json!("30011"));
+        let (_, flat) = parse(Value::Object(flat).to_string().as_bytes()).unwrap();
+        assert_eq!(nested, flat);
+        let PbxEvent::CallState { members, .. } = nested else {
+            panic!()
+        };
+        let (direction, event) = call_state_event(&members, "IN");
+        assert_eq!(direction, Direction::Outbound);
+        assert_eq!(event.status, Some(CallStatus::Answered));
+        assert_eq!(event.to.as_deref(), Some("+919876543210"));
+        assert_eq!(event.from.as_deref(), Some("2005"));
+        assert_eq!(
+            extension_members(&members),
+            vec![("2005".to_owned(), Some(Membership::Busy))]
+        );
+    }
+
+    #[test]
+    fn snapshot_status_table() {
+        let m = |status: &str| Member {
+            kind: MemberKind::Extension { number: "1".into() },
+            status: status.into(),
+        };
+        let table = [
+            (vec!["ALERT"], Some(CallStatus::Dialing)),
+            (vec!["ALERT", "RING"], Some(CallStatus::Ringing)),
+            (vec!["ALERT", "EARLYMEDIA"], Some(CallStatus::Ringing)),
+            (vec!["ANSWERED", "ANSWER"], Some(CallStatus::Answered)),
+            (vec!["HOLD", "ANSWER"], Some(CallStatus::Answered)),
+            (vec!["BYE", "ANSWER"], Some(CallStatus::Answered)),
+            (vec!["BYE", "BYE"], Some(CallStatus::Disconnected)),
+            (vec![], None),
+        ];
+        for (words, expected) in table {
+            let members: Vec<Member> = words.iter().map(|w| m(w)).collect();
+            assert_eq!(snapshot_status(&members), expected, "{words:?}");
+        }
+        assert_eq!(m("RING").membership(), Some(Membership::Ringing));
+        assert_eq!(m("EARLYMEDIA").membership(), Some(Membership::Ringing));
+        for word in ["ALERT", "ANSWER", "ANSWERED", "HOLD"] {
+            assert_eq!(m(word).membership(), Some(Membership::Busy), "{word}");
+        }
+        assert_eq!(m("BYE").membership(), None);
+    }
+
+    #[test]
+    fn cdr_status_table() {
+        let table = [
+            ("ANSWERED", Some(30), Some(CallStatus::Completed)),
+            ("ANSWERD", Some(30), Some(CallStatus::Completed)),
+            ("answered", Some(0), Some(CallStatus::NoAnswer)),
+            ("NO ANSWER", Some(0), Some(CallStatus::NoAnswer)),
+            ("NO ANSWERED", None, Some(CallStatus::NoAnswer)),
+            ("BUSY", None, Some(CallStatus::Busy)),
+            ("FAILED", None, Some(CallStatus::Failed)),
+            ("VOICEMAIL", Some(12), Some(CallStatus::NoAnswer)),
+            ("SOMETHING", None, None),
+        ];
+        for (word, talk, expected) in table {
+            assert_eq!(cdr_status(word, talk), expected, "{word}");
+        }
+    }
+
+    #[test]
+    fn failure_reason_table() {
+        let table = [
+            ("486 Busy here", CallStatus::Busy),
+            ("User Busy", CallStatus::Busy),
+            ("480 Temporatily Unavailable", CallStatus::NoAnswer),
+            ("603 Declined", CallStatus::NoAnswer),
+            ("DND", CallStatus::NoAnswer),
+            ("404 NOT found", CallStatus::Failed),
+            ("Line Unreachable", CallStatus::Failed),
+            ("NO Dial Permission", CallStatus::Failed),
+            ("Circuit/channel congestion", CallStatus::Failed),
+        ];
+        for (reason, expected) in table {
+            assert_eq!(failure_status(reason), expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_cdr_gives_the_provider_times() {
+        let (_, event) = parse(&envelope(30012, json!({
+            "call_id": "1.1", "time_start": "2025-03-04 15:30:00", "call_from": "0987654321", "call_to": "40",
+            "call_duration": 70, "talk_duration": 61, "status": "ANSWERED", "type": "Inbound"
+        }))).unwrap();
+        let PbxEvent::Cdr(cdr) = event else { panic!() };
+        let e = cdr.to_event("IN", Some("+05:30"));
+        assert_eq!(e.status, Some(CallStatus::Completed));
+        assert_eq!(
+            e.started_at.unwrap().to_rfc3339(),
+            "2025-03-04T10:00:00+00:00"
+        );
+        assert_eq!(
+            e.occurred_at.unwrap().to_rfc3339(),
+            "2025-03-04T10:01:10+00:00"
+        );
+        assert_eq!(
+            e.answered_at.unwrap().to_rfc3339(),
+            "2025-03-04T10:00:09+00:00"
+        );
+        assert_eq!(e.direction, Some(Direction::Inbound));
+        assert_eq!(e.to.as_deref(), Some("40"));
+        // The S-Series spellings.
+        let (_, legacy) = parse(br#"{"event": 30012, "callid": "2.2", "timestart": "2025-03-04 10:00:00", "callduraction": 9, "talkduraction": 0, "status": "NO ANSWERED", "type": "Internal"}"#).unwrap();
+        let PbxEvent::Cdr(legacy) = legacy else {
+            panic!()
+        };
+        assert_eq!(
+            (legacy.call_duration, legacy.talk_duration),
+            (Some(9), Some(0))
+        );
+    }
+
+    #[test]
+    fn extension_events_and_unknown_types() {
+        let (_, reg) = parse(&envelope(
+            30007,
+            json!({"extension": "40", "status": "Registered"}),
+        ))
+        .unwrap();
+        assert_eq!(
+            reg,
+            PbxEvent::Registration {
+                extension: "40".into(),
+                registered: true
+            }
+        );
+        let (_, dnd) = parse(&envelope(
+            30009,
+            json!({"extension": "40", "status": "do_not_disturb"}),
+        ))
+        .unwrap();
+        assert_eq!(
+            dnd,
+            PbxEvent::Presence {
+                extension: "40".into(),
+                dnd: true
+            }
+        );
+        let (_, unknown) = parse(&envelope(30020, json!({"whatever": 1}))).unwrap();
+        assert_eq!(unknown, PbxEvent::Unknown { event_type: 30020 });
+        for bad in [
+            &b"nope"[..],
+            b"[]",
+            br#"{"sn": "x"}"#,
+            br#"{"type": 30011, "msg": "{not json"}"#,
+            br#"{"type": 30011, "msg": "{}"}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn signatures_cover_the_raw_body() {
+        // By hand: python3 -c 'import hmac,hashlib,base64; print(base64.b64encode(hmac.new(
+        //   b"0123456789abcdef0123456789abcdef", b"{\"type\":30020}", hashlib.sha256).digest()).decode())'
+        let secret = "0123456789abcdef0123456789abcdef";
+        let body = br#"{"type":30020}"#;
+        let expected = "qSYss4YTZ0ls/6uZb5PswGYmJpKCdYIXYAIlMYHpwKw=";
+        assert!(verify(secret, body, expected));
+        assert!(!verify(secret, br#"{"type": 30020}"#, expected));
+        assert!(!verify("other", body, expected));
+        assert!(!verify(secret, body, ""));
+    }
+
+    #[test]
+    fn offsets() {
+        assert_eq!(parse_offset("+05:30"), FixedOffset::east_opt(19800));
+        assert_eq!(parse_offset("-0400"), FixedOffset::east_opt(-14400));
+        assert_eq!(parse_offset("IST"), None);
+    }
+}

@@ -1,0 +1,761 @@
+//! Yeastar PBX events: live extension presence, the call model, busy protection, nothing stuck.
+
+use crate::helpers::*;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+async fn pbx_org(app: &TestApp, api_base: Option<&str>) -> TestOrg {
+    let org = app.create_org("Floor").await;
+    let mut credentials = json!({"webhook_secret": SECRET, "utc_offset": "+05:30"});
+    if let Some(base) = api_base {
+        credentials["api_base"] = json!(base);
+        credentials["client_id"] = json!("test-client");
+        credentials["client_secret"] = json!("test-client-secret");
+    }
+    app.configure(&org, "yeastar", credentials).await;
+    org
+}
+
+/// The PBX's signature, by its documented algorithm: Base64(HMAC-SHA256(secret, raw body)).
+fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The P-Series envelope: `msg` is a JSON string.
+fn envelope(event_type: u32, msg: Value) -> Vec<u8> {
+    json!({"type": event_type, "sn": "3631A2124XXX", "msg": msg.to_string()})
+        .to_string()
+        .into_bytes()
+}
+
+async fn push(app: &TestApp, org: &TestOrg, body: Vec<u8>) -> Value {
+    let signature = sign(&body);
+    let (status, resp) = app
+        .post_raw(
+            &format!("/webhooks/yeastar/{}", org.id),
+            &[
+                ("Content-Type", "application/json".into()),
+                ("X-Signature", signature),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(status, 200, "{resp}");
+    resp
+}
+
+fn ext(number: &str, status: &str) -> Value {
+    json!({"extension": {"number": number, "channel_id": format!("PJSIP/{number}-01"), "member_status": status}})
+}
+
+fn inbound(status: &str) -> Value {
+    json!({"inbound": {"from": "09876543210", "to": "8035739222", "trunk_name": "pri", "member_status": status}})
+}
+
+fn outbound(status: &str) -> Value {
+    json!({"outbound": {"from": "20", "to": "919876543210", "trunk_name": "sip-out", "member_status": status}})
+}
+
+fn call_state(call_id: &str, members: Vec<Value>) -> Vec<u8> {
+    envelope(30011, json!({"call_id": call_id, "members": members}))
+}
+
+fn cdr(call_id: &str, from: &str, to: &str, talk: i64, status: &str, kind: &str) -> Vec<u8> {
+    envelope(
+        30012,
+        json!({
+            "call_id": call_id, "time_start": "2025-03-04 15:30:00", "call_from": from, "call_to": to,
+            "call_duration": 70, "talk_duration": talk, "status": status, "type": kind,
+            "recording": "20250304-153000-40.wav"
+        }),
+    )
+}
+
+async fn presence(
+    app: &TestApp,
+    org: &TestOrg,
+) -> std::collections::BTreeMap<String, (String, usize)> {
+    let list = app.get("/api/v1/extensions", &org.api_token).await;
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["number"].as_str().unwrap().to_owned(),
+                (
+                    e["presence"].as_str().unwrap().to_owned(),
+                    e["active_calls"].as_array().unwrap().len(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn of<'a>(p: &'a std::collections::BTreeMap<String, (String, usize)>, number: &str) -> &'a str {
+    &p[number].0
+}
+
+async fn call_of(app: &TestApp, org: &TestOrg, pbx_call_id: &str) -> Value {
+    app.get(
+        &format!("/api/v1/calls?provider_call_id={pbx_call_id}"),
+        &org.api_token,
+    )
+    .await["items"][0]
+        .clone()
+}
+
+#[actix_web::test]
+async fn an_inbound_call_to_extension_40_rings_talks_hangs_up_and_gets_its_cdr() {
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    let mut ws = app.ws(&org.api_token, None).await;
+    ws.next().await;
+    push(
+        &app,
+        &org,
+        envelope(
+            30007,
+            json!({"extension": "40", "kind": "Sip", "status": "Registered"}),
+        ),
+    )
+    .await;
+    assert_eq!(of(&presence(&app, &org).await, "40"), "online");
+
+    push(
+        &app,
+        &org,
+        call_state("1700.1", vec![inbound("ALERT"), ext("40", "RING")]),
+    )
+    .await;
+    assert_eq!(of(&presence(&app, &org).await, "40"), "ringing");
+    let call = call_of(&app, &org, "1700.1").await;
+    assert_eq!(
+        (call["direction"].as_str(), call["status"].as_str()),
+        (Some("inbound"), Some("ringing"))
+    );
+    assert_eq!(call["from"], "+919876543210");
+    assert_eq!(call["extensions"], json!(["40"]));
+
+    push(
+        &app,
+        &org,
+        call_state("1700.1", vec![inbound("ANSWERED"), ext("40", "ANSWER")]),
+    )
+    .await;
+    let p = presence(&app, &org).await;
+    assert_eq!((of(&p, "40"), p["40"].1), ("incall", 1));
+
+    push(
+        &app,
+        &org,
+        call_state("1700.1", vec![inbound("BYE"), ext("40", "BYE")]),
+    )
+    .await;
+    assert_eq!(
+        of(&presence(&app, &org).await, "40"),
+        "online",
+        "the BYE frees the extension at once"
+    );
+    assert_eq!(
+        call_of(&app, &org, "1700.1").await["status"],
+        "disconnected"
+    );
+
+    push(
+        &app,
+        &org,
+        cdr("1700.1", "09876543210", "40", 61, "ANSWERED", "Inbound"),
+    )
+    .await;
+    let call = call_of(&app, &org, "1700.1").await;
+    assert_eq!(call["status"], "completed");
+    assert_eq!(call["talk_s"], 61);
+    assert_eq!(call["duration_s"], 70);
+    assert_eq!(
+        call["created_at"], "2025-03-04T10:00:00Z",
+        "PBX time read at +05:30"
+    );
+    assert_eq!(call["answered_at"], "2025-03-04T10:00:09Z");
+    assert_eq!(call["ended_at"], "2025-03-04T10:01:10Z");
+
+    // The WebSocket saw the extension go online → ringing → incall → online.
+    let mut seen = Vec::new();
+    while let Some(event) = ws.next_within(Duration::from_millis(300)).await {
+        if event["type"] == "extension:updated" {
+            seen.push(event["data"]["presence"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(seen, ["online", "ringing", "incall", "online"]);
+}
+
+#[actix_web::test]
+async fn outbound_and_internal_calls_move_every_extension_in_them() {
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    // Outbound: extension 20 to an external number.
+    push(&app, &org, call_state("1700.2", vec![ext("20", "ALERT")])).await;
+    assert_eq!(
+        of(&presence(&app, &org).await, "20"),
+        "incall",
+        "dialing out is being on the phone"
+    );
+    push(
+        &app,
+        &org,
+        call_state("1700.2", vec![ext("20", "ALERT"), outbound("EARLYMEDIA")]),
+    )
+    .await;
+    assert_eq!(call_of(&app, &org, "1700.2").await["status"], "ringing");
+    push(
+        &app,
+        &org,
+        call_state("1700.2", vec![ext("20", "ANSWERED"), outbound("ANSWER")]),
+    )
+    .await;
+    let call = call_of(&app, &org, "1700.2").await;
+    assert_eq!(
+        (call["direction"].as_str(), call["status"].as_str()),
+        (Some("outbound"), Some("answered"))
+    );
+    assert_eq!(call["to"], "+919876543210");
+    push(
+        &app,
+        &org,
+        call_state("1700.2", vec![ext("20", "BYE"), outbound("BYE")]),
+    )
+    .await;
+    push(
+        &app,
+        &org,
+        cdr("1700.2", "20", "919876543210", 40, "ANSWERED", "Outbound"),
+    )
+    .await;
+    assert_eq!(of(&presence(&app, &org).await, "20"), "online");
+    assert_eq!(call_of(&app, &org, "1700.2").await["status"], "completed");
+
+    // Internal: 502 calls 503; both busy, then both online.
+    push(
+        &app,
+        &org,
+        call_state("1700.3", vec![ext("502", "ALERT"), ext("503", "RING")]),
+    )
+    .await;
+    let p = presence(&app, &org).await;
+    assert_eq!((of(&p, "502"), of(&p, "503")), ("incall", "ringing"));
+    push(
+        &app,
+        &org,
+        call_state("1700.3", vec![ext("502", "ANSWERED"), ext("503", "ANSWER")]),
+    )
+    .await;
+    let p = presence(&app, &org).await;
+    assert_eq!((of(&p, "502"), of(&p, "503")), ("incall", "incall"));
+    let call = call_of(&app, &org, "1700.3").await;
+    assert_eq!(
+        (
+            call["direction"].as_str(),
+            call["from"].as_str(),
+            call["to"].as_str()
+        ),
+        (Some("internal"), Some("502"), Some("503"))
+    );
+    push(
+        &app,
+        &org,
+        call_state("1700.3", vec![ext("502", "BYE"), ext("503", "BYE")]),
+    )
+    .await;
+    let p = presence(&app, &org).await;
+    assert_eq!((of(&p, "502"), of(&p, "503")), ("online", "online"));
+    push(
+        &app,
+        &org,
+        cdr("1700.3", "502", "503", 0, "NO ANSWER", "Internal"),
+    )
+    .await;
+    assert_eq!(call_of(&app, &org, "1700.3").await["status"], "no_answer");
+}
+
+#[actix_web::test]
+async fn call_waiting_keeps_the_extension_incall_until_both_calls_end() {
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    push(
+        &app,
+        &org,
+        call_state("1700.4", vec![inbound("ANSWERED"), ext("40", "ANSWER")]),
+    )
+    .await;
+    push(
+        &app,
+        &org,
+        call_state("1700.5", vec![inbound("ALERT"), ext("40", "RING")]),
+    )
+    .await;
+    let p = presence(&app, &org).await;
+    assert_eq!((of(&p, "40"), p["40"].1), ("incall", 2));
+    push(
+        &app,
+        &org,
+        call_state("1700.4", vec![inbound("HOLD"), ext("40", "HOLD")]),
+    )
+    .await;
+    push(
+        &app,
+        &org,
+        call_state("1700.5", vec![inbound("ANSWERED"), ext("40", "ANSWER")]),
+    )
+    .await;
+    push(
+        &app,
+        &org,
+        call_state("1700.4", vec![inbound("BYE"), ext("40", "BYE")]),
+    )
+    .await;
+    let p = presence(&app, &org).await;
+    assert_eq!((of(&p, "40"), p["40"].1), ("incall", 1));
+    push(
+        &app,
+        &org,
+        call_state("1700.5", vec![inbound("BYE"), ext("40", "BYE")]),
+    )
+    .await;
+    assert_eq!(of(&presence(&app, &org).await, "40"), "online");
+}
+
+#[actix_web::test]
+async fn events_out_of_order_and_twice_never_leave_an_extension_stuck() {
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    // CDR before BYE.
+    push(
+        &app,
+        &org,
+        call_state("1700.6", vec![inbound("ANSWERED"), ext("40", "ANSWER")]),
+    )
+    .await;
+    push(
+        &app,
+        &org,
+        cdr("1700.6", "09876543210", "40", 30, "ANSWERD", "Inbound"),
+    )
+    .await;
+    assert_eq!(
+        of(&presence(&app, &org).await, "40"),
+        "online",
+        "the CDR ends the call for its extensions"
+    );
+    push(
+        &app,
+        &org,
+        call_state("1700.6", vec![inbound("BYE"), ext("40", "BYE")]),
+    )
+    .await;
+    assert_eq!(of(&presence(&app, &org).await, "40"), "online");
+    assert_eq!(call_of(&app, &org, "1700.6").await["status"], "completed");
+
+    // BYE before ANSWER: the late ANSWER does not pull the extension back into the call.
+    push(
+        &app,
+        &org,
+        call_state("1700.7", vec![inbound("ALERT"), ext("41", "RING")]),
+    )
+    .await;
+    push(
+        &app,
+        &org,
+        call_state("1700.7", vec![inbound("BYE"), ext("41", "BYE")]),
+    )
+    .await;
+    push(
+        &app,
+        &org,
+        call_state("1700.7", vec![inbound("ANSWERED"), ext("41", "ANSWER")]),
+    )
+    .await;
+    assert_eq!(of(&presence(&app, &org).await, "41"), "online");
+    assert_eq!(
+        call_of(&app, &org, "1700.7").await["status"],
+        "disconnected"
+    );
+
+    // The same event twice: one effect.
+    let body = call_state("1700.8", vec![inbound("ALERT"), ext("42", "RING")]);
+    assert_eq!(push(&app, &org, body.clone()).await["status"], "accepted");
+    assert_eq!(push(&app, &org, body).await["status"], "duplicate");
+    let call = call_of(&app, &org, "1700.8").await;
+    let timeline = app
+        .get(
+            &format!("/api/v1/calls/{}/events", call["id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(
+        timeline["items"].as_array().unwrap().len(),
+        2,
+        "created + one 30011"
+    );
+
+    // An event type the engine does not use: stored, ignored.
+    assert_eq!(
+        push(&app, &org, envelope(30020, json!({"anything": true}))).await["status"],
+        "ignored"
+    );
+    let inbox = app
+        .get("/api/v1/webhooks?provider=yeastar", &org.api_token)
+        .await;
+    assert_eq!(inbox["items"][0]["kind"], "yeastar.30020");
+    assert_eq!(inbox["items"][0]["outcome"], "ignored");
+    // The flat form and presence events.
+    let flat = json!({"type": 30009, "extension": "42", "status": "do_not_disturb"})
+        .to_string()
+        .into_bytes();
+    push(&app, &org, flat).await;
+    let p = presence(&app, &org).await;
+    assert_eq!(of(&p, "42"), "ringing", "a ringing call outranks DND");
+}
+
+#[actix_web::test]
+async fn a_lost_bye_is_reconciled_at_the_deadline_and_a_late_cdr_still_enriches() {
+    let mut settings = test_settings();
+    settings.deadlines.talk = Duration::from_secs(1);
+    let app = spawn_app_with(settings).await;
+    let org = pbx_org(&app, None).await;
+    let mut ws = app.ws(&org.api_token, None).await;
+    ws.next().await;
+    push(
+        &app,
+        &org,
+        call_state("1700.9", vec![inbound("ANSWERED"), ext("40", "ANSWER")]),
+    )
+    .await;
+    assert_eq!(of(&presence(&app, &org).await, "40"), "incall");
+    // No BYE, no CDR: the engine closes the call and frees the extension by itself.
+    let mut freed = false;
+    for _ in 0..8 {
+        let Some(event) = ws.next_within(Duration::from_secs(3)).await else {
+            break;
+        };
+        if event["type"] == "extension:updated" && event["data"]["presence"] == "online" {
+            freed = true;
+            break;
+        }
+    }
+    assert!(freed, "extension:updated back to online on the WebSocket");
+    assert_eq!(of(&presence(&app, &org).await, "40"), "online");
+    let call = call_of(&app, &org, "1700.9").await;
+    assert_eq!(
+        (call["status"].as_str(), call["hangup_cause"].as_str()),
+        (Some("failed"), Some("timeout"))
+    );
+    let timeline = app
+        .get(
+            &format!("/api/v1/calls/{}/events", call["id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    assert!(timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "reconciled"));
+
+    push(
+        &app,
+        &org,
+        cdr("1700.9", "09876543210", "40", 61, "ANSWERED", "Inbound"),
+    )
+    .await;
+    let call = call_of(&app, &org, "1700.9").await;
+    assert_eq!(
+        (call["status"].as_str(), call["final_by"].as_str()),
+        (Some("completed"), Some("provider"))
+    );
+    assert_eq!(call["talk_s"], 61);
+    assert_eq!(of(&presence(&app, &org).await, "40"), "online");
+}
+
+/// A stand-in for the PBX's OpenAPI on 127.0.0.1, recording what it was asked.
+async fn fake_pbx_api() -> (String, Arc<Mutex<Vec<Value>>>) {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let requests: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let recorded = requests.clone();
+    let server = HttpServer::new(move || {
+        let recorded = recorded.clone();
+        App::new()
+            .app_data(web::Data::new(recorded))
+            .route(
+                "/openapi/v1.0/get_token",
+                web::post().to(|req: actix_web::HttpRequest, body: web::Json<Value>, log: web::Data<Arc<Mutex<Vec<Value>>>>| async move {
+                    assert_eq!(req.headers().get("User-Agent").unwrap(), "OpenAPI");
+                    log.lock().unwrap().push(json!({"get_token": body.into_inner()}));
+                    HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "SUCCESS", "access_token": "tok-1", "access_token_expire_time": 1800, "refresh_token": "r-1"}))
+                }),
+            )
+            .route(
+                "/openapi/v1.0/call/dial",
+                web::post().to(|req: actix_web::HttpRequest, body: web::Json<Value>, log: web::Data<Arc<Mutex<Vec<Value>>>>| async move {
+                    assert_eq!(req.query_string(), "access_token=tok-1");
+                    log.lock().unwrap().push(json!({"dial": body.into_inner()}));
+                    HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "SUCCESS", "call_id": "1800.1"}))
+                }),
+            )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let address = format!("http://{}", server.addrs()[0]);
+    actix_web::rt::spawn(server.run());
+    (address, requests)
+}
+
+#[actix_web::test]
+async fn dialing_a_busy_or_offline_extension_is_refused_and_a_free_one_dials_through_the_pbx() {
+    let app = spawn_app().await;
+    let (api, requests) = fake_pbx_api().await;
+    let org = pbx_org(&app, Some(&api)).await;
+    let dial = |number: &'static str| {
+        let (app, token) = (&app, org.api_token.clone());
+        async move {
+            app.request(
+                "POST",
+                &format!("/api/v1/extensions/{number}/dial"),
+                Some(&token),
+                Some(json!({"to": "09876543210"})),
+            )
+            .await
+        }
+    };
+    let (status, _) = dial("77").await;
+    assert_eq!(status, 404, "an extension nobody has heard of");
+
+    push(
+        &app,
+        &org,
+        envelope(30007, json!({"extension": "30", "status": "Unregistered"})),
+    )
+    .await;
+    let (status, body) = dial("30").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("extension_offline"))
+    );
+
+    push(
+        &app,
+        &org,
+        envelope(30007, json!({"extension": "20", "status": "Registered"})),
+    )
+    .await;
+    let (status, call) = dial("20").await;
+    assert_eq!(status, 201, "{call}");
+    assert_eq!(call["provider"], "yeastar");
+    assert_eq!(call["provider_call_id"], "1800.1");
+    assert_eq!(
+        (call["from"].as_str(), call["to"].as_str()),
+        (Some("20"), Some("+919876543210"))
+    );
+    let log = requests.lock().unwrap().clone();
+    assert_eq!(
+        log[0]["get_token"],
+        json!({"username": "test-client", "password": "test-client-secret"})
+    );
+    assert_eq!(log[1]["dial"]["caller"], "20");
+    assert_eq!(log[1]["dial"]["callee"], "09876543210");
+
+    let (status, body) = dial("20").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("extension_busy")),
+        "busy with the call it just placed"
+    );
+    assert_eq!(
+        requests.lock().unwrap().len(),
+        2,
+        "nothing sent to the PBX for a refused dial"
+    );
+
+    // The PBX reports the call; it ends; the extension can dial again.
+    push(
+        &app,
+        &org,
+        call_state("1800.1", vec![ext("20", "ANSWERED"), outbound("ANSWER")]),
+    )
+    .await;
+    push(
+        &app,
+        &org,
+        call_state("1800.1", vec![ext("20", "BYE"), outbound("BYE")]),
+    )
+    .await;
+    assert_eq!(of(&presence(&app, &org).await, "20"), "online");
+    assert_eq!(
+        call_of(&app, &org, "1800.1").await["status"],
+        "disconnected"
+    );
+    let (status, _) = dial("20").await;
+    assert_eq!(status, 201);
+}
+
+#[actix_web::test]
+async fn a_supervisor_reset_frees_a_stuck_extension_and_names_survive() {
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    let (status, body) = app
+        .request(
+            "PUT",
+            "/api/v1/extensions/40",
+            Some(&org.api_token),
+            Some(json!({"name": "Asha (sales)"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["name"].as_str(), body["presence"].as_str()),
+        (200, Some("Asha (sales)"), Some("offline"))
+    );
+    push(
+        &app,
+        &org,
+        call_state(
+            "1700.10",
+            vec![
+                inbound("ANSWERED"),
+                ext("40", "ANSWER"),
+                ext("41", "ANSWER"),
+            ],
+        ),
+    )
+    .await;
+    let (status, body) = app
+        .request(
+            "POST",
+            "/api/v1/extensions/40/reset",
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["presence"], "online");
+    assert_eq!(body["name"], "Asha (sales)");
+    let p = presence(&app, &org).await;
+    assert_eq!(
+        (of(&p, "40"), of(&p, "41")),
+        ("online", "online"),
+        "everyone in the reset call is freed"
+    );
+    let call = call_of(&app, &org, "1700.10").await;
+    assert_eq!(
+        (call["status"].as_str(), call["hangup_cause"].as_str()),
+        (Some("failed"), Some("manual_reset"))
+    );
+    let (status, _) = app
+        .request(
+            "PUT",
+            "/api/v1/extensions/bad%20number",
+            Some(&org.api_token),
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[actix_web::test]
+async fn a_bad_signature_is_refused_and_leaves_no_trace() {
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    let body = call_state("1700.11", vec![inbound("ALERT"), ext("40", "RING")]);
+    let mut forged = sign(&body).into_bytes();
+    forged[0] = if forged[0] == b'A' { b'B' } else { b'A' };
+    for signature in [String::from_utf8(forged).unwrap(), String::new()] {
+        let (status, _) = app
+            .post_raw(
+                &format!("/webhooks/yeastar/{}", org.id),
+                &[
+                    ("Content-Type", "application/json".into()),
+                    ("X-Signature", signature),
+                ],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(status, 401);
+    }
+    // A signature over other bytes (the same JSON re-serialized) does not cover these.
+    let other =
+        serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(&body).unwrap()).unwrap();
+    let (status, _) = app
+        .post_raw(
+            &format!("/webhooks/yeastar/{}", org.id),
+            &[
+                ("Content-Type", "application/json".into()),
+                ("X-Signature", sign(&other)),
+            ],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        app.get("/api/v1/extensions", &org.api_token).await["items"],
+        json!([])
+    );
+    assert_eq!(
+        app.get("/api/v1/calls", &org.api_token).await["items"],
+        json!([])
+    );
+    assert_eq!(
+        app.get("/api/v1/webhooks", &org.api_token).await["items"],
+        json!([])
+    );
+    let (status, _) = app
+        .post_raw(
+            &format!("/webhooks/yeastar/{}", org.id),
+            &[("X-Signature", sign(b"{nope"))],
+            b"{nope".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[actix_web::test]
+async fn presence_and_live_extension_calls_survive_a_restart() {
+    let settings = test_settings();
+    let app = spawn_app_with(settings.clone()).await;
+    let org = pbx_org(&app, None).await;
+    push(
+        &app,
+        &org,
+        call_state("1700.12", vec![inbound("ANSWERED"), ext("40", "ANSWER")]),
+    )
+    .await;
+    push(
+        &app,
+        &org,
+        envelope(30007, json!({"extension": "41", "status": "Registered"})),
+    )
+    .await;
+    // A second engine on the same database, as after a restart.
+    let restarted = spawn_app_with(settings).await;
+    let p = presence(&restarted, &org).await;
+    assert_eq!(
+        (of(&p, "40"), p["40"].1, of(&p, "41")),
+        ("incall", 1, "online")
+    );
+    let mut ws = restarted.ws(&org.api_token, None).await;
+    let snapshot = ws.next().await;
+    assert_eq!(snapshot["data"]["extensions"].as_array().unwrap().len(), 2);
+    assert_eq!(snapshot["data"]["calls"].as_array().unwrap().len(), 1);
+    push(
+        &restarted,
+        &org,
+        call_state("1700.12", vec![inbound("BYE"), ext("40", "BYE")]),
+    )
+    .await;
+    assert_eq!(of(&presence(&restarted, &org).await, "40"), "online");
+}
