@@ -81,6 +81,7 @@ impl Application {
                 .timeout(Duration::from_secs(15))
                 .build()
                 .map_err(|e| format!("cannot build the HTTP client: {e}"))?,
+            pbx_sessions: Default::default(),
             ready: AtomicBool::new(false),
         });
         let app_state = state.clone();

@@ -151,7 +151,13 @@ pub async fn dial(
         client_secret,
     };
     let pbx_call_id = api
-        .dial(&state.http, &ext.number, &to)
+        .dial(
+            &state.http,
+            &state.pbx_sessions,
+            org.id.as_str(),
+            &ext.number,
+            &to,
+        )
         .await
         .map_err(|e| AppError::Provider(e.to_string()))?;
     let outbound = PhoneNumber::parse(&to, &org.default_country).is_ok() && to.len() > 6;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub hubs: Addr<HubDirectory>,
     /// Outbound HTTP to providers' APIs.
     pub http: reqwest::Client,
+    /// Each org's PBX API tokens.
+    pub pbx_sessions: crate::providers::yeastar::PbxSessions,
     pub orgs: OrgDirectory,
     /// Migrations ran and live state was recovered.
     pub ready: AtomicBool,

@@ -8,7 +8,10 @@ use crate::domain::phone::party;
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// `X-Signature`: Base64(HMAC-SHA256(secret, raw body)), checked in constant time.
@@ -452,46 +455,150 @@ pub enum DialError {
     Refused(String),
 }
 
+/// One org's PBX API session: the access and refresh tokens with their expiry, or a refusal
+/// remembered so a rejected secret is not tried again in a loop (5 failed logins block the IP).
+#[derive(Debug, Clone, Default)]
+pub struct PbxSession {
+    access: Option<(String, Instant)>,
+    refresh: Option<(String, Instant)>,
+    refused_until: Option<Instant>,
+}
+
+/// Every org's PBX session, by org id (the lock is never held across a request).
+pub type PbxSessions = Mutex<HashMap<String, PbxSession>>;
+
+/// How long a refused login keeps the engine from trying the same credentials again.
+const REFUSED_LOGIN_PAUSE: Duration = Duration::from_secs(300);
+/// Tokens are renewed this long before they expire.
+const TOKEN_MARGIN: Duration = Duration::from_secs(60);
+
 impl YeastarApi {
-    /// Places a call from `caller` (an extension) to `callee`; answers the PBX's call id.
+    async fn post(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        access_token: Option<&str>,
+        body: Value,
+    ) -> Result<Value, DialError> {
+        let url = format!(
+            "{}/openapi/v1.0/{path}",
+            self.api_base.trim_end_matches('/')
+        );
+        let mut request = http.post(url).header("User-Agent", "OpenAPI").json(&body);
+        if let Some(token) = access_token {
+            request = request.query(&[("access_token", token)]);
+        }
+        let unreachable = |e: reqwest::Error| DialError::Unreachable(e.without_url().to_string());
+        request
+            .send()
+            .await
+            .map_err(unreachable)?
+            .json()
+            .await
+            .map_err(unreachable)
+    }
+
+    /// A valid access token: the cached one, else a refreshed one, else a new login.
+    async fn access_token(
+        &self,
+        http: &reqwest::Client,
+        mut session: PbxSession,
+    ) -> (Result<String, DialError>, PbxSession) {
+        let now = Instant::now();
+        if session.refused_until.is_some_and(|until| until > now) {
+            let refusal =
+                DialError::Refused("the PBX refused these credentials; not retrying yet".into());
+            return (Err(refusal), session);
+        }
+        let valid = |slot: &Option<(String, Instant)>| {
+            slot.as_ref()
+                .filter(|(_, expires)| *expires > now + TOKEN_MARGIN)
+                .map(|(t, _)| t.clone())
+        };
+        if let Some(token) = valid(&session.access) {
+            return (Ok(token), session);
+        }
+        let mut answer = Value::Null;
+        if let Some(refresh) = valid(&session.refresh) {
+            match self
+                .post(
+                    http,
+                    "refresh_token",
+                    None,
+                    json!({"refresh_token": refresh}),
+                )
+                .await
+            {
+                Ok(value) => answer = value,
+                Err(error) => return (Err(error), session),
+            }
+        }
+        if answer.get("access_token").is_none() {
+            let login = json!({"username": self.client_id, "password": self.client_secret});
+            match self.post(http, "get_token", None, login).await {
+                Ok(value) => answer = value,
+                Err(error) => return (Err(error), session),
+            }
+        }
+        let seconds = |name: &str, default: u64| {
+            Duration::from_secs(answer.get(name).and_then(Value::as_u64).unwrap_or(default))
+        };
+        let text = |name: &str| answer.get(name).and_then(Value::as_str).map(str::to_owned);
+        match text("access_token") {
+            Some(token) => {
+                session.access = Some((
+                    token.clone(),
+                    now + seconds("access_token_expire_time", 1800),
+                ));
+                session.refresh = text("refresh_token")
+                    .map(|r| (r, now + seconds("refresh_token_expire_time", 86_400)))
+                    .or(session.refresh);
+                session.refused_until = None;
+                (Ok(token), session)
+            }
+            None => {
+                session = PbxSession {
+                    refused_until: Some(now + REFUSED_LOGIN_PAUSE),
+                    ..PbxSession::default()
+                };
+                (Err(DialError::Refused(api_error(&answer))), session)
+            }
+        }
+    }
+
+    /// Places a call from `caller` (an extension) to `callee`; answers the PBX's call id. The
+    /// org's session (`sessions[org]`) is reused and renewed as needed.
     pub async fn dial(
         &self,
         http: &reqwest::Client,
+        sessions: &PbxSessions,
+        org: &str,
         caller: &str,
         callee: &str,
     ) -> Result<String, DialError> {
-        let base = self.api_base.trim_end_matches('/');
-        let token: Value = http
-            .post(format!("{base}/openapi/v1.0/get_token"))
-            .header("User-Agent", "OpenAPI")
-            .json(&serde_json::json!({"username": self.client_id, "password": self.client_secret}))
-            .send()
-            .await
-            .map_err(|e| DialError::Unreachable(e.without_url().to_string()))?
-            .json()
-            .await
-            .map_err(|e| DialError::Unreachable(e.without_url().to_string()))?;
-        let access_token = token
-            .get("access_token")
-            .and_then(Value::as_str)
-            .ok_or_else(|| DialError::Refused(api_error(&token)))?;
-        let answer: Value = http
-            .post(format!("{base}/openapi/v1.0/call/dial"))
-            .query(&[("access_token", access_token)])
-            .header("User-Agent", "OpenAPI")
-            .json(&serde_json::json!({"caller": caller, "callee": callee, "auto_answer": "no"}))
-            .send()
-            .await
-            .map_err(|e| DialError::Unreachable(e.without_url().to_string()))?
-            .json()
-            .await
-            .map_err(|e| DialError::Unreachable(e.without_url().to_string()))?;
+        let session = sessions
+            .lock()
+            .unwrap()
+            .get(org)
+            .cloned()
+            .unwrap_or_default();
+        let (token, session) = self.access_token(http, session).await;
+        sessions.lock().unwrap().insert(org.to_owned(), session);
+        let token = token?;
+        let body = json!({"caller": caller, "callee": callee, "auto_answer": "no"});
+        let answer = self.post(http, "call/dial", Some(&token), body).await?;
         match (
             answer.get("errcode").and_then(Value::as_i64),
             answer.get("call_id").and_then(Value::as_str),
         ) {
             (Some(0), Some(call_id)) => Ok(call_id.to_owned()),
-            _ => Err(DialError::Refused(api_error(&answer))),
+            _ => {
+                // The token may have been revoked: log in afresh next time.
+                if let Some(session) = sessions.lock().unwrap().get_mut(org) {
+                    session.access = None;
+                }
+                Err(DialError::Refused(api_error(&answer)))
+            }
         }
     }
 }

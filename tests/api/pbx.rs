@@ -484,7 +484,7 @@ async fn a_lost_bye_is_reconciled_at_the_deadline_and_a_late_cdr_still_enriches(
 }
 
 /// A stand-in for the PBX's OpenAPI on 127.0.0.1, recording what it was asked.
-async fn fake_pbx_api() -> (String, Arc<Mutex<Vec<Value>>>) {
+async fn fake_pbx_api(refuse_logins: bool) -> (String, Arc<Mutex<Vec<Value>>>) {
     use actix_web::{web, App, HttpResponse, HttpServer};
     let requests: Arc<Mutex<Vec<Value>>> = Arc::default();
     let recorded = requests.clone();
@@ -494,9 +494,12 @@ async fn fake_pbx_api() -> (String, Arc<Mutex<Vec<Value>>>) {
             .app_data(web::Data::new(recorded))
             .route(
                 "/openapi/v1.0/get_token",
-                web::post().to(|req: actix_web::HttpRequest, body: web::Json<Value>, log: web::Data<Arc<Mutex<Vec<Value>>>>| async move {
+                web::post().to(move |req: actix_web::HttpRequest, body: web::Json<Value>, log: web::Data<Arc<Mutex<Vec<Value>>>>| async move {
                     assert_eq!(req.headers().get("User-Agent").unwrap(), "OpenAPI");
                     log.lock().unwrap().push(json!({"get_token": body.into_inner()}));
+                    if refuse_logins {
+                        return HttpResponse::Ok().json(json!({"errcode": 10004, "errmsg": "USER OR PASSWORD ERROR"}));
+                    }
                     HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "SUCCESS", "access_token": "tok-1", "access_token_expire_time": 1800, "refresh_token": "r-1"}))
                 }),
             )
@@ -520,7 +523,7 @@ async fn fake_pbx_api() -> (String, Arc<Mutex<Vec<Value>>>) {
 #[actix_web::test]
 async fn dialing_a_busy_or_offline_extension_is_refused_and_a_free_one_dials_through_the_pbx() {
     let app = spawn_app().await;
-    let (api, requests) = fake_pbx_api().await;
+    let (api, requests) = fake_pbx_api(false).await;
     let org = pbx_org(&app, Some(&api)).await;
     let dial = |number: &'static str| {
         let (app, token) = (&app, org.api_token.clone());
@@ -603,6 +606,53 @@ async fn dialing_a_busy_or_offline_extension_is_refused_and_a_free_one_dials_thr
     );
     let (status, _) = dial("20").await;
     assert_eq!(status, 201);
+    let log = requests.lock().unwrap().clone();
+    let logins = log.iter().filter(|r| r.get("get_token").is_some()).count();
+    assert_eq!(
+        (logins, log.len()),
+        (1, 3),
+        "one login, its token reused for the second dial"
+    );
+}
+
+#[actix_web::test]
+async fn a_refused_pbx_login_is_reported_and_not_retried_in_a_loop() {
+    let app = spawn_app().await;
+    let (api, requests) = fake_pbx_api(true).await;
+    let org = pbx_org(&app, Some(&api)).await;
+    push(
+        &app,
+        &org,
+        envelope(30007, json!({"extension": "20", "status": "Registered"})),
+    )
+    .await;
+    for _ in 0..3 {
+        let (status, body) = app
+            .request(
+                "POST",
+                "/api/v1/extensions/20/dial",
+                Some(&org.api_token),
+                Some(json!({"to": "21"})),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (502, Some("provider_error"))
+        );
+        assert!(
+            !body.to_string().contains("test-client-secret"),
+            "no secret in errors: {body}"
+        );
+    }
+    assert_eq!(
+        requests.lock().unwrap().len(),
+        1,
+        "one refused login, then no more tries"
+    );
+    assert_eq!(
+        app.get("/api/v1/calls", &org.api_token).await["items"],
+        json!([])
+    );
 }
 
 #[actix_web::test]
