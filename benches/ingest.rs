@@ -2,8 +2,12 @@
 //! (real HTTP, real database), group commit against one commit per event, SQLite `NORMAL` against
 //! `FULL`, and PostgreSQL when `SWITCHBOARD_BENCH_POSTGRES` names a server.
 //!
+//! A PBX scenario sends Yeastar call events (ring, answer, hang-up, CDR) for calls spread over
+//! `INGEST_EXTENSIONS` extensions, each event moving an extension's presence, and times each CDR
+//! until a dashboard WebSocket receives the call's `completed` update.
+//!
 //! `cargo bench --bench ingest` (env: `INGEST_CALLS`, default 2500 calls × 4 events;
-//! `INGEST_CONCURRENCY`, default 64 connections).
+//! `INGEST_CONCURRENCY`, default 64 connections; `INGEST_EXTENSIONS`, default 500).
 
 use std::time::{Duration, Instant};
 use switchboard::config::Settings;
@@ -87,13 +91,25 @@ struct Report {
     events: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
+    /// Event → WebSocket: a CDR sent → its call's `completed` update received by a dashboard.
+    ws_latencies: Vec<Duration>,
 }
 
-async fn run_load(base: &str, calls: usize, concurrency: usize) -> Report {
-    let client = awc::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .connector(awc::Connector::new().limit(concurrency))
-        .finish();
+/// One prepared webhook request; `marks` names the PBX call whose CDR it is.
+struct Request {
+    path: String,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    marks: Option<String>,
+}
+
+/// Creates the bench org with one provider account; answers its id and api token.
+async fn setup_org(
+    client: &awc::Client,
+    base: &str,
+    provider: &str,
+    credentials: serde_json::Value,
+) -> (String, String) {
     let mut resp = client
         .post(format!("{base}/api/v1/orgs"))
         .insert_header(("Authorization", "Bearer bench-admin"))
@@ -102,20 +118,27 @@ async fn run_load(base: &str, calls: usize, concurrency: usize) -> Report {
         .unwrap();
     let org: serde_json::Value = resp.json().await.unwrap();
     let api_token = org["api_token"].as_str().unwrap().to_owned();
-    let org_id = org["org_id"].as_str().unwrap().to_owned();
     let status = client
-        .put(format!("{base}/api/v1/providers/twilio"))
+        .put(format!("{base}/api/v1/providers/{provider}"))
         .insert_header(("Authorization", format!("Bearer {api_token}")))
-        .send_json(&serde_json::json!({"account_sid": "ACbench", "auth_token": TOKEN, "from_number": "+15550000000"}))
+        .send_json(&credentials)
         .await
         .unwrap()
         .status();
     assert!(status.is_success());
+    (org["org_id"].as_str().unwrap().to_owned(), api_token)
+}
 
-    // Every request body and signature is made before the clock starts.
+/// Twilio: each call initiated → ringing → in-progress → completed, signed.
+fn twilio_requests(
+    base: &str,
+    org_id: &str,
+    calls: usize,
+    concurrency: usize,
+) -> Vec<Vec<Request>> {
     let path = format!("/webhooks/twilio/{org_id}/status");
     let url = format!("{base}{path}");
-    let mut requests: Vec<Vec<(String, String)>> = vec![Vec::new(); concurrency];
+    let mut requests: Vec<Vec<Request>> = (0..concurrency).map(|_| Vec::new()).collect();
     for n in 0..calls {
         for (seq, word) in ["initiated", "ringing", "in-progress", "completed"]
             .iter()
@@ -127,26 +150,130 @@ async fn run_load(base: &str, calls: usize, concurrency: usize) -> Report {
 &Timestamp=Tue%2C%2004%20Mar%202025%2010%3A00%3A{seq:02}%20%2B0000"
             );
             let signature = twilio::signature(TOKEN, &url, &form_pairs(body.as_bytes()));
-            requests[n % concurrency].push((body, signature));
+            requests[n % concurrency].push(Request {
+                path: path.clone(),
+                headers: vec![
+                    ("Content-Type", "application/x-www-form-urlencoded".into()),
+                    ("X-Twilio-Signature", signature),
+                ],
+                body: body.into_bytes(),
+                marks: None,
+            });
         }
     }
-    let events = calls * 4;
+    requests
+}
+
+/// Yeastar: each inbound call rings an extension (of `extensions`), is answered, hangs up and
+/// gets its CDR; every event signed, every one moving the extension's presence.
+fn pbx_requests(
+    org_id: &str,
+    calls: usize,
+    extensions: usize,
+    concurrency: usize,
+) -> Vec<Vec<Request>> {
+    use base64::Engine as _;
+    use hmac::Mac;
+    let path = format!("/webhooks/yeastar/{org_id}");
+    let sign = |body: &[u8]| {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(TOKEN.as_bytes()).unwrap();
+        mac.update(body);
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    };
+    let mut requests: Vec<Vec<Request>> = (0..concurrency).map(|_| Vec::new()).collect();
+    for n in 0..calls {
+        let call_id = format!("1700000000.{n}");
+        let ext = format!("{}", 1000 + n % extensions);
+        let state = |trunk: &str, member: &str| {
+            serde_json::json!({"type": 30011, "sn": "BENCH", "msg": serde_json::json!({"call_id": call_id, "members": [
+                {"inbound": {"from": "09876543210", "to": "8035739222", "member_status": trunk}},
+                {"extension": {"number": ext, "member_status": member}}
+            ]}).to_string()})
+        };
+        let cdr = serde_json::json!({"type": 30012, "sn": "BENCH", "msg": serde_json::json!({
+            "call_id": call_id, "time_start": "2025-03-04 10:00:00", "call_from": "09876543210", "call_to": ext,
+            "call_duration": 70, "talk_duration": 61, "status": "ANSWERED", "type": "Inbound"}).to_string()});
+        let events = [
+            state("ALERT", "RING"),
+            state("ANSWERED", "ANSWER"),
+            state("BYE", "BYE"),
+            cdr,
+        ];
+        for (i, event) in events.iter().enumerate() {
+            let body = event.to_string().into_bytes();
+            requests[n % concurrency].push(Request {
+                path: path.clone(),
+                headers: vec![
+                    ("Content-Type", "application/json".into()),
+                    ("X-Signature", sign(&body)),
+                ],
+                body,
+                marks: (i == 3).then(|| call_id.clone()),
+            });
+        }
+    }
+    requests
+}
+
+/// Sends every worker's requests in order, the workers concurrently; a dashboard WebSocket
+/// listens meanwhile and times each marked call's `completed` update.
+async fn fire(
+    client: &awc::Client,
+    base: &str,
+    api_token: &str,
+    requests: Vec<Vec<Request>>,
+) -> Report {
+    use futures_util::StreamExt;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let received: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let ws_url = format!("{}/api/v1/ws?token={api_token}", base.replace("http", "ws"));
+    let (_, mut ws) = client
+        .ws(ws_url)
+        .max_frame_size(1 << 24)
+        .connect()
+        .await
+        .unwrap();
+    let arrivals = received.clone();
+    let listener = actix_web::rt::spawn(async move {
+        while let Some(Ok(frame)) = ws.next().await {
+            if let awc::ws::Frame::Text(bytes) = frame {
+                let event: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                if event["type"] == "call:updated" && event["data"]["status"] == "completed" {
+                    if let Some(id) = event["data"]["provider_call_id"].as_str() {
+                        arrivals
+                            .lock()
+                            .unwrap()
+                            .insert(id.to_owned(), Instant::now());
+                    }
+                }
+            }
+        }
+    });
+    let events: usize = requests.iter().map(Vec::len).sum();
+    let marked = requests
+        .iter()
+        .flatten()
+        .filter(|r| r.marks.is_some())
+        .count();
     let started = Instant::now();
     let workers = requests.into_iter().map(|batch| {
-        let (client, url) = (client.clone(), url.clone());
+        let (client, sent) = (client.clone(), sent.clone());
         async move {
             let mut latencies = Vec::with_capacity(batch.len());
-            for (body, signature) in batch {
-                let sent = Instant::now();
-                let resp = client
-                    .post(&url)
-                    .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-                    .insert_header(("X-Twilio-Signature", signature))
-                    .send_body(body)
-                    .await
-                    .unwrap();
+            for request in batch {
+                let mut req = client.post(format!("{base}{}", request.path));
+                for (name, value) in &request.headers {
+                    req = req.insert_header((*name, value.as_str()));
+                }
+                let at = Instant::now();
+                if let Some(call) = &request.marks {
+                    sent.lock().unwrap().insert(call.clone(), at);
+                }
+                let resp = req.send_body(request.body).await.unwrap();
                 assert_eq!(resp.status(), 200);
-                latencies.push(sent.elapsed());
+                latencies.push(at.elapsed());
             }
             latencies
         }
@@ -156,10 +283,29 @@ async fn run_load(base: &str, calls: usize, concurrency: usize) -> Report {
         .into_iter()
         .flatten()
         .collect();
+    let elapsed = started.elapsed();
+    for _ in 0..200 {
+        if received.lock().unwrap().len() >= marked {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    listener.abort();
+    let sent = sent.lock().unwrap();
+    let ws_latencies = received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(call, arrived)| {
+            sent.get(call)
+                .map(|s| arrived.saturating_duration_since(*s))
+        })
+        .collect();
     Report {
         events,
-        elapsed: started.elapsed(),
+        elapsed,
         latencies,
+        ws_latencies,
     }
 }
 
@@ -171,28 +317,71 @@ fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let calls = env_number("INGEST_CALLS", 2500);
     let concurrency = env_number("INGEST_CONCURRENCY", 64);
-    println!("ingest: {calls} calls x 4 signed Twilio status callbacks, {concurrency} concurrent connections");
+    let extensions = env_number("INGEST_EXTENSIONS", 500);
+    println!("ingest: {calls} calls x 4 signed webhooks, {concurrency} concurrent connections");
     println!(
-        "{:<48} {:>10} {:>10} {:>10} {:>10} {:>10}",
-        "scenario", "events/s", "p50 ms", "p99 ms", "max ms", "avg batch"
+        "{:<52} {:>9} {:>8} {:>8} {:>8} {:>7} {:>10}",
+        "scenario", "events/s", "p50 ms", "p99 ms", "max ms", "batch", "ws p50/p99"
     );
-    for scenario in scenarios() {
+    let mut runs: Vec<(String, Scenario, bool)> = scenarios()
+        .into_iter()
+        .map(|s| (format!("Twilio, {}", s.name), s, false))
+        .collect();
+    for scenario in scenarios()
+        .into_iter()
+        .filter(|s| s.max_batch > 1 && s.sync == SqliteSync::Normal)
+    {
+        runs.push((
+            format!("Yeastar {extensions} ext, {}", scenario.name),
+            scenario,
+            true,
+        ));
+    }
+    for (name, scenario, pbx) in runs {
         let base = start_server(&scenario);
         // The server runs in this process: its counters tell how many requests each commit took.
         let (requests, transactions) = (WRITER_REQUESTS.get(), WRITER_TRANSACTIONS.get());
-        let mut report = actix_web::rt::System::new().block_on(run_load(&base, calls, concurrency));
+        let mut report = actix_web::rt::System::new().block_on(async {
+            let client = awc::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .connector(awc::Connector::new().limit(concurrency + 1))
+                .finish();
+            let (org_id, api_token) = if pbx {
+                setup_org(&client, &base, "yeastar", serde_json::json!({"webhook_secret": TOKEN})).await
+            } else {
+                let credentials = serde_json::json!({"account_sid": "ACbench", "auth_token": TOKEN, "from_number": "+15550000000"});
+                setup_org(&client, &base, "twilio", credentials).await
+            };
+            let prepared = if pbx {
+                pbx_requests(&org_id, calls, extensions, concurrency)
+            } else {
+                twilio_requests(&base, &org_id, calls, concurrency)
+            };
+            fire(&client, &base, &api_token, prepared).await
+        });
         let batch = (WRITER_REQUESTS.get() - requests) as f64
             / (WRITER_TRANSACTIONS.get() - transactions).max(1) as f64;
         report.latencies.sort();
+        report.ws_latencies.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let ws = if report.ws_latencies.is_empty() {
+            "-".to_owned()
+        } else {
+            format!(
+                "{:.1}/{:.1}",
+                ms(percentile(&report.ws_latencies, 0.50)),
+                ms(percentile(&report.ws_latencies, 0.99))
+            )
+        };
         println!(
-            "{:<48} {:>10.0} {:>10.2} {:>10.2} {:>10.2} {:>10.1}",
-            scenario.name,
+            "{:<52} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>7.1} {:>10}",
+            name,
             report.events as f64 / report.elapsed.as_secs_f64(),
             ms(percentile(&report.latencies, 0.50)),
             ms(percentile(&report.latencies, 0.99)),
             ms(*report.latencies.last().unwrap()),
             batch,
+            ws,
         );
     }
 }
