@@ -2,10 +2,9 @@
 //! when one of them calls.
 
 use crate::actors::writer::Writer;
-use crate::db::models::ContactRow;
+use crate::db::models::{into_calls, ContactRow};
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::db::{self, queries, DbPool};
-use crate::domain::call::Call;
 use crate::domain::ids::OrgId;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::time::to_text;
@@ -153,10 +152,7 @@ pub async fn screen_pop(pool: &DbPool, contact: &ContactRow) -> Result<Value, Ap
         contact.phone.clone(),
     );
     let (calls, agent) = db::read(pool, move |conn| {
-        let calls = queries::contact_calls(conn, &org_id, &id, &phone, 1000)?
-            .into_iter()
-            .map(|row| Call::try_from(row).map_err(AppError::Internal))
-            .collect::<Result<Vec<_>, _>>()?;
+        let calls = into_calls(queries::contact_calls(conn, &org_id, &id, &phone, 1000)?)?;
         let agent = queries::longest_free_extension(conn, &org_id)?
             .map(|row| serde_json::json!({"number": row.number, "name": row.name}));
         Ok((calls, agent))

@@ -7,9 +7,8 @@ use crate::actors::org_hub::{HubDirectory, Publish};
 use crate::actors::registry::{CallRegistry, Recover};
 use crate::actors::writer::Writer;
 use crate::config::Settings;
+use crate::db::models::into_calls;
 use crate::db::{self, queries};
-use crate::domain::call::Call;
-use crate::error::AppError;
 use crate::http::{self, AppState};
 use crate::orgs::OrgDirectory;
 use actix::Actor;
@@ -126,13 +125,7 @@ impl Application {
 /// Respawns the actors of every unfinished call (invariant 7), retrying until the database answers.
 async fn recover(state: web::Data<AppState>) {
     loop {
-        let loaded = http::read(&state, |conn| {
-            queries::unfinished_calls(conn)?
-                .into_iter()
-                .map(|row| Call::try_from(row).map_err(AppError::Internal))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await;
+        let loaded = http::read(&state, |conn| into_calls(queries::unfinished_calls(conn)?)).await;
         match loaded {
             Ok(calls) => {
                 let count = calls.len();

@@ -112,6 +112,13 @@ impl From<&Call> for CallRow {
     }
 }
 
+/// Rows read back as calls; a row that cannot be read is an internal error.
+pub fn into_calls(rows: Vec<CallRow>) -> Result<Vec<Call>, crate::error::AppError> {
+    rows.into_iter()
+        .map(|row| Call::try_from(row).map_err(crate::error::AppError::Internal))
+        .collect()
+}
+
 impl TryFrom<CallRow> for Call {
     type Error = String;
 

@@ -1,9 +1,10 @@
 //! Calls: `GET /api/v1/calls`, `/calls/{id}`, `/calls/{id}/events`.
 
 use super::{page, read, ApiOrg, AppState, PageQuery};
+use crate::db::models::into_calls;
 use crate::db::queries::{self, CallFilter};
 use crate::domain::call::{Call, CallStatus, Direction};
-use crate::domain::ids::CallId;
+use crate::domain::ids::{CallId, OrgId};
 use crate::error::AppError;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -45,18 +46,22 @@ pub async fn list_calls(
     let org_id = org.id.to_string();
     let cursor = query.page.cursor;
     let rows = read(&state, move |conn| {
-        let rows = queries::calls_page(conn, &org_id, &filter, cursor.as_deref(), limit + 1)?;
-        rows.into_iter()
-            .map(|row| Call::try_from(row).map_err(AppError::Internal))
-            .collect::<Result<Vec<_>, _>>()
+        into_calls(queries::calls_page(
+            conn,
+            &org_id,
+            &filter,
+            cursor.as_deref(),
+            limit + 1,
+        )?)
     })
     .await?;
     Ok(page(rows, limit, |c| c.id.to_string(), Call::to_json))
 }
 
-async fn find_call(state: &AppState, org: &ApiOrg, id: &str) -> Result<Call, AppError> {
+/// One call of the org; another org's call, or no call, is a 404.
+pub async fn find_call(state: &AppState, org_id: &OrgId, id: &str) -> Result<Call, AppError> {
     let id = CallId::parse(id).ok_or(AppError::NotFound("call"))?;
-    let org_id = org.0.id.to_string();
+    let org_id = org_id.to_string();
     let row = read(state, move |conn| {
         Ok(queries::call(conn, &org_id, id.as_str())?)
     })
@@ -71,7 +76,7 @@ pub async fn get_call(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let call = find_call(&state, &org, &path).await?;
+    let call = find_call(&state, &org.0.id, &path).await?;
     Ok(HttpResponse::Ok().json(call.to_json()))
 }
 
@@ -82,7 +87,7 @@ pub async fn call_timeline(
     path: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let call = find_call(&state, &org, &path).await?;
+    let call = find_call(&state, &org.0.id, &path).await?;
     let limit = query.limit()?;
     let org_id = org.0.id.to_string();
     let after = query.into_inner().cursor;

@@ -3,7 +3,7 @@
 
 use super::{page, read, ApiOrg, AppState, PageQuery};
 use crate::contacts::{self, parse_phone};
-use crate::db::models::ContactRow;
+use crate::db::models::{into_calls, ContactRow};
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteRequest};
 use crate::domain::call::Call;
@@ -104,14 +104,16 @@ pub async fn contact_by_phone(
         let Some(contact) = queries::contact_by_phone(conn, &org_id, &e164)? else {
             return Ok(None);
         };
-        let calls = queries::contact_calls(conn, &org_id, &contact.id, &contact.phone, 1000)?
-            .into_iter()
-            .map(|row| {
-                Call::try_from(row)
-                    .map(|c| c.to_json())
-                    .map_err(AppError::Internal)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let calls = into_calls(queries::contact_calls(
+            conn,
+            &org_id,
+            &contact.id,
+            &contact.phone,
+            1000,
+        )?)?
+        .iter()
+        .map(Call::to_json)
+        .collect::<Vec<_>>();
         Ok(Some((contact, calls)))
     })
     .await?;

@@ -6,7 +6,7 @@ use crate::actors::call::{ForceEnd, ProviderEvent};
 use crate::actors::extension::{change_extension, current_extension};
 use crate::actors::registry::{deliver, CallKey, Route};
 use crate::db::queries;
-use crate::domain::call::{Call, CallEvent, CallStatus, Direction};
+use crate::domain::call::{CallEvent, CallStatus, Direction};
 use crate::domain::extension::{Extension, ExtensionChange, Membership, Presence};
 use crate::domain::phone::{party, PhoneNumber};
 use crate::error::AppError;
@@ -199,13 +199,7 @@ pub async fn dial(
         membership: Membership::Busy,
     };
     change_extension(&state.extensions, &org.id, &ext.number, change, None).await?;
-    let (org_id, call_id) = (org.id.to_string(), accepted.call_id.to_string());
-    let row = read(&state, move |conn| {
-        Ok(queries::call(conn, &org_id, &call_id)?)
-    })
-    .await?
-    .ok_or(AppError::NotFound("call"))?;
-    let call = Call::try_from(row).map_err(AppError::Internal)?;
+    let call = super::calls::find_call(&state, &org.id, accepted.call_id.as_str()).await?;
     Ok(HttpResponse::Created().json(call.to_json()))
 }
 

@@ -199,3 +199,41 @@ async fn an_inbound_plivo_call_is_answered_with_plivo_xml() {
     );
     assert!(call["contact_id"].is_string());
 }
+
+#[actix_web::test]
+async fn the_screen_pop_suggests_the_online_extension_free_the_longest() {
+    use crate::pbx::{envelope, pbx_org, push};
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    for number in ["41", "42"] {
+        push(
+            &app,
+            &org,
+            envelope(30007, json!({"extension": number, "status": "Registered"})),
+        )
+        .await;
+    }
+    push(
+        &app,
+        &org,
+        envelope(
+            30009,
+            json!({"extension": "41", "status": "do_not_disturb"}),
+        ),
+    )
+    .await;
+    let mut ws = app.ws(&org.api_token, None).await;
+    ws.next().await;
+    let (status, _) = post_voice(&app, &org, &voice_params("CAin4", "+919876543210")).await;
+    assert_eq!(status, 200);
+    let pop = loop {
+        let event = ws.next().await;
+        if event["type"] == "incoming:call" {
+            break event;
+        }
+    };
+    assert_eq!(
+        pop["data"]["suggested_agent"]["number"], "42",
+        "41 is on do-not-disturb"
+    );
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
-async fn pbx_org(app: &TestApp, api_base: Option<&str>) -> TestOrg {
+pub async fn pbx_org(app: &TestApp, api_base: Option<&str>) -> TestOrg {
     let org = app.create_org("Floor").await;
     let mut credentials = json!({"webhook_secret": SECRET, "utc_offset": "+05:30"});
     if let Some(base) = api_base {
@@ -29,13 +29,13 @@ fn sign(body: &[u8]) -> String {
 }
 
 /// The P-Series envelope: `msg` is a JSON string.
-fn envelope(event_type: u32, msg: Value) -> Vec<u8> {
+pub fn envelope(event_type: u32, msg: Value) -> Vec<u8> {
     json!({"type": event_type, "sn": "3631A2124XXX", "msg": msg.to_string()})
         .to_string()
         .into_bytes()
 }
 
-async fn push(app: &TestApp, org: &TestOrg, body: Vec<u8>) -> Value {
+pub async fn push(app: &TestApp, org: &TestOrg, body: Vec<u8>) -> Value {
     let signature = sign(&body);
     let (status, resp) = app
         .post_raw(

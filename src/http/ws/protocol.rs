@@ -1,6 +1,7 @@
 //! What a session sends first: a snapshot of the org's live picture, or the events it missed.
 
 use crate::actors::org_hub::Frame;
+use crate::db::models::into_calls;
 use crate::db::{queries, DbConnection};
 use crate::domain::call::Call;
 use crate::domain::extension::Extension;
@@ -36,14 +37,10 @@ pub fn opening(
             });
         }
     }
-    let calls = queries::live_calls(conn, org_id.as_str())?
-        .into_iter()
-        .map(|row| {
-            Call::try_from(row)
-                .map(|c| c.to_json())
-                .map_err(AppError::Internal)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let calls: Vec<_> = into_calls(queries::live_calls(conn, org_id.as_str())?)?
+        .iter()
+        .map(Call::to_json)
+        .collect();
     let extensions = queries::extensions_page(conn, org_id.as_str(), None, 100_000)?
         .into_iter()
         .map(|row| {
