@@ -239,6 +239,27 @@ impl TryFrom<ExtensionRow> for Extension {
     }
 }
 
+/// A number on the org's do-not-call list.
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = dnc)]
+pub struct DncRow {
+    pub org_id: String,
+    pub phone: String,
+    pub reason: Option<String>,
+    pub created_at: String,
+}
+
+impl DncRow {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.phone,
+            "phone": self.phone,
+            "reason": self.reason,
+            "created_at": self.created_at,
+        })
+    }
+}
+
 /// One entry of a call's timeline.
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = call_events)]

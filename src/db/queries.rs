@@ -308,3 +308,25 @@ pub fn longest_free_extension(
         .first(conn)
         .optional()
 }
+
+pub fn dnc_entry(
+    conn: &mut DbConnection,
+    org_id: &str,
+    phone: &str,
+) -> QueryResult<Option<DncRow>> {
+    dnc::table.find((org_id, phone)).first(conn).optional()
+}
+
+/// A page of an org's do-not-call list, by number; `after` is the last number of the previous page.
+pub fn dnc_page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<DncRow>> {
+    let mut query = dnc::table.filter(dnc::org_id.eq(org_id)).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(dnc::phone.gt(after.to_owned()));
+    }
+    query.order(dnc::phone.asc()).limit(limit).load(conn)
+}

@@ -82,6 +82,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    dnc (org_id, phone) {
+        org_id -> Text,
+        phone -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
     call_events (id) {
         id -> Text,
         org_id -> Text,
@@ -126,6 +135,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     provider_accounts,
     calls,
+    contacts,
+    extensions,
+    dnc,
     call_events,
     events,
     webhook_inbox

@@ -33,6 +33,13 @@ pub enum WriteOp {
     /// Adds a contact unless its phone is already the org's: then the request is a duplicate.
     InsertContact(ContactRow),
     UpsertExtension(ExtensionRow),
+    /// Lists a number as do-not-call unless it already is: then the request is a duplicate.
+    InsertDnc(DncRow),
+    /// Takes a number off the do-not-call list; a number not listed makes the request a duplicate.
+    DeleteDnc {
+        org_id: String,
+        phone: String,
+    },
     UpdateContact(ContactRow),
     AppendTimeline(CallEventRow),
 }
@@ -133,6 +140,20 @@ pub fn apply(
                     .do_update()
                     .set(row)
                     .execute(c))?;
+            }
+            WriteOp::InsertDnc(row) => {
+                let inserted = on_each_backend!(conn, |c| diesel::insert_into(dnc::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c))?;
+                if inserted == 0 {
+                    return Ok(WriteOutcome::Duplicate);
+                }
+            }
+            WriteOp::DeleteDnc { org_id, phone } => {
+                if diesel::delete(dnc::table.find((org_id, phone))).execute(conn)? == 0 {
+                    return Ok(WriteOutcome::Duplicate);
+                }
             }
             WriteOp::UpdateContact(row) => {
                 diesel::update(contacts::table.find(&row.id))

@@ -127,6 +127,18 @@ pub async fn dial(
     if to.is_empty() {
         return Err(AppError::bad_request("invalid_body", "`to` is required"));
     }
+    // Checked before anything is dialed.
+    let phone = PhoneNumber::parse(&to, &org.default_country)
+        .ok()
+        .filter(|_| to.len() > 6);
+    if let Some(phone) = &phone {
+        if super::dnc::is_listed(&state, &org, phone).await? {
+            return Err(AppError::Conflict {
+                code: "do_not_call",
+                message: format!("{} is on the do-not-call list", phone.e164()),
+            });
+        }
+    }
     let credentials = state.orgs.credentials(&org.id, Provider::Yeastar).await?;
     let field = |name: &str| {
         credentials
@@ -160,7 +172,7 @@ pub async fn dial(
         )
         .await
         .map_err(|e| AppError::Provider(e.to_string()))?;
-    let outbound = PhoneNumber::parse(&to, &org.default_country).is_ok() && to.len() > 6;
+    let outbound = phone.is_some();
     let direction = if outbound {
         Direction::Outbound
     } else {

@@ -2,6 +2,7 @@
 
 pub mod calls;
 pub mod contacts;
+pub mod dnc;
 pub mod extensions;
 pub mod health;
 pub mod orgs;
@@ -104,6 +105,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/extensions/{number}/reset",
                 web::post().to(extensions::reset),
             )
+            .route("/dnc", web::post().to(dnc::add))
+            .route("/dnc", web::get().to(dnc::list))
+            .route("/dnc/{phone}", web::delete().to(dnc::remove))
             .route("/webhooks", web::get().to(webhooks::list_inbox))
             .route("/ws", web::get().to(ws::connect)),
     )

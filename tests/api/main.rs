@@ -4,6 +4,7 @@
 
 mod calls;
 mod contacts;
+mod dnc;
 mod helpers;
 mod inbound;
 mod orgs;

@@ -1,0 +1,116 @@
+//! The org's do-not-call list: `POST /api/v1/dnc`, `GET /api/v1/dnc`, `DELETE /api/v1/dnc/{phone}`.
+//! Every dial checks it first ([`is_listed`]).
+
+use super::{page, read, ApiOrg, AppState, PageQuery};
+use crate::contacts::parse_phone;
+use crate::db::models::DncRow;
+use crate::db::queries;
+use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
+use crate::domain::phone::PhoneNumber;
+use crate::domain::time::to_text;
+use crate::error::AppError;
+use crate::orgs::Org;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct NewEntry {
+    phone: String,
+    reason: Option<String>,
+}
+
+/// Lists a number (any written form): 201 the entry; a number already listed answers 200 with the
+/// entry as it is (listing twice is not an error).
+pub async fn add(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    body: web::Json<NewEntry>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let phone = parse_phone(&org, &body.phone)?;
+    let row = DncRow {
+        org_id: org.id.to_string(),
+        phone: phone.e164().to_owned(),
+        reason: body
+            .reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty()),
+        created_at: to_text(chrono::Utc::now()),
+    };
+    let outcome = state
+        .writer
+        .commit(WriteRequest {
+            org_id: org.id.clone(),
+            ops: vec![WriteOp::InsertDnc(row.clone())],
+            events: Vec::new(),
+        })
+        .await?;
+    match outcome {
+        WriteOutcome::Committed(_) => Ok(HttpResponse::Created().json(row.to_json())),
+        WriteOutcome::Duplicate => {
+            let existing = entry(&state, &org, &phone).await?.unwrap_or(row);
+            Ok(HttpResponse::Ok().json(existing.to_json()))
+        }
+    }
+}
+
+async fn entry(
+    state: &AppState,
+    org: &Org,
+    phone: &PhoneNumber,
+) -> Result<Option<DncRow>, AppError> {
+    let (org_id, e164) = (org.id.to_string(), phone.e164().to_owned());
+    read(state, move |conn| {
+        Ok(queries::dnc_entry(conn, &org_id, &e164)?)
+    })
+    .await
+}
+
+/// Whether a number may not be dialed for this org.
+pub async fn is_listed(state: &AppState, org: &Org, phone: &PhoneNumber) -> Result<bool, AppError> {
+    Ok(entry(state, org, phone).await?.is_some())
+}
+
+/// The org's list, by number.
+pub async fn list(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let limit = query.limit()?;
+    let (org_id, cursor) = (org.id.to_string(), query.into_inner().cursor);
+    let rows = read(&state, move |conn| {
+        Ok(queries::dnc_page(
+            conn,
+            &org_id,
+            cursor.as_deref(),
+            limit + 1,
+        )?)
+    })
+    .await?;
+    Ok(page(rows, limit, |r| r.phone.clone(), DncRow::to_json))
+}
+
+/// Takes a number (any written form) off the list: 204; a number not listed is a 404.
+pub async fn remove(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let phone = parse_phone(&org, &path).map_err(|_| AppError::NotFound("do-not-call entry"))?;
+    let outcome = state
+        .writer
+        .commit(WriteRequest {
+            org_id: org.id.clone(),
+            ops: vec![WriteOp::DeleteDnc {
+                org_id: org.id.to_string(),
+                phone: phone.e164().to_owned(),
+            }],
+            events: Vec::new(),
+        })
+        .await?;
+    match outcome {
+        WriteOutcome::Committed(_) => Ok(HttpResponse::NoContent().finish()),
+        WriteOutcome::Duplicate => Err(AppError::NotFound("do-not-call entry")),
+    }
+}
