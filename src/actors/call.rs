@@ -2,7 +2,7 @@
 //! commits each change through the writer, and reconciles the call when its deadline passes.
 
 use super::extension::{change_extension, ExtensionRegistry};
-use super::registry::{CallKey, CallRegistry, Forget};
+use super::registry::{Alias, CallKey, CallRegistry, Forget};
 use super::writer::Writer;
 use crate::db::models::{CallEventRow, CallRow, InboxRow};
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
@@ -70,6 +70,15 @@ pub struct CallDeps {
     pub grace: Duration,
 }
 
+/// Where an actor finds its call in the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// By the provider's id; absent means a new call (a webhook for a call not seen before).
+    Provider(CallKey),
+    /// By our id; absent means a new call only when the engine is creating it.
+    Ours { create: bool },
+}
+
 /// One call's actor. Events for the call are applied one at a time, in arrival order; commits are
 /// pipelined through the writer, whose queue keeps them in the same order.
 pub struct CallActor {
@@ -80,7 +89,9 @@ pub struct CallActor {
     seen: HashSet<String>,
     /// Not yet in the database: its first commit announces it (`call:created`).
     unsaved: bool,
-    key: CallKey,
+    lookup: Lookup,
+    /// The registry knows this actor by both ids.
+    aliased: bool,
     registry: Addr<CallRegistry>,
     deps: CallDeps,
     timer: Option<SpawnHandle>,
@@ -88,30 +99,35 @@ pub struct CallActor {
 
 impl CallActor {
     /// An actor for `call`; on start it reads the call's stored state and dedupe keys, if any.
-    pub fn new(call: Call, key: CallKey, registry: Addr<CallRegistry>, deps: CallDeps) -> Self {
+    pub fn new(call: Call, lookup: Lookup, registry: Addr<CallRegistry>, deps: CallDeps) -> Self {
         CallActor {
             blank: call.clone(),
             call,
             seen: HashSet::new(),
             unsaved: true,
-            key,
+            lookup,
+            aliased: false,
             registry,
             deps,
             timer: None,
         }
     }
 
-    /// Reads the stored call (by provider id) and its dedupe keys, blocking the mailbox until done.
+    /// Reads the stored call and its dedupe keys, blocking the mailbox until done.
     fn load(&mut self, ctx: &mut Context<Self>) {
-        let key = self.key.clone();
+        let lookup = self.lookup.clone();
+        let (org_id, call_id) = (self.blank.org_id.to_string(), self.blank.id.to_string());
         let read = db::read(&self.deps.pool, move |conn| {
-            let Some(row) = queries::call_by_provider_id(
-                conn,
-                key.org_id.as_str(),
-                &key.provider,
-                &key.provider_call_id,
-            )?
-            else {
+            let row = match &lookup {
+                Lookup::Provider(key) => queries::call_by_provider_id(
+                    conn,
+                    key.org_id.as_str(),
+                    &key.provider,
+                    &key.provider_call_id,
+                )?,
+                Lookup::Ours { .. } => queries::call(conn, &org_id, &call_id)?,
+            };
+            let Some(row) = row else {
                 return Ok(None);
             };
             let keys = queries::dedupe_keys(conn, &row.id)?;
@@ -125,6 +141,11 @@ impl CallActor {
                     act.seen = keys.into_iter().collect();
                     act.unsaved = false;
                 }
+                Ok(None) if act.lookup == (Lookup::Ours { create: false }) => {
+                    // Named by an id the database does not have: nothing to be.
+                    ctx.stop();
+                    return;
+                }
                 Ok(None) => {
                     act.call = act.blank.clone();
                     act.unsaved = true;
@@ -135,8 +156,31 @@ impl CallActor {
                     return;
                 }
             }
+            act.alias(ctx);
             act.arm_timer(ctx);
         }));
+    }
+
+    /// Makes the actor reachable by our id and, once the provider's id is known, by that too.
+    fn alias(&mut self, ctx: &mut Context<Self>) {
+        if self.aliased {
+            return;
+        }
+        let key = self
+            .call
+            .provider_call_id
+            .clone()
+            .map(|provider_call_id| CallKey {
+                org_id: self.call.org_id.clone(),
+                provider: self.call.provider.clone(),
+                provider_call_id,
+            });
+        self.aliased = key.is_some();
+        self.registry.do_send(Alias {
+            call_id: self.call.id.clone(),
+            key,
+            actor: ctx.address(),
+        });
     }
 
     /// Schedules what comes next: the deadline while the call is unfinished, retirement once final.
@@ -147,7 +191,6 @@ impl CallActor {
         let handle = if self.call.status.is_final() {
             ctx.run_later(self.deps.grace, |act, ctx| {
                 act.registry.do_send(Forget {
-                    key: act.key.clone(),
                     actor: ctx.address(),
                 });
                 ctx.stop();
@@ -371,6 +414,7 @@ impl Handler<ApplyEvent> for CallActor {
             entry,
             provider_event.screen_pop,
         );
+        self.alias(ctx);
         self.arm_timer(ctx);
         Box::pin(
             pending

@@ -1,6 +1,7 @@
-//! Finds the actor of a call by its key, starting it (and loading its state) on first use.
+//! Finds the actor of a call — by the provider's id (webhooks) or by our own id (calls the engine
+//! placed, whose provider id may not exist yet) — starting it, and loading its state, on first use.
 
-use super::call::{Accepted, ApplyEvent, CallActor, CallDeps, ProviderEvent};
+use super::call::{Accepted, ApplyEvent, CallActor, CallDeps, Lookup, ProviderEvent};
 use crate::domain::call::{Call, Direction};
 use crate::domain::ids::{CallId, OrgId};
 use crate::error::AppError;
@@ -16,28 +17,44 @@ pub struct CallKey {
     pub provider_call_id: String,
 }
 
-/// The live call actors, by key.
+/// How a message names its call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallRef {
+    /// By the provider's id; a call the engine has not heard of is created with this direction
+    /// (a status callback for an unknown call id creates the call).
+    Provider(CallKey, Direction),
+    /// By our id; the call must exist.
+    Ours(OrgId, CallId),
+}
+
+/// The live call actors, by provider key and by our id.
 pub struct CallRegistry {
-    calls: HashMap<CallKey, Addr<CallActor>>,
+    by_key: HashMap<CallKey, Addr<CallActor>>,
+    by_id: HashMap<CallId, Addr<CallActor>>,
     deps: CallDeps,
 }
 
 impl CallRegistry {
     pub fn new(deps: CallDeps) -> Self {
         CallRegistry {
-            calls: HashMap::new(),
+            by_key: HashMap::new(),
+            by_id: HashMap::new(),
             deps,
         }
     }
 
-    fn spawn(&mut self, key: CallKey, call: Call, ctx: &mut Context<Self>) -> Addr<CallActor> {
-        let actor = CallActor::new(call, key.clone(), ctx.address(), self.deps.clone()).start();
-        self.calls.insert(key, actor.clone());
+    fn spawn(&mut self, call: Call, lookup: Lookup, ctx: &mut Context<Self>) -> Addr<CallActor> {
+        let id = call.id.clone();
+        let actor = CallActor::new(call, lookup.clone(), ctx.address(), self.deps.clone()).start();
+        match lookup {
+            Lookup::Provider(key) => {
+                self.by_key.insert(key, actor.clone());
+            }
+            Lookup::Ours { .. } => {
+                self.by_id.insert(id, actor.clone());
+            }
+        }
         actor
-    }
-
-    fn live(&self, key: &CallKey) -> Option<Addr<CallActor>> {
-        self.calls.get(key).filter(|a| a.connected()).cloned()
     }
 }
 
@@ -45,31 +62,74 @@ impl Actor for CallRegistry {
     type Context = Context<Self>;
 }
 
-/// The actor of a call, started if there is none. A call the engine has not heard of before is
-/// created with `direction` (a status callback for an unknown call id creates the call).
+/// The actor of a call, started if there is none.
 #[derive(Message)]
 #[rtype(result = "Addr<CallActor>")]
-pub struct Route {
-    pub key: CallKey,
-    pub direction: Direction,
-}
+pub struct Route(pub CallRef);
 
 impl Handler<Route> for CallRegistry {
     type Result = MessageResult<Route>;
 
     fn handle(&mut self, msg: Route, ctx: &mut Context<Self>) -> Self::Result {
-        if let Some(actor) = self.live(&msg.key) {
-            return MessageResult(actor);
+        let live = |actor: Option<&Addr<CallActor>>| actor.filter(|a| a.connected()).cloned();
+        MessageResult(match msg.0 {
+            CallRef::Provider(key, direction) => match live(self.by_key.get(&key)) {
+                Some(actor) => actor,
+                None => {
+                    let call = Call::new(
+                        CallId::generate(),
+                        key.org_id.clone(),
+                        &key.provider,
+                        Some(key.provider_call_id.clone()),
+                        direction,
+                        Utc::now(),
+                    );
+                    self.spawn(call, Lookup::Provider(key), ctx)
+                }
+            },
+            CallRef::Ours(org_id, call_id) => match live(self.by_id.get(&call_id)) {
+                Some(actor) => actor,
+                None => {
+                    let placeholder =
+                        Call::new(call_id, org_id, "", None, Direction::Outbound, Utc::now());
+                    self.spawn(placeholder, Lookup::Ours { create: false }, ctx)
+                }
+            },
+        })
+    }
+}
+
+/// Starts the actor of a call the engine creates itself (an originated call), before anything
+/// about it is stored.
+#[derive(Message)]
+#[rtype(result = "Addr<CallActor>")]
+pub struct Create(pub Call);
+
+impl Handler<Create> for CallRegistry {
+    type Result = MessageResult<Create>;
+
+    fn handle(&mut self, msg: Create, ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.spawn(msg.0, Lookup::Ours { create: true }, ctx))
+    }
+}
+
+/// A call actor knows both its ids now: it answers to either.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Alias {
+    pub call_id: CallId,
+    pub key: Option<CallKey>,
+    pub actor: Addr<CallActor>,
+}
+
+impl Handler<Alias> for CallRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Alias, _: &mut Context<Self>) {
+        self.by_id.insert(msg.call_id, msg.actor.clone());
+        if let Some(key) = msg.key {
+            self.by_key.insert(key, msg.actor);
         }
-        let call = Call::new(
-            CallId::generate(),
-            msg.key.org_id.clone(),
-            &msg.key.provider,
-            Some(msg.key.provider_call_id.clone()),
-            msg.direction,
-            Utc::now(),
-        );
-        MessageResult(self.spawn(msg.key, call, ctx))
     }
 }
 
@@ -84,28 +144,20 @@ impl Handler<Recover> for CallRegistry {
     fn handle(&mut self, msg: Recover, ctx: &mut Context<Self>) -> usize {
         let mut started = 0;
         for call in msg.0 {
-            let Some(provider_call_id) = call.provider_call_id.clone() else {
+            if self.by_id.get(&call.id).is_some_and(|a| a.connected()) {
                 continue;
-            };
-            let key = CallKey {
-                org_id: call.org_id.clone(),
-                provider: call.provider.clone(),
-                provider_call_id,
-            };
-            if self.live(&key).is_none() {
-                self.spawn(key, call, ctx);
-                started += 1;
             }
+            self.spawn(call, Lookup::Ours { create: false }, ctx);
+            started += 1;
         }
         started
     }
 }
 
-/// A call actor retires: forget it, unless a newer actor already took its key.
+/// A call actor retires: forget it, unless newer actors already took its names.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Forget {
-    pub key: CallKey,
     pub actor: Addr<CallActor>,
 }
 
@@ -113,9 +165,8 @@ impl Handler<Forget> for CallRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: Forget, _: &mut Context<Self>) {
-        if self.calls.get(&msg.key) == Some(&msg.actor) {
-            self.calls.remove(&msg.key);
-        }
+        self.by_key.retain(|_, actor| *actor != msg.actor);
+        self.by_id.retain(|_, actor| *actor != msg.actor);
     }
 }
 
@@ -123,17 +174,11 @@ impl Handler<Forget> for CallRegistry {
 /// retired in between is replaced by a fresh one, which reads the call back from the database.
 pub async fn deliver(
     registry: &Addr<CallRegistry>,
-    key: CallKey,
-    direction: Direction,
+    call: CallRef,
     event: ProviderEvent,
 ) -> Result<Accepted, AppError> {
     for _ in 0..3 {
-        let actor = registry
-            .send(Route {
-                key: key.clone(),
-                direction,
-            })
-            .await?;
+        let actor = registry.send(Route(call.clone())).await?;
         match actor.send(ApplyEvent(event.clone())).await {
             Ok(result) => return result,
             Err(MailboxError::Closed) => continue,

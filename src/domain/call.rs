@@ -319,6 +319,8 @@ pub struct CallEvent {
     pub analytics: Option<serde_json::Map<String, serde_json::Value>>,
     pub contact_id: Option<String>,
     pub carrier_call_id: Option<String>,
+    /// The provider's id of a call the engine placed, learned from its API or first callback.
+    pub provider_call_id: Option<String>,
     /// PBX extensions taking part (added to the call's `extensions`).
     pub extensions: Vec<String>,
 }
@@ -368,6 +370,7 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
         }
     }
     fill(&mut next.contact_id, &event.contact_id);
+    fill(&mut next.provider_call_id, &event.provider_call_id);
     fill(&mut next.carrier_call_id, &event.carrier_call_id);
     fill(&mut next.from, &event.from);
     fill(&mut next.to, &event.to);

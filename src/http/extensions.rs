@@ -4,10 +4,11 @@
 use super::{page, read, ApiOrg, AppState, PageQuery};
 use crate::actors::call::{ForceEnd, ProviderEvent};
 use crate::actors::extension::{change_extension, current_extension};
-use crate::actors::registry::{deliver, CallKey, Route};
+use crate::actors::registry::{deliver, CallKey, CallRef, Route};
 use crate::db::queries;
 use crate::domain::call::{CallEvent, CallStatus, Direction};
 use crate::domain::extension::{Extension, ExtensionChange, Membership, Presence};
+use crate::domain::ids::CallId;
 use crate::domain::phone::{party, PhoneNumber};
 use crate::error::AppError;
 use crate::orgs::Org;
@@ -193,8 +194,7 @@ pub async fn dial(
     };
     let accepted = deliver(
         &state.registry,
-        key,
-        direction,
+        CallRef::Provider(key, direction),
         ProviderEvent {
             event,
             dedupe_key: format!("dial:{pbx_call_id}"),
@@ -224,23 +224,23 @@ pub async fn reset(
 ) -> Result<HttpResponse, AppError> {
     let ext = known_extension(&state, &org, &path).await?;
     for call_id in ext.calls.keys() {
-        let (org_id, id) = (org.id.to_string(), call_id.clone());
-        let row = read(&state, move |conn| Ok(queries::call(conn, &org_id, &id)?)).await?;
         let mut members = vec![ext.number.clone()];
-        if let Some(row) = row.filter(|r| r.provider_call_id.is_some()) {
-            let key = CallKey {
-                org_id: org.id.clone(),
-                provider: row.provider.clone(),
-                provider_call_id: row.provider_call_id.clone().unwrap_or_default(),
-            };
-            let direction = Direction::parse(&row.direction).unwrap_or(Direction::Internal);
-            let actor = state.registry.send(Route { key, direction }).await?;
-            let ended = actor
+        if let Some(id) = CallId::parse(call_id) {
+            let actor = state
+                .registry
+                .send(Route(CallRef::Ours(org.id.clone(), id)))
+                .await?;
+            match actor
                 .send(ForceEnd {
                     reason: "manual_reset",
                 })
-                .await??;
-            members.extend(ended.extensions);
+                .await
+            {
+                Ok(ended) => members.extend(ended?.extensions),
+                // The call is not in the database: there is nothing to end but the membership.
+                Err(actix::MailboxError::Closed) => {}
+                Err(error) => return Err(error.into()),
+            }
         }
         members.sort();
         members.dedup();

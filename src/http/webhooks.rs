@@ -4,19 +4,20 @@
 use super::{page, read, ApiOrg, AppState, PageQuery};
 use crate::actors::call::{Accepted, ProviderEvent};
 use crate::actors::extension::change_extension;
-use crate::actors::registry::{deliver, CallKey};
+use crate::actors::registry::{deliver, CallKey, CallRef};
 use crate::contacts;
 use crate::db::models::InboxRow;
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::call::{CallEvent, CallStatus, Direction};
 use crate::domain::extension::{ExtensionChange, Membership};
+use crate::domain::ids::CallId;
 use crate::domain::phone::{party, PhoneNumber};
 use crate::domain::time::to_text;
 use crate::error::AppError;
 use crate::metrics;
 use crate::orgs::{Credentials, Org};
-use crate::providers::analytics::{AnalyticsPush, CallRef};
+use crate::providers::analytics::{AnalyticsPush, CallName};
 use crate::providers::bolna::BolnaExecution;
 use crate::providers::exotel::ExotelStatus;
 use crate::providers::plivo::{self, Callback, PlivoCallback};
@@ -135,6 +136,8 @@ struct Incoming {
     raw_status: Option<String>,
     data: Value,
     screen_pop: Option<Value>,
+    /// Our id of the call, when the handler already knows it.
+    ours: Option<CallId>,
 }
 
 /// Stores the webhook with its event through the call's actor; answers once committed.
@@ -158,13 +161,27 @@ async fn accept(
         body,
         "applied",
     );
-    let key = CallKey {
-        org_id: org.id.clone(),
-        provider: incoming.provider.as_str().to_owned(),
-        provider_call_id: incoming.provider_call_id,
+    let mut event = incoming.event;
+    let ours = match incoming.ours {
+        Some(id) => Some(id),
+        None => our_call(state, req, org, incoming.provider).await?,
+    };
+    let call = match ours {
+        Some(call_id) => {
+            event.provider_call_id = Some(incoming.provider_call_id).filter(|id| !id.is_empty());
+            CallRef::Ours(org.id.clone(), call_id)
+        }
+        None => CallRef::Provider(
+            CallKey {
+                org_id: org.id.clone(),
+                provider: incoming.provider.as_str().to_owned(),
+                provider_call_id: incoming.provider_call_id,
+            },
+            incoming.direction,
+        ),
     };
     let event = ProviderEvent {
-        event: incoming.event,
+        event,
         dedupe_key: incoming.dedupe_key,
         inbox: Some(inbox),
         kind: incoming.kind,
@@ -172,13 +189,35 @@ async fn accept(
         data: incoming.data,
         screen_pop: incoming.screen_pop,
     };
-    let accepted = deliver(&state.registry, key, incoming.direction, event).await?;
+    let accepted = deliver(&state.registry, call, event).await?;
     if accepted.duplicate {
         metrics::WEBHOOKS_DUPLICATE.add(1);
     } else {
         metrics::WEBHOOKS_ACCEPTED.add(1);
     }
     Ok(accepted)
+}
+
+/// The call a callback URL names with `?call=<our id>` (the engine puts it in every callback URL of
+/// a call it places, so a callback that beats the provider API's answer finds its call). An id the
+/// org does not have for that provider is ignored: the provider's own id routes the event then.
+async fn our_call(
+    state: &AppState,
+    req: &HttpRequest,
+    org: &Org,
+    provider: Provider,
+) -> Result<Option<CallId>, AppError> {
+    let Some(call_id) = form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "call")
+        .and_then(|(_, v)| CallId::parse(&v))
+    else {
+        return Ok(None);
+    };
+    let (org_id, id) = (org.id.to_string(), call_id.to_string());
+    let row = read(state, move |conn| Ok(queries::call(conn, &org_id, &id)?)).await?;
+    Ok(row
+        .filter(|r| r.provider == provider.as_str())
+        .map(|_| call_id))
 }
 
 fn accepted_json(accepted: &Accepted) -> HttpResponse {
@@ -269,6 +308,7 @@ pub async fn twilio_status(
         raw_status: Some(callback.call_status.clone()),
         data: pairs_json(&pairs),
         screen_pop: None,
+        ours: None,
     };
     Ok(accepted_json(
         &accept(&state, &req, &org, &body, incoming).await?,
@@ -308,6 +348,7 @@ pub async fn twilio_voice(
         raw_status: crate::providers::field(&pairs, "CallStatus").map(str::to_owned),
         data: pairs_json(&pairs),
         screen_pop,
+        ours: None,
     };
     accept(&state, &req, &org, &body, incoming).await?;
     let (target, message) = inbound_routing(&credentials);
@@ -404,6 +445,7 @@ async fn plivo_callback(
         raw_status: Some(parsed.call_status.clone()),
         data: pairs_json(&fields),
         screen_pop,
+        ours: None,
     };
     let accepted = accept(&state, &req, &org, &body, incoming).await?;
     if callback == Callback::Answer {
@@ -450,6 +492,7 @@ pub async fn exotel_status(
         raw_status: status.status.clone().or(Some(status.event_type.clone())),
         data: Value::Object(fields),
         screen_pop: None,
+        ours: None,
     };
     Ok(accepted_json(
         &accept(&state, &req, &org, &body, incoming).await?,
@@ -475,6 +518,7 @@ pub async fn bolna_execution(
         raw_status: Some(execution.status.clone()),
         data: Value::Object(fields),
         screen_pop: None,
+        ours: None,
     };
     Ok(accepted_json(
         &accept(&state, &req, &org, &body, incoming).await?,
@@ -492,7 +536,7 @@ pub async fn analytics(
     let (org, fields) = token_webhook(&state, &req, &path, &body).await?;
     let push = AnalyticsPush::parse(&fields).map_err(malformed)?;
     let named = match &push.call {
-        CallRef::Ours(id) | CallRef::Provider(id) => id.clone(),
+        CallName::Ours(id) | CallName::Provider(id) => id.clone(),
     };
     let org_id = org.id.to_string();
     let row = read(&state, move |conn| {
@@ -502,15 +546,13 @@ pub async fn analytics(
     let Some(row) = row else {
         return Err(rejected(AppError::NotFound("call")));
     };
-    let (Some(provider), Some(provider_call_id)) =
-        (Provider::parse(&row.provider), row.provider_call_id)
-    else {
+    let Some(provider) = Provider::parse(&row.provider) else {
         return Err(rejected(AppError::NotFound("call")));
     };
     let incoming = Incoming {
         provider,
         kind: "analytics.merged",
-        provider_call_id,
+        provider_call_id: row.provider_call_id.clone().unwrap_or_default(),
         dedupe_key: format!("analytics:{}", hex::encode(Sha256::digest(&body))),
         direction: Direction::parse(&row.direction).unwrap_or(Direction::Outbound),
         event: CallEvent {
@@ -520,6 +562,7 @@ pub async fn analytics(
         raw_status: None,
         data: Value::Object(push.data),
         screen_pop: None,
+        ours: Some(CallId::from_stored(row.id)),
     };
     Ok(accepted_json(
         &accept(&state, &req, &org, &body, incoming).await?,
@@ -605,6 +648,7 @@ pub async fn yeastar(
         raw_status,
         data,
         screen_pop: None,
+        ours: None,
     };
     let accepted = accept(&state, &req, &org, &body, incoming).await?;
     sync_extensions(&state, &org, &accepted, &members).await?;

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 /// How the push names its call.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallRef {
+pub enum CallName {
     /// Our own call id (`call_id`).
     Ours(String),
     /// The provider's (or the carrier's) id: `provider_call_id`, `callUUID` or `call_uuid`.
@@ -16,7 +16,7 @@ pub enum CallRef {
 /// One analytics push.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalyticsPush {
-    pub call: CallRef,
+    pub call: CallName,
     /// Everything else in the body: what is merged.
     pub data: Map<String, Value>,
 }
@@ -26,12 +26,12 @@ const ID_FIELDS: [&str; 4] = ["call_id", "provider_call_id", "callUUID", "call_u
 impl AnalyticsPush {
     pub fn parse(object: &Map<String, Value>) -> Result<Self, ParseError> {
         let call = if let Some(id) = json_text(object, "call_id") {
-            CallRef::Ours(id)
+            CallName::Ours(id)
         } else {
             ID_FIELDS[1..]
                 .iter()
                 .find_map(|name| json_text(object, name))
-                .map(CallRef::Provider)
+                .map(CallName::Provider)
                 .ok_or(ParseError::Missing(
                     "call_id (or provider_call_id / callUUID)",
                 ))?
@@ -62,17 +62,17 @@ mod tests {
     #[test]
     fn names_the_call_every_way_the_bots_do() {
         let ours = parse(json!({"call_id": "c1", "summary": "ok"})).unwrap();
-        assert_eq!(ours.call, CallRef::Ours("c1".into()));
+        assert_eq!(ours.call, CallName::Ours("c1".into()));
         assert!(!ours.data.contains_key("call_id"));
         let seed =
             parse(json!({"callUUID": "u1", "transcript": "hi", "sentiment": "positive"})).unwrap();
-        assert_eq!(seed.call, CallRef::Provider("u1".into()));
+        assert_eq!(seed.call, CallName::Provider("u1".into()));
         assert_eq!(seed.data["sentiment"], "positive");
         assert_eq!(
             parse(json!({"provider_call_id": "p1", "x": 1}))
                 .unwrap()
                 .call,
-            CallRef::Provider("p1".into())
+            CallName::Provider("p1".into())
         );
     }
 
