@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod contacts;
 pub mod db;
+pub mod dialing;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -39,6 +39,20 @@ impl Org {
     }
 }
 
+impl Org {
+    /// The token the engine puts in callback URLs of a call it places (`?call=<id>&sig=<token>`),
+    /// for providers authenticated by webhook token: HMAC-SHA256 of the call id under the webhook
+    /// token's hash, so the token itself need not be stored.
+    pub fn callback_token(&self, call_id: &str) -> String {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(self.webhook_token_hash.as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(b"callback:");
+        mac.update(call_id.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
 impl From<OrgRow> for Org {
     fn from(row: OrgRow) -> Self {
         Org {

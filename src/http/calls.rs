@@ -1,11 +1,14 @@
 //! Calls: `GET /api/v1/calls`, `/calls/{id}`, `/calls/{id}/events`.
 
 use super::{page, read, ApiOrg, AppState, PageQuery};
+use crate::contacts::parse_phone;
 use crate::db::models::into_calls;
 use crate::db::queries::{self, CallFilter};
+use crate::dialing::{self, Dial};
 use crate::domain::call::{Call, CallStatus, Direction};
 use crate::domain::ids::{CallId, OrgId};
 use crate::error::AppError;
+use crate::providers::Provider;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -102,4 +105,49 @@ pub async fn call_timeline(
     })
     .await?;
     Ok(page(rows, limit, |r| r.id.clone(), |r| r.to_json()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewCall {
+    to: String,
+    provider: String,
+    from: Option<String>,
+}
+
+/// Places one outbound call: 201 with the call as stored — `queued` with the provider's id, or
+/// `failed` with the provider's refusal as `hangup_cause`. A number on the do-not-call list is a
+/// 409 `do_not_call` and nothing is dialed.
+pub async fn create_call(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    body: web::Json<NewCall>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let provider = Provider::parse(&body.provider)
+        .filter(|p| *p != Provider::Yeastar)
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_provider",
+                format!("`{}` cannot place calls: use twilio, plivo, exotel or bolna (PBX extensions dial with /extensions/{{number}}/dial)", body.provider),
+            )
+        })?;
+    let to = parse_phone(&org, &body.to)?;
+    if super::dnc::is_listed(&state, &org, &to).await? {
+        return Err(AppError::Conflict {
+            code: "do_not_call",
+            message: format!("{} is on the do-not-call list", to.e164()),
+        });
+    }
+    let dial = Dial {
+        provider,
+        to,
+        from: body
+            .from
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty()),
+        campaign_id: None,
+        contact_id: None,
+    };
+    let dialed = dialing::place(&state, &org, dial).await?;
+    Ok(HttpResponse::Created().json(dialed.call.to_json()))
 }

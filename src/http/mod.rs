@@ -82,6 +82,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::put().to(providers::put_provider),
             )
             .route("/calls", web::get().to(calls::list_calls))
+            .route("/calls", web::post().to(calls::create_call))
             .route("/calls/{id}", web::get().to(calls::get_call))
             .route("/calls/{id}/events", web::get().to(calls::call_timeline))
             .route("/contacts", web::post().to(contacts::create_contact))

@@ -72,21 +72,36 @@ fn credential<'a>(credentials: &'a Credentials, name: &str) -> Option<&'a str> {
     credentials.get(name).and_then(Value::as_str)
 }
 
-/// "webhook token" auth: `X-Switchboard-Token` header or `?token=`.
+/// "webhook token" auth: `X-Switchboard-Token` header or `?token=`; or, in the callback URL of a
+/// call the engine placed, `?call=<id>&sig=<that call's callback token>`.
 fn check_webhook_token(req: &HttpRequest, org: &Org) -> Result<(), AppError> {
+    let query: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     let presented = req
         .headers()
         .get("X-Switchboard-Token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-        .or_else(|| {
-            form_urlencoded::parse(req.query_string().as_bytes())
-                .find(|(k, _)| k == "token")
-                .map(|(_, v)| v.into_owned())
-        });
-    match presented {
-        Some(token) if org.webhook_token_matches(&token) => Ok(()),
-        _ => Err(rejected(AppError::Unauthorized)),
+        .or_else(|| param("token"));
+    let token_ok = presented.is_some_and(|token| org.webhook_token_matches(&token));
+    let callback_ok = match (param("call"), param("sig")) {
+        (Some(call), Some(sig)) => {
+            use subtle::ConstantTimeEq;
+            bool::from(org.callback_token(&call).as_bytes().ct_eq(sig.as_bytes()))
+        }
+        _ => false,
+    };
+    if token_ok || callback_ok {
+        Ok(())
+    } else {
+        Err(rejected(AppError::Unauthorized))
     }
 }
 

@@ -4,6 +4,7 @@ pub mod analytics;
 pub mod bolna;
 pub mod credentials;
 pub mod exotel;
+pub mod outbound;
 pub mod plivo;
 pub mod twilio;
 pub mod yeastar;

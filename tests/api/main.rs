@@ -8,6 +8,7 @@ mod dnc;
 mod helpers;
 mod inbound;
 mod orgs;
+mod originate;
 mod pbx;
 mod providers;
 mod restart;

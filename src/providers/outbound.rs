@@ -1,0 +1,293 @@
+//! Placing calls through the providers' REST APIs (providers.md §1.1, §2.1, §3.1, §5.1). The call
+//! already exists when this runs (invariant 8); every callback URL handed out carries its id.
+
+use super::Provider;
+use crate::orgs::Credentials;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+/// What the engine asks a provider to do.
+#[derive(Debug, Clone)]
+pub struct OriginateRequest {
+    /// Our id of the call.
+    pub call_id: String,
+    /// E.164.
+    pub to: String,
+    pub from: String,
+    /// Where the provider sends status callbacks (Twilio StatusCallback, Plivo hangup_url,
+    /// Exotel StatusCallback), `?call=<id>` and the retry fragment included.
+    pub status_url: String,
+    /// Plivo ring_url.
+    pub ring_url: String,
+    /// Plivo answer_url (answers Plivo XML).
+    pub answer_url: String,
+    /// TwiML spoken to the callee (Twilio, which takes it inline).
+    pub twiml: String,
+    /// Extra data for a voice bot (Bolna `user_data`).
+    pub user_data: Value,
+}
+
+/// The provider accepted the call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed {
+    /// The id its callbacks will carry, when the API answer says it (Plivo's does not).
+    pub provider_call_id: Option<String>,
+    /// The API's answer, for the timeline.
+    pub answer: Value,
+}
+
+/// The provider did not take the call. Messages are the provider's own; credentials never appear.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OriginateError {
+    #[error("{provider} refused the call ({status}): {message}")]
+    Rejected {
+        provider: &'static str,
+        status: u16,
+        message: String,
+    },
+    #[error("{provider} could not be reached: {message}")]
+    Unreachable {
+        provider: &'static str,
+        message: String,
+    },
+    #[error("the {0} account lacks `{1}`")]
+    Misconfigured(&'static str, &'static str),
+}
+
+impl OriginateError {
+    /// The provider said the credentials are wrong: no later call of this account can succeed.
+    pub fn credentials_rejected(&self) -> bool {
+        matches!(
+            self,
+            Self::Rejected {
+                status: 401 | 403,
+                ..
+            }
+        )
+    }
+}
+
+fn text<'a>(
+    credentials: &'a Credentials,
+    provider: Provider,
+    name: &'static str,
+) -> Result<&'a str, OriginateError> {
+    credentials
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or(OriginateError::Misconfigured(provider.as_str(), name))
+}
+
+fn base(credentials: &Credentials, default: &str) -> String {
+    credentials
+        .get("api_base")
+        .and_then(Value::as_str)
+        .unwrap_or(default)
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// The provider's own words for a refusal, from the usual places in its JSON.
+fn provider_message(answer: &Value, raw: &str) -> String {
+    let found = ["message", "error", "detail", "errmsg"]
+        .iter()
+        .find_map(|k| answer.get(*k).and_then(Value::as_str).map(str::to_owned))
+        .or_else(|| {
+            answer
+                .pointer("/RestException/Message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    found.unwrap_or_else(|| raw.chars().take(200).collect())
+}
+
+/// Sends the request; a 2xx JSON answer is the provider's acceptance.
+async fn send(
+    provider: Provider,
+    request: reqwest::RequestBuilder,
+) -> Result<Value, OriginateError> {
+    let unreachable = |e: reqwest::Error| OriginateError::Unreachable {
+        provider: provider.as_str(),
+        message: e.without_url().to_string(),
+    };
+    let response = request.send().await.map_err(unreachable)?;
+    let status = response.status().as_u16();
+    let raw = response.text().await.map_err(unreachable)?;
+    let answer: Value = serde_json::from_str(&raw).unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        Ok(answer)
+    } else {
+        Err(OriginateError::Rejected {
+            provider: provider.as_str(),
+            status,
+            message: provider_message(&answer, &raw),
+        })
+    }
+}
+
+/// An E.164 number as Exotel wants it: Indian numbers 0-prefixed national, others as they are.
+pub fn exotel_number(e164: &str) -> String {
+    match e164.strip_prefix("+91") {
+        Some(national) if national.len() == 10 => format!("0{national}"),
+        _ => e164.to_owned(),
+    }
+}
+
+fn basic(user: &str, password: &str) -> String {
+    let pair = format!("{user}:{password}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+/// Places the call through `provider`'s API with the org's `credentials`.
+pub async fn originate(
+    provider: Provider,
+    http: &reqwest::Client,
+    credentials: &Credentials,
+    call: &OriginateRequest,
+) -> Result<Placed, OriginateError> {
+    let (answer, id_pointer) = match provider {
+        Provider::Twilio => {
+            let sid = text(credentials, provider, "account_sid")?;
+            let token = text(credentials, provider, "auth_token")?;
+            let url = format!(
+                "{}/2010-04-01/Accounts/{sid}/Calls.json",
+                base(credentials, "https://api.twilio.com")
+            );
+            let mut form = vec![
+                ("To", call.to.clone()),
+                ("From", call.from.clone()),
+                ("Twiml", call.twiml.clone()),
+                ("StatusCallback", call.status_url.clone()),
+                ("StatusCallbackMethod", "POST".to_owned()),
+            ];
+            for event in ["initiated", "ringing", "answered", "completed"] {
+                form.push(("StatusCallbackEvent", event.to_owned()));
+            }
+            let request = http
+                .post(url)
+                .header("Authorization", basic(sid, token))
+                .form(&form);
+            (send(provider, request).await?, "/sid")
+        }
+        Provider::Plivo => {
+            let auth_id = text(credentials, provider, "auth_id")?;
+            let token = text(credentials, provider, "auth_token")?;
+            let url = format!(
+                "{}/v1/Account/{auth_id}/Call/",
+                base(credentials, "https://api.plivo.com")
+            );
+            let body = json!({
+                "from": call.from.trim_start_matches('+'),
+                "to": call.to.trim_start_matches('+'),
+                "answer_url": call.answer_url, "answer_method": "POST",
+                "ring_url": call.ring_url, "ring_method": "POST",
+                "hangup_url": call.status_url, "hangup_method": "POST",
+            });
+            let request = http
+                .post(url)
+                .header("Authorization", basic(auth_id, token))
+                .json(&body);
+            // `request_uuid` is not the CallUUID the callbacks carry: they name the call by our id.
+            (send(provider, request).await?, "")
+        }
+        Provider::Exotel => {
+            let sid = text(credentials, provider, "account_sid")?;
+            let key = text(credentials, provider, "api_key")?;
+            let token = text(credentials, provider, "api_token")?;
+            let url = format!(
+                "{}/v1/Accounts/{sid}/Calls/connect.json",
+                base(credentials, "https://api.exotel.com")
+            );
+            let mut form = vec![
+                ("From", exotel_number(&call.to)),
+                (
+                    "CallerId",
+                    text(credentials, provider, "caller_id")?.to_owned(),
+                ),
+                ("StatusCallback", call.status_url.clone()),
+                ("StatusCallbackContentType", "application/json".to_owned()),
+                ("StatusCallbackEvents[0]", "terminal".to_owned()),
+                ("StatusCallbackEvents[1]", "answered".to_owned()),
+                ("CustomField", call.call_id.clone()),
+            ];
+            form.push(("Url", text(credentials, provider, "flow_url")?.to_owned()));
+            let request = http
+                .post(url)
+                .header("Authorization", basic(key, token))
+                .form(&form);
+            (send(provider, request).await?, "/Call/Sid")
+        }
+        Provider::Bolna => {
+            let key = text(credentials, provider, "api_key")?;
+            let mut body = json!({
+                "agent_id": text(credentials, provider, "agent_id")?,
+                "recipient_phone_number": call.to,
+                "user_data": call.user_data,
+            });
+            if !call.from.is_empty() {
+                body["from_phone_number"] = json!(call.from);
+            }
+            let url = format!("{}/call", base(credentials, "https://api.bolna.ai"));
+            let request = http.post(url).bearer_auth(key).json(&body);
+            (send(provider, request).await?, "/execution_id")
+        }
+        Provider::Yeastar => {
+            return Err(OriginateError::Misconfigured(
+                "yeastar",
+                "an extension (use /extensions/{number}/dial)",
+            ))
+        }
+    };
+    let provider_call_id = (!id_pointer.is_empty())
+        .then(|| {
+            answer
+                .pointer(id_pointer)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .flatten();
+    Ok(Placed {
+        provider_call_id,
+        answer,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exotel_wants_indian_numbers_national() {
+        assert_eq!(exotel_number("+919876543210"), "09876543210");
+        assert_eq!(exotel_number("+14155550123"), "+14155550123");
+    }
+
+    #[test]
+    fn refusals_carry_the_providers_words() {
+        assert_eq!(
+            provider_message(&json!({"message": "Authenticate", "code": 20003}), ""),
+            "Authenticate"
+        );
+        assert_eq!(
+            provider_message(
+                &json!({"RestException": {"Message": "Invalid CallerId"}}),
+                ""
+            ),
+            "Invalid CallerId"
+        );
+        assert_eq!(provider_message(&Value::Null, "plain text"), "plain text");
+        let rejected = OriginateError::Rejected {
+            provider: "twilio",
+            status: 401,
+            message: "Authenticate".into(),
+        };
+        assert!(rejected.credentials_rejected());
+        assert_eq!(
+            rejected.to_string(),
+            "twilio refused the call (401): Authenticate"
+        );
+    }
+}

@@ -1,0 +1,407 @@
+//! Placing calls through the providers' APIs (`POST /api/v1/calls`), against a local stand-in
+//! server that speaks each provider's format and, like Twilio, may call back before it answers.
+
+use crate::helpers::*;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+
+type Log = Arc<Mutex<Vec<(String, Value)>>>;
+
+/// The stand-in provider APIs on 127.0.0.1. Twilio's POSTs a signed `initiated` callback to the
+/// StatusCallback it was given before answering (a callback that beats the API's answer).
+async fn fake_providers() -> (String, Log) {
+    let log: Log = Arc::default();
+    let recorded = log.clone();
+    let server = HttpServer::new(move || {
+        let recorded = recorded.clone();
+        App::new()
+            .app_data(web::Data::new(recorded))
+            .route(
+                "/2010-04-01/Accounts/{sid}/Calls.json",
+                web::post().to(twilio_calls),
+            )
+            .route("/v1/Account/{id}/Call/", web::post().to(plivo_call))
+            .route(
+                "/v1/Accounts/{sid}/Calls/connect.json",
+                web::post().to(exotel_connect),
+            )
+            .route("/call", web::post().to(bolna_call))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let address = format!("http://{}", server.addrs()[0]);
+    actix_web::rt::spawn(server.run());
+    (address, log)
+}
+
+fn authorization(req: &HttpRequest) -> String {
+    req.headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn twilio_calls(req: HttpRequest, body: web::Bytes, log: web::Data<Log>) -> HttpResponse {
+    use base64::Engine as _;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("ACtest0000:{TWILIO_AUTH_TOKEN}"))
+    );
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let fields = Value::Object(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+            .collect(),
+    );
+    log.lock().unwrap().push(("twilio".into(), json!({"fields": fields, "events": pairs.iter().filter(|(k, _)| k == "StatusCallbackEvent").count()})));
+    if authorization(&req) != expected {
+        return HttpResponse::Unauthorized()
+            .json(json!({"code": 20003, "message": "Authenticate", "status": 401}));
+    }
+    let callback = fields["StatusCallback"]
+        .as_str()
+        .unwrap()
+        .split('#')
+        .next()
+        .unwrap()
+        .to_owned();
+    let params = vec![
+        ("CallSid", "CAfake0001".to_owned()),
+        ("AccountSid", "ACtest0000".to_owned()),
+        ("From", "+15550000000".to_owned()),
+        ("To", fields["To"].as_str().unwrap().to_owned()),
+        ("Direction", "outbound-api".to_owned()),
+        ("CallStatus", "initiated".to_owned()),
+        ("SequenceNumber", "0".to_owned()),
+        ("Timestamp", "Tue, 04 Mar 2025 10:00:00 +0000".to_owned()),
+    ];
+    let signature = twilio_signature(TWILIO_AUTH_TOKEN, &callback, &params);
+    let status = awc::Client::default()
+        .post(&callback)
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .insert_header(("X-Twilio-Signature", signature))
+        .send_body(form_body(&params))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200, "the early callback is accepted");
+    HttpResponse::Created().json(json!({"sid": "CAfake0001", "status": "queued"}))
+}
+
+async fn plivo_call(body: web::Json<Value>, log: web::Data<Log>) -> HttpResponse {
+    log.lock()
+        .unwrap()
+        .push(("plivo".into(), body.into_inner()));
+    HttpResponse::Created()
+        .json(json!({"api_id": "a1", "message": "call fired", "request_uuid": "req-1"}))
+}
+
+async fn exotel_connect(body: web::Bytes, log: web::Data<Log>) -> HttpResponse {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let fields = Value::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::from(v)))
+            .collect(),
+    );
+    log.lock().unwrap().push(("exotel".into(), fields));
+    HttpResponse::Ok().json(json!({"Call": {"Sid": "exo-1", "Status": "in-progress"}}))
+}
+
+async fn bolna_call(req: HttpRequest, body: web::Json<Value>, log: web::Data<Log>) -> HttpResponse {
+    assert_eq!(authorization(&req), "Bearer test-bolna-key");
+    log.lock()
+        .unwrap()
+        .push(("bolna".into(), body.into_inner()));
+    HttpResponse::Ok()
+        .json(json!({"message": "done", "status": "queued", "execution_id": "exec-1"}))
+}
+
+fn entries(log: &Log, provider: &str) -> Vec<Value> {
+    log.lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| p == provider)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+async fn dial(app: &TestApp, org: &TestOrg, provider: &str, to: &str) -> (u16, Value) {
+    app.request(
+        "POST",
+        "/api/v1/calls",
+        Some(&org.api_token),
+        Some(json!({"to": to, "provider": provider})),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn a_twilio_call_exists_before_the_api_answers_and_its_early_callback_lands_on_it() {
+    let app = spawn_app().await;
+    let (api, log) = fake_providers().await;
+    let org = app.create_org("Acme").await;
+    app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": api})).await;
+
+    let (status, call) = dial(&app, &org, "twilio", "09876543210").await;
+    assert_eq!(status, 201, "{call}");
+    assert_eq!(call["provider_call_id"], "CAfake0001");
+    assert_eq!(
+        call["status"], "dialing",
+        "the callback that beat the API's answer was applied"
+    );
+    assert_eq!(
+        (call["to"].as_str(), call["from"].as_str()),
+        (Some("+919876543210"), Some("+15550000000"))
+    );
+    let calls = app.get("/api/v1/calls", &org.api_token).await;
+    assert_eq!(
+        calls["items"].as_array().unwrap().len(),
+        1,
+        "one call, not two"
+    );
+
+    let sent = &entries(&log, "twilio")[0];
+    assert_eq!(sent["fields"]["To"], "+919876543210");
+    assert_eq!(sent["events"], 4);
+    let callback = sent["fields"]["StatusCallback"].as_str().unwrap();
+    let id = call["id"].as_str().unwrap();
+    assert!(
+        callback.ends_with(&format!("/status?call={id}#rc=3&rp=ct,rt,5xx")),
+        "{callback}"
+    );
+    assert!(sent["fields"]["Twiml"]
+        .as_str()
+        .unwrap()
+        .starts_with("<?xml"));
+
+    let kinds: Vec<String> = app
+        .get(&format!("/api/v1/calls/{id}/events"), &org.api_token)
+        .await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["created", "originate", "twilio.status", "placed"]);
+
+    // The rest of the call's callbacks come to the same URL.
+    let url = callback.split('#').next().unwrap();
+    let path = url.strip_prefix(&app.address).unwrap();
+    let mut completed = twilio_params("CAfake0001", "completed", 3, 70);
+    completed[3].1 = "+919876543210".into();
+    let (status, _) = app
+        .post_form(
+            path,
+            &completed,
+            Some(&twilio_signature(TWILIO_AUTH_TOKEN, url, &completed)),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let call = app
+        .get(&format!("/api/v1/calls/{id}"), &org.api_token)
+        .await;
+    assert_eq!(
+        (call["status"].as_str(), call["talk_s"].as_i64()),
+        (Some("completed"), Some(61))
+    );
+}
+
+#[actix_web::test]
+async fn a_refused_call_is_recorded_with_the_providers_words_and_no_secret() {
+    let app = spawn_app().await;
+    let (api, _) = fake_providers().await;
+    let org = app.create_org("Acme").await;
+    app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": "wrong-secret-value", "from_number": "+15550000000", "api_base": api})).await;
+    let (status, call) = dial(&app, &org, "twilio", "+919876543210").await;
+    assert_eq!(status, 201, "{call}");
+    assert_eq!(call["status"], "failed");
+    let cause = call["hangup_cause"].as_str().unwrap();
+    assert!(
+        cause.contains("401") && cause.contains("Authenticate"),
+        "{cause}"
+    );
+    assert!(!call.to_string().contains("wrong-secret-value"));
+
+    let (status, body) = dial(&app, &org, "yeastar", "+919876543210").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_provider"))
+    );
+    let (status, body) = dial(&app, &org, "plivo", "+919876543210").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("provider_not_configured"))
+    );
+    let (status, body) = dial(&app, &org, "twilio", "not a number").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_phone"))
+    );
+    app.request(
+        "POST",
+        "/api/v1/dnc",
+        Some(&org.api_token),
+        Some(json!({"phone": "+919000000009"})),
+    )
+    .await;
+    let (status, body) = dial(&app, &org, "twilio", "09000000009").await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("do_not_call")));
+    assert_eq!(
+        app.get("/api/v1/calls", &org.api_token).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn plivo_exotel_and_bolna_calls_are_placed_in_their_own_formats_and_tracked() {
+    let app = spawn_app().await;
+    let (api, log) = fake_providers().await;
+    let org = app.create_org("Acme").await;
+    app.configure(&org, "plivo", json!({"auth_id": "MA1", "auth_token": "plivo-secret", "from_number": "918000000000", "api_base": api})).await;
+    app.configure(&org, "exotel", json!({"account_sid": "acme1", "api_key": "k", "api_token": "t", "caller_id": "08012345678", "flow_url": "http://my.exotel.com/acme1/exoml/start_voice/1", "api_base": api})).await;
+    app.configure(
+        &org,
+        "bolna",
+        json!({"api_key": "test-bolna-key", "agent_id": "agent-1", "api_base": api}),
+    )
+    .await;
+
+    // Plivo: its API gives no CallUUID; the first callback (to a URL naming our call) does.
+    let (status, call) = dial(&app, &org, "plivo", "+919876543210").await;
+    assert_eq!(
+        (status, call["provider_call_id"].clone()),
+        (201, Value::Null),
+        "{call}"
+    );
+    let sent = &entries(&log, "plivo")[0];
+    assert_eq!(
+        (sent["to"].as_str(), sent["from"].as_str()),
+        (Some("919876543210"), Some("918000000000"))
+    );
+    let ring_url = sent["ring_url"]
+        .as_str()
+        .unwrap()
+        .split('#')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(ring_url.ends_with(&format!("/ring?call={}", call["id"].as_str().unwrap())));
+    let params = vec![
+        ("CallUUID", "plivo-uuid-1".to_owned()),
+        ("Direction", "outbound".to_owned()),
+        ("From", "918000000000".to_owned()),
+        ("To", "919876543210".to_owned()),
+        ("CallStatus", "ringing".to_owned()),
+        ("Event", "Ring".to_owned()),
+    ];
+    let signature = {
+        // Plivo V3 over a URL with a query: `?` + sorted query + `.` + sorted body (providers.md §2.3).
+        use base64::Engine as _;
+        use hmac::Mac;
+        let (base, query) = ring_url.split_once('?').unwrap();
+        let mut body: Vec<String> = params.iter().map(|(k, v)| format!("{k}{v}")).collect();
+        body.sort();
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"plivo-secret").unwrap();
+        mac.update(format!("{base}?{query}.{}.n1", body.concat()).as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    };
+    let (status, _) = app
+        .post_raw(
+            ring_url.strip_prefix(&app.address).unwrap(),
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded".into()),
+                ("X-Plivo-Signature-V3", signature),
+                ("X-Plivo-Signature-V3-Nonce", "n1".into()),
+            ],
+            form_body(&params).into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let call = app
+        .get(
+            &format!("/api/v1/calls/{}", call["id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(
+        (call["provider_call_id"].as_str(), call["status"].as_str()),
+        (Some("plivo-uuid-1"), Some("ringing"))
+    );
+
+    // Exotel: 0-prefixed numbers, the flow, a StatusCallback that authenticates itself.
+    let (status, call) = dial(&app, &org, "exotel", "+919876543210").await;
+    assert_eq!(
+        (status, call["provider_call_id"].as_str()),
+        (201, Some("exo-1"))
+    );
+    let sent = &entries(&log, "exotel")[0];
+    assert_eq!(
+        (sent["From"].as_str(), sent["CallerId"].as_str()),
+        (Some("09876543210"), Some("08012345678"))
+    );
+    let status_url = sent["StatusCallback"].as_str().unwrap().to_owned();
+    let path = status_url.strip_prefix(&app.address).unwrap();
+    let terminal = json!({"CallSid": "exo-1", "EventType": "terminal", "Status": "busy", "EndTime": "2025-03-04 15:30:20"});
+    let (status, _) = app
+        .post_raw(
+            path,
+            &[("Content-Type", "application/json".into())],
+            terminal.to_string().into(),
+        )
+        .await;
+    assert_eq!(
+        status, 200,
+        "the per-call token in the URL authenticates the callback"
+    );
+    let forged = path.replace("sig=", "sig=0");
+    let (status, _) = app
+        .post_raw(
+            &forged,
+            &[("Content-Type", "application/json".into())],
+            terminal.to_string().into(),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let call = app
+        .get(
+            &format!("/api/v1/calls/{}", call["id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(call["status"], "busy");
+
+    // Bolna: the execution id is the call's provider id; its webhook updates the same call.
+    let (status, call) = dial(&app, &org, "bolna", "+919876543210").await;
+    assert_eq!(
+        (status, call["provider_call_id"].as_str()),
+        (201, Some("exec-1"))
+    );
+    let sent = &entries(&log, "bolna")[0];
+    assert_eq!(sent["recipient_phone_number"], "+919876543210");
+    assert_eq!(sent["user_data"]["call_id"], call["id"]);
+    let snapshot =
+        json!({"id": "exec-1", "status": "ringing", "updated_at": "2025-03-04T10:00:03Z"});
+    let (status, body) = app
+        .post_token_json(
+            &format!("/webhooks/bolna/{}", org.id),
+            &org.webhook_token,
+            &snapshot,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["call_id"], call["id"]);
+    let calls = app.get("/api/v1/calls", &org.api_token).await;
+    assert_eq!(
+        calls["items"].as_array().unwrap().len(),
+        3,
+        "one call per provider, none twice"
+    );
+}
