@@ -126,13 +126,22 @@ pub async fn find_or_create(
     org: &Org,
     phone: &PhoneNumber,
 ) -> Result<ContactRow, AppError> {
-    let (org_id, e164) = (org.id.to_string(), phone.e164().to_owned());
+    let row = from_body(org, &serde_json::json!({ "phone": phone.e164() }))?;
+    find_or_insert(pool, writer, row).await
+}
+
+/// The org's contact with `row`'s phone: the one it already has (kept as it is), else `row`.
+pub async fn find_or_insert(
+    pool: &DbPool,
+    writer: &Writer,
+    row: ContactRow,
+) -> Result<ContactRow, AppError> {
+    let (org_id, phone) = (row.org_id.clone(), row.phone.clone());
     let lookup =
-        move |conn: &mut db::DbConnection| Ok(queries::contact_by_phone(conn, &org_id, &e164)?);
+        move |conn: &mut db::DbConnection| Ok(queries::contact_by_phone(conn, &org_id, &phone)?);
     if let Some(found) = db::read(pool, lookup.clone()).await? {
         return Ok(found);
     }
-    let row = from_body(org, &serde_json::json!({ "phone": phone.e164() }))?;
     match insert(writer, row).await {
         Ok(row) => Ok(row),
         // Created meanwhile by another request: read that one.

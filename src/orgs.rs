@@ -205,6 +205,15 @@ impl OrgDirectory {
         Ok(Some(map))
     }
 
+    /// An org's credentials for a provider if they are in memory already (no database read).
+    pub fn cached_credentials(&self, org_id: &OrgId, provider: Provider) -> Option<Credentials> {
+        self.credentials
+            .read()
+            .unwrap()
+            .get(&(org_id.clone(), provider))
+            .cloned()
+    }
+
     /// Stores an org's credentials for a provider (already validated) through the writer.
     pub async fn put_credentials(
         &self,

@@ -2,6 +2,7 @@
 //! `main`, the tests and the benches.
 
 use crate::actors::call::CallDeps;
+use crate::actors::campaign::{Bind, CampaignRegistry, RouteCampaign};
 use crate::actors::extension::ExtensionRegistry;
 use crate::actors::org_hub::{HubDirectory, Publish};
 use crate::actors::registry::{CallRegistry, Recover};
@@ -51,9 +52,11 @@ impl Application {
             }),
         );
         let extensions = ExtensionRegistry::new(writer.clone(), pool.clone()).start();
+        let campaigns = CampaignRegistry::default().start();
         let registry = CallRegistry::new(CallDeps {
             writer: writer.clone(),
             extensions: extensions.clone(),
+            campaigns: campaigns.clone(),
             pool: pool.clone(),
             deadlines: settings.deadlines,
             grace: settings.call_grace,
@@ -75,6 +78,8 @@ impl Application {
             writer,
             registry,
             extensions,
+            campaigns: campaigns.clone(),
+            pacer: Default::default(),
             hubs,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))
@@ -83,6 +88,7 @@ impl Application {
             pbx_sessions: Default::default(),
             ready: AtomicBool::new(false),
         });
+        campaigns.do_send(Bind(state.clone()));
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -129,13 +135,37 @@ async fn recover(state: web::Data<AppState>) {
         match loaded {
             Ok(calls) => {
                 let count = calls.len();
-                match state.registry.send(Recover(calls)).await {
-                    Ok(started) => {
-                        tracing::info!(unfinished = count, started, "live calls recovered");
+                let started = state.registry.send(Recover(calls)).await;
+                let campaigns =
+                    http::read(&state, |conn| Ok(queries::running_campaigns(conn)?)).await;
+                match (started, campaigns) {
+                    (Ok(started), Ok(campaigns)) => {
+                        for campaign in &campaigns {
+                            let route = RouteCampaign {
+                                org_id: crate::domain::ids::OrgId::from_stored(
+                                    campaign.org_id.clone(),
+                                ),
+                                campaign_id: campaign.id.clone(),
+                            };
+                            if let Err(error) = state.campaigns.send(route).await {
+                                tracing::error!(%error, campaign = %campaign.id, "campaign not resumed");
+                            }
+                        }
+                        tracing::info!(
+                            unfinished = count,
+                            started,
+                            campaigns = campaigns.len(),
+                            "live state recovered"
+                        );
                         state.ready.store(true, Ordering::Release);
                         return;
                     }
-                    Err(error) => tracing::error!(%error, "recovery could not reach the registry"),
+                    (Err(error), _) => {
+                        tracing::error!(%error, "recovery could not reach the registry")
+                    }
+                    (_, Err(error)) => {
+                        tracing::error!(%error, "recovery cannot read campaigns yet")
+                    }
                 }
             }
             Err(error) => tracing::error!(%error, "recovery cannot read the database yet"),

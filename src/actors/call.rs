@@ -1,6 +1,7 @@
 //! One actor per live call: it owns the call's state, applies events through the pure state machine,
 //! commits each change through the writer, and reconciles the call when its deadline passes.
 
+use super::campaign::{CallChanged, CampaignRegistry};
 use super::extension::{change_extension, ExtensionRegistry};
 use super::registry::{Alias, CallKey, CallRegistry, Forget};
 use super::writer::Writer;
@@ -65,6 +66,8 @@ pub struct CallDeps {
     pub writer: Writer,
     /// Told when a call the engine closes itself had extensions in it.
     pub extensions: Addr<ExtensionRegistry>,
+    /// Told when a campaign's call changes.
+    pub campaigns: Addr<CampaignRegistry>,
     pub pool: DbPool,
     pub deadlines: Deadlines,
     pub grace: Duration,
@@ -304,7 +307,20 @@ impl CallActor {
             events,
         });
         self.unsaved = false;
+        let analytics_arrived = applied.call.analytics.is_some() && self.call.analytics.is_none();
         self.call = applied.call;
+        if let Some(campaign_id) = &self.call.campaign_id {
+            if applied.status_changed || analytics_arrived {
+                self.deps.campaigns.do_send(CallChanged {
+                    org_id: self.call.org_id.clone(),
+                    campaign_id: campaign_id.clone(),
+                    call_id: self.call.id.to_string(),
+                    contact_id: self.call.contact_id.clone(),
+                    status: self.call.status,
+                    has_analytics: self.call.analytics.is_some(),
+                });
+            }
+        }
         pending.outcome()
     }
 

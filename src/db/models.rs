@@ -260,6 +260,78 @@ impl DncRow {
     }
 }
 
+/// A campaign as stored.
+#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = campaigns, treat_none_as_null = true)]
+pub struct CampaignRow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub provider: String,
+    pub status: String,
+    pub concurrency: i32,
+    pub max_attempts: i32,
+    pub retry_delay_s: i32,
+    pub calls_per_second: Option<f64>,
+    pub calling_window: Option<String>,
+    pub failure_reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl CampaignRow {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "provider": self.provider,
+            "status": self.status,
+            "concurrency": self.concurrency,
+            "max_attempts": self.max_attempts,
+            "retry_delay_s": self.retry_delay_s,
+            "calls_per_second": self.calls_per_second,
+            "window": self.calling_window.as_deref().and_then(|w| serde_json::from_str::<serde_json::Value>(w).ok()),
+            "failure_reason": self.failure_reason,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        })
+    }
+}
+
+/// One contact of a campaign and where it is.
+#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = campaign_contacts, treat_none_as_null = true)]
+pub struct CampaignContactRow {
+    pub campaign_id: String,
+    pub contact_id: String,
+    pub org_id: String,
+    pub phone: String,
+    pub position: i64,
+    pub status: String,
+    pub attempts: i32,
+    pub last_outcome: Option<String>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub call_id: Option<String>,
+    pub updated_at: String,
+}
+
+impl CampaignContactRow {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "contact_id": self.contact_id,
+            "phone": self.phone,
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_outcome": self.last_outcome,
+            "last_error": self.last_error,
+            "next_attempt_at": self.next_attempt_at,
+            "call_id": self.call_id,
+            "updated_at": self.updated_at,
+        })
+    }
+}
+
 /// One entry of a call's timeline.
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = call_events)]

@@ -330,3 +330,123 @@ pub fn dnc_page(
     }
     query.order(dnc::phone.asc()).limit(limit).load(conn)
 }
+
+pub fn campaign(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+) -> QueryResult<Option<CampaignRow>> {
+    campaigns::table
+        .find(id)
+        .filter(campaigns::org_id.eq(org_id))
+        .first(conn)
+        .optional()
+}
+
+/// A page of an org's campaigns, newest first.
+pub fn campaigns_page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<CampaignRow>> {
+    let mut query = campaigns::table
+        .filter(campaigns::org_id.eq(org_id))
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(campaigns::id.lt(before.to_owned()));
+    }
+    query.order(campaigns::id.desc()).limit(limit).load(conn)
+}
+
+/// Every org's running campaigns: the actors to respawn on start.
+pub fn running_campaigns(conn: &mut DbConnection) -> QueryResult<Vec<CampaignRow>> {
+    campaigns::table
+        .filter(campaigns::status.eq("running"))
+        .load(conn)
+}
+
+/// A campaign's contacts in dialing order (a page: `after` is the last position seen).
+pub fn campaign_contacts(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<CampaignContactRow>> {
+    let mut query = campaign_contacts::table
+        .filter(campaign_contacts::campaign_id.eq(campaign_id))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(campaign_contacts::position.gt(after));
+    }
+    query
+        .order(campaign_contacts::position.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// The last position given in a campaign (0 before any contact).
+pub fn last_campaign_position(conn: &mut DbConnection, campaign_id: &str) -> QueryResult<i64> {
+    campaign_contacts::table
+        .filter(campaign_contacts::campaign_id.eq(campaign_id))
+        .select(diesel::dsl::max(campaign_contacts::position))
+        .first::<Option<i64>>(conn)
+        .map(Option::unwrap_or_default)
+}
+
+/// A campaign's calls as (status, has analytics, count).
+pub fn campaign_call_counts(
+    conn: &mut DbConnection,
+    org_id: &str,
+    campaign_id: &str,
+) -> QueryResult<Vec<(String, bool, i64)>> {
+    let rows: Vec<(String, Option<String>)> = calls::table
+        .filter(calls::org_id.eq(org_id))
+        .filter(calls::campaign_id.eq(campaign_id))
+        .select((calls::status, calls::analytics))
+        .load(conn)?;
+    let mut counts: std::collections::BTreeMap<(String, bool), i64> = Default::default();
+    for (status, analytics) in rows {
+        *counts.entry((status, analytics.is_some())).or_default() += 1;
+    }
+    Ok(counts.into_iter().map(|((s, a), n)| (s, a, n)).collect())
+}
+
+/// One call of a campaign, as the campaign's actor tracks it.
+#[derive(Debug, Clone)]
+pub struct CampaignCall {
+    pub id: String,
+    pub contact_id: Option<String>,
+    pub status: crate::domain::call::CallStatus,
+    pub has_analytics: bool,
+}
+
+/// A campaign's calls, oldest first.
+pub fn campaign_calls(
+    conn: &mut DbConnection,
+    org_id: &str,
+    campaign_id: &str,
+) -> QueryResult<Vec<CampaignCall>> {
+    let rows: Vec<(String, Option<String>, String, Option<String>)> = calls::table
+        .filter(calls::org_id.eq(org_id))
+        .filter(calls::campaign_id.eq(campaign_id))
+        .order(calls::id.asc())
+        .select((
+            calls::id,
+            calls::contact_id,
+            calls::status,
+            calls::analytics,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, contact, status, analytics)| {
+            crate::domain::call::CallStatus::parse(&status).map(|status| CampaignCall {
+                id,
+                contact_id: contact,
+                status,
+                has_analytics: analytics.is_some(),
+            })
+        })
+        .collect())
+}

@@ -91,6 +91,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    campaigns (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        provider -> Text,
+        status -> Text,
+        concurrency -> Integer,
+        max_attempts -> Integer,
+        retry_delay_s -> Integer,
+        calls_per_second -> Nullable<Double>,
+        calling_window -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        created_at -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    campaign_contacts (campaign_id, contact_id) {
+        campaign_id -> Text,
+        contact_id -> Text,
+        org_id -> Text,
+        phone -> Text,
+        position -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        last_outcome -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Nullable<Text>,
+        call_id -> Nullable<Text>,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
     call_events (id) {
         id -> Text,
         org_id -> Text,
@@ -138,6 +173,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     extensions,
     dnc,
+    campaigns,
+    campaign_contacts,
     call_events,
     events,
     webhook_inbox

@@ -35,6 +35,10 @@ pub enum WriteOp {
     UpsertExtension(ExtensionRow),
     /// Lists a number as do-not-call unless it already is: then the request is a duplicate.
     InsertDnc(DncRow),
+    UpsertCampaign(CampaignRow),
+    /// Adds a contact to a campaign, unless it is already in it (then nothing happens).
+    AddCampaignContact(CampaignContactRow),
+    UpdateCampaignContact(CampaignContactRow),
     /// Takes a number off the do-not-call list; a number not listed makes the request a duplicate.
     DeleteDnc {
         org_id: String,
@@ -149,6 +153,25 @@ pub fn apply(
                 if inserted == 0 {
                     return Ok(WriteOutcome::Duplicate);
                 }
+            }
+            WriteOp::UpsertCampaign(row) => {
+                on_each_backend!(conn, |c| diesel::insert_into(campaigns::table)
+                    .values(row)
+                    .on_conflict(campaigns::id)
+                    .do_update()
+                    .set(row)
+                    .execute(c))?;
+            }
+            WriteOp::AddCampaignContact(row) => {
+                on_each_backend!(conn, |c| diesel::insert_into(campaign_contacts::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c))?;
+            }
+            WriteOp::UpdateCampaignContact(row) => {
+                diesel::update(campaign_contacts::table.find((&row.campaign_id, &row.contact_id)))
+                    .set(row)
+                    .execute(conn)?;
             }
             WriteOp::DeleteDnc { org_id, phone } => {
                 if diesel::delete(dnc::table.find((org_id, phone))).execute(conn)? == 0 {

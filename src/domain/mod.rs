@@ -1,6 +1,7 @@
 //! The pure core: state machines and vocabulary as plain Rust (no actix, no diesel, no I/O).
 
 pub mod call;
+pub mod campaign;
 pub mod events;
 pub mod extension;
 pub mod ids;

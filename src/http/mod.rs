@@ -1,6 +1,7 @@
 //! The HTTP surface: one handler per operation, shared state, org auth and list paging.
 
 pub mod calls;
+pub mod campaigns;
 pub mod contacts;
 pub mod dnc;
 pub mod extensions;
@@ -39,6 +40,9 @@ pub struct AppState {
     pub hubs: Addr<HubDirectory>,
     /// Outbound HTTP to providers' APIs.
     pub http: reqwest::Client,
+    pub campaigns: Addr<crate::actors::campaign::CampaignRegistry>,
+    /// Dial pacing per provider account, shared by every campaign.
+    pub pacer: crate::actors::campaign::Pacer,
     /// Each org's PBX API tokens.
     pub pbx_sessions: crate::providers::yeastar::PbxSessions,
     pub orgs: OrgDirectory,
@@ -85,6 +89,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/calls", web::post().to(calls::create_call))
             .route("/calls/{id}", web::get().to(calls::get_call))
             .route("/calls/{id}/events", web::get().to(calls::call_timeline))
+            .route("/campaigns", web::post().to(campaigns::create_campaign))
+            .route("/campaigns", web::get().to(campaigns::list_campaigns))
+            .route("/campaigns/{id}", web::get().to(campaigns::get_campaign))
+            .route(
+                "/campaigns/{id}/contacts",
+                web::post().to(campaigns::post_contacts),
+            )
+            .route(
+                "/campaigns/{id}/contacts",
+                web::get().to(campaigns::campaign_contacts),
+            )
+            .route(
+                "/campaigns/{id}/progress",
+                web::get().to(campaigns::progress),
+            )
+            .route("/campaigns/{id}/{action}", web::post().to(campaigns::steer))
             .route("/contacts", web::post().to(contacts::create_contact))
             .route("/contacts", web::get().to(contacts::list_contacts))
             .route(

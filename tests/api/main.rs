@@ -3,6 +3,7 @@
 //! WebSocket clients.
 
 mod calls;
+mod campaigns;
 mod contacts;
 mod dnc;
 mod helpers;

@@ -8,6 +8,11 @@ use std::sync::{Arc, Mutex};
 
 type Log = Arc<Mutex<Vec<(String, Value)>>>;
 
+/// The stand-in provider APIs, for other tests (its Twilio refuses a wrong auth token with 401).
+pub async fn fake_providers_for_tests() -> (String, Log) {
+    fake_providers().await
+}
+
 /// The stand-in provider APIs on 127.0.0.1. Twilio's POSTs a signed `initiated` callback to the
 /// StatusCallback it was given before answering (a callback that beats the API's answer).
 async fn fake_providers() -> (String, Log) {

@@ -1,0 +1,704 @@
+//! One actor per campaign: it dials the campaign's contacts through `dialing::place` — never more
+//! than `concurrency` live calls, paced per provider account, DNC checked before every dial,
+//! retries after their delay, inside the calling window — and reports only what the calls say.
+
+use crate::db::models::{CampaignContactRow, CampaignRow};
+use crate::db::writes::{WriteOp, WriteRequest};
+use crate::db::{self, queries};
+use crate::dialing::{self, Dial};
+use crate::domain::call::CallStatus;
+use crate::domain::campaign::{
+    after_call, display, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy,
+};
+use crate::domain::events::{EventType, NewEvent};
+use crate::domain::ids::OrgId;
+use crate::domain::phone::PhoneNumber;
+use crate::domain::time::{from_text, to_text};
+use crate::error::AppError;
+use crate::http::AppState;
+use crate::orgs::Org;
+use crate::providers::Provider;
+use actix::prelude::*;
+use actix_web::web;
+use chrono::Utc;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How often a running campaign looks for contacts to dial.
+const TICK: Duration = Duration::from_millis(50);
+/// `campaign:progress` at most this often per campaign.
+const PROGRESS_EVERY: Duration = Duration::from_millis(300);
+
+/// Paces dials per provider account, shared by every campaign of that account.
+#[derive(Default)]
+pub struct Pacer(Mutex<HashMap<String, Instant>>);
+
+impl Pacer {
+    /// Takes the account's next dial slot if it is due (`rate` dials per second).
+    pub fn try_take(&self, account: &str, rate: f64) -> bool {
+        let now = Instant::now();
+        let mut next = self.0.lock().unwrap();
+        let slot = next.entry(account.to_owned()).or_insert(now);
+        if *slot > now {
+            return false;
+        }
+        *slot = (*slot).max(now - Duration::from_millis(100))
+            + Duration::from_secs_f64(1.0 / rate.max(0.01));
+        true
+    }
+}
+
+/// What a supervisor does to a campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Start,
+    Pause,
+    Resume,
+    Cancel,
+}
+
+/// Applies a supervisor's action; answered with the campaign once the change is committed.
+#[derive(Message)]
+#[rtype(result = "Result<CampaignRow, AppError>")]
+pub struct Steer(pub Control);
+
+/// A call of the campaign changed (sent by its call actor).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct CallChanged {
+    pub org_id: OrgId,
+    pub campaign_id: String,
+    pub call_id: String,
+    pub contact_id: Option<String>,
+    pub status: CallStatus,
+    pub has_analytics: bool,
+}
+
+/// A campaign's actor.
+pub struct CampaignActor {
+    state: web::Data<AppState>,
+    org: Arc<Org>,
+    campaign: CampaignRow,
+    contacts: Vec<CampaignContactRow>,
+    /// Live calls (not yet disconnected or final) → their contact.
+    live: HashMap<String, String>,
+    /// Every call of the campaign seen → (status, analytics merged).
+    calls: HashMap<String, (CallStatus, bool)>,
+    /// Dials asked for and not yet answered: they hold a slot too.
+    in_flight: usize,
+    progress_dirty: bool,
+    progress_at: Instant,
+}
+
+impl CampaignActor {
+    fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.campaign.max_attempts.max(1) as u32,
+            retry_delay: Duration::from_secs(self.campaign.retry_delay_s.max(0) as u64),
+        }
+    }
+
+    fn status(&self) -> CampaignStatus {
+        CampaignStatus::parse(&self.campaign.status).unwrap_or(CampaignStatus::Pending)
+    }
+
+    fn index(&self, contact_id: &str) -> Option<usize> {
+        self.contacts
+            .iter()
+            .position(|c| c.contact_id == contact_id)
+    }
+
+    /// Commits changed rows with the events they make; waits for nothing (the writer keeps order).
+    fn write(&self, ops: Vec<WriteOp>, events: Vec<NewEvent>) -> crate::actors::writer::Pending {
+        self.state.writer.submit(WriteRequest {
+            org_id: self.org.id.clone(),
+            ops,
+            events,
+        })
+    }
+
+    fn save_contact(&mut self, i: usize) -> crate::actors::writer::Pending {
+        self.contacts[i].updated_at = to_text(Utc::now());
+        self.progress_dirty = true;
+        self.write(
+            vec![WriteOp::UpdateCampaignContact(self.contacts[i].clone())],
+            Vec::new(),
+        )
+    }
+
+    /// Moves the campaign to `status` (with a reason when it failed) and announces it.
+    fn set_status(
+        &mut self,
+        status: CampaignStatus,
+        reason: Option<String>,
+    ) -> crate::actors::writer::Pending {
+        self.campaign.status = status.as_str().to_owned();
+        self.campaign.failure_reason = reason;
+        self.campaign.updated_at = to_text(Utc::now());
+        self.progress_dirty = true;
+        let event = NewEvent {
+            event_type: EventType::CampaignUpdated,
+            subject: self.campaign.id.clone(),
+            data: self.campaign.to_json(),
+        };
+        self.write(
+            vec![WriteOp::UpsertCampaign(self.campaign.clone())],
+            vec![event],
+        )
+    }
+
+    fn progress(&self) -> Value {
+        let mut counts = CallCounts::default();
+        for (status, analytics) in self.calls.values() {
+            counts.add(*status, *analytics, 1);
+        }
+        let by_status = |s: ContactStatus| {
+            self.contacts
+                .iter()
+                .filter(|c| c.status == s.as_str())
+                .count() as u64
+        };
+        progress_json(
+            &self.campaign,
+            &counts,
+            &self.contacts,
+            by_status(ContactStatus::Done),
+            by_status(ContactStatus::Failed) + by_status(ContactStatus::Skipped),
+            self.live.len() as u64,
+        )
+    }
+
+    /// A contact's next eligible turn: pending, or a retry whose time has come.
+    fn next_contact(&self, now: chrono::DateTime<Utc>) -> Option<usize> {
+        self.contacts
+            .iter()
+            .position(|c| match ContactStatus::parse(&c.status) {
+                Some(ContactStatus::Pending) => true,
+                Some(ContactStatus::RetryScheduled) => c
+                    .next_attempt_at
+                    .as_deref()
+                    .and_then(from_text)
+                    .is_none_or(|at| at <= now),
+                _ => false,
+            })
+    }
+
+    fn window(&self) -> Option<CallingWindow> {
+        self.campaign
+            .calling_window
+            .as_deref()
+            .and_then(|w| serde_json::from_str(w).ok())
+    }
+
+    fn account_rate(&self) -> f64 {
+        let campaign_rate = self.campaign.calls_per_second.unwrap_or(f64::MAX);
+        campaign_rate.min(self.account_rate_limit())
+    }
+
+    fn account_rate_limit(&self) -> f64 {
+        self.state
+            .orgs
+            .cached_credentials(&self.org.id, self.provider())
+            .and_then(|c| c.get("calls_per_second").and_then(Value::as_f64))
+            .unwrap_or(1.0)
+    }
+
+    fn provider(&self) -> Provider {
+        Provider::parse(&self.campaign.provider).unwrap_or(Provider::Twilio)
+    }
+
+    /// Dials what it may: within concurrency, the window and the account's pace.
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.status() != CampaignStatus::Running {
+            self.publish_progress();
+            return;
+        }
+        let now = Utc::now();
+        if self.window().is_some_and(|w| !w.contains(now)) {
+            self.publish_progress();
+            return;
+        }
+        let account = format!("{}:{}", self.org.id, self.campaign.provider);
+        let rate = self.account_rate();
+        while self.live.len() + self.in_flight < self.campaign.concurrency.max(1) as usize {
+            let Some(i) = self.next_contact(now) else {
+                break;
+            };
+            if !self.state.pacer.try_take(&account, rate) {
+                break;
+            }
+            self.dial(i, ctx);
+        }
+        self.check_done();
+        self.publish_progress();
+    }
+
+    /// One dial: the contact is `dialing` (committed) before the call is placed.
+    fn dial(&mut self, i: usize, ctx: &mut Context<Self>) {
+        self.in_flight += 1;
+        let contact = &mut self.contacts[i];
+        contact.status = ContactStatus::Dialing.as_str().to_owned();
+        contact.attempts += 1;
+        contact.next_attempt_at = None;
+        let (contact_id, phone) = (contact.contact_id.clone(), contact.phone.clone());
+        let saved = self.save_contact(i);
+        let (state, org, provider, campaign_id) = (
+            self.state.clone(),
+            self.org.clone(),
+            self.provider(),
+            self.campaign.id.clone(),
+        );
+        let work = async move {
+            saved.outcome().await?;
+            let to = PhoneNumber::parse(&phone, &org.default_country)
+                .map_err(|e| AppError::bad_request("invalid_phone", e.to_string()))?;
+            if crate::http::dnc::is_listed(&state, &org, &to).await? {
+                return Ok(None);
+            }
+            let dial = Dial {
+                provider,
+                to,
+                from: None,
+                campaign_id: Some(campaign_id),
+                contact_id: Some(contact_id.clone()),
+            };
+            dialing::place(&state, &org, dial).await.map(Some)
+        };
+        let id = self.contacts[i].contact_id.clone();
+        ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
+            act.in_flight -= 1;
+            act.dialed(&id, result);
+            act.tick(ctx);
+        }));
+    }
+
+    /// The answer of a dial.
+    fn dialed(&mut self, contact_id: &str, result: Result<Option<dialing::Dialed>, AppError>) {
+        let Some(i) = self.index(contact_id) else {
+            return;
+        };
+        match result {
+            Ok(None) => {
+                let c = &mut self.contacts[i];
+                c.status = ContactStatus::Skipped.as_str().to_owned();
+                c.last_error = Some("do_not_call".into());
+            }
+            Ok(Some(dialed)) => {
+                let call_id = dialed.call.id.to_string();
+                self.contacts[i].call_id = Some(call_id.clone());
+                if let Some(refusal) = &dialed.refused {
+                    self.contacts[i].last_error = Some(refusal.to_string());
+                    if refusal.credentials_rejected() {
+                        let _ = self.set_status(
+                            CampaignStatus::Failed,
+                            Some(format!(
+                                "the provider rejected the account's credentials: {refusal}"
+                            )),
+                        );
+                    }
+                }
+                self.contacts[i].status = ContactStatus::InCall.as_str().to_owned();
+                let status = dialed.call.status;
+                let analytics = dialed.call.analytics.is_some();
+                self.calls.insert(call_id.clone(), (status, analytics));
+                if status.is_live() {
+                    self.live.insert(call_id.clone(), contact_id.to_owned());
+                }
+                if status.is_final() {
+                    self.conclude(i, status);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, campaign = %self.campaign.id, "dial failed before reaching the provider");
+                let c = &mut self.contacts[i];
+                c.last_error = Some(error.to_string());
+                c.status = ContactStatus::RetryScheduled.as_str().to_owned();
+                c.attempts -= 1;
+                c.next_attempt_at = Some(to_text(Utc::now() + chrono::Duration::seconds(5)));
+            }
+        }
+        let _ = self.save_contact(i);
+    }
+
+    /// A contact's call reached its final status: done, retry, or failed.
+    fn conclude(&mut self, i: usize, outcome: CallStatus) {
+        let policy = self.policy();
+        let c = &mut self.contacts[i];
+        let (status, next) = after_call(outcome, c.attempts.max(0) as u32, policy, Utc::now());
+        c.status = status.as_str().to_owned();
+        c.last_outcome = Some(outcome.as_str().to_owned());
+        c.next_attempt_at = next.map(to_text);
+    }
+
+    /// Completed when no contact is open and no call is live.
+    fn check_done(&mut self) {
+        if self.status() != CampaignStatus::Running || self.in_flight > 0 || !self.live.is_empty() {
+            return;
+        }
+        let open = self
+            .contacts
+            .iter()
+            .any(|c| ContactStatus::parse(&c.status).is_some_and(ContactStatus::is_open));
+        if !open {
+            let _ = self.set_status(CampaignStatus::Completed, None);
+        }
+    }
+
+    fn publish_progress(&mut self) {
+        if !self.progress_dirty || self.progress_at.elapsed() < PROGRESS_EVERY {
+            return;
+        }
+        self.progress_dirty = false;
+        self.progress_at = Instant::now();
+        let event = NewEvent {
+            event_type: EventType::CampaignProgress,
+            subject: self.campaign.id.clone(),
+            data: self.progress(),
+        };
+        let _ = self.write(Vec::new(), vec![event]);
+    }
+
+    /// After a restart: contacts caught mid-dial are matched with the calls that exist.
+    fn recover_contacts(&mut self, calls: Vec<queries::CampaignCall>) {
+        let mut latest: HashMap<String, (String, CallStatus)> = HashMap::new();
+        for call in &calls {
+            self.calls
+                .insert(call.id.clone(), (call.status, call.has_analytics));
+            if let Some(contact) = &call.contact_id {
+                latest.insert(contact.clone(), (call.id.clone(), call.status));
+            }
+        }
+        for i in 0..self.contacts.len() {
+            let status = ContactStatus::parse(&self.contacts[i].status);
+            if !matches!(status, Some(ContactStatus::Dialing | ContactStatus::InCall)) {
+                continue;
+            }
+            let call = self.contacts[i]
+                .call_id
+                .clone()
+                .and_then(|id| self.calls.get(&id).map(|(s, _)| (id, *s)))
+                .or_else(|| latest.get(&self.contacts[i].contact_id).cloned());
+            match call {
+                // The dial was committed but no call was written: the provider was never asked.
+                None => {
+                    self.contacts[i].status = ContactStatus::Pending.as_str().to_owned();
+                    self.contacts[i].attempts = (self.contacts[i].attempts - 1).max(0);
+                }
+                Some((call_id, call_status)) => {
+                    self.contacts[i].call_id = Some(call_id.clone());
+                    self.contacts[i].status = ContactStatus::InCall.as_str().to_owned();
+                    if call_status.is_live() {
+                        self.live
+                            .insert(call_id, self.contacts[i].contact_id.clone());
+                    } else if call_status.is_final() {
+                        self.conclude(i, call_status);
+                    }
+                }
+            }
+            let _ = self.save_contact(i);
+        }
+    }
+}
+
+impl Actor for CampaignActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let (campaign_id, org_id) = (self.campaign.id.clone(), self.org.id.to_string());
+        let read = db::read(&self.state.pool, move |conn| {
+            let contacts = queries::campaign_contacts(conn, &campaign_id, None, i64::MAX)?;
+            let calls = queries::campaign_calls(conn, &org_id, &campaign_id)?;
+            Ok((contacts, calls))
+        });
+        ctx.wait(read.into_actor(self).map(|result, act, ctx| match result {
+            Ok((contacts, calls)) => {
+                act.contacts = contacts;
+                act.recover_contacts(calls);
+                ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
+            }
+            Err(error) => {
+                tracing::error!(%error, campaign = %act.campaign.id, "cannot load campaign");
+                ctx.stop();
+            }
+        }));
+    }
+}
+
+impl Handler<Steer> for CampaignActor {
+    type Result = ResponseActFuture<Self, Result<CampaignRow, AppError>>;
+
+    fn handle(&mut self, msg: Steer, ctx: &mut Context<Self>) -> Self::Result {
+        let status = self.status();
+        let conflict = |code: &'static str, message: String| -> Self::Result {
+            Box::pin(actix::fut::ready(Err(AppError::Conflict { code, message })))
+        };
+        let pending = match msg.0 {
+            Control::Start => {
+                if status == CampaignStatus::Running {
+                    return conflict("campaign_running", "the campaign is already running".into());
+                }
+                if status == CampaignStatus::Paused {
+                    return conflict(
+                        "campaign_paused",
+                        "the campaign is paused: resume it".into(),
+                    );
+                }
+                if self
+                    .state
+                    .orgs
+                    .cached_credentials(&self.org.id, self.provider())
+                    .is_none()
+                {
+                    return conflict(
+                        "provider_not_configured",
+                        format!("set the org's {} credentials first", self.campaign.provider),
+                    );
+                }
+                // A re-run goes over the pending and failed contacts (and those a cancel skipped).
+                let mut reopened = Vec::new();
+                for (i, c) in self.contacts.iter_mut().enumerate() {
+                    let again = c.status == ContactStatus::Failed.as_str()
+                        || (c.status == ContactStatus::Skipped.as_str()
+                            && c.last_error.as_deref() == Some("cancelled"));
+                    if again {
+                        c.status = ContactStatus::Pending.as_str().to_owned();
+                        c.attempts = 0;
+                        c.next_attempt_at = None;
+                        reopened.push(i);
+                    }
+                }
+                for i in reopened {
+                    let _ = self.save_contact(i);
+                }
+                if !self.contacts.iter().any(|c| {
+                    c.status == ContactStatus::Pending.as_str()
+                        || c.status == ContactStatus::RetryScheduled.as_str()
+                }) {
+                    return conflict(
+                        "nothing_to_dial",
+                        "the campaign has no contact left to dial".into(),
+                    );
+                }
+                self.set_status(CampaignStatus::Running, None)
+            }
+            Control::Pause if status == CampaignStatus::Running => {
+                self.set_status(CampaignStatus::Paused, None)
+            }
+            Control::Resume if status == CampaignStatus::Paused => {
+                self.set_status(CampaignStatus::Running, None)
+            }
+            Control::Cancel
+                if matches!(
+                    status,
+                    CampaignStatus::Running | CampaignStatus::Paused | CampaignStatus::Pending
+                ) =>
+            {
+                let mut skipped = Vec::new();
+                for (i, c) in self.contacts.iter_mut().enumerate() {
+                    if c.status == ContactStatus::Pending.as_str()
+                        || c.status == ContactStatus::RetryScheduled.as_str()
+                    {
+                        c.status = ContactStatus::Skipped.as_str().to_owned();
+                        c.last_error = Some("cancelled".into());
+                        skipped.push(i);
+                    }
+                }
+                for i in skipped {
+                    let _ = self.save_contact(i);
+                }
+                self.set_status(CampaignStatus::Cancelled, None)
+            }
+            other => {
+                return conflict(
+                    "invalid_transition",
+                    format!("cannot {other:?} a {} campaign", status.as_str()).to_lowercase(),
+                );
+            }
+        };
+        self.progress_dirty = true;
+        self.tick(ctx);
+        Box::pin(
+            pending
+                .outcome()
+                .into_actor(self)
+                .map(|result, act, _| result.map(|_| act.campaign.clone())),
+        )
+    }
+}
+
+impl Handler<CallChanged> for CampaignActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: CallChanged, ctx: &mut Context<Self>) {
+        self.calls
+            .insert(msg.call_id.clone(), (msg.status, msg.has_analytics));
+        self.progress_dirty = true;
+        if !msg.status.is_live() {
+            self.live.remove(&msg.call_id);
+        }
+        if msg.status.is_final() {
+            let contact = msg.contact_id.as_deref().and_then(|c| self.index(c));
+            if let Some(i) = contact {
+                let current = self.contacts[i].call_id.as_deref() == Some(msg.call_id.as_str());
+                if current && self.contacts[i].status == ContactStatus::InCall.as_str() {
+                    self.conclude(i, msg.status);
+                    let _ = self.save_contact(i);
+                }
+            }
+        }
+        self.tick(ctx);
+    }
+}
+
+/// The progress object: the seed's keys, then the richer figures a dashboard needs.
+pub fn progress_json(
+    campaign: &CampaignRow,
+    counts: &CallCounts,
+    contacts: &[CampaignContactRow],
+    done: u64,
+    failed: u64,
+    live: u64,
+) -> Value {
+    let by_status = |s: ContactStatus| contacts.iter().filter(|c| c.status == s.as_str()).count();
+    let mut outcomes: HashMap<String, u64> = HashMap::new();
+    for c in contacts {
+        if let Some(outcome) = &c.last_outcome {
+            *outcomes.entry(outcome.clone()).or_default() += 1;
+        }
+    }
+    let attempted = contacts.iter().filter(|c| c.last_outcome.is_some()).count() as f64;
+    let answered = outcomes.get("completed").copied().unwrap_or(0) as f64;
+    let total = contacts.len() as u64;
+    json!({
+        "success": true,
+        "campaignId": campaign.id,
+        "campaignName": campaign.name,
+        "totalContacts": total,
+        "callCounts": counts,
+        "campaignStatus": campaign.status,
+        "totalCalls": counts.total(),
+        "liveCalls": live,
+        "contacts": {
+            "pending": by_status(ContactStatus::Pending),
+            "dialing": by_status(ContactStatus::Dialing),
+            "in_call": by_status(ContactStatus::InCall),
+            "retry_scheduled": by_status(ContactStatus::RetryScheduled),
+            "done": by_status(ContactStatus::Done),
+            "failed": by_status(ContactStatus::Failed),
+            "skipped": by_status(ContactStatus::Skipped),
+        },
+        "outcomes": outcomes,
+        "answerRate": if attempted > 0.0 { answered / attempted } else { 0.0 },
+        "display": display(done + failed, total, failed),
+    })
+}
+
+/// The campaign actors, by campaign id; a campaign's actor is started (and loaded) when first
+/// needed and stays.
+#[derive(Default)]
+pub struct CampaignRegistry {
+    campaigns: HashMap<String, Addr<CampaignActor>>,
+    state: Option<web::Data<AppState>>,
+}
+
+impl Actor for CampaignRegistry {
+    type Context = Context<Self>;
+}
+
+/// Gives the registry the engine's state (built after the registry itself).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Bind(pub web::Data<AppState>);
+
+impl Handler<Bind> for CampaignRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Bind, _: &mut Context<Self>) {
+        self.state = Some(msg.0);
+    }
+}
+
+/// The actor of a campaign of the org (None when the org has no such campaign).
+#[derive(Message)]
+#[rtype(result = "Result<Option<Addr<CampaignActor>>, AppError>")]
+pub struct RouteCampaign {
+    pub org_id: OrgId,
+    pub campaign_id: String,
+}
+
+impl Handler<RouteCampaign> for CampaignRegistry {
+    type Result = ResponseActFuture<Self, Result<Option<Addr<CampaignActor>>, AppError>>;
+
+    fn handle(&mut self, msg: RouteCampaign, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(actor) = self
+            .campaigns
+            .get(&msg.campaign_id)
+            .filter(|a| a.connected())
+        {
+            return Box::pin(actix::fut::ready(Ok(Some(actor.clone()))));
+        }
+        let Some(state) = self.state.clone() else {
+            return Box::pin(actix::fut::ready(Err(AppError::Unavailable(
+                "starting up".into(),
+            ))));
+        };
+        let id = msg.campaign_id.clone();
+        let load = async move {
+            let (org_id, id) = (msg.org_id.to_string(), msg.campaign_id);
+            let row = db::read(&state.pool, move |conn| {
+                Ok(queries::campaign(conn, &org_id, &id)?)
+            })
+            .await?;
+            let org = state.orgs.by_id(msg.org_id.as_str()).await?;
+            Ok::<_, AppError>((state, row.zip(org)))
+        };
+        // Loads one campaign at a time, so two messages never start two actors for it.
+        ctx.wait(load.into_actor(self).map(|result, act, _| {
+            if let Ok((state, Some((campaign, org)))) = result {
+                if !act
+                    .campaigns
+                    .get(&campaign.id)
+                    .is_some_and(|a| a.connected())
+                {
+                    let id = campaign.id.clone();
+                    let actor = CampaignActor {
+                        state,
+                        org,
+                        campaign,
+                        contacts: Vec::new(),
+                        live: HashMap::new(),
+                        calls: HashMap::new(),
+                        in_flight: 0,
+                        progress_dirty: true,
+                        progress_at: Instant::now() - PROGRESS_EVERY,
+                    }
+                    .start();
+                    act.campaigns.insert(id, actor);
+                }
+            }
+        }));
+        Box::pin(
+            actix::fut::ready(())
+                .map(move |_, act: &mut Self, _| Ok(act.campaigns.get(&id).cloned())),
+        )
+    }
+}
+
+impl Handler<CallChanged> for CampaignRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: CallChanged, ctx: &mut Context<Self>) {
+        let route = RouteCampaign {
+            org_id: msg.org_id.clone(),
+            campaign_id: msg.campaign_id.clone(),
+        };
+        let found = Handler::<RouteCampaign>::handle(self, route, ctx);
+        ctx.spawn(found.map(move |result, _, _| {
+            if let Ok(Some(actor)) = result {
+                actor.do_send(msg);
+            }
+        }));
+    }
+}

@@ -1,0 +1,306 @@
+//! Campaigns: their status words, each contact's progress through its attempts, calling windows,
+//! and the seed's progress buckets. Plain data and plain functions.
+
+use super::call::CallStatus;
+use chrono::{DateTime, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Where a campaign is (CONTRACT.md spells `cancelled` for campaigns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CampaignStatus {
+    Pending,
+    Running,
+    Paused,
+    Cancelled,
+    Completed,
+    Failed,
+}
+
+impl CampaignStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Cancelled => "cancelled",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Running,
+            Self::Paused,
+            Self::Cancelled,
+            Self::Completed,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == word)
+    }
+}
+
+/// Where one contact of a campaign is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactStatus {
+    Pending,
+    Dialing,
+    InCall,
+    Done,
+    Failed,
+    RetryScheduled,
+    Skipped,
+}
+
+impl ContactStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Dialing => "dialing",
+            Self::InCall => "in_call",
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::RetryScheduled => "retry_scheduled",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Dialing,
+            Self::InCall,
+            Self::Done,
+            Self::Failed,
+            Self::RetryScheduled,
+            Self::Skipped,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == word)
+    }
+
+    /// Still to be dialed or in the middle of it: the campaign is not over while any is.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            Self::Pending | Self::Dialing | Self::InCall | Self::RetryScheduled
+        )
+    }
+}
+
+/// How a campaign retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub retry_delay: Duration,
+}
+
+/// A contact's status after one of its calls ended with `outcome` (its `attempts`-th): done when
+/// the call connected; busy, no answer and failure are retried after the delay until
+/// `max_attempts`; a canceled call is not retried.
+pub fn after_call(
+    outcome: CallStatus,
+    attempts: u32,
+    policy: RetryPolicy,
+    now: DateTime<Utc>,
+) -> (ContactStatus, Option<DateTime<Utc>>) {
+    match outcome {
+        CallStatus::Completed => (ContactStatus::Done, None),
+        CallStatus::Busy | CallStatus::NoAnswer | CallStatus::Failed
+            if attempts < policy.max_attempts =>
+        {
+            let delay = chrono::Duration::from_std(policy.retry_delay).unwrap_or_default();
+            (ContactStatus::RetryScheduled, Some(now + delay))
+        }
+        _ => (ContactStatus::Failed, None),
+    }
+}
+
+/// Hours in which a campaign may dial, in a time zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallingWindow {
+    pub start: String,
+    pub end: String,
+    pub tz: String,
+}
+
+impl CallingWindow {
+    /// Checks the window's words: `HH:MM` times and an IANA time zone.
+    pub fn validate(&self) -> Result<(), String> {
+        parse_hhmm(&self.start)
+            .ok_or_else(|| format!("window start `{}` is not HH:MM", self.start))?;
+        parse_hhmm(&self.end).ok_or_else(|| format!("window end `{}` is not HH:MM", self.end))?;
+        self.tz
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| format!("`{}` is not a time zone (e.g. Asia/Kolkata)", self.tz))?;
+        Ok(())
+    }
+
+    /// Whether `now` falls inside (a window whose end is before its start spans midnight).
+    pub fn contains(&self, now: DateTime<Utc>) -> bool {
+        let (Some(start), Some(end), Ok(tz)) = (
+            parse_hhmm(&self.start),
+            parse_hhmm(&self.end),
+            self.tz.parse::<chrono_tz::Tz>(),
+        ) else {
+            return false;
+        };
+        let local = now.with_timezone(&tz).time();
+        if start <= end {
+            local >= start && local < end
+        } else {
+            local >= start || local < end
+        }
+    }
+}
+
+fn parse_hhmm(text: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
+}
+
+/// The seed's four buckets over a campaign's calls (CONTRACT.md, progress): they add up to the
+/// number of calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CallCounts {
+    pub processed: u64,
+    pub ringing: u64,
+    #[serde(rename = "call-ended")]
+    pub call_ended: u64,
+    pub completed: u64,
+}
+
+impl CallCounts {
+    /// Counts one call.
+    pub fn add(&mut self, status: CallStatus, has_analytics: bool, count: u64) {
+        match status {
+            CallStatus::Queued | CallStatus::Dialing => self.processed += count,
+            CallStatus::Ringing | CallStatus::Answered => self.ringing += count,
+            _ if status.is_final() && has_analytics => self.completed += count,
+            _ => self.call_ended += count,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.processed + self.ringing + self.call_ended + self.completed
+    }
+}
+
+/// The table's text: `45/100 (5 failed)`.
+pub fn display(done: u64, total: u64, failed: u64) -> String {
+    if failed > 0 {
+        format!("{done}/{total} ({failed} failed)")
+    } else {
+        format!("{done}/{total}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const POLICY: RetryPolicy = RetryPolicy {
+        max_attempts: 3,
+        retry_delay: Duration::from_secs(300),
+    };
+
+    #[test]
+    fn outcomes_table() {
+        let now = Utc.with_ymd_and_hms(2025, 3, 4, 10, 0, 0).unwrap();
+        let later = Some(now + chrono::Duration::seconds(300));
+        let table = [
+            (CallStatus::Completed, 1, (ContactStatus::Done, None)),
+            (CallStatus::Busy, 1, (ContactStatus::RetryScheduled, later)),
+            (
+                CallStatus::NoAnswer,
+                2,
+                (ContactStatus::RetryScheduled, later),
+            ),
+            (
+                CallStatus::Failed,
+                2,
+                (ContactStatus::RetryScheduled, later),
+            ),
+            (CallStatus::Busy, 3, (ContactStatus::Failed, None)),
+            (CallStatus::Canceled, 1, (ContactStatus::Failed, None)),
+        ];
+        for (outcome, attempts, expected) in table {
+            assert_eq!(
+                after_call(outcome, attempts, POLICY, now),
+                expected,
+                "{outcome:?} #{attempts}"
+            );
+        }
+    }
+
+    #[test]
+    fn windows_in_their_time_zone() {
+        let window = CallingWindow {
+            start: "09:00".into(),
+            end: "21:00".into(),
+            tz: "Asia/Kolkata".into(),
+        };
+        assert!(window.validate().is_ok());
+        // 03:29 UTC = 08:59 IST; 03:30 UTC = 09:00 IST; 15:30 UTC = 21:00 IST.
+        let at = |h, m| Utc.with_ymd_and_hms(2025, 3, 4, h, m, 0).unwrap();
+        assert!(!window.contains(at(3, 29)));
+        assert!(window.contains(at(3, 30)));
+        assert!(window.contains(at(15, 29)));
+        assert!(!window.contains(at(15, 30)));
+        let night = CallingWindow {
+            start: "22:00".into(),
+            end: "02:00".into(),
+            tz: "UTC".into(),
+        };
+        assert!(
+            night.contains(at(23, 0)) && night.contains(at(1, 0)) && !night.contains(at(12, 0))
+        );
+        assert!(CallingWindow {
+            start: "9am".into(),
+            end: "21:00".into(),
+            tz: "UTC".into()
+        }
+        .validate()
+        .is_err());
+        assert!(CallingWindow {
+            start: "09:00".into(),
+            end: "21:00".into(),
+            tz: "Mars/Olympus".into()
+        }
+        .validate()
+        .is_err());
+    }
+
+    #[test]
+    fn the_four_buckets_add_up() {
+        let mut counts = CallCounts::default();
+        for (status, analytics) in [
+            (CallStatus::Queued, false),
+            (CallStatus::Dialing, false),
+            (CallStatus::Ringing, false),
+            (CallStatus::Answered, false),
+            (CallStatus::Disconnected, false),
+            (CallStatus::Busy, false),
+            (CallStatus::Completed, true),
+        ] {
+            counts.add(status, analytics, 1);
+        }
+        assert_eq!(
+            counts,
+            CallCounts {
+                processed: 2,
+                ringing: 2,
+                call_ended: 2,
+                completed: 1
+            }
+        );
+        assert_eq!(counts.total(), 7);
+        assert_eq!(display(45, 100, 5), "45/100 (5 failed)");
+        assert_eq!(display(3, 3, 0), "3/3");
+    }
+}

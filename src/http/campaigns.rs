@@ -1,0 +1,399 @@
+//! Campaigns: create (with contacts), add contacts (JSON or CSV), list, get, contacts, progress,
+//! and start / pause / resume / cancel.
+
+use super::{page, read, ApiOrg, AppState, PageQuery};
+use crate::actors::campaign::{progress_json, CampaignActor, Control, RouteCampaign, Steer};
+use crate::contacts;
+use crate::db::models::{CampaignContactRow, CampaignRow};
+use crate::db::queries;
+use crate::db::writes::{WriteOp, WriteRequest};
+use crate::domain::call::CallStatus;
+use crate::domain::campaign::{CallCounts, CallingWindow, CampaignStatus, ContactStatus};
+use crate::domain::time::to_text;
+use crate::error::AppError;
+use crate::orgs::Org;
+use crate::providers::Provider;
+use actix::Addr;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Deserialize)]
+pub struct NewCampaign {
+    name: String,
+    provider: String,
+    concurrency: Option<i32>,
+    max_attempts: Option<i32>,
+    retry_delay_s: Option<i32>,
+    calls_per_second: Option<f64>,
+    window: Option<CallingWindow>,
+    #[serde(default)]
+    contacts: Vec<Value>,
+}
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::bad_request("invalid_campaign", message)
+}
+
+/// Creates a campaign with its contacts (the org's contacts: a known phone is linked). Answers 201
+/// with the campaign, the number of contacts added, and the rows that could not be read.
+pub async fn create_campaign(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    body: web::Json<NewCampaign>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let name = body.name.trim();
+    if name.is_empty() {
+        return Err(invalid("a campaign needs a name"));
+    }
+    let provider = Provider::parse(&body.provider)
+        .filter(|p| *p != Provider::Yeastar)
+        .ok_or_else(|| {
+            invalid(format!(
+                "`{}` cannot run campaigns: use twilio, plivo, exotel or bolna",
+                body.provider
+            ))
+        })?;
+    let concurrency = body.concurrency.unwrap_or(5);
+    let max_attempts = body.max_attempts.unwrap_or(1);
+    let retry_delay_s = body.retry_delay_s.unwrap_or(300);
+    if !(1..=1000).contains(&concurrency) {
+        return Err(invalid("concurrency must be 1 to 1000"));
+    }
+    if !(1..=20).contains(&max_attempts) {
+        return Err(invalid("max_attempts must be 1 to 20"));
+    }
+    if retry_delay_s < 0 {
+        return Err(invalid("retry_delay_s must be 0 or more"));
+    }
+    if body
+        .calls_per_second
+        .is_some_and(|r| !(r > 0.0 && r.is_finite()))
+    {
+        return Err(invalid("calls_per_second must be a positive number"));
+    }
+    if let Some(window) = &body.window {
+        window.validate().map_err(invalid)?;
+    }
+    let now = to_text(chrono::Utc::now());
+    let campaign = CampaignRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        org_id: org.id.to_string(),
+        name: name.to_owned(),
+        provider: provider.as_str().to_owned(),
+        status: CampaignStatus::Pending.as_str().to_owned(),
+        concurrency,
+        max_attempts,
+        retry_delay_s,
+        calls_per_second: body.calls_per_second,
+        calling_window: body.window.as_ref().map(|w| json!(w).to_string()),
+        failure_reason: None,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    state
+        .writer
+        .commit(WriteRequest {
+            org_id: org.id.clone(),
+            ops: vec![WriteOp::UpsertCampaign(campaign.clone())],
+            events: Vec::new(),
+        })
+        .await?;
+    let report = add_contacts(&state, &org, &campaign, body.contacts).await?;
+    let mut answer = campaign.to_json();
+    answer["contacts_added"] = json!(report.added);
+    answer["invalid_contacts"] = json!(report.invalid);
+    Ok(HttpResponse::Created().json(answer))
+}
+
+/// What adding contacts did.
+struct Added {
+    added: usize,
+    invalid: Vec<Value>,
+}
+
+/// Links each contact (created when its phone is new) to the campaign, in order; a row whose phone
+/// cannot be read is reported with its row number, the others are kept.
+async fn add_contacts(
+    state: &AppState,
+    org: &Org,
+    campaign: &CampaignRow,
+    rows: Vec<Value>,
+) -> Result<Added, AppError> {
+    let id = campaign.id.clone();
+    let mut position = read(state, move |conn| {
+        Ok(queries::last_campaign_position(conn, &id)?)
+    })
+    .await?;
+    let mut ops = Vec::new();
+    let mut invalid = Vec::new();
+    for (n, row) in rows.into_iter().enumerate() {
+        let parsed = contacts::from_body(org, &row);
+        let contact = match parsed {
+            Ok(new) => contacts::find_or_insert(&state.pool, &state.writer, new).await?,
+            Err(error) => {
+                invalid.push(
+                    json!({"row": n + 1, "phone": row.get("phone"), "error": error.to_string()}),
+                );
+                continue;
+            }
+        };
+        position += 1;
+        ops.push(WriteOp::AddCampaignContact(CampaignContactRow {
+            campaign_id: campaign.id.clone(),
+            contact_id: contact.id,
+            org_id: org.id.to_string(),
+            phone: contact.phone,
+            position,
+            status: ContactStatus::Pending.as_str().to_owned(),
+            attempts: 0,
+            last_outcome: None,
+            last_error: None,
+            next_attempt_at: None,
+            call_id: None,
+            updated_at: to_text(chrono::Utc::now()),
+        }));
+    }
+    let added = ops.len();
+    state
+        .writer
+        .commit(WriteRequest {
+            org_id: org.id.clone(),
+            ops,
+            events: Vec::new(),
+        })
+        .await?;
+    Ok(Added { added, invalid })
+}
+
+/// Rows of a `text/csv` body with a `phone` column; every other column is kept as a contact field.
+pub fn csv_rows(text: &str) -> Result<Vec<Value>, AppError> {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = lines.next().ok_or_else(|| invalid("the CSV is empty"))?;
+    let columns: Vec<String> = split_csv_line(header)
+        .into_iter()
+        .map(|c| c.trim().to_owned())
+        .collect();
+    if !columns.iter().any(|c| c == "phone") {
+        return Err(invalid("the CSV needs a `phone` column"));
+    }
+    Ok(lines
+        .map(|line| {
+            let cells = split_csv_line(line);
+            Value::Object(
+                columns
+                    .iter()
+                    .zip(cells)
+                    .filter(|(_, v)| !v.trim().is_empty())
+                    .map(|(k, v)| (k.clone(), Value::from(v.trim().to_owned())))
+                    .collect(),
+            )
+        })
+        .collect())
+}
+
+/// One CSV line's cells (double quotes around a cell; `""` inside is a quote).
+fn split_csv_line(line: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cells.last_mut().unwrap().push('"');
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => cells.push(String::new()),
+            c => cells.last_mut().unwrap().push(c),
+        }
+    }
+    cells
+}
+
+async fn find(state: &AppState, org: &Org, id: &str) -> Result<CampaignRow, AppError> {
+    let (org_id, id) = (org.id.to_string(), id.to_owned());
+    read(state, move |conn| {
+        Ok(queries::campaign(conn, &org_id, &id)?)
+    })
+    .await?
+    .ok_or(AppError::NotFound("campaign"))
+}
+
+/// `POST /api/v1/campaigns/{id}/contacts`: a JSON array of contacts, or `text/csv`.
+pub async fn post_contacts(
+    ApiOrg(org): ApiOrg,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let campaign = find(&state, &org, &path).await?;
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let rows = if content_type.starts_with("text/csv") {
+        csv_rows(&String::from_utf8_lossy(&body))?
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Array(rows)) => rows,
+            Ok(_) => return Err(invalid("contacts are a JSON array (or text/csv)")),
+            Err(e) => return Err(AppError::bad_request("invalid_json", e.to_string())),
+        }
+    };
+    let report = add_contacts(&state, &org, &campaign, rows).await?;
+    Ok(HttpResponse::Ok().json(json!({"added": report.added, "invalid": report.invalid})))
+}
+
+pub async fn list_campaigns(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let limit = query.limit()?;
+    let (org_id, cursor) = (org.id.to_string(), query.into_inner().cursor);
+    let rows = read(&state, move |conn| {
+        Ok(queries::campaigns_page(
+            conn,
+            &org_id,
+            cursor.as_deref(),
+            limit + 1,
+        )?)
+    })
+    .await?;
+    Ok(page(rows, limit, |r| r.id.clone(), CampaignRow::to_json))
+}
+
+pub async fn get_campaign(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(find(&state, &org, &path).await?.to_json()))
+}
+
+/// The campaign's contacts in dialing order (cursor: the last `position`).
+pub async fn campaign_contacts(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let campaign = find(&state, &org, &path).await?;
+    let limit = query.limit()?;
+    let after = query.cursor.as_deref().and_then(|c| c.parse::<i64>().ok());
+    let rows = read(&state, move |conn| {
+        Ok(queries::campaign_contacts(
+            conn,
+            &campaign.id,
+            after,
+            limit + 1,
+        )?)
+    })
+    .await?;
+    Ok(page(
+        rows,
+        limit,
+        |r| r.position.to_string(),
+        CampaignContactRow::to_json,
+    ))
+}
+
+/// The campaign's progress, from the database (what the calls say).
+pub async fn progress(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let campaign = find(&state, &org, &path).await?;
+    let org_id = org.id.to_string();
+    let progress = read(&state, move |conn| {
+        let contacts = queries::campaign_contacts(conn, &campaign.id, None, i64::MAX)?;
+        let mut counts = CallCounts::default();
+        let mut live = 0;
+        for (status, analytics, n) in queries::campaign_call_counts(conn, &org_id, &campaign.id)? {
+            if let Some(status) = CallStatus::parse(&status) {
+                counts.add(status, analytics, n as u64);
+                if status.is_live() {
+                    live += n as u64;
+                }
+            }
+        }
+        let count =
+            |s: ContactStatus| contacts.iter().filter(|c| c.status == s.as_str()).count() as u64;
+        let done = count(ContactStatus::Done);
+        let failed = count(ContactStatus::Failed) + count(ContactStatus::Skipped);
+        Ok(progress_json(
+            &campaign, &counts, &contacts, done, failed, live,
+        ))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(progress))
+}
+
+async fn actor(state: &AppState, org: &Org, id: &str) -> Result<Addr<CampaignActor>, AppError> {
+    let route = RouteCampaign {
+        org_id: org.id.clone(),
+        campaign_id: id.to_owned(),
+    };
+    state
+        .campaigns
+        .send(route)
+        .await??
+        .ok_or(AppError::NotFound("campaign"))
+}
+
+/// `POST /api/v1/campaigns/{id}/{action}`: start, pause, resume or cancel.
+pub async fn steer(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, action) = path.into_inner();
+    let control = match action.as_str() {
+        "start" => Control::Start,
+        "pause" => Control::Pause,
+        "resume" => Control::Resume,
+        "cancel" => Control::Cancel,
+        _ => return Err(AppError::NotFound("endpoint")),
+    };
+    let campaign = find(&state, &org, &id).await?;
+    if control == Control::Start {
+        // Loads the account's credentials into memory (the actor checks them there).
+        if let Some(provider) = Provider::parse(&campaign.provider) {
+            state.orgs.credentials(&org.id, provider).await?;
+        }
+    }
+    let updated = actor(&state, &org, &id)
+        .await?
+        .send(Steer(control))
+        .await??;
+    Ok(HttpResponse::Ok().json(updated.to_json()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_csv_with_quotes_and_extra_columns() {
+        let rows =
+            csv_rows("name,phone,city\n\"Rao, Asha\",09876543210,Pune\nRavi,+919000000001,\n\n")
+                .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["name"], "Rao, Asha");
+        assert_eq!(rows[0]["phone"], "09876543210");
+        assert_eq!(rows[0]["city"], "Pune");
+        assert!(rows[1].get("city").is_none());
+        assert!(csv_rows("name,number\nA,1").is_err());
+        assert!(csv_rows("").is_err());
+        assert_eq!(
+            split_csv_line(r#""say ""hi""",2"#),
+            vec![r#"say "hi""#.to_owned(), "2".into()]
+        );
+    }
+}

@@ -1,0 +1,479 @@
+//! Campaigns against a stand-in Twilio that places calls and calls back like the real one.
+
+use crate::helpers::*;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the stand-in saw.
+#[derive(Default)]
+struct Seen {
+    /// Calls placed per number.
+    dials: HashMap<String, u32>,
+    /// Calls placed and not yet ended, and the most there ever were at a dial.
+    live: u32,
+    max_live: u32,
+    total: u32,
+}
+
+/// A stand-in Twilio: answers `Calls.json` at once, then plays the call through its StatusCallback
+/// (initiated, ringing, then busy for numbers ending in 7, else in-progress and completed),
+/// each call lasting about `talk` ms.
+async fn fake_twilio(talk: u64) -> (String, Arc<Mutex<Seen>>) {
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let shared = seen.clone();
+    let server = HttpServer::new(move || {
+        let seen = shared.clone();
+        App::new().app_data(web::Data::new(seen)).route(
+            "/2010-04-01/Accounts/{sid}/Calls.json",
+            web::post().to(
+                move |body: web::Bytes, seen: web::Data<Arc<Mutex<Seen>>>| async move {
+                    let fields: HashMap<String, String> =
+                        form_urlencoded::parse(&body).into_owned().collect();
+                    let to = fields["To"].clone();
+                    let sid = format!("CA{}", uuid::Uuid::new_v4().simple());
+                    {
+                        let mut seen = seen.lock().unwrap();
+                        *seen.dials.entry(to.clone()).or_default() += 1;
+                        seen.live += 1;
+                        seen.total += 1;
+                        seen.max_live = seen.max_live.max(seen.live);
+                    }
+                    let callback = fields["StatusCallback"]
+                        .split('#')
+                        .next()
+                        .unwrap()
+                        .to_owned();
+                    let seen = seen.get_ref().clone();
+                    let play_sid = sid.clone();
+                    actix_web::rt::spawn(async move {
+                        let busy = to.ends_with('7');
+                        let mut steps = vec!["initiated", "ringing"];
+                        steps.extend(if busy {
+                            vec!["busy"]
+                        } else {
+                            vec!["in-progress", "completed"]
+                        });
+                        for (seq, status) in steps.iter().enumerate() {
+                            actix_web::rt::time::sleep(Duration::from_millis(talk / 3)).await;
+                            let last = seq == steps.len() - 1;
+                            if last {
+                                // Ended on the provider's side before the engine hears of it.
+                                seen.lock().unwrap().live -= 1;
+                            }
+                            let mut params = vec![
+                                ("CallSid", play_sid.clone()),
+                                ("To", to.clone()),
+                                ("From", "+15550000000".to_owned()),
+                                ("Direction", "outbound-api".to_owned()),
+                                ("CallStatus", status.to_string()),
+                                ("SequenceNumber", seq.to_string()),
+                            ];
+                            if *status == "completed" {
+                                params.push(("CallDuration", "5".to_owned()));
+                            }
+                            let signature = twilio_signature(TWILIO_AUTH_TOKEN, &callback, &params);
+                            let _ = awc::Client::default()
+                                .post(&callback)
+                                .insert_header((
+                                    "Content-Type",
+                                    "application/x-www-form-urlencoded",
+                                ))
+                                .insert_header(("X-Twilio-Signature", signature))
+                                .send_body(form_body(&params))
+                                .await;
+                        }
+                    });
+                    HttpResponse::Created().json(json!({"sid": sid, "status": "queued"}))
+                },
+            ),
+        )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let address = format!("http://{}", server.addrs()[0]);
+    actix_web::rt::spawn(server.run());
+    (address, seen)
+}
+
+async fn campaign_org(app: &TestApp, api: &str, token: &str) -> TestOrg {
+    let org = app.create_org("Dialer").await;
+    app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": token, "from_number": "+15550000000", "api_base": api, "calls_per_second": 200})).await;
+    org
+}
+
+fn numbers(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(
+            |i| json!({"phone": format!("+9190000{:05}", i * 10 + 1), "name": format!("Lead {i}")}),
+        )
+        .collect()
+}
+
+async fn wait_for_status(app: &TestApp, org: &TestOrg, id: &str, status: &str) -> Value {
+    for _ in 0..400 {
+        let progress = app
+            .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)
+            .await;
+        let counts = &progress["callCounts"];
+        let sum: u64 = ["processed", "ringing", "call-ended", "completed"]
+            .iter()
+            .map(|k| counts[*k].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            sum,
+            progress["totalCalls"].as_u64().unwrap(),
+            "the four counts add up: {progress}"
+        );
+        if progress["campaignStatus"] == status {
+            return progress;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("campaign never became {status}");
+}
+
+#[actix_web::test]
+async fn a_30_contact_campaign_keeps_to_its_concurrency_retries_skips_dnc_and_completes_after_the_last_hangup(
+) {
+    let app = spawn_app().await;
+    let (api, seen) = fake_twilio(90).await;
+    let org = campaign_org(&app, &api, TWILIO_AUTH_TOKEN).await;
+    let mut contacts = numbers(28);
+    contacts.push(json!({"phone": "+919000099997", "name": "Always busy"}));
+    contacts.push(json!({"phone": "+919000088881", "name": "Do not call"}));
+    contacts.push(json!({"phone": "not-a-number"}));
+    let (status, campaign) = app
+        .request("POST", "/api/v1/campaigns", Some(&org.api_token), Some(json!({
+            "name": "March leads", "provider": "twilio", "concurrency": 3, "max_attempts": 2, "retry_delay_s": 0,
+            "contacts": contacts,
+        })))
+        .await;
+    assert_eq!(status, 201, "{campaign}");
+    assert_eq!(campaign["contacts_added"], 30);
+    assert_eq!(campaign["invalid_contacts"][0]["row"], 31);
+    let id = campaign["id"].as_str().unwrap().to_owned();
+    app.request(
+        "POST",
+        "/api/v1/dnc",
+        Some(&org.api_token),
+        Some(json!({"phone": "+919000088881"})),
+    )
+    .await;
+
+    let mut ws = app.ws(&org.api_token, None).await;
+    ws.next().await;
+    let (status, started) = app
+        .request(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/start"),
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, started["status"].as_str()),
+        (200, Some("running")),
+        "{started}"
+    );
+    let (status, body) = app
+        .request(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/start"),
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("campaign_running"))
+    );
+
+    let progress = wait_for_status(&app, &org, &id, "completed").await;
+    {
+        let seen = seen.lock().unwrap();
+        assert!(
+            seen.max_live <= 3,
+            "at most 3 live calls, saw {}",
+            seen.max_live
+        );
+        assert_eq!(
+            seen.dials.get("+919000088881"),
+            None,
+            "the DNC number was never dialed"
+        );
+        assert_eq!(
+            seen.dials["+919000099997"], 2,
+            "busy: retried once, then max_attempts"
+        );
+        assert_eq!(seen.total, 28 + 2);
+    }
+    assert_eq!(progress["totalContacts"], 30);
+    assert_eq!(progress["contacts"]["done"], 28);
+    assert_eq!(progress["contacts"]["failed"], 1);
+    assert_eq!(progress["contacts"]["skipped"], 1);
+    assert_eq!(progress["display"], "30/30 (2 failed)");
+    assert_eq!(
+        progress["callCounts"]["processed"].as_u64().unwrap()
+            + progress["callCounts"]["ringing"].as_u64().unwrap(),
+        0,
+        "no call live at completion"
+    );
+    let calls = app
+        .get(
+            &format!("/api/v1/calls?campaign_id={id}&limit=1000"),
+            &org.api_token,
+        )
+        .await;
+    assert!(calls["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["status"] != "queued" && c["status"] != "ringing"));
+    let contacts = app
+        .get(
+            &format!("/api/v1/campaigns/{id}/contacts?limit=100"),
+            &org.api_token,
+        )
+        .await;
+    let busy = contacts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["phone"] == "+919000099997")
+        .unwrap();
+    assert_eq!(
+        (
+            busy["status"].as_str(),
+            busy["attempts"].as_i64(),
+            busy["last_outcome"].as_str()
+        ),
+        (Some("failed"), Some(2), Some("busy"))
+    );
+
+    let mut kinds = std::collections::HashSet::new();
+    while let Some(event) = ws.next_within(Duration::from_millis(400)).await {
+        kinds.insert(event["type"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        kinds.contains("campaign:updated") && kinds.contains("campaign:progress"),
+        "{kinds:?}"
+    );
+}
+
+#[actix_web::test]
+async fn pause_resume_and_cancel_take_effect_at_once() {
+    let app = spawn_app().await;
+    let (api, seen) = fake_twilio(600).await;
+    let org = campaign_org(&app, &api, TWILIO_AUTH_TOKEN).await;
+    let (_, campaign) = app
+        .request(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&org.api_token),
+            Some(json!({
+                "name": "Slow", "provider": "twilio", "concurrency": 2, "contacts": numbers(8),
+            })),
+        )
+        .await;
+    let id = campaign["id"].as_str().unwrap().to_owned();
+    let steer = |action: &'static str| {
+        let (app, token, id) = (&app, org.api_token.clone(), id.clone());
+        async move {
+            app.request(
+                "POST",
+                &format!("/api/v1/campaigns/{id}/{action}"),
+                Some(&token),
+                None,
+            )
+            .await
+        }
+    };
+    assert_eq!(steer("start").await.0, 200);
+    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    let (status, paused) = steer("pause").await;
+    assert_eq!((status, paused["status"].as_str()), (200, Some("paused")));
+    let dialed = seen.lock().unwrap().total;
+    assert_eq!(dialed, 2, "the first two dials, then nothing new");
+    actix_web::rt::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        seen.lock().unwrap().total,
+        dialed,
+        "paused: no new dial while the live calls finish"
+    );
+    assert_eq!(steer("resume").await.1["status"], "running");
+    actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        seen.lock().unwrap().total > dialed,
+        "resumed where it stopped"
+    );
+    let (status, cancelled) = steer("cancel").await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("cancelled"))
+    );
+    let after_cancel = seen.lock().unwrap().total;
+    actix_web::rt::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        seen.lock().unwrap().total,
+        after_cancel,
+        "cancelled: nothing more dialed"
+    );
+    let progress = app
+        .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)
+        .await;
+    assert_eq!(
+        progress["contacts"]["skipped"].as_u64().unwrap(),
+        8 - after_cancel as u64,
+        "what was not dialed is marked"
+    );
+    let (status, body) = steer("pause").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("invalid_transition"))
+    );
+
+    // Started again, it runs over what the cancel left.
+    assert_eq!(steer("start").await.1["status"], "running");
+    let progress = wait_for_status(&app, &org, &id, "completed").await;
+    assert_eq!(progress["contacts"]["done"], 8);
+    assert_eq!(seen.lock().unwrap().total, 8, "nobody dialed twice");
+}
+
+#[actix_web::test]
+async fn rejected_provider_credentials_fail_the_campaign_with_the_reason() {
+    let app = spawn_app().await;
+    // The stand-in checks nothing, so the refusal comes from a real 401 of the originate fake.
+    let (api, _) = crate::originate::fake_providers_for_tests().await;
+    let org = campaign_org(&app, &api, "not-the-right-token").await;
+    let (_, campaign) = app
+        .request(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&org.api_token),
+            Some(json!({
+                "name": "Doomed", "provider": "twilio", "concurrency": 1, "contacts": numbers(3),
+            })),
+        )
+        .await;
+    let id = campaign["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.request(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/start"),
+            Some(&org.api_token),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    let progress = wait_for_status(&app, &org, &id, "failed").await;
+    let campaign = app
+        .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+        .await;
+    let reason = campaign["failure_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("credentials") && reason.contains("401"),
+        "{reason}"
+    );
+    assert!(!campaign.to_string().contains("not-the-right-token"));
+    assert_eq!(progress["totalCalls"], 1, "no more dials after the refusal");
+
+    let (status, body) = app
+        .request(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&org.api_token),
+            Some(json!({"name": "x", "provider": "twilio", "concurrency": 0})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_campaign"))
+    );
+    let (status, body) = app
+        .request("POST", "/api/v1/campaigns", Some(&org.api_token), Some(json!({"name": "x", "provider": "twilio", "window": {"start": "9", "end": "21:00", "tz": "Asia/Kolkata"}})))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_campaign"))
+    );
+}
+
+#[actix_web::test]
+async fn contacts_arrive_as_json_or_csv_with_bad_rows_reported() {
+    let app = spawn_app().await;
+    let (api, _) = fake_twilio(50).await;
+    let org = campaign_org(&app, &api, TWILIO_AUTH_TOKEN).await;
+    let (_, campaign) = app
+        .request(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&org.api_token),
+            Some(json!({"name": "Empty", "provider": "twilio"})),
+        )
+        .await;
+    let id = campaign["id"].as_str().unwrap().to_owned();
+    let (status, body) = app
+        .request(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/start"),
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("nothing_to_dial"))
+    );
+    let csv =
+        "name,phone,city\n\"Rao, Asha\",09876543210,Pune\nBad,12,\nRavi,+919000000001,Delhi\n";
+    let (status, report) = app
+        .post_raw(
+            &format!("/api/v1/campaigns/{id}/contacts"),
+            &[
+                ("Content-Type", "text/csv".into()),
+                ("Authorization", format!("Bearer {}", org.api_token)),
+            ],
+            csv.into(),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["added"], 2);
+    assert_eq!(report["invalid"][0]["row"], 2);
+    let contact = app
+        .get("/api/v1/contacts/by-phone/09876543210", &org.api_token)
+        .await;
+    assert_eq!(
+        (contact["name"].as_str(), contact["city"].as_str()),
+        (Some("Rao, Asha"), Some("Pune"))
+    );
+    let (status, report) = app
+        .request(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/contacts"),
+            Some(&org.api_token),
+            Some(json!([{"phone": "+919000000002"}])),
+        )
+        .await;
+    assert_eq!((status, report["added"].as_u64()), (200, Some(1)));
+    let listed = app
+        .get(&format!("/api/v1/campaigns/{id}/contacts"), &org.api_token)
+        .await;
+    let phones: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["phone"].as_str().unwrap())
+        .collect();
+    assert_eq!(phones, ["+919876543210", "+919000000001", "+919000000002"]);
+    assert!(listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["status"] == "pending"));
+}
