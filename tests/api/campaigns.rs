@@ -477,3 +477,57 @@ async fn contacts_arrive_as_json_or_csv_with_bad_rows_reported() {
         .iter()
         .all(|c| c["status"] == "pending"));
 }
+
+#[actix_web::test]
+async fn a_campaign_resumes_after_a_kill_9_without_dialing_anyone_twice() {
+    use crate::restart::start_engine;
+    let (api, seen) = fake_twilio(1500).await;
+    let url = database_url_text(&fresh_database());
+    let (engine, address) = start_engine(&url, 180);
+    let app = TestApp {
+        public_url: address.clone(),
+        address,
+        client: awc::Client::default(),
+    };
+    app.wait_ready().await;
+    let org = campaign_org(&app, &api, TWILIO_AUTH_TOKEN).await;
+    let (_, campaign) = app
+        .request("POST", "/api/v1/campaigns", Some(&org.api_token), Some(json!({
+            "name": "Interrupted", "provider": "twilio", "concurrency": 2, "contacts": numbers(6),
+        })))
+        .await;
+    let id = campaign["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.request(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/start"),
+            Some(&org.api_token),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    for _ in 0..100 {
+        if seen.lock().unwrap().total >= 2 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(engine); // kill -9, two calls in flight
+
+    // The calls in flight lost their callbacks with the engine: short deadlines close them.
+    let (_engine, address) = start_engine(&url, 2);
+    let app = TestApp {
+        public_url: address.clone(),
+        address,
+        client: awc::Client::default(),
+    };
+    app.wait_ready().await;
+    let progress = wait_for_status(&app, &org, &id, "completed").await;
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.total, 6, "every contact dialed once: {:?}", seen.dials);
+    assert!(seen.dials.values().all(|n| *n == 1));
+    assert!(seen.max_live <= 2);
+    assert_eq!(progress["totalCalls"], 6);
+}

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A running engine process, killed (`SIGKILL`) when dropped, so a failed test leaves none behind.
-struct Engine(Child);
+pub struct Engine(pub Child);
 
 impl Drop for Engine {
     fn drop(&mut self) {
@@ -16,12 +16,15 @@ impl Drop for Engine {
     }
 }
 
-/// The real binary, serving on a free port; answers the process and its base URL.
-fn start_engine(database_url: &str, ring_deadline_s: u32) -> (Engine, String) {
+/// The real binary, serving on a free port, with every stuck-call deadline at `ring_deadline_s`;
+/// answers the process and its base URL.
+pub fn start_engine(database_url: &str, ring_deadline_s: u32) -> (Engine, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("serve")
         .env("DATABASE_URL", database_url)
         .env("SWITCHBOARD_RING_DEADLINE_S", ring_deadline_s.to_string())
+        .env("SWITCHBOARD_TALK_DEADLINE_S", ring_deadline_s.to_string())
+        .env("SWITCHBOARD_WRAPUP_DEADLINE_S", ring_deadline_s.to_string())
         .env("SWITCHBOARD_BIND", "127.0.0.1:0")
         .env("SWITCHBOARD_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("RUST_LOG", "info")

@@ -1,0 +1,177 @@
+//! A 10,000-contact campaign against a stand-in Twilio on 127.0.0.1 (it answers each dial at once
+//! and calls back `completed` ~`CAMPAIGN_TALK_MS` later): the dial rate achieved against the
+//! configured limit, and the process's CPU time and peak memory while it runs.
+//!
+//! `cargo bench --bench campaign` (env: `CAMPAIGN_CONTACTS` 10000, `CAMPAIGN_CPS` 100,
+//! `CAMPAIGN_CONCURRENCY` 50, `CAMPAIGN_TALK_MS` 200). Engine, stand-in and client share the process.
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde_json::json;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use switchboard::config::Settings;
+use switchboard::db::DatabaseUrl;
+use switchboard::providers::{form_pairs, twilio};
+use switchboard::startup::Application;
+
+const TOKEN: &str = "bench-twilio-token";
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// CPU seconds (user + system) and peak resident memory (MiB) of this process so far.
+fn usage() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak_kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    (ticks / 100.0, peak_kib / 1024.0)
+}
+
+async fn stand_in(talk: u64, dials: Arc<AtomicU64>) -> String {
+    let server = HttpServer::new(move || {
+        let dials = dials.clone();
+        App::new().route(
+            "/2010-04-01/Accounts/{sid}/Calls.json",
+            web::post().to(move |body: web::Bytes| {
+                let dials = dials.clone();
+                async move {
+                    dials.fetch_add(1, Ordering::Relaxed);
+                    let fields: std::collections::HashMap<String, String> =
+                        form_urlencoded::parse(&body).into_owned().collect();
+                    let callback = fields["StatusCallback"]
+                        .split('#')
+                        .next()
+                        .unwrap()
+                        .to_owned();
+                    let sid = format!("CA{}", uuid::Uuid::new_v4().simple());
+                    let (to, call) = (fields["To"].clone(), sid.clone());
+                    actix_web::rt::spawn(async move {
+                        actix_web::rt::time::sleep(Duration::from_millis(talk)).await;
+                        let body = form_urlencoded::Serializer::new(String::new())
+                            .append_pair("CallSid", &call)
+                            .append_pair("To", &to)
+                            .append_pair("CallStatus", "completed")
+                            .append_pair("CallDuration", "5")
+                            .append_pair("SequenceNumber", "3")
+                            .finish();
+                        let signature =
+                            twilio::signature(TOKEN, &callback, &form_pairs(body.as_bytes()));
+                        let _ = awc::Client::default()
+                            .post(&callback)
+                            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+                            .insert_header(("X-Twilio-Signature", signature))
+                            .send_body(body)
+                            .await;
+                    });
+                    HttpResponse::Created().json(json!({"sid": sid, "status": "queued"}))
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let address = format!("http://{}", server.addrs()[0]);
+    actix_web::rt::spawn(server.run());
+    address
+}
+
+fn main() {
+    let contacts = env_number("CAMPAIGN_CONTACTS", 10_000);
+    let cps = env_number("CAMPAIGN_CPS", 100) as f64;
+    let concurrency = env_number("CAMPAIGN_CONCURRENCY", 50);
+    let talk = env_number("CAMPAIGN_TALK_MS", 200);
+    let dir = std::env::temp_dir().join(format!(
+        "sb_campaign_bench_{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: DatabaseUrl::Sqlite(dir.join("bench.db").to_string_lossy().into_owned()),
+        admin_token: Some("bench-admin".into()),
+        ..Settings::default()
+    };
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).await.unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        actix_web::rt::spawn(app.run_until_stopped());
+        let dials = Arc::new(AtomicU64::new(0));
+        let api = stand_in(talk, dials.clone()).await;
+        let client = awc::Client::builder().timeout(Duration::from_secs(600)).finish();
+        let mut resp = client
+            .post(format!("{base}/api/v1/orgs"))
+            .insert_header(("Authorization", "Bearer bench-admin"))
+            .send_json(&json!({"name": "bench"}))
+            .await
+            .unwrap();
+        let org: serde_json::Value = resp.json().await.unwrap();
+        let token = format!("Bearer {}", org["api_token"].as_str().unwrap());
+        client
+            .put(format!("{base}/api/v1/providers/twilio"))
+            .insert_header(("Authorization", token.as_str()))
+            .send_json(&json!({"account_sid": "ACbench", "auth_token": TOKEN, "from_number": "+15550000000", "api_base": api, "calls_per_second": cps}))
+            .await
+            .unwrap();
+        let rows: Vec<serde_json::Value> = (0..contacts)
+            .map(|i| json!({"phone": format!("+9190{:08}", i), "name": format!("Lead {i}")}))
+            .collect();
+        let loading = Instant::now();
+        let mut resp = client
+            .post(format!("{base}/api/v1/campaigns"))
+            .insert_header(("Authorization", token.as_str()))
+            .send_json(&json!({"name": "bench", "provider": "twilio", "concurrency": concurrency, "contacts": rows}))
+            .await
+            .unwrap();
+        let campaign: serde_json::Value = resp.json().limit(64 << 20).await.unwrap();
+        let id = campaign["id"].as_str().unwrap().to_owned();
+        println!("campaign bench: {contacts} contacts loaded in {:.1} s", loading.elapsed().as_secs_f64());
+        let (cpu_before, _) = usage();
+        let started = Instant::now();
+        client
+            .post(format!("{base}/api/v1/campaigns/{id}/start"))
+            .insert_header(("Authorization", token.as_str()))
+            .send()
+            .await
+            .unwrap();
+        loop {
+            actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+            let mut resp = client
+                .get(format!("{base}/api/v1/campaigns/{id}/progress"))
+                .insert_header(("Authorization", token.as_str()))
+                .send()
+                .await
+                .unwrap();
+            let progress: serde_json::Value = resp.json().limit(1 << 20).await.unwrap();
+            if progress["campaignStatus"] == "completed" {
+                break;
+            }
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let (cpu_after, peak) = usage();
+        let placed = dials.load(Ordering::Relaxed);
+        println!("dials placed:        {placed}");
+        println!("configured limit:    {cps:.0} calls/s (concurrency {concurrency}, each call ~{talk} ms)");
+        println!("achieved dial rate:  {:.1} calls/s over {elapsed:.1} s", placed as f64 / elapsed);
+        println!("CPU while running:   {:.1} s ({:.0} % of one core)", cpu_after - cpu_before, (cpu_after - cpu_before) / elapsed * 100.0);
+        println!("peak memory (RSS):   {peak:.0} MiB");
+    });
+}
