@@ -5,7 +5,7 @@ use crate::actors::call::CallDeps;
 use crate::actors::campaign::{Bind, CampaignRegistry, RouteCampaign};
 use crate::actors::extension::ExtensionRegistry;
 use crate::actors::org_hub::{HubDirectory, Publish};
-use crate::actors::registry::{CallRegistry, Recover};
+use crate::actors::registry::{BindState, CallRegistry, Recover};
 use crate::actors::writer::Writer;
 use crate::config::Settings;
 use crate::db::models::into_calls;
@@ -60,6 +60,7 @@ impl Application {
             pool: pool.clone(),
             deadlines: settings.deadlines,
             grace: settings.call_grace,
+            state: None,
         })
         .start();
 
@@ -89,6 +90,7 @@ impl Application {
             ready: AtomicBool::new(false),
         });
         campaigns.do_send(Bind(state.clone()));
+        state.registry.do_send(BindState(state.clone()));
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()

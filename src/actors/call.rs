@@ -71,6 +71,8 @@ pub struct CallDeps {
     pub pool: DbPool,
     pub deadlines: Deadlines,
     pub grace: Duration,
+    /// The engine's state, for asking a provider's API how a stuck call stands (set once built).
+    pub state: Option<actix_web::web::Data<crate::http::AppState>>,
 }
 
 /// Where an actor finds its call in the database.
@@ -207,20 +209,64 @@ impl CallActor {
         self.timer = Some(handle);
     }
 
-    /// The call went silent past its deadline: the engine closes it itself (invariant 5).
+    /// The call went silent past its deadline (invariant 5): the engine asks the provider's API
+    /// where it has one — a still-live answer re-arms the deadline, an outcome is recorded as the
+    /// engine's (the provider's own final record may still replace it) — and otherwise closes the
+    /// call itself with reason `timeout`.
     fn on_deadline(&mut self, ctx: &mut Context<Self>) {
         self.timer = None;
         tracing::warn!(call_id = %self.call.id, status = self.call.status.as_str(), "call past its deadline; reconciling");
-        let pending = self.end_by_engine("timeout", "deadline");
-        ctx.spawn(pending.into_actor(self).map(|result, act, ctx| {
-            if let Err(error) = result {
-                tracing::error!(%error, call_id = %act.call.id, "reconciliation not stored; retrying");
-                act.timer = Some(ctx.run_later(Duration::from_secs(5), |act, ctx| act.on_deadline(ctx)));
-            } else {
-                act.release_extensions();
+        let poll = self.poll();
+        ctx.spawn(poll.into_actor(self).map(|polled, act, ctx| {
+            let pending = match polled {
+                Some(status) if status.rank() > act.call.status.rank() || status.is_live() => {
+                    let event = CallEvent {
+                        authority: crate::domain::call::Authority::Engine,
+                        status: Some(status),
+                        ..CallEvent::default()
+                    };
+                    let entry = Entry::engine("polled", serde_json::json!({"status": status}));
+                    futures_util::future::Either::Left(act.record(&event, None, entry, None))
+                }
+                _ => futures_util::future::Either::Right(act.end_by_engine("timeout", "deadline")),
+            };
+            ctx.spawn(pending.into_actor(act).map(|result, act, ctx| {
+                if let Err(error) = result {
+                    tracing::error!(%error, call_id = %act.call.id, "reconciliation not stored; retrying");
+                    act.timer = Some(ctx.run_later(Duration::from_secs(5), |act, ctx| act.on_deadline(ctx)));
+                    return;
+                }
+                if !act.call.status.is_live() {
+                    act.release_extensions();
+                }
                 act.arm_timer(ctx);
-            }
+            }));
         }));
+    }
+
+    /// How the provider says the call stands, when it has an API for that and answers.
+    fn poll(
+        &self,
+    ) -> impl std::future::Future<Output = Option<crate::domain::call::CallStatus>> + 'static {
+        let state = self.deps.state.clone();
+        let (org_id, provider, id) = (
+            self.call.org_id.clone(),
+            crate::providers::Provider::parse(&self.call.provider),
+            self.call.provider_call_id.clone(),
+        );
+        async move {
+            let (state, provider, id) = (state?, provider?, id?);
+            let credentials = state.orgs.credentials(&org_id, provider).await.ok()??;
+            match crate::providers::outbound::poll_status(provider, &state.http, &credentials, &id)
+                .await
+            {
+                Ok(status) => status,
+                Err(error) => {
+                    tracing::warn!(%error, "the provider's call-status API did not answer");
+                    None
+                }
+            }
+        }
     }
 
     /// Closes the call as the engine (deadline, manual reset): an `engine` / `reconciled` entry on

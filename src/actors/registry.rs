@@ -62,6 +62,19 @@ impl Actor for CallRegistry {
     type Context = Context<Self>;
 }
 
+/// Gives the call actors started from now on the engine's state (built after the registry).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct BindState(pub actix_web::web::Data<crate::http::AppState>);
+
+impl Handler<BindState> for CallRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: BindState, _: &mut Context<Self>) {
+        self.deps.state = Some(msg.0);
+    }
+}
+
 /// The actor of a call, started if there is none.
 #[derive(Message)]
 #[rtype(result = "Addr<CallActor>")]

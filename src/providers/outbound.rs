@@ -255,6 +255,63 @@ pub async fn originate(
     })
 }
 
+/// Asks the provider's call-details API how a call it placed stands (Twilio, Exotel, Bolna; Plivo
+/// keeps no such record of a live call). Answers the canonical status it reports, None when the
+/// provider has no such API or the word is not known.
+pub async fn poll_status(
+    provider: Provider,
+    http: &reqwest::Client,
+    credentials: &Credentials,
+    provider_call_id: &str,
+) -> Result<Option<crate::domain::call::CallStatus>, OriginateError> {
+    let (request, pointer) = match provider {
+        Provider::Twilio => {
+            let sid = text(credentials, provider, "account_sid")?;
+            let token = text(credentials, provider, "auth_token")?;
+            let url = format!(
+                "{}/2010-04-01/Accounts/{sid}/Calls/{provider_call_id}.json",
+                base(credentials, "https://api.twilio.com")
+            );
+            (
+                http.get(url).header("Authorization", basic(sid, token)),
+                "/status",
+            )
+        }
+        Provider::Exotel => {
+            let sid = text(credentials, provider, "account_sid")?;
+            let key = text(credentials, provider, "api_key")?;
+            let token = text(credentials, provider, "api_token")?;
+            let url = format!(
+                "{}/v1/Accounts/{sid}/Calls/{provider_call_id}.json",
+                base(credentials, "https://api.exotel.com")
+            );
+            (
+                http.get(url).header("Authorization", basic(key, token)),
+                "/Call/Status",
+            )
+        }
+        Provider::Bolna => {
+            let key = text(credentials, provider, "api_key")?;
+            let url = format!(
+                "{}/executions/{provider_call_id}",
+                base(credentials, "https://api.bolna.ai")
+            );
+            (http.get(url).bearer_auth(key), "/status")
+        }
+        Provider::Plivo | Provider::Yeastar => return Ok(None),
+    };
+    let answer = send(provider, request.timeout(std::time::Duration::from_secs(5))).await?;
+    let word = answer
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Ok(match provider {
+        Provider::Twilio => super::twilio::map_status(word),
+        Provider::Bolna => super::bolna::map_status(word),
+        _ => super::field_status(word),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

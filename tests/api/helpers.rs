@@ -129,10 +129,12 @@ impl TestApp {
                 "PUT",
                 "/api/v1/providers/twilio",
                 Some(&org.api_token),
+                // A closed local port as the API: no test ever reaches the real Twilio.
                 Some(json!({
                     "account_sid": "ACtest0000",
                     "auth_token": TWILIO_AUTH_TOKEN,
                     "from_number": "+15550000000",
+                    "api_base": "http://127.0.0.1:9",
                 })),
             )
             .await;

@@ -26,6 +26,13 @@ async fn fake_providers() -> (String, Log) {
                 "/2010-04-01/Accounts/{sid}/Calls.json",
                 web::post().to(twilio_calls),
             )
+            .route(
+                "/2010-04-01/Accounts/{sid}/Calls/{call}.json",
+                web::get().to(|path: web::Path<(String, String)>| async move {
+                    // The call-details API: this stand-in's calls never got past ringing.
+                    HttpResponse::Ok().json(json!({"sid": path.1, "status": "no-answer"}))
+                }),
+            )
             .route("/v1/Account/{id}/Call/", web::post().to(plivo_call))
             .route(
                 "/v1/Accounts/{sid}/Calls/connect.json",
@@ -409,4 +416,43 @@ async fn plivo_exotel_and_bolna_calls_are_placed_in_their_own_formats_and_tracke
         3,
         "one call per provider, none twice"
     );
+}
+
+#[actix_web::test]
+async fn a_stuck_call_is_settled_by_asking_the_providers_api() {
+    let mut settings = test_settings();
+    settings.deadlines.ring = std::time::Duration::from_secs(1);
+    let app = spawn_app_with(settings).await;
+    let (api, _) = fake_providers().await;
+    let org = app.create_org("Acme").await;
+    app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": api})).await;
+    let (_, call) = dial(&app, &org, "twilio", "+919876543210").await;
+    let id = call["id"].as_str().unwrap().to_owned();
+    let mut status = Value::Null;
+    for _ in 0..60 {
+        status = app
+            .get(&format!("/api/v1/calls/{id}"), &org.api_token)
+            .await["status"]
+            .clone();
+        if status != "dialing" {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "no_answer", "what the provider's API said");
+    let call = app
+        .get(&format!("/api/v1/calls/{id}"), &org.api_token)
+        .await;
+    assert_eq!(
+        call["final_by"], "engine",
+        "a poll is the engine's inference: a final callback may still replace it"
+    );
+    let timeline = app
+        .get(&format!("/api/v1/calls/{id}/events"), &org.api_token)
+        .await;
+    assert!(timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "polled"));
 }
