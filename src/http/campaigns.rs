@@ -1,7 +1,7 @@
 //! Campaigns: create (with contacts), add contacts (JSON or CSV), list, get, contacts, progress,
 //! and start / pause / resume / cancel.
 
-use super::{page, read, ApiOrg, AppState, PageQuery};
+use super::{list_page, page, read, ApiOrg, AppState, PageQuery};
 use crate::actors::campaign::{progress_json, CampaignActor, Control, RouteCampaign, Steer};
 use crate::contacts;
 use crate::db::models::{CampaignContactRow, CampaignRow};
@@ -249,25 +249,25 @@ pub async fn post_contacts(
     Ok(HttpResponse::Ok().json(json!({"added": report.added, "invalid": report.invalid})))
 }
 
+/// The org's campaigns, newest first.
 pub async fn list_campaigns(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let limit = query.limit()?;
-    let (org_id, cursor) = (org.id.to_string(), query.into_inner().cursor);
-    let rows = read(&state, move |conn| {
-        Ok(queries::campaigns_page(
-            conn,
-            &org_id,
-            cursor.as_deref(),
-            limit + 1,
-        )?)
-    })
-    .await?;
-    Ok(page(rows, limit, |r| r.id.clone(), CampaignRow::to_json))
+    let fetch = queries::campaigns_page;
+    list_page(
+        &state,
+        &org,
+        query.into_inner(),
+        fetch,
+        |r| r.id.clone(),
+        CampaignRow::to_json,
+    )
+    .await
 }
 
+/// One campaign of the org.
 pub async fn get_campaign(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

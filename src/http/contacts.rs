@@ -1,7 +1,7 @@
 //! Contacts: `POST /api/v1/contacts`, `GET /api/v1/contacts[/{id}]`, `PATCH /api/v1/contacts/{id}`,
 //! `GET /api/v1/contacts/by-phone/{phone}`.
 
-use super::{page, read, ApiOrg, AppState, PageQuery};
+use super::{list_page, read, ApiOrg, AppState, PageQuery};
 use crate::contacts::{self, parse_phone};
 use crate::db::models::{into_calls, ContactRow};
 use crate::db::queries;
@@ -28,18 +28,16 @@ pub async fn list_contacts(
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let limit = query.limit()?;
-    let (org_id, cursor) = (org.id.to_string(), query.into_inner().cursor);
-    let rows = read(&state, move |conn| {
-        Ok(queries::contacts_page(
-            conn,
-            &org_id,
-            cursor.as_deref(),
-            limit + 1,
-        )?)
-    })
-    .await?;
-    Ok(page(rows, limit, |r| r.id.clone(), ContactRow::to_json))
+    let fetch = queries::contacts_page;
+    list_page(
+        &state,
+        &org,
+        query.into_inner(),
+        fetch,
+        |r| r.id.clone(),
+        ContactRow::to_json,
+    )
+    .await
 }
 
 async fn find(state: &AppState, org_id: String, id: String) -> Result<ContactRow, AppError> {

@@ -1,7 +1,7 @@
 //! The org's do-not-call list: `POST /api/v1/dnc`, `GET /api/v1/dnc`, `DELETE /api/v1/dnc/{phone}`.
 //! Every dial checks it first ([`is_listed`]).
 
-use super::{page, read, ApiOrg, AppState, PageQuery};
+use super::{list_page, read, ApiOrg, AppState, PageQuery};
 use crate::contacts::parse_phone;
 use crate::db::models::DncRow;
 use crate::db::queries;
@@ -77,18 +77,16 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let limit = query.limit()?;
-    let (org_id, cursor) = (org.id.to_string(), query.into_inner().cursor);
-    let rows = read(&state, move |conn| {
-        Ok(queries::dnc_page(
-            conn,
-            &org_id,
-            cursor.as_deref(),
-            limit + 1,
-        )?)
-    })
-    .await?;
-    Ok(page(rows, limit, |r| r.phone.clone(), DncRow::to_json))
+    let fetch = queries::dnc_page;
+    list_page(
+        &state,
+        &org,
+        query.into_inner(),
+        fetch,
+        |r| r.phone.clone(),
+        DncRow::to_json,
+    )
+    .await
 }
 
 /// Takes a number (any written form) off the list: 204; a number not listed is a 404.

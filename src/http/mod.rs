@@ -231,6 +231,31 @@ impl PageQuery {
     }
 }
 
+/// One page of an org's list: `fetch(conn, org id, cursor, limit + 1)` reads the rows after the
+/// cursor; `cursor_of` names the last row shown, `render` writes each.
+pub async fn list_page<T, F>(
+    state: &AppState,
+    org: &Org,
+    query: PageQuery,
+    fetch: F,
+    cursor_of: impl Fn(&T) -> String,
+    render: impl Fn(&T) -> serde_json::Value,
+) -> Result<HttpResponse, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut crate::db::DbConnection, &str, Option<&str>, i64) -> diesel::QueryResult<Vec<T>>
+        + Send
+        + 'static,
+{
+    let limit = query.limit()?;
+    let (org_id, cursor) = (org.id.to_string(), query.cursor);
+    let rows = read(state, move |conn| {
+        Ok(fetch(conn, &org_id, cursor.as_deref(), limit + 1)?)
+    })
+    .await?;
+    Ok(page(rows, limit, cursor_of, render))
+}
+
 /// A list page: `{"items": [...], "next_cursor": …}` from rows fetched with one extra row.
 pub fn page<T>(
     mut rows: Vec<T>,
