@@ -165,7 +165,12 @@ async fn a_30_contact_campaign_keeps_to_its_concurrency_retries_skips_dnc_and_co
     .await;
 
     let mut ws = app.ws(&org.api_token, None).await;
-    ws.next().await;
+    let snapshot = ws.next().await;
+    assert_eq!(
+        snapshot["data"]["campaigns"][0]["id"],
+        id.as_str(),
+        "the snapshot lists the campaigns"
+    );
     let (status, started) = app
         .request(
             "POST",

@@ -49,11 +49,15 @@ pub fn opening(
                 .map_err(AppError::Internal)
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let campaigns: Vec<_> = queries::campaigns_page(conn, org_id.as_str(), None, 1000)?
+        .iter()
+        .map(|c| c.to_json())
+        .collect();
     let snapshot = serde_json::json!({
         "seq": last,
         "type": "snapshot",
         "at": chrono::Utc::now(),
-        "data": { "extensions": extensions, "calls": calls, "campaigns": [] },
+        "data": { "extensions": extensions, "calls": calls, "campaigns": campaigns },
     });
     Ok(Opening {
         frames: vec![snapshot.to_string()],
