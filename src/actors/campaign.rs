@@ -23,6 +23,7 @@ use actix_web::web;
 use chrono::Utc;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -76,6 +77,15 @@ pub struct CallChanged {
     pub has_analytics: bool,
 }
 
+/// How a dial ended.
+enum DialResult {
+    /// The campaign stopped running before the provider was asked.
+    Withdrawn,
+    /// The number is on the do-not-call list.
+    DoNotCall,
+    Placed(Box<dialing::Dialed>),
+}
+
 /// A campaign's actor.
 pub struct CampaignActor {
     state: web::Data<AppState>,
@@ -88,6 +98,9 @@ pub struct CampaignActor {
     calls: HashMap<String, (CallStatus, bool)>,
     /// Dials asked for and not yet answered: they hold a slot too.
     in_flight: usize,
+    /// Open while the campaign runs: a dial already under way checks it before the provider is
+    /// asked, so a pause or cancel stops new dials at once.
+    gate: Arc<AtomicBool>,
     progress_dirty: bool,
     progress_at: Instant,
 }
@@ -136,6 +149,8 @@ impl CampaignActor {
     ) -> crate::actors::writer::Pending {
         self.campaign.status = status.as_str().to_owned();
         self.campaign.failure_reason = reason;
+        self.gate
+            .store(status == CampaignStatus::Running, Ordering::SeqCst);
         self.campaign.updated_at = to_text(Utc::now());
         self.progress_dirty = true;
         let event = NewEvent {
@@ -250,12 +265,16 @@ impl CampaignActor {
             self.provider(),
             self.campaign.id.clone(),
         );
+        let gate = self.gate.clone();
         let work = async move {
             saved.outcome().await?;
+            if !gate.load(Ordering::SeqCst) {
+                return Ok(DialResult::Withdrawn);
+            }
             let to = PhoneNumber::parse(&phone, &org.default_country)
                 .map_err(|e| AppError::bad_request("invalid_phone", e.to_string()))?;
             if crate::http::dnc::is_listed(&state, &org, &to).await? {
-                return Ok(None);
+                return Ok(DialResult::DoNotCall);
             }
             let dial = Dial {
                 provider,
@@ -264,7 +283,9 @@ impl CampaignActor {
                 campaign_id: Some(campaign_id),
                 contact_id: Some(contact_id.clone()),
             };
-            dialing::place(&state, &org, dial).await.map(Some)
+            dialing::place(&state, &org, dial)
+                .await
+                .map(|dialed| DialResult::Placed(Box::new(dialed)))
         };
         let id = self.contacts[i].contact_id.clone();
         ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
@@ -275,17 +296,28 @@ impl CampaignActor {
     }
 
     /// The answer of a dial.
-    fn dialed(&mut self, contact_id: &str, result: Result<Option<dialing::Dialed>, AppError>) {
+    fn dialed(&mut self, contact_id: &str, result: Result<DialResult, AppError>) {
         let Some(i) = self.index(contact_id) else {
             return;
         };
         match result {
-            Ok(None) => {
+            Ok(DialResult::Withdrawn) => {
+                let cancelled = self.status() == CampaignStatus::Cancelled;
+                let c = &mut self.contacts[i];
+                c.attempts = (c.attempts - 1).max(0);
+                if cancelled {
+                    c.status = ContactStatus::Skipped.as_str().to_owned();
+                    c.last_error = Some("cancelled".into());
+                } else {
+                    c.status = ContactStatus::Pending.as_str().to_owned();
+                }
+            }
+            Ok(DialResult::DoNotCall) => {
                 let c = &mut self.contacts[i];
                 c.status = ContactStatus::Skipped.as_str().to_owned();
                 c.last_error = Some("do_not_call".into());
             }
-            Ok(Some(dialed)) => {
+            Ok(DialResult::Placed(dialed)) => {
                 let call_id = dialed.call.id.to_string();
                 self.contacts[i].call_id = Some(call_id.clone());
                 if let Some(refusal) = &dialed.refused {
@@ -657,6 +689,7 @@ impl Handler<RouteCampaign> for CampaignRegistry {
         // Loads one campaign at a time, so two messages never start two actors for it.
         ctx.wait(load.into_actor(self).map(|result, act, _| {
             if let Ok((state, Some((campaign, org)))) = result {
+                let running = campaign.status == CampaignStatus::Running.as_str();
                 if !act
                     .campaigns
                     .get(&campaign.id)
@@ -671,6 +704,7 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                         live: HashMap::new(),
                         calls: HashMap::new(),
                         in_flight: 0,
+                        gate: Arc::new(AtomicBool::new(running)),
                         progress_dirty: true,
                         progress_at: Instant::now() - PROGRESS_EVERY,
                     }

@@ -298,7 +298,12 @@ async fn pause_resume_and_cancel_take_effect_at_once() {
         }
     };
     assert_eq!(steer("start").await.0, 200);
-    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..250 {
+        if seen.lock().unwrap().total >= 2 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
     let (status, paused) = steer("pause").await;
     assert_eq!((status, paused["status"].as_str()), (200, Some("paused")));
     let dialed = seen.lock().unwrap().total;
@@ -310,7 +315,12 @@ async fn pause_resume_and_cancel_take_effect_at_once() {
         "paused: no new dial while the live calls finish"
     );
     assert_eq!(steer("resume").await.1["status"], "running");
-    actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+    for _ in 0..250 {
+        if seen.lock().unwrap().total > dialed {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(
         seen.lock().unwrap().total > dialed,
         "resumed where it stopped"
