@@ -188,7 +188,8 @@ async fn an_inbound_call_to_extension_40_rings_talks_hangs_up_and_gets_its_cdr()
 
     // The WebSocket saw the extension go online → ringing → incall → online.
     let mut seen = Vec::new();
-    while let Some(event) = ws.next_within(Duration::from_millis(300)).await {
+    while seen.len() < 4 {
+        let event = ws.next().await;
         if event["type"] == "extension:updated" {
             seen.push(event["data"]["presence"].as_str().unwrap().to_owned());
         }
