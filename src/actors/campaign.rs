@@ -684,6 +684,10 @@ impl Handler<RouteCampaign> for CampaignRegistry {
             })
             .await?;
             let org = state.orgs.by_id(msg.org_id.as_str()).await?;
+            // The account's pace is read from memory while dialing: load its credentials now.
+            if let Some(provider) = row.as_ref().and_then(|r| Provider::parse(&r.provider)) {
+                state.orgs.credentials(&msg.org_id, provider).await?;
+            }
             Ok::<_, AppError>((state, row.zip(org)))
         };
         // Loads one campaign at a time, so two messages never start two actors for it.
