@@ -450,3 +450,62 @@ pub fn campaign_calls(
         })
         .collect())
 }
+
+/// One status's share of an org's calls.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct CallTotals {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub status: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub calls: i64,
+    /// Calls that were answered (an answer time is known).
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub answered: i64,
+    /// Their talk seconds, and how many calls have a talk time.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub talk_s: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub talked: i64,
+}
+
+/// An org's calls counted by status, with answered calls and talk time (aggregated in SQL).
+pub fn call_totals(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<CallTotals>> {
+    const SELECT: &str = "SELECT status, COUNT(*) AS calls, \
+        CAST(SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS answered, \
+        CAST(COALESCE(SUM(talk_s), 0) AS BIGINT) AS talk_s, \
+        CAST(SUM(CASE WHEN talk_s IS NOT NULL AND answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS talked \
+        FROM calls WHERE org_id = ";
+    // The statement is the same; only the placeholder is each dialect's own.
+    match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(format!("{SELECT}? GROUP BY status"))
+            .bind::<diesel::sql_types::Text, _>(org_id)
+            .load(c),
+        DbConnection::Pg(c) => diesel::sql_query(format!("{SELECT}$1 GROUP BY status"))
+            .bind::<diesel::sql_types::Text, _>(org_id)
+            .load(c),
+    }
+}
+
+/// The costs of an org's calls that have one: (amount as text, currency).
+pub fn call_costs(
+    conn: &mut DbConnection,
+    org_id: &str,
+) -> QueryResult<Vec<(String, Option<String>)>> {
+    calls::table
+        .filter(calls::org_id.eq(org_id))
+        .filter(calls::cost.is_not_null())
+        .select((calls::cost.assume_not_null(), calls::currency))
+        .load(conn)
+}
+
+/// An org's extensions counted by presence.
+pub fn extensions_by_presence(
+    conn: &mut DbConnection,
+    org_id: &str,
+) -> QueryResult<Vec<(String, i64)>> {
+    extensions::table
+        .filter(extensions::org_id.eq(org_id))
+        .group_by(extensions::presence)
+        .select((extensions::presence, diesel::dsl::count_star()))
+        .load(conn)
+}

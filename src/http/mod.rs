@@ -6,6 +6,7 @@ pub mod contacts;
 pub mod dnc;
 pub mod extensions;
 pub mod health;
+pub mod org_metrics;
 pub mod orgs;
 pub mod providers;
 pub mod webhooks;
@@ -129,6 +130,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/dnc", web::post().to(dnc::add))
             .route("/dnc", web::get().to(dnc::list))
             .route("/dnc/{phone}", web::delete().to(dnc::remove))
+            .route("/metrics", web::get().to(org_metrics::org_metrics))
             .route("/webhooks", web::get().to(webhooks::list_inbox))
             .route("/ws", web::get().to(ws::connect)),
     )

@@ -168,3 +168,41 @@ async fn a_call_silent_past_its_deadline_is_reconciled_and_a_late_final_record_s
     assert_eq!(call["ended_at"], "2025-03-04T10:00:32Z");
     assert_eq!(ws.next().await["data"]["status"], "no_answer");
 }
+
+#[actix_web::test]
+async fn org_metrics_add_up_what_the_calls_say() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    for params in twilio_sequence("CAdone") {
+        assert_eq!(app.twilio_status(&org, &params).await.0, 200);
+    }
+    assert_eq!(
+        app.twilio_status(&org, &twilio_params("CAbusy", "busy", 1, 5))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.twilio_status(&org, &twilio_params("CAlive", "ringing", 1, 5))
+            .await
+            .0,
+        200
+    );
+    let metrics = app.get("/api/v1/metrics", &org.api_token).await;
+    assert_eq!(metrics["calls"], 3);
+    assert_eq!(metrics["live_calls"], 1);
+    assert_eq!(metrics["answered"], 1);
+    assert!((metrics["answer_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(metrics["average_talk_s"], 61.0);
+    assert!((metrics["talk_minutes"].as_f64().unwrap() - 61.0 / 60.0).abs() < 1e-9);
+    assert_eq!(
+        metrics["calls_by_status"],
+        json!({"completed": 1, "busy": 1, "ringing": 1})
+    );
+    assert_eq!(metrics["extensions"]["online"], 0);
+    let other = app.create_org("Globex").await;
+    assert_eq!(
+        app.get("/api/v1/metrics", &other.api_token).await["calls"],
+        0
+    );
+}
