@@ -176,3 +176,97 @@ impl Handler<Leave> for OrgHub {
         self.sessions.remove(&msg.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// A session that never gets to its mailbox (as when its socket does not drain).
+    struct Stuck;
+
+    impl Actor for Stuck {
+        type Context = Context<Self>;
+
+        fn started(&mut self, ctx: &mut Context<Self>) {
+            ctx.set_mailbox_capacity(4);
+            ctx.wait(actix::fut::wrap_future(std::future::pending::<()>()));
+        }
+    }
+
+    impl Handler<SessionFeed> for Stuck {
+        type Result = ();
+        fn handle(&mut self, _: SessionFeed, _: &mut Context<Self>) {}
+    }
+
+    /// A session that keeps up, counting what it gets (its mailbox raised as WsSession's is).
+    struct Fast(Arc<AtomicUsize>);
+
+    impl Actor for Fast {
+        type Context = Context<Self>;
+
+        fn started(&mut self, ctx: &mut Context<Self>) {
+            ctx.set_mailbox_capacity(4096);
+        }
+    }
+
+    impl Handler<SessionFeed> for Fast {
+        type Result = ();
+        fn handle(&mut self, msg: SessionFeed, _: &mut Context<Self>) {
+            if let SessionFeed::Event(_) = msg {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    fn event(seq: i64) -> OrgEvent {
+        OrgEvent {
+            seq,
+            event_type: "call:updated".into(),
+            at: chrono::Utc::now(),
+            subject: "c".into(),
+            data: serde_json::json!({}),
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_slow_session_is_dropped_and_never_holds_up_the_others() {
+        let hubs = HubDirectory::default().start();
+        let org = OrgId::generate();
+        let received = Arc::new(AtomicUsize::new(0));
+        let fast = Fast(received.clone()).start();
+        let stuck = Stuck.start();
+        let before = metrics::WS_SLOW_CONSUMERS.get();
+        for (id, feed) in [(1, fast.recipient()), (2, stuck.recipient())] {
+            hubs.send(Subscribe {
+                org_id: org.clone(),
+                session_id: id,
+                feed,
+            })
+            .await
+            .unwrap();
+        }
+        for seq in 1..=50 {
+            hubs.do_send(Publish {
+                org_id: org.clone(),
+                events: vec![event(seq)],
+            });
+        }
+        for _ in 0..100 {
+            if received.load(Ordering::SeqCst) == 50 {
+                break;
+            }
+            actix::clock::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            received.load(Ordering::SeqCst),
+            50,
+            "the fast session got every event"
+        );
+        assert!(
+            metrics::WS_SLOW_CONSUMERS.get() > before,
+            "the stuck one was dropped"
+        );
+    }
+}
