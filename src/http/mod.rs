@@ -138,11 +138,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/webhooks")
             .route(
                 "/twilio/{org}/status",
-                web::post().to(webhooks::twilio_status),
+                web::route().to(webhooks::twilio_status),
             )
             .route(
                 "/twilio/{org}/voice",
-                web::post().to(webhooks::twilio_voice),
+                web::route().to(webhooks::twilio_voice),
             )
             .route("/plivo/{org}/ring", web::route().to(webhooks::plivo_ring))
             .route(

@@ -290,13 +290,20 @@ async fn twilio_form(
 ) -> Result<(Credentials, Vec<(String, String)>), AppError> {
     let credentials = signing_credentials(state, org, Provider::Twilio).await?;
     let auth_token = credential(&credentials, "auth_token").unwrap_or_default();
-    let pairs = form_pairs(body);
+    // A GET callback (StatusCallbackMethod=GET) signs the URL alone; its fields are the query.
+    let get = req.method() == actix_web::http::Method::GET;
+    let signed = if get { Vec::new() } else { form_pairs(body) };
     let signature = header(req, "X-Twilio-Signature");
     if auth_token.is_empty()
-        || !twilio::verify(auth_token, &public_url(state, req), &pairs, signature)
+        || !twilio::verify(auth_token, &public_url(state, req), &signed, signature)
     {
         return Err(rejected(AppError::Unauthorized));
     }
+    let pairs = if get {
+        form_pairs(req.query_string().as_bytes())
+    } else {
+        signed
+    };
     Ok((credentials, pairs))
 }
 

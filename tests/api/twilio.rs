@@ -241,3 +241,31 @@ async fn an_org_without_twilio_credentials_cannot_be_signed_for() {
         .await;
     assert_eq!(status, 401);
 }
+
+#[actix_web::test]
+async fn a_get_status_callback_is_signed_over_its_url_and_read_from_its_query() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let query = form_body(&twilio_params("CAget", "ringing", 1, 2));
+    let path = format!("/webhooks/twilio/{}/status?{query}", org.id);
+    let signature = twilio_signature(TWILIO_AUTH_TOKEN, &format!("{}{path}", app.public_url), &[]);
+    let get = |signature: String| {
+        let (app, path) = (&app, path.clone());
+        async move {
+            app.client
+                .get(format!("{}{path}", app.address))
+                .insert_header(("X-Twilio-Signature", signature))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(get("forged".into()).await, 401);
+    assert_eq!(get(signature).await, 200);
+    let calls = app
+        .get("/api/v1/calls?provider_call_id=CAget", &org.api_token)
+        .await;
+    assert_eq!(calls["items"][0]["status"], "ringing");
+}
