@@ -355,19 +355,28 @@ impl CallActor {
         self.unsaved = false;
         let analytics_arrived = applied.call.analytics.is_some() && self.call.analytics.is_none();
         self.call = applied.call;
-        if let Some(campaign_id) = &self.call.campaign_id {
-            if applied.status_changed || analytics_arrived {
-                self.deps.campaigns.do_send(CallChanged {
-                    org_id: self.call.org_id.clone(),
-                    campaign_id: campaign_id.clone(),
-                    call_id: self.call.id.to_string(),
-                    contact_id: self.call.contact_id.clone(),
-                    status: self.call.status,
-                    has_analytics: self.call.analytics.is_some(),
-                });
+        // The campaign hears of the change once it is committed, never before.
+        let campaign_news = self
+            .call
+            .campaign_id
+            .clone()
+            .filter(|_| applied.status_changed || analytics_arrived)
+            .map(|campaign_id| CallChanged {
+                org_id: self.call.org_id.clone(),
+                campaign_id,
+                call_id: self.call.id.to_string(),
+                contact_id: self.call.contact_id.clone(),
+                status: self.call.status,
+                has_analytics: self.call.analytics.is_some(),
+            });
+        let campaigns = self.deps.campaigns.clone();
+        async move {
+            let outcome = pending.outcome().await;
+            if let (Ok(WriteOutcome::Committed(_)), Some(news)) = (&outcome, campaign_news) {
+                campaigns.do_send(news);
             }
+            outcome
         }
-        pending.outcome()
     }
 
     /// After a failed commit the in-memory state may be ahead of the database: read it back.
