@@ -32,6 +32,8 @@ pub struct Settings {
     /// `SWITCHBOARD_REPLAY_LIMIT`: how many missed events a reconnect may replay before it gets a
     /// fresh snapshot instead.
     pub replay_limit: i64,
+    /// `SWITCHBOARD_METRICS_INTERVAL_S`: how often an org whose calls changed gets `metrics:updated`.
+    pub metrics_interval: Duration,
 }
 
 impl Default for Settings {
@@ -49,6 +51,7 @@ impl Default for Settings {
             ws_heartbeat: Duration::from_secs(10),
             ws_mailbox: 4096,
             replay_limit: 10_000,
+            metrics_interval: Duration::from_secs(2),
         }
     }
 }
@@ -110,6 +113,7 @@ impl Settings {
             ws_heartbeat: secs("SWITCHBOARD_WS_HEARTBEAT_S", defaults.ws_heartbeat)?,
             ws_mailbox: number("SWITCHBOARD_WS_MAILBOX", 4096)? as usize,
             replay_limit: number("SWITCHBOARD_REPLAY_LIMIT", 10_000)? as i64,
+            metrics_interval: Duration::from_secs(number("SWITCHBOARD_METRICS_INTERVAL_S", 2)?),
         })
     }
 }

@@ -5,6 +5,7 @@ use crate::actors::call::CallDeps;
 use crate::actors::campaign::{Bind, CampaignRegistry, RouteCampaign};
 use crate::actors::extension::ExtensionRegistry;
 use crate::actors::org_hub::{HubDirectory, Publish};
+use crate::actors::org_metrics::{MetricsPublisher, Touched, UseWriter};
 use crate::actors::registry::{BindState, CallRegistry, Recover};
 use crate::actors::writer::Writer;
 use crate::config::Settings;
@@ -39,18 +40,28 @@ impl Application {
 
         let hubs = HubDirectory::default().start();
         let publish_to = hubs.clone();
+        let metrics_publisher =
+            MetricsPublisher::new(pool.clone(), settings.metrics_interval).start();
+        let touched = metrics_publisher.clone();
         let writer = Writer::start(
             write_conn,
             url,
             sync,
             settings.writer_max_batch,
             Box::new(move |org_id, events| {
+                let moves_totals = events.iter().any(|e| {
+                    e.event_type.starts_with("call:") || e.event_type == "extension:updated"
+                });
+                if moves_totals {
+                    touched.do_send(Touched(org_id.clone()));
+                }
                 publish_to.do_send(Publish {
                     org_id: org_id.clone(),
                     events,
                 })
             }),
         );
+        metrics_publisher.do_send(UseWriter(writer.clone()));
         let extensions = ExtensionRegistry::new(writer.clone(), pool.clone()).start();
         let campaigns = CampaignRegistry::default().start();
         let registry = CallRegistry::new(CallDeps {

@@ -4,5 +4,6 @@ pub mod call;
 pub mod campaign;
 pub mod extension;
 pub mod org_hub;
+pub mod org_metrics;
 pub mod registry;
 pub mod writer;

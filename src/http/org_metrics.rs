@@ -19,7 +19,8 @@ pub async fn org_metrics(
     Ok(HttpResponse::Ok().json(metrics))
 }
 
-fn totals(conn: &mut DbConnection, org_id: &str) -> Result<Value, AppError> {
+/// The org's totals as `GET /api/v1/metrics` and `metrics:updated` show them.
+pub fn totals(conn: &mut DbConnection, org_id: &str) -> Result<Value, AppError> {
     let mut by_status = Map::new();
     let (mut calls, mut live, mut answered, mut talk_s, mut talked) =
         (0i64, 0i64, 0i64, 0i64, 0i64);

@@ -171,8 +171,12 @@ async fn a_call_silent_past_its_deadline_is_reconciled_and_a_late_final_record_s
 
 #[actix_web::test]
 async fn org_metrics_add_up_what_the_calls_say() {
-    let app = spawn_app().await;
+    let mut settings = test_settings();
+    settings.metrics_interval = Duration::from_millis(1000);
+    let app = spawn_app_with(settings).await;
     let org = app.create_org("Acme").await;
+    let mut ws = app.ws(&org.api_token, None).await;
+    ws.next().await;
     for params in twilio_sequence("CAdone") {
         assert_eq!(app.twilio_status(&org, &params).await.0, 200);
     }
@@ -205,4 +209,13 @@ async fn org_metrics_add_up_what_the_calls_say() {
         app.get("/api/v1/metrics", &other.api_token).await["calls"],
         0
     );
+
+    // Dashboards get the same totals a moment after the calls change.
+    let pushed = loop {
+        let event = ws.next().await;
+        if event["type"] == "metrics:updated" && event["data"]["calls"] == 3 {
+            break event;
+        }
+    };
+    assert_eq!(pushed["data"], metrics);
 }

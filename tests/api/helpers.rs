@@ -52,6 +52,8 @@ pub fn test_settings() -> Settings {
         database_url: fresh_database(),
         admin_token: Some(ADMIN_TOKEN.into()),
         ws_heartbeat: Duration::from_secs(5),
+        // Tests that count events get none of these unless they ask (see the metrics test).
+        metrics_interval: Duration::from_secs(3600),
         ..Settings::default()
     }
 }
