@@ -169,18 +169,10 @@ impl CampaignActor {
         for (status, analytics) in self.calls.values() {
             counts.add(*status, *analytics, 1);
         }
-        let by_status = |s: ContactStatus| {
-            self.contacts
-                .iter()
-                .filter(|c| c.status == s.as_str())
-                .count() as u64
-        };
         progress_json(
             &self.campaign,
             &counts,
             &self.contacts,
-            by_status(ContactStatus::Done),
-            by_status(ContactStatus::Failed) + by_status(ContactStatus::Skipped),
             self.live.len() as u64,
         )
     }
@@ -589,11 +581,12 @@ pub fn progress_json(
     campaign: &CampaignRow,
     counts: &CallCounts,
     contacts: &[CampaignContactRow],
-    done: u64,
-    failed: u64,
     live: u64,
 ) -> Value {
     let by_status = |s: ContactStatus| contacts.iter().filter(|c| c.status == s.as_str()).count();
+    let done = by_status(ContactStatus::Done) as u64;
+    // Skipped contacts (do-not-call, cancelled) are not reached: they count with the failed.
+    let failed = (by_status(ContactStatus::Failed) + by_status(ContactStatus::Skipped)) as u64;
     let mut outcomes: HashMap<String, u64> = HashMap::new();
     for c in contacts {
         if let Some(outcome) = &c.last_outcome {

@@ -323,13 +323,7 @@ pub async fn progress(
                 }
             }
         }
-        let count =
-            |s: ContactStatus| contacts.iter().filter(|c| c.status == s.as_str()).count() as u64;
-        let done = count(ContactStatus::Done);
-        let failed = count(ContactStatus::Failed) + count(ContactStatus::Skipped);
-        Ok(progress_json(
-            &campaign, &counts, &contacts, done, failed, live,
-        ))
+        Ok(progress_json(&campaign, &counts, &contacts, live))
     })
     .await?;
     Ok(HttpResponse::Ok().json(progress))
