@@ -160,19 +160,20 @@ pub async fn screen_pop(pool: &DbPool, contact: &ContactRow) -> Result<Value, Ap
         contact.id.clone(),
         contact.phone.clone(),
     );
-    let (calls, agent) = db::read(pool, move |conn| {
-        let calls = into_calls(queries::contact_calls(conn, &org_id, &id, &phone, 1000)?)?;
+    let (count, last, agent) = db::read(pool, move |conn| {
+        let count = queries::contact_call_count(conn, &org_id, &id, &phone)?;
+        let last = into_calls(queries::contact_calls(conn, &org_id, &id, &phone, 1)?)?;
         let agent = queries::longest_free_extension(conn, &org_id)?
             .map(|row| serde_json::json!({"number": row.number, "name": row.name}));
-        Ok((calls, agent))
+        Ok((count, last, agent))
     })
     .await?;
-    let last = calls.first();
+    let last = last.first();
     Ok(serde_json::json!({
         "contact": contact.to_json(),
         "caller_name": contact.name,
         "company": contact.company,
-        "previous_calls": calls.len(),
+        "previous_calls": count,
         "last_call_at": last.map(|c| c.created_at),
         "last_call_status": last.map(|c| c.status),
         "suggested_agent": agent,

@@ -9,8 +9,8 @@ use crate::actors::org_metrics::{MetricsPublisher, Touched, UseWriter};
 use crate::actors::registry::{BindState, CallRegistry, Recover};
 use crate::actors::writer::Writer;
 use crate::config::Settings;
-use crate::db::models::into_calls;
 use crate::db::{self, queries};
+use crate::domain::ids::{CallId, OrgId};
 use crate::http::{self, AppState};
 use crate::orgs::OrgDirectory;
 use actix::Actor;
@@ -144,7 +144,13 @@ impl Application {
 /// Respawns the actors of every unfinished call (invariant 7), retrying until the database answers.
 async fn recover(state: web::Data<AppState>) {
     loop {
-        let loaded = http::read(&state, |conn| into_calls(queries::unfinished_calls(conn)?)).await;
+        let loaded = http::read(&state, |conn| {
+            Ok(queries::unfinished_calls(conn)?
+                .into_iter()
+                .map(|(org, id)| (OrgId::from_stored(org), CallId::from_stored(id)))
+                .collect::<Vec<_>>())
+        })
+        .await;
         match loaded {
             Ok(calls) => {
                 let count = calls.len();
@@ -155,9 +161,7 @@ async fn recover(state: web::Data<AppState>) {
                     (Ok(started), Ok(campaigns)) => {
                         for campaign in &campaigns {
                             let route = RouteCampaign {
-                                org_id: crate::domain::ids::OrgId::from_stored(
-                                    campaign.org_id.clone(),
-                                ),
+                                org_id: OrgId::from_stored(campaign.org_id.clone()),
                                 campaign_id: campaign.id.clone(),
                             };
                             if let Err(error) = state.campaigns.send(route).await {

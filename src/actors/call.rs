@@ -218,6 +218,12 @@ impl CallActor {
         tracing::warn!(call_id = %self.call.id, status = self.call.status.as_str(), "call past its deadline; reconciling");
         let poll = self.poll();
         ctx.spawn(poll.into_actor(self).map(|polled, act, ctx| {
+            // Events may have come in while the provider was asked: then it is not stuck any more.
+            let due = act.call.deadline(&act.deps.deadlines);
+            if due.is_none_or(|at| at > Utc::now()) {
+                act.arm_timer(ctx);
+                return;
+            }
             let pending = match polled {
                 Some(status) if status.rank() > act.call.status.rank() || status.is_live() => {
                     let event = CallEvent {
@@ -324,8 +330,11 @@ impl CallActor {
         let now = Utc::now();
         let applied = call::apply(&self.call, event, now);
         let mut ops = Vec::with_capacity(4);
+        if let Some(key) = &entry.dedupe_key {
+            // Keyed like the timeline it is written to, so a reload and this set agree.
+            self.seen.insert(key.clone());
+        }
         if let Some(inbox) = webhook {
-            self.seen.insert(inbox.dedupe_key.clone());
             ops.push(WriteOp::AcceptWebhook(inbox));
         }
         let mut events = Vec::new();

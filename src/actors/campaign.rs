@@ -103,6 +103,11 @@ pub struct CampaignActor {
     gate: Arc<AtomicBool>,
     progress_dirty: bool,
     progress_at: Instant,
+    /// No contact before this index can be dialed (pending or waiting for a retry): where the
+    /// search for the next one starts, so a large campaign is not scanned from its top per dial.
+    scan_from: usize,
+    /// The calling window, read once (a campaign's window does not change).
+    window: Option<CallingWindow>,
 }
 
 impl CampaignActor {
@@ -133,6 +138,9 @@ impl CampaignActor {
     }
 
     fn save_contact(&mut self, i: usize) -> crate::actors::writer::Pending {
+        if dialable(&self.contacts[i].status) {
+            self.scan_from = self.scan_from.min(i);
+        }
         self.contacts[i].updated_at = to_text(Utc::now());
         self.progress_dirty = true;
         self.write(
@@ -178,8 +186,16 @@ impl CampaignActor {
     }
 
     /// A contact's next eligible turn: pending, or a retry whose time has come.
-    fn next_contact(&self, now: chrono::DateTime<Utc>) -> Option<usize> {
-        self.contacts
+    fn next_contact(&mut self, now: chrono::DateTime<Utc>) -> Option<usize> {
+        while self
+            .contacts
+            .get(self.scan_from)
+            .is_some_and(|c| !dialable(&c.status))
+        {
+            self.scan_from += 1;
+        }
+        let from = self.scan_from;
+        self.contacts[from..]
             .iter()
             .position(|c| match ContactStatus::parse(&c.status) {
                 Some(ContactStatus::Pending) => true,
@@ -190,13 +206,7 @@ impl CampaignActor {
                     .is_none_or(|at| at <= now),
                 _ => false,
             })
-    }
-
-    fn window(&self) -> Option<CallingWindow> {
-        self.campaign
-            .calling_window
-            .as_deref()
-            .and_then(|w| serde_json::from_str(w).ok())
+            .map(|i| from + i)
     }
 
     fn account_rate(&self) -> f64 {
@@ -223,7 +233,7 @@ impl CampaignActor {
             return;
         }
         let now = Utc::now();
-        if self.window().is_some_and(|w| !w.contains(now)) {
+        if self.window.as_ref().is_some_and(|w| !w.contains(now)) {
             self.publish_progress();
             return;
         }
@@ -496,10 +506,7 @@ impl Handler<Steer> for CampaignActor {
                 for i in reopened {
                     let _ = self.save_contact(i);
                 }
-                if !self.contacts.iter().any(|c| {
-                    c.status == ContactStatus::Pending.as_str()
-                        || c.status == ContactStatus::RetryScheduled.as_str()
-                }) {
+                if !self.contacts.iter().any(|c| dialable(&c.status)) {
                     return conflict(
                         "nothing_to_dial",
                         "the campaign has no contact left to dial".into(),
@@ -521,9 +528,7 @@ impl Handler<Steer> for CampaignActor {
             {
                 let mut skipped = Vec::new();
                 for (i, c) in self.contacts.iter_mut().enumerate() {
-                    if c.status == ContactStatus::Pending.as_str()
-                        || c.status == ContactStatus::RetryScheduled.as_str()
-                    {
+                    if dialable(&c.status) {
                         c.status = ContactStatus::Skipped.as_str().to_owned();
                         c.last_error = Some("cancelled".into());
                         skipped.push(i);
@@ -574,6 +579,11 @@ impl Handler<CallChanged> for CampaignActor {
         }
         self.tick(ctx);
     }
+}
+
+/// Whether a contact in this status may still be dialed (now or at its retry time).
+fn dialable(status: &str) -> bool {
+    status == ContactStatus::Pending.as_str() || status == ContactStatus::RetryScheduled.as_str()
 }
 
 /// The progress object: the seed's keys, then the richer figures a dashboard needs.
@@ -693,6 +703,10 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                     .is_some_and(|a| a.connected())
                 {
                     let id = campaign.id.clone();
+                    let window = campaign
+                        .calling_window
+                        .as_deref()
+                        .and_then(|w| serde_json::from_str(w).ok());
                     let actor = CampaignActor {
                         state,
                         org,
@@ -704,6 +718,8 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                         gate: Arc::new(AtomicBool::new(running)),
                         progress_dirty: true,
                         progress_at: Instant::now() - PROGRESS_EVERY,
+                        scan_from: 0,
+                        window,
                     }
                     .start();
                     act.campaigns.insert(id, actor);

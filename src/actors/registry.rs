@@ -58,6 +58,19 @@ impl CallRegistry {
     }
 }
 
+impl CallRegistry {
+    /// The actor of a call the database has, by our id: it reads the call itself on start.
+    fn spawn_stored(
+        &mut self,
+        org_id: OrgId,
+        call_id: CallId,
+        ctx: &mut Context<Self>,
+    ) -> Addr<CallActor> {
+        let placeholder = Call::new(call_id, org_id, "", None, Direction::Outbound, Utc::now());
+        self.spawn(placeholder, Lookup::Ours { create: false }, ctx)
+    }
+}
+
 impl Actor for CallRegistry {
     type Context = Context<Self>;
 }
@@ -102,11 +115,7 @@ impl Handler<Route> for CallRegistry {
             },
             CallRef::Ours(org_id, call_id) => match live(self.by_id.get(&call_id)) {
                 Some(actor) => actor,
-                None => {
-                    let placeholder =
-                        Call::new(call_id, org_id, "", None, Direction::Outbound, Utc::now());
-                    self.spawn(placeholder, Lookup::Ours { create: false }, ctx)
-                }
+                None => self.spawn_stored(org_id, call_id, ctx),
             },
         })
     }
@@ -149,18 +158,18 @@ impl Handler<Alias> for CallRegistry {
 /// Respawns the actors of calls that were unfinished when the engine last stopped (invariant 7).
 #[derive(Message)]
 #[rtype(result = "usize")]
-pub struct Recover(pub Vec<Call>);
+pub struct Recover(pub Vec<(OrgId, CallId)>);
 
 impl Handler<Recover> for CallRegistry {
     type Result = usize;
 
     fn handle(&mut self, msg: Recover, ctx: &mut Context<Self>) -> usize {
         let mut started = 0;
-        for call in msg.0 {
-            if self.by_id.get(&call.id).is_some_and(|a| a.connected()) {
+        for (org_id, call_id) in msg.0 {
+            if self.by_id.get(&call_id).is_some_and(|a| a.connected()) {
                 continue;
             }
-            self.spawn(call, Lookup::Ours { create: false }, ctx);
+            self.spawn_stored(org_id, call_id, ctx);
             started += 1;
         }
         started

@@ -56,10 +56,6 @@ impl DatabaseUrl {
             Err("DATABASE_URL must start with sqlite:// or postgres://".to_owned())
         }
     }
-
-    pub fn is_sqlite(&self) -> bool {
-        matches!(self, Self::Sqlite(_))
-    }
 }
 
 /// Opens one connection, with SQLite's pragmas set on it.

@@ -108,11 +108,13 @@ pub fn live_calls(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<Call
         .load(conn)
 }
 
-/// Every org's calls that have not reached a final status: the actors to respawn on start.
-pub fn unfinished_calls(conn: &mut DbConnection) -> QueryResult<Vec<CallRow>> {
+/// Every org's calls that have not reached a final status, as (org id, call id): the actors to
+/// respawn on start (each reads its own call).
+pub fn unfinished_calls(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
     calls::table
         .filter(calls::status.eq_any(UNFINISHED_STATUSES))
         .order(calls::id.asc())
+        .select((calls::org_id, calls::id))
         .load(conn)
 }
 
@@ -234,6 +236,30 @@ pub fn contact_calls(
     phone: &str,
     limit: i64,
 ) -> QueryResult<Vec<CallRow>> {
+    of_contact(org_id, contact_id, phone)
+        .order(calls::id.desc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// How many calls a contact has had (linked to it, or from or to its phone).
+pub fn contact_call_count(
+    conn: &mut DbConnection,
+    org_id: &str,
+    contact_id: &str,
+    phone: &str,
+) -> QueryResult<i64> {
+    of_contact(org_id, contact_id, phone)
+        .count()
+        .get_result(conn)
+}
+
+/// An org's calls of a contact: linked to it, or from or to its phone.
+fn of_contact<'a>(
+    org_id: &'a str,
+    contact_id: &'a str,
+    phone: &'a str,
+) -> calls::BoxedQuery<'a, <DbConnection as Connection>::Backend> {
     calls::table
         .filter(calls::org_id.eq(org_id))
         .filter(
@@ -242,9 +268,7 @@ pub fn contact_calls(
                 .or(calls::from_number.eq(phone))
                 .or(calls::to_number.eq(phone)),
         )
-        .order(calls::id.desc())
-        .limit(limit)
-        .load(conn)
+        .into_boxed()
 }
 
 /// A call by any id a bot may name it by: ours, the provider's, or the carrier's.
@@ -394,22 +418,34 @@ pub fn last_campaign_position(conn: &mut DbConnection, campaign_id: &str) -> Que
         .map(Option::unwrap_or_default)
 }
 
-/// A campaign's calls as (status, has analytics, count).
+/// A campaign's calls counted by status and by whether analytics were merged (in SQL).
 pub fn campaign_call_counts(
     conn: &mut DbConnection,
     org_id: &str,
     campaign_id: &str,
-) -> QueryResult<Vec<(String, bool, i64)>> {
-    let rows: Vec<(String, Option<String>)> = calls::table
-        .filter(calls::org_id.eq(org_id))
-        .filter(calls::campaign_id.eq(campaign_id))
-        .select((calls::status, calls::analytics))
-        .load(conn)?;
-    let mut counts: std::collections::BTreeMap<(String, bool), i64> = Default::default();
-    for (status, analytics) in rows {
-        *counts.entry((status, analytics.is_some())).or_default() += 1;
-    }
-    Ok(counts.into_iter().map(|((s, a), n)| (s, a, n)).collect())
+) -> QueryResult<Vec<StatusCount>> {
+    let sql = dialect_sql(
+        conn,
+        "SELECT status, CAST(CASE WHEN analytics IS NULL THEN 0 ELSE 1 END AS BIGINT) AS analytics, \
+        COUNT(*) AS calls FROM calls WHERE org_id = $1 AND campaign_id = $2 \
+        GROUP BY status, CASE WHEN analytics IS NULL THEN 0 ELSE 1 END",
+    );
+    diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Text, _>(org_id)
+        .bind::<diesel::sql_types::Text, _>(campaign_id)
+        .load(conn)
+}
+
+/// How many of a campaign's calls have a status, with or without merged analytics.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct StatusCount {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub status: String,
+    /// 1 with merged analytics, 0 without.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub analytics: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub calls: i64,
 }
 
 /// One call of a campaign, as the campaign's actor tracks it.
@@ -470,19 +506,25 @@ pub struct CallTotals {
 
 /// An org's calls counted by status, with answered calls and talk time (aggregated in SQL).
 pub fn call_totals(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<CallTotals>> {
-    const SELECT: &str = "SELECT status, COUNT(*) AS calls, \
+    let sql = dialect_sql(
+        conn,
+        "SELECT status, COUNT(*) AS calls, \
         CAST(SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS answered, \
         CAST(COALESCE(SUM(talk_s), 0) AS BIGINT) AS talk_s, \
         CAST(SUM(CASE WHEN talk_s IS NOT NULL AND answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS talked \
-        FROM calls WHERE org_id = ";
-    // The statement is the same; only the placeholder is each dialect's own.
+        FROM calls WHERE org_id = $1 GROUP BY status",
+    );
+    diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Text, _>(org_id)
+        .load(conn)
+}
+
+/// A hand-written aggregate, written with PostgreSQL's `$1` placeholders, in the connection's
+/// dialect (SQLite numbers them `?1`): the one place the two dialects' SQL text differs.
+fn dialect_sql(conn: &DbConnection, sql: &str) -> String {
     match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(format!("{SELECT}? GROUP BY status"))
-            .bind::<diesel::sql_types::Text, _>(org_id)
-            .load(c),
-        DbConnection::Pg(c) => diesel::sql_query(format!("{SELECT}$1 GROUP BY status"))
-            .bind::<diesel::sql_types::Text, _>(org_id)
-            .load(c),
+        DbConnection::Sqlite(_) => sql.replace('$', "?"),
+        DbConnection::Pg(_) => sql.to_owned(),
     }
 }
 

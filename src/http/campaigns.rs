@@ -285,7 +285,15 @@ pub async fn campaign_contacts(
 ) -> Result<HttpResponse, AppError> {
     let campaign = find(&state, &org, &path).await?;
     let limit = query.limit()?;
-    let after = query.cursor.as_deref().and_then(|c| c.parse::<i64>().ok());
+    let after = match query.cursor.as_deref() {
+        None => None,
+        Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
+            AppError::bad_request(
+                "invalid_query",
+                format!("`{cursor}` is not a cursor of this list"),
+            )
+        })?),
+    };
     let rows = read(&state, move |conn| {
         Ok(queries::campaign_contacts(
             conn,
@@ -315,11 +323,11 @@ pub async fn progress(
         let contacts = queries::campaign_contacts(conn, &campaign.id, None, i64::MAX)?;
         let mut counts = CallCounts::default();
         let mut live = 0;
-        for (status, analytics, n) in queries::campaign_call_counts(conn, &org_id, &campaign.id)? {
-            if let Some(status) = CallStatus::parse(&status) {
-                counts.add(status, analytics, n as u64);
+        for row in queries::campaign_call_counts(conn, &org_id, &campaign.id)? {
+            if let Some(status) = CallStatus::parse(&row.status) {
+                counts.add(status, row.analytics == 1, row.calls as u64);
                 if status.is_live() {
-                    live += n as u64;
+                    live += row.calls as u64;
                 }
             }
         }

@@ -259,6 +259,37 @@ async fn a_30_contact_campaign_keeps_to_its_concurrency_retries_skips_dnc_and_co
         (Some("failed"), Some(2), Some("busy"))
     );
 
+    // A bot's analytics for one of the calls moves it to the seed's `completed` bucket.
+    let call_id = calls["items"][0]["id"].as_str().unwrap().to_owned();
+    let analytics = json!({"call_id": call_id, "summary": "interested"});
+    let (status, _) = app
+        .post_token_json(
+            &format!("/webhooks/analytics/{}", org.id),
+            &org.webhook_token,
+            &analytics,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let after = app
+        .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)
+        .await;
+    assert_eq!(after["callCounts"]["completed"], 1);
+    assert_eq!(
+        after["callCounts"]["call-ended"].as_u64().unwrap(),
+        progress["callCounts"]["call-ended"].as_u64().unwrap() - 1
+    );
+    let listed = app.get("/api/v1/campaigns", &org.api_token).await;
+    assert_eq!(listed["items"][0]["id"], id.as_str());
+    let (status, _) = app
+        .request(
+            "GET",
+            &format!("/api/v1/campaigns/{id}/contacts?cursor=abc"),
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+
     let mut kinds = std::collections::HashSet::new();
     while !(kinds.contains("campaign:updated") && kinds.contains("campaign:progress")) {
         let Some(event) = ws.next_within(Duration::from_secs(10)).await else {

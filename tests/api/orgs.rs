@@ -160,6 +160,38 @@ async fn the_command_line_creates_an_org_the_server_accepts() {
 }
 
 #[actix_web::test]
+async fn migrate_brings_a_new_database_up_to_date() {
+    let url = database_url_text(&fresh_database());
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("migrate")
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap()
+    };
+    for _ in 0..2 {
+        let output = run();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(
+            answer["status"], "migrated",
+            "and again: nothing left to do"
+        );
+    }
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("migrate")
+        .env("DATABASE_URL", "mysql://nowhere")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("DATABASE_URL"));
+}
+
+#[actix_web::test]
 async fn unknown_endpoints_and_bad_bodies_are_json_errors() {
     let app = spawn_app().await;
     let (status, body) = app.request("GET", "/api/v1/nothing-here", None, None).await;
