@@ -1,8 +1,8 @@
 //! One-off commands: `switchboard migrate` and `switchboard org create NAME`.
 
-use crate::actors::writer::Writer;
 use crate::config::Settings;
 use crate::db;
+use crate::db::writer::Writer;
 
 /// Runs the migrations of the configured database.
 pub fn migrate(settings: &Settings) -> Result<(), String> {
@@ -26,7 +26,7 @@ pub fn create_org(settings: &Settings, name: &str) -> Result<(), String> {
         Box::new(|_, _| {}),
     );
     let created = actix_web::rt::System::new()
-        .block_on(crate::orgs::create(&writer, name))
+        .block_on(crate::engine::orgs::create(&writer, name))
         .map_err(|e| e.to_string())?;
     println!(
         "{}",

@@ -4,14 +4,12 @@
 pub mod actors;
 pub mod cli;
 pub mod config;
-pub mod contacts;
 pub mod db;
-pub mod dialing;
 pub mod domain;
+pub mod engine;
 pub mod error;
 pub mod http;
 pub mod metrics;
-pub mod orgs;
 pub mod providers;
 pub mod startup;
 pub mod telemetry;

@@ -1,23 +1,19 @@
 //! Builds the engine from settings: database, writer, actors, HTTP server, recovery. Shared by
 //! `main`, the tests and the benches.
 
-use crate::actors::call::CallDeps;
-use crate::actors::campaign::{Bind, CampaignRegistry, RouteCampaign};
-use crate::actors::extension::ExtensionRegistry;
-use crate::actors::org_hub::{HubDirectory, Publish};
-use crate::actors::org_metrics::{MetricsPublisher, Touched, UseWriter};
-use crate::actors::registry::{BindState, CallRegistry, Recover};
-use crate::actors::writer::Writer;
+use crate::actors::campaign::RouteCampaign;
+use crate::actors::registry::Recover;
+use crate::actors::{Actors, Fanout};
 use crate::config::Settings;
+use crate::db::writer::Writer;
 use crate::db::{self, queries};
 use crate::domain::ids::{CallId, OrgId};
+use crate::engine::Engine;
 use crate::http::{self, AppState};
-use crate::orgs::OrgDirectory;
-use actix::Actor;
 use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A built engine, listening, not yet awaited.
@@ -38,43 +34,6 @@ impl Application {
         db::run_migrations(&mut write_conn)?;
         let pool = db::read_pool(&url, sync, settings.read_pool_size)?;
 
-        let hubs = HubDirectory::default().start();
-        let publish_to = hubs.clone();
-        let metrics_publisher =
-            MetricsPublisher::new(pool.clone(), settings.metrics_interval).start();
-        let touched = metrics_publisher.clone();
-        let writer = Writer::start(
-            write_conn,
-            url,
-            sync,
-            settings.writer_max_batch,
-            Box::new(move |org_id, events| {
-                let moves_totals = events.iter().any(|e| {
-                    e.event_type.starts_with("call:") || e.event_type == "extension:updated"
-                });
-                if moves_totals {
-                    touched.do_send(Touched(org_id.clone()));
-                }
-                publish_to.do_send(Publish {
-                    org_id: org_id.clone(),
-                    events,
-                })
-            }),
-        );
-        metrics_publisher.do_send(UseWriter(writer.clone()));
-        let extensions = ExtensionRegistry::new(writer.clone(), pool.clone()).start();
-        let campaigns = CampaignRegistry::default().start();
-        let registry = CallRegistry::new(CallDeps {
-            writer: writer.clone(),
-            extensions: extensions.clone(),
-            campaigns: campaigns.clone(),
-            pool: pool.clone(),
-            deadlines: settings.deadlines,
-            grace: settings.call_grace,
-            state: None,
-        })
-        .start();
-
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
@@ -82,26 +41,18 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
-        let state = web::Data::new(AppState {
-            settings,
-            public_url,
-            orgs: OrgDirectory::new(pool.clone()),
-            pool,
-            writer,
-            registry,
-            extensions,
-            campaigns: campaigns.clone(),
-            pacer: Default::default(),
-            hubs,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(15))
-                .build()
-                .map_err(|e| format!("cannot build the HTTP client: {e}"))?,
-            pbx_sessions: Default::default(),
-            ready: AtomicBool::new(false),
-        });
-        campaigns.do_send(Bind(state.clone()));
-        state.registry.do_send(BindState(state.clone()));
+
+        let fanout = Fanout::new();
+        let writer = Writer::start(
+            write_conn,
+            url,
+            sync,
+            settings.writer_max_batch,
+            fanout.publisher(),
+        );
+        let engine = Arc::new(Engine::new(settings, public_url, pool, writer)?);
+        let actors = Actors::start(engine.clone(), fanout);
+        let state = web::Data::new(AppState { engine, actors });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -130,9 +81,9 @@ impl Application {
         self.port
     }
 
-    /// The shared state (tests and benches reach the writer and settings through it).
-    pub fn state(&self) -> web::Data<AppState> {
-        self.state.clone()
+    /// The engine core (benches reach the writer and settings through it).
+    pub fn engine(&self) -> Arc<Engine> {
+        self.state.engine.clone()
     }
 
     /// Serves until the server is stopped (SIGINT/SIGTERM stop it gracefully).
@@ -143,20 +94,23 @@ impl Application {
 
 /// Respawns the actors of every unfinished call (invariant 7), retrying until the database answers.
 async fn recover(state: web::Data<AppState>) {
+    let (engine, actors) = (&state.engine, &state.actors);
     loop {
-        let loaded = http::read(&state, |conn| {
-            Ok(queries::unfinished_calls(conn)?
-                .into_iter()
-                .map(|(org, id)| (OrgId::from_stored(org), CallId::from_stored(id)))
-                .collect::<Vec<_>>())
-        })
-        .await;
+        let loaded = engine
+            .read(|conn| {
+                Ok(queries::unfinished_calls(conn)?
+                    .into_iter()
+                    .map(|(org, id)| (OrgId::from_stored(org), CallId::from_stored(id)))
+                    .collect::<Vec<_>>())
+            })
+            .await;
         match loaded {
             Ok(calls) => {
                 let count = calls.len();
-                let started = state.registry.send(Recover(calls)).await;
-                let campaigns =
-                    http::read(&state, |conn| Ok(queries::running_campaigns(conn)?)).await;
+                let started = actors.calls.send(Recover(calls)).await;
+                let campaigns = engine
+                    .read(|conn| Ok(queries::running_campaigns(conn)?))
+                    .await;
                 match (started, campaigns) {
                     (Ok(started), Ok(campaigns)) => {
                         for campaign in &campaigns {
@@ -164,7 +118,7 @@ async fn recover(state: web::Data<AppState>) {
                                 org_id: OrgId::from_stored(campaign.org_id.clone()),
                                 campaign_id: campaign.id.clone(),
                             };
-                            if let Err(error) = state.campaigns.send(route).await {
+                            if let Err(error) = actors.campaigns.send(route).await {
                                 tracing::error!(%error, campaign = %campaign.id, "campaign not resumed");
                             }
                         }
@@ -174,7 +128,7 @@ async fn recover(state: web::Data<AppState>) {
                             campaigns = campaigns.len(),
                             "live state recovered"
                         );
-                        state.ready.store(true, Ordering::Release);
+                        engine.set_ready();
                         return;
                     }
                     (Err(error), _) => {

@@ -4,20 +4,21 @@
 use super::campaign::{CallChanged, CampaignRegistry};
 use super::extension::{change_extension, ExtensionRegistry};
 use super::registry::{Alias, CallKey, CallRegistry, Forget};
-use super::writer::Writer;
 use crate::db::models::{CallEventRow, CallRow, InboxRow};
+use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
-use crate::db::{self, queries, DbPool};
-use crate::domain::call::{self, Call, CallEvent, Deadlines};
+use crate::domain::call::{self, Call, CallEvent};
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::extension::ExtensionChange;
 use crate::domain::ids::CallId;
 use crate::domain::time::to_text;
+use crate::engine::Engine;
 use crate::error::AppError;
 use crate::metrics;
 use actix::prelude::*;
 use chrono::Utc;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A provider's event for one call, as a webhook handler hands it over.
@@ -60,19 +61,15 @@ pub struct ForceEnd {
     pub reason: &'static str,
 }
 
-/// What the actor needs from the rest of the engine.
+/// What a call actor talks to besides its registry.
 #[derive(Clone)]
 pub struct CallDeps {
-    pub writer: Writer,
+    /// The writer, the read pool, the deadlines, and the provider APIs asked about stuck calls.
+    pub engine: Arc<Engine>,
     /// Told when a call the engine closes itself had extensions in it.
     pub extensions: Addr<ExtensionRegistry>,
     /// Told when a campaign's call changes.
     pub campaigns: Addr<CampaignRegistry>,
-    pub pool: DbPool,
-    pub deadlines: Deadlines,
-    pub grace: Duration,
-    /// The engine's state, for asking a provider's API how a stuck call stands (set once built).
-    pub state: Option<actix_web::web::Data<crate::http::AppState>>,
 }
 
 /// Where an actor finds its call in the database.
@@ -122,7 +119,7 @@ impl CallActor {
     fn load(&mut self, ctx: &mut Context<Self>) {
         let lookup = self.lookup.clone();
         let (org_id, call_id) = (self.blank.org_id.to_string(), self.blank.id.to_string());
-        let read = db::read(&self.deps.pool, move |conn| {
+        let read = self.deps.engine.read(move |conn| {
             let row = match &lookup {
                 Lookup::Provider(key) => queries::call_by_provider_id(
                     conn,
@@ -136,7 +133,7 @@ impl CallActor {
                 return Ok(None);
             };
             let keys = queries::dedupe_keys(conn, &row.id)?;
-            let call = Call::try_from(row).map_err(AppError::Internal)?;
+            let call = Call::try_from(row).map_err(AppError::internal)?;
             Ok(Some((call, keys)))
         });
         ctx.wait(read.into_actor(self).map(|result, act, ctx| {
@@ -194,13 +191,13 @@ impl CallActor {
             ctx.cancel_future(handle);
         }
         let handle = if self.call.status.is_final() {
-            ctx.run_later(self.deps.grace, |act, ctx| {
+            ctx.run_later(self.deps.engine.settings.call_grace, |act, ctx| {
                 act.registry.do_send(Forget {
                     actor: ctx.address(),
                 });
                 ctx.stop();
             })
-        } else if let Some(deadline) = self.call.deadline(&self.deps.deadlines) {
+        } else if let Some(deadline) = self.call.deadline(&self.deps.engine.settings.deadlines) {
             let wait = (deadline - Utc::now()).to_std().unwrap_or(Duration::ZERO);
             ctx.run_later(wait, |act, ctx| act.on_deadline(ctx))
         } else {
@@ -219,7 +216,7 @@ impl CallActor {
         let poll = self.poll();
         ctx.spawn(poll.into_actor(self).map(|polled, act, ctx| {
             // Events may have come in while the provider was asked: then it is not stuck any more.
-            let due = act.call.deadline(&act.deps.deadlines);
+            let due = act.call.deadline(&act.deps.engine.settings.deadlines);
             if due.is_none_or(|at| at > Utc::now()) {
                 act.arm_timer(ctx);
                 return;
@@ -254,18 +251,16 @@ impl CallActor {
     fn poll(
         &self,
     ) -> impl std::future::Future<Output = Option<crate::domain::call::CallStatus>> + 'static {
-        let state = self.deps.state.clone();
+        let engine = self.deps.engine.clone();
         let (org_id, provider, id) = (
             self.call.org_id.clone(),
             crate::providers::Provider::parse(&self.call.provider),
             self.call.provider_call_id.clone(),
         );
         async move {
-            let (state, provider, id) = (state?, provider?, id?);
-            let credentials = state.orgs.credentials(&org_id, provider).await.ok()??;
-            match crate::providers::outbound::poll_status(provider, &state.http, &credentials, &id)
-                .await
-            {
+            let (provider, id) = (provider?, id?);
+            let credentials = engine.orgs.credentials(&org_id, provider).await.ok()??;
+            match crate::providers::outbound::poll_status(&engine.http, &credentials, &id).await {
                 Ok(status) => status,
                 Err(error) => {
                     tracing::warn!(%error, "the provider's call-status API did not answer");
@@ -356,7 +351,7 @@ impl CallActor {
                 data: serde_json::Value::Object(pop),
             });
         }
-        let pending = self.deps.writer.submit(WriteRequest {
+        let pending = self.deps.engine.writer.submit(WriteRequest {
             org_id: self.call.org_id.clone(),
             ops,
             events,
@@ -464,7 +459,7 @@ impl Handler<ApplyEvent> for CallActor {
         let provider_event = msg.0;
         if self.seen.contains(&provider_event.dedupe_key) {
             // Answer only once the first delivery's commit (queued before this) is through.
-            let barrier = self.deps.writer.submit(WriteRequest {
+            let barrier = self.deps.engine.writer.submit(WriteRequest {
                 org_id: self.call.org_id.clone(),
                 ops: Vec::new(),
                 events: Vec::new(),

@@ -1,55 +1,38 @@
-//! One actor per campaign: it dials the campaign's contacts through `dialing::place` — never more
+//! One actor per campaign: it dials the campaign's contacts through the one dial path — never more
 //! than `concurrency` live calls, paced per provider account, DNC checked before every dial,
 //! retries after their delay, inside the calling window — and reports only what the calls say.
 
+use super::dialer::{self, Dial, Dialer, Via};
+use super::extension::ExtensionRegistry;
+use super::registry::CallRegistry;
 use crate::db::models::{CampaignContactRow, CampaignRow};
+use crate::db::queries;
+use crate::db::writer::Pending;
 use crate::db::writes::{WriteOp, WriteRequest};
-use crate::db::{self, queries};
-use crate::dialing::{self, Dial};
 use crate::domain::call::CallStatus;
 use crate::domain::campaign::{
-    after_call, display, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy,
+    after_call, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy,
 };
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::ids::OrgId;
-use crate::domain::phone::PhoneNumber;
 use crate::domain::time::{from_text, to_text};
-use crate::error::AppError;
-use crate::http::AppState;
-use crate::orgs::Org;
+use crate::engine::campaigns::progress_json;
+use crate::engine::orgs::{not_configured, Org};
+use crate::engine::Engine;
+use crate::error::{AppError, Code};
 use crate::providers::Provider;
 use actix::prelude::*;
-use actix_web::web;
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often a running campaign looks for contacts to dial.
 const TICK: Duration = Duration::from_millis(50);
 /// `campaign:progress` at most this often per campaign.
 const PROGRESS_EVERY: Duration = Duration::from_millis(300);
-
-/// Paces dials per provider account, shared by every campaign of that account.
-#[derive(Default)]
-pub struct Pacer(Mutex<HashMap<String, Instant>>);
-
-impl Pacer {
-    /// Takes the account's next dial slot if it is due (`rate` dials per second).
-    pub fn try_take(&self, account: &str, rate: f64) -> bool {
-        let now = Instant::now();
-        let mut next = self.0.lock().unwrap();
-        let slot = next.entry(account.to_owned()).or_insert(now);
-        if *slot > now {
-            return false;
-        }
-        *slot = (*slot).max(now - Duration::from_millis(100))
-            + Duration::from_secs_f64(1.0 / rate.max(0.01));
-        true
-    }
-}
 
 /// What a supervisor does to a campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,12 +66,13 @@ enum DialResult {
     Withdrawn,
     /// The number is on the do-not-call list.
     DoNotCall,
-    Placed(Box<dialing::Dialed>),
+    Placed(Box<dialer::Dialed>),
 }
 
 /// A campaign's actor.
 pub struct CampaignActor {
-    state: web::Data<AppState>,
+    engine: Arc<Engine>,
+    dialer: Dialer,
     org: Arc<Org>,
     campaign: CampaignRow,
     contacts: Vec<CampaignContactRow>,
@@ -129,15 +113,15 @@ impl CampaignActor {
     }
 
     /// Commits changed rows with the events they make; waits for nothing (the writer keeps order).
-    fn write(&self, ops: Vec<WriteOp>, events: Vec<NewEvent>) -> crate::actors::writer::Pending {
-        self.state.writer.submit(WriteRequest {
+    fn write(&self, ops: Vec<WriteOp>, events: Vec<NewEvent>) -> Pending {
+        self.engine.writer.submit(WriteRequest {
             org_id: self.org.id.clone(),
             ops,
             events,
         })
     }
 
-    fn save_contact(&mut self, i: usize) -> crate::actors::writer::Pending {
+    fn save_contact(&mut self, i: usize) -> Pending {
         if dialable(&self.contacts[i].status) {
             self.scan_from = self.scan_from.min(i);
         }
@@ -150,11 +134,7 @@ impl CampaignActor {
     }
 
     /// Moves the campaign to `status` (with a reason when it failed) and announces it.
-    fn set_status(
-        &mut self,
-        status: CampaignStatus,
-        reason: Option<String>,
-    ) -> crate::actors::writer::Pending {
+    fn set_status(&mut self, status: CampaignStatus, reason: Option<String>) -> Pending {
         self.campaign.status = status.as_str().to_owned();
         self.campaign.failure_reason = reason;
         self.gate
@@ -215,11 +195,10 @@ impl CampaignActor {
     }
 
     fn account_rate_limit(&self) -> f64 {
-        self.state
+        self.engine
             .orgs
             .cached_credentials(&self.org.id, self.provider())
-            .and_then(|c| c.get("calls_per_second").and_then(Value::as_f64))
-            .unwrap_or(1.0)
+            .map_or(1.0, |c| c.common.calls_per_second)
     }
 
     fn provider(&self) -> Provider {
@@ -243,7 +222,7 @@ impl CampaignActor {
             let Some(i) = self.next_contact(now) else {
                 break;
             };
-            if !self.state.pacer.try_take(&account, rate) {
+            if !self.engine.pacer.try_take(&account, rate) {
                 break;
             }
             self.dial(i, ctx);
@@ -261,33 +240,24 @@ impl CampaignActor {
         contact.next_attempt_at = None;
         let (contact_id, phone) = (contact.contact_id.clone(), contact.phone.clone());
         let saved = self.save_contact(i);
-        let (state, org, provider, campaign_id) = (
-            self.state.clone(),
-            self.org.clone(),
-            self.provider(),
-            self.campaign.id.clone(),
-        );
-        let gate = self.gate.clone();
+        let (dialer, org, gate) = (self.dialer.clone(), self.org.clone(), self.gate.clone());
+        let dial = Dial {
+            via: Via::Provider(self.provider()),
+            to: phone,
+            from: None,
+            campaign_id: Some(self.campaign.id.clone()),
+            contact_id: Some(contact_id),
+        };
         let work = async move {
             saved.outcome().await?;
             if !gate.load(Ordering::SeqCst) {
                 return Ok(DialResult::Withdrawn);
             }
-            let to = PhoneNumber::parse(&phone, &org.default_country)
-                .map_err(|e| AppError::bad_request("invalid_phone", e.to_string()))?;
-            if crate::http::dnc::is_listed(&state, &org, &to).await? {
-                return Ok(DialResult::DoNotCall);
+            match dialer.place(&org, dial).await {
+                Ok(dialed) => Ok(DialResult::Placed(Box::new(dialed))),
+                Err(refusal) if refusal.code == Code::DoNotCall => Ok(DialResult::DoNotCall),
+                Err(error) => Err(error),
             }
-            let dial = Dial {
-                provider,
-                to,
-                from: None,
-                campaign_id: Some(campaign_id),
-                contact_id: Some(contact_id.clone()),
-            };
-            dialing::place(&state, &org, dial)
-                .await
-                .map(|dialed| DialResult::Placed(Box::new(dialed)))
         };
         let id = self.contacts[i].contact_id.clone();
         ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
@@ -441,7 +411,7 @@ impl Actor for CampaignActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let (campaign_id, org_id) = (self.campaign.id.clone(), self.org.id.to_string());
-        let read = db::read(&self.state.pool, move |conn| {
+        let read = self.engine.read(move |conn| {
             let contacts = queries::campaign_contacts(conn, &campaign_id, None, i64::MAX)?;
             let calls = queries::campaign_calls(conn, &org_id, &campaign_id)?;
             Ok((contacts, calls))
@@ -465,30 +435,31 @@ impl Handler<Steer> for CampaignActor {
 
     fn handle(&mut self, msg: Steer, ctx: &mut Context<Self>) -> Self::Result {
         let status = self.status();
-        let conflict = |code: &'static str, message: String| -> Self::Result {
-            Box::pin(actix::fut::ready(Err(AppError::Conflict { code, message })))
+        let conflict = |code: Code, message: String| -> Self::Result {
+            Box::pin(actix::fut::ready(Err(AppError::new(code, message))))
         };
         let pending = match msg.0 {
             Control::Start => {
                 if status == CampaignStatus::Running {
-                    return conflict("campaign_running", "the campaign is already running".into());
+                    return conflict(
+                        Code::CampaignRunning,
+                        "the campaign is already running".into(),
+                    );
                 }
                 if status == CampaignStatus::Paused {
                     return conflict(
-                        "campaign_paused",
+                        Code::CampaignPaused,
                         "the campaign is paused: resume it".into(),
                     );
                 }
+                let provider = self.provider();
                 if self
-                    .state
+                    .engine
                     .orgs
-                    .cached_credentials(&self.org.id, self.provider())
+                    .cached_credentials(&self.org.id, provider)
                     .is_none()
                 {
-                    return conflict(
-                        "provider_not_configured",
-                        format!("set the org's {} credentials first", self.campaign.provider),
-                    );
+                    return Box::pin(actix::fut::ready(Err(not_configured(provider))));
                 }
                 // A re-run goes over the pending and failed contacts (and those a cancel skipped).
                 let mut reopened = Vec::new();
@@ -508,7 +479,7 @@ impl Handler<Steer> for CampaignActor {
                 }
                 if !self.contacts.iter().any(|c| dialable(&c.status)) {
                     return conflict(
-                        "nothing_to_dial",
+                        Code::NothingToDial,
                         "the campaign has no contact left to dial".into(),
                     );
                 }
@@ -541,7 +512,7 @@ impl Handler<Steer> for CampaignActor {
             }
             other => {
                 return conflict(
-                    "invalid_transition",
+                    Code::InvalidTransition,
                     format!("cannot {other:?} a {} campaign", status.as_str()).to_lowercase(),
                 );
             }
@@ -586,73 +557,31 @@ fn dialable(status: &str) -> bool {
     status == ContactStatus::Pending.as_str() || status == ContactStatus::RetryScheduled.as_str()
 }
 
-/// The progress object: the seed's keys, then the richer figures a dashboard needs.
-pub fn progress_json(
-    campaign: &CampaignRow,
-    counts: &CallCounts,
-    contacts: &[CampaignContactRow],
-    live: u64,
-) -> Value {
-    let by_status = |s: ContactStatus| contacts.iter().filter(|c| c.status == s.as_str()).count();
-    let done = by_status(ContactStatus::Done) as u64;
-    // Skipped contacts (do-not-call, cancelled) are not reached: they count with the failed.
-    let failed = (by_status(ContactStatus::Failed) + by_status(ContactStatus::Skipped)) as u64;
-    let mut outcomes: HashMap<String, u64> = HashMap::new();
-    for c in contacts {
-        if let Some(outcome) = &c.last_outcome {
-            *outcomes.entry(outcome.clone()).or_default() += 1;
-        }
-    }
-    let attempted = contacts.iter().filter(|c| c.last_outcome.is_some()).count() as f64;
-    let answered = outcomes.get("completed").copied().unwrap_or(0) as f64;
-    let total = contacts.len() as u64;
-    json!({
-        "success": true,
-        "campaignId": campaign.id,
-        "campaignName": campaign.name,
-        "totalContacts": total,
-        "callCounts": counts,
-        "campaignStatus": campaign.status,
-        "totalCalls": counts.total(),
-        "liveCalls": live,
-        "contacts": {
-            "pending": by_status(ContactStatus::Pending),
-            "dialing": by_status(ContactStatus::Dialing),
-            "in_call": by_status(ContactStatus::InCall),
-            "retry_scheduled": by_status(ContactStatus::RetryScheduled),
-            "done": by_status(ContactStatus::Done),
-            "failed": by_status(ContactStatus::Failed),
-            "skipped": by_status(ContactStatus::Skipped),
-        },
-        "outcomes": outcomes,
-        "answerRate": if attempted > 0.0 { answered / attempted } else { 0.0 },
-        "display": display(done + failed, total, failed),
-    })
-}
-
 /// The campaign actors, by campaign id; a campaign's actor is started (and loaded) when first
 /// needed and stays.
-#[derive(Default)]
 pub struct CampaignRegistry {
     campaigns: HashMap<String, Addr<CampaignActor>>,
-    state: Option<web::Data<AppState>>,
+    engine: Arc<Engine>,
+    dialer: Dialer,
+}
+
+impl CampaignRegistry {
+    /// The registry; its campaigns dial through `calls` and `extensions`.
+    pub fn new(
+        engine: Arc<Engine>,
+        calls: Addr<CallRegistry>,
+        extensions: Addr<ExtensionRegistry>,
+    ) -> Self {
+        CampaignRegistry {
+            campaigns: HashMap::new(),
+            dialer: Dialer::new(engine.clone(), calls, extensions),
+            engine,
+        }
+    }
 }
 
 impl Actor for CampaignRegistry {
     type Context = Context<Self>;
-}
-
-/// Gives the registry the engine's state (built after the registry itself).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Bind(pub web::Data<AppState>);
-
-impl Handler<Bind> for CampaignRegistry {
-    type Result = ();
-
-    fn handle(&mut self, msg: Bind, _: &mut Context<Self>) {
-        self.state = Some(msg.0);
-    }
 }
 
 /// The actor of a campaign of the org (None when the org has no such campaign).
@@ -674,28 +603,23 @@ impl Handler<RouteCampaign> for CampaignRegistry {
         {
             return Box::pin(actix::fut::ready(Ok(Some(actor.clone()))));
         }
-        let Some(state) = self.state.clone() else {
-            return Box::pin(actix::fut::ready(Err(AppError::Unavailable(
-                "starting up".into(),
-            ))));
-        };
+        let engine = self.engine.clone();
         let id = msg.campaign_id.clone();
         let load = async move {
             let (org_id, id) = (msg.org_id.to_string(), msg.campaign_id);
-            let row = db::read(&state.pool, move |conn| {
-                Ok(queries::campaign(conn, &org_id, &id)?)
-            })
-            .await?;
-            let org = state.orgs.by_id(msg.org_id.as_str()).await?;
+            let row = engine
+                .read(move |conn| Ok(queries::campaign(conn, &org_id, &id)?))
+                .await?;
+            let org = engine.orgs.by_id(msg.org_id.as_str()).await?;
             // The account's pace is read from memory while dialing: load its credentials now.
             if let Some(provider) = row.as_ref().and_then(|r| Provider::parse(&r.provider)) {
-                state.orgs.credentials(&msg.org_id, provider).await?;
+                engine.orgs.credentials(&msg.org_id, provider).await?;
             }
-            Ok::<_, AppError>((state, row.zip(org)))
+            Ok::<_, AppError>(row.zip(org))
         };
         // Loads one campaign at a time, so two messages never start two actors for it.
         ctx.wait(load.into_actor(self).map(|result, act, _| {
-            if let Ok((state, Some((campaign, org)))) = result {
+            if let Ok(Some((campaign, org))) = result {
                 let running = campaign.status == CampaignStatus::Running.as_str();
                 if !act
                     .campaigns
@@ -708,7 +632,8 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                         .as_deref()
                         .and_then(|w| serde_json::from_str(w).ok());
                     let actor = CampaignActor {
-                        state,
+                        engine: act.engine.clone(),
+                        dialer: act.dialer.clone(),
                         org,
                         campaign,
                         contacts: Vec::new(),

@@ -1,17 +1,18 @@
 //! One actor per PBX extension: it owns the extension's presence, applies changes through the
 //! pure domain, and commits each change (with the webhook that caused it) through the writer.
 
-use super::writer::Writer;
 use crate::db::models::{ExtensionRow, InboxRow};
+use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
-use crate::db::{self, queries, DbPool};
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::extension::{self, Extension, ExtensionChange};
 use crate::domain::ids::OrgId;
+use crate::engine::Engine;
 use crate::error::AppError;
 use actix::prelude::*;
 use chrono::Utc;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Applies a change to the extension; answered with the extension once it is committed. A raw
 /// webhook, when given, is stored in the same commit (and a duplicate one changes nothing).
@@ -34,16 +35,15 @@ pub struct ExtensionActor {
     ext: Extension,
     /// Not in the database yet (nor announced).
     unsaved: bool,
-    writer: Writer,
-    pool: DbPool,
+    engine: Arc<Engine>,
 }
 
 impl ExtensionActor {
     fn load(&mut self, ctx: &mut Context<Self>) {
         let (org_id, number) = (self.org_id.to_string(), self.ext.number.clone());
-        let read = db::read(&self.pool, move |conn| {
+        let read = self.engine.read(move |conn| {
             queries::extension(conn, &org_id, &number)?
-                .map(|row| Extension::try_from(row).map_err(AppError::Internal))
+                .map(|row| Extension::try_from(row).map_err(AppError::internal))
                 .transpose()
         });
         ctx.wait(read.into_actor(self).map(|result, act, ctx| match result {
@@ -96,7 +96,7 @@ impl Handler<ChangeExtension> for ExtensionActor {
         }
         // Even with nothing to write this waits its turn, so the answer never precedes an earlier
         // commit of this extension.
-        let pending = self.writer.submit(WriteRequest {
+        let pending = self.engine.writer.submit(WriteRequest {
             org_id: self.org_id.clone(),
             ops,
             events,
@@ -133,16 +133,14 @@ impl Handler<GetExtension> for ExtensionActor {
 /// The extension actors, by org and number (extensions are few and long-lived: they stay).
 pub struct ExtensionRegistry {
     extensions: HashMap<(OrgId, String), Addr<ExtensionActor>>,
-    writer: Writer,
-    pool: DbPool,
+    engine: Arc<Engine>,
 }
 
 impl ExtensionRegistry {
-    pub fn new(writer: Writer, pool: DbPool) -> Self {
+    pub fn new(engine: Arc<Engine>) -> Self {
         ExtensionRegistry {
             extensions: HashMap::new(),
-            writer,
-            pool,
+            engine,
         }
     }
 }
@@ -171,8 +169,7 @@ impl Handler<RouteExtension> for ExtensionRegistry {
             org_id: key.0.clone(),
             ext: Extension::new(&key.1, Utc::now()),
             unsaved: true,
-            writer: self.writer.clone(),
-            pool: self.pool.clone(),
+            engine: self.engine.clone(),
         }
         .start();
         self.extensions.insert(key, actor.clone());
@@ -207,8 +204,8 @@ pub async fn change_extension(
             Err(error) => return Err(error.into()),
         }
     }
-    Err(AppError::Unavailable(
-        "the extension's actor keeps stopping".into(),
+    Err(AppError::unavailable(
+        "the extension's actor keeps stopping",
     ))
 }
 

@@ -1,9 +1,102 @@
 //! Thin actors: each owns state, calls the pure domain, and hands durable changes to the writer.
+//! Every actor holds `Arc<Engine>` (or less) plus the addresses it talks to, given at
+//! construction; [`Actors::start`] wires them, two that know each other through
+//! `Context::new()` / `ctx.address()` before either runs.
 
 pub mod call;
 pub mod campaign;
+pub mod dialer;
 pub mod extension;
 pub mod org_hub;
 pub mod org_metrics;
 pub mod registry;
-pub mod writer;
+
+use crate::db::writer::Publisher;
+use crate::engine::Engine;
+use actix::prelude::*;
+use campaign::CampaignRegistry;
+use dialer::Dialer;
+use extension::ExtensionRegistry;
+use org_hub::{HubDirectory, Publish};
+use org_metrics::{MetricsPublisher, Touched};
+use registry::CallRegistry;
+use std::sync::Arc;
+
+/// The addresses of the long-lived actors, as the HTTP layer and start-up reach them.
+#[derive(Clone)]
+pub struct Actors {
+    pub calls: Addr<CallRegistry>,
+    pub extensions: Addr<ExtensionRegistry>,
+    pub campaigns: Addr<CampaignRegistry>,
+    pub hubs: Addr<HubDirectory>,
+    /// The one dial path.
+    pub dialer: Dialer,
+}
+
+/// The actors the writer publishes to: started before the writer (and so before the engine),
+/// the metrics publisher only once the engine exists.
+pub struct Fanout {
+    hubs: Addr<HubDirectory>,
+    metrics: Context<MetricsPublisher>,
+}
+
+impl Fanout {
+    /// Starts the hub directory and readies the metrics publisher's mailbox.
+    pub fn new() -> Self {
+        Fanout {
+            hubs: HubDirectory::default().start(),
+            metrics: Context::new(),
+        }
+    }
+
+    /// What the writer calls after each commit: the events go to their org's hub, and an org
+    /// whose calls or extensions changed gets its totals re-published.
+    pub fn publisher(&self) -> Publisher {
+        let (hubs, metrics) = (self.hubs.clone(), self.metrics.address());
+        Box::new(move |org_id, events| {
+            let moves_totals = events
+                .iter()
+                .any(|e| e.event_type.starts_with("call:") || e.event_type == "extension:updated");
+            if moves_totals {
+                metrics.do_send(Touched(org_id.clone()));
+            }
+            hubs.do_send(Publish {
+                org_id: org_id.clone(),
+                events,
+            })
+        })
+    }
+}
+
+impl Default for Fanout {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Actors {
+    /// Starts every long-lived actor over the engine.
+    pub fn start(engine: Arc<Engine>, fanout: Fanout) -> Self {
+        fanout.metrics.run(MetricsPublisher::new(engine.clone()));
+        let extensions = ExtensionRegistry::new(engine.clone()).start();
+        let campaigns_context = Context::<CampaignRegistry>::new();
+        let calls = CallRegistry::new(
+            engine.clone(),
+            extensions.clone(),
+            campaigns_context.address(),
+        )
+        .start();
+        let campaigns = campaigns_context.run(CampaignRegistry::new(
+            engine.clone(),
+            calls.clone(),
+            extensions.clone(),
+        ));
+        Actors {
+            dialer: Dialer::new(engine, calls.clone(), extensions.clone()),
+            calls,
+            extensions,
+            campaigns,
+            hubs: fanout.hubs,
+        }
+    }
+}

@@ -1,30 +1,26 @@
 //! `metrics:updated`: an org's totals re-published on its dashboards a moment after its calls or
 //! extensions change (coalesced: at most once per interval per org).
 
-use super::writer::Writer;
 use crate::db::writes::WriteRequest;
-use crate::db::{self, DbPool};
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::ids::OrgId;
+use crate::engine::totals::totals;
+use crate::engine::Engine;
 use actix::prelude::*;
 use std::collections::HashSet;
-use std::time::Duration;
+use std::sync::Arc;
 
-/// Re-publishes the totals of orgs whose calls or extensions changed.
+/// Re-publishes the totals of orgs whose calls or extensions changed, every
+/// `SWITCHBOARD_METRICS_INTERVAL_S`.
 pub struct MetricsPublisher {
-    pool: DbPool,
-    /// How often changed orgs get their totals re-published.
-    interval: Duration,
-    writer: Option<Writer>,
+    engine: Arc<Engine>,
     changed: HashSet<OrgId>,
 }
 
 impl MetricsPublisher {
-    pub fn new(pool: DbPool, interval: Duration) -> Self {
+    pub fn new(engine: Arc<Engine>) -> Self {
         MetricsPublisher {
-            pool,
-            interval,
-            writer: None,
+            engine,
             changed: HashSet::new(),
         }
     }
@@ -34,31 +30,23 @@ impl Actor for MetricsPublisher {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.run_interval(self.interval, |act, _| {
-            let Some(writer) = act.writer.clone() else {
-                return;
-            };
+        ctx.run_interval(self.engine.settings.metrics_interval, |act, _| {
             for org_id in act.changed.drain() {
-                let (pool, writer) = (act.pool.clone(), writer.clone());
+                let engine = act.engine.clone();
                 actix::spawn(async move {
                     let id = org_id.to_string();
-                    let totals = db::read(&pool, move |conn| {
-                        crate::http::org_metrics::totals(conn, &id)
-                    })
-                    .await;
-                    match totals {
+                    match engine.read(move |conn| totals(conn, &id)).await {
                         Ok(data) => {
                             let event = NewEvent {
                                 event_type: EventType::MetricsUpdated,
                                 subject: org_id.to_string(),
                                 data,
                             };
-                            let request = WriteRequest {
+                            let _ = engine.writer.submit(WriteRequest {
                                 org_id,
                                 ops: Vec::new(),
                                 events: vec![event],
-                            };
-                            let _ = writer.submit(request);
+                            });
                         }
                         Err(error) => tracing::warn!(%error, "org totals not re-published"),
                     }
@@ -78,18 +66,5 @@ impl Handler<Touched> for MetricsPublisher {
 
     fn handle(&mut self, msg: Touched, _: &mut Context<Self>) {
         self.changed.insert(msg.0);
-    }
-}
-
-/// The writer to publish through (it is built after this actor).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct UseWriter(pub Writer);
-
-impl Handler<UseWriter> for MetricsPublisher {
-    type Result = ();
-
-    fn handle(&mut self, msg: UseWriter, _: &mut Context<Self>) {
-        self.writer = Some(msg.0);
     }
 }

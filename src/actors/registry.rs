@@ -2,12 +2,16 @@
 //! placed, whose provider id may not exist yet) — starting it, and loading its state, on first use.
 
 use super::call::{Accepted, ApplyEvent, CallActor, CallDeps, Lookup, ProviderEvent};
+use super::campaign::CampaignRegistry;
+use super::extension::ExtensionRegistry;
 use crate::domain::call::{Call, Direction};
 use crate::domain::ids::{CallId, OrgId};
+use crate::engine::Engine;
 use crate::error::AppError;
 use actix::prelude::*;
 use chrono::Utc;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A call as providers name it: unique per org and provider.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,11 +39,20 @@ pub struct CallRegistry {
 }
 
 impl CallRegistry {
-    pub fn new(deps: CallDeps) -> Self {
+    /// The registry; every call actor it starts talks to `extensions` and `campaigns`.
+    pub fn new(
+        engine: Arc<Engine>,
+        extensions: Addr<ExtensionRegistry>,
+        campaigns: Addr<CampaignRegistry>,
+    ) -> Self {
         CallRegistry {
             by_key: HashMap::new(),
             by_id: HashMap::new(),
-            deps,
+            deps: CallDeps {
+                engine,
+                extensions,
+                campaigns,
+            },
         }
     }
 
@@ -73,19 +86,6 @@ impl CallRegistry {
 
 impl Actor for CallRegistry {
     type Context = Context<Self>;
-}
-
-/// Gives the call actors started from now on the engine's state (built after the registry).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct BindState(pub actix_web::web::Data<crate::http::AppState>);
-
-impl Handler<BindState> for CallRegistry {
-    type Result = ();
-
-    fn handle(&mut self, msg: BindState, _: &mut Context<Self>) {
-        self.deps.state = Some(msg.0);
-    }
 }
 
 /// The actor of a call, started if there is none.
@@ -207,7 +207,5 @@ pub async fn deliver(
             Err(error) => return Err(error.into()),
         }
     }
-    Err(AppError::Unavailable(
-        "the call's actor keeps stopping".into(),
-    ))
+    Err(AppError::unavailable("the call's actor keeps stopping"))
 }

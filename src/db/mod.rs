@@ -4,7 +4,10 @@
 pub mod models;
 pub mod queries;
 pub mod schema;
+pub mod writer;
 pub mod writes;
+
+pub use crate::config::{DatabaseUrl, SqliteSync};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -20,42 +23,6 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
     Pg(diesel::PgConnection),
-}
-
-/// How hard SQLite works to keep a commit: `Normal` survives `kill -9` (WAL), `Full` also power loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqliteSync {
-    Normal,
-    Full,
-}
-
-/// Where the data lives, read from `DATABASE_URL` by its scheme (never by trying each backend).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    /// A SQLite file path.
-    Sqlite(String),
-    /// A PostgreSQL connection URL.
-    Postgres(String),
-}
-
-impl DatabaseUrl {
-    /// `sqlite://path`, `sqlite:path` or `postgres://…` / `postgresql://…`.
-    pub fn parse(url: &str) -> Result<Self, String> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self::Postgres(url.to_owned()))
-        } else if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            if path.is_empty() {
-                Err("DATABASE_URL names no SQLite file".to_owned())
-            } else {
-                Ok(Self::Sqlite(path.to_owned()))
-            }
-        } else {
-            Err("DATABASE_URL must start with sqlite:// or postgres://".to_owned())
-        }
-    }
 }
 
 /// Opens one connection, with SQLite's pragmas set on it.
@@ -139,27 +106,4 @@ pub fn read_pool(url: &DatabaseUrl, sync: SqliteSync, size: u32) -> Result<DbPoo
             sync,
         })
         .map_err(|e| format!("cannot open the database: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn picks_the_backend_by_scheme() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://switchboard.db"),
-            Ok(DatabaseUrl::Sqlite("switchboard.db".into()))
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:/tmp/x.db"),
-            Ok(DatabaseUrl::Sqlite("/tmp/x.db".into()))
-        );
-        assert!(matches!(
-            DatabaseUrl::parse("postgresql://u@h/db"),
-            Ok(DatabaseUrl::Postgres(_))
-        ));
-        assert!(DatabaseUrl::parse("mysql://x").is_err());
-        assert!(DatabaseUrl::parse("sqlite://").is_err());
-    }
 }

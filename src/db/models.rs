@@ -115,7 +115,7 @@ impl From<&Call> for CallRow {
 /// Rows read back as calls; a row that cannot be read is an internal error.
 pub fn into_calls(rows: Vec<CallRow>) -> Result<Vec<Call>, crate::error::AppError> {
     rows.into_iter()
-        .map(|row| Call::try_from(row).map_err(crate::error::AppError::Internal))
+        .map(|row| Call::try_from(row).map_err(crate::error::AppError::internal))
         .collect()
 }
 

@@ -1,13 +1,12 @@
 //! Calls: `GET /api/v1/calls`, `/calls/{id}`, `/calls/{id}/events`.
 
-use super::{page, read, ApiOrg, AppState, PageQuery};
-use crate::contacts::parse_phone;
+use super::{page, ApiOrg, AppState, PageQuery};
+use crate::actors::dialer::{Dial, Via};
 use crate::db::models::into_calls;
 use crate::db::queries::{self, CallFilter};
-use crate::dialing::{self, Dial};
 use crate::domain::call::{Call, CallStatus, Direction};
-use crate::domain::ids::{CallId, OrgId};
-use crate::error::AppError;
+use crate::engine::calls;
+use crate::error::{AppError, Code};
 use crate::providers::Provider;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -31,12 +30,18 @@ pub async fn list_calls(
     let query = query.into_inner();
     if let Some(status) = &query.status {
         CallStatus::parse(status).ok_or_else(|| {
-            AppError::bad_request("invalid_query", format!("`{status}` is not a call status"))
+            AppError::new(
+                Code::InvalidQuery,
+                format!("`{status}` is not a call status"),
+            )
         })?;
     }
     if let Some(direction) = &query.direction {
         Direction::parse(direction).ok_or_else(|| {
-            AppError::bad_request("invalid_query", format!("`{direction}` is not a direction"))
+            AppError::new(
+                Code::InvalidQuery,
+                format!("`{direction}` is not a direction"),
+            )
         })?;
     }
     let limit = query.page.limit()?;
@@ -48,29 +53,19 @@ pub async fn list_calls(
     };
     let org_id = org.id.to_string();
     let cursor = query.page.cursor;
-    let rows = read(&state, move |conn| {
-        into_calls(queries::calls_page(
-            conn,
-            &org_id,
-            &filter,
-            cursor.as_deref(),
-            limit + 1,
-        )?)
-    })
-    .await?;
+    let rows = state
+        .engine
+        .read(move |conn| {
+            into_calls(queries::calls_page(
+                conn,
+                &org_id,
+                &filter,
+                cursor.as_deref(),
+                limit + 1,
+            )?)
+        })
+        .await?;
     Ok(page(rows, limit, |c| c.id.to_string(), Call::to_json))
-}
-
-/// One call of the org; another org's call, or no call, is a 404.
-pub async fn find_call(state: &AppState, org_id: &OrgId, id: &str) -> Result<Call, AppError> {
-    let id = CallId::parse(id).ok_or(AppError::NotFound("call"))?;
-    let org_id = org_id.to_string();
-    let row = read(state, move |conn| {
-        Ok(queries::call(conn, &org_id, id.as_str())?)
-    })
-    .await?;
-    let row = row.ok_or(AppError::NotFound("call"))?;
-    Call::try_from(row).map_err(AppError::Internal)
 }
 
 /// One call of the org.
@@ -79,7 +74,7 @@ pub async fn get_call(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let call = find_call(&state, &org.0.id, &path).await?;
+    let call = calls::find(&state.engine, &org.0.id, &path).await?;
     Ok(HttpResponse::Ok().json(call.to_json()))
 }
 
@@ -90,20 +85,22 @@ pub async fn call_timeline(
     path: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let call = find_call(&state, &org.0.id, &path).await?;
+    let call = calls::find(&state.engine, &org.0.id, &path).await?;
     let limit = query.limit()?;
     let org_id = org.0.id.to_string();
     let after = query.into_inner().cursor;
-    let rows = read(&state, move |conn| {
-        Ok(queries::timeline(
-            conn,
-            &org_id,
-            call.id.as_str(),
-            after.as_deref(),
-            limit + 1,
-        )?)
-    })
-    .await?;
+    let rows = state
+        .engine
+        .read(move |conn| {
+            Ok(queries::timeline(
+                conn,
+                &org_id,
+                call.id.as_str(),
+                after.as_deref(),
+                limit + 1,
+            )?)
+        })
+        .await?;
     Ok(page(rows, limit, |r| r.id.clone(), |r| r.to_json()))
 }
 
@@ -126,21 +123,11 @@ pub async fn create_call(
     let provider = Provider::parse(&body.provider)
         .filter(|p| *p != Provider::Yeastar)
         .ok_or_else(|| {
-            AppError::bad_request(
-                "invalid_provider",
-                format!("`{}` cannot place calls: use twilio, plivo, exotel or bolna (PBX extensions dial with /extensions/{{number}}/dial)", body.provider),
-            )
+            AppError::new(Code::InvalidProvider, format!("`{}` cannot place calls: use twilio, plivo, exotel or bolna (PBX extensions dial with /extensions/{{number}}/dial)", body.provider))
         })?;
-    let to = parse_phone(&org, &body.to)?;
-    if super::dnc::is_listed(&state, &org, &to).await? {
-        return Err(AppError::Conflict {
-            code: "do_not_call",
-            message: format!("{} is on the do-not-call list", to.e164()),
-        });
-    }
     let dial = Dial {
-        provider,
-        to,
+        via: Via::Provider(provider),
+        to: body.to,
         from: body
             .from
             .map(|f| f.trim().to_owned())
@@ -148,6 +135,6 @@ pub async fn create_call(
         campaign_id: None,
         contact_id: None,
     };
-    let dialed = dialing::place(&state, &org, dial).await?;
+    let dialed = state.actors.dialer.place(&org, dial).await?;
     Ok(HttpResponse::Created().json(dialed.call.to_json()))
 }

@@ -1,17 +1,17 @@
 //! Campaigns: create (with contacts), add contacts (JSON or CSV), list, get, contacts, progress,
 //! and start / pause / resume / cancel.
 
-use super::{list_page, page, read, ApiOrg, AppState, PageQuery};
-use crate::actors::campaign::{progress_json, CampaignActor, Control, RouteCampaign, Steer};
-use crate::contacts;
+use super::{list_page, page, ApiOrg, AppState, PageQuery};
+use crate::actors::campaign::{CampaignActor, Control, RouteCampaign, Steer};
 use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteRequest};
-use crate::domain::call::CallStatus;
-use crate::domain::campaign::{CallCounts, CallingWindow, CampaignStatus, ContactStatus};
+use crate::domain::campaign::{CallingWindow, CampaignStatus, ContactStatus};
 use crate::domain::time::to_text;
-use crate::error::AppError;
-use crate::orgs::Org;
+use crate::engine::campaigns;
+use crate::engine::contacts;
+use crate::engine::orgs::Org;
+use crate::error::{AppError, Code};
 use crate::providers::Provider;
 use actix::Addr;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -32,7 +32,7 @@ pub struct NewCampaign {
 }
 
 fn invalid(message: impl Into<String>) -> AppError {
-    AppError::bad_request("invalid_campaign", message)
+    AppError::new(Code::InvalidCampaign, message)
 }
 
 /// Creates a campaign with its contacts (the org's contacts: a known phone is linked). Answers 201
@@ -93,6 +93,7 @@ pub async fn create_campaign(
         updated_at: now,
     };
     state
+        .engine
         .writer
         .commit(WriteRequest {
             org_id: org.id.clone(),
@@ -122,16 +123,18 @@ async fn add_contacts(
     rows: Vec<Value>,
 ) -> Result<Added, AppError> {
     let id = campaign.id.clone();
-    let mut position = read(state, move |conn| {
-        Ok(queries::last_campaign_position(conn, &id)?)
-    })
-    .await?;
+    let mut position = state
+        .engine
+        .read(move |conn| Ok(queries::last_campaign_position(conn, &id)?))
+        .await?;
     let mut ops = Vec::new();
     let mut invalid = Vec::new();
     for (n, row) in rows.into_iter().enumerate() {
         let parsed = contacts::from_body(org, &row);
         let contact = match parsed {
-            Ok(new) => contacts::find_or_insert(&state.pool, &state.writer, new).await?,
+            Ok(new) => {
+                contacts::find_or_insert(&state.engine.pool, &state.engine.writer, new).await?
+            }
             Err(error) => {
                 invalid.push(
                     json!({"row": n + 1, "phone": row.get("phone"), "error": error.to_string()}),
@@ -157,6 +160,7 @@ async fn add_contacts(
     }
     let added = ops.len();
     state
+        .engine
         .writer
         .commit(WriteRequest {
             org_id: org.id.clone(),
@@ -212,15 +216,6 @@ fn split_csv_line(line: &str) -> Vec<String> {
     cells
 }
 
-async fn find(state: &AppState, org: &Org, id: &str) -> Result<CampaignRow, AppError> {
-    let (org_id, id) = (org.id.to_string(), id.to_owned());
-    read(state, move |conn| {
-        Ok(queries::campaign(conn, &org_id, &id)?)
-    })
-    .await?
-    .ok_or(AppError::NotFound("campaign"))
-}
-
 /// `POST /api/v1/campaigns/{id}/contacts`: a JSON array of contacts, or `text/csv`.
 pub async fn post_contacts(
     ApiOrg(org): ApiOrg,
@@ -229,7 +224,7 @@ pub async fn post_contacts(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let campaign = find(&state, &org, &path).await?;
+    let campaign = campaigns::find(&state.engine, &org, &path).await?;
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -242,7 +237,7 @@ pub async fn post_contacts(
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Array(rows)) => rows,
             Ok(_) => return Err(invalid("contacts are a JSON array (or text/csv)")),
-            Err(e) => return Err(AppError::bad_request("invalid_json", e.to_string())),
+            Err(e) => return Err(AppError::new(Code::InvalidJson, e.to_string())),
         }
     };
     let report = add_contacts(&state, &org, &campaign, rows).await?;
@@ -273,7 +268,7 @@ pub async fn get_campaign(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(find(&state, &org, &path).await?.to_json()))
+    Ok(HttpResponse::Ok().json(campaigns::find(&state.engine, &org, &path).await?.to_json()))
 }
 
 /// The campaign's contacts in dialing order (cursor: the last `position`).
@@ -283,26 +278,28 @@ pub async fn campaign_contacts(
     path: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let campaign = find(&state, &org, &path).await?;
+    let campaign = campaigns::find(&state.engine, &org, &path).await?;
     let limit = query.limit()?;
     let after = match query.cursor.as_deref() {
         None => None,
         Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
-            AppError::bad_request(
-                "invalid_query",
+            AppError::new(
+                Code::InvalidQuery,
                 format!("`{cursor}` is not a cursor of this list"),
             )
         })?),
     };
-    let rows = read(&state, move |conn| {
-        Ok(queries::campaign_contacts(
-            conn,
-            &campaign.id,
-            after,
-            limit + 1,
-        )?)
-    })
-    .await?;
+    let rows = state
+        .engine
+        .read(move |conn| {
+            Ok(queries::campaign_contacts(
+                conn,
+                &campaign.id,
+                after,
+                limit + 1,
+            )?)
+        })
+        .await?;
     Ok(page(
         rows,
         limit,
@@ -317,23 +314,8 @@ pub async fn progress(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let campaign = find(&state, &org, &path).await?;
-    let org_id = org.id.to_string();
-    let progress = read(&state, move |conn| {
-        let contacts = queries::campaign_contacts(conn, &campaign.id, None, i64::MAX)?;
-        let mut counts = CallCounts::default();
-        let mut live = 0;
-        for row in queries::campaign_call_counts(conn, &org_id, &campaign.id)? {
-            if let Some(status) = CallStatus::parse(&row.status) {
-                counts.add(status, row.analytics == 1, row.calls as u64);
-                if status.is_live() {
-                    live += row.calls as u64;
-                }
-            }
-        }
-        Ok(progress_json(&campaign, &counts, &contacts, live))
-    })
-    .await?;
+    let campaign = campaigns::find(&state.engine, &org, &path).await?;
+    let progress = campaigns::progress(&state.engine, campaign).await?;
     Ok(HttpResponse::Ok().json(progress))
 }
 
@@ -343,10 +325,11 @@ async fn actor(state: &AppState, org: &Org, id: &str) -> Result<Addr<CampaignAct
         campaign_id: id.to_owned(),
     };
     state
+        .actors
         .campaigns
         .send(route)
         .await??
-        .ok_or(AppError::NotFound("campaign"))
+        .ok_or(AppError::not_found("campaign"))
 }
 
 /// `POST /api/v1/campaigns/{id}/{action}`: start, pause, resume or cancel.
@@ -361,13 +344,13 @@ pub async fn steer(
         "pause" => Control::Pause,
         "resume" => Control::Resume,
         "cancel" => Control::Cancel,
-        _ => return Err(AppError::NotFound("endpoint")),
+        _ => return Err(AppError::not_found("endpoint")),
     };
-    let campaign = find(&state, &org, &id).await?;
+    let campaign = campaigns::find(&state.engine, &org, &id).await?;
     if control == Control::Start {
         // Loads the account's credentials into memory (the actor checks them there).
         if let Some(provider) = Provider::parse(&campaign.provider) {
-            state.orgs.credentials(&org.id, provider).await?;
+            state.engine.orgs.credentials(&org.id, provider).await?;
         }
     }
     let updated = actor(&state, &org, &id)

@@ -1,13 +1,13 @@
 //! Contacts: `POST /api/v1/contacts`, `GET /api/v1/contacts[/{id}]`, `PATCH /api/v1/contacts/{id}`,
 //! `GET /api/v1/contacts/by-phone/{phone}`.
 
-use super::{list_page, read, ApiOrg, AppState, PageQuery};
-use crate::contacts::{self, parse_phone};
+use super::{list_page, ApiOrg, AppState, PageQuery};
 use crate::db::models::{into_calls, ContactRow};
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteRequest};
 use crate::domain::call::Call;
-use crate::error::AppError;
+use crate::engine::contacts::{self, parse_phone};
+use crate::error::{AppError, Code};
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
@@ -18,7 +18,7 @@ pub async fn create_contact(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let row = contacts::from_body(&org, &body)?;
-    let row = contacts::insert(&state.writer, row).await?;
+    let row = contacts::insert(&state.engine.writer, row).await?;
     Ok(HttpResponse::Created().json(row.to_json()))
 }
 
@@ -41,9 +41,11 @@ pub async fn list_contacts(
 }
 
 async fn find(state: &AppState, org_id: String, id: String) -> Result<ContactRow, AppError> {
-    read(state, move |conn| Ok(queries::contact(conn, &org_id, &id)?))
+    state
+        .engine
+        .read(move |conn| Ok(queries::contact(conn, &org_id, &id)?))
         .await?
-        .ok_or(AppError::NotFound("contact"))
+        .ok_or(AppError::not_found("contact"))
 }
 
 /// One contact.
@@ -67,18 +69,19 @@ pub async fn patch_contact(
     let updated = contacts::patched(&org, current.clone(), &body)?;
     if updated.phone != current.phone {
         let (org_id, phone) = (org.id.to_string(), updated.phone.clone());
-        let taken = read(&state, move |conn| {
-            Ok(queries::contact_by_phone(conn, &org_id, &phone)?)
-        })
-        .await?;
+        let taken = state
+            .engine
+            .read(move |conn| Ok(queries::contact_by_phone(conn, &org_id, &phone)?))
+            .await?;
         if taken.is_some() {
-            return Err(AppError::Conflict {
-                code: "contact_exists",
-                message: format!("a contact with phone {} already exists", updated.phone),
-            });
+            return Err(AppError::new(
+                Code::ContactExists,
+                format!("a contact with phone {} already exists", updated.phone),
+            ));
         }
     }
     state
+        .engine
         .writer
         .commit(WriteRequest {
             org_id: org.id.clone(),
@@ -96,26 +99,28 @@ pub async fn contact_by_phone(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let phone = parse_phone(&org, &path).map_err(|_| AppError::NotFound("contact"))?;
+    let phone = parse_phone(&org, &path).map_err(|_| AppError::not_found("contact"))?;
     let (org_id, e164) = (org.id.to_string(), phone.e164().to_owned());
-    let found = read(&state, move |conn| {
-        let Some(contact) = queries::contact_by_phone(conn, &org_id, &e164)? else {
-            return Ok(None);
-        };
-        let calls = into_calls(queries::contact_calls(
-            conn,
-            &org_id,
-            &contact.id,
-            &contact.phone,
-            1000,
-        )?)?
-        .iter()
-        .map(Call::to_json)
-        .collect::<Vec<_>>();
-        Ok(Some((contact, calls)))
-    })
-    .await?;
-    let (contact, calls) = found.ok_or(AppError::NotFound("contact"))?;
+    let found = state
+        .engine
+        .read(move |conn| {
+            let Some(contact) = queries::contact_by_phone(conn, &org_id, &e164)? else {
+                return Ok(None);
+            };
+            let calls = into_calls(queries::contact_calls(
+                conn,
+                &org_id,
+                &contact.id,
+                &contact.phone,
+                1000,
+            )?)?
+            .iter()
+            .map(Call::to_json)
+            .collect::<Vec<_>>();
+            Ok(Some((contact, calls)))
+        })
+        .await?;
+    let (contact, calls) = found.ok_or(AppError::not_found("contact"))?;
     let mut body = contact.to_json();
     body["calls"] = Value::Array(calls);
     Ok(HttpResponse::Ok().json(body))

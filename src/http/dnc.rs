@@ -1,15 +1,14 @@
 //! The org's do-not-call list: `POST /api/v1/dnc`, `GET /api/v1/dnc`, `DELETE /api/v1/dnc/{phone}`.
-//! Every dial checks it first ([`is_listed`]).
+//! Every dial checks it first (`engine::dnc::check`).
 
-use super::{list_page, read, ApiOrg, AppState, PageQuery};
-use crate::contacts::parse_phone;
+use super::{list_page, ApiOrg, AppState, PageQuery};
 use crate::db::models::DncRow;
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
-use crate::domain::phone::PhoneNumber;
 use crate::domain::time::to_text;
+use crate::engine::contacts::parse_phone;
+use crate::engine::dnc;
 use crate::error::AppError;
-use crate::orgs::Org;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -38,6 +37,7 @@ pub async fn add(
         created_at: to_text(chrono::Utc::now()),
     };
     let outcome = state
+        .engine
         .writer
         .commit(WriteRequest {
             org_id: org.id.clone(),
@@ -48,27 +48,12 @@ pub async fn add(
     match outcome {
         WriteOutcome::Committed(_) => Ok(HttpResponse::Created().json(row.to_json())),
         WriteOutcome::Duplicate => {
-            let existing = entry(&state, &org, &phone).await?.unwrap_or(row);
+            let existing = dnc::entry(&state.engine, &org, &phone)
+                .await?
+                .unwrap_or(row);
             Ok(HttpResponse::Ok().json(existing.to_json()))
         }
     }
-}
-
-async fn entry(
-    state: &AppState,
-    org: &Org,
-    phone: &PhoneNumber,
-) -> Result<Option<DncRow>, AppError> {
-    let (org_id, e164) = (org.id.to_string(), phone.e164().to_owned());
-    read(state, move |conn| {
-        Ok(queries::dnc_entry(conn, &org_id, &e164)?)
-    })
-    .await
-}
-
-/// Whether a number may not be dialed for this org.
-pub async fn is_listed(state: &AppState, org: &Org, phone: &PhoneNumber) -> Result<bool, AppError> {
-    Ok(entry(state, org, phone).await?.is_some())
 }
 
 /// The org's list, by number.
@@ -95,8 +80,9 @@ pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let phone = parse_phone(&org, &path).map_err(|_| AppError::NotFound("do-not-call entry"))?;
+    let phone = parse_phone(&org, &path).map_err(|_| AppError::not_found("do-not-call entry"))?;
     let outcome = state
+        .engine
         .writer
         .commit(WriteRequest {
             org_id: org.id.clone(),
@@ -109,6 +95,6 @@ pub async fn remove(
         .await?;
     match outcome {
         WriteOutcome::Committed(_) => Ok(HttpResponse::NoContent().finish()),
-        WriteOutcome::Duplicate => Err(AppError::NotFound("do-not-call entry")),
+        WriteOutcome::Duplicate => Err(AppError::not_found("do-not-call entry")),
     }
 }

@@ -1,8 +1,8 @@
 //! Liveness, readiness and Prometheus metrics.
 
 use super::AppState;
-use actix_web::{web, HttpResponse};
-use std::sync::atomic::Ordering;
+use crate::error::{AppError, Code};
+use actix_web::{web, HttpResponse, ResponseError};
 
 /// 200 while the process is up.
 pub async fn healthz() -> HttpResponse {
@@ -11,13 +11,10 @@ pub async fn healthz() -> HttpResponse {
 
 /// 200 once migrations ran and live state was recovered; 503 before.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if state.ready.load(Ordering::Acquire) {
+    if state.engine.is_ready() {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({
-            "error": "not_ready",
-            "message": "recovering live state",
-        }))
+        AppError::new(Code::NotReady, "recovering live state").error_response()
     }
 }
 

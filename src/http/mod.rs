@@ -12,52 +12,25 @@ pub mod providers;
 pub mod webhooks;
 pub mod ws;
 
-use crate::actors::extension::ExtensionRegistry;
-use crate::actors::org_hub::HubDirectory;
-use crate::actors::registry::CallRegistry;
-use crate::actors::writer::Writer;
-use crate::config::Settings;
-use crate::db::DbPool;
-use crate::error::AppError;
-use crate::orgs::{Org, OrgDirectory};
-use actix::Addr;
+use crate::actors::Actors;
+use crate::engine::orgs::Org;
+use crate::engine::Engine;
+use crate::error::{AppError, Code};
+use crate::providers::plivo::Callback;
+use crate::providers::webhook::{
+    BolnaExecutionWebhook, ExotelStatusCallback, TwilioStatus, TwilioVoice, Webhook,
+};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-/// What every handler can reach.
+/// What every handler can reach: the engine core and the actors' addresses.
 pub struct AppState {
-    pub settings: Settings,
-    /// The base URL providers call back (and sign): `SWITCHBOARD_PUBLIC_URL` or `http://<bound address>`.
-    pub public_url: String,
-    pub pool: DbPool,
-    pub writer: Writer,
-    pub registry: Addr<CallRegistry>,
-    pub extensions: Addr<ExtensionRegistry>,
-    pub hubs: Addr<HubDirectory>,
-    /// Outbound HTTP to providers' APIs.
-    pub http: reqwest::Client,
-    pub campaigns: Addr<crate::actors::campaign::CampaignRegistry>,
-    /// Dial pacing per provider account, shared by every campaign.
-    pub pacer: crate::actors::campaign::Pacer,
-    /// Each org's PBX API tokens.
-    pub pbx_sessions: crate::providers::yeastar::PbxSessions,
-    pub orgs: OrgDirectory,
-    /// Migrations ran and live state was recovered.
-    pub ready: AtomicBool,
-}
-
-/// Runs a blocking read on the read pool.
-pub async fn read<T, F>(state: &AppState, query: F) -> Result<T, AppError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut crate::db::DbConnection) -> Result<T, AppError> + Send + 'static,
-{
-    crate::db::read(&state.pool, query).await
+    pub engine: Arc<Engine>,
+    pub actors: Actors,
 }
 
 /// Registers every route.
@@ -65,15 +38,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(1 << 20)
-            .error_handler(|err, _| AppError::bad_request("invalid_json", err.to_string()).into()),
+            .error_handler(|err, _| AppError::new(Code::InvalidJson, err.to_string()).into()),
     )
     .app_data(
         web::QueryConfig::default()
-            .error_handler(|err, _| AppError::bad_request("invalid_query", err.to_string()).into()),
+            .error_handler(|err, _| AppError::new(Code::InvalidQuery, err.to_string()).into()),
     )
     .app_data(
         web::PathConfig::default()
-            .error_handler(|err, _| AppError::bad_request("invalid_path", err.to_string()).into()),
+            .error_handler(|err, _| AppError::new(Code::InvalidPath, err.to_string()).into()),
     )
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
@@ -138,34 +111,48 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/webhooks")
             .route(
                 "/twilio/{org}/status",
-                web::route().to(webhooks::twilio_status),
+                webhook(web::route(), || TwilioStatus),
             )
+            .route("/twilio/{org}/voice", webhook(web::route(), || TwilioVoice))
             .route(
-                "/twilio/{org}/voice",
-                web::route().to(webhooks::twilio_voice),
+                "/plivo/{org}/ring",
+                webhook(web::route(), || Callback::Ring),
             )
-            .route("/plivo/{org}/ring", web::route().to(webhooks::plivo_ring))
             .route(
                 "/plivo/{org}/hangup",
-                web::route().to(webhooks::plivo_hangup),
+                webhook(web::route(), || Callback::Hangup),
             )
             .route(
                 "/plivo/{org}/answer",
-                web::route().to(webhooks::plivo_answer),
+                webhook(web::route(), || Callback::Answer),
             )
             .route(
                 "/exotel/{org}/status",
-                web::post().to(webhooks::exotel_status),
+                webhook(web::post(), || ExotelStatusCallback),
             )
-            .route("/bolna/{org}", web::post().to(webhooks::bolna_execution))
+            .route(
+                "/bolna/{org}",
+                webhook(web::post(), || BolnaExecutionWebhook),
+            )
             .route("/analytics/{org}", web::post().to(webhooks::analytics))
             .route("/yeastar/{org}", web::post().to(webhooks::yeastar)),
     )
     .default_service(web::to(not_found));
 }
 
+/// The route (`web::route()` for any method: Twilio and Plivo may call back with GET) of one kind
+/// of provider call webhook, through the one webhook path.
+fn webhook<W: Webhook + 'static>(route: actix_web::Route, kind: fn() -> W) -> actix_web::Route {
+    route.to(
+        move |req: HttpRequest,
+              state: web::Data<AppState>,
+              path: web::Path<String>,
+              body: web::Bytes| { webhooks::call_webhook(kind(), req, state, path, body) },
+    )
+}
+
 async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound("endpoint"))
+    Err(AppError::not_found("endpoint"))
 }
 
 /// The org whose api token the request carries (`Authorization: Bearer …`, or `?token=` where a
@@ -196,14 +183,14 @@ impl FromRequest for ApiOrg {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let (Some(token), Some(state)) = (token, state) else {
-                return Err(AppError::Unauthorized);
+                return Err(AppError::unauthorized());
             };
             if token.is_empty() {
-                return Err(AppError::Unauthorized);
+                return Err(AppError::unauthorized());
             }
-            match state.orgs.by_api_token(&token).await? {
+            match state.engine.orgs.by_api_token(&token).await? {
                 Some(org) => Ok(ApiOrg(org)),
-                None => Err(AppError::Unauthorized),
+                None => Err(AppError::unauthorized()),
             }
         })
     }
@@ -225,8 +212,8 @@ impl PageQuery {
         };
         match text.trim().parse::<i64>() {
             Ok(n) if n >= 1 => Ok(n.min(1000)),
-            _ => Err(AppError::bad_request(
-                "invalid_query",
+            _ => Err(AppError::new(
+                Code::InvalidQuery,
                 "limit must be a whole number of at least 1",
             )),
         }
@@ -251,10 +238,10 @@ where
 {
     let limit = query.limit()?;
     let (org_id, cursor) = (org.id.to_string(), query.cursor);
-    let rows = read(state, move |conn| {
-        Ok(fetch(conn, &org_id, cursor.as_deref(), limit + 1)?)
-    })
-    .await?;
+    let rows = state
+        .engine
+        .read(move |conn| Ok(fetch(conn, &org_id, cursor.as_deref(), limit + 1)?))
+        .await?;
     Ok(page(rows, limit, cursor_of, render))
 }
 

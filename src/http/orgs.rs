@@ -1,7 +1,7 @@
 //! `POST /api/v1/orgs`: the admin creates an organization.
 
 use super::AppState;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -17,16 +17,16 @@ pub async fn create_org(
     state: web::Data<AppState>,
     body: web::Json<NewOrg>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(admin) = state.settings.admin_token.as_deref() else {
-        return Err(AppError::Conflict {
-            code: "admin_disabled",
-            message: "the admin API is off: set SWITCHBOARD_ADMIN_TOKEN to enable it".into(),
-        });
+    let Some(admin) = state.engine.settings.admin_token.as_deref() else {
+        return Err(AppError::new(
+            Code::AdminDisabled,
+            "the admin API is off: set SWITCHBOARD_ADMIN_TOKEN to enable it",
+        ));
     };
     let presented = super::request_token(&req).unwrap_or_default();
     if !bool::from(presented.as_bytes().ct_eq(admin.as_bytes())) {
-        return Err(AppError::Unauthorized);
+        return Err(AppError::unauthorized());
     }
-    let created = crate::orgs::create(&state.writer, &body.name).await?;
+    let created = crate::engine::orgs::create(&state.engine.writer, &body.name).await?;
     Ok(HttpResponse::Created().json(created))
 }

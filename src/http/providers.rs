@@ -1,8 +1,8 @@
 //! An org's provider credentials: `PUT /api/v1/providers/{provider}`, `GET /api/v1/providers`.
 
-use super::{read, ApiOrg, AppState};
+use super::{ApiOrg, AppState};
 use crate::db::queries;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::providers::credentials::{redacted, validate};
 use crate::providers::Provider;
 use actix_web::{web, HttpResponse};
@@ -19,12 +19,13 @@ pub async fn put_provider(
     path: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let provider = Provider::parse(&path).ok_or(AppError::NotFound("provider"))?;
+    let provider = Provider::parse(&path).ok_or(AppError::not_found("provider"))?;
     let credentials = validate(provider, &body)
-        .map_err(|e| AppError::bad_request("invalid_credentials", e.to_string()))?;
+        .map_err(|e| AppError::new(Code::InvalidCredentials, e.to_string()))?;
     state
+        .engine
         .orgs
-        .put_credentials(&state.writer, &org.id, provider, credentials.clone())
+        .put_credentials(&state.engine.writer, &org.id, provider, credentials.clone())
         .await?;
     Ok(HttpResponse::Ok().json(shown(provider.as_str(), &credentials)))
 }
@@ -35,10 +36,10 @@ pub async fn list_providers(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let org_id = org.id.to_string();
-    let rows = read(&state, move |conn| {
-        Ok(queries::provider_accounts(conn, &org_id)?)
-    })
-    .await?;
+    let rows = state
+        .engine
+        .read(move |conn| Ok(queries::provider_accounts(conn, &org_id)?))
+        .await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|row| {

@@ -1,28 +1,28 @@
-//! Inbound webhooks: verify, parse, normalize, hand to the call's actor, answer once committed
-//! (CONTRACT.md, Webhooks). One handler per provider callback; the raw inbox listing.
+//! Inbound webhooks: one path for every provider callback — authenticate, parse, normalize, hand
+//! to the call's actor, answer once committed (CONTRACT.md, Webhooks) — through the provider's
+//! [`Webhook`] implementation; the PBX's and the analytics pushes, which are not one call's
+//! event, beside it; the raw inbox listing.
 
-use super::{page, read, ApiOrg, AppState, PageQuery};
+use super::{page, ApiOrg, AppState, PageQuery};
 use crate::actors::call::{Accepted, ProviderEvent};
 use crate::actors::extension::change_extension;
 use crate::actors::registry::{deliver, CallKey, CallRef};
-use crate::contacts;
 use crate::db::models::InboxRow;
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
-use crate::domain::call::{CallEvent, CallStatus, Direction};
+use crate::domain::call::{CallEvent, Direction};
 use crate::domain::extension::{ExtensionChange, Membership};
 use crate::domain::ids::CallId;
-use crate::domain::phone::{party, PhoneNumber};
+use crate::domain::phone::PhoneNumber;
 use crate::domain::time::to_text;
-use crate::error::AppError;
+use crate::engine::orgs::{Credentials, Org};
+use crate::engine::{calls, contacts};
+use crate::error::{AppError, Code};
 use crate::metrics;
-use crate::orgs::{Credentials, Org};
 use crate::providers::analytics::{AnalyticsPush, CallName};
-use crate::providers::bolna::BolnaExecution;
-use crate::providers::exotel::ExotelStatus;
-use crate::providers::plivo::{self, Callback, PlivoCallback};
+use crate::providers::webhook::{Auth, CallWebhook, Reply, Webhook, WebhookRequest};
 use crate::providers::yeastar::{self, PbxEvent};
-use crate::providers::{body_fields, form_pairs, twilio, ParseError, Provider};
+use crate::providers::{body_fields, plivo, twilio, ParseError, Provider};
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -41,35 +41,74 @@ fn rejected(error: AppError) -> AppError {
 }
 
 fn malformed(error: ParseError) -> AppError {
-    rejected(AppError::bad_request(
-        "malformed_webhook",
-        error.to_string(),
-    ))
+    rejected(error.into())
 }
 
-/// The org a webhook path names: 404 for an id that does not exist, whatever its form.
-async fn webhook_org(state: &AppState, org: &str) -> Result<Arc<Org>, AppError> {
-    match state.orgs.by_id(org).await? {
-        Some(org) => Ok(org),
-        None => Err(rejected(AppError::NotFound("org"))),
+/// A webhook request as providers read it: the URL they signed (the public base + path + query),
+/// the headers, the body.
+struct Arrived {
+    url: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Arrived {
+    fn new(state: &AppState, req: &HttpRequest) -> Self {
+        let headers = req
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        Arrived {
+            url: format!("{}{}", state.engine.public_url, req.uri()),
+            headers,
+        }
+    }
+
+    fn request<'a>(&'a self, req: &'a HttpRequest, body: &'a [u8]) -> WebhookRequest<'a> {
+        WebhookRequest {
+            get: req.method() == actix_web::http::Method::GET,
+            url: &self.url,
+            query: req.query_string(),
+            headers: &self.headers,
+            body,
+        }
     }
 }
 
-/// The org's credentials for a signing provider; without them no signature can be checked (401).
-async fn signing_credentials(
+/// The org a webhook path names, and the provider's credentials when it signs its webhooks:
+/// 404 for an org id that does not exist (whatever its form), 401 for a signature that does not
+/// verify under the account's secret or a webhook token that is not the org's.
+async fn authenticate(
     state: &AppState,
-    org: &Org,
+    req: &HttpRequest,
+    org_path: &str,
     provider: Provider,
-) -> Result<Credentials, AppError> {
-    state
+    auth: Auth,
+    verify: impl FnOnce(&str) -> bool,
+) -> Result<(Arc<Org>, Option<Credentials>), AppError> {
+    let org = state
+        .engine
         .orgs
-        .credentials(&org.id, provider)
+        .by_id(org_path)
         .await?
-        .ok_or_else(|| rejected(AppError::Unauthorized))
-}
-
-fn credential<'a>(credentials: &'a Credentials, name: &str) -> Option<&'a str> {
-    credentials.get(name).and_then(Value::as_str)
+        .ok_or_else(|| rejected(AppError::not_found("org")))?;
+    match auth {
+        Auth::WebhookToken => {
+            check_webhook_token(req, &org)?;
+            Ok((org, None))
+        }
+        Auth::Signature => {
+            let credentials = state.engine.orgs.credentials(&org.id, provider).await?;
+            let signed = credentials
+                .as_ref()
+                .and_then(|c| c.signing_secret())
+                .is_some_and(|secret| !secret.is_empty() && verify(secret));
+            if !signed {
+                return Err(rejected(AppError::unauthorized()));
+            }
+            Ok((org, credentials))
+        }
+    }
 }
 
 /// "webhook token" auth: `X-Switchboard-Token` header or `?token=`; or, in the callback URL of a
@@ -101,20 +140,8 @@ fn check_webhook_token(req: &HttpRequest, org: &Org) -> Result<(), AppError> {
     if token_ok || callback_ok {
         Ok(())
     } else {
-        Err(rejected(AppError::Unauthorized))
+        Err(rejected(AppError::unauthorized()))
     }
-}
-
-fn header<'a>(req: &'a HttpRequest, name: &str) -> &'a str {
-    req.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-}
-
-/// The URL the provider called, as it signed it: the public base + path + query.
-fn public_url(state: &AppState, req: &HttpRequest) -> String {
-    format!("{}{}", state.public_url, req.uri())
 }
 
 /// The raw webhook as the inbox keeps it.
@@ -127,59 +154,56 @@ fn inbox_row(
     body: &[u8],
     outcome: &str,
 ) -> InboxRow {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
     InboxRow {
         id: uuid::Uuid::now_v7().to_string(),
         org_id: org.id.to_string(),
         provider: provider.as_str().to_owned(),
         dedupe_key: dedupe_key.to_owned(),
         kind: kind.to_owned(),
-        content_type: Some(header(req, CONTENT_TYPE.as_str()).to_owned()).filter(|c| !c.is_empty()),
+        content_type,
         body: body.to_vec(),
         outcome: outcome.to_owned(),
         received_at: to_text(chrono::Utc::now()),
     }
 }
 
-/// A provider's event for one call, ready to hand to the call's actor.
-struct Incoming {
-    provider: Provider,
-    kind: &'static str,
-    provider_call_id: String,
-    dedupe_key: String,
-    direction: Direction,
-    event: CallEvent,
-    raw_status: Option<String>,
-    data: Value,
-    screen_pop: Option<Value>,
-    /// Our id of the call, when the handler already knows it.
-    ours: Option<CallId>,
-}
-
-/// Stores the webhook with its event through the call's actor; answers once committed.
+/// Stores the webhook with its event through the call's actor; answers once committed. The call
+/// is `ours` when the caller knows it already; else a callback URL's `?call=<our id>` names it
+/// (the engine puts it in every callback URL of a call it places, so a callback that beats the
+/// provider API's answer finds its call); else the provider's own id routes the event.
 async fn accept(
     state: &AppState,
     req: &HttpRequest,
     org: &Org,
     body: &[u8],
-    incoming: Incoming,
+    incoming: CallWebhook,
+    screen_pop: Option<Value>,
+    ours: Option<CallId>,
 ) -> Result<Accepted, AppError> {
+    let provider = incoming.provider;
     if let (None, Some(word)) = (incoming.event.status, &incoming.raw_status) {
-        tracing::warn!(provider = incoming.provider.as_str(), kind = incoming.kind, status = %word,
+        tracing::warn!(provider = provider.as_str(), kind = incoming.kind, status = %word,
             "status word not known: kept on the timeline, state unchanged");
     }
     let inbox = inbox_row(
         req,
         org,
-        incoming.provider,
+        provider,
         incoming.kind,
         &incoming.dedupe_key,
         body,
         "applied",
     );
     let mut event = incoming.event;
-    let ours = match incoming.ours {
+    let ours = match ours {
         Some(id) => Some(id),
-        None => our_call(state, req, org, incoming.provider).await?,
+        None => named_call(state, req, org, provider).await?,
     };
     let call = match ours {
         Some(call_id) => {
@@ -189,7 +213,7 @@ async fn accept(
         None => CallRef::Provider(
             CallKey {
                 org_id: org.id.clone(),
-                provider: incoming.provider.as_str().to_owned(),
+                provider: provider.as_str().to_owned(),
                 provider_call_id: incoming.provider_call_id,
             },
             incoming.direction,
@@ -202,9 +226,9 @@ async fn accept(
         kind: incoming.kind,
         raw_status: incoming.raw_status,
         data: incoming.data,
-        screen_pop: incoming.screen_pop,
+        screen_pop,
     };
-    let accepted = deliver(&state.registry, call, event).await?;
+    let accepted = deliver(&state.actors.calls, call, event).await?;
     if accepted.duplicate {
         metrics::WEBHOOKS_DUPLICATE.add(1);
     } else {
@@ -213,10 +237,8 @@ async fn accept(
     Ok(accepted)
 }
 
-/// The call a callback URL names with `?call=<our id>` (the engine puts it in every callback URL of
-/// a call it places, so a callback that beats the provider API's answer finds its call). An id the
-/// org does not have for that provider is ignored: the provider's own id routes the event then.
-async fn our_call(
+/// The call a callback URL names with `?call=<our id>`, if the org has it for that provider.
+async fn named_call(
     state: &AppState,
     req: &HttpRequest,
     org: &Org,
@@ -228,11 +250,8 @@ async fn our_call(
     else {
         return Ok(None);
     };
-    let (org_id, id) = (org.id.to_string(), call_id.to_string());
-    let row = read(state, move |conn| Ok(queries::call(conn, &org_id, &id)?)).await?;
-    Ok(row
-        .filter(|r| r.provider == provider.as_str())
-        .map(|_| call_id))
+    let known = calls::is_providers(&state.engine, &org.id, &call_id, provider.as_str()).await?;
+    Ok(known.then_some(call_id))
 }
 
 fn accepted_json(accepted: &Accepted) -> HttpResponse {
@@ -242,309 +261,67 @@ fn accepted_json(accepted: &Accepted) -> HttpResponse {
     }))
 }
 
-fn pairs_json(pairs: &[(String, String)]) -> Value {
-    Value::Object(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone().into()))
-            .collect(),
-    )
-}
-
 /// For an incoming call: the caller's contact (created on first call) and its screen pop.
 async fn caller_screen_pop(
     state: &AppState,
     org: &Org,
     from: Option<&str>,
-) -> Result<(Option<String>, Option<Value>), AppError> {
+) -> Result<(Option<String>, Value), AppError> {
     let Some(phone) = from.and_then(|f| PhoneNumber::parse(f, &org.default_country).ok()) else {
-        return Ok((
-            None,
-            Some(
-                serde_json::json!({"contact": null, "previous_calls": 0, "suggested_agent": null}),
-            ),
-        ));
+        let pop =
+            serde_json::json!({"contact": null, "previous_calls": 0, "suggested_agent": null});
+        return Ok((None, pop));
     };
-    let contact = contacts::find_or_create(&state.pool, &state.writer, org, &phone).await?;
-    let pop = contacts::screen_pop(&state.pool, &contact).await?;
-    Ok((Some(contact.id), Some(pop)))
+    let engine = &state.engine;
+    let contact = contacts::find_or_create(&engine.pool, &engine.writer, org, &phone).await?;
+    let pop = contacts::screen_pop(&engine.pool, &contact).await?;
+    Ok((Some(contact.id), pop))
 }
 
-/// How inbound calls of a provider account are answered.
-fn inbound_routing(credentials: &Credentials) -> (Option<&str>, &str) {
-    (
-        credential(credentials, "inbound_dial"),
-        credential(credentials, "inbound_message").unwrap_or(DEFAULT_INBOUND_MESSAGE),
-    )
-}
-
-// ---------------------------------------------------------------------------------------------
-// Twilio
-
-/// Reads and checks a Twilio form webhook: 401 on a bad signature, the fields otherwise.
-async fn twilio_form(
-    state: &AppState,
-    req: &HttpRequest,
-    org: &Org,
-    body: &[u8],
-) -> Result<(Credentials, Vec<(String, String)>), AppError> {
-    let credentials = signing_credentials(state, org, Provider::Twilio).await?;
-    let auth_token = credential(&credentials, "auth_token").unwrap_or_default();
-    // A GET callback (StatusCallbackMethod=GET) signs the URL alone; its fields are the query.
-    let get = req.method() == actix_web::http::Method::GET;
-    let signed = if get { Vec::new() } else { form_pairs(body) };
-    let signature = header(req, "X-Twilio-Signature");
-    if auth_token.is_empty()
-        || !twilio::verify(auth_token, &public_url(state, req), &signed, signature)
-    {
-        return Err(rejected(AppError::Unauthorized));
-    }
-    let pairs = if get {
-        form_pairs(req.query_string().as_bytes())
-    } else {
-        signed
-    };
-    Ok((credentials, pairs))
-}
-
-/// `POST /webhooks/twilio/{org}/status`: a Twilio status callback.
-pub async fn twilio_status(
+/// The one path of every provider's call webhook (Twilio status and voice, Plivo ring, hangup and
+/// answer, Exotel, Bolna): authenticate, parse, add the caller's screen pop to an incoming call,
+/// store through the call's actor, answer as the provider expects.
+pub async fn call_webhook(
+    webhook: impl Webhook,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let org = webhook_org(&state, &path).await?;
-    let (_, pairs) = twilio_form(&state, &req, &org, &body).await?;
-    let callback = twilio::StatusCallback::parse(&pairs).map_err(malformed)?;
-    let mut event = callback.to_event();
-    event.from = event.from.map(|n| party(&n, &org.default_country));
-    event.to = event.to.map(|n| party(&n, &org.default_country));
-    let incoming = Incoming {
-        provider: Provider::Twilio,
-        kind: "twilio.status",
-        provider_call_id: callback.call_sid.clone(),
-        dedupe_key: callback.dedupe_key(),
-        direction: callback.direction.unwrap_or(Direction::Outbound),
-        event,
-        raw_status: Some(callback.call_status.clone()),
-        data: pairs_json(&pairs),
-        screen_pop: None,
-        ours: None,
-    };
-    Ok(accepted_json(
-        &accept(&state, &req, &org, &body, incoming).await?,
-    ))
-}
-
-/// `POST /webhooks/twilio/{org}/voice`: an incoming call. Creates the call and the caller's
-/// contact, publishes the screen pop, and answers TwiML that connects the caller.
-pub async fn twilio_voice(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let org = webhook_org(&state, &path).await?;
-    let (credentials, pairs) = twilio_form(&state, &req, &org, &body).await?;
-    let call_sid = crate::providers::field(&pairs, "CallSid")
-        .ok_or_else(|| malformed(ParseError::Missing("CallSid")))?
-        .to_owned();
-    let from = crate::providers::field(&pairs, "From");
-    let (contact_id, screen_pop) = caller_screen_pop(&state, &org, from).await?;
-    let event = CallEvent {
-        status: Some(CallStatus::Ringing),
-        direction: Some(Direction::Inbound),
-        from: from.map(|n| party(n, &org.default_country)),
-        to: crate::providers::field(&pairs, "To").map(|n| party(n, &org.default_country)),
-        contact_id,
-        ..CallEvent::default()
-    };
-    let incoming = Incoming {
-        provider: Provider::Twilio,
-        kind: "twilio.voice",
-        dedupe_key: format!("{call_sid}:voice"),
-        provider_call_id: call_sid,
-        direction: Direction::Inbound,
-        event,
-        raw_status: crate::providers::field(&pairs, "CallStatus").map(str::to_owned),
-        data: pairs_json(&pairs),
-        screen_pop,
-        ours: None,
-    };
-    accept(&state, &req, &org, &body, incoming).await?;
-    let (target, message) = inbound_routing(&credentials);
-    Ok(HttpResponse::Ok()
-        .content_type("text/xml; charset=utf-8")
-        .body(twilio::answer_twiml(target, message)))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Plivo
-
-/// `POST /webhooks/plivo/{org}/ring`.
-pub async fn plivo_ring(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    plivo_callback(Callback::Ring, req, state, path, body).await
-}
-
-/// `POST /webhooks/plivo/{org}/hangup`.
-pub async fn plivo_hangup(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    plivo_callback(Callback::Hangup, req, state, path, body).await
-}
-
-/// `POST /webhooks/plivo/{org}/answer`: answers Plivo XML. An inbound call is created with the
-/// caller's contact and screen pop; an outbound call is answered.
-pub async fn plivo_answer(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    plivo_callback(Callback::Answer, req, state, path, body).await
-}
-
-async fn plivo_callback(
-    callback: Callback,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let org = webhook_org(&state, &path).await?;
-    let credentials = signing_credentials(&state, &org, Provider::Plivo).await?;
-    let auth_token = credential(&credentials, "auth_token").unwrap_or_default();
-    let is_get = req.method() == actix_web::http::Method::GET;
-    let params = if is_get {
-        Vec::new()
-    } else {
-        form_pairs(&body)
-    };
-    let signed = !auth_token.is_empty()
-        && plivo::verify_v3(
-            auth_token,
-            is_get,
-            &public_url(&state, &req),
-            &params,
-            header(&req, "X-Plivo-Signature-V3-Nonce"),
-            header(&req, "X-Plivo-Signature-V3"),
-        );
-    if !signed {
-        return Err(rejected(AppError::Unauthorized));
-    }
-    let fields = if is_get {
-        form_pairs(req.query_string().as_bytes())
-    } else {
-        params
-    };
-    let parsed = PlivoCallback::parse(callback, &fields).map_err(malformed)?;
-    let mut event = parsed.to_event(&org.default_country);
-    let inbound = parsed.direction == Some(Direction::Inbound);
-    let screen_pop = if callback == Callback::Answer && inbound {
-        let (contact_id, pop) = caller_screen_pop(&state, &org, parsed.from.as_deref()).await?;
-        event.contact_id = contact_id;
-        event.status = Some(CallStatus::Ringing);
-        pop
+    let arrived = Arrived::new(&state, &req);
+    let request = arrived.request(&req, &body);
+    let provider = webhook.provider();
+    let (org, credentials) =
+        authenticate(&state, &req, &path, provider, webhook.auth(), |secret| {
+            webhook.verify(secret, &request)
+        })
+        .await?;
+    let mut incoming = webhook
+        .parse(&request, &org.default_country)
+        .map_err(malformed)?;
+    let screen_pop = if incoming.inbound_start {
+        let (contact_id, pop) =
+            caller_screen_pop(&state, &org, incoming.event.from.as_deref()).await?;
+        incoming.event.contact_id = contact_id;
+        Some(pop)
     } else {
         None
     };
-    let incoming = Incoming {
-        provider: Provider::Plivo,
-        kind: callback.kind(),
-        provider_call_id: parsed.call_uuid.clone(),
-        dedupe_key: parsed.dedupe_key(),
-        direction: parsed.direction.unwrap_or(Direction::Outbound),
-        event,
-        raw_status: Some(parsed.call_status.clone()),
-        data: pairs_json(&fields),
-        screen_pop,
-        ours: None,
-    };
-    let accepted = accept(&state, &req, &org, &body, incoming).await?;
-    if callback == Callback::Answer {
-        let (target, message) = inbound_routing(&credentials);
-        return Ok(HttpResponse::Ok()
+    let accepted = accept(&state, &req, &org, &body, incoming, screen_pop, None).await?;
+    let routing = credentials.as_ref().map(|c| &c.common);
+    let target = routing.and_then(|c| c.inbound_dial.as_deref());
+    let message = routing
+        .and_then(|c| c.inbound_message.as_deref())
+        .unwrap_or(DEFAULT_INBOUND_MESSAGE);
+    Ok(match webhook.reply() {
+        Reply::Status => accepted_json(&accepted),
+        Reply::Twiml => HttpResponse::Ok()
+            .content_type("text/xml; charset=utf-8")
+            .body(twilio::answer_twiml(target, message)),
+        Reply::PlivoXml => HttpResponse::Ok()
             .content_type("application/xml; charset=utf-8")
-            .body(plivo::answer_xml(target, message)));
-    }
-    Ok(accepted_json(&accepted))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Exotel, Bolna, analytics: webhook token auth, JSON or form bodies
-
-/// Reads a token-authenticated webhook's body as fields.
-async fn token_webhook(
-    state: &AppState,
-    req: &HttpRequest,
-    org_path: &str,
-    body: &[u8],
-) -> Result<(Arc<Org>, serde_json::Map<String, Value>), AppError> {
-    let org = webhook_org(state, org_path).await?;
-    check_webhook_token(req, &org)?;
-    let fields = body_fields(header(req, CONTENT_TYPE.as_str()), body).map_err(malformed)?;
-    Ok((org, fields))
-}
-
-/// `POST /webhooks/exotel/{org}/status`: Exotel's StatusCallback.
-pub async fn exotel_status(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let (org, fields) = token_webhook(&state, &req, &path, &body).await?;
-    let status = ExotelStatus::parse(&fields).map_err(malformed)?;
-    let incoming = Incoming {
-        provider: Provider::Exotel,
-        kind: "exotel.status",
-        provider_call_id: status.call_sid.clone(),
-        dedupe_key: status.dedupe_key(),
-        direction: status.direction.unwrap_or(Direction::Outbound),
-        event: status.to_event(&org.default_country),
-        raw_status: status.status.clone().or(Some(status.event_type.clone())),
-        data: Value::Object(fields),
-        screen_pop: None,
-        ours: None,
-    };
-    Ok(accepted_json(
-        &accept(&state, &req, &org, &body, incoming).await?,
-    ))
-}
-
-/// `POST /webhooks/bolna/{org}`: a Bolna execution snapshot.
-pub async fn bolna_execution(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let (org, fields) = token_webhook(&state, &req, &path, &body).await?;
-    let execution = BolnaExecution::parse(&fields).map_err(malformed)?;
-    let incoming = Incoming {
-        provider: Provider::Bolna,
-        kind: "bolna.execution",
-        provider_call_id: execution.id.clone(),
-        dedupe_key: execution.dedupe_key(),
-        direction: execution.direction.unwrap_or(Direction::Outbound),
-        event: execution.to_event(&org.default_country),
-        raw_status: Some(execution.status.clone()),
-        data: Value::Object(fields),
-        screen_pop: None,
-        ours: None,
-    };
-    Ok(accepted_json(
-        &accept(&state, &req, &org, &body, incoming).await?,
-    ))
+            .body(plivo::answer_xml(target, message)),
+    })
 }
 
 /// `POST /webhooks/analytics/{org}`: bot analytics merged into a call named by our `call_id`,
@@ -555,23 +332,35 @@ pub async fn analytics(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let (org, fields) = token_webhook(&state, &req, &path, &body).await?;
+    let (org, _) = authenticate(
+        &state,
+        &req,
+        &path,
+        Provider::Bolna,
+        Auth::WebhookToken,
+        |_| false,
+    )
+    .await?;
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let fields = body_fields(content_type, &body).map_err(malformed)?;
     let push = AnalyticsPush::parse(&fields).map_err(malformed)?;
     let named = match &push.call {
         CallName::Ours(id) | CallName::Provider(id) => id.clone(),
     };
     let org_id = org.id.to_string();
-    let row = read(&state, move |conn| {
-        Ok(queries::call_by_any_id(conn, &org_id, &named)?)
-    })
-    .await?;
-    let Some(row) = row else {
-        return Err(rejected(AppError::NotFound("call")));
+    let row = state
+        .engine
+        .read(move |conn| Ok(queries::call_by_any_id(conn, &org_id, &named)?))
+        .await?;
+    let Some((row, provider)) = row.and_then(|r| Provider::parse(&r.provider).map(|p| (r, p)))
+    else {
+        return Err(rejected(AppError::not_found("call")));
     };
-    let Some(provider) = Provider::parse(&row.provider) else {
-        return Err(rejected(AppError::NotFound("call")));
-    };
-    let incoming = Incoming {
+    let incoming = CallWebhook {
         provider,
         kind: "analytics.merged",
         provider_call_id: row.provider_call_id.clone().unwrap_or_default(),
@@ -583,12 +372,11 @@ pub async fn analytics(
         },
         raw_status: None,
         data: Value::Object(push.data),
-        screen_pop: None,
-        ours: Some(CallId::from_stored(row.id)),
+        inbound_start: false,
     };
-    Ok(accepted_json(
-        &accept(&state, &req, &org, &body, incoming).await?,
-    ))
+    let ours = Some(CallId::from_stored(row.id));
+    let accepted = accept(&state, &req, &org, &body, incoming, None, ours).await?;
+    Ok(accepted_json(&accepted))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -603,16 +391,29 @@ pub async fn yeastar(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let org = webhook_org(&state, &path).await?;
-    let credentials = signing_credentials(&state, &org, Provider::Yeastar).await?;
-    let secret = credential(&credentials, "webhook_secret").unwrap_or_default();
-    if secret.is_empty() || !yeastar::verify(secret, &body, header(&req, "X-Signature")) {
-        return Err(rejected(AppError::Unauthorized));
-    }
+    let (org, credentials) = authenticate(
+        &state,
+        &req,
+        &path,
+        Provider::Yeastar,
+        Auth::Signature,
+        |secret| {
+            let signature = req
+                .headers()
+                .get("X-Signature")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            yeastar::verify(secret, &body, signature)
+        },
+    )
+    .await?;
     let (_sn, event) = yeastar::parse(&body).map_err(malformed)?;
     let dedupe_key = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
     let data: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let utc_offset = credential(&credentials, "utc_offset");
+    let utc_offset = credentials.as_ref().and_then(|c| match &c.account {
+        crate::providers::credentials::Account::Yeastar(account) => account.utc_offset.as_deref(),
+        _ => None,
+    });
     let (call_id, kind, direction, mut event, raw_status, members) = match event {
         PbxEvent::CallState { call_id, members } => {
             let (direction, event) = yeastar::call_state_event(&members, &org.default_country);
@@ -660,7 +461,15 @@ pub async fn yeastar(
         }
     };
     event.extensions = members.iter().map(|(n, _)| n.clone()).collect();
-    let incoming = Incoming {
+    // The first event of a call an extension dialed through the PBX's API may beat the API's
+    // answer: it adopts the call the engine wrote for that dial.
+    let adopted = (kind == "yeastar.30011")
+        .then(|| {
+            let dials = &state.engine.pbx_dials;
+            dials.adopt(&org.id, &event.extensions, event.to.as_deref())
+        })
+        .flatten();
+    let incoming = CallWebhook {
         provider: Provider::Yeastar,
         kind,
         provider_call_id: call_id,
@@ -669,10 +478,9 @@ pub async fn yeastar(
         event,
         raw_status,
         data,
-        screen_pop: None,
-        ours: None,
+        inbound_start: false,
     };
-    let accepted = accept(&state, &req, &org, &body, incoming).await?;
+    let accepted = accept(&state, &req, &org, &body, incoming, None, adopted).await?;
     sync_extensions(&state, &org, &accepted, &members).await?;
     Ok(accepted_json(&accepted))
 }
@@ -710,7 +518,7 @@ async fn sync_extensions(
         }
     }
     let updates = changes.into_iter().map(|(number, change)| async move {
-        change_extension(&state.extensions, &org.id, &number, change, None).await
+        change_extension(&state.actors.extensions, &org.id, &number, change, None).await
     });
     for result in futures_util::future::join_all(updates).await {
         result?;
@@ -756,6 +564,7 @@ async fn yeastar_extension_event(
                 "ignored",
             );
             let outcome = state
+                .engine
                 .writer
                 .commit(WriteRequest {
                     org_id: org.id.clone(),
@@ -780,7 +589,14 @@ async fn yeastar_extension_event(
         body,
         "applied",
     );
-    let ext = change_extension(&state.extensions, &org.id, &number, change, Some(inbox)).await?;
+    let ext = change_extension(
+        &state.actors.extensions,
+        &org.id,
+        &number,
+        change,
+        Some(inbox),
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "status": "accepted", "extension": ext.to_json() })))
 }
@@ -801,21 +617,26 @@ pub async fn list_inbox(
     let query = query.into_inner();
     if let Some(provider) = &query.provider {
         Provider::parse(provider).ok_or_else(|| {
-            AppError::bad_request("invalid_query", format!("`{provider}` is not a provider"))
+            AppError::new(
+                Code::InvalidQuery,
+                format!("`{provider}` is not a provider"),
+            )
         })?;
     }
     let limit = query.page.limit()?;
     let org_id = org.id.to_string();
     let (provider, cursor) = (query.provider, query.page.cursor);
-    let rows = read(&state, move |conn| {
-        Ok(queries::inbox_page(
-            conn,
-            &org_id,
-            provider.as_deref(),
-            cursor.as_deref(),
-            limit + 1,
-        )?)
-    })
-    .await?;
+    let rows = state
+        .engine
+        .read(move |conn| {
+            Ok(queries::inbox_page(
+                conn,
+                &org_id,
+                provider.as_deref(),
+                cursor.as_deref(),
+                limit + 1,
+            )?)
+        })
+        .await?;
     Ok(page(rows, limit, |r| r.id.clone(), InboxRow::to_json))
 }

@@ -7,9 +7,11 @@ pub mod exotel;
 pub mod outbound;
 pub mod plivo;
 pub mod twilio;
+pub mod webhook;
 pub mod yeastar;
 
 use crate::domain::call::CallStatus;
+use crate::error::{AppError, Code};
 use serde::Serialize;
 
 /// The voice providers and PBX the engine speaks to.
@@ -71,6 +73,12 @@ pub enum ParseError {
     Missing(&'static str),
     #[error("the field `{field}` is not valid: {reason}")]
     Invalid { field: &'static str, reason: String },
+}
+
+impl From<ParseError> for AppError {
+    fn from(error: ParseError) -> Self {
+        AppError::new(Code::MalformedWebhook, error.to_string())
+    }
 }
 
 /// Status words seen in the field (providers.md §8), for providers and integrations that mix

@@ -1,8 +1,8 @@
 //! Placing calls through the providers' REST APIs (providers.md §1.1, §2.1, §3.1, §5.1). The call
 //! already exists when this runs (invariant 8); every callback URL handed out carries its id.
 
+use super::credentials::{Account, Credentials};
 use super::Provider;
-use crate::orgs::Credentials;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
@@ -67,26 +67,6 @@ impl OriginateError {
     }
 }
 
-fn text<'a>(
-    credentials: &'a Credentials,
-    provider: Provider,
-    name: &'static str,
-) -> Result<&'a str, OriginateError> {
-    credentials
-        .get(name)
-        .and_then(Value::as_str)
-        .ok_or(OriginateError::Misconfigured(provider.as_str(), name))
-}
-
-fn base(credentials: &Credentials, default: &str) -> String {
-    credentials
-        .get("api_base")
-        .and_then(Value::as_str)
-        .unwrap_or(default)
-        .trim_end_matches('/')
-        .to_owned()
-}
-
 /// The provider's own words for a refusal, from the usual places in its JSON.
 fn provider_message(answer: &Value, raw: &str) -> String {
     let found = ["message", "error", "detail", "errmsg"]
@@ -141,20 +121,18 @@ fn basic(user: &str, password: &str) -> String {
     )
 }
 
-/// Places the call through `provider`'s API with the org's `credentials`.
+/// Places the call through the API of the account's provider.
 pub async fn originate(
-    provider: Provider,
     http: &reqwest::Client,
     credentials: &Credentials,
     call: &OriginateRequest,
 ) -> Result<Placed, OriginateError> {
-    let (answer, id_pointer) = match provider {
-        Provider::Twilio => {
-            let sid = text(credentials, provider, "account_sid")?;
-            let token = text(credentials, provider, "auth_token")?;
+    let (provider, request, id_pointer) = match &credentials.account {
+        Account::Twilio(account) => {
             let url = format!(
-                "{}/2010-04-01/Accounts/{sid}/Calls.json",
-                base(credentials, "https://api.twilio.com")
+                "{}/2010-04-01/Accounts/{}/Calls.json",
+                credentials.api_base("https://api.twilio.com"),
+                account.account_sid
             );
             let mut form = vec![
                 ("To", call.to.clone()),
@@ -166,18 +144,15 @@ pub async fn originate(
             for event in ["initiated", "ringing", "answered", "completed"] {
                 form.push(("StatusCallbackEvent", event.to_owned()));
             }
-            let request = http
-                .post(url)
-                .header("Authorization", basic(sid, token))
-                .form(&form);
-            (send(provider, request).await?, "/sid")
+            let auth = basic(&account.account_sid, &account.auth_token);
+            let request = http.post(url).header("Authorization", auth).form(&form);
+            (Provider::Twilio, request, "/sid")
         }
-        Provider::Plivo => {
-            let auth_id = text(credentials, provider, "auth_id")?;
-            let token = text(credentials, provider, "auth_token")?;
+        Account::Plivo(account) => {
             let url = format!(
-                "{}/v1/Account/{auth_id}/Call/",
-                base(credentials, "https://api.plivo.com")
+                "{}/v1/Account/{}/Call/",
+                credentials.api_base("https://api.plivo.com"),
+                account.auth_id
             );
             let body = json!({
                 "from": call.from.trim_start_matches('+'),
@@ -186,61 +161,56 @@ pub async fn originate(
                 "ring_url": call.ring_url, "ring_method": "POST",
                 "hangup_url": call.status_url, "hangup_method": "POST",
             });
-            let request = http
-                .post(url)
-                .header("Authorization", basic(auth_id, token))
-                .json(&body);
+            let auth = basic(&account.auth_id, &account.auth_token);
+            let request = http.post(url).header("Authorization", auth).json(&body);
             // `request_uuid` is not the CallUUID the callbacks carry: they name the call by our id.
-            (send(provider, request).await?, "")
+            (Provider::Plivo, request, "")
         }
-        Provider::Exotel => {
-            let sid = text(credentials, provider, "account_sid")?;
-            let key = text(credentials, provider, "api_key")?;
-            let token = text(credentials, provider, "api_token")?;
+        Account::Exotel(account) => {
+            let flow_url = account
+                .flow_url
+                .clone()
+                .ok_or(OriginateError::Misconfigured("exotel", "flow_url"))?;
             let url = format!(
-                "{}/v1/Accounts/{sid}/Calls/connect.json",
-                base(credentials, "https://api.exotel.com")
+                "{}/v1/Accounts/{}/Calls/connect.json",
+                credentials.api_base("https://api.exotel.com"),
+                account.account_sid
             );
-            let mut form = vec![
+            let form = vec![
                 ("From", exotel_number(&call.to)),
-                (
-                    "CallerId",
-                    text(credentials, provider, "caller_id")?.to_owned(),
-                ),
+                ("CallerId", account.caller_id.clone()),
                 ("StatusCallback", call.status_url.clone()),
                 ("StatusCallbackContentType", "application/json".to_owned()),
                 ("StatusCallbackEvents[0]", "terminal".to_owned()),
                 ("StatusCallbackEvents[1]", "answered".to_owned()),
                 ("CustomField", call.call_id.clone()),
+                ("Url", flow_url),
             ];
-            form.push(("Url", text(credentials, provider, "flow_url")?.to_owned()));
-            let request = http
-                .post(url)
-                .header("Authorization", basic(key, token))
-                .form(&form);
-            (send(provider, request).await?, "/Call/Sid")
+            let auth = basic(&account.api_key, &account.api_token);
+            let request = http.post(url).header("Authorization", auth).form(&form);
+            (Provider::Exotel, request, "/Call/Sid")
         }
-        Provider::Bolna => {
-            let key = text(credentials, provider, "api_key")?;
+        Account::Bolna(account) => {
             let mut body = json!({
-                "agent_id": text(credentials, provider, "agent_id")?,
+                "agent_id": account.agent_id,
                 "recipient_phone_number": call.to,
                 "user_data": call.user_data,
             });
             if !call.from.is_empty() {
                 body["from_phone_number"] = json!(call.from);
             }
-            let url = format!("{}/call", base(credentials, "https://api.bolna.ai"));
-            let request = http.post(url).bearer_auth(key).json(&body);
-            (send(provider, request).await?, "/execution_id")
+            let url = format!("{}/call", credentials.api_base("https://api.bolna.ai"));
+            let request = http.post(url).bearer_auth(&account.api_key).json(&body);
+            (Provider::Bolna, request, "/execution_id")
         }
-        Provider::Yeastar => {
+        Account::Yeastar(_) => {
             return Err(OriginateError::Misconfigured(
                 "yeastar",
                 "an extension (use /extensions/{number}/dial)",
             ))
         }
     };
+    let answer = send(provider, request).await?;
     let provider_call_id = (!id_pointer.is_empty())
         .then(|| {
             answer
@@ -259,46 +229,49 @@ pub async fn originate(
 /// keeps no such record of a live call). Answers the canonical status it reports, None when the
 /// provider has no such API or the word is not known.
 pub async fn poll_status(
-    provider: Provider,
     http: &reqwest::Client,
     credentials: &Credentials,
     provider_call_id: &str,
 ) -> Result<Option<crate::domain::call::CallStatus>, OriginateError> {
-    let (request, pointer) = match provider {
-        Provider::Twilio => {
-            let sid = text(credentials, provider, "account_sid")?;
-            let token = text(credentials, provider, "auth_token")?;
+    let (provider, request, pointer) = match &credentials.account {
+        Account::Twilio(account) => {
             let url = format!(
-                "{}/2010-04-01/Accounts/{sid}/Calls/{provider_call_id}.json",
-                base(credentials, "https://api.twilio.com")
+                "{}/2010-04-01/Accounts/{}/Calls/{provider_call_id}.json",
+                credentials.api_base("https://api.twilio.com"),
+                account.account_sid
             );
+            let auth = basic(&account.account_sid, &account.auth_token);
             (
-                http.get(url).header("Authorization", basic(sid, token)),
+                Provider::Twilio,
+                http.get(url).header("Authorization", auth),
                 "/status",
             )
         }
-        Provider::Exotel => {
-            let sid = text(credentials, provider, "account_sid")?;
-            let key = text(credentials, provider, "api_key")?;
-            let token = text(credentials, provider, "api_token")?;
+        Account::Exotel(account) => {
             let url = format!(
-                "{}/v1/Accounts/{sid}/Calls/{provider_call_id}.json",
-                base(credentials, "https://api.exotel.com")
+                "{}/v1/Accounts/{}/Calls/{provider_call_id}.json",
+                credentials.api_base("https://api.exotel.com"),
+                account.account_sid
             );
+            let auth = basic(&account.api_key, &account.api_token);
             (
-                http.get(url).header("Authorization", basic(key, token)),
+                Provider::Exotel,
+                http.get(url).header("Authorization", auth),
                 "/Call/Status",
             )
         }
-        Provider::Bolna => {
-            let key = text(credentials, provider, "api_key")?;
+        Account::Bolna(account) => {
             let url = format!(
                 "{}/executions/{provider_call_id}",
-                base(credentials, "https://api.bolna.ai")
+                credentials.api_base("https://api.bolna.ai")
             );
-            (http.get(url).bearer_auth(key), "/status")
+            (
+                Provider::Bolna,
+                http.get(url).bearer_auth(&account.api_key),
+                "/status",
+            )
         }
-        Provider::Plivo | Provider::Yeastar => return Ok(None),
+        Account::Plivo(_) | Account::Yeastar(_) => return Ok(None),
     };
     let answer = send(provider, request.timeout(std::time::Duration::from_secs(5))).await?;
     let word = answer

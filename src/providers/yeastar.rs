@@ -1,10 +1,12 @@
 //! Yeastar P-Series PBX (providers.md §4, §8): the webhook envelope (nested `msg` string or the
 //! flat form), its signature, the events the engine uses, and the OpenAPI dial.
 
+use super::credentials::{Account, Credentials};
 use super::{json_number, json_text, ParseError};
 use crate::domain::call::{Authority, CallEvent, CallStatus, Direction};
 use crate::domain::extension::Membership;
 use crate::domain::phone::party;
+use crate::error::{AppError, Code};
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};
@@ -455,6 +457,16 @@ pub enum DialError {
     Refused(String),
 }
 
+impl From<DialError> for AppError {
+    fn from(error: DialError) -> Self {
+        let code = match error {
+            DialError::NotConfigured => Code::ProviderNotConfigured,
+            DialError::Unreachable(_) | DialError::Refused(_) => Code::ProviderError,
+        };
+        AppError::new(code, error.to_string())
+    }
+}
+
 /// One org's PBX API session: the access and refresh tokens with their expiry, or a refusal
 /// remembered so a rejected secret is not tried again in a loop (5 failed logins block the IP).
 #[derive(Debug, Clone, Default)]
@@ -473,6 +485,26 @@ const REFUSED_LOGIN_PAUSE: Duration = Duration::from_secs(300);
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 
 impl YeastarApi {
+    /// The PBX's API as the org's Yeastar credentials open it; `NotConfigured` without its
+    /// address or client credentials.
+    pub fn from_credentials(credentials: &Credentials) -> Result<Self, DialError> {
+        let Account::Yeastar(account) = &credentials.account else {
+            return Err(DialError::NotConfigured);
+        };
+        match (
+            &credentials.common.api_base,
+            &account.client_id,
+            &account.client_secret,
+        ) {
+            (Some(api_base), Some(client_id), Some(client_secret)) => Ok(YeastarApi {
+                api_base: api_base.clone(),
+                client_id: client_id.clone(),
+                client_secret: client_secret.clone(),
+            }),
+            _ => Err(DialError::NotConfigured),
+        }
+    }
+
     async fn post(
         &self,
         http: &reqwest::Client,

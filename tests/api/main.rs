@@ -8,6 +8,7 @@ mod contacts;
 mod dnc;
 mod helpers;
 mod inbound;
+mod layering;
 mod orgs;
 mod originate;
 mod pbx;

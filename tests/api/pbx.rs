@@ -508,8 +508,11 @@ async fn fake_pbx_api(refuse_logins: bool) -> (String, Arc<Mutex<Vec<Value>>>) {
                 "/openapi/v1.0/call/dial",
                 web::post().to(|req: actix_web::HttpRequest, body: web::Json<Value>, log: web::Data<Arc<Mutex<Vec<Value>>>>| async move {
                     assert_eq!(req.query_string(), "access_token=tok-1");
-                    log.lock().unwrap().push(json!({"dial": body.into_inner()}));
-                    HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "SUCCESS", "call_id": "1800.1"}))
+                    let mut log = log.lock().unwrap();
+                    log.push(json!({"dial": body.into_inner()}));
+                    // The PBX numbers its calls: each dial gets a new id.
+                    let dials = log.iter().filter(|r| r.get("dial").is_some()).count();
+                    HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "SUCCESS", "call_id": format!("1800.{dials}")}))
                 }),
             )
     })
@@ -650,10 +653,19 @@ async fn a_refused_pbx_login_is_reported_and_not_retried_in_a_loop() {
         1,
         "one refused login, then no more tries"
     );
-    assert_eq!(
-        app.get("/api/v1/calls", &org.api_token).await["items"],
-        json!([])
-    );
+    // Outbound calls exist before they are dialed: each refused dial is on record as failed, and
+    // the extension it made busy is free again.
+    let calls = app.get("/api/v1/calls", &org.api_token).await["items"].clone();
+    let calls = calls.as_array().unwrap();
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    for call in calls {
+        assert_eq!(call["status"], "failed");
+        assert!(call["hangup_cause"]
+            .as_str()
+            .unwrap()
+            .starts_with("provider_error"));
+    }
+    assert_eq!(of(&presence(&app, &org).await, "20"), "online");
 }
 
 #[actix_web::test]

@@ -5,7 +5,7 @@ pub mod protocol;
 pub mod session;
 
 use super::{ApiOrg, AppState};
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
@@ -24,12 +24,14 @@ pub async fn connect(
     query: web::Query<WsQuery>,
 ) -> Result<HttpResponse, AppError> {
     if query.since.is_some_and(|s| s < 0) {
-        return Err(AppError::bad_request(
-            "invalid_query",
-            "since must be 0 or more",
-        ));
+        return Err(AppError::new(Code::InvalidQuery, "since must be 0 or more"));
     }
-    let session = session::WsSession::new(org.id.clone(), query.since, state.into_inner());
+    let session = session::WsSession::new(
+        org.id.clone(),
+        query.since,
+        state.engine.clone(),
+        state.actors.hubs.clone(),
+    );
     actix_web_actors::ws::start(session, &req, stream)
-        .map_err(|e| AppError::bad_request("not_a_websocket", e.to_string()))
+        .map_err(|e| AppError::new(Code::NotAWebsocket, e.to_string()))
 }

@@ -46,7 +46,7 @@ pub fn opening(
         .map(|row| {
             Extension::try_from(row)
                 .map(|e| e.to_json())
-                .map_err(AppError::Internal)
+                .map_err(AppError::internal)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let campaigns: Vec<_> = queries::campaigns_page(conn, org_id.as_str(), None, 1000)?

@@ -1,10 +1,10 @@
 //! One dashboard WebSocket session.
 
 use super::protocol::opening;
-use crate::actors::org_hub::{SessionFeed, Subscribe, Unsubscribe};
+use crate::actors::org_hub::{HubDirectory, SessionFeed, Subscribe, Unsubscribe};
 use crate::domain::ids::OrgId;
+use crate::engine::Engine;
 use crate::error::AppError;
-use crate::http::AppState;
 use crate::metrics;
 use actix::prelude::*;
 use actix_web_actors::ws;
@@ -21,26 +21,34 @@ pub struct WsSession {
     id: u64,
     org_id: OrgId,
     since: Option<i64>,
-    state: Arc<AppState>,
+    engine: Arc<Engine>,
+    hubs: Addr<HubDirectory>,
     /// The last seq sent: anything at or below it is not sent again.
     last_seq: i64,
     heard_at: Instant,
 }
 
 impl WsSession {
-    pub fn new(org_id: OrgId, since: Option<i64>, state: Arc<AppState>) -> Self {
+    /// A session of `org_id` that will join its hub through `hubs`.
+    pub fn new(
+        org_id: OrgId,
+        since: Option<i64>,
+        engine: Arc<Engine>,
+        hubs: Addr<HubDirectory>,
+    ) -> Self {
         WsSession {
             id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
             org_id,
             since,
-            state,
+            engine,
+            hubs,
             last_seq: i64::MAX,
             heard_at: Instant::now(),
         }
     }
 
     fn heartbeat(&self, ctx: &mut ws::WebsocketContext<Self>) {
-        let every = self.state.settings.ws_heartbeat;
+        let every = self.engine.settings.ws_heartbeat;
         ctx.run_interval(every, move |act, ctx| {
             if act.heard_at.elapsed() > every * 3 {
                 tracing::info!(session = act.id, "dashboard session timed out");
@@ -57,20 +65,22 @@ impl Actor for WsSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         metrics::WS_SESSIONS.inc();
-        ctx.set_mailbox_capacity(self.state.settings.ws_mailbox);
+        ctx.set_mailbox_capacity(self.engine.settings.ws_mailbox);
         self.heartbeat(ctx);
         // Join the hub first, then read: whatever commits after the read reaches us live, and the
         // seq filter drops what the opening already covered.
-        let subscribe = self.state.hubs.send(Subscribe {
+        let subscribe = self.hubs.send(Subscribe {
             org_id: self.org_id.clone(),
             session_id: self.id,
             feed: ctx.address().recipient(),
         });
-        let (state, org_id, since) = (self.state.clone(), self.org_id.clone(), self.since);
+        let (engine, org_id, since) = (self.engine.clone(), self.org_id.clone(), self.since);
         let first = async move {
             subscribe.await?;
-            let limit = state.settings.replay_limit;
-            super::super::read(&state, move |conn| opening(conn, &org_id, since, limit)).await
+            let limit = engine.settings.replay_limit;
+            engine
+                .read(move |conn| opening(conn, &org_id, since, limit))
+                .await
         };
         ctx.wait(first.into_actor(self).map(
             |result: Result<_, AppError>, act, ctx| match result {
@@ -93,7 +103,7 @@ impl Actor for WsSession {
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
-        self.state.hubs.do_send(Unsubscribe {
+        self.hubs.do_send(Unsubscribe {
             org_id: self.org_id.clone(),
             session_id: self.id,
         });

@@ -1,15 +1,15 @@
 //! Contacts: the org's callers and leads, one per phone number, and the screen pop an agent sees
 //! when one of them calls.
 
-use crate::actors::writer::Writer;
 use crate::db::models::{into_calls, ContactRow};
+use crate::db::writer::Writer;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::db::{self, queries, DbPool};
 use crate::domain::ids::OrgId;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::time::to_text;
-use crate::error::AppError;
-use crate::orgs::Org;
+use crate::engine::orgs::Org;
+use crate::error::{AppError, Code};
 use serde_json::{Map, Value};
 
 /// Fields a contact keeps in columns; every other field goes to its JSON `fields`.
@@ -20,8 +20,8 @@ fn text_field(body: &Map<String, Value>, name: &'static str) -> Result<Option<St
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty())),
-        Some(_) => Err(AppError::bad_request(
-            "invalid_contact",
+        Some(_) => Err(AppError::new(
+            Code::InvalidContact,
             format!("`{name}` must be a string"),
         )),
     }
@@ -30,20 +30,20 @@ fn text_field(body: &Map<String, Value>, name: &'static str) -> Result<Option<St
 /// Reads a phone field in the org's default country.
 pub fn parse_phone(org: &Org, raw: &str) -> Result<PhoneNumber, AppError> {
     PhoneNumber::parse(raw, &org.default_country)
-        .map_err(|e| AppError::bad_request("invalid_phone", e.to_string()))
+        .map_err(|e| AppError::new(Code::InvalidPhone, e.to_string()))
 }
 
 /// The contact a body describes (`phone` required, `name`, `company`, any other fields kept).
 pub fn from_body(org: &Org, body: &Value) -> Result<ContactRow, AppError> {
     let object = body
         .as_object()
-        .ok_or_else(|| AppError::bad_request("invalid_contact", "a contact is a JSON object"))?;
+        .ok_or_else(|| AppError::new(Code::InvalidContact, "a contact is a JSON object"))?;
     let phone = match object.get("phone") {
         Some(Value::String(raw)) => parse_phone(org, raw)?,
         Some(Value::Number(n)) => parse_phone(org, &n.to_string())?,
         _ => {
-            return Err(AppError::bad_request(
-                "invalid_contact",
+            return Err(AppError::new(
+                Code::InvalidContact,
                 "`phone` is required (a string)",
             ))
         }
@@ -75,11 +75,11 @@ fn extra_fields(object: &Map<String, Value>) -> Value {
 pub fn patched(org: &Org, mut row: ContactRow, body: &Value) -> Result<ContactRow, AppError> {
     let object = body
         .as_object()
-        .ok_or_else(|| AppError::bad_request("invalid_contact", "a patch is a JSON object"))?;
+        .ok_or_else(|| AppError::new(Code::InvalidContact, "a patch is a JSON object"))?;
     if let Some(phone) = object.get("phone") {
         let raw = phone
             .as_str()
-            .ok_or_else(|| AppError::bad_request("invalid_contact", "`phone` must be a string"))?;
+            .ok_or_else(|| AppError::new(Code::InvalidContact, "`phone` must be a string"))?;
         row.phone = parse_phone(org, raw)?.e164().to_owned();
     }
     if object.contains_key("name") {
@@ -112,10 +112,10 @@ pub async fn insert(writer: &Writer, row: ContactRow) -> Result<ContactRow, AppE
         .await?;
     match outcome {
         WriteOutcome::Committed(_) => Ok(row),
-        WriteOutcome::Duplicate => Err(AppError::Conflict {
-            code: "contact_exists",
-            message: format!("a contact with phone {} already exists", row.phone),
-        }),
+        WriteOutcome::Duplicate => Err(AppError::new(
+            Code::ContactExists,
+            format!("a contact with phone {} already exists", row.phone),
+        )),
     }
 }
 
@@ -145,9 +145,9 @@ pub async fn find_or_insert(
     match insert(writer, row).await {
         Ok(row) => Ok(row),
         // Created meanwhile by another request: read that one.
-        Err(AppError::Conflict { .. }) => db::read(pool, lookup)
+        Err(e) if e.code == Code::ContactExists => db::read(pool, lookup)
             .await?
-            .ok_or(AppError::NotFound("contact")),
+            .ok_or(AppError::not_found("contact")),
         Err(other) => Err(other),
     }
 }

@@ -41,8 +41,8 @@ impl Pending {
     pub async fn outcome(self) -> Result<WriteOutcome, AppError> {
         match self.0.await {
             Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(detail)) => Err(AppError::Unavailable(detail)),
-            Err(_) => Err(AppError::Unavailable("the writer stopped".into())),
+            Ok(Err(detail)) => Err(AppError::unavailable(detail)),
+            Err(_) => Err(AppError::unavailable("the writer stopped")),
         }
     }
 }

@@ -1,13 +1,13 @@
 //! Organizations: creation, token checks and provider credentials, with an in-memory directory in
 //! front of the database (tokens are stored only as SHA-256 hashes).
 
-use crate::actors::writer::Writer;
 use crate::db::models::{OrgRow, ProviderAccountRow};
+use crate::db::writer::Writer;
 use crate::db::writes::{WriteOp, WriteRequest};
 use crate::db::{self, queries, DbPool};
 use crate::domain::ids::OrgId;
 use crate::domain::time::to_text;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::providers::Provider;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -91,8 +91,8 @@ fn new_token(prefix: &str) -> String {
 pub async fn create(writer: &Writer, name: &str) -> Result<CreatedOrg, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::bad_request(
-            "invalid_name",
+        return Err(AppError::new(
+            Code::InvalidName,
             "an org needs a name of 1 to 200 characters",
         ));
     }
@@ -120,8 +120,15 @@ pub async fn create(writer: &Writer, name: &str) -> Result<CreatedOrg, AppError>
     })
 }
 
-/// One provider account's credentials, as stored (a JSON object of strings).
-pub type Credentials = Arc<Map<String, Value>>;
+/// One provider account's credentials, typed, shared.
+pub type Credentials = Arc<crate::providers::credentials::Credentials>;
+
+/// Reads a provider account's stored credentials.
+fn typed(provider: Provider, stored: &Map<String, Value>) -> Result<Credentials, AppError> {
+    crate::providers::credentials::Credentials::read(provider, stored)
+        .map(Arc::new)
+        .map_err(|e| AppError::internal(e.to_string()))
+}
 
 /// Orgs and their provider credentials, read through from the database and kept in memory.
 pub struct OrgDirectory {
@@ -199,10 +206,24 @@ impl OrgDirectory {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let map: Map<String, Value> = serde_json::from_str(&row.credentials)
-            .map_err(|e| AppError::Internal(format!("stored credentials unreadable: {e}")))?;
-        let map = Arc::new(map);
-        self.credentials.write().unwrap().insert(key, map.clone());
-        Ok(Some(map))
+            .map_err(|e| AppError::internal(format!("stored credentials unreadable: {e}")))?;
+        let credentials = typed(provider, &map)?;
+        self.credentials
+            .write()
+            .unwrap()
+            .insert(key, credentials.clone());
+        Ok(Some(credentials))
+    }
+
+    /// An org's credentials for a provider; 409 `provider_not_configured` when it has none.
+    pub async fn required_credentials(
+        &self,
+        org_id: &OrgId,
+        provider: Provider,
+    ) -> Result<Credentials, AppError> {
+        self.credentials(org_id, provider)
+            .await?
+            .ok_or_else(|| not_configured(provider))
     }
 
     /// An org's credentials for a provider if they are in memory already (no database read).
@@ -235,12 +256,21 @@ impl OrgDirectory {
                 events: Vec::new(),
             })
             .await?;
+        let credentials = typed(provider, &credentials)?;
         self.credentials
             .write()
             .unwrap()
-            .insert((org_id.clone(), provider), Arc::new(credentials));
+            .insert((org_id.clone(), provider), credentials);
         Ok(())
     }
+}
+
+/// 409: the org has not set this provider's credentials.
+pub fn not_configured(provider: Provider) -> AppError {
+    AppError::new(
+        Code::ProviderNotConfigured,
+        format!("set the org's {} credentials first", provider.as_str()),
+    )
 }
 
 #[cfg(test)]

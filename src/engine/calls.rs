@@ -1,0 +1,34 @@
+//! Looking calls up: by our id within an org (another org's call is not found).
+
+use super::Engine;
+use crate::db::queries;
+use crate::domain::call::Call;
+use crate::domain::ids::{CallId, OrgId};
+use crate::error::AppError;
+
+/// One call of the org; another org's call, or no call, is a 404.
+pub async fn find(engine: &Engine, org_id: &OrgId, id: &str) -> Result<Call, AppError> {
+    let id = CallId::parse(id).ok_or(AppError::not_found("call"))?;
+    let org_id = org_id.to_string();
+    let row = engine
+        .read(move |conn| Ok(queries::call(conn, &org_id, id.as_str())?))
+        .await?;
+    let row = row.ok_or(AppError::not_found("call"))?;
+    Call::try_from(row).map_err(AppError::internal)
+}
+
+/// Whether the org has this call of this provider (a callback URL's `?call=<id>` is trusted only
+/// then; otherwise the provider's own id routes the event).
+pub async fn is_providers(
+    engine: &Engine,
+    org_id: &OrgId,
+    call_id: &CallId,
+    provider: &str,
+) -> Result<bool, AppError> {
+    let (org_id, id, provider) = (org_id.to_string(), call_id.to_string(), provider.to_owned());
+    engine
+        .read(move |conn| {
+            Ok(queries::call(conn, &org_id, &id)?.is_some_and(|r| r.provider == provider))
+        })
+        .await
+}

@@ -1,0 +1,84 @@
+//! Campaign reads both sides share: one campaign of an org, and its progress as the calls say it.
+
+use super::orgs::Org;
+use super::Engine;
+use crate::db::models::{CampaignContactRow, CampaignRow};
+use crate::db::queries;
+use crate::domain::call::CallStatus;
+use crate::domain::campaign::{display, CallCounts, ContactStatus};
+use crate::error::AppError;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// One campaign of the org; another org's, or none, is a 404.
+pub async fn find(engine: &Engine, org: &Org, id: &str) -> Result<CampaignRow, AppError> {
+    let (org_id, id) = (org.id.to_string(), id.to_owned());
+    engine
+        .read(move |conn| Ok(queries::campaign(conn, &org_id, &id)?))
+        .await?
+        .ok_or(AppError::not_found("campaign"))
+}
+
+/// The campaign's progress from the database: its contacts and the counts of its calls by status.
+pub async fn progress(engine: &Engine, campaign: CampaignRow) -> Result<Value, AppError> {
+    engine
+        .read(move |conn| {
+            let contacts = queries::campaign_contacts(conn, &campaign.id, None, i64::MAX)?;
+            let mut counts = CallCounts::default();
+            let mut live = 0;
+            for row in queries::campaign_call_counts(conn, &campaign.org_id, &campaign.id)? {
+                if let Some(status) = CallStatus::parse(&row.status) {
+                    counts.add(status, row.analytics == 1, row.calls as u64);
+                    if status.is_live() {
+                        live += row.calls as u64;
+                    }
+                }
+            }
+            Ok(progress_json(&campaign, &counts, &contacts, live))
+        })
+        .await
+}
+
+/// The progress object: the seed's keys, then the richer figures a dashboard needs.
+pub fn progress_json(
+    campaign: &CampaignRow,
+    counts: &CallCounts,
+    contacts: &[CampaignContactRow],
+    live: u64,
+) -> Value {
+    let by_status = |s: ContactStatus| contacts.iter().filter(|c| c.status == s.as_str()).count();
+    let done = by_status(ContactStatus::Done) as u64;
+    // Skipped contacts (do-not-call, cancelled) are not reached: they count with the failed.
+    let failed = (by_status(ContactStatus::Failed) + by_status(ContactStatus::Skipped)) as u64;
+    let mut outcomes: HashMap<String, u64> = HashMap::new();
+    for c in contacts {
+        if let Some(outcome) = &c.last_outcome {
+            *outcomes.entry(outcome.clone()).or_default() += 1;
+        }
+    }
+    let attempted = contacts.iter().filter(|c| c.last_outcome.is_some()).count() as f64;
+    let answered = outcomes.get("completed").copied().unwrap_or(0) as f64;
+    let total = contacts.len() as u64;
+    json!({
+        "success": true,
+        "campaignId": campaign.id,
+        "campaignName": campaign.name,
+        "totalContacts": total,
+        "callCounts": counts,
+        "campaignStatus": campaign.status,
+        "totalCalls": counts.total(),
+        "liveCalls": live,
+        "contacts": {
+            "pending": by_status(ContactStatus::Pending),
+            "dialing": by_status(ContactStatus::Dialing),
+            "in_call": by_status(ContactStatus::InCall),
+            "retry_scheduled": by_status(ContactStatus::RetryScheduled),
+            "done": by_status(ContactStatus::Done),
+            "failed": by_status(ContactStatus::Failed),
+            "skipped": by_status(ContactStatus::Skipped),
+        },
+        "outcomes": outcomes,
+        "answerRate": if attempted > 0.0 { answered / attempted } else { 0.0 },
+        "display": display(done + failed, total, failed),
+    })
+}

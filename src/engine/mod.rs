@@ -1,0 +1,94 @@
+//! The engine core: what is not an actor and what both the actors and the HTTP layer stand on —
+//! settings, the public URL, the read pool, the writer, the org directory, the outbound HTTP client,
+//! the dial pacer, the PBX sessions — and the services over them (do-not-call, call lookup, org
+//! totals, contacts, campaign progress). It holds no actor address: the writer hands committed
+//! events to the publisher it was started with.
+
+pub mod calls;
+pub mod campaigns;
+pub mod contacts;
+pub mod dnc;
+pub mod orgs;
+pub mod pacer;
+pub mod pbx_dials;
+pub mod totals;
+
+use crate::config::Settings;
+use crate::db::writer::Writer;
+use crate::db::{DbConnection, DbPool};
+use crate::error::AppError;
+use crate::providers::yeastar::PbxSessions;
+use orgs::OrgDirectory;
+use pacer::Pacer;
+use pbx_dials::PendingPbxDials;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// What every actor and handler reaches, shared as `Arc<Engine>`.
+pub struct Engine {
+    pub settings: Settings,
+    /// The base URL providers call back (and sign): `SWITCHBOARD_PUBLIC_URL` or `http://<bound address>`.
+    pub public_url: String,
+    /// Reads go here (`web::block`), never through the writer.
+    pub pool: DbPool,
+    /// Every durable change goes here.
+    pub writer: Writer,
+    pub orgs: OrgDirectory,
+    /// Outbound HTTP to providers' APIs.
+    pub http: reqwest::Client,
+    /// Dial pacing per provider account, shared by every campaign and API dial of that account.
+    pub pacer: Pacer,
+    /// Each org's PBX API tokens.
+    pub pbx_sessions: PbxSessions,
+    /// Extension dials placed through the PBX whose PBX call id is not known yet.
+    pub pbx_dials: PendingPbxDials,
+    /// Migrations ran and live state was recovered.
+    ready: AtomicBool,
+}
+
+impl Engine {
+    /// The engine over an open read pool and a started writer.
+    pub fn new(
+        settings: Settings,
+        public_url: String,
+        pool: DbPool,
+        writer: Writer,
+    ) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Engine {
+            settings,
+            public_url,
+            orgs: OrgDirectory::new(pool.clone()),
+            pool,
+            writer,
+            http,
+            pacer: Pacer::default(),
+            pbx_sessions: PbxSessions::default(),
+            pbx_dials: PendingPbxDials::default(),
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    /// Runs a blocking read on the read pool (the future borrows nothing: actors await it).
+    pub fn read<T, F>(&self, query: F) -> impl Future<Output = Result<T, AppError>> + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        crate::db::read(&self.pool, query)
+    }
+
+    /// Whether live state has been recovered (`/readyz`).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Live state is recovered: `/readyz` answers 200 from now on.
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+}
