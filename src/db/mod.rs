@@ -1,6 +1,25 @@
 //! The database: one diesel `MultiConnection` over SQLite (embedded default) and PostgreSQL, the
 //! backend picked by the URL's scheme; migrations per dialect embedded and run at start.
 
+/// Runs a statement on whichever backend the connection is (as vaultwarden's `db_run!` does):
+/// `db_run!(conn, |c| statement)` runs the same diesel statement on either — for what diesel
+/// offers per backend but not on the multi-connection (insert-or-ignore, upsert, RETURNING) —
+/// and `db_run!(conn, sqlite |c| …, postgres |c| …)` one statement per dialect, side by side.
+macro_rules! db_run {
+    ($conn:expr, |$c:ident| $statement:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $statement,
+            $crate::db::DbConnection::Pg($c) => $statement,
+        }
+    };
+    ($conn:expr, sqlite |$s:ident| $sqlite:expr, postgres |$p:ident| $postgres:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($s) => $sqlite,
+            $crate::db::DbConnection::Pg($p) => $postgres,
+        }
+    };
+}
+
 pub mod models;
 pub mod queries;
 pub mod schema;

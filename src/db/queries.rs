@@ -424,16 +424,23 @@ pub fn campaign_call_counts(
     org_id: &str,
     campaign_id: &str,
 ) -> QueryResult<Vec<StatusCount>> {
-    let sql = dialect_sql(
-        conn,
-        "SELECT status, CAST(CASE WHEN analytics IS NULL THEN 0 ELSE 1 END AS BIGINT) AS analytics, \
-        COUNT(*) AS calls FROM calls WHERE org_id = $1 AND campaign_id = $2 \
-        GROUP BY status, CASE WHEN analytics IS NULL THEN 0 ELSE 1 END",
-    );
-    diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Text, _>(org_id)
-        .bind::<diesel::sql_types::Text, _>(campaign_id)
-        .load(conn)
+    let count = |sql: &'static str| {
+        diesel::sql_query(sql)
+            .bind::<diesel::sql_types::Text, _>(org_id)
+            .bind::<diesel::sql_types::Text, _>(campaign_id)
+    };
+    db_run!(conn,
+        sqlite |c| count(
+            "SELECT status, CAST(CASE WHEN analytics IS NULL THEN 0 ELSE 1 END AS BIGINT) AS analytics, \
+            COUNT(*) AS calls FROM calls WHERE org_id = ?1 AND campaign_id = ?2 \
+            GROUP BY status, CASE WHEN analytics IS NULL THEN 0 ELSE 1 END",
+        ).load(c),
+        postgres |c| count(
+            "SELECT status, CAST(CASE WHEN analytics IS NULL THEN 0 ELSE 1 END AS BIGINT) AS analytics, \
+            COUNT(*) AS calls FROM calls WHERE org_id = $1 AND campaign_id = $2 \
+            GROUP BY status, CASE WHEN analytics IS NULL THEN 0 ELSE 1 END",
+        ).load(c)
+    )
 }
 
 /// How many of a campaign's calls have a status, with or without merged analytics.
@@ -506,26 +513,24 @@ pub struct CallTotals {
 
 /// An org's calls counted by status, with answered calls and talk time (aggregated in SQL).
 pub fn call_totals(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<CallTotals>> {
-    let sql = dialect_sql(
-        conn,
-        "SELECT status, COUNT(*) AS calls, \
-        CAST(SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS answered, \
-        CAST(COALESCE(SUM(talk_s), 0) AS BIGINT) AS talk_s, \
-        CAST(SUM(CASE WHEN talk_s IS NOT NULL AND answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS talked \
-        FROM calls WHERE org_id = $1 GROUP BY status",
-    );
-    diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Text, _>(org_id)
-        .load(conn)
-}
-
-/// A hand-written aggregate, written with PostgreSQL's `$1` placeholders, in the connection's
-/// dialect (SQLite numbers them `?1`): the one place the two dialects' SQL text differs.
-fn dialect_sql(conn: &DbConnection, sql: &str) -> String {
-    match conn {
-        DbConnection::Sqlite(_) => sql.replace('$', "?"),
-        DbConnection::Pg(_) => sql.to_owned(),
-    }
+    let totals =
+        |sql: &'static str| diesel::sql_query(sql).bind::<diesel::sql_types::Text, _>(org_id);
+    db_run!(conn,
+        sqlite |c| totals(
+            "SELECT status, COUNT(*) AS calls, \
+            CAST(SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS answered, \
+            CAST(COALESCE(SUM(talk_s), 0) AS BIGINT) AS talk_s, \
+            CAST(SUM(CASE WHEN talk_s IS NOT NULL AND answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS talked \
+            FROM calls WHERE org_id = ?1 GROUP BY status",
+        ).load(c),
+        postgres |c| totals(
+            "SELECT status, COUNT(*) AS calls, \
+            CAST(SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS answered, \
+            CAST(COALESCE(SUM(talk_s), 0) AS BIGINT) AS talk_s, \
+            CAST(SUM(CASE WHEN talk_s IS NOT NULL AND answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS talked \
+            FROM calls WHERE org_id = $1 GROUP BY status",
+        ).load(c)
+    )
 }
 
 /// The costs of an org's calls that have one: (amount as text, currency).

@@ -10,17 +10,6 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use std::collections::HashMap;
 
-/// Runs the same diesel statement on whichever backend the connection is: for the statements
-/// (insert-or-ignore, upsert) that diesel offers per backend but not on the multi-connection.
-macro_rules! on_each_backend {
-    ($conn:expr, |$c:ident| $statement:expr) => {
-        match $conn {
-            DbConnection::Sqlite($c) => $statement,
-            DbConnection::Pg($c) => $statement,
-        }
-    };
-}
-
 /// One durable change.
 #[derive(Debug, Clone)]
 pub enum WriteOp {
@@ -99,11 +88,10 @@ pub fn apply(
     for op in &request.ops {
         match op {
             WriteOp::AcceptWebhook(row) => {
-                let inserted =
-                    on_each_backend!(conn, |c| diesel::insert_into(webhook_inbox::table)
-                        .values(row)
-                        .on_conflict_do_nothing()
-                        .execute(c))?;
+                let inserted = db_run!(conn, |c| diesel::insert_into(webhook_inbox::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c))?;
                 if inserted == 0 {
                     return Ok(WriteOutcome::Duplicate);
                 }
@@ -112,7 +100,7 @@ pub fn apply(
                 diesel::insert_into(orgs::table).values(row).execute(conn)?;
             }
             WriteOp::PutProviderAccount(row) => {
-                on_each_backend!(conn, |c| diesel::insert_into(provider_accounts::table)
+                db_run!(conn, |c| diesel::insert_into(provider_accounts::table)
                     .values(row)
                     .on_conflict((provider_accounts::org_id, provider_accounts::provider))
                     .do_update()
@@ -121,7 +109,7 @@ pub fn apply(
             }
             WriteOp::UpsertCall(row) => {
                 let row: &CallRow = row;
-                on_each_backend!(conn, |c| diesel::insert_into(calls::table)
+                db_run!(conn, |c| diesel::insert_into(calls::table)
                     .values(row)
                     .on_conflict(calls::id)
                     .do_update()
@@ -129,7 +117,7 @@ pub fn apply(
                     .execute(c))?;
             }
             WriteOp::InsertContact(row) => {
-                let inserted = on_each_backend!(conn, |c| diesel::insert_into(contacts::table)
+                let inserted = db_run!(conn, |c| diesel::insert_into(contacts::table)
                     .values(row)
                     .on_conflict_do_nothing()
                     .execute(c))?;
@@ -138,7 +126,7 @@ pub fn apply(
                 }
             }
             WriteOp::UpsertExtension(row) => {
-                on_each_backend!(conn, |c| diesel::insert_into(extensions::table)
+                db_run!(conn, |c| diesel::insert_into(extensions::table)
                     .values(row)
                     .on_conflict((extensions::org_id, extensions::number))
                     .do_update()
@@ -146,7 +134,7 @@ pub fn apply(
                     .execute(c))?;
             }
             WriteOp::InsertDnc(row) => {
-                let inserted = on_each_backend!(conn, |c| diesel::insert_into(dnc::table)
+                let inserted = db_run!(conn, |c| diesel::insert_into(dnc::table)
                     .values(row)
                     .on_conflict_do_nothing()
                     .execute(c))?;
@@ -155,7 +143,7 @@ pub fn apply(
                 }
             }
             WriteOp::UpsertCampaign(row) => {
-                on_each_backend!(conn, |c| diesel::insert_into(campaigns::table)
+                db_run!(conn, |c| diesel::insert_into(campaigns::table)
                     .values(row)
                     .on_conflict(campaigns::id)
                     .do_update()
@@ -163,7 +151,7 @@ pub fn apply(
                     .execute(c))?;
             }
             WriteOp::AddCampaignContact(row) => {
-                on_each_backend!(conn, |c| diesel::insert_into(campaign_contacts::table)
+                db_run!(conn, |c| diesel::insert_into(campaign_contacts::table)
                     .values(row)
                     .on_conflict_do_nothing()
                     .execute(c))?;
