@@ -5,14 +5,11 @@
 //! `cargo bench --bench campaign` (env: `CAMPAIGN_CONTACTS` 10000, `CAMPAIGN_CPS` 100,
 //! `CAMPAIGN_CONCURRENCY` 50, `CAMPAIGN_TALK_MS` 200). Engine, stand-in and client share the process.
 
-use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::json;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard::config::Settings;
 use switchboard::db::DatabaseUrl;
-use switchboard::providers::{form_pairs, twilio};
+use switchboard::sim::providers::{FakeProviders, Script, TwilioPlay};
 use switchboard::startup::Application;
 
 const TOKEN: &str = "bench-twilio-token";
@@ -45,55 +42,6 @@ fn usage() -> (f64, f64) {
     (ticks / 100.0, peak_kib / 1024.0)
 }
 
-async fn stand_in(talk: u64, dials: Arc<AtomicU64>) -> String {
-    let server = HttpServer::new(move || {
-        let dials = dials.clone();
-        App::new().route(
-            "/2010-04-01/Accounts/{sid}/Calls.json",
-            web::post().to(move |body: web::Bytes| {
-                let dials = dials.clone();
-                async move {
-                    dials.fetch_add(1, Ordering::Relaxed);
-                    let fields: std::collections::HashMap<String, String> =
-                        form_urlencoded::parse(&body).into_owned().collect();
-                    let callback = fields["StatusCallback"]
-                        .split('#')
-                        .next()
-                        .unwrap()
-                        .to_owned();
-                    let sid = format!("CA{}", uuid::Uuid::new_v4().simple());
-                    let (to, call) = (fields["To"].clone(), sid.clone());
-                    actix_web::rt::spawn(async move {
-                        actix_web::rt::time::sleep(Duration::from_millis(talk)).await;
-                        let body = form_urlencoded::Serializer::new(String::new())
-                            .append_pair("CallSid", &call)
-                            .append_pair("To", &to)
-                            .append_pair("CallStatus", "completed")
-                            .append_pair("CallDuration", "5")
-                            .append_pair("SequenceNumber", "3")
-                            .finish();
-                        let signature =
-                            twilio::signature(TOKEN, &callback, &form_pairs(body.as_bytes()));
-                        let _ = awc::Client::default()
-                            .post(&callback)
-                            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-                            .insert_header(("X-Twilio-Signature", signature))
-                            .send_body(body)
-                            .await;
-                    });
-                    HttpResponse::Created().json(json!({"sid": sid, "status": "queued"}))
-                }
-            }),
-        )
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let address = format!("http://{}", server.addrs()[0]);
-    actix_web::rt::spawn(server.run());
-    address
-}
-
 fn main() {
     let contacts = env_number("CAMPAIGN_CONTACTS", 10_000);
     let cps = env_number("CAMPAIGN_CPS", 100) as f64;
@@ -114,8 +62,17 @@ fn main() {
         let app = Application::build(settings).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
-        let dials = Arc::new(AtomicU64::new(0));
-        let api = stand_in(talk, dials.clone()).await;
+        // The one stand-in (`src/sim`): each dial answered at once, `completed` ~`talk` ms later.
+        let stand_in = FakeProviders::start(Script {
+            twilio_account_sid: "ACbench".into(),
+            twilio_auth_token: TOKEN.into(),
+            twilio_play: TwilioPlay::CompletedOnly {
+                talk: Duration::from_millis(talk),
+            },
+            ..Script::default()
+        })
+        .unwrap();
+        let api = stand_in.base().to_owned();
         let client = awc::Client::builder().timeout(Duration::from_secs(600)).finish();
         let mut resp = client
             .post(format!("{base}/api/v1/orgs"))
@@ -167,7 +124,7 @@ fn main() {
         }
         let elapsed = started.elapsed().as_secs_f64();
         let (cpu_after, peak) = usage();
-        let placed = dials.load(Ordering::Relaxed);
+        let placed = stand_in.tally().total;
         println!("dials placed:        {placed}");
         println!("configured limit:    {cps:.0} calls/s (concurrency {concurrency}, each call ~{talk} ms)");
         println!("achieved dial rate:  {:.1} calls/s over {elapsed:.1} s", placed as f64 / elapsed);

@@ -11,5 +11,6 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod providers;
+pub mod sim;
 pub mod startup;
 pub mod telemetry;

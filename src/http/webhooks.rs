@@ -469,6 +469,11 @@ pub async fn yeastar(
             dials.adopt(&org.id, &event.extensions, event.to.as_deref())
         })
         .flatten();
+    if adopted.is_some() {
+        // The dial knows whom it called; a first snapshot with only the caller's extension in it
+        // would read as internal.
+        event.direction = None;
+    }
     let incoming = CallWebhook {
         provider: Provider::Yeastar,
         kind,

@@ -1,102 +1,16 @@
 //! Campaigns against a stand-in Twilio that places calls and calls back like the real one.
 
 use crate::helpers::*;
-use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// What the stand-in saw.
-#[derive(Default)]
-struct Seen {
-    /// Calls placed per number.
-    dials: HashMap<String, u32>,
-    /// Calls placed and not yet ended, and the most there ever were at a dial.
-    live: u32,
-    max_live: u32,
-    total: u32,
-}
-
-/// A stand-in Twilio: answers `Calls.json` at once, then plays the call through its StatusCallback
-/// (initiated, ringing, then busy for numbers ending in 7, else in-progress and completed),
-/// each call lasting about `talk` ms.
-async fn fake_twilio(talk: u64) -> (String, Arc<Mutex<Seen>>) {
-    let seen: Arc<Mutex<Seen>> = Arc::default();
-    let shared = seen.clone();
-    let server = HttpServer::new(move || {
-        let seen = shared.clone();
-        App::new().app_data(web::Data::new(seen)).route(
-            "/2010-04-01/Accounts/{sid}/Calls.json",
-            web::post().to(
-                move |body: web::Bytes, seen: web::Data<Arc<Mutex<Seen>>>| async move {
-                    let fields: HashMap<String, String> =
-                        form_urlencoded::parse(&body).into_owned().collect();
-                    let to = fields["To"].clone();
-                    let sid = format!("CA{}", uuid::Uuid::new_v4().simple());
-                    {
-                        let mut seen = seen.lock().unwrap();
-                        *seen.dials.entry(to.clone()).or_default() += 1;
-                        seen.live += 1;
-                        seen.total += 1;
-                        seen.max_live = seen.max_live.max(seen.live);
-                    }
-                    let callback = fields["StatusCallback"]
-                        .split('#')
-                        .next()
-                        .unwrap()
-                        .to_owned();
-                    let seen = seen.get_ref().clone();
-                    let play_sid = sid.clone();
-                    actix_web::rt::spawn(async move {
-                        let busy = to.ends_with('7');
-                        let mut steps = vec!["initiated", "ringing"];
-                        steps.extend(if busy {
-                            vec!["busy"]
-                        } else {
-                            vec!["in-progress", "completed"]
-                        });
-                        for (seq, status) in steps.iter().enumerate() {
-                            actix_web::rt::time::sleep(Duration::from_millis(talk / 3)).await;
-                            let last = seq == steps.len() - 1;
-                            if last {
-                                // Ended on the provider's side before the engine hears of it.
-                                seen.lock().unwrap().live -= 1;
-                            }
-                            let mut params = vec![
-                                ("CallSid", play_sid.clone()),
-                                ("To", to.clone()),
-                                ("From", "+15550000000".to_owned()),
-                                ("Direction", "outbound-api".to_owned()),
-                                ("CallStatus", status.to_string()),
-                                ("SequenceNumber", seq.to_string()),
-                            ];
-                            if *status == "completed" {
-                                params.push(("CallDuration", "5".to_owned()));
-                            }
-                            let signature = twilio_signature(TWILIO_AUTH_TOKEN, &callback, &params);
-                            let _ = awc::Client::default()
-                                .post(&callback)
-                                .insert_header((
-                                    "Content-Type",
-                                    "application/x-www-form-urlencoded",
-                                ))
-                                .insert_header(("X-Twilio-Signature", signature))
-                                .send_body(form_body(&params))
-                                .await;
-                        }
-                    });
-                    HttpResponse::Created().json(json!({"sid": sid, "status": "queued"}))
-                },
-            ),
-        )
+/// The stand-in Twilio: answers `Calls.json` at once, then plays the call through its
+/// StatusCallback (initiated, ringing, then busy for numbers ending in 7, else in-progress and
+/// completed), each call lasting about `talk` ms.
+fn fake_twilio(talk: u64) -> FakeProviders {
+    fake_providers(TwilioPlay::Full {
+        step: Duration::from_millis(talk / 3),
     })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let address = format!("http://{}", server.addrs()[0]);
-    actix_web::rt::spawn(server.run());
-    (address, seen)
 }
 
 async fn campaign_org(app: &TestApp, api: &str, token: &str) -> TestOrg {
@@ -140,7 +54,8 @@ async fn wait_for_status(app: &TestApp, org: &TestOrg, id: &str, status: &str) -
 async fn a_30_contact_campaign_keeps_to_its_concurrency_retries_skips_dnc_and_completes_after_the_last_hangup(
 ) {
     let app = spawn_app().await;
-    let (api, seen) = fake_twilio(90).await;
+    let twilio = fake_twilio(90);
+    let api = twilio.base().to_owned();
     let org = campaign_org(&app, &api, TWILIO_AUTH_TOKEN).await;
     let mut contacts = numbers(28);
     contacts.push(json!({"phone": "+919000099997", "name": "Always busy"}));
@@ -199,7 +114,7 @@ async fn a_30_contact_campaign_keeps_to_its_concurrency_retries_skips_dnc_and_co
 
     let progress = wait_for_status(&app, &org, &id, "completed").await;
     {
-        let seen = seen.lock().unwrap();
+        let seen = twilio.tally();
         assert!(
             seen.max_live <= 3,
             "at most 3 live calls, saw {}",
@@ -306,7 +221,8 @@ async fn a_30_contact_campaign_keeps_to_its_concurrency_retries_skips_dnc_and_co
 #[actix_web::test]
 async fn pause_resume_and_cancel_take_effect_at_once() {
     let app = spawn_app().await;
-    let (api, seen) = fake_twilio(600).await;
+    let twilio = fake_twilio(600);
+    let api = twilio.base().to_owned();
     let org = campaign_org(&app, &api, TWILIO_AUTH_TOKEN).await;
     let (_, campaign) = app
         .request(
@@ -333,41 +249,38 @@ async fn pause_resume_and_cancel_take_effect_at_once() {
     };
     assert_eq!(steer("start").await.0, 200);
     for _ in 0..250 {
-        if seen.lock().unwrap().total >= 2 {
+        if twilio.tally().total >= 2 {
             break;
         }
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
     let (status, paused) = steer("pause").await;
     assert_eq!((status, paused["status"].as_str()), (200, Some("paused")));
-    let dialed = seen.lock().unwrap().total;
+    let dialed = twilio.tally().total;
     assert_eq!(dialed, 2, "the first two dials, then nothing new");
     actix_web::rt::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(
-        seen.lock().unwrap().total,
+        twilio.tally().total,
         dialed,
         "paused: no new dial while the live calls finish"
     );
     assert_eq!(steer("resume").await.1["status"], "running");
     for _ in 0..250 {
-        if seen.lock().unwrap().total > dialed {
+        if twilio.tally().total > dialed {
             break;
         }
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(
-        seen.lock().unwrap().total > dialed,
-        "resumed where it stopped"
-    );
+    assert!(twilio.tally().total > dialed, "resumed where it stopped");
     let (status, cancelled) = steer("cancel").await;
     assert_eq!(
         (status, cancelled["status"].as_str()),
         (200, Some("cancelled"))
     );
-    let after_cancel = seen.lock().unwrap().total;
+    let after_cancel = twilio.tally().total;
     actix_web::rt::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(
-        seen.lock().unwrap().total,
+        twilio.tally().total,
         after_cancel,
         "cancelled: nothing more dialed"
     );
@@ -389,14 +302,15 @@ async fn pause_resume_and_cancel_take_effect_at_once() {
     assert_eq!(steer("start").await.1["status"], "running");
     let progress = wait_for_status(&app, &org, &id, "completed").await;
     assert_eq!(progress["contacts"]["done"], 8);
-    assert_eq!(seen.lock().unwrap().total, 8, "nobody dialed twice");
+    assert_eq!(twilio.tally().total, 8, "nobody dialed twice");
 }
 
 #[actix_web::test]
 async fn rejected_provider_credentials_fail_the_campaign_with_the_reason() {
     let app = spawn_app().await;
-    // The stand-in checks nothing, so the refusal comes from a real 401 of the originate fake.
-    let (api, _) = crate::originate::fake_providers_for_tests().await;
+    // The stand-in Twilio refuses another auth token with its real 401.
+    let stand_in = fake_providers(TwilioPlay::EarlyInitiated);
+    let api = stand_in.base().to_owned();
     let org = campaign_org(&app, &api, "not-the-right-token").await;
     let (_, campaign) = app
         .request(
@@ -456,7 +370,8 @@ async fn rejected_provider_credentials_fail_the_campaign_with_the_reason() {
 #[actix_web::test]
 async fn contacts_arrive_as_json_or_csv_with_bad_rows_reported() {
     let app = spawn_app().await;
-    let (api, _) = fake_twilio(50).await;
+    let stand_in = fake_twilio(50);
+    let api = stand_in.base().to_owned();
     let org = campaign_org(&app, &api, TWILIO_AUTH_TOKEN).await;
     let (_, campaign) = app
         .request(
@@ -530,7 +445,8 @@ async fn contacts_arrive_as_json_or_csv_with_bad_rows_reported() {
 #[actix_web::test]
 async fn a_campaign_resumes_after_a_kill_9_without_dialing_anyone_twice() {
     use crate::restart::start_engine;
-    let (api, seen) = fake_twilio(1500).await;
+    let twilio = fake_twilio(1500);
+    let api = twilio.base().to_owned();
     let url = database_url_text(&fresh_database());
     let (engine, address) = start_engine(&url, 180);
     let app = TestApp {
@@ -558,7 +474,7 @@ async fn a_campaign_resumes_after_a_kill_9_without_dialing_anyone_twice() {
         200
     );
     for _ in 0..100 {
-        if seen.lock().unwrap().total >= 2 {
+        if twilio.tally().total >= 2 {
             break;
         }
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
@@ -574,9 +490,9 @@ async fn a_campaign_resumes_after_a_kill_9_without_dialing_anyone_twice() {
     };
     app.wait_ready().await;
     let progress = wait_for_status(&app, &org, &id, "completed").await;
-    let seen = seen.lock().unwrap();
+    let seen = twilio.tally();
     assert_eq!(seen.total, 6, "every contact dialed once: {:?}", seen.dials);
     assert!(seen.dials.values().all(|n| *n == 1));
-    assert!(seen.max_live <= 2);
+    assert!(seen.max_live <= 2, "{seen:?}");
     assert_eq!(progress["totalCalls"], 6);
 }

@@ -11,6 +11,8 @@ use switchboard::config::Settings;
 use switchboard::db::DatabaseUrl;
 use switchboard::startup::Application;
 
+pub use switchboard::sim::providers::{FakeProviders, Script, TwilioPlay};
+
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 /// A Twilio auth token for tests only (not a real one).
 pub const TWILIO_AUTH_TOKEN: &str = "test-twilio-auth-token";
@@ -56,6 +58,17 @@ pub fn test_settings() -> Settings {
         metrics_interval: Duration::from_secs(3600),
         ..Settings::default()
     }
+}
+
+/// The stand-in provider APIs on 127.0.0.1 (`src/sim`): its Twilio takes the tests' account
+/// (`ACtest0000`, [`TWILIO_AUTH_TOKEN`]) and plays placed calls as `play` says.
+pub fn fake_providers(play: TwilioPlay) -> FakeProviders {
+    FakeProviders::start(Script {
+        twilio_auth_token: TWILIO_AUTH_TOKEN.into(),
+        twilio_play: play,
+        ..Script::default()
+    })
+    .expect("the stand-in providers start")
 }
 
 /// A running engine and a client for it.

@@ -1,145 +1,15 @@
 //! Placing calls through the providers' APIs (`POST /api/v1/calls`), against a local stand-in
-//! server that speaks each provider's format and, like Twilio, may call back before it answers.
+//! server (`src/sim`) that speaks each provider's format and, like Twilio, may call back before
+//! it answers.
 
 use crate::helpers::*;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 
-type Log = Arc<Mutex<Vec<(String, Value)>>>;
-
-/// The stand-in provider APIs, for other tests (its Twilio refuses a wrong auth token with 401).
-pub async fn fake_providers_for_tests() -> (String, Log) {
-    fake_providers().await
-}
-
-/// The stand-in provider APIs on 127.0.0.1. Twilio's POSTs a signed `initiated` callback to the
-/// StatusCallback it was given before answering (a callback that beats the API's answer).
-async fn fake_providers() -> (String, Log) {
-    let log: Log = Arc::default();
-    let recorded = log.clone();
-    let server = HttpServer::new(move || {
-        let recorded = recorded.clone();
-        App::new()
-            .app_data(web::Data::new(recorded))
-            .route(
-                "/2010-04-01/Accounts/{sid}/Calls.json",
-                web::post().to(twilio_calls),
-            )
-            .route(
-                "/2010-04-01/Accounts/{sid}/Calls/{call}.json",
-                web::get().to(|path: web::Path<(String, String)>| async move {
-                    // The call-details API: this stand-in's calls never got past ringing.
-                    HttpResponse::Ok().json(json!({"sid": path.1, "status": "no-answer"}))
-                }),
-            )
-            .route("/v1/Account/{id}/Call/", web::post().to(plivo_call))
-            .route(
-                "/v1/Accounts/{sid}/Calls/connect.json",
-                web::post().to(exotel_connect),
-            )
-            .route("/call", web::post().to(bolna_call))
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let address = format!("http://{}", server.addrs()[0]);
-    actix_web::rt::spawn(server.run());
-    (address, log)
-}
-
-fn authorization(req: &HttpRequest) -> String {
-    req.headers()
-        .get("Authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-async fn twilio_calls(req: HttpRequest, body: web::Bytes, log: web::Data<Log>) -> HttpResponse {
-    use base64::Engine as _;
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("ACtest0000:{TWILIO_AUTH_TOKEN}"))
-    );
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let fields = Value::Object(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::from(v.clone())))
-            .collect(),
-    );
-    log.lock().unwrap().push(("twilio".into(), json!({"fields": fields, "events": pairs.iter().filter(|(k, _)| k == "StatusCallbackEvent").count()})));
-    if authorization(&req) != expected {
-        return HttpResponse::Unauthorized()
-            .json(json!({"code": 20003, "message": "Authenticate", "status": 401}));
-    }
-    let callback = fields["StatusCallback"]
-        .as_str()
-        .unwrap()
-        .split('#')
-        .next()
-        .unwrap()
-        .to_owned();
-    let params = vec![
-        ("CallSid", "CAfake0001".to_owned()),
-        ("AccountSid", "ACtest0000".to_owned()),
-        ("From", "+15550000000".to_owned()),
-        ("To", fields["To"].as_str().unwrap().to_owned()),
-        ("Direction", "outbound-api".to_owned()),
-        ("CallStatus", "initiated".to_owned()),
-        ("SequenceNumber", "0".to_owned()),
-        ("Timestamp", "Tue, 04 Mar 2025 10:00:00 +0000".to_owned()),
-    ];
-    let signature = twilio_signature(TWILIO_AUTH_TOKEN, &callback, &params);
-    let status = awc::Client::default()
-        .post(&callback)
-        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-        .insert_header(("X-Twilio-Signature", signature))
-        .send_body(form_body(&params))
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 200, "the early callback is accepted");
-    HttpResponse::Created().json(json!({"sid": "CAfake0001", "status": "queued"}))
-}
-
-async fn plivo_call(body: web::Json<Value>, log: web::Data<Log>) -> HttpResponse {
-    log.lock()
-        .unwrap()
-        .push(("plivo".into(), body.into_inner()));
-    HttpResponse::Created()
-        .json(json!({"api_id": "a1", "message": "call fired", "request_uuid": "req-1"}))
-}
-
-async fn exotel_connect(body: web::Bytes, log: web::Data<Log>) -> HttpResponse {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let fields = Value::Object(
-        pairs
-            .into_iter()
-            .map(|(k, v)| (k, Value::from(v)))
-            .collect(),
-    );
-    log.lock().unwrap().push(("exotel".into(), fields));
-    HttpResponse::Ok().json(json!({"Call": {"Sid": "exo-1", "Status": "in-progress"}}))
-}
-
-async fn bolna_call(req: HttpRequest, body: web::Json<Value>, log: web::Data<Log>) -> HttpResponse {
-    assert_eq!(authorization(&req), "Bearer test-bolna-key");
-    log.lock()
-        .unwrap()
-        .push(("bolna".into(), body.into_inner()));
-    HttpResponse::Ok()
-        .json(json!({"message": "done", "status": "queued", "execution_id": "exec-1"}))
-}
-
-fn entries(log: &Log, provider: &str) -> Vec<Value> {
-    log.lock()
-        .unwrap()
-        .iter()
-        .filter(|(p, _)| p == provider)
-        .map(|(_, v)| v.clone())
-        .collect()
+/// The stand-in provider APIs (`src/sim`); its Twilio posts a signed `initiated` callback to
+/// the StatusCallback it was given before answering (a callback that beats the API's answer).
+fn stand_in() -> (String, FakeProviders) {
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    (providers.base().to_owned(), providers)
 }
 
 async fn dial(app: &TestApp, org: &TestOrg, provider: &str, to: &str) -> (u16, Value) {
@@ -155,7 +25,7 @@ async fn dial(app: &TestApp, org: &TestOrg, provider: &str, to: &str) -> (u16, V
 #[actix_web::test]
 async fn a_twilio_call_exists_before_the_api_answers_and_its_early_callback_lands_on_it() {
     let app = spawn_app().await;
-    let (api, log) = fake_providers().await;
+    let (api, providers) = stand_in();
     let org = app.create_org("Acme").await;
     app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": api})).await;
 
@@ -177,19 +47,19 @@ async fn a_twilio_call_exists_before_the_api_answers_and_its_early_callback_land
         "one call, not two"
     );
 
-    let sent = &entries(&log, "twilio")[0];
-    assert_eq!(sent["fields"]["To"], "+919876543210");
-    assert_eq!(sent["events"], 4);
-    let callback = sent["fields"]["StatusCallback"].as_str().unwrap();
+    let sent = &providers.bodies("twilio")[0];
+    assert_eq!(sent["To"], "+919876543210");
+    assert_eq!(
+        sent["StatusCallbackEvent"],
+        json!(["initiated", "ringing", "answered", "completed"])
+    );
+    let callback = sent["StatusCallback"].as_str().unwrap();
     let id = call["id"].as_str().unwrap();
     assert!(
         callback.ends_with(&format!("/status?call={id}#rc=3&rp=ct,rt,5xx")),
         "{callback}"
     );
-    assert!(sent["fields"]["Twiml"]
-        .as_str()
-        .unwrap()
-        .starts_with("<?xml"));
+    assert!(sent["Twiml"].as_str().unwrap().starts_with("<?xml"));
 
     let kinds: Vec<String> = app
         .get(&format!("/api/v1/calls/{id}/events"), &org.api_token)
@@ -226,7 +96,7 @@ async fn a_twilio_call_exists_before_the_api_answers_and_its_early_callback_land
 #[actix_web::test]
 async fn a_refused_call_is_recorded_with_the_providers_words_and_no_secret() {
     let app = spawn_app().await;
-    let (api, _) = fake_providers().await;
+    let (api, _providers) = stand_in();
     let org = app.create_org("Acme").await;
     app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": "wrong-secret-value", "from_number": "+15550000000", "api_base": api})).await;
     let (status, call) = dial(&app, &org, "twilio", "+919876543210").await;
@@ -275,7 +145,7 @@ async fn a_refused_call_is_recorded_with_the_providers_words_and_no_secret() {
 #[actix_web::test]
 async fn plivo_exotel_and_bolna_calls_are_placed_in_their_own_formats_and_tracked() {
     let app = spawn_app().await;
-    let (api, log) = fake_providers().await;
+    let (api, providers) = stand_in();
     let org = app.create_org("Acme").await;
     app.configure(&org, "plivo", json!({"auth_id": "MA1", "auth_token": "plivo-secret", "from_number": "918000000000", "api_base": api})).await;
     app.configure(&org, "exotel", json!({"account_sid": "acme1", "api_key": "k", "api_token": "t", "caller_id": "08012345678", "flow_url": "http://my.exotel.com/acme1/exoml/start_voice/1", "api_base": api})).await;
@@ -293,7 +163,7 @@ async fn plivo_exotel_and_bolna_calls_are_placed_in_their_own_formats_and_tracke
         (201, Value::Null),
         "{call}"
     );
-    let sent = &entries(&log, "plivo")[0];
+    let sent = &providers.bodies("plivo")[0];
     assert_eq!(
         (sent["to"].as_str(), sent["from"].as_str()),
         (Some("919876543210"), Some("918000000000"))
@@ -354,7 +224,7 @@ async fn plivo_exotel_and_bolna_calls_are_placed_in_their_own_formats_and_tracke
         (status, call["provider_call_id"].as_str()),
         (201, Some("exo-1"))
     );
-    let sent = &entries(&log, "exotel")[0];
+    let sent = &providers.bodies("exotel")[0];
     assert_eq!(
         (sent["From"].as_str(), sent["CallerId"].as_str()),
         (Some("09876543210"), Some("08012345678"))
@@ -396,7 +266,12 @@ async fn plivo_exotel_and_bolna_calls_are_placed_in_their_own_formats_and_tracke
         (status, call["provider_call_id"].as_str()),
         (201, Some("exec-1"))
     );
-    let sent = &entries(&log, "bolna")[0];
+    let sent = &providers.bodies("bolna")[0];
+    let bolna = providers
+        .requests()
+        .into_iter()
+        .find(|r| r.provider == "bolna");
+    assert_eq!(bolna.unwrap().authorization, "Bearer test-bolna-key");
     assert_eq!(sent["recipient_phone_number"], "+919876543210");
     assert_eq!(sent["user_data"]["call_id"], call["id"]);
     let snapshot =
@@ -423,7 +298,7 @@ async fn a_stuck_call_is_settled_by_asking_the_providers_api() {
     let mut settings = test_settings();
     settings.deadlines.ring = std::time::Duration::from_secs(1);
     let app = spawn_app_with(settings).await;
-    let (api, _) = fake_providers().await;
+    let (api, _providers) = stand_in();
     let org = app.create_org("Acme").await;
     app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": api})).await;
     let (_, call) = dial(&app, &org, "twilio", "+919876543210").await;

@@ -4,7 +4,7 @@ use crate::helpers::*;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -484,50 +484,33 @@ async fn a_lost_bye_is_reconciled_at_the_deadline_and_a_late_cdr_still_enriches(
     assert_eq!(of(&presence(&app, &org).await, "40"), "online");
 }
 
-/// A stand-in for the PBX's OpenAPI on 127.0.0.1, recording what it was asked.
-async fn fake_pbx_api(refuse_logins: bool) -> (String, Arc<Mutex<Vec<Value>>>) {
-    use actix_web::{web, App, HttpResponse, HttpServer};
-    let requests: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let recorded = requests.clone();
-    let server = HttpServer::new(move || {
-        let recorded = recorded.clone();
-        App::new()
-            .app_data(web::Data::new(recorded))
-            .route(
-                "/openapi/v1.0/get_token",
-                web::post().to(move |req: actix_web::HttpRequest, body: web::Json<Value>, log: web::Data<Arc<Mutex<Vec<Value>>>>| async move {
-                    assert_eq!(req.headers().get("User-Agent").unwrap(), "OpenAPI");
-                    log.lock().unwrap().push(json!({"get_token": body.into_inner()}));
-                    if refuse_logins {
-                        return HttpResponse::Ok().json(json!({"errcode": 10004, "errmsg": "USER OR PASSWORD ERROR"}));
-                    }
-                    HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "SUCCESS", "access_token": "tok-1", "access_token_expire_time": 1800, "refresh_token": "r-1"}))
-                }),
-            )
-            .route(
-                "/openapi/v1.0/call/dial",
-                web::post().to(|req: actix_web::HttpRequest, body: web::Json<Value>, log: web::Data<Arc<Mutex<Vec<Value>>>>| async move {
-                    assert_eq!(req.query_string(), "access_token=tok-1");
-                    let mut log = log.lock().unwrap();
-                    log.push(json!({"dial": body.into_inner()}));
-                    // The PBX numbers its calls: each dial gets a new id.
-                    let dials = log.iter().filter(|r| r.get("dial").is_some()).count();
-                    HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "SUCCESS", "call_id": format!("1800.{dials}")}))
-                }),
-            )
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let address = format!("http://{}", server.addrs()[0]);
-    actix_web::rt::spawn(server.run());
-    (address, requests)
+/// The stand-in PBX OpenAPI (`src/sim`), recording what it was asked.
+fn fake_pbx_api(refuse_logins: bool) -> (String, FakeProviders) {
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    providers.script(|s| s.pbx_refuse_logins = refuse_logins);
+    (providers.base().to_owned(), providers)
+}
+
+/// What the PBX was asked, as `{operation: body}`, oldest first.
+fn pbx_log(providers: &FakeProviders) -> Vec<Value> {
+    providers
+        .requests()
+        .into_iter()
+        .filter(|r| r.provider == "yeastar")
+        .map(|r| {
+            assert_eq!(r.user_agent, "OpenAPI");
+            if r.operation == "dial" {
+                assert_eq!(r.query, "access_token=tok-1");
+            }
+            json!({ r.operation: r.body })
+        })
+        .collect()
 }
 
 #[actix_web::test]
 async fn dialing_a_busy_or_offline_extension_is_refused_and_a_free_one_dials_through_the_pbx() {
     let app = spawn_app().await;
-    let (api, requests) = fake_pbx_api(false).await;
+    let (api, pbx) = fake_pbx_api(false);
     let org = pbx_org(&app, Some(&api)).await;
     let dial = |number: &'static str| {
         let (app, token) = (&app, org.api_token.clone());
@@ -570,7 +553,7 @@ async fn dialing_a_busy_or_offline_extension_is_refused_and_a_free_one_dials_thr
         (call["from"].as_str(), call["to"].as_str()),
         (Some("20"), Some("+919876543210"))
     );
-    let log = requests.lock().unwrap().clone();
+    let log = pbx_log(&pbx);
     assert_eq!(
         log[0]["get_token"],
         json!({"username": "test-client", "password": "test-client-secret"})
@@ -585,7 +568,7 @@ async fn dialing_a_busy_or_offline_extension_is_refused_and_a_free_one_dials_thr
         "busy with the call it just placed"
     );
     assert_eq!(
-        requests.lock().unwrap().len(),
+        pbx_log(&pbx).len(),
         2,
         "nothing sent to the PBX for a refused dial"
     );
@@ -610,7 +593,7 @@ async fn dialing_a_busy_or_offline_extension_is_refused_and_a_free_one_dials_thr
     );
     let (status, _) = dial("20").await;
     assert_eq!(status, 201);
-    let log = requests.lock().unwrap().clone();
+    let log = pbx_log(&pbx);
     let logins = log.iter().filter(|r| r.get("get_token").is_some()).count();
     assert_eq!(
         (logins, log.len()),
@@ -620,9 +603,69 @@ async fn dialing_a_busy_or_offline_extension_is_refused_and_a_free_one_dials_thr
 }
 
 #[actix_web::test]
+async fn a_pbx_event_that_beats_the_dial_answer_lands_on_the_dialed_call() {
+    let app = spawn_app().await;
+    let (api, pbx) = fake_pbx_api(false);
+    let org = pbx_org(&app, Some(&api)).await;
+    let webhook = format!("{}/webhooks/yeastar/{}", app.address, org.id);
+    pbx.script(|s| s.pbx_event_before_answer = Some((webhook, SECRET.into())));
+    push(
+        &app,
+        &org,
+        envelope(30007, json!({"extension": "20", "status": "Registered"})),
+    )
+    .await;
+    let (status, call) = app
+        .request(
+            "POST",
+            "/api/v1/extensions/20/dial",
+            Some(&org.api_token),
+            Some(json!({"to": "09876543210"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{call}");
+    assert_eq!(
+        (
+            call["provider_call_id"].as_str(),
+            call["direction"].as_str()
+        ),
+        (Some("1800.1"), Some("outbound"))
+    );
+    let calls = app.get("/api/v1/calls", &org.api_token).await["items"].clone();
+    assert_eq!(
+        calls.as_array().unwrap().len(),
+        1,
+        "the PBX's early event adopted the dialed call: {calls}"
+    );
+    let timeline = app
+        .get(
+            &format!("/api/v1/calls/{}/events", call["id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    let kinds: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["created", "originate", "yeastar.30011", "dialed"]);
+    let inbox = app
+        .get("/api/v1/webhooks?provider=yeastar", &org.api_token)
+        .await;
+    assert_eq!(inbox["items"][0]["kind"], "yeastar.30011");
+    assert_eq!(inbox["items"][0]["outcome"], "applied");
+    assert_ne!(
+        of(&presence(&app, &org).await, "20"),
+        "online",
+        "busy with the call"
+    );
+}
+
+#[actix_web::test]
 async fn a_refused_pbx_login_is_reported_and_not_retried_in_a_loop() {
     let app = spawn_app().await;
-    let (api, requests) = fake_pbx_api(true).await;
+    let (api, pbx) = fake_pbx_api(true);
     let org = pbx_org(&app, Some(&api)).await;
     push(
         &app,
@@ -649,7 +692,7 @@ async fn a_refused_pbx_login_is_reported_and_not_retried_in_a_loop() {
         );
     }
     assert_eq!(
-        requests.lock().unwrap().len(),
+        pbx_log(&pbx).len(),
         1,
         "one refused login, then no more tries"
     );

@@ -1,0 +1,453 @@
+//! One local server that speaks the providers' REST APIs — Twilio, Plivo, Exotel, Bolna and the
+//! Yeastar P-Series OpenAPI — records every request, and answers (and calls back) as each provider
+//! does, as its [`Script`] says. The engine reaches it through each account's `api_base`; tests,
+//! benches and the demo all use this one stand-in.
+
+use crate::providers::{form_pairs, twilio, yeastar};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How a call placed through the stand-in Twilio plays out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwilioPlay {
+    /// A signed `initiated` callback is posted, and accepted, before the API answers (a callback
+    /// that beats the API's answer); nothing follows.
+    EarlyInitiated,
+    /// Every status callback, `step` apart: `initiated`, `ringing`, then `busy` for numbers
+    /// ending in 7, else `in-progress` and `completed`.
+    Full { step: Duration },
+    /// Only the final `completed` callback, `talk` after the dial (the load generator's way).
+    CompletedOnly { talk: Duration },
+}
+
+/// What the stand-in does; change it while it runs with [`FakeProviders::script`].
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// The Twilio account: its REST API takes only this sid and auth token (Basic auth; anything
+    /// else is Twilio's 401 `Authenticate`), and it signs its callbacks with the token.
+    pub twilio_account_sid: String,
+    pub twilio_auth_token: String,
+    pub twilio_play: TwilioPlay,
+    /// The status Twilio's call-details API reports for any call.
+    pub twilio_poll_status: String,
+    /// The PBX refuses every login (errcode 10004).
+    pub pbx_refuse_logins: bool,
+    /// Before answering a dial, the PBX pushes its first call event (30011, the caller's
+    /// extension alerted) to this webhook URL, signed with this secret.
+    pub pbx_event_before_answer: Option<(String, String)>,
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        Script {
+            twilio_account_sid: "ACtest0000".into(),
+            twilio_auth_token: String::new(),
+            twilio_play: TwilioPlay::EarlyInitiated,
+            twilio_poll_status: "no-answer".into(),
+            pbx_refuse_logins: false,
+            pbx_event_before_answer: None,
+        }
+    }
+}
+
+/// One request the stand-in received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// `twilio`, `plivo`, `exotel`, `bolna` or `yeastar`.
+    pub provider: &'static str,
+    /// What was asked: `calls`, `call_details`, `get_token`, `refresh_token`, `dial`.
+    pub operation: &'static str,
+    pub authorization: String,
+    pub user_agent: String,
+    pub query: String,
+    /// The body: a JSON body as it is, a form as an object of strings.
+    pub body: Value,
+}
+
+/// Calls placed through the stand-in Twilio and not yet ended, and what it saw of them.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Calls placed per number.
+    pub dials: HashMap<String, u32>,
+    pub live: u32,
+    /// The most calls live at once.
+    pub max_live: u32,
+    pub total: u32,
+}
+
+struct Shared {
+    script: Mutex<Script>,
+    requests: Mutex<Vec<Recorded>>,
+    tally: Mutex<Tally>,
+    /// One client for every callback (building one per request costs milliseconds).
+    client: reqwest::Client,
+}
+
+/// The running stand-in.
+#[derive(Clone)]
+pub struct FakeProviders {
+    base: String,
+    shared: Arc<Shared>,
+}
+
+impl FakeProviders {
+    /// Starts the stand-in on a free port of 127.0.0.1 (inside the running actix system).
+    pub fn start(script: Script) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            script: Mutex::new(script),
+            requests: Mutex::default(),
+            tally: Mutex::default(),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .map_err(std::io::Error::other)?,
+        });
+        let data = web::Data::from(shared.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(1 << 20))
+                .route(
+                    "/2010-04-01/Accounts/{sid}/Calls.json",
+                    web::post().to(twilio_calls),
+                )
+                .route(
+                    "/2010-04-01/Accounts/{sid}/Calls/{call}.json",
+                    web::get().to(twilio_call_details),
+                )
+                .route("/v1/Account/{id}/Call/", web::post().to(plivo_call))
+                .route(
+                    "/v1/Accounts/{sid}/Calls/connect.json",
+                    web::post().to(exotel_connect),
+                )
+                .route("/call", web::post().to(bolna_call))
+                .route("/openapi/v1.0/{operation}", web::post().to(pbx_api))
+                .route("/openapi/v1.0/call/dial", web::post().to(pbx_dial))
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")?;
+        let base = format!("http://{}", server.addrs()[0]);
+        actix_web::rt::spawn(server.run());
+        Ok(FakeProviders { base, shared })
+    }
+
+    /// Where the stand-in listens: every account's `api_base`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Changes the script from now on.
+    pub fn script(&self, change: impl FnOnce(&mut Script)) {
+        change(&mut self.shared.script.lock().unwrap());
+    }
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// The bodies of one provider's requests, oldest first.
+    pub fn bodies(&self, provider: &str) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.provider == provider)
+            .map(|r| r.body)
+            .collect()
+    }
+
+    /// What the stand-in Twilio saw of the calls it placed.
+    pub fn tally(&self) -> Tally {
+        self.shared.tally.lock().unwrap().clone()
+    }
+}
+
+fn header(req: &HttpRequest, name: &str) -> String {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A form as a JSON object of strings; a repeated field becomes an array of its values.
+fn form_object(pairs: &[(String, String)]) -> Value {
+    let mut object = serde_json::Map::new();
+    for (k, v) in pairs {
+        match object.get_mut(k) {
+            None => {
+                object.insert(k.clone(), Value::from(v.clone()));
+            }
+            Some(Value::Array(values)) => values.push(Value::from(v.clone())),
+            Some(first) => *first = json!([first.clone(), v]),
+        }
+    }
+    Value::Object(object)
+}
+
+impl Shared {
+    fn record(
+        &self,
+        provider: &'static str,
+        operation: &'static str,
+        req: &HttpRequest,
+        body: Value,
+    ) {
+        self.requests.lock().unwrap().push(Recorded {
+            provider,
+            operation,
+            authorization: header(req, "Authorization"),
+            user_agent: header(req, "User-Agent"),
+            query: req.query_string().to_owned(),
+            body,
+        });
+    }
+
+    fn script(&self) -> Script {
+        self.script.lock().unwrap().clone()
+    }
+}
+
+fn basic(user: &str, password: &str) -> String {
+    let pair = format!("{user}:{password}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+/// Posts a status callback signed as Twilio signs it (over the URL without its fragment).
+async fn twilio_callback(
+    client: &reqwest::Client,
+    url: &str,
+    auth_token: &str,
+    params: &[(String, String)],
+) -> Option<u16> {
+    let url = url.split('#').next().unwrap_or(url);
+    let signature = twilio::signature(auth_token, url, params);
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let response = client
+        .post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("X-Twilio-Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .ok()?;
+    Some(response.status().as_u16())
+}
+
+/// Twilio `POST /2010-04-01/Accounts/{sid}/Calls.json` (providers.md §1.1).
+async fn twilio_calls(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let pairs = form_pairs(&body);
+    let fields = form_object(&pairs);
+    shared.record("twilio", "calls", &req, fields.clone());
+    let script = shared.script();
+    if header(&req, "Authorization") != basic(&script.twilio_account_sid, &script.twilio_auth_token)
+    {
+        return HttpResponse::Unauthorized()
+            .json(json!({"code": 20003, "message": "Authenticate", "status": 401}));
+    }
+    let to = fields["To"].as_str().unwrap_or_default().to_owned();
+    let callback = fields["StatusCallback"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let sid = {
+        let mut tally = shared.tally.lock().unwrap();
+        *tally.dials.entry(to.clone()).or_default() += 1;
+        tally.live += 1;
+        tally.total += 1;
+        tally.max_live = tally.max_live.max(tally.live);
+        format!("CAfake{:04}", tally.total)
+    };
+    let params = |status: &str, seq: usize| {
+        vec![
+            ("CallSid".to_owned(), sid.clone()),
+            ("AccountSid".to_owned(), script.twilio_account_sid.clone()),
+            (
+                "From".to_owned(),
+                fields["From"].as_str().unwrap_or_default().to_owned(),
+            ),
+            ("To".to_owned(), to.clone()),
+            ("Direction".to_owned(), "outbound-api".to_owned()),
+            ("CallStatus".to_owned(), status.to_owned()),
+            ("SequenceNumber".to_owned(), seq.to_string()),
+        ]
+    };
+    let token = script.twilio_auth_token.clone();
+    match script.twilio_play {
+        TwilioPlay::EarlyInitiated => {
+            let early = params("initiated", 0);
+            let status = twilio_callback(&shared.client, &callback, &token, &early).await;
+            if status != Some(200) {
+                tracing::warn!(?status, "the early callback was not accepted");
+            }
+        }
+        TwilioPlay::Full { step } => {
+            let busy = to.ends_with('7');
+            let mut steps = vec!["initiated", "ringing"];
+            steps.extend(if busy {
+                vec!["busy"]
+            } else {
+                vec!["in-progress", "completed"]
+            });
+            let steps: Vec<_> = steps
+                .iter()
+                .enumerate()
+                .map(|(seq, status)| {
+                    let mut p = params(status, seq);
+                    if *status == "completed" {
+                        p.push(("CallDuration".into(), "5".into()));
+                    }
+                    p
+                })
+                .collect();
+            play(shared.clone(), callback, token, steps, step);
+        }
+        TwilioPlay::CompletedOnly { talk } => {
+            let mut last = params("completed", 3);
+            last.push(("CallDuration".into(), "5".into()));
+            play(shared.clone(), callback, token, vec![last], talk);
+        }
+    }
+    HttpResponse::Created().json(json!({"sid": sid, "status": "queued"}))
+}
+
+/// Plays a call's callbacks, `every` apart; the call ends on the provider's side before the
+/// engine hears its last one.
+fn play(
+    shared: web::Data<Shared>,
+    callback: String,
+    token: String,
+    steps: Vec<Vec<(String, String)>>,
+    every: Duration,
+) {
+    actix_web::rt::spawn(async move {
+        let count = steps.len();
+        for (i, params) in steps.into_iter().enumerate() {
+            actix_web::rt::time::sleep(every).await;
+            if i + 1 == count {
+                let mut tally = shared.tally.lock().unwrap();
+                tally.live = tally.live.saturating_sub(1);
+            }
+            twilio_callback(&shared.client, &callback, &token, &params).await;
+        }
+    });
+}
+
+/// Twilio's call-details API.
+async fn twilio_call_details(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    shared.record("twilio", "call_details", &req, json!({"sid": path.1}));
+    let status = shared.script().twilio_poll_status;
+    HttpResponse::Ok().json(json!({"sid": path.1, "status": status}))
+}
+
+/// Plivo `POST /v1/Account/{auth_id}/Call/` (providers.md §2.1).
+async fn plivo_call(
+    req: HttpRequest,
+    body: web::Json<Value>,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    shared.record("plivo", "calls", &req, body.into_inner());
+    HttpResponse::Created()
+        .json(json!({"api_id": "a1", "message": "call fired", "request_uuid": "req-1"}))
+}
+
+/// Exotel `POST /v1/Accounts/{sid}/Calls/connect.json` (providers.md §3.1).
+async fn exotel_connect(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    shared.record("exotel", "calls", &req, form_object(&form_pairs(&body)));
+    HttpResponse::Ok().json(json!({"Call": {"Sid": "exo-1", "Status": "in-progress"}}))
+}
+
+/// Bolna `POST /call` (providers.md §5.1).
+async fn bolna_call(
+    req: HttpRequest,
+    body: web::Json<Value>,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    shared.record("bolna", "calls", &req, body.into_inner());
+    HttpResponse::Ok()
+        .json(json!({"message": "done", "status": "queued", "execution_id": "exec-1"}))
+}
+
+/// The P-Series OpenAPI's `get_token` and `refresh_token` (providers.md §4.1).
+async fn pbx_api(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let operation = match path.as_str() {
+        "get_token" => "get_token",
+        "refresh_token" => "refresh_token",
+        _ => return HttpResponse::NotFound().json(json!({"errcode": 404, "errmsg": "NOT FOUND"})),
+    };
+    shared.record("yeastar", operation, &req, body.into_inner());
+    if shared.script().pbx_refuse_logins {
+        return HttpResponse::Ok()
+            .json(json!({"errcode": 10004, "errmsg": "USER OR PASSWORD ERROR"}));
+    }
+    HttpResponse::Ok().json(json!({
+        "errcode": 0, "errmsg": "SUCCESS", "access_token": "tok-1",
+        "access_token_expire_time": 1800, "refresh_token": "r-1",
+    }))
+}
+
+/// The P-Series OpenAPI's `call/dial`: each dial gets a new PBX call id (`1800.N`).
+async fn pbx_dial(
+    req: HttpRequest,
+    body: web::Json<Value>,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let body = body.into_inner();
+    shared.record("yeastar", "dial", &req, body.clone());
+    if req.query_string() != "access_token=tok-1" {
+        return HttpResponse::Ok().json(json!({"errcode": 10003, "errmsg": "TOKEN INVALID"}));
+    }
+    let dials = shared
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.operation == "dial")
+        .count();
+    let call_id = format!("1800.{dials}");
+    if let Some((url, secret)) = shared.script().pbx_event_before_answer {
+        let caller = body["caller"].as_str().unwrap_or_default();
+        let member = json!({"extension": {"number": caller, "channel_id": format!("PJSIP/{caller}-01"), "member_status": "ALERT"}});
+        let msg = json!({"call_id": call_id, "members": [member]});
+        let event =
+            json!({"type": 30011, "sn": "SIM0000000001", "msg": msg.to_string()}).to_string();
+        let signature = yeastar::signature(&secret, event.as_bytes());
+        let pushed = shared
+            .client
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("X-Signature", signature)
+            .body(event)
+            .send()
+            .await;
+        if !pushed.is_ok_and(|r| r.status().is_success()) {
+            tracing::warn!("the PBX's early call event was not accepted");
+        }
+    }
+    HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "SUCCESS", "call_id": call_id}))
+}
