@@ -1,11 +1,14 @@
-//! Campaign reads both sides share: one campaign of an org, and its progress as the calls say it.
+//! Campaign services both sides use: one campaign of an org, its contacts added in order, and its
+//! progress as the calls say it.
 
 use super::orgs::Org;
-use super::Engine;
+use super::{contacts, Engine};
 use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
+use crate::db::writes::{WriteOp, WriteRequest};
 use crate::domain::call::CallStatus;
 use crate::domain::campaign::{display, CallCounts, ContactStatus};
+use crate::domain::time::to_text;
 use crate::error::AppError;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -17,6 +20,66 @@ pub async fn find(engine: &Engine, org: &Org, id: &str) -> Result<CampaignRow, A
         .read(move |conn| Ok(queries::campaign(conn, &org_id, &id)?))
         .await?
         .ok_or(AppError::not_found("campaign"))
+}
+
+/// What adding contacts did.
+pub struct Added {
+    pub added: usize,
+    /// The rows that could not be read: `{"row", "phone", "error"}`.
+    pub invalid: Vec<Value>,
+}
+
+/// Links each contact (created when its phone is new) to the campaign, in order; a row whose phone
+/// cannot be read is reported with its row number, the others are kept.
+pub async fn add_contacts(
+    engine: &Engine,
+    org: &Org,
+    campaign: &CampaignRow,
+    rows: Vec<Value>,
+) -> Result<Added, AppError> {
+    let id = campaign.id.clone();
+    let mut position = engine
+        .read(move |conn| Ok(queries::last_campaign_position(conn, &id)?))
+        .await?;
+    let mut ops = Vec::new();
+    let mut invalid = Vec::new();
+    for (n, row) in rows.into_iter().enumerate() {
+        let parsed = contacts::from_body(org, &row);
+        let contact = match parsed {
+            Ok(new) => contacts::find_or_insert(&engine.pool, &engine.writer, new).await?,
+            Err(error) => {
+                invalid.push(
+                    json!({"row": n + 1, "phone": row.get("phone"), "error": error.to_string()}),
+                );
+                continue;
+            }
+        };
+        position += 1;
+        ops.push(WriteOp::AddCampaignContact(CampaignContactRow {
+            campaign_id: campaign.id.clone(),
+            contact_id: contact.id,
+            org_id: org.id.to_string(),
+            phone: contact.phone,
+            position,
+            status: ContactStatus::Pending.as_str().to_owned(),
+            attempts: 0,
+            last_outcome: None,
+            last_error: None,
+            next_attempt_at: None,
+            call_id: None,
+            updated_at: to_text(chrono::Utc::now()),
+        }));
+    }
+    let added = ops.len();
+    engine
+        .writer
+        .commit(WriteRequest {
+            org_id: org.id.clone(),
+            ops,
+            events: Vec::new(),
+        })
+        .await?;
+    Ok(Added { added, invalid })
 }
 
 /// The campaign's progress from the database: its contacts and the counts of its calls by status.

@@ -6,10 +6,9 @@ use crate::actors::campaign::{CampaignActor, Control, RouteCampaign, Steer};
 use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteRequest};
-use crate::domain::campaign::{CallingWindow, CampaignStatus, ContactStatus};
+use crate::domain::campaign::{CallingWindow, CampaignStatus};
 use crate::domain::time::to_text;
 use crate::engine::campaigns;
-use crate::engine::contacts;
 use crate::engine::orgs::Org;
 use crate::error::{AppError, Code};
 use crate::providers::Provider;
@@ -101,74 +100,11 @@ pub async fn create_campaign(
             events: Vec::new(),
         })
         .await?;
-    let report = add_contacts(&state, &org, &campaign, body.contacts).await?;
+    let report = campaigns::add_contacts(&state.engine, &org, &campaign, body.contacts).await?;
     let mut answer = campaign.to_json();
     answer["contacts_added"] = json!(report.added);
     answer["invalid_contacts"] = json!(report.invalid);
     Ok(HttpResponse::Created().json(answer))
-}
-
-/// What adding contacts did.
-struct Added {
-    added: usize,
-    invalid: Vec<Value>,
-}
-
-/// Links each contact (created when its phone is new) to the campaign, in order; a row whose phone
-/// cannot be read is reported with its row number, the others are kept.
-async fn add_contacts(
-    state: &AppState,
-    org: &Org,
-    campaign: &CampaignRow,
-    rows: Vec<Value>,
-) -> Result<Added, AppError> {
-    let id = campaign.id.clone();
-    let mut position = state
-        .engine
-        .read(move |conn| Ok(queries::last_campaign_position(conn, &id)?))
-        .await?;
-    let mut ops = Vec::new();
-    let mut invalid = Vec::new();
-    for (n, row) in rows.into_iter().enumerate() {
-        let parsed = contacts::from_body(org, &row);
-        let contact = match parsed {
-            Ok(new) => {
-                contacts::find_or_insert(&state.engine.pool, &state.engine.writer, new).await?
-            }
-            Err(error) => {
-                invalid.push(
-                    json!({"row": n + 1, "phone": row.get("phone"), "error": error.to_string()}),
-                );
-                continue;
-            }
-        };
-        position += 1;
-        ops.push(WriteOp::AddCampaignContact(CampaignContactRow {
-            campaign_id: campaign.id.clone(),
-            contact_id: contact.id,
-            org_id: org.id.to_string(),
-            phone: contact.phone,
-            position,
-            status: ContactStatus::Pending.as_str().to_owned(),
-            attempts: 0,
-            last_outcome: None,
-            last_error: None,
-            next_attempt_at: None,
-            call_id: None,
-            updated_at: to_text(chrono::Utc::now()),
-        }));
-    }
-    let added = ops.len();
-    state
-        .engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org.id.clone(),
-            ops,
-            events: Vec::new(),
-        })
-        .await?;
-    Ok(Added { added, invalid })
 }
 
 /// Rows of a `text/csv` body with a `phone` column; every other column is kept as a contact field.
@@ -240,7 +176,7 @@ pub async fn post_contacts(
             Err(e) => return Err(AppError::new(Code::InvalidJson, e.to_string())),
         }
     };
-    let report = add_contacts(&state, &org, &campaign, rows).await?;
+    let report = campaigns::add_contacts(&state.engine, &org, &campaign, rows).await?;
     Ok(HttpResponse::Ok().json(json!({"added": report.added, "invalid": report.invalid})))
 }
 
