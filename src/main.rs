@@ -19,6 +19,25 @@ struct Cli {
 enum Command {
     /// Run the engine.
     Serve,
+    /// Run the engine with simulated provider and PBX traffic on its own SQLite file; prints the
+    /// dashboard's URL (with the demo org's token) as its first line.
+    Demo {
+        /// Where to listen (default: `SWITCHBOARD_BIND`, else 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<String>,
+        /// PBX extensions.
+        #[arg(long, default_value_t = 30)]
+        extensions: u32,
+        /// New calls per minute across the PBX, inbound Twilio calls and the campaign.
+        #[arg(long, default_value_t = 60.0)]
+        calls_per_minute: f64,
+        /// Time compression: multiplies the rate and divides ring and talk times.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// The demo's own SQLite file.
+        #[arg(long, default_value = "switchboard-demo.db")]
+        database: String,
+    },
     /// Bring the database schema up to date, then exit.
     Migrate,
     /// Manage organizations.
@@ -39,6 +58,26 @@ fn main() {
     let cli = Cli::parse();
     let result = Settings::from_env().and_then(|settings| match cli.command {
         Command::Serve => serve(settings),
+        Command::Demo {
+            bind,
+            extensions,
+            calls_per_minute,
+            speed,
+            database,
+        } => {
+            let mut settings = settings;
+            if let Some(bind) = bind {
+                settings.bind = bind;
+            }
+            let options = switchboard::demo::DemoOptions {
+                database,
+                extensions,
+                calls_per_minute,
+                speed,
+                campaign_contacts: 300,
+            };
+            switchboard::demo::run(settings, options)
+        }
         Command::Migrate => switchboard::cli::migrate(&settings),
         Command::Org {
             command: OrgCommand::Create { name },

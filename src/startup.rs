@@ -66,6 +66,8 @@ impl Application {
         })
         .listen(listener)
         .map_err(|e| e.to_string())?
+        // SIGINT / SIGTERM: in-flight requests get 5 s, so the process is gone within 10 s.
+        .shutdown_timeout(5)
         .run();
         tracing::info!(%address, "switchboard listening");
         actix_web::rt::spawn(recover(state.clone()));

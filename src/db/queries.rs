@@ -20,6 +20,15 @@ pub fn org_by_api_token_hash(conn: &mut DbConnection, hash: &str) -> QueryResult
         .optional()
 }
 
+/// The oldest org with this name.
+pub fn org_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<OrgRow>> {
+    orgs::table
+        .filter(orgs::name.eq(name))
+        .order(orgs::created_at.asc())
+        .first(conn)
+        .optional()
+}
+
 pub fn provider_account(
     conn: &mut DbConnection,
     org_id: &str,

@@ -17,6 +17,12 @@ pub enum WriteOp {
     /// request a duplicate, with no effect.
     AcceptWebhook(InboxRow),
     CreateOrg(OrgRow),
+    /// Replaces an org's tokens (their hashes): the old ones stop working.
+    RotateOrgTokens {
+        org_id: String,
+        api_token_hash: String,
+        webhook_token_hash: String,
+    },
     PutProviderAccount(ProviderAccountRow),
     UpsertCall(Box<CallRow>),
     /// Adds a contact unless its phone is already the org's: then the request is a duplicate.
@@ -98,6 +104,18 @@ pub fn apply(
             }
             WriteOp::CreateOrg(row) => {
                 diesel::insert_into(orgs::table).values(row).execute(conn)?;
+            }
+            WriteOp::RotateOrgTokens {
+                org_id,
+                api_token_hash,
+                webhook_token_hash,
+            } => {
+                diesel::update(orgs::table.find(org_id))
+                    .set((
+                        orgs::api_token_hash.eq(api_token_hash),
+                        orgs::webhook_token_hash.eq(webhook_token_hash),
+                    ))
+                    .execute(conn)?;
             }
             WriteOp::PutProviderAccount(row) => {
                 db_run!(conn, |c| diesel::insert_into(provider_accounts::table)

@@ -120,6 +120,38 @@ pub async fn create(writer: &Writer, name: &str) -> Result<CreatedOrg, AppError>
     })
 }
 
+/// The org named `name` with new tokens (the old ones stop working), or a new org of that name:
+/// how `switchboard demo` reuses its org, whose tokens are stored only as hashes.
+pub async fn reissue(pool: &DbPool, writer: &Writer, name: &str) -> Result<CreatedOrg, AppError> {
+    let lookup = name.to_owned();
+    let found = db::read(pool, move |conn| Ok(queries::org_by_name(conn, &lookup)?)).await?;
+    let Some(row) = found else {
+        return create(writer, name).await;
+    };
+    let (api_token, webhook_token) = (new_token("sbk"), new_token("sbw"));
+    let org = OrgRow {
+        api_token_hash: token_hash(&api_token),
+        webhook_token_hash: token_hash(&webhook_token),
+        ..row
+    };
+    writer
+        .commit(WriteRequest {
+            org_id: OrgId::from_stored(org.id.clone()),
+            ops: vec![WriteOp::RotateOrgTokens {
+                org_id: org.id.clone(),
+                api_token_hash: org.api_token_hash.clone(),
+                webhook_token_hash: org.webhook_token_hash.clone(),
+            }],
+            events: Vec::new(),
+        })
+        .await?;
+    Ok(CreatedOrg {
+        org: org.into(),
+        api_token,
+        webhook_token,
+    })
+}
+
 /// One provider account's credentials, typed, shared.
 pub type Credentials = Arc<crate::providers::credentials::Credentials>;
 

@@ -3,6 +3,7 @@
 //! does, as its [`Script`] says. The engine reaches it through each account's `api_base`; tests,
 //! benches and the demo all use this one stand-in.
 
+use super::dice::Dice;
 use crate::providers::{form_pairs, twilio, yeastar};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::Engine as _;
@@ -12,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How a call placed through the stand-in Twilio plays out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TwilioPlay {
     /// A signed `initiated` callback is posted, and accepted, before the API answers (a callback
     /// that beats the API's answer); nothing follows.
@@ -22,6 +23,10 @@ pub enum TwilioPlay {
     Full { step: Duration },
     /// Only the final `completed` callback, `talk` after the dial (the load generator's way).
     CompletedOnly { talk: Duration },
+    /// As calls go (the demo's way): `initiated`, `ringing` a few seconds, then answered 7 in 10
+    /// times (`in-progress`, then `completed` with its duration after 15 s to 3 min), else
+    /// `busy`, `no-answer` or `failed`; every time divided by `speed`.
+    Realistic { speed: f64 },
 }
 
 /// What the stand-in does; change it while it runs with [`FakeProviders::script`].
@@ -36,6 +41,9 @@ pub struct Script {
     pub twilio_poll_status: String,
     /// The PBX refuses every login (errcode 10004).
     pub pbx_refuse_logins: bool,
+    /// After a call placed through Twilio completes, half the time a voice bot's analytics are
+    /// pushed for it to this webhook URL with this webhook token.
+    pub analytics: Option<(String, String)>,
     /// Before answering a dial, the PBX pushes its first call event (30011, the caller's
     /// extension alerted) to this webhook URL, signed with this secret.
     pub pbx_event_before_answer: Option<(String, String)>,
@@ -49,6 +57,7 @@ impl Default for Script {
             twilio_play: TwilioPlay::EarlyInitiated,
             twilio_poll_status: "no-answer".into(),
             pbx_refuse_logins: false,
+            analytics: None,
             pbx_event_before_answer: None,
         }
     }
@@ -319,8 +328,133 @@ async fn twilio_calls(
             last.push(("CallDuration".into(), "5".into()));
             play(shared.clone(), callback, token, vec![last], talk);
         }
+        TwilioPlay::Realistic { speed } => {
+            let steps = realistic(&mut Dice::from_clock(), speed, |status, seq| {
+                params(status, seq)
+            });
+            let analytics = script.analytics.clone();
+            let (shared, sid) = (shared.clone(), sid.clone());
+            actix_web::rt::spawn(async move {
+                let mut answered = false;
+                let count = steps.len();
+                for (i, (wait, params)) in steps.into_iter().enumerate() {
+                    actix_web::rt::time::sleep(wait).await;
+                    answered |= params
+                        .iter()
+                        .any(|(k, v)| k == "CallStatus" && v == "in-progress");
+                    if i + 1 == count {
+                        let mut tally = shared.tally.lock().unwrap();
+                        tally.live = tally.live.saturating_sub(1);
+                    }
+                    twilio_callback(&shared.client, &callback, &token, &params).await;
+                }
+                if let (true, Some((url, token))) = (answered, analytics) {
+                    if Dice::from_clock().chance(0.5) {
+                        push_analytics(&shared.client, &url, &token, &sid).await;
+                    }
+                }
+            });
+        }
     }
     HttpResponse::Created().json(json!({"sid": sid, "status": "queued"}))
+}
+
+/// A realistic call's callbacks, each with the wait before it.
+fn realistic(
+    dice: &mut Dice,
+    speed: f64,
+    params: impl Fn(&str, usize) -> Vec<(String, String)>,
+) -> Vec<(Duration, Vec<(String, String)>)> {
+    let mut steps = vec![
+        (dice.seconds(0, 1, speed), params("initiated", 0)),
+        (dice.seconds(1, 3, speed), params("ringing", 1)),
+    ];
+    let roll = dice.unit();
+    if roll < 0.7 {
+        steps.push((dice.seconds(3, 20, speed), params("in-progress", 2)));
+        let talk = dice.seconds(15, 180, speed);
+        let mut completed = params("completed", 3);
+        completed.push(("CallDuration".into(), talk.as_secs().max(1).to_string()));
+        steps.push((talk, completed));
+    } else {
+        let (word, ring) = if roll < 0.8 {
+            ("busy", dice.seconds(1, 3, speed))
+        } else if roll < 0.95 {
+            ("no-answer", dice.seconds(20, 30, speed))
+        } else {
+            ("failed", dice.seconds(0, 2, speed))
+        };
+        steps.push((ring, params(word, 2)));
+    }
+    steps
+}
+
+/// A voice bot's analytics for a call, pushed with the org's webhook token.
+async fn push_analytics(client: &reqwest::Client, url: &str, token: &str, sid: &str) {
+    let sentiments = ["positive", "neutral", "negative"];
+    let mut dice = Dice::from_clock();
+    let body = json!({
+        "provider_call_id": sid,
+        "summary": "The customer asked about the plan and agreed to a follow-up call.",
+        "sentiment": dice.pick(&sentiments).copied().unwrap_or("neutral"),
+        "transcript": "Agent: Hello! … Customer: Yes, tell me more.",
+        "extracted_data": {"interested": dice.chance(0.6)},
+    });
+    let pushed = client
+        .post(url)
+        .header("X-Switchboard-Token", token)
+        .json(&body)
+        .send()
+        .await;
+    if let Err(error) = pushed {
+        tracing::debug!(%error, "the simulated bot could not push its analytics");
+    }
+}
+
+/// The engine's Twilio number as the simulated carrier reaches it.
+#[derive(Debug, Clone)]
+pub struct TwilioLine {
+    /// `…/webhooks/twilio/{org}/voice` and `…/status`, on the engine's public URL.
+    pub voice_url: String,
+    pub status_url: String,
+    pub auth_token: String,
+    /// The org's Twilio number callers dial.
+    pub number: String,
+    pub speed: f64,
+}
+
+impl TwilioLine {
+    /// Places an incoming call from `from` as Twilio does: the signed `voice` webhook, then the
+    /// call's status callbacks (answered 8 in 10 times) as it rings, talks and ends.
+    pub async fn incoming_call(&self, client: &reqwest::Client, from: &str, dice: &mut Dice) {
+        let sid = format!("CAin{:016x}", dice.between(0, u64::MAX - 1));
+        let params = |status: &str, seq: usize| {
+            vec![
+                ("CallSid".to_owned(), sid.clone()),
+                ("From".to_owned(), from.to_owned()),
+                ("To".to_owned(), self.number.clone()),
+                ("Direction".to_owned(), "inbound".to_owned()),
+                ("CallStatus".to_owned(), status.to_owned()),
+                ("SequenceNumber".to_owned(), seq.to_string()),
+            ]
+        };
+        let token = &self.auth_token;
+        twilio_callback(client, &self.voice_url, token, &params("ringing", 0)).await;
+        let mut steps = Vec::new();
+        if dice.chance(0.8) {
+            steps.push((dice.seconds(2, 10, self.speed), params("in-progress", 1)));
+            let talk = dice.seconds(20, 200, self.speed);
+            let mut completed = params("completed", 2);
+            completed.push(("CallDuration".into(), talk.as_secs().max(1).to_string()));
+            steps.push((talk, completed));
+        } else {
+            steps.push((dice.seconds(15, 30, self.speed), params("no-answer", 1)));
+        }
+        for (wait, params) in steps {
+            actix_web::rt::time::sleep(wait).await;
+            twilio_callback(client, &self.status_url, token, &params).await;
+        }
+    }
 }
 
 /// Plays a call's callbacks, `every` apart; the call ends on the provider's side before the

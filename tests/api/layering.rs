@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Top-level modules that wire everything on top and may import anything.
-const WIRING: [&str; 4] = ["main", "lib", "startup", "cli"];
+const WIRING: [&str; 5] = ["main", "lib", "startup", "cli", "demo"];
 /// Cross-cutting leaves: anything may import them; they import only `domain`.
 const LEAVES: [&str; 4] = ["error", "config", "telemetry", "metrics"];
 

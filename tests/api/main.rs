@@ -5,6 +5,7 @@
 mod calls;
 mod campaigns;
 mod contacts;
+mod demo;
 mod dnc;
 mod helpers;
 mod inbound;

@@ -1,0 +1,260 @@
+//! `switchboard demo`: the engine on its own SQLite file, a demo org whose Twilio and Yeastar
+//! accounts point (by `api_base`) at the built-in simulators on loopback, and simulated traffic
+//! that reaches the engine only through its webhook endpoints, signed as each provider signs. The
+//! demo sets itself up as a supervisor would, through the REST API: credentials, extension names,
+//! the do-not-call list, a campaign it starts.
+
+use crate::config::Settings;
+use crate::db::DatabaseUrl;
+use crate::engine::orgs;
+use crate::sim::dice::Dice;
+use crate::sim::pbx::PbxSim;
+use crate::sim::providers::{FakeProviders, Script, TwilioLine, TwilioPlay};
+use crate::startup::Application;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::time::Duration;
+
+/// The demo org's name (reused, with new tokens, on every run over the same database).
+pub const DEMO_ORG: &str = "Switchboard demo";
+
+/// How much traffic, how fast.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// The demo's own SQLite file.
+    pub database: String,
+    pub extensions: u32,
+    pub calls_per_minute: f64,
+    /// Multiplies the rate and divides ring and talk times.
+    pub speed: f64,
+    /// Contacts in the sample campaign.
+    pub campaign_contacts: u32,
+}
+
+const NAMES: [&str; 12] = [
+    "Asha", "Ravi", "Meera", "Arjun", "Priya", "Kabir", "Neha", "Vikram", "Anita", "Rohan",
+    "Divya", "Sameer",
+];
+
+/// Runs the demo until SIGINT or SIGTERM. The first line on stdout is the dashboard's URL.
+pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
+    if !(options.speed > 0.0 && options.speed.is_finite()) {
+        return Err("--speed must be a positive number".into());
+    }
+    if !(options.calls_per_minute > 0.0 && options.calls_per_minute.is_finite()) {
+        return Err("--calls-per-minute must be a positive number".into());
+    }
+    let speed = options.speed;
+    let scaled = |seconds: f64, floor: f64| Duration::from_secs_f64((seconds / speed).max(floor));
+    settings.database_url = DatabaseUrl::Sqlite(options.database.clone());
+    // The simulators call the engine where it listens.
+    settings.public_url = None;
+    // Short enough that a lost BYE or CDR is repaired while one watches, longer than any
+    // simulated ring or talk.
+    settings.deadlines.ring = scaled(60.0, 2.0);
+    settings.deadlines.talk = scaled(400.0, 5.0);
+    settings.deadlines.wrapup = scaled(30.0, 2.0);
+    settings.metrics_interval = Duration::from_secs(1);
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).await?;
+        let engine = app.engine();
+        let created = orgs::reissue(&engine.pool, &engine.writer, DEMO_ORG)
+            .await
+            .map_err(|e| e.to_string())?;
+        let base = engine.public_url.clone();
+        println!("Dashboard: {base}/#token={}", created.api_token);
+        let _ = std::io::stdout().flush();
+        let server = actix_web::rt::spawn(app.run_until_stopped());
+        let org_id = created.org.id.to_string();
+        if let Err(error) = start_traffic(
+            &base,
+            &org_id,
+            &created.api_token,
+            &created.webhook_token,
+            &options,
+        )
+        .await
+        {
+            tracing::error!(%error, "the demo could not set itself up");
+        }
+        match server.await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+}
+
+/// A supervisor's REST call with the demo org's token.
+async fn api(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> Result<Value, String> {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    let response = client
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if status.is_success() {
+        Ok(answer)
+    } else {
+        Err(format!("{path} answered {status}: {answer}"))
+    }
+}
+
+/// Configures the demo org through the API and starts the simulators.
+async fn start_traffic(
+    base: &str,
+    org_id: &str,
+    token: &str,
+    webhook_token: &str,
+    options: &DemoOptions,
+) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    for _ in 0..200 {
+        let ready = client.get(format!("{base}/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let speed = options.speed;
+    let mut dice = Dice::from_clock();
+    // Made up per run; a stand-in's secrets, never a real provider's.
+    let twilio_token = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    let pbx_secret = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    let twilio_number = "+918035739222";
+    let analytics_url = format!("{base}/webhooks/analytics/{org_id}");
+    let providers = FakeProviders::start(Script {
+        twilio_account_sid: "ACdemo0000".into(),
+        twilio_auth_token: twilio_token.clone(),
+        twilio_play: TwilioPlay::Realistic { speed },
+        analytics: Some((analytics_url, webhook_token.to_owned())),
+        ..Script::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let campaign_share = options.calls_per_minute * 0.25 * speed / 60.0;
+    api(
+        &client,
+        base,
+        token,
+        "PUT",
+        "/api/v1/providers/twilio",
+        json!({
+            "account_sid": "ACdemo0000", "auth_token": twilio_token, "from_number": twilio_number,
+            "api_base": providers.base(), "calls_per_second": campaign_share.max(0.05),
+        }),
+    )
+    .await?;
+    api(
+        &client,
+        base,
+        token,
+        "PUT",
+        "/api/v1/providers/yeastar",
+        json!({
+            "webhook_secret": pbx_secret, "client_id": "demo", "client_secret": "demo-client",
+            "api_base": providers.base(), "utc_offset": "+00:00",
+        }),
+    )
+    .await?;
+    let pbx = PbxSim {
+        webhook_url: format!("{base}/webhooks/yeastar/{org_id}"),
+        secret: pbx_secret,
+        extensions: options.extensions,
+        calls_per_minute: options.calls_per_minute * 0.35,
+        speed,
+        lost_bye: 0.03,
+        lost_cdr: 0.05,
+    };
+    for (i, number) in pbx.numbers().iter().enumerate() {
+        let name = format!(
+            "{} ({})",
+            NAMES[i % NAMES.len()],
+            if i % 3 == 0 { "sales" } else { "support" }
+        );
+        api(
+            &client,
+            base,
+            token,
+            "PUT",
+            &format!("/api/v1/extensions/{number}"),
+            json!({"name": name}),
+        )
+        .await?;
+    }
+    actix_web::rt::spawn(pbx.run(Dice::new(dice.between(0, u64::MAX - 1))));
+
+    // The sample campaign: a few hundred leads, some on the do-not-call list, one retry.
+    let contacts: Vec<Value> = (0..options.campaign_contacts)
+        .map(|i| json!({"phone": format!("+9198{:08}", 10_000_000 + i * 7919 % 89_999_999), "name": format!("Lead {}", i + 1)}))
+        .collect();
+    for contact in contacts.iter().step_by(25) {
+        api(
+            &client,
+            base,
+            token,
+            "POST",
+            "/api/v1/dnc",
+            json!({"phone": contact["phone"], "reason": "asked not to be called"}),
+        )
+        .await?;
+    }
+    let campaign = api(
+        &client,
+        base,
+        token,
+        "POST",
+        "/api/v1/campaigns",
+        json!({
+            "name": format!("Demo campaign {}", chrono::Utc::now().format("%H:%M")),
+            "provider": "twilio", "concurrency": 5, "max_attempts": 2,
+            "retry_delay_s": (60.0 / speed).ceil().max(1.0) as i64,
+            "contacts": contacts,
+        }),
+    )
+    .await?;
+    let id = campaign["id"].as_str().unwrap_or_default();
+    api(
+        &client,
+        base,
+        token,
+        "POST",
+        &format!("/api/v1/campaigns/{id}/start"),
+        json!({}),
+    )
+    .await?;
+
+    // Inbound calls to the Twilio number.
+    let line = TwilioLine {
+        voice_url: format!("{base}/webhooks/twilio/{org_id}/voice"),
+        status_url: format!("{base}/webhooks/twilio/{org_id}/status"),
+        auth_token: twilio_token,
+        number: twilio_number.into(),
+        speed,
+    };
+    let every = Duration::from_secs_f64(60.0 / (options.calls_per_minute * 0.4 * speed).max(0.01));
+    actix_web::rt::spawn(async move {
+        loop {
+            actix_web::rt::time::sleep(every).await;
+            let mut call_dice = Dice::new(dice.between(0, u64::MAX - 1));
+            let from = format!("+9199{:08}", call_dice.between(0, 99_999_999));
+            let (line, client) = (line.clone(), client.clone());
+            actix_web::rt::spawn(async move {
+                line.incoming_call(&client, &from, &mut call_dice).await
+            });
+        }
+    });
+    Ok(())
+}

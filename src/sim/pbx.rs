@@ -1,0 +1,259 @@
+//! A simulated Yeastar P-Series PBX: extensions register, then inbound, outbound and internal calls
+//! ring, are answered (or not) and end, each told to the engine as the PBX tells it — 30007, 30011
+//! RING / ANSWER / BYE snapshots, 30015 failures, 30012 CDRs — through the real webhook endpoint,
+//! signed with the org's secret. Now and then a BYE or a CDR is lost (the engine's deadlines must
+//! repair it) and a caller reaches a busy extension.
+
+use super::dice::Dice;
+use crate::providers::yeastar;
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// What the simulated PBX does.
+#[derive(Debug, Clone)]
+pub struct PbxSim {
+    /// `…/webhooks/yeastar/{org_id}` of the engine.
+    pub webhook_url: String,
+    /// The org's Yeastar `webhook_secret`.
+    pub secret: String,
+    /// Extensions `101`, `102`, …
+    pub extensions: u32,
+    /// New calls per minute (before `speed`).
+    pub calls_per_minute: f64,
+    /// Multiplies the rate and divides ring and talk times.
+    pub speed: f64,
+    /// Share of calls whose BYE (and CDR) never arrive, and of calls whose CDR never arrives.
+    pub lost_bye: f64,
+    pub lost_cdr: f64,
+}
+
+impl PbxSim {
+    /// The extension numbers the PBX has.
+    pub fn numbers(&self) -> Vec<String> {
+        (1..=self.extensions)
+            .map(|i| (100 + i).to_string())
+            .collect()
+    }
+
+    /// Runs the PBX on the current (actix) runtime until the runtime stops: registrations first,
+    /// then calls at the configured rate. Answers once every extension has registered.
+    pub async fn run(self, mut dice: Dice) {
+        let pbx = Rc::new(Pbx {
+            client: reqwest::Client::new(),
+            sim: self.clone(),
+            busy: RefCell::default(),
+            next_call: RefCell::new(1),
+        });
+        let numbers = self.numbers();
+        for (i, number) in numbers.iter().enumerate() {
+            // One extension in ten stays unregistered: the board shows offline ones too.
+            let status = if i % 10 == 9 {
+                "Unregistered"
+            } else {
+                "Registered"
+            };
+            pbx.send(30007, json!({"extension": number, "status": status}))
+                .await;
+        }
+        let online: Vec<String> = numbers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 10 != 9)
+            .map(|(_, n)| n.clone())
+            .collect();
+        let every = Duration::from_secs_f64(60.0 / (self.calls_per_minute * self.speed).max(0.01));
+        actix_web::rt::spawn(async move {
+            loop {
+                actix_web::rt::time::sleep(every).await;
+                let seed = dice.between(0, u64::MAX - 1);
+                let call = pbx.clone().call(online.clone(), Dice::new(seed));
+                actix_web::rt::spawn(call);
+            }
+        });
+    }
+}
+
+struct Pbx {
+    client: reqwest::Client,
+    sim: PbxSim,
+    /// Extensions in a call right now.
+    busy: RefCell<HashSet<String>>,
+    next_call: RefCell<u64>,
+}
+
+/// One side of a call as a 30011 member.
+#[derive(Clone)]
+enum Side {
+    Extension(String),
+    Inbound { from: String, to: String },
+    Outbound { from: String, to: String },
+}
+
+impl Side {
+    fn member(&self, status: &str) -> Value {
+        match self {
+            Side::Extension(number) => json!({"extension": {
+                "number": number, "channel_id": format!("PJSIP/{number}-0001"), "member_status": status}}),
+            Side::Inbound { from, to } => json!({"inbound": {
+                "from": from, "to": to, "trunk_name": "sim-trunk", "member_status": status}}),
+            Side::Outbound { from, to } => json!({"outbound": {
+                "from": from, "to": to, "trunk_name": "sim-trunk", "member_status": status}}),
+        }
+    }
+
+    fn number(&self) -> String {
+        match self {
+            Side::Extension(n) => n.clone(),
+            Side::Inbound { from, .. } => from.clone(),
+            Side::Outbound { to, .. } => to.clone(),
+        }
+    }
+}
+
+impl Pbx {
+    /// Posts one PBX event, signed as the PBX signs it.
+    async fn send(&self, event_type: u32, msg: Value) {
+        let body =
+            json!({"type": event_type, "sn": "SIM0000000001", "msg": msg.to_string()}).to_string();
+        let signature = yeastar::signature(&self.sim.secret, body.as_bytes());
+        let sent = self
+            .client
+            .post(&self.sim.webhook_url)
+            .header("Content-Type", "application/json")
+            .header("X-Signature", signature)
+            .body(body)
+            .send()
+            .await;
+        if let Err(error) = sent {
+            tracing::debug!(%error, "the simulated PBX could not reach the engine");
+        }
+    }
+
+    fn free(&self, online: &[String], dice: &mut Dice) -> Option<String> {
+        let busy = self.busy.borrow();
+        let free: Vec<&String> = online.iter().filter(|n| !busy.contains(*n)).collect();
+        dice.pick(&free).map(|n| (*n).clone())
+    }
+
+    /// One call from start to end.
+    async fn call(self: Rc<Self>, online: Vec<String>, mut dice: Dice) {
+        let speed = self.sim.speed;
+        let id = {
+            let mut next = self.next_call.borrow_mut();
+            *next += 1;
+            format!("{}.{}", 1_700_000 + *next, dice.between(1, 9))
+        };
+        let customer = format!("0{}", dice.between(7_000_000_000, 9_999_999_999));
+        let roll = dice.unit();
+        let (caller, callee, kind) = if roll < 0.55 {
+            // Inbound; now and then to an extension already on the phone.
+            let busy_now: Vec<String> = self.busy.borrow().iter().cloned().collect();
+            if dice.chance(0.08) {
+                if let Some(busy) = dice.pick(&busy_now).cloned() {
+                    let caller = Side::Inbound {
+                        from: customer,
+                        to: "8035739222".into(),
+                    };
+                    let members = vec![
+                        caller.member("ANSWERED"),
+                        Side::Extension(busy.clone()).member("RING"),
+                    ];
+                    self.send(30011, json!({"call_id": id, "members": members}))
+                        .await;
+                    self.send(
+                        30015,
+                        json!({"call_id": id, "reason": "486 User Busy",
+                        "members": [Side::Extension(busy).member("BYE")]}),
+                    )
+                    .await;
+                    return;
+                }
+            }
+            let Some(ext) = self.free(&online, &mut dice) else {
+                return;
+            };
+            (
+                Side::Inbound {
+                    from: customer,
+                    to: "8035739222".into(),
+                },
+                Side::Extension(ext),
+                "Inbound",
+            )
+        } else if roll < 0.85 {
+            let Some(ext) = self.free(&online, &mut dice) else {
+                return;
+            };
+            let to = customer.trim_start_matches('0').to_owned();
+            (
+                Side::Extension(ext.clone()),
+                Side::Outbound {
+                    from: ext,
+                    to: format!("91{to}"),
+                },
+                "Outbound",
+            )
+        } else {
+            let Some(a) = self.free(&online, &mut dice) else {
+                return;
+            };
+            self.busy.borrow_mut().insert(a.clone());
+            let b = self.free(&online, &mut dice);
+            self.busy.borrow_mut().remove(&a);
+            let Some(b) = b else { return };
+            (Side::Extension(a), Side::Extension(b), "Internal")
+        };
+        let exts: Vec<String> = [&caller, &callee]
+            .iter()
+            .filter_map(|s| match s {
+                Side::Extension(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect();
+        self.busy.borrow_mut().extend(exts.iter().cloned());
+        let started = chrono::Utc::now();
+        let snapshot = |a: &str, b: &str| json!({"call_id": id, "members": [caller.member(a), callee.member(b)]});
+        self.send(30011, snapshot("ALERT", "RING")).await;
+        let ring = dice.seconds(3, 15, speed);
+        actix_web::rt::time::sleep(ring).await;
+        let answered = dice.chance(0.8);
+        let talk = if answered {
+            self.send(30011, snapshot("ANSWERED", "ANSWER")).await;
+            let talk = dice.seconds(8, 90, speed);
+            actix_web::rt::time::sleep(talk).await;
+            talk
+        } else {
+            Duration::ZERO
+        };
+        let lost_bye = dice.chance(self.sim.lost_bye);
+        let lost_cdr = lost_bye || dice.chance(self.sim.lost_cdr);
+        for ext in &exts {
+            self.busy.borrow_mut().remove(ext);
+        }
+        if lost_bye {
+            return;
+        }
+        self.send(30011, snapshot("BYE", "BYE")).await;
+        if lost_cdr {
+            return;
+        }
+        // Durations as the engine's clock saw them pass (times are compressed by `speed`).
+        let talk_s = talk.as_secs_f64().round() as i64;
+        let ring_s = ring.as_secs_f64().round() as i64;
+        self.send(
+            30012,
+            json!({
+                "call_id": id,
+                "time_start": started.format("%Y-%m-%d %H:%M:%S").to_string(),
+                "call_from": caller.number(), "call_to": callee.number(),
+                "call_duration": ring_s + talk_s, "talk_duration": talk_s,
+                "status": if answered { "ANSWERED" } else { "NO ANSWER" },
+                "type": kind,
+            }),
+        )
+        .await;
+    }
+}

@@ -1,0 +1,190 @@
+//! `switchboard demo`, run as a user runs it: the real binary prints the dashboard URL first, and
+//! within seconds (`--speed`) its simulated PBX and Twilio produce calls, presence changes and
+//! campaign progress — all through the webhook endpoints (the raw inbox has them) — and SIGTERM
+//! stops it within 10 s. A second run over the same database reuses the demo org with a new token.
+
+use crate::helpers::*;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running demo: its process, the dashboard URL's base and token.
+struct Demo {
+    child: Child,
+    base: String,
+    token: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_demo(database: &str) -> Demo {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--speed",
+            "20",
+            "--calls-per-minute",
+            "240",
+        ])
+        .args(["--extensions", "12", "--database", database])
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(first)) = lines.next() {
+            let _ = tx.send(first);
+        }
+        for _ in lines {}
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the demo prints its URL");
+    let url = first
+        .strip_prefix("Dashboard: ")
+        .unwrap_or_else(|| panic!("the first line names the dashboard: {first}"));
+    let (base, token) = url
+        .split_once("/#token=")
+        .expect("the token is in the fragment");
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    Demo {
+        child,
+        base: base.to_owned(),
+        token: token.to_owned(),
+    }
+}
+
+impl Demo {
+    fn app(&self) -> TestApp {
+        TestApp {
+            address: self.base.clone(),
+            public_url: self.base.clone(),
+            client: awc::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .finish(),
+        }
+    }
+
+    /// Polls `check` on `path` until it holds (at most 30 s).
+    async fn eventually(&self, path: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let app = self.app();
+        let mut last = Value::Null;
+        for _ in 0..300 {
+            let (status, body) = app.request("GET", path, Some(&self.token), None).await;
+            if status == 200 && check(&body) {
+                return body;
+            }
+            last = body;
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{path} never got there: {last}");
+    }
+}
+
+#[actix_web::test]
+async fn the_demo_makes_calls_presence_and_campaign_progress_through_the_webhooks() {
+    let dir = std::env::temp_dir().join(format!("sb_demo_{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = dir.join("demo.db").to_string_lossy().into_owned();
+    let demo = start_demo(&database);
+
+    let metrics = demo
+        .eventually("/api/v1/metrics", |m| m["calls"].as_i64() >= Some(5))
+        .await;
+    assert!(
+        metrics["extensions"]["offline"].as_i64() >= Some(1),
+        "{metrics}"
+    );
+    let extensions = demo
+        .eventually("/api/v1/extensions", |e| {
+            let items = e["items"].as_array().unwrap();
+            items.len() == 12
+                && items
+                    .iter()
+                    .any(|x| x["presence"] != "offline" && x["presence"] != "online")
+        })
+        .await;
+    assert!(
+        extensions["items"][0]["name"].is_string(),
+        "the demo named them: {extensions}"
+    );
+    let campaigns = demo
+        .eventually("/api/v1/campaigns", |c| {
+            c["items"][0]["status"] == "running"
+        })
+        .await;
+    let id = campaigns["items"][0]["id"].as_str().unwrap().to_owned();
+    // Calls placed through the stand-in Twilio, do-not-call contacts skipped, and a voice bot's
+    // analytics merged into a finished call ("completed" in the seed's call counts).
+    demo.eventually(&format!("/api/v1/campaigns/{id}/progress"), |p| {
+        p["totalCalls"].as_i64() >= Some(3)
+            && p["contacts"]["skipped"].as_i64() >= Some(1)
+            && p["callCounts"]["completed"].as_i64() >= Some(1)
+    })
+    .await;
+    for provider in ["yeastar", "twilio"] {
+        demo.eventually(&format!("/api/v1/webhooks?provider={provider}"), |i| {
+            i["items"].as_array().is_some_and(|items| !items.is_empty())
+        })
+        .await;
+    }
+    let calls = demo
+        .eventually("/api/v1/calls?limit=1000", |c| {
+            let items = c["items"].as_array().unwrap();
+            let by = |d: &str| items.iter().any(|x| x["direction"] == d);
+            by("inbound") && by("outbound") && items.iter().any(|x| x["provider"] == "yeastar")
+        })
+        .await;
+    assert!(calls["items"].as_array().unwrap().len() >= 5);
+
+    // SIGTERM stops it within 10 s.
+    let mut demo = demo;
+    let stopped = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &demo.child.id().to_string()])
+        .status()
+        .unwrap();
+    loop {
+        if demo.child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The same database again: the demo org is reused, with a new token; the old one is refused.
+    let old_token = demo.token.clone();
+    drop(demo);
+    let again = start_demo(&database);
+    assert_ne!(again.token, old_token);
+    let app = again.app();
+    let (status, _) = app
+        .request("GET", "/api/v1/calls", Some(&old_token), None)
+        .await;
+    assert_eq!(status, 401, "the old token was rotated away");
+    let calls = again
+        .eventually("/api/v1/calls?limit=1000", |c| {
+            c["items"].as_array().is_some_and(|i| !i.is_empty())
+        })
+        .await;
+    assert!(
+        !calls["items"].as_array().unwrap().is_empty(),
+        "the first run's calls are still there"
+    );
+}
