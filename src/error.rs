@@ -40,6 +40,8 @@ macro_rules! error_codes {
 error_codes! {
     /// A missing, unknown or wrong token or signature.
     Unauthorized = UNAUTHORIZED, "unauthorized";
+    /// The token may not do this (a viewer token changes nothing).
+    Forbidden = FORBIDDEN, "forbidden";
     /// No such resource for this org (another org's is indistinguishable from none).
     NotFound = NOT_FOUND, "not_found";
     /// A JSON body that cannot be read as the operation's input.

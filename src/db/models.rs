@@ -239,6 +239,30 @@ impl TryFrom<ExtensionRow> for Extension {
     }
 }
 
+/// A scoped token of an org (only its hash).
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiTokenRow {
+    pub id: String,
+    pub org_id: String,
+    pub role: String,
+    pub agent_id: Option<String>,
+    pub token_hash: String,
+    pub created_at: String,
+}
+
+impl ApiTokenRow {
+    /// The token as lists show it (never the token itself).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "role": self.role,
+            "agent_id": self.agent_id,
+            "created_at": self.created_at,
+        })
+    }
+}
+
 /// A number on the org's do-not-call list.
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = dnc)]

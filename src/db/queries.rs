@@ -20,6 +20,30 @@ pub fn org_by_api_token_hash(conn: &mut DbConnection, hash: &str) -> QueryResult
         .optional()
 }
 
+/// The scoped token with this hash.
+pub fn api_token_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<ApiTokenRow>> {
+    api_tokens::table
+        .filter(api_tokens::token_hash.eq(hash))
+        .first(conn)
+        .optional()
+}
+
+/// A page of an org's scoped tokens, oldest first (cursor: the last id).
+pub fn api_tokens_page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ApiTokenRow>> {
+    let mut query = api_tokens::table
+        .filter(api_tokens::org_id.eq(org_id))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(api_tokens::id.gt(after.to_owned()));
+    }
+    query.order(api_tokens::id.asc()).limit(limit).load(conn)
+}
+
 /// The oldest org with this name.
 pub fn org_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<OrgRow>> {
     orgs::table

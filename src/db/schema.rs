@@ -82,6 +82,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        org_id -> Text,
+        role -> Text,
+        agent_id -> Nullable<Text>,
+        token_hash -> Text,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
     dnc (org_id, phone) {
         org_id -> Text,
         phone -> Text,
@@ -173,6 +184,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     extensions,
     dnc,
+    api_tokens,
     campaigns,
     campaign_contacts,
     call_events,

@@ -24,6 +24,12 @@ pub enum WriteOp {
         webhook_token_hash: String,
     },
     PutProviderAccount(ProviderAccountRow),
+    InsertApiToken(ApiTokenRow),
+    /// Revokes a scoped token of the org; an unknown one makes the request a duplicate.
+    DeleteApiToken {
+        org_id: String,
+        id: String,
+    },
     UpsertCall(Box<CallRow>),
     /// Adds a contact unless its phone is already the org's: then the request is a duplicate.
     InsertContact(ContactRow),
@@ -116,6 +122,19 @@ pub fn apply(
                         orgs::webhook_token_hash.eq(webhook_token_hash),
                     ))
                     .execute(conn)?;
+            }
+            WriteOp::InsertApiToken(row) => {
+                diesel::insert_into(api_tokens::table)
+                    .values(row)
+                    .execute(conn)?;
+            }
+            WriteOp::DeleteApiToken { org_id, id } => {
+                let doomed = api_tokens::table
+                    .filter(api_tokens::org_id.eq(org_id))
+                    .filter(api_tokens::id.eq(id));
+                if diesel::delete(doomed).execute(conn)? == 0 {
+                    return Ok(WriteOutcome::Duplicate);
+                }
             }
             WriteOp::PutProviderAccount(row) => {
                 db_run!(conn, |c| diesel::insert_into(provider_accounts::table)

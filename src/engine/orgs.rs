@@ -1,9 +1,9 @@
 //! Organizations: creation, token checks and provider credentials, with an in-memory directory in
 //! front of the database (tokens are stored only as SHA-256 hashes).
 
-use crate::db::models::{OrgRow, ProviderAccountRow};
+use crate::db::models::{ApiTokenRow, OrgRow, ProviderAccountRow};
 use crate::db::writer::Writer;
-use crate::db::writes::{WriteOp, WriteRequest};
+use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::db::{self, queries, DbPool};
 use crate::domain::ids::OrgId;
 use crate::domain::time::to_text;
@@ -162,10 +162,50 @@ fn typed(provider: Provider, stored: &Map<String, Value>) -> Result<Credentials,
         .map_err(|e| AppError::internal(e.to_string()))
 }
 
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The org's own api token: everything.
+    Owner,
+    /// A scoped token that reads (GETs, the WebSocket) and changes nothing: a wallboard's.
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// The roles a scoped token can be made with.
+    pub fn scoped(word: &str) -> Option<Self> {
+        (word == "viewer").then_some(Role::Viewer)
+    }
+}
+
+/// Who a request's token speaks for.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub org: Arc<Org>,
+    pub role: Role,
+    /// The scoped token's id (None for the org's own token).
+    pub token_id: Option<String>,
+}
+
+/// A new scoped token: the only time the token is ever shown.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub row: ApiTokenRow,
+    pub token: String,
+}
+
 /// Orgs and their provider credentials, read through from the database and kept in memory.
 pub struct OrgDirectory {
     pool: DbPool,
-    by_token_hash: RwLock<HashMap<String, Arc<Org>>>,
+    by_token_hash: RwLock<HashMap<String, Caller>>,
     by_id: RwLock<HashMap<OrgId, Arc<Org>>>,
     credentials: RwLock<HashMap<(OrgId, Provider), Credentials>>,
 }
@@ -180,25 +220,94 @@ impl OrgDirectory {
         }
     }
 
-    /// The org an api token belongs to.
-    pub async fn by_api_token(&self, token: &str) -> Result<Option<Arc<Org>>, AppError> {
+    /// Who an api token (the org's own, or a scoped one) speaks for.
+    pub async fn by_api_token(&self, token: &str) -> Result<Option<Caller>, AppError> {
         let hash = token_hash(token);
-        if let Some(org) = self.by_token_hash.read().unwrap().get(&hash) {
-            return Ok(Some(org.clone()));
+        if let Some(caller) = self.by_token_hash.read().unwrap().get(&hash) {
+            return Ok(Some(caller.clone()));
         }
         let lookup = hash.clone();
-        let row = db::read(&self.pool, move |conn| {
-            Ok(queries::org_by_api_token_hash(conn, &lookup)?)
+        let found = db::read(&self.pool, move |conn| {
+            if let Some(org) = queries::org_by_api_token_hash(conn, &lookup)? {
+                return Ok(Some((org, None)));
+            }
+            let Some(scoped) = queries::api_token_by_hash(conn, &lookup)? else {
+                return Ok(None);
+            };
+            Ok(queries::org_by_id(conn, &scoped.org_id)?.map(|org| (org, Some(scoped))))
         })
         .await?;
-        Ok(row.map(|row| {
-            let org = Arc::new(Org::from(row));
-            self.by_token_hash
-                .write()
-                .unwrap()
-                .insert(hash, org.clone());
-            org
-        }))
+        let Some((org, scoped)) = found else {
+            return Ok(None);
+        };
+        let role = match &scoped {
+            None => Role::Owner,
+            Some(row) => Role::scoped(&row.role)
+                .ok_or_else(|| AppError::internal(format!("unknown token role {}", row.role)))?,
+        };
+        let caller = Caller {
+            org: Arc::new(Org::from(org)),
+            role,
+            token_id: scoped.map(|row| row.id),
+        };
+        self.by_token_hash
+            .write()
+            .unwrap()
+            .insert(hash, caller.clone());
+        Ok(Some(caller))
+    }
+
+    /// Issues a scoped token of `role` for the org.
+    pub async fn issue_token(
+        &self,
+        writer: &Writer,
+        org_id: &OrgId,
+        role: Role,
+    ) -> Result<IssuedToken, AppError> {
+        let token = new_token("sbv");
+        let row = ApiTokenRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: org_id.to_string(),
+            role: role.as_str().to_owned(),
+            agent_id: None,
+            token_hash: token_hash(&token),
+            created_at: to_text(chrono::Utc::now()),
+        };
+        writer
+            .commit(WriteRequest {
+                org_id: org_id.clone(),
+                ops: vec![WriteOp::InsertApiToken(row.clone())],
+                events: Vec::new(),
+            })
+            .await?;
+        Ok(IssuedToken { row, token })
+    }
+
+    /// Revokes a scoped token of the org: it stops working at once. An unknown id is a 404.
+    pub async fn revoke_token(
+        &self,
+        writer: &Writer,
+        org_id: &OrgId,
+        id: &str,
+    ) -> Result<(), AppError> {
+        let outcome = writer
+            .commit(WriteRequest {
+                org_id: org_id.clone(),
+                ops: vec![WriteOp::DeleteApiToken {
+                    org_id: org_id.to_string(),
+                    id: id.to_owned(),
+                }],
+                events: Vec::new(),
+            })
+            .await?;
+        if outcome == WriteOutcome::Duplicate {
+            return Err(AppError::not_found("token"));
+        }
+        self.by_token_hash
+            .write()
+            .unwrap()
+            .retain(|_, caller| caller.token_id.as_deref() != Some(id));
+        Ok(())
     }
 
     /// An org by its id (any text: what is not an id of ours is simply not found).

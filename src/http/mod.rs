@@ -9,11 +9,12 @@ pub mod health;
 pub mod org_metrics;
 pub mod orgs;
 pub mod providers;
+pub mod tokens;
 pub mod webhooks;
 pub mod ws;
 
 use crate::actors::Actors;
-use crate::engine::orgs::Org;
+use crate::engine::orgs::{Caller, Org, Role};
 use crate::engine::Engine;
 use crate::error::{AppError, Code};
 use crate::providers::plivo::Callback;
@@ -54,6 +55,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/api/v1")
             .route("/orgs", web::post().to(orgs::create_org))
+            .route("/org", web::get().to(orgs::current_org))
+            .route("/tokens", web::post().to(tokens::create_token))
+            .route("/tokens", web::get().to(tokens::list_tokens))
+            .route("/tokens/{id}", web::delete().to(tokens::revoke_token))
             .route("/providers", web::get().to(providers::list_providers))
             .route(
                 "/providers/{provider}",
@@ -155,8 +160,12 @@ async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::not_found("endpoint"))
 }
 
-/// The org whose api token the request carries (`Authorization: Bearer …`, or `?token=` where a
-/// browser cannot set headers: the WebSocket).
+/// Who the request's token speaks for (`Authorization: Bearer …`, or `?token=` where a browser
+/// cannot set headers: the WebSocket). A viewer token passes only for reads (GET): anything else
+/// is a 403 `forbidden`, checked here once for every operation.
+pub struct ApiCaller(pub Caller);
+
+/// The org of the request's token (see [`ApiCaller`]).
 pub struct ApiOrg(pub Arc<Org>);
 
 /// The bearer token of a request, or its `token` query parameter.
@@ -174,13 +183,14 @@ pub fn request_token(req: &HttpRequest) -> Option<String> {
     })
 }
 
-impl FromRequest for ApiOrg {
+impl FromRequest for ApiCaller {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = request_token(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let reads = req.method() == actix_web::http::Method::GET;
         Box::pin(async move {
             let (Some(token), Some(state)) = (token, state) else {
                 return Err(AppError::unauthorized());
@@ -188,11 +198,30 @@ impl FromRequest for ApiOrg {
             if token.is_empty() {
                 return Err(AppError::unauthorized());
             }
-            match state.engine.orgs.by_api_token(&token).await? {
-                Some(org) => Ok(ApiOrg(org)),
-                None => Err(AppError::unauthorized()),
+            let caller = state
+                .engine
+                .orgs
+                .by_api_token(&token)
+                .await?
+                .ok_or_else(AppError::unauthorized)?;
+            if caller.role == Role::Viewer && !reads {
+                return Err(AppError::new(
+                    Code::Forbidden,
+                    "a viewer token reads and changes nothing",
+                ));
             }
+            Ok(ApiCaller(caller))
         })
+    }
+}
+
+impl FromRequest for ApiOrg {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = ApiCaller::from_request(req, payload);
+        Box::pin(async move { Ok(ApiOrg(caller.await?.0.org)) })
     }
 }
 

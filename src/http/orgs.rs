@@ -1,6 +1,7 @@
-//! `POST /api/v1/orgs`: the admin creates an organization.
+//! `POST /api/v1/orgs`: the admin creates an organization; `GET /api/v1/org`: the org a token
+//! belongs to, and what the token may do.
 
-use super::AppState;
+use super::{ApiCaller, AppState};
 use crate::error::{AppError, Code};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -29,4 +30,12 @@ pub async fn create_org(
     }
     let created = crate::engine::orgs::create(&state.engine.writer, &body.name).await?;
     Ok(HttpResponse::Created().json(created))
+}
+
+/// The token's org with the token's `role` (`owner`, or `viewer` for a scoped read-only token):
+/// how the dashboard knows whether to show its buttons.
+pub async fn current_org(ApiCaller(caller): ApiCaller) -> HttpResponse {
+    let mut body = serde_json::to_value(&*caller.org).unwrap_or_default();
+    body["role"] = serde_json::json!(caller.role);
+    HttpResponse::Ok().json(body)
 }

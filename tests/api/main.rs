@@ -15,5 +15,6 @@ mod originate;
 mod pbx;
 mod providers;
 mod restart;
+mod tokens;
 mod twilio;
 mod websocket;
