@@ -3,6 +3,7 @@
 pub mod calls;
 pub mod campaigns;
 pub mod contacts;
+pub mod dashboard;
 pub mod dnc;
 pub mod extensions;
 pub mod health;
@@ -49,6 +50,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::PathConfig::default()
             .error_handler(|err, _| AppError::new(Code::InvalidPath, err.to_string()).into()),
     )
+    .route("/", web::get().to(dashboard::index))
+    .route("/assets/app.js", web::get().to(dashboard::script))
+    .route("/assets/app.css", web::get().to(dashboard::style))
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .route("/metrics", web::get().to(health::metrics))

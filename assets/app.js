@@ -1,0 +1,712 @@
+// Switchboard's live dashboard: plain JavaScript, no build step, no network but this server.
+// State comes from the WebSocket (snapshot, then committed events in seq order; after a reconnect,
+// `since=<last seq>` replays exactly what was missed). Rendering is batched: events only mark
+// what changed, and one animation frame redraws just those cards and rows.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const CALL_ROWS = 200;
+const LIVE = new Set(['queued', 'dialing', 'ringing', 'answered']);
+
+const state = {
+  token: null,
+  role: 'owner',
+  org: null,
+  seq: null,
+  socket: null,
+  connected: false,
+  retry: 0,
+  extensions: new Map(),   // number → extension object
+  calls: new Map(),        // id → call object
+  campaigns: new Map(),    // id → campaign object
+  progress: new Map(),     // campaign id → progress object
+  metrics: null,
+  openCampaign: null,
+  // What the next frame redraws.
+  dirty: { ext: new Set(), calls: new Set(), campaigns: false, metrics: false, board: false },
+  frame: 0,
+  events: 0,
+};
+window.switchboard = state;
+
+// ---------------------------------------------------------------------------------------------
+// The token: from the URL fragment (then removed from the address bar), else the browser's store,
+// else asked for once.
+
+function readToken() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const given = fragment.get('token');
+  if (given) {
+    localStorage.setItem('switchboard.token', given);
+    history.replaceState(null, '', location.pathname + location.search);
+    return given;
+  }
+  return localStorage.getItem('switchboard.token');
+}
+
+async function api(method, path, body, contentType) {
+  const headers = { Authorization: `Bearer ${state.token}` };
+  let payload;
+  if (body !== undefined) {
+    headers['Content-Type'] = contentType || 'application/json';
+    payload = contentType ? body : JSON.stringify(body);
+  }
+  const response = await fetch(path, { method, headers, body: payload });
+  const text = await response.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const error = new Error(json && json.message ? json.message : `${response.status}`);
+    error.code = json && json.error;
+    error.status = response.status;
+    throw error;
+  }
+  return json;
+}
+
+function toast(message) {
+  const t = $('toast');
+  t.textContent = message;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 5000);
+}
+
+/** Runs an action of the user's; its error (the API's own words) is shown. */
+async function act(work) {
+  try {
+    return await work();
+  } catch (error) {
+    toast(error.code ? `${error.code}: ${error.message}` : error.message);
+    return undefined;
+  }
+}
+
+async function signIn(token) {
+  state.token = token;
+  const me = await api('GET', '/api/v1/org');
+  state.org = me;
+  state.role = me.role;
+  document.body.classList.toggle('viewer', me.role === 'viewer');
+  $('org-name').textContent = me.name;
+  $('role').hidden = me.role !== 'viewer';
+  $('role').textContent = me.role;
+  $('login').hidden = true;
+  $('app').hidden = false;
+  connect();
+  loadRecentCalls();
+  api('GET', '/api/v1/metrics').then((m) => { state.metrics = m; mark('metrics'); }).catch(() => {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// The live stream.
+
+function connect() {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  let url = `${scheme}://${location.host}/api/v1/ws?token=${encodeURIComponent(state.token)}`;
+  if (state.seq !== null) url += `&since=${state.seq}`;
+  const socket = new WebSocket(url);
+  state.socket = socket;
+  socket.onopen = () => { state.retry = 0; setLink(true); };
+  socket.onmessage = (message) => receive(JSON.parse(message.data));
+  socket.onclose = () => {
+    if (state.socket !== socket) return;
+    setLink(false);
+    const wait = Math.min(10000, 250 * 2 ** state.retry++);
+    setTimeout(connect, wait);
+  };
+}
+
+function setLink(up) {
+  state.connected = up;
+  const link = $('link');
+  link.className = `link ${up ? 'up' : 'down'}`;
+  link.textContent = up ? 'live' : 'reconnecting…';
+}
+
+function receive(event) {
+  if (event.type === 'snapshot') {
+    applySnapshot(event);
+    return;
+  }
+  // Replay and live stream never overlap, but a frame seen twice must not count twice.
+  if (state.seq !== null && event.seq <= state.seq) return;
+  state.seq = event.seq;
+  state.events += 1;
+  const data = event.data;
+  switch (event.type) {
+    case 'call:created':
+    case 'call:updated':
+      putCall(data);
+      break;
+    case 'extension:updated':
+      state.extensions.set(data.number, data);
+      state.dirty.ext.add(data.number);
+      break;
+    case 'campaign:updated':
+      state.campaigns.set(data.id, data);
+      mark('campaigns');
+      break;
+    case 'campaign:progress':
+      state.progress.set(data.campaignId, data);
+      mark('campaigns');
+      break;
+    case 'metrics:updated':
+      state.metrics = data;
+      mark('metrics');
+      break;
+    case 'incoming:call':
+      popup(data);
+      if (data.call) putCall(data.call);
+      break;
+    default:
+      break;
+  }
+  schedule();
+}
+
+function applySnapshot(event) {
+  state.seq = event.seq;
+  const data = event.data || {};
+  state.extensions = new Map((data.extensions || []).map((e) => [e.number, e]));
+  for (const call of data.calls || []) putCall(call);
+  state.campaigns = new Map((data.campaigns || []).map((c) => [c.id, c]));
+  state.dirty.board = true;
+  mark('campaigns');
+  for (const campaign of state.campaigns.values()) loadProgress(campaign.id);
+  schedule();
+}
+
+function putCall(call) {
+  state.calls.set(call.id, call);
+  state.dirty.calls.add(call.id);
+  for (const number of call.extensions || []) state.dirty.ext.add(number);
+  if (call.campaign_id && call.campaign_id === state.openCampaign) mark('campaigns');
+}
+
+async function loadRecentCalls() {
+  const page = await api('GET', `/api/v1/calls?limit=${CALL_ROWS}`).catch(() => null);
+  if (!page) return;
+  for (const call of page.items) {
+    const known = state.calls.get(call.id);
+    if (!known || known.updated_at <= call.updated_at) putCall(call);
+  }
+  schedule();
+}
+
+async function loadProgress(id) {
+  const progress = await api('GET', `/api/v1/campaigns/${id}/progress`).catch(() => null);
+  if (progress) { state.progress.set(id, progress); mark('campaigns'); schedule(); }
+}
+
+function mark(what) { state.dirty[what] = true; }
+
+function schedule() {
+  if (!state.frame) state.frame = requestAnimationFrame(render);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering: only what changed, once per frame.
+
+function render() {
+  state.frame = 0;
+  const dirty = state.dirty;
+  if (dirty.board) {
+    renderBoard();
+    dirty.board = false;
+    dirty.ext.clear();
+  } else if (dirty.ext.size) {
+    for (const number of dirty.ext) renderExtension(number);
+    dirty.ext.clear();
+    renderBoardSummary();
+  }
+  if (dirty.calls.size) {
+    renderCalls(dirty.calls);
+    dirty.calls.clear();
+  }
+  if (dirty.campaigns) { renderCampaigns(); dirty.campaigns = false; }
+  if (dirty.metrics) { renderMetrics(); dirty.metrics = false; }
+}
+
+const cards = new Map(); // number → card element
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function renderBoard() {
+  const board = $('board');
+  board.textContent = '';
+  cards.clear();
+  const numbers = [...state.extensions.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  const fragment = document.createDocumentFragment();
+  for (const number of numbers) {
+    const card = makeCard(number);
+    cards.set(number, card);
+    fragment.appendChild(card);
+    fillCard(card, state.extensions.get(number));
+  }
+  board.appendChild(fragment);
+  renderBoardSummary();
+  applyFilter();
+}
+
+function makeCard(number) {
+  const card = el('article', 'ext');
+  card.dataset.number = number;
+  card.append(el('div', 'num', number), el('div', 'name'), el('span', 'state'), el('div', 'since'), el('div', 'party'));
+  const buttons = el('div', 'buttons act');
+  const dial = el('button', 'dial', 'Dial');
+  dial.onclick = () => dialFrom(number);
+  const reset = el('button', 'reset', 'Reset');
+  reset.title = 'End what this extension is stuck in';
+  reset.onclick = () => act(() => api('POST', `/api/v1/extensions/${encodeURIComponent(number)}/reset`));
+  buttons.append(dial, reset);
+  card.appendChild(buttons);
+  card.querySelector('.name').onclick = () => rename(number);
+  return card;
+}
+
+function renderExtension(number) {
+  const ext = state.extensions.get(number);
+  if (!ext) return;
+  let card = cards.get(number);
+  if (!card) {
+    // A new extension: the board is rebuilt once, in order.
+    state.dirty.board = true;
+    schedule();
+    return;
+  }
+  fillCard(card, ext);
+}
+
+const PRESENCE_TEXT = { online: 'online', ringing: 'ringing', incall: 'in call', offline: 'offline', dnd: 'do not disturb' };
+
+function fillCard(card, ext) {
+  card.className = `ext ${ext.presence}`;
+  card.querySelector('.name').textContent = ext.name || (state.role === 'viewer' ? '' : 'add a name');
+  card.querySelector('.state').textContent = PRESENCE_TEXT[ext.presence] || ext.presence;
+  card.dataset.since = ext.since || '';
+  const call = currentCall(ext);
+  card.dataset.callStart = call ? (call.answered_at || call.ringing_at || call.created_at) : '';
+  card.dataset.party = call ? otherParty(call, ext.number) : '';
+  const busy = ext.presence === 'ringing' || ext.presence === 'incall' || ext.presence === 'offline';
+  card.querySelector('.dial').disabled = busy;
+  card.querySelector('.reset').disabled = (ext.active_calls || []).length === 0;
+  tickCard(card, Date.now());
+}
+
+function currentCall(ext) {
+  for (const id of ext.active_calls || []) {
+    const call = state.calls.get(id);
+    if (call) return call;
+  }
+  return null;
+}
+
+function otherParty(call, number) {
+  return call.from === number ? (call.to || '…') : (call.from || '…');
+}
+
+function ago(iso, now) {
+  if (!iso) return '';
+  const s = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function tickCard(card, now) {
+  card.querySelector('.since').textContent = card.dataset.since ? `for ${ago(card.dataset.since, now)}` : '';
+  const { party, callStart } = card.dataset;
+  card.querySelector('.party').textContent = party ? (callStart ? `${party} · ${ago(callStart, now)}` : party) : '';
+}
+
+function renderBoardSummary() {
+  const counts = {};
+  for (const ext of state.extensions.values()) counts[ext.presence] = (counts[ext.presence] || 0) + 1;
+  $('board-summary').textContent = `${state.extensions.size} extensions · ` +
+    ['online', 'ringing', 'incall', 'offline', 'dnd'].map((p) => `${counts[p] || 0} ${PRESENCE_TEXT[p]}`).join(' · ');
+}
+
+function applyFilter() {
+  const q = $('board-filter').value.trim().toLowerCase();
+  for (const [number, card] of cards) {
+    const ext = state.extensions.get(number);
+    card.hidden = q !== '' && !number.toLowerCase().includes(q) && !(ext.name || '').toLowerCase().includes(q);
+  }
+}
+
+// Timers: once a second, in one frame.
+setInterval(() => requestAnimationFrame(() => {
+  const now = Date.now();
+  for (const card of cards.values()) if (!card.hidden) tickCard(card, now);
+  for (const row of $('call-rows').children) {
+    const call = state.calls.get(row.dataset.id);
+    if (call && LIVE.has(call.status)) row.children[6].textContent = duration(call, now);
+  }
+}), 1000);
+
+async function dialFrom(number) {
+  const to = prompt(`Call from extension ${number} to:`);
+  if (!to) return;
+  await act(() => api('POST', `/api/v1/extensions/${encodeURIComponent(number)}/dial`, { to }));
+}
+
+async function rename(number) {
+  if (state.role === 'viewer') return;
+  const ext = state.extensions.get(number);
+  const name = prompt(`Name of extension ${number}:`, ext.name || '');
+  if (name === null) return;
+  await act(() => api('PUT', `/api/v1/extensions/${encodeURIComponent(number)}`, { name }));
+}
+
+// Calls: newest first, at most CALL_ROWS rows, each row updated in place.
+const callRows = new Map();
+
+function duration(call, now) {
+  if (call.duration_s !== null && call.duration_s !== undefined) return `${call.duration_s}s`;
+  if (LIVE.has(call.status)) return ago(call.answered_at || call.ringing_at || call.created_at, now);
+  return '';
+}
+
+function renderCalls(ids) {
+  const body = $('call-rows');
+  const now = Date.now();
+  for (const id of ids) {
+    const call = state.calls.get(id);
+    let row = callRows.get(id);
+    if (!row) {
+      row = el('tr', 'clickable');
+      row.dataset.id = id;
+      for (let i = 0; i < 8; i++) row.appendChild(el('td'));
+      row.onclick = () => showTimeline(id);
+      callRows.set(id, row);
+    }
+    const cells = row.children;
+    cells[0].textContent = new Date(call.created_at).toLocaleTimeString();
+    cells[1].textContent = call.from || '';
+    cells[2].textContent = call.to || '';
+    cells[3].textContent = call.provider;
+    cells[4].textContent = call.direction;
+    cells[5].replaceChildren(el('span', `status ${call.status}`, call.status.replace('_', ' ')));
+    cells[6].textContent = duration(call, now);
+    cells[7].textContent = call.cost ? `${call.cost} ${call.currency || ''}` : '';
+  }
+  // Newest first; rows beyond the limit leave the page (the API still has them).
+  const ordered = [...state.calls.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : (a.id < b.id ? 1 : -1)));
+  const keep = ordered.slice(0, CALL_ROWS);
+  const keepIds = new Set(keep.map((c) => c.id));
+  for (const [id, row] of callRows) if (!keepIds.has(id)) { row.remove(); callRows.delete(id); }
+  let previous = null;
+  for (const call of keep) {
+    const row = callRows.get(call.id);
+    const expected = previous ? previous.nextSibling : body.firstChild;
+    if (row !== expected) body.insertBefore(row, expected);
+    previous = row;
+  }
+}
+
+async function showTimeline(id) {
+  const call = state.calls.get(id);
+  const timeline = await act(() => api('GET', `/api/v1/calls/${id}/events?limit=200`));
+  if (!timeline) return;
+  const body = $('modal-body');
+  body.replaceChildren(el('h2', '', `${call.from || '?'} → ${call.to || '?'} · ${call.status}`));
+  const meta = el('p', 'mono', `${call.provider} ${call.provider_call_id || ''} · ${call.direction}` +
+    (call.hangup_cause ? ` · ${call.hangup_cause}` : '') + (call.talk_s ? ` · talked ${call.talk_s}s` : ''));
+  body.appendChild(meta);
+  if (call.analytics) body.appendChild(el('pre', '', JSON.stringify(call.analytics, null, 2)));
+  const table = el('table', 'grid');
+  table.innerHTML = '<thead><tr><th>Received</th><th>Source</th><th>Kind</th><th>Status word</th><th>After</th></tr></thead>';
+  const rows = el('tbody');
+  for (const e of timeline.items) {
+    const row = el('tr');
+    for (const text of [new Date(e.received_at).toLocaleTimeString(), e.source, e.kind, e.raw_status || '', e.status_after]) row.appendChild(el('td', '', text));
+    rows.appendChild(row);
+  }
+  table.appendChild(rows);
+  body.appendChild(table);
+  $('modal').showModal();
+}
+
+// Campaigns.
+const CONTROLS = { pending: ['start', 'cancel'], running: ['pause', 'cancel'], paused: ['resume', 'cancel'], completed: ['start'], cancelled: ['start'], failed: [] };
+
+function renderCampaigns() {
+  const body = $('campaign-rows');
+  body.textContent = '';
+  const campaigns = [...state.campaigns.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+  for (const campaign of campaigns) {
+    const progress = state.progress.get(campaign.id);
+    const row = el('tr');
+    row.dataset.id = campaign.id;
+    row.appendChild(el('td', '', campaign.name));
+    const status = el('td');
+    status.appendChild(el('span', `status ${campaign.status}`, campaign.status));
+    if (campaign.failure_reason) status.appendChild(el('div', 'error', campaign.failure_reason));
+    row.appendChild(status);
+    row.appendChild(el('td', '', campaign.provider));
+    const cell = el('td', 'progress');
+    const total = progress ? progress.totalContacts : 0;
+    const reached = progress ? progress.contacts.done + progress.contacts.failed + progress.contacts.skipped : 0;
+    cell.appendChild(el('div', 'display', progress ? progress.display : '…'));
+    const bar = el('span', 'bar');
+    const fill = el('i');
+    fill.style.width = `${total ? Math.round((reached / total) * 100) : 0}%`;
+    bar.appendChild(fill);
+    cell.appendChild(bar);
+    row.appendChild(cell);
+    const open = el('td');
+    const view = el('button', '', 'Open');
+    view.onclick = () => openCampaign(campaign.id);
+    open.appendChild(view);
+    row.appendChild(open);
+    const controls = el('td', 'act');
+    for (const action of CONTROLS[campaign.status] || []) {
+      const button = el('button', action === 'cancel' ? 'danger' : 'primary', action[0].toUpperCase() + action.slice(1));
+      button.dataset.action = action;
+      button.onclick = () => act(async () => {
+        const updated = await api('POST', `/api/v1/campaigns/${campaign.id}/${action}`);
+        state.campaigns.set(updated.id, updated);
+        mark('campaigns');
+        schedule();
+      });
+      controls.appendChild(button);
+    }
+    row.appendChild(controls);
+    body.appendChild(row);
+  }
+  if (state.openCampaign) renderCampaignDetail();
+}
+
+async function openCampaign(id) {
+  state.openCampaign = id;
+  await loadProgress(id);
+  await loadCampaignContacts(id);
+  mark('campaigns');
+  schedule();
+}
+
+const campaignContacts = new Map();
+
+async function loadCampaignContacts(id) {
+  const page = await api('GET', `/api/v1/campaigns/${id}/contacts?limit=1000`).catch(() => null);
+  if (page) campaignContacts.set(id, page.items);
+}
+
+function renderCampaignDetail() {
+  const id = state.openCampaign;
+  const campaign = state.campaigns.get(id);
+  const progress = state.progress.get(id);
+  const panel = $('campaign-detail');
+  if (!campaign || !progress) { panel.hidden = true; return; }
+  panel.hidden = false;
+  panel.textContent = '';
+  const close = el('button', '', 'Close');
+  close.style.float = 'right';
+  close.onclick = () => { state.openCampaign = null; panel.hidden = true; };
+  panel.append(close, el('h2', '', `${campaign.name} · ${campaign.status}`));
+  const c = progress.contacts;
+  const reached = c.done + c.failed + c.skipped;
+  const figures = el('div', 'figures');
+  const figure = (label, value) => { const d = el('div'); d.append(el('b', '', String(value)), el('span', '', label)); figures.appendChild(d); };
+  figure('progress', progress.display);
+  figure('success rate', `${Math.round((progress.answerRate || 0) * 100)}%`);
+  figure('successful', c.done);
+  figure('failed', c.failed + c.skipped);
+  figure('pending', c.pending + c.retry_scheduled);
+  figure('live calls', progress.liveCalls);
+  for (const key of ['processed', 'ringing', 'call-ended', 'completed']) figure(key, progress.callCounts[key]);
+  panel.appendChild(figures);
+  const bar = el('span', 'bar');
+  const fill = el('i');
+  fill.style.width = `${progress.totalContacts ? Math.round((reached / progress.totalContacts) * 100) : 0}%`;
+  bar.appendChild(fill);
+  panel.appendChild(bar);
+  panel.appendChild(el('h2', '', 'Last 20 calls'));
+  const recent = [...state.calls.values()].filter((call) => call.campaign_id === id)
+    .sort((a, b) => (a.created_at < b.created_at ? 1 : -1)).slice(0, 20);
+  const calls = el('table', 'grid');
+  calls.innerHTML = '<thead><tr><th>Started</th><th>To</th><th>Status</th><th>Duration</th></tr></thead>';
+  const callBody = el('tbody');
+  for (const call of recent) {
+    const row = el('tr', 'clickable');
+    row.onclick = () => showTimeline(call.id);
+    row.append(el('td', '', new Date(call.created_at).toLocaleTimeString()), el('td', '', call.to || ''));
+    const s = el('td');
+    s.appendChild(el('span', `status ${call.status}`, call.status));
+    row.append(s, el('td', '', duration(call, Date.now())));
+    callBody.appendChild(row);
+  }
+  calls.appendChild(callBody);
+  panel.appendChild(calls);
+  panel.appendChild(el('h2', '', 'Contacts'));
+  const contacts = el('table', 'grid');
+  contacts.innerHTML = '<thead><tr><th>Phone</th><th>Status</th><th>Attempts</th><th>Last outcome</th><th>Error</th></tr></thead>';
+  const contactBody = el('tbody');
+  for (const contact of (campaignContacts.get(id) || []).slice(0, 300)) {
+    const row = el('tr');
+    row.appendChild(el('td', '', contact.phone));
+    const s = el('td');
+    s.appendChild(el('span', `status ${contact.status}`, contact.status.replace('_', ' ')));
+    row.append(s, el('td', '', String(contact.attempts)), el('td', '', contact.last_outcome || ''), el('td', 'error', contact.last_error || ''));
+    contactBody.appendChild(row);
+  }
+  contacts.appendChild(contactBody);
+  panel.appendChild(contacts);
+  clearTimeout(renderCampaignDetail.timer);
+  renderCampaignDetail.timer = setTimeout(() => { if (state.openCampaign === id) loadCampaignContacts(id).then(() => { mark('campaigns'); schedule(); }); }, 3000);
+}
+
+function newCampaign() {
+  const body = $('modal-body');
+  body.innerHTML = `<h2>New campaign</h2>
+    <form id="campaign-form">
+      <label>Name <input name="name" required></label>
+      <label>Provider <select name="provider"><option>twilio</option><option>plivo</option><option>exotel</option><option>bolna</option></select></label>
+      <label>Concurrency <input name="concurrency" type="number" min="1" max="1000" value="5"></label>
+      <label>Attempts per contact <input name="max_attempts" type="number" min="1" max="20" value="1"></label>
+      <label>Contacts: one phone per line, or CSV with a <code>phone</code> column <textarea name="contacts" placeholder="phone,name&#10;+919876543210,Asha"></textarea></label>
+      <label>… or a CSV file <input name="file" type="file" accept=".csv,text/csv"></label>
+      <p><button type="submit" class="primary">Create</button> <span id="campaign-report"></span></p>
+    </form>`;
+  $('campaign-form').onsubmit = (submit) => {
+    submit.preventDefault();
+    const form = new FormData(submit.target);
+    act(async () => {
+      const campaign = await api('POST', '/api/v1/campaigns', {
+        name: form.get('name'), provider: form.get('provider'),
+        concurrency: Number(form.get('concurrency')), max_attempts: Number(form.get('max_attempts')),
+      });
+      let text = String(form.get('contacts') || '').trim();
+      const file = form.get('file');
+      if (file && file.size) text = await file.text();
+      if (text) {
+        const csv = text.split('\n')[0].toLowerCase().includes('phone') ? text : `phone\n${text}`;
+        const report = await api('POST', `/api/v1/campaigns/${campaign.id}/contacts`, csv, 'text/csv');
+        $('campaign-report').textContent = `${report.added} added, ${report.invalid.length} unreadable`;
+      }
+      state.campaigns.set(campaign.id, campaign);
+      loadProgress(campaign.id);
+      mark('campaigns');
+      schedule();
+    });
+  };
+  $('modal').showModal();
+}
+
+function renderMetrics() {
+  const m = state.metrics;
+  if (!m) return;
+  const cost = Object.entries(m.cost || {}).map(([currency, amount]) => `${amount} ${currency}`).join(', ') || '—';
+  const cards = [
+    ['Calls', m.calls], ['Live calls', m.live_calls], ['Answered', m.answered],
+    ['Answer rate', `${Math.round((m.answer_rate || 0) * 100)}%`], ['Minutes', (m.talk_minutes || 0).toFixed(1)],
+    ['Average talk', `${Math.round(m.average_talk_s || 0)}s`], ['Cost', cost],
+  ];
+  if (m.credits !== null && m.credits !== undefined) cards.push(['Credits', typeof m.credits === 'object' ? m.credits.balance : m.credits]);
+  const section = $('metrics');
+  section.textContent = '';
+  for (const [label, value] of cards) {
+    const card = el('div', 'card');
+    card.append(el('div', 'label', label), el('div', 'value', String(value)));
+    section.appendChild(card);
+  }
+}
+
+function popup(data) {
+  const box = el('div', 'popup');
+  const contact = data.contact || {};
+  box.appendChild(el('h3', '', `Incoming call · ${data.caller_name || contact.phone || (data.call && data.call.from) || 'unknown caller'}`));
+  if (data.company) box.appendChild(el('div', '', data.company));
+  box.appendChild(el('div', 'mono', (data.call && data.call.from) || ''));
+  box.appendChild(el('div', '', `${data.previous_calls || 0} previous calls` + (data.last_call_at ? ` · last ${new Date(data.last_call_at).toLocaleString()} (${data.last_call_status})` : '')));
+  if (data.suggested_agent) box.appendChild(el('div', '', `Suggested: ${data.suggested_agent.number} ${data.suggested_agent.name || ''}`));
+  const dismiss = el('button', '', 'Dismiss');
+  dismiss.onclick = () => box.remove();
+  box.appendChild(dismiss);
+  $('popups').prepend(box);
+  while ($('popups').children.length > 3) $('popups').lastChild.remove();
+  setTimeout(() => box.remove(), 15000);
+}
+
+async function loadLogs() {
+  const provider = $('log-provider').value;
+  const page = await act(() => api('GET', `/api/v1/webhooks?limit=100${provider ? `&provider=${provider}` : ''}`));
+  if (!page) return;
+  const body = $('log-rows');
+  body.textContent = '';
+  for (const item of page.items) {
+    const row = el('tr');
+    row.append(el('td', '', new Date(item.received_at).toLocaleTimeString()), el('td', '', item.provider), el('td', '', item.kind), el('td', '', item.outcome));
+    const cell = el('td');
+    let text = item.body;
+    try { text = JSON.stringify(JSON.parse(item.body), null, 1); } catch (_) { /* a form body */ }
+    cell.appendChild(el('pre', '', text));
+    row.appendChild(cell);
+    body.appendChild(row);
+  }
+}
+
+async function loadDnc() {
+  const page = await act(() => api('GET', '/api/v1/dnc?limit=1000'));
+  if (!page) return;
+  const body = $('dnc-rows');
+  body.textContent = '';
+  for (const entry of page.items) {
+    const row = el('tr');
+    row.append(el('td', 'mono', entry.phone), el('td', '', entry.reason || ''), el('td', '', new Date(entry.created_at).toLocaleString()));
+    const cell = el('td', 'act');
+    const remove = el('button', 'danger', 'Remove');
+    remove.onclick = () => act(async () => { await api('DELETE', `/api/v1/dnc/${encodeURIComponent(entry.phone)}`); loadDnc(); });
+    cell.appendChild(remove);
+    row.appendChild(cell);
+    body.appendChild(row);
+  }
+}
+
+function show(view) {
+  for (const button of document.querySelectorAll('#tabs button')) button.classList.toggle('active', button.dataset.view === view);
+  for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== `view-${view}`;
+  if (view === 'logs') loadLogs();
+  if (view === 'dnc') loadDnc();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring.
+
+for (const button of document.querySelectorAll('#tabs button')) button.onclick = () => show(button.dataset.view);
+$('board-filter').oninput = applyFilter;
+$('new-campaign').onclick = newCampaign;
+$('log-refresh').onclick = loadLogs;
+$('log-provider').onchange = loadLogs;
+$('dnc-form').onsubmit = (submit) => {
+  submit.preventDefault();
+  act(async () => {
+    await api('POST', '/api/v1/dnc', { phone: $('dnc-phone').value, reason: $('dnc-reason').value || undefined });
+    $('dnc-phone').value = '';
+    $('dnc-reason').value = '';
+    loadDnc();
+  });
+};
+$('make-viewer').onclick = () => act(async () => {
+  const issued = await api('POST', '/api/v1/tokens', { role: 'viewer' });
+  $('viewer-link').textContent = `${location.origin}/#token=${issued.token}`;
+});
+$('login-form').onsubmit = (submit) => {
+  submit.preventDefault();
+  signIn($('login-token').value.trim()).catch((error) => { $('login-error').textContent = error.message; });
+};
+
+(function start() {
+  const token = readToken();
+  if (!token) { $('login').hidden = false; return; }
+  signIn(token).catch((error) => {
+    localStorage.removeItem('switchboard.token');
+    $('login').hidden = false;
+    $('login-error').textContent = `That token did not open the dashboard (${error.message}).`;
+  });
+}());
