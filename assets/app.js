@@ -143,6 +143,7 @@ function receive(event) {
       state.dirty.ext.add(data.number);
       break;
     case 'campaign:updated':
+      if (!state.progress.has(data.id)) loadProgress(data.id);
       state.campaigns.set(data.id, data);
       mark('campaigns');
       break;

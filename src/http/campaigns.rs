@@ -7,6 +7,7 @@ use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteRequest};
 use crate::domain::campaign::{CallingWindow, CampaignStatus};
+use crate::domain::events::{EventType, NewEvent};
 use crate::domain::time::to_text;
 use crate::engine::campaigns;
 use crate::engine::orgs::Org;
@@ -101,6 +102,21 @@ pub async fn create_campaign(
         })
         .await?;
     let report = campaigns::add_contacts(&state.engine, &org, &campaign, body.contacts).await?;
+    // Dashboards hear of the campaign once its contacts are in.
+    let announce = NewEvent {
+        event_type: EventType::CampaignUpdated,
+        subject: campaign.id.clone(),
+        data: campaign.to_json(),
+    };
+    state
+        .engine
+        .writer
+        .commit(WriteRequest {
+            org_id: org.id.clone(),
+            ops: Vec::new(),
+            events: vec![announce],
+        })
+        .await?;
     let mut answer = campaign.to_json();
     answer["contacts_added"] = json!(report.added);
     answer["invalid_contacts"] = json!(report.invalid);

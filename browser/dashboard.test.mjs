@@ -1,0 +1,133 @@
+// The dashboard in headless Chromium against the real engine: the snapshot, an extension card
+// following signed PBX webhooks, a campaign started and paused from its buttons, a cut WebSocket
+// whose replay brings exactly the missed events, and a viewer token's page without buttons.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { browser, ext, inbound, makeOrg, pbx, startEngine } from './engine.mjs';
+
+let engine;
+let chrome;
+before(async () => {
+  engine = await startEngine();
+  chrome = await browser();
+});
+after(async () => {
+  await chrome?.close();
+  engine?.stop();
+});
+
+async function until(check, what, ms = 10000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`never: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('the board, campaigns and the call log follow the engine, through a reconnect', async () => {
+  const org = await makeOrg(engine.base, 'Browser floor');
+  await pbx(engine.base, org, 30007, { extension: '201', status: 'Registered' });
+  await org.request('PUT', '/api/v1/extensions/201', { name: 'Asha' });
+  await pbx(engine.base, org, 30007, { extension: '202', status: 'Unregistered' });
+
+  const page = await chrome.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(`${engine.base}/#token=${org.token}`);
+  await page.waitForSelector('#link.up');
+  assert.ok(!page.url().includes('token='), 'the token left the address bar');
+
+  // The snapshot: both extensions, colour and text.
+  const card = page.locator('.ext[data-number="201"]');
+  await card.waitFor();
+  assert.match(await card.getAttribute('class'), /\bonline\b/);
+  assert.equal(await card.locator('.state').textContent(), 'online');
+  assert.equal(await card.locator('.name').textContent(), 'Asha');
+  assert.equal(await page.locator('.ext[data-number="202"] .state').textContent(), 'offline');
+  assert.ok(await page.locator('.ext[data-number="202"] .dial').isDisabled(), 'no dialing an offline extension');
+
+  // Signed webhooks move the card: ringing, in call, online again.
+  const states = [['RING', 'ringing'], ['ANSWER', 'in call']];
+  for (const [word, text] of states) {
+    await pbx(engine.base, org, 30011, { call_id: '900.1', members: [inbound('09876543210', 'ANSWERED'), ext('201', word)] });
+    await until(async () => (await card.locator('.state').textContent()) === text, `card says ${text}`);
+    assert.ok(await card.locator('.dial').isDisabled(), `dial disabled while ${text}`);
+  }
+  assert.match(await card.locator('.party').textContent(), /^\+919876543210/);
+  await pbx(engine.base, org, 30011, { call_id: '900.1', members: [inbound('09876543210', 'BYE'), ext('201', 'BYE')] });
+  await until(async () => (await card.locator('.state').textContent()) === 'online', 'card back online');
+  assert.ok(!(await card.locator('.dial').isDisabled()));
+  // A dial the API refuses (no PBX API configured) shows the API's error.
+  page.once('dialog', (dialog) => dialog.accept('09876543210'));
+  await card.locator('.dial').click();
+  await page.waitForSelector('#toast:not([hidden])');
+  assert.match(await page.locator('#toast').textContent(), /^provider_not_configured: /);
+
+  // A campaign started and paused from its buttons; the API follows.
+  await org.request('PUT', '/api/v1/providers/twilio', {
+    account_sid: 'ACbrowser', auth_token: 'browser-test-twilio', from_number: '+15550000000',
+    api_base: 'http://127.0.0.1:9', calls_per_second: 0.2,
+  });
+  const contacts = Array.from({ length: 40 }, (_, i) => ({ phone: `+9198${String(10000000 + i)}` }));
+  const { body: campaign } = await org.request('POST', '/api/v1/campaigns', { name: 'Browser run', provider: 'twilio', concurrency: 1, contacts });
+  await page.click('#tabs button[data-view="campaigns"]');
+  const row = page.locator(`#campaign-rows tr[data-id="${campaign.id}"]`);
+  await row.waitFor();
+  assert.match(await row.locator(".display").textContent(), /^0\/40( \(0 failed\))?$/);
+  await row.locator('button[data-action="start"]').click();
+  await until(async () => (await org.request('GET', `/api/v1/campaigns/${campaign.id}`)).body.status === 'running', 'API says running');
+  await row.locator('button[data-action="pause"]').waitFor();
+  await row.locator('button[data-action="pause"]').click();
+  await until(async () => (await org.request('GET', `/api/v1/campaigns/${campaign.id}`)).body.status === 'paused', 'API says paused');
+  await row.locator('button[data-action="resume"]').waitFor();
+
+  // Cut the WebSocket (reconnect held back ~8 s); calls happen meanwhile; the rows after the
+  // reconnect are exactly the calls, none lost, none doubled.
+  await page.click('#tabs button[data-view="calls"]');
+  await page.evaluate(() => { window.switchboard.retry = 5; window.switchboard.socket.close(); });
+  await page.waitForSelector('#link.down');
+  for (let i = 2; i <= 6; i++) {
+    await pbx(engine.base, org, 30011, { call_id: `900.${i}`, members: [inbound(`0987654321${i}`, 'ANSWERED'), ext('201', 'RING')] });
+    await pbx(engine.base, org, 30011, { call_id: `900.${i}`, members: [inbound(`0987654321${i}`, 'BYE'), ext('201', 'BYE')] });
+  }
+  await page.waitForSelector('#link.up', { timeout: 20000 });
+  const { body: calls } = await org.request('GET', '/api/v1/calls?limit=1000');
+  const expected = calls.items.map((c) => c.id).sort();
+  const shown = await until(async () => {
+    const ids = await page.$$eval('#call-rows tr', (rows) => rows.map((r) => r.dataset.id));
+    return ids.length === expected.length ? ids : null;
+  }, `${expected.length} call rows`);
+  assert.deepEqual([...shown].sort(), expected, 'every call once');
+  const statuses = await page.$$eval('#call-rows tr td:nth-child(6)', (cells) => cells.map((c) => c.textContent));
+  assert.equal(statuses.filter((s) => s === 'disconnected').length, 6, statuses.join());
+  mkdirSync(new URL('../target', import.meta.url), { recursive: true });
+  await page.click('#tabs button[data-view="board"]');
+  await page.screenshot({ path: new URL('../target/dashboard-test.png', import.meta.url).pathname });
+  assert.deepEqual(errors, [], 'no script errors');
+  await page.close();
+});
+
+test('a viewer token opens the wallboard without a button that changes anything', async () => {
+  const org = await makeOrg(engine.base, 'Wallboard floor');
+  await pbx(engine.base, org, 30007, { extension: '301', status: 'Registered' });
+  const { status, body: issued } = await org.request('POST', '/api/v1/tokens', { role: 'viewer' });
+  assert.equal(status, 201);
+  const page = await chrome.newPage();
+  await page.goto(`${engine.base}/#token=${issued.token}`);
+  await page.waitForSelector('#link.up');
+  await page.locator('.ext[data-number="301"]').waitFor();
+  assert.equal(await page.locator('#role').textContent(), 'viewer');
+  assert.ok(!(await page.locator('.ext[data-number="301"] .dial').isVisible()), 'no dial button');
+  assert.ok(!(await page.locator('#new-campaign').isVisible()), 'no new campaign');
+  // The API refuses the viewer anyway.
+  const refused = await page.evaluate(async () => (await fetch('/api/v1/dnc', {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${window.switchboard.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ phone: '+919876543210' }),
+  })).status);
+  assert.equal(refused, 403);
+  await page.close();
+});
