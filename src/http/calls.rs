@@ -22,6 +22,7 @@ pub struct CallListQuery {
 }
 
 /// The org's calls, newest first, filtered and paged.
+#[utoipa::path(get, path = "/api/v1/calls", tag = "calls", params(("status" = Option<String>, Query, description = "a call status"), ("campaign_id" = Option<String>, Query), ("direction" = Option<String>, Query, description = "inbound, outbound or internal"), ("provider_call_id" = Option<String>, Query), ("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of calls, newest first")))]
 pub async fn list_calls(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -69,6 +70,7 @@ pub async fn list_calls(
 }
 
 /// One call of the org.
+#[utoipa::path(get, path = "/api/v1/calls/{id}", tag = "calls", params(("id" = String, Path, description = "our call id")), responses((status = 200, description = "The call")))]
 pub async fn get_call(
     org: ApiOrg,
     state: web::Data<AppState>,
@@ -79,6 +81,7 @@ pub async fn get_call(
 }
 
 /// A call's timeline, oldest first: every accepted provider event once, and the engine's own.
+#[utoipa::path(get, path = "/api/v1/calls/{id}/events", tag = "calls", params(("id" = String, Path, description = "our call id"), ("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "The call's timeline, oldest first")))]
 pub async fn call_timeline(
     org: ApiOrg,
     state: web::Data<AppState>,
@@ -104,7 +107,7 @@ pub async fn call_timeline(
     Ok(page(rows, limit, |r| r.id.clone(), |r| r.to_json()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewCall {
     to: String,
     provider: String,
@@ -114,6 +117,7 @@ pub struct NewCall {
 /// Places one outbound call: 201 with the call as stored — `queued` with the provider's id, or
 /// `failed` with the provider's refusal as `hangup_cause`. A number on the do-not-call list is a
 /// 409 `do_not_call` and nothing is dialed.
+#[utoipa::path(post, path = "/api/v1/calls", tag = "calls", request_body = NewCall, responses((status = 201, description = "The call as stored (queued, or failed with the provider's refusal)")))]
 pub async fn create_call(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

@@ -18,7 +18,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewCampaign {
     name: String,
     provider: String,
@@ -26,8 +26,11 @@ pub struct NewCampaign {
     max_attempts: Option<i32>,
     retry_delay_s: Option<i32>,
     calls_per_second: Option<f64>,
+    /// `{"start": "09:00", "end": "21:00", "tz": "Asia/Kolkata"}`
+    #[schema(value_type = Option<Object>)]
     window: Option<CallingWindow>,
     #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
     contacts: Vec<Value>,
 }
 
@@ -37,6 +40,7 @@ fn invalid(message: impl Into<String>) -> AppError {
 
 /// Creates a campaign with its contacts (the org's contacts: a known phone is linked). Answers 201
 /// with the campaign, the number of contacts added, and the rows that could not be read.
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", request_body = NewCampaign, responses((status = 201, description = "The campaign, with `contacts_added` and `invalid_contacts`")))]
 pub async fn create_campaign(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -169,6 +173,7 @@ fn split_csv_line(line: &str) -> Vec<String> {
 }
 
 /// `POST /api/v1/campaigns/{id}/contacts`: a JSON array of contacts, or `text/csv`.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/contacts", tag = "campaigns", params(("id" = String, Path, description = "the campaign's id")), request_body(content = Object, description = "A JSON array of contacts, or text/csv with a `phone` column"), responses((status = 200, description = "`{added, invalid}`")))]
 pub async fn post_contacts(
     ApiOrg(org): ApiOrg,
     req: HttpRequest,
@@ -197,6 +202,7 @@ pub async fn post_contacts(
 }
 
 /// The org's campaigns, newest first.
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", params(("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of campaigns, newest first")))]
 pub async fn list_campaigns(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -215,6 +221,7 @@ pub async fn list_campaigns(
 }
 
 /// One campaign of the org.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", params(("id" = String, Path, description = "the campaign's id")), responses((status = 200, description = "The campaign")))]
 pub async fn get_campaign(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -224,6 +231,7 @@ pub async fn get_campaign(
 }
 
 /// The campaign's contacts in dialing order (cursor: the last `position`).
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/contacts", tag = "campaigns", params(("id" = String, Path, description = "the campaign's id"), ("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of the campaign's contacts in dialing order")))]
 pub async fn campaign_contacts(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -261,6 +269,7 @@ pub async fn campaign_contacts(
 }
 
 /// The campaign's progress, from the database (what the calls say).
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/progress", tag = "campaigns", params(("id" = String, Path, description = "the campaign's id")), responses((status = 200, description = "The progress object (`callCounts`, `display`, outcomes, answer rate)")))]
 pub async fn progress(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -285,6 +294,7 @@ async fn actor(state: &AppState, org: &Org, id: &str) -> Result<Addr<CampaignAct
 }
 
 /// `POST /api/v1/campaigns/{id}/{action}`: start, pause, resume or cancel.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/{action}", tag = "campaigns", params(("id" = String, Path, description = "the campaign's id"), ("action" = String, Path, description = "start, pause, resume or cancel")), responses((status = 200, description = "The campaign after the change")))]
 pub async fn steer(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

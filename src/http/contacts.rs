@@ -12,6 +12,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
 /// Creates a contact; a phone the org already has (in any written form) is a 409.
+#[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts", request_body(content = Object, description = "`phone` (required), `name`, `company`, any other fields"), responses((status = 201, description = "The contact")))]
 pub async fn create_contact(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -23,6 +24,7 @@ pub async fn create_contact(
 }
 
 /// The org's contacts, newest first.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", params(("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of contacts, newest first")))]
 pub async fn list_contacts(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -49,6 +51,7 @@ async fn find(state: &AppState, org_id: String, id: String) -> Result<ContactRow
 }
 
 /// One contact.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path, description = "the contact's id")), responses((status = 200, description = "The contact")))]
 pub async fn get_contact(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -59,6 +62,7 @@ pub async fn get_contact(
 }
 
 /// Changes a contact's fields (`null` removes one); a new phone must not be another contact's.
+#[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path, description = "the contact's id")), request_body(content = Object, description = "Fields to replace; null removes one"), responses((status = 200, description = "The contact")))]
 pub async fn patch_contact(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -94,6 +98,7 @@ pub async fn patch_contact(
 
 /// The contact of a phone (any written form), its fields at the top level, with `calls`: its
 /// calls as call objects, newest first.
+#[utoipa::path(get, path = "/api/v1/contacts/by-phone/{phone}", tag = "contacts", params(("phone" = String, Path, description = "any written form of the number")), responses((status = 200, description = "The contact with its `calls`, newest first")))]
 pub async fn contact_by_phone(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

@@ -7,6 +7,7 @@ use actix_web::HttpResponse;
 const INDEX: &str = include_str!("../../assets/index.html");
 const SCRIPT: &str = include_str!("../../assets/app.js");
 const STYLE: &str = include_str!("../../assets/app.css");
+const REFERENCE: &str = include_str!("../../assets/reference.html");
 
 fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -30,4 +31,9 @@ pub async fn script() -> HttpResponse {
 /// `GET /assets/app.css`.
 pub async fn style() -> HttpResponse {
     asset("text/css; charset=utf-8", STYLE)
+}
+
+/// `GET /api/reference`: a readable API reference rendered from `/api/openapi.json`.
+pub async fn reference() -> HttpResponse {
+    asset("text/html; charset=utf-8", REFERENCE)
 }

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewEntry {
     phone: String,
     reason: Option<String>,
@@ -20,6 +20,7 @@ pub struct NewEntry {
 
 /// Lists a number (any written form): 201 the entry; a number already listed answers 200 with the
 /// entry as it is (listing twice is not an error).
+#[utoipa::path(post, path = "/api/v1/dnc", tag = "dnc", request_body = NewEntry, responses((status = 201, description = "The entry (200 when already listed)")))]
 pub async fn add(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -57,6 +58,7 @@ pub async fn add(
 }
 
 /// The org's list, by number.
+#[utoipa::path(get, path = "/api/v1/dnc", tag = "dnc", params(("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of listed numbers")))]
 pub async fn list(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -75,6 +77,7 @@ pub async fn list(
 }
 
 /// Takes a number (any written form) off the list: 204; a number not listed is a 404.
+#[utoipa::path(delete, path = "/api/v1/dnc/{phone}", tag = "dnc", params(("phone" = String, Path, description = "any written form of the number")), responses((status = 204, description = "Removed")))]
 pub async fn remove(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

@@ -32,6 +32,7 @@ fn valid_number(number: &str) -> Result<&str, AppError> {
 }
 
 /// The org's extensions by number, with presence, active calls and `since`.
+#[utoipa::path(get, path = "/api/v1/extensions", tag = "extensions", params(("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of extensions by number")))]
 pub async fn list_extensions(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -56,12 +57,13 @@ pub async fn list_extensions(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ExtensionName {
     name: Option<String>,
 }
 
 /// Creates an extension or renames it.
+#[utoipa::path(put, path = "/api/v1/extensions/{number}", tag = "extensions", params(("number" = String, Path, description = "the extension's number")), request_body = ExtensionName, responses((status = 200, description = "The extension")))]
 pub async fn put_extension(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -91,7 +93,7 @@ async fn known_extension(state: &AppState, org: &Org, number: &str) -> Result<Ex
         .ok_or(AppError::not_found("extension"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct DialRequest {
     to: String,
 }
@@ -99,6 +101,7 @@ pub struct DialRequest {
 /// Places a call from the extension through the PBX's API: 409 `extension_busy` while it rings or
 /// talks, 409 `extension_offline` while it is offline. The call is written first, and the
 /// extension is busy with it at once.
+#[utoipa::path(post, path = "/api/v1/extensions/{number}/dial", tag = "extensions", params(("number" = String, Path, description = "the extension's number")), request_body = DialRequest, responses((status = 201, description = "The call, written before the PBX was asked")))]
 pub async fn dial(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -118,6 +121,7 @@ pub async fn dial(
 
 /// The supervisor's way out: ends every call the extension is stuck in (reason `manual_reset`),
 /// takes all their extensions out of them, and answers the extension with presence recomputed.
+#[utoipa::path(post, path = "/api/v1/extensions/{number}/reset", tag = "extensions", params(("number" = String, Path, description = "the extension's number")), responses((status = 200, description = "The extension, presence recomputed")))]
 pub async fn reset(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod dnc;
 pub mod extensions;
 pub mod health;
+pub mod openapi;
 pub mod org_metrics;
 pub mod orgs;
 pub mod providers;
@@ -53,69 +54,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/", web::get().to(dashboard::index))
     .route("/assets/app.js", web::get().to(dashboard::script))
     .route("/assets/app.css", web::get().to(dashboard::style))
+    .route("/api/openapi.json", web::get().to(openapi::document))
+    .route("/api/reference", web::get().to(dashboard::reference))
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .route("/metrics", web::get().to(health::metrics))
-    .service(
-        web::scope("/api/v1")
-            .route("/orgs", web::post().to(orgs::create_org))
-            .route("/org", web::get().to(orgs::current_org))
-            .route("/tokens", web::post().to(tokens::create_token))
-            .route("/tokens", web::get().to(tokens::list_tokens))
-            .route("/tokens/{id}", web::delete().to(tokens::revoke_token))
-            .route("/providers", web::get().to(providers::list_providers))
-            .route(
-                "/providers/{provider}",
-                web::put().to(providers::put_provider),
-            )
-            .route("/calls", web::get().to(calls::list_calls))
-            .route("/calls", web::post().to(calls::create_call))
-            .route("/calls/{id}", web::get().to(calls::get_call))
-            .route("/calls/{id}/events", web::get().to(calls::call_timeline))
-            .route("/campaigns", web::post().to(campaigns::create_campaign))
-            .route("/campaigns", web::get().to(campaigns::list_campaigns))
-            .route("/campaigns/{id}", web::get().to(campaigns::get_campaign))
-            .route(
-                "/campaigns/{id}/contacts",
-                web::post().to(campaigns::post_contacts),
-            )
-            .route(
-                "/campaigns/{id}/contacts",
-                web::get().to(campaigns::campaign_contacts),
-            )
-            .route(
-                "/campaigns/{id}/progress",
-                web::get().to(campaigns::progress),
-            )
-            .route("/campaigns/{id}/{action}", web::post().to(campaigns::steer))
-            .route("/contacts", web::post().to(contacts::create_contact))
-            .route("/contacts", web::get().to(contacts::list_contacts))
-            .route(
-                "/contacts/by-phone/{phone}",
-                web::get().to(contacts::contact_by_phone),
-            )
-            .route("/contacts/{id}", web::get().to(contacts::get_contact))
-            .route("/contacts/{id}", web::patch().to(contacts::patch_contact))
-            .route("/extensions", web::get().to(extensions::list_extensions))
-            .route(
-                "/extensions/{number}",
-                web::put().to(extensions::put_extension),
-            )
-            .route(
-                "/extensions/{number}/dial",
-                web::post().to(extensions::dial),
-            )
-            .route(
-                "/extensions/{number}/reset",
-                web::post().to(extensions::reset),
-            )
-            .route("/dnc", web::post().to(dnc::add))
-            .route("/dnc", web::get().to(dnc::list))
-            .route("/dnc/{phone}", web::delete().to(dnc::remove))
-            .route("/metrics", web::get().to(org_metrics::org_metrics))
-            .route("/webhooks", web::get().to(webhooks::list_inbox))
-            .route("/ws", web::get().to(ws::connect)),
-    )
+    .service(web::scope("/api/v1").configure(api_v1))
     .service(
         web::scope("/webhooks")
             .route(
@@ -147,6 +91,55 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/yeastar/{org}", web::post().to(webhooks::yeastar)),
     )
     .default_service(web::to(not_found));
+}
+
+/// The REST operations under `/api/v1`: method, path, handler — one table that registers the
+/// routes and that the OpenAPI document is checked against (`API_ROUTES`), so neither can drift.
+macro_rules! api_routes {
+    ($($method:ident $path:literal => $handler:path,)*) => {
+        fn api_v1(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($handler));)*
+        }
+
+        /// Every REST operation under `/api/v1` as (method, path).
+        pub const API_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path),)*];
+    };
+}
+
+api_routes! {
+    post "/orgs" => orgs::create_org,
+    get "/org" => orgs::current_org,
+    post "/tokens" => tokens::create_token,
+    get "/tokens" => tokens::list_tokens,
+    delete "/tokens/{id}" => tokens::revoke_token,
+    get "/providers" => providers::list_providers,
+    put "/providers/{provider}" => providers::put_provider,
+    get "/calls" => calls::list_calls,
+    post "/calls" => calls::create_call,
+    get "/calls/{id}" => calls::get_call,
+    get "/calls/{id}/events" => calls::call_timeline,
+    post "/campaigns" => campaigns::create_campaign,
+    get "/campaigns" => campaigns::list_campaigns,
+    get "/campaigns/{id}" => campaigns::get_campaign,
+    post "/campaigns/{id}/contacts" => campaigns::post_contacts,
+    get "/campaigns/{id}/contacts" => campaigns::campaign_contacts,
+    get "/campaigns/{id}/progress" => campaigns::progress,
+    post "/campaigns/{id}/{action}" => campaigns::steer,
+    post "/contacts" => contacts::create_contact,
+    get "/contacts" => contacts::list_contacts,
+    get "/contacts/by-phone/{phone}" => contacts::contact_by_phone,
+    get "/contacts/{id}" => contacts::get_contact,
+    patch "/contacts/{id}" => contacts::patch_contact,
+    get "/extensions" => extensions::list_extensions,
+    put "/extensions/{number}" => extensions::put_extension,
+    post "/extensions/{number}/dial" => extensions::dial,
+    post "/extensions/{number}/reset" => extensions::reset,
+    post "/dnc" => dnc::add,
+    get "/dnc" => dnc::list,
+    delete "/dnc/{phone}" => dnc::remove,
+    get "/metrics" => org_metrics::org_metrics,
+    get "/webhooks" => webhooks::list_inbox,
+    get "/ws" => ws::connect,
 }
 
 /// The route (`web::route()` for any method: Twilio and Plivo may call back with GET) of one kind

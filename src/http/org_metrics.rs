@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 
 /// Calls, answered calls and answer rate, talk minutes and average talk time, cost per currency,
 /// live calls, extensions by presence. `credits` is null: no provider balance is read yet.
+#[utoipa::path(get, path = "/api/v1/metrics", tag = "metrics", responses((status = 200, description = "The org's totals")))]
 pub async fn org_metrics(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

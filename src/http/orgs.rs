@@ -7,12 +7,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewOrg {
     name: String,
 }
 
 /// Creates an org; needs `Authorization: Bearer $SWITCHBOARD_ADMIN_TOKEN`.
+#[utoipa::path(post, path = "/api/v1/orgs", tag = "orgs", request_body = NewOrg, responses((status = 201, description = "The org with its tokens, shown only this once")))]
 pub async fn create_org(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -34,6 +35,7 @@ pub async fn create_org(
 
 /// The token's org with the token's `role` (`owner`, or `viewer` for a scoped read-only token):
 /// how the dashboard knows whether to show its buttons.
+#[utoipa::path(get, path = "/api/v1/org", tag = "orgs", responses((status = 200, description = "The token's org and `role`")))]
 pub async fn current_org(ApiCaller(caller): ApiCaller) -> HttpResponse {
     let mut body = serde_json::to_value(&*caller.org).unwrap_or_default();
     body["role"] = serde_json::json!(caller.role);

@@ -13,6 +13,7 @@ fn shown(provider: &str, credentials: &Map<String, Value>) -> Value {
 }
 
 /// Sets the org's credentials for one provider (replacing any before); answers them redacted.
+#[utoipa::path(put, path = "/api/v1/providers/{provider}", tag = "providers", params(("provider" = String, Path, description = "twilio, plivo, exotel, bolna or yeastar")), request_body(content = Object, description = "The provider's credential fields as strings, `api_base`, `calls_per_second`"), responses((status = 200, description = "The credentials, secrets redacted")))]
 pub async fn put_provider(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -31,6 +32,7 @@ pub async fn put_provider(
 }
 
 /// The org's configured providers, secrets redacted.
+#[utoipa::path(get, path = "/api/v1/providers", tag = "providers", responses((status = 200, description = "The org's provider accounts, secrets redacted")))]
 pub async fn list_providers(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

@@ -9,12 +9,13 @@ use crate::error::{AppError, Code};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewToken {
     role: String,
 }
 
 /// Issues a scoped token: 201 `{"id", "token", "role"}`; the token is shown only this once.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewToken, responses((status = 201, description = "`{id, token, role}`; the token is shown only this once")))]
 pub async fn create_token(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -45,6 +46,7 @@ pub async fn create_token(
 }
 
 /// The org's scoped tokens (without the tokens themselves).
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", params(("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of scoped tokens (without the tokens)")))]
 pub async fn list_tokens(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -63,6 +65,7 @@ pub async fn list_tokens(
 }
 
 /// Revokes a scoped token: 204; it stops working at once.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "the token's id")), responses((status = 204, description = "Revoked")))]
 pub async fn revoke_token(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

@@ -10,6 +10,7 @@ mod dnc;
 mod helpers;
 mod inbound;
 mod layering;
+mod openapi;
 mod orgs;
 mod originate;
 mod pbx;

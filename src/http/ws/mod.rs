@@ -16,6 +16,7 @@ pub struct WsQuery {
 
 /// Upgrades to a WebSocket session of the token's org; a bad token is refused with 401 before any
 /// upgrade.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "websocket", params(("token" = Option<String>, Query, description = "the api token (browsers cannot set headers)"), ("since" = Option<i64>, Query, description = "replay every event after this seq")), responses((status = 101, description = "A WebSocket of the org's committed events")))]
 pub async fn connect(
     ApiOrg(org): ApiOrg,
     req: HttpRequest,
