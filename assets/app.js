@@ -6,6 +6,8 @@
 
 const $ = (id) => document.getElementById(id);
 const CALL_ROWS = 200;
+// Calls kept in the page: every live one, and the newest finished ones (a wall runs all day).
+const CALL_MEMORY = 2000;
 const LIVE = new Set(['queued', 'dialing', 'ringing', 'answered']);
 
 const state = {
@@ -178,10 +180,17 @@ function applySnapshot(event) {
 }
 
 function putCall(call) {
+  if (!state.calls.has(call.id) && state.calls.size >= CALL_MEMORY) forgetOldCalls();
   state.calls.set(call.id, call);
   state.dirty.calls.add(call.id);
   for (const number of call.extensions || []) state.dirty.ext.add(number);
   if (call.campaign_id && call.campaign_id === state.openCampaign) mark('campaigns');
+}
+
+function forgetOldCalls() {
+  const finished = [...state.calls.values()].filter((c) => !LIVE.has(c.status))
+    .sort((a, b) => (a.created_at < b.created_at ? -1 : 1));
+  for (const call of finished.slice(0, Math.max(0, finished.length - CALL_MEMORY / 2))) state.calls.delete(call.id);
 }
 
 async function loadRecentCalls() {
@@ -220,7 +229,7 @@ function render() {
     dirty.ext.clear();
     renderBoardSummary();
   }
-  if (dirty.calls.size) {
+  if (dirty.calls.size && !$('view-calls').hidden) {
     renderCalls(dirty.calls);
     dirty.calls.clear();
   }
@@ -229,6 +238,13 @@ function render() {
 }
 
 const cards = new Map(); // number → card element
+// Only cards on screen get their timers ticked (a 2,000-extension board is mostly off screen).
+const onScreen = new Set();
+const watcher = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (entry.isIntersecting) onScreen.add(entry.target); else onScreen.delete(entry.target);
+  }
+});
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -241,11 +257,14 @@ function renderBoard() {
   const board = $('board');
   board.textContent = '';
   cards.clear();
+  onScreen.clear();
+  watcher.disconnect();
   const numbers = [...state.extensions.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   const fragment = document.createDocumentFragment();
   for (const number of numbers) {
     const card = makeCard(number);
     cards.set(number, card);
+    watcher.observe(card);
     fragment.appendChild(card);
     fillCard(card, state.extensions.get(number));
   }
@@ -343,7 +362,8 @@ function applyFilter() {
 // Timers: once a second, in one frame.
 setInterval(() => requestAnimationFrame(() => {
   const now = Date.now();
-  for (const card of cards.values()) if (!card.hidden) tickCard(card, now);
+  for (const card of onScreen) if (!card.hidden) tickCard(card, now);
+  if ($('view-calls').hidden) return;
   for (const row of $('call-rows').children) {
     const call = state.calls.get(row.dataset.id);
     if (call && LIVE.has(call.status)) row.children[6].textContent = duration(call, now);
@@ -378,6 +398,7 @@ function renderCalls(ids) {
   const now = Date.now();
   for (const id of ids) {
     const call = state.calls.get(id);
+    if (!call) continue;
     let row = callRows.get(id);
     if (!row) {
       row = el('tr', 'clickable');
@@ -672,6 +693,7 @@ async function loadDnc() {
 function show(view) {
   for (const button of document.querySelectorAll('#tabs button')) button.classList.toggle('active', button.dataset.view === view);
   for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== `view-${view}`;
+  if (view === 'calls') { for (const id of state.calls.keys()) state.dirty.calls.add(id); schedule(); }
   if (view === 'logs') loadLogs();
   if (view === 'dnc') loadDnc();
 }
