@@ -22,7 +22,7 @@ pub struct CallListQuery {
 }
 
 /// The org's calls, newest first, filtered and paged.
-#[utoipa::path(get, path = "/api/v1/calls", tag = "calls", params(("status" = Option<String>, Query, description = "a call status"), ("campaign_id" = Option<String>, Query), ("direction" = Option<String>, Query, description = "inbound, outbound or internal"), ("provider_call_id" = Option<String>, Query), ("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of calls, newest first")))]
+#[utoipa::path(get, path = "/api/v1/calls", tag = "calls", params(("status" = Option<String>, Query, description = "a call status"), ("campaign_id" = Option<String>, Query), ("direction" = Option<String>, Query, description = "inbound, outbound or internal"), ("provider_call_id" = Option<String>, Query), PageQuery), responses((status = 200, description = "A page of calls, newest first")))]
 pub async fn list_calls(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -81,7 +81,7 @@ pub async fn get_call(
 }
 
 /// A call's timeline, oldest first: every accepted provider event once, and the engine's own.
-#[utoipa::path(get, path = "/api/v1/calls/{id}/events", tag = "calls", params(("id" = String, Path, description = "our call id"), ("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "The call's timeline, oldest first")))]
+#[utoipa::path(get, path = "/api/v1/calls/{id}/events", tag = "calls", params(("id" = String, Path, description = "our call id"), PageQuery), responses((status = 200, description = "The call's timeline, oldest first")))]
 pub async fn call_timeline(
     org: ApiOrg,
     state: web::Data<AppState>,

@@ -202,7 +202,7 @@ pub async fn post_contacts(
 }
 
 /// The org's campaigns, newest first.
-#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", params(("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of campaigns, newest first")))]
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", params(PageQuery), responses((status = 200, description = "A page of campaigns, newest first")))]
 pub async fn list_campaigns(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
@@ -231,7 +231,7 @@ pub async fn get_campaign(
 }
 
 /// The campaign's contacts in dialing order (cursor: the last `position`).
-#[utoipa::path(get, path = "/api/v1/campaigns/{id}/contacts", tag = "campaigns", params(("id" = String, Path, description = "the campaign's id"), ("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of the campaign's contacts in dialing order")))]
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/contacts", tag = "campaigns", params(("id" = String, Path, description = "the campaign's id"), PageQuery), responses((status = 200, description = "A page of the campaign's contacts in dialing order")))]
 pub async fn campaign_contacts(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

@@ -24,7 +24,7 @@ pub async fn create_contact(
 }
 
 /// The org's contacts, newest first.
-#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", params(("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of contacts, newest first")))]
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", params(PageQuery), responses((status = 200, description = "A page of contacts, newest first")))]
 pub async fn list_contacts(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

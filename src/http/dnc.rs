@@ -58,7 +58,7 @@ pub async fn add(
 }
 
 /// The org's list, by number.
-#[utoipa::path(get, path = "/api/v1/dnc", tag = "dnc", params(("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of listed numbers")))]
+#[utoipa::path(get, path = "/api/v1/dnc", tag = "dnc", params(PageQuery), responses((status = 200, description = "A page of listed numbers")))]
 pub async fn list(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

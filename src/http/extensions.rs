@@ -32,7 +32,7 @@ fn valid_number(number: &str) -> Result<&str, AppError> {
 }
 
 /// The org's extensions by number, with presence, active calls and `since`.
-#[utoipa::path(get, path = "/api/v1/extensions", tag = "extensions", params(("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of extensions by number")))]
+#[utoipa::path(get, path = "/api/v1/extensions", tag = "extensions", params(PageQuery), responses((status = 200, description = "A page of extensions by number")))]
 pub async fn list_extensions(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

@@ -224,9 +224,13 @@ impl FromRequest for ApiOrg {
 
 /// `limit` and `cursor` of every list endpoint. `limit` is read as text: query structs flatten
 /// this one, and serde's flatten cannot read numbers from a query string.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size: 50 by default, at most 1,000 (larger is clamped).
+    #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
+    /// The previous page's `next_cursor`.
     pub cursor: Option<String>,
 }
 

@@ -46,7 +46,7 @@ pub async fn create_token(
 }
 
 /// The org's scoped tokens (without the tokens themselves).
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", params(("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of scoped tokens (without the tokens)")))]
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", params(PageQuery), responses((status = 200, description = "A page of scoped tokens (without the tokens)")))]
 pub async fn list_tokens(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

@@ -614,7 +614,7 @@ pub struct InboxQuery {
 }
 
 /// `GET /api/v1/webhooks`: the org's raw inbox, newest first.
-#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", params(("provider" = Option<String>, Query), ("limit" = Option<u32>, Query, description = "page size, default 50, at most 1,000"), ("cursor" = Option<String>, Query, description = "the previous page's `next_cursor`")), responses((status = 200, description = "A page of the raw webhook inbox, newest first")))]
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", params(("provider" = Option<String>, Query), PageQuery), responses((status = 200, description = "A page of the raw webhook inbox, newest first")))]
 pub async fn list_inbox(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

@@ -304,13 +304,13 @@ async fn twilio_calls(
         }
         TwilioPlay::Full { step } => {
             let busy = to.ends_with('7');
-            let mut steps = vec!["initiated", "ringing"];
-            steps.extend(if busy {
+            let mut words = vec!["initiated", "ringing"];
+            words.extend(if busy {
                 vec!["busy"]
             } else {
                 vec!["in-progress", "completed"]
             });
-            let steps: Vec<_> = steps
+            let steps = words
                 .iter()
                 .enumerate()
                 .map(|(seq, status)| {
@@ -318,42 +318,23 @@ async fn twilio_calls(
                     if *status == "completed" {
                         p.push(("CallDuration".into(), "5".into()));
                     }
-                    p
+                    (step, p)
                 })
                 .collect();
-            play(shared.clone(), callback, token, steps, step);
+            play(shared.clone(), callback, token, steps, None);
         }
         TwilioPlay::CompletedOnly { talk } => {
             let mut last = params("completed", 3);
             last.push(("CallDuration".into(), "5".into()));
-            play(shared.clone(), callback, token, vec![last], talk);
+            play(shared.clone(), callback, token, vec![(talk, last)], None);
         }
         TwilioPlay::Realistic { speed } => {
-            let steps = realistic(&mut Dice::from_clock(), speed, |status, seq| {
-                params(status, seq)
-            });
-            let analytics = script.analytics.clone();
-            let (shared, sid) = (shared.clone(), sid.clone());
-            actix_web::rt::spawn(async move {
-                let mut answered = false;
-                let count = steps.len();
-                for (i, (wait, params)) in steps.into_iter().enumerate() {
-                    actix_web::rt::time::sleep(wait).await;
-                    answered |= params
-                        .iter()
-                        .any(|(k, v)| k == "CallStatus" && v == "in-progress");
-                    if i + 1 == count {
-                        let mut tally = shared.tally.lock().unwrap();
-                        tally.live = tally.live.saturating_sub(1);
-                    }
-                    twilio_callback(&shared.client, &callback, &token, &params).await;
-                }
-                if let (true, Some((url, token))) = (answered, analytics) {
-                    if Dice::from_clock().chance(0.5) {
-                        push_analytics(&shared.client, &url, &token, &sid).await;
-                    }
-                }
-            });
+            let steps = realistic(&mut Dice::from_clock(), speed, params);
+            let bot = script
+                .analytics
+                .clone()
+                .map(|(url, token)| (url, token, sid.clone()));
+            play(shared.clone(), callback, token, steps, bot);
         }
     }
     HttpResponse::Created().json(json!({"sid": sid, "status": "queued"}))
@@ -457,24 +438,34 @@ impl TwilioLine {
     }
 }
 
-/// Plays a call's callbacks, `every` apart; the call ends on the provider's side before the
-/// engine hears its last one.
+/// Plays a call's callbacks, each after its wait; the call ends on the provider's side before the
+/// engine hears its last one. When `bot` names an analytics webhook (URL, webhook token, call
+/// sid), half the answered calls get a voice bot's analytics pushed after they end.
 fn play(
     shared: web::Data<Shared>,
     callback: String,
     token: String,
-    steps: Vec<Vec<(String, String)>>,
-    every: Duration,
+    steps: Vec<(Duration, Vec<(String, String)>)>,
+    bot: Option<(String, String, String)>,
 ) {
     actix_web::rt::spawn(async move {
         let count = steps.len();
-        for (i, params) in steps.into_iter().enumerate() {
-            actix_web::rt::time::sleep(every).await;
+        let mut answered = false;
+        for (i, (wait, params)) in steps.into_iter().enumerate() {
+            actix_web::rt::time::sleep(wait).await;
+            answered |= params
+                .iter()
+                .any(|(k, v)| k == "CallStatus" && v == "in-progress");
             if i + 1 == count {
                 let mut tally = shared.tally.lock().unwrap();
                 tally.live = tally.live.saturating_sub(1);
             }
             twilio_callback(&shared.client, &callback, &token, &params).await;
+        }
+        if let (true, Some((url, webhook_token, sid))) = (answered, bot) {
+            if Dice::from_clock().chance(0.5) {
+                push_analytics(&shared.client, &url, &webhook_token, &sid).await;
+            }
         }
     });
 }
