@@ -66,6 +66,8 @@ error_codes! {
     InvalidProvider = BAD_REQUEST, "invalid_provider";
     /// Not an extension number.
     InvalidExtension = BAD_REQUEST, "invalid_extension";
+    /// An Exotel dial with neither a flow (`flow_url`) nor a `from` number to connect first.
+    FlowUrlRequired = BAD_REQUEST, "flow_url_required";
     /// A webhook body that cannot be read, or a known field that cannot be read as its type.
     MalformedWebhook = BAD_REQUEST, "malformed_webhook";
     /// `GET /api/v1/ws` without a WebSocket upgrade.

@@ -94,6 +94,8 @@ pub struct CallActor {
     lookup: Lookup,
     /// The registry knows this actor by both ids.
     aliased: bool,
+    /// Its caller already popped up on the dashboards (`incoming:call`): once per call.
+    screen_popped: bool,
     registry: Addr<CallRegistry>,
     deps: CallDeps,
     timer: Option<SpawnHandle>,
@@ -109,6 +111,7 @@ impl CallActor {
             unsaved: true,
             lookup,
             aliased: false,
+            screen_popped: false,
             registry,
             deps,
             timer: None,
@@ -343,7 +346,9 @@ impl CallActor {
             events.push(call_event(EventType::CallUpdated, &applied.call));
         }
         ops.push(WriteOp::AppendTimeline(entry.row(&applied.call, now)));
-        if let Some(serde_json::Value::Object(mut pop)) = screen_pop {
+        if let Some(serde_json::Value::Object(mut pop)) = screen_pop.filter(|_| !self.screen_popped)
+        {
+            self.screen_popped = true;
             pop.insert("call".into(), applied.call.to_json());
             events.push(NewEvent {
                 event_type: EventType::IncomingCall,

@@ -453,13 +453,13 @@ impl Handler<Steer> for CampaignActor {
                     );
                 }
                 let provider = self.provider();
-                if self
-                    .engine
-                    .orgs
-                    .cached_credentials(&self.org.id, provider)
-                    .is_none()
-                {
-                    return Box::pin(actix::fut::ready(Err(not_configured(provider))));
+                match self.engine.orgs.cached_credentials(&self.org.id, provider) {
+                    None => return Box::pin(actix::fut::ready(Err(not_configured(provider)))),
+                    // A campaign's dials name no `from`.
+                    Some(account) if !account.dials_alone() => {
+                        return Box::pin(actix::fut::ready(Err(dialer::flow_required())))
+                    }
+                    Some(_) => {}
                 }
                 // A re-run goes over the pending and failed contacts (and those a cancel skipped).
                 let mut reopened = Vec::new();

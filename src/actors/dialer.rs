@@ -196,6 +196,9 @@ impl Dialer {
                     .orgs
                     .required_credentials(&org.id, *provider)
                     .await?;
+                if dial.from.is_none() && !credentials.dials_alone() {
+                    return Err(flow_required());
+                }
                 let from = dial
                     .from
                     .clone()
@@ -376,10 +379,15 @@ impl Dialer {
             .as_deref()
             .unwrap_or("Hello, this is a call from your service provider.");
         let twiml = twilio::answer_twiml(credentials.common.inbound_dial.as_deref(), message);
+        let agent = dial.from.as_deref().map(|from| {
+            PhoneNumber::parse(from, &org.default_country)
+                .map_or_else(|_| from.to_owned(), |n| n.e164().to_owned())
+        });
         OriginateRequest {
             call_id: call_id.to_string(),
             to: to.e164().to_owned(),
             from: checked.from.clone(),
+            agent,
             status_url,
             ring_url,
             answer_url,
@@ -391,6 +399,14 @@ impl Dialer {
             }),
         }
     }
+}
+
+/// 400: Exotel connects a call to a flow, or two numbers; this dial gave neither.
+pub fn flow_required() -> AppError {
+    AppError::new(
+        Code::FlowUrlRequired,
+        "this Exotel account has no flow_url: give `from` (the number connected first) or set flow_url",
+    )
 }
 
 /// The engine's record of a refusal: the call failed, with the provider's words as its cause.

@@ -63,6 +63,7 @@ pub struct CallRow {
     pub last_event_at: String,
     pub updated_at: String,
     pub carrier_call_id: Option<String>,
+    pub recording: Option<String>,
 }
 
 fn opt_text(at: Option<DateTime<Utc>>) -> Option<String> {
@@ -108,6 +109,7 @@ impl From<&Call> for CallRow {
             last_event_at: to_text(call.last_event_at),
             updated_at: to_text(call.updated_at),
             carrier_call_id: call.carrier_call_id.clone(),
+            recording: call.recording.clone(),
         }
     }
 }
@@ -155,6 +157,7 @@ impl TryFrom<CallRow> for Call {
             hangup_cause: row.hangup_cause,
             recording_url: row.recording_url,
             carrier_call_id: row.carrier_call_id,
+            recording: row.recording,
         })
     }
 }

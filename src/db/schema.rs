@@ -50,6 +50,7 @@ diesel::table! {
         last_event_at -> Text,
         updated_at -> Text,
         carrier_call_id -> Nullable<Text>,
+        recording -> Nullable<Text>,
     }
 }
 

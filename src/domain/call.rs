@@ -163,6 +163,8 @@ pub struct Call {
     pub currency: Option<String>,
     pub hangup_cause: Option<String>,
     pub recording_url: Option<String>,
+    /// The recording as the PBX names it (a file on the PBX, not a URL).
+    pub recording: Option<String>,
     pub analytics: Option<serde_json::Value>,
     /// The carrier's id of a call placed through a voice bot (joinable with the carrier's records).
     pub carrier_call_id: Option<String>,
@@ -205,6 +207,7 @@ impl Call {
             currency: None,
             hangup_cause: None,
             recording_url: None,
+            recording: None,
             analytics: None,
             carrier_call_id: None,
             final_by: None,
@@ -257,6 +260,7 @@ impl Call {
             "currency": self.currency,
             "hangup_cause": self.hangup_cause,
             "recording_url": self.recording_url,
+            "recording": self.recording,
             "analytics": self.analytics,
             "carrier_call_id": self.carrier_call_id,
             "final_by": self.final_by,
@@ -315,6 +319,8 @@ pub struct CallEvent {
     pub currency: Option<String>,
     pub hangup_cause: Option<String>,
     pub recording_url: Option<String>,
+    /// The recording as the PBX names it (a file on the PBX, not a URL).
+    pub recording: Option<String>,
     /// Bot data (transcript, summary, extracted data, sentiment) merged into the call's analytics.
     pub analytics: Option<serde_json::Map<String, serde_json::Value>>,
     pub contact_id: Option<String>,
@@ -382,6 +388,7 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
     replace(&mut next.currency, &event.currency);
     replace(&mut next.hangup_cause, &event.hangup_cause);
     replace(&mut next.recording_url, &event.recording_url);
+    replace(&mut next.recording, &event.recording);
 
     let status_changed = next.status != call.status;
     let changed = next != *call;

@@ -10,7 +10,7 @@ use crate::actors::registry::{deliver, CallKey, CallRef};
 use crate::db::models::InboxRow;
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
-use crate::domain::call::{CallEvent, Direction};
+use crate::domain::call::{CallEvent, CallStatus, Direction};
 use crate::domain::extension::{ExtensionChange, Membership};
 use crate::domain::ids::CallId;
 use crate::domain::phone::PhoneNumber;
@@ -474,6 +474,17 @@ pub async fn yeastar(
         // would read as internal.
         event.direction = None;
     }
+    // A caller from outside ringing an extension: the screen pop, with the caller's contact.
+    let screen_pop = if kind == "yeastar.30011"
+        && direction == Direction::Inbound
+        && event.status == Some(CallStatus::Ringing)
+    {
+        let (contact_id, pop) = caller_screen_pop(&state, &org, event.from.as_deref()).await?;
+        event.contact_id = contact_id;
+        Some(pop)
+    } else {
+        None
+    };
     let incoming = CallWebhook {
         provider: Provider::Yeastar,
         kind,
@@ -485,7 +496,7 @@ pub async fn yeastar(
         data,
         inbound_start: false,
     };
-    let accepted = accept(&state, &req, &org, &body, incoming, None, adopted).await?;
+    let accepted = accept(&state, &req, &org, &body, incoming, screen_pop, adopted).await?;
     sync_extensions(&state, &org, &accepted, &members).await?;
     Ok(accepted_json(&accepted))
 }

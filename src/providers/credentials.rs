@@ -223,6 +223,11 @@ impl Credentials {
         }
     }
 
+    /// Whether a dial without a `from` number can be placed: Exotel then needs a flow.
+    pub fn dials_alone(&self) -> bool {
+        !matches!(&self.account, Account::Exotel(a) if a.flow_url.is_none())
+    }
+
     /// The secret a provider signs its webhooks with (Twilio, Plivo: the auth token; Yeastar:
     /// the webhook secret); None for providers authenticated by the org's webhook token.
     pub fn signing_secret(&self) -> Option<&str> {

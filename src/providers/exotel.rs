@@ -7,11 +7,30 @@ use crate::domain::phone::party;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
+/// Exotel's status words, as its callbacks, its Call Details API and the integrations this engine
+/// replaces spell them (any case; `-`, `_` and space alike). `completed` is subject to the
+/// conversation rule of [`ExotelStatus::canonical_status`].
+pub fn map_status(word: &str) -> Option<CallStatus> {
+    let word = word.trim().to_ascii_lowercase().replace(['_', ' '], "-");
+    Some(match word.as_str() {
+        "initiated" | "queued" => CallStatus::Queued,
+        "ringing" => CallStatus::Ringing,
+        "answered" | "in-progress" => CallStatus::Answered,
+        "completed" | "ended" => CallStatus::Completed,
+        "busy" => CallStatus::Busy,
+        "no-answer" => CallStatus::NoAnswer,
+        "failed" => CallStatus::Failed,
+        "cancelled" | "canceled" => CallStatus::Canceled,
+        _ => return field_status(&word),
+    })
+}
+
 /// One Exotel status callback.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExotelStatus {
     pub call_sid: String,
-    /// `answered` or `terminal` (absent with the default, end-only callback: terminal).
+    /// `answered` or `terminal`; absent, it is read from the status word: `terminal` for a
+    /// final word (the default, end-only callback), `status` for a live one.
     pub event_type: String,
     pub status: Option<String>,
     pub date_updated: Option<DateTime<Utc>>,
@@ -52,8 +71,12 @@ impl ExotelStatus {
     pub fn parse(object: &Map<String, Value>) -> Result<Self, ParseError> {
         let call_sid = json_text(object, "CallSid").ok_or(ParseError::Missing("CallSid"))?;
         let status = json_text(object, "Status");
+        let live_word = status
+            .as_deref()
+            .and_then(map_status)
+            .is_some_and(|s| !s.is_final());
         let event_type = json_text(object, "EventType")
-            .unwrap_or_else(|| "terminal".into())
+            .unwrap_or_else(|| if live_word { "status" } else { "terminal" }.into())
             .to_ascii_lowercase();
         if status.is_none() && event_type == "terminal" {
             return Err(ParseError::Missing("Status"));
@@ -95,28 +118,33 @@ impl ExotelStatus {
         )
     }
 
-    /// The canonical status: an `answered` event is answered; a terminal `completed` is
-    /// completed only with a conversation (ConversationDuration > 0, or the second leg completed;
-    /// providers.md §7.2), else no_answer.
+    /// The canonical status: an `answered` event is answered; a live word moves the call forward
+    /// (never back, never to an end); a `completed` is completed only with a conversation
+    /// (ConversationDuration > 0, or the second leg completed; providers.md §7.2), else no_answer.
     pub fn canonical_status(&self) -> Option<CallStatus> {
         if self.event_type == "answered" {
             return Some(CallStatus::Answered);
         }
-        match field_status(self.status.as_deref()?)? {
+        match map_status(self.status.as_deref()?)? {
             CallStatus::Completed
                 if self.conversation_duration.unwrap_or(0) == 0 && !self.callee_completed =>
             {
                 Some(CallStatus::NoAnswer)
             }
             // A terminal callback is the end: a live word there means nothing was concluded.
-            status if !status.is_final() => None,
+            status if !status.is_final() && self.is_terminal() => None,
             status => Some(status),
         }
     }
 
+    /// The call's end record (the default, end-only callback, or `EventType=terminal`).
+    pub fn is_terminal(&self) -> bool {
+        self.event_type == "terminal"
+    }
+
     pub fn to_event(&self, default_country: &str) -> CallEvent {
         let status = self.canonical_status();
-        let terminal = self.event_type != "answered";
+        let terminal = self.is_terminal();
         CallEvent {
             final_record: terminal && status.is_some(),
             status,
@@ -183,8 +211,26 @@ mod tests {
             (json!({"Status": "no-answer"}), Some(CallStatus::NoAnswer)),
             (json!({"Status": "failed"}), Some(CallStatus::Failed)),
             (json!({"Status": "canceled"}), Some(CallStatus::Canceled)),
-            (json!({"Status": "in-progress"}), None),
-            (json!({"Status": "queued"}), None),
+            // Live words without an EventType move the call forward (the list).
+            (json!({"Status": "answered"}), Some(CallStatus::Answered)),
+            (json!({"Status": "in-progress"}), Some(CallStatus::Answered)),
+            (json!({"Status": "in_progress"}), Some(CallStatus::Answered)),
+            (json!({"Status": "ringing"}), Some(CallStatus::Ringing)),
+            (json!({"Status": "initiated"}), Some(CallStatus::Queued)),
+            (json!({"Status": "queued"}), Some(CallStatus::Queued)),
+            (
+                json!({"Status": "ended", "ConversationDuration": 12}),
+                Some(CallStatus::Completed),
+            ),
+            (json!({"Status": "ended"}), Some(CallStatus::NoAnswer)),
+            (json!({"Status": "no_answer"}), Some(CallStatus::NoAnswer)),
+            (json!({"Status": "cancelled"}), Some(CallStatus::Canceled)),
+            (json!({"Status": "BUSY"}), Some(CallStatus::Busy)),
+            // A terminal callback with a live word concluded nothing.
+            (
+                json!({"EventType": "terminal", "Status": "in-progress"}),
+                None,
+            ),
             (json!({"Status": "mystery"}), None),
             (
                 json!({"EventType": "answered", "Status": "in-progress"}),
@@ -195,6 +241,19 @@ mod tests {
             body["CallSid"] = json!("c1");
             assert_eq!(parse(body.clone()).canonical_status(), expected, "{body}");
         }
+    }
+
+    #[test]
+    fn a_live_word_is_not_the_end_record() {
+        let answered = parse(json!({"CallSid": "c1", "Status": "in_progress"}));
+        assert!(!answered.is_terminal());
+        let event = answered.to_event("IN");
+        assert_eq!(event.status, Some(CallStatus::Answered));
+        assert!(!event.final_record);
+        let ended =
+            parse(json!({"CallSid": "c1", "Status": "completed", "ConversationDuration": 5}));
+        assert!(ended.is_terminal() && ended.to_event("IN").final_record);
+        assert_ne!(answered.dedupe_key(), ended.dedupe_key());
     }
 
     #[test]

@@ -231,6 +231,79 @@ mod tests {
     }
 
     #[test]
+    fn every_providers_status_word_of_providers_md_maps() {
+        use CallStatus::*;
+        let twilio = [
+            ("queued", Queued),
+            ("initiated", Dialing),
+            ("ringing", Ringing),
+            ("in-progress", Answered),
+            ("completed", Completed),
+            ("busy", Busy),
+            ("no-answer", NoAnswer),
+            ("canceled", Canceled),
+            ("failed", Failed),
+            ("In-Progress", Answered),
+        ];
+        for (word, expected) in twilio {
+            assert_eq!(twilio::map_status(word), Some(expected), "twilio {word}");
+        }
+        let plivo = [
+            ("ringing", Ringing),
+            ("in-progress", Answered),
+            ("completed", Completed),
+            ("busy", Busy),
+            ("no-answer", NoAnswer),
+            ("failed", Failed),
+            ("timeout", NoAnswer),
+            ("cancel", Canceled),
+        ];
+        for (word, expected) in plivo {
+            assert_eq!(plivo::map_status(word), Some(expected), "plivo {word}");
+        }
+        let exotel = [
+            ("answered", Answered),
+            ("in-progress", Answered),
+            ("in_progress", Answered),
+            ("ringing", Ringing),
+            ("initiated", Queued),
+            ("queued", Queued),
+            ("completed", Completed),
+            ("ended", Completed),
+            ("busy", Busy),
+            ("no-answer", NoAnswer),
+            ("no_answer", NoAnswer),
+            ("failed", Failed),
+            ("cancelled", Canceled),
+            ("canceled", Canceled),
+        ];
+        for (word, expected) in exotel {
+            assert_eq!(exotel::map_status(word), Some(expected), "exotel {word}");
+        }
+        let bolna = [
+            ("answered", Answered),
+            ("in-progress", Answered),
+            ("in_progress", Answered),
+            ("ongoing", Answered),
+            ("ended", Completed),
+            ("finished", Completed),
+            ("completed", Completed),
+            ("failed", Failed),
+            ("error", Failed),
+            ("ringing", Ringing),
+            ("initiated", Dialing),
+            ("queued", Queued),
+        ];
+        for (word, expected) in bolna {
+            assert_eq!(bolna::map_status(word), Some(expected), "bolna {word}");
+        }
+        for unknown in ["teleported", ""] {
+            assert_eq!(twilio::map_status(unknown), None);
+            assert_eq!(exotel::map_status(unknown), None);
+        }
+    }
+
+    #[test]
     fn reads_multipart_forms() {
         let body = "--XyZ\r\nContent-Disposition: form-data; name=\"CallSid\"\r\n\r\nabc\r\n\
 --XyZ\r\nContent-Disposition: form-data; name=\"Status\"\r\n\r\ncompleted\r\n--XyZ--\r\n";

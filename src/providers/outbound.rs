@@ -14,6 +14,9 @@ pub struct OriginateRequest {
     /// E.164.
     pub to: String,
     pub from: String,
+    /// The number the dial named as its `from` (E.164 where it reads as one): Exotel connects it
+    /// first when the account has no flow.
+    pub agent: Option<String>,
     /// Where the provider sends status callbacks (Twilio StatusCallback, Plivo hangup_url,
     /// Exotel StatusCallback), `?call=<id>` and the retry fragment included.
     pub status_url: String,
@@ -105,12 +108,10 @@ async fn send(
     }
 }
 
-/// An E.164 number as Exotel wants it: Indian numbers 0-prefixed national, others as they are.
+/// An E.164 number as Exotel's connect API takes it: the country code and the digits, no `+`
+/// (`919876543210`), as Exotel's docs prefer and the integrations this engine replaces sent.
 pub fn exotel_number(e164: &str) -> String {
-    match e164.strip_prefix("+91") {
-        Some(national) if national.len() == 10 => format!("0{national}"),
-        _ => e164.to_owned(),
-    }
+    e164.trim_start_matches('+').to_owned()
 }
 
 fn basic(user: &str, password: &str) -> String {
@@ -167,25 +168,29 @@ pub async fn originate(
             (Provider::Plivo, request, "")
         }
         Account::Exotel(account) => {
-            let flow_url = account
-                .flow_url
-                .clone()
-                .ok_or(OriginateError::Misconfigured("exotel", "flow_url"))?;
             let url = format!(
                 "{}/v1/Accounts/{}/Calls/connect.json",
                 credentials.api_base("https://api.exotel.com"),
                 account.account_sid
             );
-            let form = vec![
-                ("From", exotel_number(&call.to)),
+            // To a flow: the customer is `From` and the flow takes the call. Without one, Exotel
+            // connects two numbers: the agent (`From`, dialled first), then the customer (`To`).
+            let mut form = match (&account.flow_url, &call.agent) {
+                (Some(flow), _) => vec![("From", exotel_number(&call.to)), ("Url", flow.clone())],
+                (None, Some(agent)) => vec![
+                    ("From", exotel_number(agent)),
+                    ("To", exotel_number(&call.to)),
+                ],
+                (None, None) => return Err(OriginateError::Misconfigured("exotel", "flow_url")),
+            };
+            form.extend([
                 ("CallerId", account.caller_id.clone()),
                 ("StatusCallback", call.status_url.clone()),
                 ("StatusCallbackContentType", "application/json".to_owned()),
                 ("StatusCallbackEvents[0]", "terminal".to_owned()),
                 ("StatusCallbackEvents[1]", "answered".to_owned()),
                 ("CustomField", call.call_id.clone()),
-                ("Url", flow_url),
-            ];
+            ]);
             let auth = basic(&account.api_key, &account.api_token);
             let request = http.post(url).header("Authorization", auth).form(&form);
             (Provider::Exotel, request, "/Call/Sid")
@@ -281,6 +286,7 @@ pub async fn poll_status(
     Ok(match provider {
         Provider::Twilio => super::twilio::map_status(word),
         Provider::Bolna => super::bolna::map_status(word),
+        Provider::Exotel => super::exotel::map_status(word),
         _ => super::field_status(word),
     })
 }
@@ -290,9 +296,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exotel_wants_indian_numbers_national() {
-        assert_eq!(exotel_number("+919876543210"), "09876543210");
-        assert_eq!(exotel_number("+14155550123"), "+14155550123");
+    fn exotel_gets_the_country_code_without_a_plus() {
+        assert_eq!(exotel_number("+919876543210"), "919876543210");
+        assert_eq!(exotel_number("+14155550123"), "14155550123");
     }
 
     #[test]

@@ -289,16 +289,20 @@ impl Webhook for ExotelStatusCallback {
     fn parse(&self, request: &WebhookRequest, country: &str) -> Result<CallWebhook, ParseError> {
         let fields = request.fields()?;
         let status = ExotelStatus::parse(&fields)?;
+        let event = status.to_event(country);
+        // An inbound call still on the line: its caller pops up on the agents' screens.
+        let inbound_start = status.direction == Some(Direction::Inbound)
+            && event.status.is_some_and(CallStatus::is_live);
         Ok(CallWebhook {
             provider: Provider::Exotel,
             kind: "exotel.status",
             provider_call_id: status.call_sid.clone(),
             dedupe_key: status.dedupe_key(),
             direction: status.direction.unwrap_or(Direction::Outbound),
-            event: status.to_event(country),
+            event,
             raw_status: status.status.clone().or(Some(status.event_type.clone())),
             data: Value::Object(fields),
-            inbound_start: false,
+            inbound_start,
         })
     }
 }

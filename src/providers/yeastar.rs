@@ -126,11 +126,23 @@ pub fn parse(body: &[u8]) -> Result<(Option<String>, PbxEvent), ParseError> {
     // `type` is the event number; in the flat S-Series form a CDR's `type` is the CDR type and
     // the event is named by `event` (a number) or `action` (`NewCdr`).
     let numeric = |name: &'static str| json_number(&envelope, name).ok().flatten();
-    let named = json_text(&envelope, "action").and_then(|a| (a == "NewCdr").then_some(30012.0));
+    let named = |name: &'static str| json_text(&envelope, name).and_then(|word| named_event(&word));
+    // A flat CDR names its CDR type (`Inbound`, `Outbound`, `Internal`) in `type`.
+    let cdr_type = json_text(&envelope, "type")
+        .filter(|t| {
+            matches!(
+                t.to_ascii_lowercase().as_str(),
+                "inbound" | "outbound" | "internal"
+            )
+        })
+        .map(|_| 30012);
     let event_type = numeric("type")
-        .or(numeric("event"))
-        .or(named)
-        .ok_or(ParseError::Missing("type"))? as i64;
+        .map(|n| n as i64)
+        .or(numeric("event").map(|n| n as i64))
+        .or(named("action"))
+        .or(named("event"))
+        .or(cdr_type)
+        .ok_or(ParseError::Missing("type"))?;
     let sn = json_text(&envelope, "sn");
     let msg = match envelope.get("msg") {
         Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
@@ -148,19 +160,39 @@ pub fn parse(body: &[u8]) -> Result<(Option<String>, PbxEvent), ParseError> {
     Ok((sn, event(event_type, &msg)?))
 }
 
+/// The event number of an S-Series event name (`action` in API v1.1, `event` in v2).
+fn named_event(word: &str) -> Option<i64> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "newcdr" => 30012,
+        "callstatus" => 30011,
+        "callfailed" => 30015,
+        _ => return None,
+    })
+}
+
 fn required(msg: &Map<String, Value>, name: &'static str) -> Result<String, ParseError> {
     json_text(msg, name).ok_or(ParseError::Missing(name))
 }
 
+/// `call_id`, or the S-Series `callid`.
+fn required_id(msg: &Map<String, Value>) -> Result<String, ParseError> {
+    json_text(msg, "call_id")
+        .or_else(|| json_text(msg, "callid"))
+        .ok_or(ParseError::Missing("call_id"))
+}
+
 fn event(event_type: i64, msg: &Map<String, Value>) -> Result<PbxEvent, ParseError> {
     Ok(match event_type {
-        30011 => PbxEvent::CallState {
-            call_id: required(msg, "call_id")?,
-            members: members(msg)?,
-        },
+        // 30016 (an inbound call's invitation) carries the same members when it has them.
+        30011 | 30016 if event_type == 30011 || msg.contains_key("members") => {
+            PbxEvent::CallState {
+                call_id: required_id(msg)?,
+                members: members(msg)?,
+            }
+        }
         30012 => PbxEvent::Cdr(cdr(msg)?),
         30015 => PbxEvent::CallFailed {
-            call_id: required(msg, "call_id")?,
+            call_id: required_id(msg)?,
             reason: json_text(msg, "reason").unwrap_or_else(|| "call failed".into()),
             extensions: members(msg)
                 .unwrap_or_default()
@@ -203,12 +235,15 @@ fn members(msg: &Map<String, Value>) -> Result<Vec<Member>, ParseError> {
             let Some(fields) = fields.as_object() else {
                 continue;
             };
+            // P-Series `member_status`; S-Series `memberstatus`.
             let status = json_text(fields, "member_status")
+                .or_else(|| json_text(fields, "memberstatus"))
                 .unwrap_or_default()
                 .to_ascii_uppercase();
             let kind = match kind.as_str() {
-                "extension" => MemberKind::Extension {
+                "extension" | "ext" => MemberKind::Extension {
                     number: json_text(fields, "number")
+                        .or_else(|| json_text(fields, "extid"))
                         .ok_or(ParseError::Missing("extension.number"))?,
                 },
                 "inbound" => MemberKind::Inbound {
@@ -409,13 +444,18 @@ impl Cdr {
     /// The CDR as the call's final record: provider times, talk time, outcome.
     pub fn to_event(&self, default_country: &str, utc_offset: Option<&str>) -> CallEvent {
         let start = self.time_start.map(|t| pbx_time(t, utc_offset));
+        // A duration outside what a call can last is dropped, not trusted (nor overflowed).
+        let (call_duration, talk_duration) = (
+            self.call_duration.filter(|d| plausible_duration(*d)),
+            self.talk_duration.filter(|d| plausible_duration(*d)),
+        );
         let end = start
-            .zip(self.call_duration)
+            .zip(call_duration)
             .map(|(s, d)| s + chrono::Duration::seconds(d));
         let answered = end
-            .zip(self.talk_duration.filter(|t| *t > 0))
+            .zip(talk_duration.filter(|t| *t > 0))
             .map(|(e, t)| e - chrono::Duration::seconds(t));
-        let status = cdr_status(&self.status, self.talk_duration);
+        let status = cdr_status(&self.status, talk_duration);
         CallEvent {
             final_record: true,
             status,
@@ -425,11 +465,17 @@ impl Cdr {
             from: self.call_from.as_deref().map(|n| party(n, default_country)),
             to: self.call_to.as_deref().map(|n| party(n, default_country)),
             direction: self.direction,
-            talk_s: self.talk_duration,
+            talk_s: talk_duration,
+            recording: self.recording.clone(),
             hangup_cause: (status != Some(CallStatus::Completed)).then(|| self.status.clone()),
             ..CallEvent::default()
         }
     }
+}
+
+/// Whether a duration in seconds is one a call can have (0 to 31 days).
+pub fn plausible_duration(seconds: i64) -> bool {
+    (0..=31 * 86_400).contains(&seconds)
 }
 
 /// A 30015 as an outcome the engine infers (the CDR, if it comes, overrides it).
@@ -688,6 +734,100 @@ mod tests {
         assert_eq!(
             extension_members(&members),
             vec![("2005".to_owned(), Some(Membership::Busy))]
+        );
+    }
+
+    #[test]
+    fn every_payload_shape_of_providers_md_is_read() {
+        let cdr = |body: Value| match parse(body.to_string().as_bytes()).unwrap().1 {
+            PbxEvent::Cdr(cdr) => cdr,
+            other => panic!("{body}: {other:?}"),
+        };
+        // The flat CDRs the integrations this engine replaces received: `type` is the CDR type.
+        for (kind, direction) in [
+            ("Inbound", Direction::Inbound),
+            ("Outbound", Direction::Outbound),
+            ("internal", Direction::Internal),
+            ("INBOUND", Direction::Inbound),
+        ] {
+            let read = cdr(
+                json!({"type": kind, "call_id": "1.1", "call_from": "6940960701",
+                "call_to": "40", "status": "ANSWERED", "talk_duration": 120}),
+            );
+            assert_eq!(
+                (read.direction, read.talk_duration),
+                (Some(direction), Some(120)),
+                "{kind}"
+            );
+        }
+        // S-Series `action` / `event` names with their misspellings.
+        for key in ["action", "event"] {
+            let read = cdr(
+                json!({key: "NewCdr", "callid": "2.2", "timestart": "2025-03-04 15:30:00",
+                "callfrom": "20", "callto": "21", "callduraction": 30, "talkduraction": 20,
+                "status": "NO ANSWERED", "type": "Internal"}),
+            );
+            assert_eq!(
+                (read.call_id.as_str(), read.call_duration),
+                ("2.2", Some(30))
+            );
+            assert_eq!(
+                cdr_status(&read.status, read.talk_duration),
+                Some(CallStatus::NoAnswer)
+            );
+        }
+        let (_, status) = parse(
+            json!({"event": "CallStatus", "callid": "3.3", "members": [
+            {"ext": {"number": "20", "memberstatus": "RING"}}]})
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            status,
+            PbxEvent::CallState {
+                call_id: "3.3".into(),
+                members: vec![Member {
+                    kind: MemberKind::Extension {
+                        number: "20".into()
+                    },
+                    status: "RING".into()
+                }]
+            }
+        );
+        let (_, failed) = parse(
+            json!({"action": "CallFailed", "callid": "4.4", "reason": "486 Busy here"})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+        assert!(matches!(failed, PbxEvent::CallFailed { ref call_id, .. } if call_id == "4.4"));
+        // 30016, an inbound call's invitation, is a call state when it names its members.
+        let invitation = json!({"call_id": "5.5", "members": [{"inbound": {"from": "0987", "member_status": "ALERT"}}]});
+        assert!(matches!(
+            parse(&envelope(30016, invitation)).unwrap().1,
+            PbxEvent::CallState { .. }
+        ));
+        assert_eq!(
+            parse(&envelope(30016, json!({"call_id": "5.6"})))
+                .unwrap()
+                .1,
+            PbxEvent::Unknown { event_type: 30016 }
+        );
+        // The CDR's recording file is kept; impossible durations are dropped, never overflowed.
+        let huge = cdr(
+            json!({"type": "Inbound", "call_id": "6.6", "time_start": "2025-03-04 15:30:00",
+            "status": "ANSWERED", "call_duration": i64::MAX, "talk_duration": -5, "recording": "a.wav"}),
+        );
+        let event = huge.to_event("IN", None);
+        assert_eq!(
+            (event.talk_s, event.occurred_at, event.recording.as_deref()),
+            (None, None, Some("a.wav"))
+        );
+        assert!(plausible_duration(31 * 86_400) && !plausible_duration(31 * 86_400 + 1));
+        assert!(
+            parse(br#"{"type": "Sideways", "call_id": "7"}"#).is_err(),
+            "not a CDR type"
         );
     }
 

@@ -218,8 +218,8 @@ async fn plivo_exotel_and_bolna_calls_are_placed_in_their_own_formats_and_tracke
         (Some("plivo-uuid-1"), Some("ringing"))
     );
 
-    // Exotel: 0-prefixed numbers, the flow, a StatusCallback that authenticates itself.
-    let (status, call) = dial(&app, &org, "exotel", "+919876543210").await;
+    // Exotel: the customer as 91XXXXXXXXXX, the flow, a StatusCallback that authenticates itself.
+    let (status, call) = dial(&app, &org, "exotel", "09876543210").await;
     assert_eq!(
         (status, call["provider_call_id"].as_str()),
         (201, Some("exo-1"))
@@ -227,8 +227,9 @@ async fn plivo_exotel_and_bolna_calls_are_placed_in_their_own_formats_and_tracke
     let sent = &providers.bodies("exotel")[0];
     assert_eq!(
         (sent["From"].as_str(), sent["CallerId"].as_str()),
-        (Some("09876543210"), Some("08012345678"))
+        (Some("919876543210"), Some("08012345678"))
     );
+    assert!(sent["Url"].as_str().unwrap().contains("start_voice"));
     let status_url = sent["StatusCallback"].as_str().unwrap().to_owned();
     let path = status_url.strip_prefix(&app.address).unwrap();
     let terminal = json!({"CallSid": "exo-1", "EventType": "terminal", "Status": "busy", "EndTime": "2025-03-04 15:30:20"});
@@ -330,4 +331,77 @@ async fn a_stuck_call_is_settled_by_asking_the_providers_api() {
         .unwrap()
         .iter()
         .any(|e| e["kind"] == "polled"));
+}
+
+#[actix_web::test]
+async fn an_exotel_account_without_a_flow_connects_two_numbers_or_says_what_it_needs() {
+    let app = spawn_app().await;
+    let (api, providers) = stand_in();
+    let org = app.create_org("Acme").await;
+    app.configure(&org, "exotel", json!({"account_sid": "acme1", "api_key": "k", "api_token": "t", "caller_id": "08012345678", "api_base": api})).await;
+
+    let (status, body) = dial(&app, &org, "exotel", "+919876543210").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("flow_url_required")),
+        "{body}"
+    );
+    assert!(providers.bodies("exotel").is_empty(), "nothing sent");
+    assert_eq!(
+        app.get("/api/v1/calls", &org.api_token).await["items"],
+        json!([]),
+        "a refused dial stores nothing"
+    );
+
+    let (status, call) = app
+        .request(
+            "POST",
+            "/api/v1/calls",
+            Some(&org.api_token),
+            Some(json!({"to": "9876543210", "provider": "exotel", "from": "09123456789"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{call}");
+    let sent = &providers.bodies("exotel")[0];
+    assert_eq!(
+        (
+            sent["From"].as_str(),
+            sent["To"].as_str(),
+            sent["CallerId"].as_str()
+        ),
+        (
+            Some("919123456789"),
+            Some("919876543210"),
+            Some("08012345678")
+        ),
+        "the agent first, then the customer"
+    );
+    assert!(sent.get("Url").is_none());
+
+    // A campaign on such an account cannot dial: refused at start, not retried forever.
+    let (_, campaign) = app
+        .request(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&org.api_token),
+            Some(json!({
+                "name": "No flow", "provider": "exotel", "contacts": [{"phone": "+919000000001"}],
+            })),
+        )
+        .await;
+    let (status, body) = app
+        .request(
+            "POST",
+            &format!(
+                "/api/v1/campaigns/{}/start",
+                campaign["id"].as_str().unwrap()
+            ),
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("flow_url_required"))
+    );
 }

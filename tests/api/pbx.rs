@@ -865,3 +865,154 @@ async fn presence_and_live_extension_calls_survive_a_restart() {
     .await;
     assert_eq!(of(&presence(&restarted, &org).await, "40"), "online");
 }
+
+/// Posts a raw PBX body (any shape), signed; answers status and body.
+async fn push_raw(app: &TestApp, org: &TestOrg, body: Value) -> (u16, Value) {
+    let body = body.to_string().into_bytes();
+    let signature = sign(&body);
+    app.post_raw(
+        &format!("/webhooks/yeastar/{}", org.id),
+        &[
+            ("Content-Type", "application/json".into()),
+            ("X-Signature", signature),
+        ],
+        body,
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn flat_cdrs_as_integrations_received_them_end_the_call_and_free_the_extension() {
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    for (call_id, member, number, cdr) in [
+        (
+            "1900.1",
+            inbound("ANSWERED"),
+            "40",
+            json!({"type": "Inbound", "call_id": "1900.1", "call_from": "6940960701", "call_to": "40",
+                   "status": "ANSWERED", "talk_duration": 120, "call_duration": 130,
+                   "time_start": "2025-03-04 15:30:00", "recording": "20250304-153000-40.wav"}),
+        ),
+        (
+            "1900.2",
+            outbound("ANSWER"),
+            "20",
+            json!({"type": "outbound", "call_id": "1900.2", "call_from": "20", "call_to": "919876543210",
+                   "status": "ANSWERD", "talk_duration": 30}),
+        ),
+    ] {
+        let ext_status = if number == "40" { "ANSWER" } else { "ANSWERED" };
+        push(
+            &app,
+            &org,
+            call_state(call_id, vec![member, ext(number, ext_status)]),
+        )
+        .await;
+        assert_eq!(of(&presence(&app, &org).await, number), "incall");
+        let (status, body) = push_raw(&app, &org, cdr).await;
+        assert_eq!(status, 200, "{body}");
+        let call = call_of(&app, &org, call_id).await;
+        assert_eq!(call["status"], "completed", "{call}");
+        assert_eq!(
+            of(&presence(&app, &org).await, number),
+            "online",
+            "not stuck in a call"
+        );
+    }
+    let inbound_call = call_of(&app, &org, "1900.1").await;
+    assert_eq!(inbound_call["talk_s"], 120);
+    assert_eq!(inbound_call["recording"], "20250304-153000-40.wav");
+    assert_eq!(
+        inbound_call["recording_url"],
+        Value::Null,
+        "a file name is not a URL"
+    );
+    assert_eq!(call_of(&app, &org, "1900.2").await["talk_s"], 30);
+}
+
+#[actix_web::test]
+async fn s_series_spellings_and_impossible_durations_are_read_without_a_panic() {
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    // API v2 `event` names, `ext` members with `memberstatus`, a NewCdr with its misspellings.
+    let (status, body) = push_raw(&app, &org, json!({"event": "CallStatus", "callid": "1901.1",
+        "members": [{"inbound": {"from": "09876543210", "to": "8035739222", "memberstatus": "ANSWERED"}},
+                    {"ext": {"number": "41", "memberstatus": "ANSWER"}}]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(of(&presence(&app, &org).await, "41"), "incall");
+    let (status, body) = push_raw(
+        &app,
+        &org,
+        json!({"action": "NewCdr", "callid": "1901.1",
+        "timestart": "2025-03-04 15:30:00", "callfrom": "09876543210", "callto": "41",
+        "callduraction": "75", "talkduraction": "61", "status": "ANSWERED", "type": "Inbound"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let call = call_of(&app, &org, "1901.1").await;
+    assert_eq!(
+        (call["status"].as_str(), call["talk_s"].as_i64()),
+        (Some("completed"), Some(61))
+    );
+    assert_eq!(of(&presence(&app, &org).await, "41"), "online");
+
+    // A signed CDR with durations no call can have: kept, the durations dropped, no panic.
+    push(
+        &app,
+        &org,
+        call_state("1901.2", vec![inbound("ANSWERED"), ext("42", "ANSWER")]),
+    )
+    .await;
+    let (status, body) = push_raw(&app, &org, json!({"type": 30012, "sn": "x", "msg": json!({
+        "call_id": "1901.2", "time_start": "2025-03-04 15:30:00", "call_from": "09876543210",
+        "call_to": "42", "call_duration": 9_000_000_000_000_000_i64, "talk_duration": 9_000_000_000_000_000_i64,
+        "status": "ANSWERED", "type": "Inbound"}).to_string()})).await;
+    assert_eq!(status, 200, "{body}");
+    let call = call_of(&app, &org, "1901.2").await;
+    assert_eq!(call["duration_s"], Value::Null, "{call}");
+    assert!(call["talk_s"].as_i64().unwrap_or(0) < 86_400, "{call}");
+    assert_eq!(call["final_by"], "provider", "the CDR itself was kept");
+    assert_eq!(of(&presence(&app, &org).await, "42"), "online");
+    app.get("/healthz", &org.api_token).await;
+}
+
+#[actix_web::test]
+async fn a_pbx_inbound_call_ringing_an_extension_pops_its_caller() {
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    app.request(
+        "POST",
+        "/api/v1/contacts",
+        Some(&org.api_token),
+        Some(json!({"phone": "09876543210", "name": "Asha Rao", "company": "Rao Traders"})),
+    )
+    .await;
+    let mut ws = app.ws(&org.api_token, None).await;
+    assert_eq!(ws.next().await["type"], "snapshot");
+    // An inbound call rings two extensions in turn (a ring group), then is answered.
+    for members in [
+        vec![inbound("ALERT"), ext("50", "RING")],
+        vec![inbound("ALERT"), ext("51", "RING")],
+        vec![inbound("ANSWERED"), ext("51", "ANSWER")],
+    ] {
+        push(&app, &org, call_state("1902.1", members)).await;
+    }
+    let mut pops = Vec::new();
+    while let Some(event) = ws.next_within(Duration::from_millis(500)).await {
+        if event["type"] == "incoming:call" {
+            pops.push(event);
+        }
+    }
+    assert_eq!(pops.len(), 1, "one pop per call");
+    let data = &pops[0]["data"];
+    assert_eq!(data["caller_name"], "Asha Rao");
+    assert_eq!(data["company"], "Rao Traders");
+    assert_eq!(data["call"]["provider"], "yeastar");
+    assert_eq!(data["call"]["from"], "+919876543210");
+    let call = call_of(&app, &org, "1902.1").await;
+    assert!(
+        call["contact_id"].is_string(),
+        "the call knows its caller: {call}"
+    );
+}

@@ -481,3 +481,131 @@ async fn analytics_merge_before_the_hangup_by_any_id_and_appear_on_the_timeline(
     let (status, _) = app.post_token_json(&path, "wrong", &ours).await;
     assert_eq!(status, 401);
 }
+
+#[actix_web::test]
+async fn exotel_live_words_move_a_call_forward_and_never_back() {
+    let app = spawn_app().await;
+    let org = org_with_providers(&app).await;
+    let path = format!("/webhooks/exotel/{}/status", org.id);
+    let status_of = |sid: &'static str| {
+        let (app, token) = (&app, org.api_token.clone());
+        async move {
+            app.get(&format!("/api/v1/calls?provider_call_id={sid}"), &token)
+                .await["items"][0]["status"]
+                .clone()
+        }
+    };
+    // As the integrations this engine replaces sent them: a Status, no EventType.
+    for (word, expected) in [
+        ("queued", "queued"),
+        ("ringing", "ringing"),
+        ("in_progress", "answered"),
+        ("ringing", "answered"),
+        ("answered", "answered"),
+    ] {
+        let body = json!({"CallSid": "exl1", "Status": word, "From": "919876543210", "To": "09123456789", "Direction": "outbound-api"});
+        let (status, resp) = app.post_token_json(&path, &org.webhook_token, &body).await;
+        assert_eq!(status, 200, "{resp}");
+        assert_eq!(status_of("exl1").await, expected, "after {word}");
+    }
+    let ended = json!({"CallSid": "exl1", "Status": "ended", "ConversationDuration": 40});
+    app.post_token_json(&path, &org.webhook_token, &ended).await;
+    assert_eq!(status_of("exl1").await, "completed");
+    let call = app
+        .get("/api/v1/calls?provider_call_id=exl1", &org.api_token)
+        .await["items"][0]
+        .clone();
+    assert_eq!(
+        call["from"], "+919876543210",
+        "every written form of a number reads the same"
+    );
+    assert_eq!(call["talk_s"], 40);
+    // A final word with nobody talking is no answer.
+    let body = json!({"CallSid": "exl2", "Status": "completed"});
+    app.post_token_json(&path, &org.webhook_token, &body).await;
+    assert_eq!(status_of("exl2").await, "no_answer");
+    for (sid, word, expected) in [
+        ("exl3", "no_answer", "no_answer"),
+        ("exl4", "cancelled", "canceled"),
+        ("exl5", "failed", "failed"),
+    ] {
+        let body = json!({"CallSid": sid, "Status": word});
+        app.post_token_json(&path, &org.webhook_token, &body).await;
+        assert_eq!(status_of(sid).await, expected, "{word}");
+    }
+}
+
+#[actix_web::test]
+async fn an_exotel_inbound_call_pops_its_caller_once() {
+    let app = spawn_app().await;
+    let org = org_with_providers(&app).await;
+    app.request(
+        "POST",
+        "/api/v1/contacts",
+        Some(&org.api_token),
+        Some(json!({"phone": "09876543210", "name": "Asha Rao", "company": "Rao Traders"})),
+    )
+    .await;
+    let mut ws = app.ws(&org.api_token, None).await;
+    assert_eq!(ws.next().await["type"], "snapshot");
+    let path = format!("/webhooks/exotel/{}/status", org.id);
+    for word in ["ringing", "in-progress"] {
+        let body = json!({"CallSid": "exin1", "Status": word, "From": "09876543210", "To": "08012345678", "Direction": "inbound"});
+        let (status, resp) = app.post_token_json(&path, &org.webhook_token, &body).await;
+        assert_eq!(status, 200, "{resp}");
+    }
+    let mut pops = Vec::new();
+    while let Some(event) = ws.next_within(std::time::Duration::from_millis(500)).await {
+        if event["type"] == "incoming:call" {
+            pops.push(event);
+        }
+    }
+    assert_eq!(pops.len(), 1, "one pop per call");
+    assert_eq!(pops[0]["data"]["caller_name"], "Asha Rao");
+    assert_eq!(pops[0]["data"]["company"], "Rao Traders");
+    assert_eq!(pops[0]["data"]["call"]["provider"], "exotel");
+}
+
+#[actix_web::test]
+async fn bolna_status_words_as_integrations_send_them() {
+    let app = spawn_app().await;
+    let org = org_with_providers(&app).await;
+    let path = format!("/webhooks/bolna/{}", org.id);
+    for (i, (word, expected)) in [
+        ("queued", "queued"),
+        ("initiated", "dialing"),
+        ("ringing", "ringing"),
+        ("in_progress", "answered"),
+        ("ongoing", "answered"),
+        ("answered", "answered"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let body =
+            json!({"id": "bw1", "status": word, "updated_at": format!("2025-03-04T10:00:0{i}Z")});
+        let (status, resp) = app.post_token_json(&path, &org.webhook_token, &body).await;
+        assert_eq!(status, 200, "{resp}");
+        let call = app
+            .get("/api/v1/calls?provider_call_id=bw1", &org.api_token)
+            .await["items"][0]
+            .clone();
+        assert_eq!(call["status"], *expected, "after {word}");
+    }
+    for (id, word, expected) in [
+        ("bw2", "finished", "no_answer"),
+        ("bw3", "error", "failed"),
+        ("bw4", "ended", "no_answer"),
+    ] {
+        let body = json!({"id": id, "status": word, "updated_at": "2025-03-04T10:01:00Z"});
+        app.post_token_json(&path, &org.webhook_token, &body).await;
+        let call = app
+            .get(
+                &format!("/api/v1/calls?provider_call_id={id}"),
+                &org.api_token,
+            )
+            .await["items"][0]
+            .clone();
+        assert_eq!(call["status"], expected, "{word}");
+    }
+}
