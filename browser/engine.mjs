@@ -34,7 +34,7 @@ export async function startEngine(env = {}) {
       SWITCHBOARD_BIND: `127.0.0.1:${port}`,
       SWITCHBOARD_ADMIN_TOKEN: ADMIN,
       SWITCHBOARD_METRICS_INTERVAL_S: '1',
-      RUST_LOG: 'warn',
+      RUST_LOG: 'error',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
