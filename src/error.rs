@@ -169,7 +169,12 @@ impl ResponseError for AppError {
         if let Some(detail) = &self.detail {
             tracing::error!(code = self.code.as_str(), %detail, "request failed");
         }
-        HttpResponse::build(self.status_code()).json(serde_json::json!({
+        let mut response = HttpResponse::build(self.status_code());
+        if self.code.status() == StatusCode::SERVICE_UNAVAILABLE {
+            // Providers retry a 503; this says how soon.
+            response.insert_header(("Retry-After", "1"));
+        }
+        response.json(serde_json::json!({
             "error": self.code.as_str(),
             "message": self.message,
         }))
@@ -235,6 +240,12 @@ mod tests {
         assert_eq!(
             AppError::from(diesel::result::Error::NotFound).code,
             Code::NotFound
+        );
+        let busy = AppError::unavailable("disk full").error_response();
+        assert_eq!(
+            busy.headers().get("Retry-After").unwrap(),
+            "1",
+            "providers retry a 503"
         );
     }
 

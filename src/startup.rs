@@ -62,6 +62,10 @@ impl Application {
                     Logger::new("%{method}xi %U %s %Dms")
                         .custom_request_replace("method", |req| req.method().to_string()),
                 )
+                .wrap(actix_web::middleware::ErrorHandlers::new().handler(
+                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    http::json_413,
+                ))
                 .configure(http::routes)
         })
         .listen(listener)

@@ -461,7 +461,7 @@ impl Handler<ApplyEvent> for CallActor {
     type Result = ResponseActFuture<Self, Result<Accepted, AppError>>;
 
     fn handle(&mut self, msg: ApplyEvent, ctx: &mut Context<Self>) -> Self::Result {
-        let provider_event = msg.0;
+        let mut provider_event = msg.0;
         if self.seen.contains(&provider_event.dedupe_key) {
             // Answer only once the first delivery's commit (queued before this) is through.
             let barrier = self.deps.engine.writer.submit(WriteRequest {
@@ -475,6 +475,15 @@ impl Handler<ApplyEvent> for CallActor {
                     .into_actor(self)
                     .map(|result, act, _| result.map(|_| act.accepted(true))),
             );
+        }
+        // Values no call can have are dropped from the event, which is kept: its timeline entry
+        // names what was dropped.
+        let dropped = provider_event.event.drop_impossible();
+        if !dropped.is_empty() {
+            tracing::warn!(call_id = %self.call.id, kind = provider_event.kind, ?dropped, "impossible values dropped");
+            if let serde_json::Value::Object(fields) = &mut provider_event.data {
+                fields.insert("dropped".into(), serde_json::json!(dropped));
+            }
         }
         let entry = Entry {
             source: if provider_event.inbox.is_some() {

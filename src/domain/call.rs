@@ -5,7 +5,7 @@
 //! engine inferred; every other late event only enriches (times, durations, cost, recording).
 
 use super::ids::{CallId, OrgId};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -331,6 +331,52 @@ pub struct CallEvent {
     pub extensions: Vec<String>,
 }
 
+impl CallEvent {
+    /// Drops what no call can have — a time outside 2000–2100, a talk time outside 0–31 days, a
+    /// cost that is not a finite amount of at least 0 — and answers the names of the fields it
+    /// dropped (CONTRACT.md, Webhooks: the event is kept, the timeline says what was dropped).
+    pub fn drop_impossible(&mut self) -> Vec<&'static str> {
+        let mut dropped = Vec::new();
+        for (name, slot) in [
+            ("occurred_at", &mut self.occurred_at),
+            ("started_at", &mut self.started_at),
+            ("answered_at", &mut self.answered_at),
+        ] {
+            if slot.is_some_and(|at| !possible_time(at)) {
+                *slot = None;
+                dropped.push(name);
+            }
+        }
+        if self.talk_s.is_some_and(|t| !possible_duration(t)) {
+            self.talk_s = None;
+            dropped.push("talk_s");
+        }
+        if self.cost.as_deref().is_some_and(|c| !possible_amount(c)) {
+            self.cost = None;
+            dropped.push("cost");
+        }
+        dropped
+    }
+}
+
+/// A provider time the engine can store and read back: 2000-01-01 to 2100-12-31 (UTC).
+pub fn possible_time(at: DateTime<Utc>) -> bool {
+    (2000..=2100).contains(&at.year())
+}
+
+/// A duration in seconds a call can have: 0 to 31 days.
+pub fn possible_duration(seconds: i64) -> bool {
+    (0..=31 * 86_400).contains(&seconds)
+}
+
+/// An amount of money as a provider writes it: a finite decimal of at least 0.
+pub fn possible_amount(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty()
+        && text.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && text.parse::<f64>().is_ok_and(|a| a.is_finite() && a >= 0.0)
+}
+
 /// What applying an event did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
@@ -484,6 +530,46 @@ pub fn reconcile(call: &Call, reason: &str) -> CallEvent {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn impossible_values_are_dropped_and_named() {
+        let at = |y: i32| Utc.with_ymd_and_hms(y, 1, 1, 0, 0, 0).unwrap();
+        let mut event = CallEvent {
+            occurred_at: Some(at(9999)),
+            started_at: Some(at(1970)),
+            answered_at: Some(at(2025)),
+            talk_s: Some(-100),
+            cost: Some("NaN".into()),
+            ..CallEvent::default()
+        };
+        assert_eq!(
+            event.drop_impossible(),
+            vec!["occurred_at", "started_at", "talk_s", "cost"]
+        );
+        assert_eq!(
+            (event.answered_at, event.talk_s, event.cost),
+            (Some(at(2025)), None, None)
+        );
+        for (cost, possible) in [
+            ("0.0085", true),
+            ("12", true),
+            ("-5", false),
+            ("inf", false),
+            ("1e400", false),
+            ("", false),
+        ] {
+            assert_eq!(possible_amount(cost), possible, "{cost}");
+        }
+        assert!(possible_duration(0) && possible_duration(31 * 86_400));
+        assert!(!possible_duration(i64::MAX) && !possible_duration(-1));
+        let mut fine = CallEvent {
+            talk_s: Some(61),
+            cost: Some("0.098".into()),
+            ..CallEvent::default()
+        };
+        assert!(fine.drop_impossible().is_empty());
+    }
+
     use super::*;
     use chrono::TimeZone;
 

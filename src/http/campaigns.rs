@@ -129,6 +129,8 @@ pub async fn create_campaign(
 
 /// Rows of a `text/csv` body with a `phone` column; every other column is kept as a contact field.
 pub fn csv_rows(text: &str) -> Result<Vec<Value>, AppError> {
+    // Excel starts its UTF-8 CSVs with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header = lines.next().ok_or_else(|| invalid("the CSV is empty"))?;
     let columns: Vec<String> = split_csv_line(header)
@@ -337,6 +339,8 @@ mod tests {
         assert_eq!(rows[0]["city"], "Pune");
         assert!(rows[1].get("city").is_none());
         assert!(csv_rows("name,number\nA,1").is_err());
+        let excel = csv_rows("\u{feff}phone,name\n+919876543210,Asha").unwrap();
+        assert_eq!(excel[0]["phone"], "+919876543210");
         assert!(csv_rows("").is_err());
         assert_eq!(
             split_csv_line(r#""say ""hi""",2"#),

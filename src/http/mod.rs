@@ -36,12 +36,73 @@ pub struct AppState {
     pub actors: Actors,
 }
 
+/// Body limits (CONTRACT.md): webhooks 512 KiB, JSON API 1 MiB, CSV uploads 32 MiB.
+pub const WEBHOOK_LIMIT: usize = 512 << 10;
+pub const JSON_LIMIT: usize = 1 << 20;
+pub const CSV_LIMIT: usize = 32 << 20;
+
+/// 413 `payload_too_large`.
+fn too_large(limit: usize) -> AppError {
+    AppError::new(
+        Code::PayloadTooLarge,
+        format!(
+            "the body is larger than this endpoint takes ({} KiB)",
+            limit >> 10
+        ),
+    )
+}
+
+/// Every 413, whoever answered it (actix's body readers answer in plain text), as the JSON error.
+pub fn json_413<B>(
+    response: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::ResponseError;
+    let (request, _) = response.into_parts();
+    let limit = if request.path().starts_with("/webhooks/") {
+        WEBHOOK_LIMIT
+    } else {
+        CSV_LIMIT
+    };
+    let answer = too_large(limit).error_response().map_into_right_body();
+    Ok(actix_web::middleware::ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(request, answer),
+    ))
+}
+
+/// Refuses a `/api/v1` request whose token is missing or unknown before its body is read (the
+/// admin's `POST /orgs` checks its own token).
+async fn token_first(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    // An unknown endpoint stays a 404, whoever asks.
+    let routed = request.match_pattern().is_some();
+    if routed && request.path() != "/api/v1/orgs" {
+        let token = request_token(request.request()).filter(|t| !t.is_empty());
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let known = match (token, state) {
+            (Some(token), Some(state)) => state.engine.orgs.by_api_token(&token).await?.is_some(),
+            _ => false,
+        };
+        if !known {
+            return Err(AppError::unauthorized().into());
+        }
+    }
+    next.call(request).await
+}
+
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
-            .limit(1 << 20)
-            .error_handler(|err, _| AppError::new(Code::InvalidJson, err.to_string()).into()),
+            .limit(JSON_LIMIT)
+            .error_handler(|err, _| match err {
+                actix_web::error::JsonPayloadError::Overflow { .. }
+                | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => {
+                    too_large(JSON_LIMIT).into()
+                }
+                other => AppError::new(Code::InvalidJson, other.to_string()).into(),
+            }),
     )
     .app_data(
         web::QueryConfig::default()
@@ -59,9 +120,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .route("/metrics", web::get().to(health::metrics))
-    .service(web::scope("/api/v1").configure(api_v1))
+    .service(
+        web::scope("/api/v1")
+            // Raw bodies here are CSV contact lists: room for 100k contacts.
+            .app_data(web::PayloadConfig::new(CSV_LIMIT))
+            // The token is checked before any body is read (CONTRACT.md).
+            .wrap(actix_web::middleware::from_fn(token_first))
+            .configure(api_v1),
+    )
     .service(
         web::scope("/webhooks")
+            .app_data(web::PayloadConfig::new(WEBHOOK_LIMIT))
             .route(
                 "/twilio/{org}/status",
                 webhook(web::route(), || TwilioStatus),
@@ -240,8 +309,11 @@ impl PageQuery {
         let Some(text) = &self.limit else {
             return Ok(50);
         };
-        match text.trim().parse::<i64>() {
+        let text = text.trim();
+        match text.parse::<i64>() {
             Ok(n) if n >= 1 => Ok(n.min(1000)),
+            // A whole number too large to read is still above 1,000: clamped, not refused.
+            Err(_) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => Ok(1000),
             _ => Err(AppError::new(
                 Code::InvalidQuery,
                 "limit must be a whole number of at least 1",

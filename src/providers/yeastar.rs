@@ -3,7 +3,7 @@
 
 use super::credentials::{Account, Credentials};
 use super::{json_number, json_text, ParseError};
-use crate::domain::call::{Authority, CallEvent, CallStatus, Direction};
+use crate::domain::call::{possible_duration, Authority, CallEvent, CallStatus, Direction};
 use crate::domain::extension::Membership;
 use crate::domain::phone::party;
 use crate::error::{AppError, Code};
@@ -446,8 +446,8 @@ impl Cdr {
         let start = self.time_start.map(|t| pbx_time(t, utc_offset));
         // A duration outside what a call can last is dropped, not trusted (nor overflowed).
         let (call_duration, talk_duration) = (
-            self.call_duration.filter(|d| plausible_duration(*d)),
-            self.talk_duration.filter(|d| plausible_duration(*d)),
+            self.call_duration.filter(|d| possible_duration(*d)),
+            self.talk_duration.filter(|d| possible_duration(*d)),
         );
         let end = start
             .zip(call_duration)
@@ -471,11 +471,6 @@ impl Cdr {
             ..CallEvent::default()
         }
     }
-}
-
-/// Whether a duration in seconds is one a call can have (0 to 31 days).
-pub fn plausible_duration(seconds: i64) -> bool {
-    (0..=31 * 86_400).contains(&seconds)
 }
 
 /// A 30015 as an outcome the engine infers (the CDR, if it comes, overrides it).
@@ -824,7 +819,7 @@ mod tests {
             (event.talk_s, event.occurred_at, event.recording.as_deref()),
             (None, None, Some("a.wav"))
         );
-        assert!(plausible_duration(31 * 86_400) && !plausible_duration(31 * 86_400 + 1));
+        assert!(possible_duration(31 * 86_400) && !possible_duration(31 * 86_400 + 1));
         assert!(
             parse(br#"{"type": "Sideways", "call_id": "7"}"#).is_err(),
             "not a CDR type"

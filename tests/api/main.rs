@@ -8,6 +8,7 @@ mod contacts;
 mod demo;
 mod dnc;
 mod helpers;
+mod hostile;
 mod inbound;
 mod layering;
 mod openapi;

@@ -1,0 +1,163 @@
+//! What a hostile or careless outside world sends: the token checked before the body, body limits
+//! answered as JSON 413, `limit` clamped, impossible values dropped with a timeline note (and the
+//! org's reads still working afterwards).
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+
+#[actix_web::test]
+async fn the_token_is_checked_before_the_body() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let bad_bodies: [&[u8]; 3] = [b"{not json", b"[1,2,3]", br#"{"to": 5}"#];
+    for body in bad_bodies {
+        for token in [Some("sbk_wrong"), None] {
+            let mut req = app
+                .client
+                .post(format!("{}/api/v1/calls", app.address))
+                .insert_header(("Content-Type", "application/json"));
+            if let Some(token) = token {
+                req = req.insert_header(("Authorization", format!("Bearer {token}")));
+            }
+            let mut resp = req.send_body(body.to_vec()).await.unwrap();
+            let answer: Value = resp.json().await.unwrap();
+            assert_eq!(
+                (resp.status().as_u16(), answer["error"].as_str()),
+                (401, Some("unauthorized"))
+            );
+        }
+    }
+    // With the right token the body is judged.
+    let (status, body) = app
+        .post_raw(
+            "/api/v1/calls",
+            &[
+                ("Content-Type", "application/json".into()),
+                ("Authorization", format!("Bearer {}", org.api_token)),
+            ],
+            b"{not json".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_json"))
+    );
+}
+
+#[actix_web::test]
+async fn bodies_over_their_limit_are_a_json_413_and_limits_are_clamped() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let auth = ("Authorization", format!("Bearer {}", org.api_token));
+    let big_json = format!(
+        r#"{{"phone": "+919876543210", "note": "{}"}}"#,
+        "x".repeat(1_100_000)
+    );
+    let (status, body) = app
+        .post_raw(
+            "/api/v1/contacts",
+            &[("Content-Type", "application/json".into()), auth.clone()],
+            big_json.into_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("payload_too_large")),
+        "{body}"
+    );
+    let big_webhook = format!(r#"{{"type": 30011, "msg": "{}"}}"#, "x".repeat(600_000));
+    let (status, body) = app
+        .post_raw(
+            &format!("/webhooks/yeastar/{}", org.id),
+            &[("Content-Type", "application/json".into())],
+            big_webhook.into_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("payload_too_large")),
+        "{body}"
+    );
+    // A 2 MiB CSV of contacts is well under the CSV limit.
+    let (_, campaign) = app
+        .request(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&org.api_token),
+            Some(json!({"name": "Big", "provider": "twilio"})),
+        )
+        .await;
+    let mut csv = String::from("\u{feff}phone,name,note\n");
+    for i in 0..2_000 {
+        csv.push_str(&format!("+9198{:08},Lead {i},{}\n", i, "y".repeat(1_100)));
+    }
+    assert!(csv.len() > 2 << 20);
+    let (status, body) = app
+        .post_raw(
+            &format!(
+                "/api/v1/campaigns/{}/contacts",
+                campaign["id"].as_str().unwrap()
+            ),
+            &[("Content-Type", "text/csv".into()), auth],
+            csv.into_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["added"].as_u64()),
+        (200, Some(2_000)),
+        "an Excel CSV (with its BOM) is read"
+    );
+    let page = app
+        .get(
+            "/api/v1/contacts?limit=99999999999999999999",
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        1000,
+        "clamped, not refused"
+    );
+}
+
+#[actix_web::test]
+async fn impossible_values_are_dropped_with_a_note_and_reads_keep_working() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    for (sid, duration) in [("CAneg", "-100"), ("CAhuge", "9223372036854775807")] {
+        let mut params = twilio_params(sid, "completed", 3, 70);
+        params.retain(|(k, _)| *k != "CallDuration");
+        params.push(("CallDuration", duration.to_owned()));
+        let (status, body) = app.twilio_status(&org, &params).await;
+        assert_eq!(status, 200, "{body}");
+        let call = app
+            .get(
+                &format!("/api/v1/calls?provider_call_id={sid}"),
+                &org.api_token,
+            )
+            .await["items"][0]
+            .clone();
+        assert_eq!(call["status"], "completed");
+        assert!(call["talk_s"].as_i64().unwrap_or(0) < 86_400, "{call}");
+        let timeline = app
+            .get(
+                &format!("/api/v1/calls/{}/events", call["id"].as_str().unwrap()),
+                &org.api_token,
+            )
+            .await;
+        let noted = timeline["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["data"]["dropped"] == json!(["talk_s"]));
+        assert!(noted, "the timeline says what was dropped: {timeline}");
+    }
+    let (status, metrics) = app
+        .request("GET", "/api/v1/metrics", Some(&org.api_token), None)
+        .await;
+    assert_eq!(status, 200, "{metrics}");
+    let (status, _) = app
+        .request("GET", "/api/v1/calls", Some(&org.api_token), None)
+        .await;
+    assert_eq!(status, 200);
+}
