@@ -17,7 +17,8 @@ use crate::error::AppError;
 use crate::metrics;
 use actix::prelude::*;
 use chrono::Utc;
-use std::collections::HashSet;
+use futures_util::FutureExt;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,6 +97,8 @@ pub struct CallActor {
     aliased: bool,
     /// Its caller already popped up on the dashboards (`incoming:call`): once per call.
     screen_popped: bool,
+    /// Commits under way, by the dedupe key of the event they store.
+    in_flight: HashMap<String, Commit>,
     registry: Addr<CallRegistry>,
     deps: CallDeps,
     timer: Option<SpawnHandle>,
@@ -112,6 +115,7 @@ impl CallActor {
             lookup,
             aliased: false,
             screen_popped: false,
+            in_flight: HashMap::new(),
             registry,
             deps,
             timer: None,
@@ -324,10 +328,11 @@ impl CallActor {
         webhook: Option<InboxRow>,
         entry: Entry,
         screen_pop: Option<serde_json::Value>,
-    ) -> impl std::future::Future<Output = Result<WriteOutcome, AppError>> + 'static {
+    ) -> Commit {
         let now = Utc::now();
         let applied = call::apply(&self.call, event, now);
         let mut ops = Vec::with_capacity(4);
+        let entry_key = entry.dedupe_key.clone();
         if let Some(key) = &entry.dedupe_key {
             // Keyed like the timeline it is written to, so a reload and this set agree.
             self.seen.insert(key.clone());
@@ -379,13 +384,20 @@ impl CallActor {
                 has_analytics: self.call.analytics.is_some(),
             });
         let campaigns = self.deps.campaigns.clone();
-        async move {
+        let commit = async move {
             let outcome = pending.outcome().await;
             if let (Ok(WriteOutcome::Committed(_)), Some(news)) = (&outcome, campaign_news) {
                 campaigns.do_send(news);
             }
             outcome
         }
+        .boxed_local()
+        .shared();
+        if let Some(key) = entry_key {
+            // A second delivery of this event, until this one is committed, waits for it.
+            self.in_flight.insert(key, commit.clone());
+        }
+        commit
     }
 
     /// After a failed commit the in-memory state may be ahead of the database: read it back.
@@ -394,6 +406,11 @@ impl CallActor {
         self.load(ctx);
     }
 }
+
+/// A commit of the call's, awaited by the delivery that made it and by any repeat of it.
+type Commit = futures_util::future::Shared<
+    futures_util::future::LocalBoxFuture<'static, Result<WriteOutcome, AppError>>,
+>;
 
 /// One line of a call's timeline, before it is written.
 struct Entry {
@@ -462,6 +479,15 @@ impl Handler<ApplyEvent> for CallActor {
 
     fn handle(&mut self, msg: ApplyEvent, ctx: &mut Context<Self>) -> Self::Result {
         let mut provider_event = msg.0;
+        if let Some(original) = self.in_flight.get(&provider_event.dedupe_key).cloned() {
+            // The first delivery is still being stored: this one gets its outcome — a 2xx
+            // "duplicate" only once the original is committed, its error otherwise.
+            return Box::pin(
+                original
+                    .into_actor(self)
+                    .map(|result, act, _| result.map(|_| act.accepted(true))),
+            );
+        }
         if self.seen.contains(&provider_event.dedupe_key) {
             // Answer only once the first delivery's commit (queued before this) is through.
             let barrier = self.deps.engine.writer.submit(WriteRequest {
@@ -493,7 +519,7 @@ impl Handler<ApplyEvent> for CallActor {
             },
             kind: provider_event.kind,
             raw_status: provider_event.raw_status,
-            dedupe_key: Some(provider_event.dedupe_key),
+            dedupe_key: Some(provider_event.dedupe_key.clone()),
             occurred_at: provider_event.event.occurred_at,
             data: provider_event.data,
         };
@@ -505,9 +531,14 @@ impl Handler<ApplyEvent> for CallActor {
         );
         self.alias(ctx);
         self.arm_timer(ctx);
+        let key = provider_event.dedupe_key;
         Box::pin(
             pending
                 .into_actor(self)
+                .map(move |result, act, _| {
+                    act.in_flight.remove(&key);
+                    result
+                })
                 .map(|result, act, ctx| match result {
                     Ok(WriteOutcome::Committed(_)) => Ok(act.accepted(false)),
                     Ok(WriteOutcome::Duplicate) => {

@@ -161,3 +161,75 @@ async fn impossible_values_are_dropped_with_a_note_and_reads_keep_working() {
         .await;
     assert_eq!(status, 200);
 }
+
+/// Makes the database refuse to store one provider call's webhooks, as a full disk would (or lets
+/// it store them again).
+fn refuse_webhooks_of(url: &switchboard::db::DatabaseUrl, call_sid: &str, refuse: bool) {
+    use diesel::{Connection, RunQueryDsl};
+    match url {
+        switchboard::db::DatabaseUrl::Sqlite(path) => {
+            let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+            let sql = if refuse {
+                format!("CREATE TRIGGER refuse BEFORE INSERT ON webhook_inbox WHEN NEW.dedupe_key LIKE '{call_sid}%' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+            } else {
+                "DROP TRIGGER refuse".to_owned()
+            };
+            diesel::sql_query(sql).execute(&mut conn).unwrap();
+        }
+        switchboard::db::DatabaseUrl::Postgres(url) => {
+            let mut conn = diesel::PgConnection::establish(url).unwrap();
+            let statements = if refuse {
+                vec![
+                    format!("CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.dedupe_key LIKE '{call_sid}%' THEN RAISE EXCEPTION 'could not extend file'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"),
+                    "CREATE TRIGGER refuse BEFORE INSERT ON webhook_inbox FOR EACH ROW EXECUTE FUNCTION refuse()".to_owned(),
+                ]
+            } else {
+                vec![
+                    "DROP TRIGGER refuse ON webhook_inbox".to_owned(),
+                    "DROP FUNCTION refuse()".to_owned(),
+                ]
+            };
+            for sql in statements {
+                diesel::sql_query(sql).execute(&mut conn).unwrap();
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_repeat_of_an_event_that_could_not_be_stored_is_never_a_2xx() {
+    let settings = test_settings();
+    let url = settings.database_url.clone();
+    let app = spawn_app_with(settings).await;
+    let org = app.create_org("Acme").await;
+    let params = twilio_params("CAfull", "ringing", 1, 5);
+    refuse_webhooks_of(&url, "CAfull", true);
+    for _ in 0..5 {
+        // The first delivery and a provider retry of it, at once.
+        let (first, second) = futures_util::future::join(
+            app.twilio_status(&org, &params),
+            app.twilio_status(&org, &params),
+        )
+        .await;
+        for (status, body) in [first, second] {
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (503, Some("unavailable")),
+                "{body}"
+            );
+        }
+    }
+    refuse_webhooks_of(&url, "CAfull", false);
+    let (status, body) = app.twilio_status(&org, &params).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("accepted")),
+        "stored once the database takes it"
+    );
+    let (status, body) = app.twilio_status(&org, &params).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("duplicate")));
+    let inbox = app
+        .get("/api/v1/webhooks?provider=twilio", &org.api_token)
+        .await;
+    assert_eq!(inbox["items"].as_array().unwrap().len(), 1);
+}
