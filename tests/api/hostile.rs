@@ -233,3 +233,182 @@ async fn a_repeat_of_an_event_that_could_not_be_stored_is_never_a_2xx() {
         .await;
     assert_eq!(inbox["items"].as_array().unwrap().len(), 1);
 }
+
+/// Mutations of a valid body: truncated, a byte flipped, NUL and invalid UTF-8 inserted, numbers
+/// made huge, nested deep, emptied.
+fn mutations(body: &[u8], dice: &mut switchboard::sim::dice::Dice) -> Vec<Vec<u8>> {
+    let mut out = vec![
+        Vec::new(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        vec![0xff, 0xfe, 0x00],
+    ];
+    let deep = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
+    out.push(deep.into_bytes());
+    let text = String::from_utf8_lossy(body).into_owned();
+    for huge in [
+        "1e400",
+        "-99999999999999999999",
+        "9223372036854775807",
+        "NaN",
+        "\"\\u0000\"",
+    ] {
+        let mutated: String = text
+            .split(|c: char| c.is_ascii_digit())
+            .collect::<Vec<_>>()
+            .join(huge);
+        out.push(mutated.into_bytes());
+    }
+    for _ in 0..30 {
+        let mut copy = body.to_vec();
+        match dice.between(0, 3) {
+            0 => copy.truncate(dice.between(0, copy.len() as u64) as usize),
+            1 if !copy.is_empty() => {
+                let at = dice.between(0, copy.len() as u64 - 1) as usize;
+                copy[at] = dice.between(0, 255) as u8;
+            }
+            2 => {
+                let at = dice.between(0, copy.len() as u64) as usize;
+                copy.splice(at..at, [0u8, 0xc3, 0x28]);
+            }
+            _ => copy.extend(std::iter::repeat_n(b'9', 400)),
+        }
+        out.push(copy);
+    }
+    out
+}
+
+#[actix_web::test]
+async fn mutated_bodies_on_every_webhook_and_json_endpoint_never_get_a_5xx() {
+    use base64::Engine as _;
+    use hmac::Mac;
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let secret = "0123456789abcdef0123456789abcdef";
+    app.configure(&org, "yeastar", json!({"webhook_secret": secret}))
+        .await;
+    let mut dice = switchboard::sim::dice::Dice::new(20261201);
+    let mut tried = 0;
+    let mut check = |status: u16, what: &str, body: &Value| {
+        tried += 1;
+        assert!(status < 500, "{what}: {status} {body}");
+    };
+    let yeastar = json!({"type": 30012, "sn": "x", "msg": json!({"call_id": "1.2", "time_start": "2025-03-04 15:30:00",
+        "call_from": "0987", "call_to": "40", "call_duration": 70, "talk_duration": 61, "status": "ANSWERED", "type": "Inbound"}).to_string()});
+    for body in mutations(yeastar.to_string().as_bytes(), &mut dice) {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(&body);
+        let signature =
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let (status, answer) = app
+            .post_raw(
+                &format!("/webhooks/yeastar/{}", org.id),
+                &[
+                    ("Content-Type", "application/json".into()),
+                    ("X-Signature", signature),
+                ],
+                body,
+            )
+            .await;
+        check(status, "yeastar", &answer);
+    }
+    let token_hooks = [
+        (
+            format!("/webhooks/exotel/{}/status", org.id),
+            json!({"CallSid": "e1", "Status": "completed", "ConversationDuration": 5, "StartTime": "2025-03-04 15:30:01"}),
+        ),
+        (
+            format!("/webhooks/bolna/{}", org.id),
+            json!({"id": "b1", "status": "completed", "conversation_time": 30.5, "total_cost": 12.5, "updated_at": "2025-03-04T10:00:00Z"}),
+        ),
+        (
+            format!("/webhooks/analytics/{}", org.id),
+            json!({"provider_call_id": "b1", "summary": "ok"}),
+        ),
+    ];
+    for (path, valid) in &token_hooks {
+        for body in mutations(valid.to_string().as_bytes(), &mut dice) {
+            for content_type in [
+                "application/json",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data; boundary=x",
+                "text/plain",
+            ] {
+                let (status, answer) = app
+                    .post_raw(
+                        path,
+                        &[
+                            ("Content-Type", content_type.into()),
+                            ("X-Switchboard-Token", org.webhook_token.clone()),
+                        ],
+                        body.clone(),
+                    )
+                    .await;
+                check(status, path, &answer);
+            }
+        }
+    }
+    let twilio = "CallSid=CAfz&CallStatus=completed&SequenceNumber=3&CallDuration=61&Timestamp=Tue%2C+04+Mar+2025+10%3A00%3A00+%2B0000";
+    for body in mutations(twilio.as_bytes(), &mut dice) {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+        let refs: Vec<(&str, String)> =
+            pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let signature = twilio_signature(
+            TWILIO_AUTH_TOKEN,
+            &format!("{}/webhooks/twilio/{}/status", app.public_url, org.id),
+            &refs,
+        );
+        let (status, answer) = app
+            .post_raw(
+                &format!("/webhooks/twilio/{}/status", org.id),
+                &[
+                    ("Content-Type", "application/x-www-form-urlencoded".into()),
+                    ("X-Twilio-Signature", signature),
+                ],
+                body,
+            )
+            .await;
+        check(status, "twilio", &answer);
+    }
+    let auth = ("Authorization", format!("Bearer {}", org.api_token));
+    let json_endpoints = [
+        (
+            "/api/v1/calls",
+            json!({"to": "+919876543210", "provider": "twilio"}),
+        ),
+        (
+            "/api/v1/contacts",
+            json!({"phone": "+919876543210", "name": "Asha"}),
+        ),
+        (
+            "/api/v1/campaigns",
+            json!({"name": "x", "provider": "twilio", "concurrency": 2, "contacts": [{"phone": "+919000000001"}]}),
+        ),
+        ("/api/v1/dnc", json!({"phone": "+919876543210"})),
+        ("/api/v1/tokens", json!({"role": "viewer"})),
+    ];
+    for (path, valid) in &json_endpoints {
+        for body in mutations(valid.to_string().as_bytes(), &mut dice) {
+            let (status, answer) = app
+                .post_raw(
+                    path,
+                    &[("Content-Type", "application/json".into()), auth.clone()],
+                    body,
+                )
+                .await;
+            check(status, path, &answer);
+        }
+    }
+    assert!(tried > 500, "{tried} requests tried");
+    let (status, _) = app.request("GET", "/healthz", None, None).await;
+    assert_eq!(status, 200, "still serving");
+    let (status, _) = app
+        .request(
+            "GET",
+            "/api/v1/calls?limit=1000",
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "and every stored call reads back");
+}
