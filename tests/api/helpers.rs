@@ -387,6 +387,17 @@ pub struct WsClient {
 
 impl WsClient {
     /// The next JSON message, or None when nothing comes within `wait`.
+    /// The `incoming:call` events (screen pops) that arrive until the stream is quiet for `quiet`.
+    pub async fn screen_pops(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut pops = Vec::new();
+        while let Some(event) = self.next_within(quiet).await {
+            if event["type"] == "incoming:call" {
+                pops.push(event);
+            }
+        }
+        pops
+    }
+
     pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
         loop {
             let frame = actix_web::rt::time::timeout(wait, self.conn.next())

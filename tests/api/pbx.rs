@@ -998,12 +998,7 @@ async fn a_pbx_inbound_call_ringing_an_extension_pops_its_caller() {
     ] {
         push(&app, &org, call_state("1902.1", members)).await;
     }
-    let mut pops = Vec::new();
-    while let Some(event) = ws.next_within(Duration::from_millis(500)).await {
-        if event["type"] == "incoming:call" {
-            pops.push(event);
-        }
-    }
+    let pops = ws.screen_pops(Duration::from_millis(500)).await;
     assert_eq!(pops.len(), 1, "one pop per call");
     let data = &pops[0]["data"];
     assert_eq!(data["caller_name"], "Asha Rao");

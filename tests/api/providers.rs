@@ -554,12 +554,7 @@ async fn an_exotel_inbound_call_pops_its_caller_once() {
         let (status, resp) = app.post_token_json(&path, &org.webhook_token, &body).await;
         assert_eq!(status, 200, "{resp}");
     }
-    let mut pops = Vec::new();
-    while let Some(event) = ws.next_within(std::time::Duration::from_millis(500)).await {
-        if event["type"] == "incoming:call" {
-            pops.push(event);
-        }
-    }
+    let pops = ws.screen_pops(std::time::Duration::from_millis(500)).await;
     assert_eq!(pops.len(), 1, "one pop per call");
     assert_eq!(pops[0]["data"]["caller_name"], "Asha Rao");
     assert_eq!(pops[0]["data"]["company"], "Rao Traders");
