@@ -7,8 +7,7 @@ use super::extension::ExtensionRegistry;
 use super::registry::CallRegistry;
 use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
-use crate::db::writer::Pending;
-use crate::db::writes::{WriteOp, WriteRequest};
+use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::call::CallStatus;
 use crate::domain::campaign::{
     after_call, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy,
@@ -31,6 +30,8 @@ use std::time::{Duration, Instant};
 
 /// How often a running campaign looks for contacts to dial.
 const TICK: Duration = Duration::from_millis(50);
+/// After a failed write, the campaign is read back at most this often.
+const RESYNC_EVERY: Duration = Duration::from_secs(1);
 /// `campaign:progress` at most this often per campaign.
 const PROGRESS_EVERY: Duration = Duration::from_millis(300);
 
@@ -59,6 +60,11 @@ pub struct CallChanged {
     pub status: CallStatus,
     pub has_analytics: bool,
 }
+
+/// A write of the campaign's, awaited by whoever needs its outcome and watched for failure.
+type Saved = futures_util::future::Shared<
+    futures_util::future::LocalBoxFuture<'static, Result<WriteOutcome, AppError>>,
+>;
 
 /// How a dial ended.
 enum DialResult {
@@ -92,6 +98,9 @@ pub struct CampaignActor {
     scan_from: usize,
     /// The calling window, read once (a campaign's window does not change).
     window: Option<CallingWindow>,
+    /// One of its writes failed: its state is read back at the next tick with no dial in flight.
+    diverged: Arc<AtomicBool>,
+    resynced_at: Instant,
 }
 
 impl CampaignActor {
@@ -113,15 +122,61 @@ impl CampaignActor {
     }
 
     /// Commits changed rows with the events they make; waits for nothing (the writer keeps order).
-    fn write(&self, ops: Vec<WriteOp>, events: Vec<NewEvent>) -> Pending {
-        self.engine.writer.submit(WriteRequest {
+    /// A write that fails is noticed: the actor's state is read back from the database at its
+    /// next tick, so it never silently diverges from what is stored. Callers that need no answer
+    /// drop the returned future; the watcher still sees the outcome.
+    fn write(&self, ops: Vec<WriteOp>, events: Vec<NewEvent>) -> Saved {
+        let pending = self.engine.writer.submit(WriteRequest {
             org_id: self.org.id.clone(),
             ops,
             events,
-        })
+        });
+        let saved = futures_util::FutureExt::shared(futures_util::FutureExt::boxed_local(
+            pending.outcome(),
+        ));
+        let (watched, diverged) = (saved.clone(), self.diverged.clone());
+        actix::spawn(async move {
+            if watched.await.is_err() {
+                diverged.store(true, Ordering::SeqCst);
+            }
+        });
+        saved
     }
 
-    fn save_contact(&mut self, i: usize) -> Pending {
+    /// Reads the campaign, its contacts and its calls back from the database (at start, and after
+    /// a write of this actor's failed), blocking the mailbox until done.
+    fn load(&mut self, ctx: &mut Context<Self>) {
+        let (campaign_id, org_id) = (self.campaign.id.clone(), self.org.id.to_string());
+        let read = self.engine.read(move |conn| {
+            let campaign = queries::campaign(conn, &org_id, &campaign_id)?;
+            let contacts = queries::campaign_contacts(conn, &campaign_id, None, i64::MAX)?;
+            let calls = queries::campaign_calls(conn, &org_id, &campaign_id)?;
+            Ok((campaign, contacts, calls))
+        });
+        ctx.wait(read.into_actor(self).map(|result, act, _| match result {
+            Ok((campaign, contacts, calls)) => {
+                if let Some(campaign) = campaign {
+                    act.gate.store(
+                        campaign.status == CampaignStatus::Running.as_str(),
+                        Ordering::SeqCst,
+                    );
+                    act.campaign = campaign;
+                }
+                act.contacts = contacts;
+                act.live.clear();
+                act.calls.clear();
+                act.scan_from = 0;
+                act.progress_dirty = true;
+                act.recover_contacts(calls);
+            }
+            Err(error) => {
+                tracing::error!(%error, campaign = %act.campaign.id, "cannot load campaign");
+                act.diverged.store(true, Ordering::SeqCst);
+            }
+        }));
+    }
+
+    fn save_contact(&mut self, i: usize) -> Saved {
         if dialable(&self.contacts[i].status) {
             self.scan_from = self.scan_from.min(i);
         }
@@ -134,7 +189,7 @@ impl CampaignActor {
     }
 
     /// Moves the campaign to `status` (with a reason when it failed) and announces it.
-    fn set_status(&mut self, status: CampaignStatus, reason: Option<String>) -> Pending {
+    fn set_status(&mut self, status: CampaignStatus, reason: Option<String>) -> Saved {
         self.campaign.status = status.as_str().to_owned();
         self.campaign.failure_reason = reason;
         self.gate
@@ -207,6 +262,16 @@ impl CampaignActor {
 
     /// Dials what it may: within concurrency, the window and the account's pace.
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.diverged.load(Ordering::SeqCst)
+            && self.in_flight == 0
+            && self.resynced_at.elapsed() >= RESYNC_EVERY
+        {
+            tracing::warn!(campaign = %self.campaign.id, "a write failed: reading the campaign back");
+            self.diverged.store(false, Ordering::SeqCst);
+            self.resynced_at = Instant::now();
+            self.load(ctx);
+            return;
+        }
         if self.status() != CampaignStatus::Running {
             self.publish_progress();
             return;
@@ -249,7 +314,7 @@ impl CampaignActor {
             contact_id: Some(contact_id),
         };
         let work = async move {
-            saved.outcome().await?;
+            saved.await?;
             if !gate.load(Ordering::SeqCst) {
                 return Ok(DialResult::Withdrawn);
             }
@@ -295,12 +360,12 @@ impl CampaignActor {
                 if let Some(refusal) = &dialed.refused {
                     self.contacts[i].last_error = Some(refusal.to_string());
                     if refusal.credentials_rejected() {
-                        let _ = self.set_status(
+                        drop(self.set_status(
                             CampaignStatus::Failed,
                             Some(format!(
                                 "the provider rejected the account's credentials: {refusal}"
                             )),
-                        );
+                        ));
                     }
                 }
                 self.contacts[i].status = ContactStatus::InCall.as_str().to_owned();
@@ -323,7 +388,7 @@ impl CampaignActor {
                 c.next_attempt_at = Some(to_text(Utc::now() + chrono::Duration::seconds(5)));
             }
         }
-        let _ = self.save_contact(i);
+        drop(self.save_contact(i));
     }
 
     /// A contact's call reached its final status: done, retry, or failed.
@@ -346,7 +411,7 @@ impl CampaignActor {
             .iter()
             .any(|c| ContactStatus::parse(&c.status).is_some_and(ContactStatus::is_open));
         if !open {
-            let _ = self.set_status(CampaignStatus::Completed, None);
+            drop(self.set_status(CampaignStatus::Completed, None));
         }
     }
 
@@ -361,7 +426,7 @@ impl CampaignActor {
             subject: self.campaign.id.clone(),
             data: self.progress(),
         };
-        let _ = self.write(Vec::new(), vec![event]);
+        drop(self.write(Vec::new(), vec![event]));
     }
 
     /// After a restart: contacts caught mid-dial are matched with the calls that exist.
@@ -401,7 +466,7 @@ impl CampaignActor {
                     }
                 }
             }
-            let _ = self.save_contact(i);
+            drop(self.save_contact(i));
         }
     }
 }
@@ -410,23 +475,8 @@ impl Actor for CampaignActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let (campaign_id, org_id) = (self.campaign.id.clone(), self.org.id.to_string());
-        let read = self.engine.read(move |conn| {
-            let contacts = queries::campaign_contacts(conn, &campaign_id, None, i64::MAX)?;
-            let calls = queries::campaign_calls(conn, &org_id, &campaign_id)?;
-            Ok((contacts, calls))
-        });
-        ctx.wait(read.into_actor(self).map(|result, act, ctx| match result {
-            Ok((contacts, calls)) => {
-                act.contacts = contacts;
-                act.recover_contacts(calls);
-                ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
-            }
-            Err(error) => {
-                tracing::error!(%error, campaign = %act.campaign.id, "cannot load campaign");
-                ctx.stop();
-            }
-        }));
+        self.load(ctx);
+        ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
     }
 }
 
@@ -475,7 +525,7 @@ impl Handler<Steer> for CampaignActor {
                     }
                 }
                 for i in reopened {
-                    let _ = self.save_contact(i);
+                    drop(self.save_contact(i));
                 }
                 if !self.contacts.iter().any(|c| dialable(&c.status)) {
                     return conflict(
@@ -506,7 +556,7 @@ impl Handler<Steer> for CampaignActor {
                     }
                 }
                 for i in skipped {
-                    let _ = self.save_contact(i);
+                    drop(self.save_contact(i));
                 }
                 self.set_status(CampaignStatus::Cancelled, None)
             }
@@ -521,7 +571,6 @@ impl Handler<Steer> for CampaignActor {
         self.tick(ctx);
         Box::pin(
             pending
-                .outcome()
                 .into_actor(self)
                 .map(|result, act, _| result.map(|_| act.campaign.clone())),
         )
@@ -544,7 +593,7 @@ impl Handler<CallChanged> for CampaignActor {
                 let current = self.contacts[i].call_id.as_deref() == Some(msg.call_id.as_str());
                 if current && self.contacts[i].status == ContactStatus::InCall.as_str() {
                     self.conclude(i, msg.status);
-                    let _ = self.save_contact(i);
+                    drop(self.save_contact(i));
                 }
             }
         }
@@ -645,6 +694,8 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                         progress_at: Instant::now() - PROGRESS_EVERY,
                         scan_from: 0,
                         window,
+                        diverged: Arc::new(AtomicBool::new(false)),
+                        resynced_at: Instant::now() - RESYNC_EVERY,
                     }
                     .start();
                     act.campaigns.insert(id, actor);

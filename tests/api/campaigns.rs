@@ -496,3 +496,78 @@ async fn a_campaign_resumes_after_a_kill_9_without_dialing_anyone_twice() {
     assert!(seen.max_live <= 2, "{seen:?}");
     assert_eq!(progress["totalCalls"], 6);
 }
+
+#[actix_web::test]
+async fn a_campaign_whose_write_failed_reads_itself_back_and_ends_as_the_database_says() {
+    let settings = test_settings();
+    let url = settings.database_url.clone();
+    let app = spawn_app_with(settings).await;
+    let twilio = fake_twilio(90);
+    let org = campaign_org(&app, twilio.base(), TWILIO_AUTH_TOKEN).await;
+    let contacts = numbers(4);
+    let doomed = contacts[1]["phone"].as_str().unwrap().to_owned();
+    // The database refuses to record that one contact as done, as a full disk would.
+    let when = format!("NEW.status = 'done' AND NEW.phone = '{doomed}'");
+    crate::hostile::refuse(&url, "UPDATE", "campaign_contacts", Some(&when));
+    let (_, campaign) = app
+        .request(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&org.api_token),
+            Some(json!({
+                "name": "Flaky disk", "provider": "twilio", "concurrency": 2, "contacts": contacts,
+            })),
+        )
+        .await;
+    let id = campaign["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/campaigns/{id}/contacts");
+    app.request(
+        "POST",
+        &format!("/api/v1/campaigns/{id}/start"),
+        Some(&org.api_token),
+        None,
+    )
+    .await;
+    // Its call ends, the write fails: the database still says in_call.
+    for _ in 0..100 {
+        if twilio.tally().total == 4 && twilio.tally().live == 0 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let stored = app.get(&path, &org.api_token).await;
+    let status_of = |list: &Value| -> Vec<(String, String)> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["phone"].as_str().unwrap().to_owned(),
+                    c["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert!(
+        status_of(&stored).contains(&(doomed.clone(), "in_call".into())),
+        "{stored}"
+    );
+    // The disk has room again: the actor, having noticed, reads itself back and records it.
+    crate::hostile::refuse(&url, "UPDATE", "campaign_contacts", None);
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = app.get(&path, &org.api_token).await;
+        if status_of(&last).iter().all(|(_, s)| s == "done") {
+            assert_eq!(
+                twilio.tally().dials.get(&doomed),
+                Some(&1),
+                "nobody dialed twice"
+            );
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the campaign never caught up with what it should store: {last}");
+}

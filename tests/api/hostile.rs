@@ -162,36 +162,42 @@ async fn impossible_values_are_dropped_with_a_note_and_reads_keep_working() {
     assert_eq!(status, 200);
 }
 
-/// Makes the database refuse to store one provider call's webhooks, as a full disk would (or lets
-/// it store them again).
-fn refuse_webhooks_of(url: &switchboard::db::DatabaseUrl, call_sid: &str, refuse: bool) {
+/// Makes the database refuse the writes of `statement` (`INSERT` or `UPDATE`) on `table` for
+/// which `when` holds, as a full disk would — or, with `when` None, take them again.
+pub fn refuse(
+    url: &switchboard::db::DatabaseUrl,
+    statement: &str,
+    table: &str,
+    when: Option<&str>,
+) {
     use diesel::{Connection, RunQueryDsl};
+    let statements = match (url, when) {
+        (switchboard::db::DatabaseUrl::Sqlite(_), Some(when)) => vec![format!(
+            "CREATE TRIGGER refuse BEFORE {statement} ON {table} WHEN {when} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )],
+        (switchboard::db::DatabaseUrl::Sqlite(_), None) => vec!["DROP TRIGGER refuse".to_owned()],
+        (switchboard::db::DatabaseUrl::Postgres(_), Some(when)) => vec![
+            format!("CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF {when} THEN RAISE EXCEPTION 'could not extend file'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"),
+            format!("CREATE TRIGGER refuse BEFORE {statement} ON {table} FOR EACH ROW EXECUTE FUNCTION refuse()"),
+        ],
+        (switchboard::db::DatabaseUrl::Postgres(_), None) => vec![
+            format!("DROP TRIGGER refuse ON {table}"),
+            "DROP FUNCTION refuse()".to_owned(),
+        ],
+    };
+    let run = |conn: &mut dyn FnMut(&str)| statements.iter().for_each(|sql| conn(sql));
     match url {
         switchboard::db::DatabaseUrl::Sqlite(path) => {
             let mut conn = diesel::SqliteConnection::establish(path).unwrap();
-            let sql = if refuse {
-                format!("CREATE TRIGGER refuse BEFORE INSERT ON webhook_inbox WHEN NEW.dedupe_key LIKE '{call_sid}%' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
-            } else {
-                "DROP TRIGGER refuse".to_owned()
-            };
-            diesel::sql_query(sql).execute(&mut conn).unwrap();
+            run(&mut |sql| {
+                diesel::sql_query(sql).execute(&mut conn).unwrap();
+            });
         }
         switchboard::db::DatabaseUrl::Postgres(url) => {
             let mut conn = diesel::PgConnection::establish(url).unwrap();
-            let statements = if refuse {
-                vec![
-                    format!("CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.dedupe_key LIKE '{call_sid}%' THEN RAISE EXCEPTION 'could not extend file'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"),
-                    "CREATE TRIGGER refuse BEFORE INSERT ON webhook_inbox FOR EACH ROW EXECUTE FUNCTION refuse()".to_owned(),
-                ]
-            } else {
-                vec![
-                    "DROP TRIGGER refuse ON webhook_inbox".to_owned(),
-                    "DROP FUNCTION refuse()".to_owned(),
-                ]
-            };
-            for sql in statements {
+            run(&mut |sql| {
                 diesel::sql_query(sql).execute(&mut conn).unwrap();
-            }
+            });
         }
     }
 }
@@ -203,7 +209,13 @@ async fn a_repeat_of_an_event_that_could_not_be_stored_is_never_a_2xx() {
     let app = spawn_app_with(settings).await;
     let org = app.create_org("Acme").await;
     let params = twilio_params("CAfull", "ringing", 1, 5);
-    refuse_webhooks_of(&url, "CAfull", true);
+    let webhooks = "webhook_inbox";
+    refuse(
+        &url,
+        "INSERT",
+        webhooks,
+        Some("NEW.dedupe_key LIKE 'CAfull%'"),
+    );
     for _ in 0..5 {
         // The first delivery and a provider retry of it, at once.
         let (first, second) = futures_util::future::join(
@@ -219,7 +231,7 @@ async fn a_repeat_of_an_event_that_could_not_be_stored_is_never_a_2xx() {
             );
         }
     }
-    refuse_webhooks_of(&url, "CAfull", false);
+    refuse(&url, "INSERT", webhooks, None);
     let (status, body) = app.twilio_status(&org, &params).await;
     assert_eq!(
         (status, body["status"].as_str()),
