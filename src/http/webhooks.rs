@@ -20,6 +20,7 @@ use crate::engine::{calls, contacts};
 use crate::error::{AppError, Code};
 use crate::metrics;
 use crate::providers::analytics::{AnalyticsPush, CallName};
+use crate::providers::credentials::Account;
 use crate::providers::webhook::{Auth, CallWebhook, Reply, Webhook, WebhookRequest};
 use crate::providers::yeastar::{self, PbxEvent};
 use crate::providers::{body_fields, plivo, twilio, ParseError, Provider};
@@ -75,40 +76,31 @@ impl Arrived {
     }
 }
 
-/// The org a webhook path names, and the provider's credentials when it signs its webhooks:
-/// 404 for an org id that does not exist (whatever its form), 401 for a signature that does not
-/// verify under the account's secret or a webhook token that is not the org's.
-async fn authenticate(
-    state: &AppState,
-    req: &HttpRequest,
-    org_path: &str,
-    provider: Provider,
-    auth: Auth,
-    verify: impl FnOnce(&str) -> bool,
-) -> Result<(Arc<Org>, Option<Credentials>), AppError> {
-    let org = state
+/// The org a webhook path names: 404 for an org id that does not exist, whatever its form.
+async fn webhook_org(state: &AppState, org_path: &str) -> Result<Arc<Org>, AppError> {
+    state
         .engine
         .orgs
         .by_id(org_path)
         .await?
-        .ok_or_else(|| rejected(AppError::not_found("org")))?;
-    match auth {
-        Auth::WebhookToken => {
-            check_webhook_token(req, &org)?;
-            Ok((org, None))
-        }
-        Auth::Signature => {
-            let credentials = state.engine.orgs.credentials(&org.id, provider).await?;
-            let signed = credentials
-                .as_ref()
-                .and_then(|c| c.signing_secret())
-                .is_some_and(|secret| !secret.is_empty() && verify(secret));
-            if !signed {
-                return Err(rejected(AppError::unauthorized()));
-            }
-            Ok((org, credentials))
-        }
-    }
+        .ok_or_else(|| rejected(AppError::not_found("org")))
+}
+
+/// The credentials of a provider that signs its webhooks, once `verify` accepts the request's
+/// signature under the account's secret; 401 otherwise (also without credentials to check with).
+async fn signed_credentials(
+    state: &AppState,
+    org: &Org,
+    provider: Provider,
+    verify: impl FnOnce(&str) -> bool,
+) -> Result<Credentials, AppError> {
+    let credentials = state.engine.orgs.credentials(&org.id, provider).await?;
+    credentials
+        .filter(|c| {
+            c.signing_secret()
+                .is_some_and(|s| !s.is_empty() && verify(s))
+        })
+        .ok_or_else(|| rejected(AppError::unauthorized()))
 }
 
 /// "webhook token" auth: `X-Switchboard-Token` header or `?token=`; or, in the callback URL of a
@@ -290,12 +282,19 @@ pub async fn call_webhook(
 ) -> Result<HttpResponse, AppError> {
     let arrived = Arrived::new(&state, &req);
     let request = arrived.request(&req, &body);
-    let provider = webhook.provider();
-    let (org, credentials) =
-        authenticate(&state, &req, &path, provider, webhook.auth(), |secret| {
-            webhook.verify(secret, &request)
-        })
-        .await?;
+    let org = webhook_org(&state, &path).await?;
+    let credentials = match webhook.auth() {
+        Auth::WebhookToken => {
+            check_webhook_token(&req, &org)?;
+            None
+        }
+        Auth::Signature => Some(
+            signed_credentials(&state, &org, webhook.provider(), |secret| {
+                webhook.verify(secret, &request)
+            })
+            .await?,
+        ),
+    };
     let mut incoming = webhook
         .parse(&request, &org.default_country)
         .map_err(malformed)?;
@@ -332,15 +331,8 @@ pub async fn analytics(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let (org, _) = authenticate(
-        &state,
-        &req,
-        &path,
-        Provider::Bolna,
-        Auth::WebhookToken,
-        |_| false,
-    )
-    .await?;
+    let org = webhook_org(&state, &path).await?;
+    check_webhook_token(&req, &org)?;
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -391,29 +383,23 @@ pub async fn yeastar(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let (org, credentials) = authenticate(
-        &state,
-        &req,
-        &path,
-        Provider::Yeastar,
-        Auth::Signature,
-        |secret| {
-            let signature = req
-                .headers()
-                .get("X-Signature")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            yeastar::verify(secret, &body, signature)
-        },
-    )
+    let org = webhook_org(&state, &path).await?;
+    let signature = req
+        .headers()
+        .get("X-Signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let credentials = signed_credentials(&state, &org, Provider::Yeastar, |secret| {
+        yeastar::verify(secret, &body, signature)
+    })
     .await?;
     let (_sn, event) = yeastar::parse(&body).map_err(malformed)?;
     let dedupe_key = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
     let data: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let utc_offset = credentials.as_ref().and_then(|c| match &c.account {
-        crate::providers::credentials::Account::Yeastar(account) => account.utc_offset.as_deref(),
+    let utc_offset = match &credentials.account {
+        Account::Yeastar(account) => account.utc_offset.as_deref(),
         _ => None,
-    });
+    };
     let (call_id, kind, direction, mut event, raw_status, members) = match event {
         PbxEvent::CallState { call_id, members } => {
             let (direction, event) = yeastar::call_state_event(&members, &org.default_country);

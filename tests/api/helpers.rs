@@ -157,6 +157,19 @@ impl TestApp {
         org
     }
 
+    /// Adds a contact known to the org (Asha Rao of Rao Traders), whose calls pop her up.
+    pub async fn add_caller(&self, org: &TestOrg, phone: &str) {
+        let (status, body) = self
+            .request(
+                "POST",
+                "/api/v1/contacts",
+                Some(&org.api_token),
+                Some(json!({"phone": phone, "name": "Asha Rao", "company": "Rao Traders"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+
     /// Sets an org's credentials for a provider.
     pub async fn configure(&self, org: &TestOrg, provider: &str, credentials: Value) {
         let (status, body) = self

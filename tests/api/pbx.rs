@@ -981,13 +981,7 @@ async fn s_series_spellings_and_impossible_durations_are_read_without_a_panic() 
 async fn a_pbx_inbound_call_ringing_an_extension_pops_its_caller() {
     let app = spawn_app().await;
     let org = pbx_org(&app, None).await;
-    app.request(
-        "POST",
-        "/api/v1/contacts",
-        Some(&org.api_token),
-        Some(json!({"phone": "09876543210", "name": "Asha Rao", "company": "Rao Traders"})),
-    )
-    .await;
+    app.add_caller(&org, "09876543210").await;
     let mut ws = app.ws(&org.api_token, None).await;
     assert_eq!(ws.next().await["type"], "snapshot");
     // An inbound call rings two extensions in turn (a ring group), then is answered.

@@ -539,13 +539,7 @@ async fn exotel_live_words_move_a_call_forward_and_never_back() {
 async fn an_exotel_inbound_call_pops_its_caller_once() {
     let app = spawn_app().await;
     let org = org_with_providers(&app).await;
-    app.request(
-        "POST",
-        "/api/v1/contacts",
-        Some(&org.api_token),
-        Some(json!({"phone": "09876543210", "name": "Asha Rao", "company": "Rao Traders"})),
-    )
-    .await;
+    app.add_caller(&org, "09876543210").await;
     let mut ws = app.ws(&org.api_token, None).await;
     assert_eq!(ws.next().await["type"], "snapshot");
     let path = format!("/webhooks/exotel/{}/status", org.id);
