@@ -68,6 +68,7 @@ impl Application {
                 ))
                 .configure(http::routes)
         })
+        .on_connect(http::ws::remember_socket)
         .listen(listener)
         .map_err(|e| e.to_string())?
         // SIGINT / SIGTERM: in-flight requests get 5 s, so the process is gone within 10 s.

@@ -41,6 +41,26 @@ pub struct Publish {
     pub events: Vec<OrgEvent>,
 }
 
+/// The TCP connection under a dashboard session (a duplicate of its descriptor), so that a hub
+/// can cut off a client that stopped reading. Closing a session with a frame does not reach such
+/// a client: the frame waits behind everything the socket has not sent, and the server stops
+/// running the session while its send buffer is full. Aborting the socket does.
+pub struct SessionSocket(std::net::TcpStream);
+
+impl SessionSocket {
+    pub fn new(stream: std::net::TcpStream) -> Self {
+        SessionSocket(stream)
+    }
+
+    /// Resets the connection: unsent data is discarded (linger 0) and both directions are shut,
+    /// which wakes the server's connection task with an error so it drops the session at once.
+    pub fn abort(&self) {
+        let socket = socket2::SockRef::from(&self.0);
+        let _ = socket.set_linger(Some(std::time::Duration::ZERO));
+        let _ = socket.shutdown(std::net::Shutdown::Both);
+    }
+}
+
 /// Adds a session to its org's hub. Answered once the hub has it: every event published after the
 /// answer reaches the session.
 #[derive(Message)]
@@ -49,6 +69,8 @@ pub struct Subscribe {
     pub org_id: OrgId,
     pub session_id: u64,
     pub feed: Recipient<SessionFeed>,
+    /// The session's connection, when it has one to abort (sessions in unit tests have none).
+    pub socket: Option<SessionSocket>,
 }
 
 /// Removes a session from its org's hub.
@@ -96,7 +118,10 @@ impl Handler<Subscribe> for HubDirectory {
             let _ = hub
                 .send(Join {
                     session_id: msg.session_id,
-                    feed: msg.feed,
+                    member: Member {
+                        feed: msg.feed,
+                        socket: msg.socket,
+                    },
                 })
                 .await;
         })
@@ -114,10 +139,16 @@ impl Handler<Unsubscribe> for HubDirectory {
 }
 
 /// One org's dashboard sessions; forwards every event to each with `try_send`, never waiting: a
-/// session whose mailbox is full is dropped and told so.
+/// session whose mailbox is full is dropped, told so, and its connection aborted.
 #[derive(Default)]
 pub struct OrgHub {
-    sessions: HashMap<u64, Recipient<SessionFeed>>,
+    sessions: HashMap<u64, Member>,
+}
+
+/// A session as its hub holds it.
+struct Member {
+    feed: Recipient<SessionFeed>,
+    socket: Option<SessionSocket>,
 }
 
 impl Actor for OrgHub {
@@ -133,7 +164,7 @@ struct Broadcast(Vec<Arc<Frame>>);
 #[rtype(result = "()")]
 struct Join {
     session_id: u64,
-    feed: Recipient<SessionFeed>,
+    member: Member,
 }
 
 #[derive(Message)]
@@ -144,13 +175,16 @@ impl Handler<Broadcast> for OrgHub {
     type Result = ();
 
     fn handle(&mut self, msg: Broadcast, _: &mut Context<Self>) {
-        self.sessions.retain(|_, feed| {
+        self.sessions.retain(|_, member| {
             for frame in &msg.0 {
-                match feed.try_send(SessionFeed::Event(frame.clone())) {
+                match member.feed.try_send(SessionFeed::Event(frame.clone())) {
                     Ok(()) => {}
                     Err(SendError::Full(_)) => {
                         metrics::WS_SLOW_CONSUMERS.add(1);
-                        feed.do_send(SessionFeed::SlowConsumer);
+                        member.feed.do_send(SessionFeed::SlowConsumer);
+                        if let Some(socket) = &member.socket {
+                            socket.abort();
+                        }
                         return false;
                     }
                     Err(SendError::Closed(_)) => return false,
@@ -165,7 +199,7 @@ impl Handler<Join> for OrgHub {
     type Result = ();
 
     fn handle(&mut self, msg: Join, _: &mut Context<Self>) {
-        self.sessions.insert(msg.session_id, msg.feed);
+        self.sessions.insert(msg.session_id, msg.member);
     }
 }
 
@@ -243,6 +277,7 @@ mod tests {
                 org_id: org.clone(),
                 session_id: id,
                 feed,
+                socket: None,
             })
             .await
             .unwrap();

@@ -316,6 +316,7 @@ impl TestApp {
         let (_, conn) = self
             .client
             .ws(url)
+            .max_frame_size(1 << 20)
             .connect()
             .await
             .expect("WebSocket upgrade");
@@ -399,7 +400,6 @@ pub struct WsClient {
 }
 
 impl WsClient {
-    /// The next JSON message, or None when nothing comes within `wait`.
     /// The `incoming:call` events (screen pops) that arrive until the stream is quiet for `quiet`.
     pub async fn screen_pops(&mut self, quiet: Duration) -> Vec<Value> {
         let mut pops = Vec::new();
@@ -411,6 +411,7 @@ impl WsClient {
         pops
     }
 
+    /// The next JSON message, or None when nothing comes within `wait`.
     pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
         loop {
             let frame = actix_web::rt::time::timeout(wait, self.conn.next())

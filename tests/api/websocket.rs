@@ -103,3 +103,84 @@ async fn a_bad_token_is_refused_before_the_upgrade() {
         Ok(_) => panic!("the upgrade must be refused"),
     }
 }
+
+/// A dashboard that stops reading is cut off at the socket once its backlog fills (the TCP
+/// connection reset, not a close frame queued behind megabytes it will never read), while the
+/// other sessions of the org keep getting every event in order.
+#[actix_web::test]
+async fn a_dashboard_that_stops_reading_is_reset_and_the_others_get_everything() {
+    use std::io::{Read, Write};
+    let mut settings = test_settings();
+    settings.ws_mailbox = 16;
+    let app = spawn_app_with(settings).await;
+    let org = app.create_org("Acme").await;
+    assert_eq!(
+        app.twilio_status(&org, &twilio_params("CAbig", "in-progress", 2, 9))
+            .await
+            .0,
+        200
+    );
+
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let mut ws = app.ws(&org.api_token, None).await;
+        assert_eq!(ws.next().await["type"], "snapshot");
+        readers.push(actix_web::rt::spawn(async move {
+            let mut seqs = Vec::new();
+            while let Some(event) = ws.next_within(Duration::from_secs(5)).await {
+                seqs.push(event["seq"].as_i64().unwrap());
+            }
+            seqs
+        }));
+    }
+
+    // The slow dashboard: a small receive window, the upgrade, then it never reads again.
+    let address: std::net::SocketAddr = app.address.trim_start_matches("http://").parse().unwrap();
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&address.into()).unwrap();
+    let mut slow: std::net::TcpStream = socket.into();
+    write!(
+        slow,
+        "GET /api/v1/ws?token={} HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n",
+        org.api_token
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    slow.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 101");
+
+    // 40 changes of ~300 KB each (a bot's long transcript): far more than the socket buffers hold.
+    let transcript = "word ".repeat(60_000);
+    for n in 0..40 {
+        let body =
+            serde_json::json!({"call_id": "CAbig", "transcript": format!("{n} {transcript}")});
+        let path = format!("/webhooks/analytics/{}", org.id);
+        let (status, answer) = app.post_token_json(&path, &org.webhook_token, &body).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+
+    // The slow client's connection is reset without it reading a byte more.
+    let reset = async {
+        loop {
+            if let Ok(Some(error)) = socket2::SockRef::from(&slow).take_error() {
+                return error.kind();
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let kind = actix_web::rt::time::timeout(Duration::from_secs(20), reset)
+        .await
+        .expect("the slow dashboard's connection is reset");
+    assert_eq!(kind, std::io::ErrorKind::ConnectionReset);
+
+    let mut received = Vec::new();
+    for reader in readers {
+        received.push(reader.await.unwrap());
+    }
+    assert_eq!(received[0].len(), 40, "every change reached the readers");
+    assert!(received[0].windows(2).all(|w| w[1] == w[0] + 1), "in order");
+    assert!(received.iter().all(|seqs| *seqs == received[0]));
+}

@@ -5,9 +5,36 @@ pub mod protocol;
 pub mod session;
 
 use super::{ApiOrg, AppState};
+use crate::actors::org_hub::SessionSocket;
 use crate::error::{AppError, Code};
+use actix_web::dev::Extensions;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use std::any::Any;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+
+/// The descriptor of a connection's socket, recorded when the connection is accepted.
+#[derive(Clone, Copy)]
+struct ConnectionFd(RawFd);
+
+/// `HttpServer::on_connect`: remembers each TCP connection's descriptor, so a WebSocket session
+/// can be cut off at the socket (see [`SessionSocket`]).
+pub fn remember_socket(connection: &dyn Any, data: &mut Extensions) {
+    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        data.insert(ConnectionFd(tcp.as_raw_fd()));
+    }
+}
+
+/// A duplicate of the descriptor of the connection `req` came on.
+fn session_socket(req: &HttpRequest) -> Option<SessionSocket> {
+    let fd = req.conn_data::<ConnectionFd>()?.0;
+    // SAFETY: `req` is being served on that connection, and the server keeps its socket open
+    // for as long as one of its requests is handled; the duplicate owns a descriptor of its own.
+    let socket = unsafe { BorrowedFd::borrow_raw(fd) }
+        .try_clone_to_owned()
+        .ok()?;
+    Some(SessionSocket::new(std::net::TcpStream::from(socket)))
+}
 
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {
@@ -32,6 +59,7 @@ pub async fn connect(
         query.since,
         state.engine.clone(),
         state.actors.hubs.clone(),
+        session_socket(&req),
     );
     actix_web_actors::ws::start(session, &req, stream)
         .map_err(|e| AppError::new(Code::NotAWebsocket, e.to_string()))

@@ -1,7 +1,7 @@
 //! One dashboard WebSocket session.
 
 use super::protocol::opening;
-use crate::actors::org_hub::{HubDirectory, SessionFeed, Subscribe, Unsubscribe};
+use crate::actors::org_hub::{HubDirectory, SessionFeed, SessionSocket, Subscribe, Unsubscribe};
 use crate::domain::ids::OrgId;
 use crate::engine::Engine;
 use crate::error::AppError;
@@ -23,18 +23,21 @@ pub struct WsSession {
     since: Option<i64>,
     engine: Arc<Engine>,
     hubs: Addr<HubDirectory>,
+    /// Handed to the hub when the session joins.
+    socket: Option<SessionSocket>,
     /// The last seq sent: anything at or below it is not sent again.
     last_seq: i64,
     heard_at: Instant,
 }
 
 impl WsSession {
-    /// A session of `org_id` that will join its hub through `hubs`.
+    /// A session of `org_id` over `socket` that will join its hub through `hubs`.
     pub fn new(
         org_id: OrgId,
         since: Option<i64>,
         engine: Arc<Engine>,
         hubs: Addr<HubDirectory>,
+        socket: Option<SessionSocket>,
     ) -> Self {
         WsSession {
             id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
@@ -42,6 +45,7 @@ impl WsSession {
             since,
             engine,
             hubs,
+            socket,
             last_seq: i64::MAX,
             heard_at: Instant::now(),
         }
@@ -73,6 +77,7 @@ impl Actor for WsSession {
             org_id: self.org_id.clone(),
             session_id: self.id,
             feed: ctx.address().recipient(),
+            socket: self.socket.take(),
         });
         let (engine, org_id, since) = (self.engine.clone(), self.org_id.clone(), self.since);
         let first = async move {
