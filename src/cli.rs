@@ -24,6 +24,7 @@ pub fn create_org(settings: &Settings, name: &str) -> Result<(), String> {
         settings.sqlite_sync,
         1,
         Box::new(|_, _| {}),
+        Default::default(),
     );
     let created = actix_web::rt::System::new()
         .block_on(crate::engine::orgs::create(&writer, name))

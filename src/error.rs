@@ -100,6 +100,8 @@ error_codes! {
     NotReady = SERVICE_UNAVAILABLE, "not_ready";
     /// The database or an actor cannot take the request now: nothing was stored.
     Unavailable = SERVICE_UNAVAILABLE, "unavailable";
+    /// The database cannot be reached (`/readyz`).
+    DatabaseUnavailable = SERVICE_UNAVAILABLE, "database_unavailable";
     /// A bug: the detail is logged, never shown.
     Internal = INTERNAL_SERVER_ERROR, "internal";
 }
@@ -185,6 +187,11 @@ impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         match error {
             diesel::result::Error::NotFound => Self::not_found("resource"),
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection
+                | diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => Self::unavailable("the connection to the database was lost"),
             other => Self::internal(format!("database: {other}")),
         }
     }

@@ -5,6 +5,7 @@ use crate::actors::campaign::RouteCampaign;
 use crate::actors::registry::Recover;
 use crate::actors::{Actors, Fanout};
 use crate::config::Settings;
+use crate::db::health::DbHealth;
 use crate::db::writer::Writer;
 use crate::db::{self, queries};
 use crate::domain::ids::{CallId, OrgId};
@@ -32,7 +33,8 @@ impl Application {
         let mut write_conn =
             db::connect(&url, sync).map_err(|e| format!("cannot open the database: {e}"))?;
         db::run_migrations(&mut write_conn)?;
-        let pool = db::read_pool(&url, sync, settings.read_pool_size)?;
+        let health = DbHealth::watched(url.clone(), sync);
+        let pool = db::read_pool(&url, sync, settings.read_pool_size, health.clone())?;
 
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
@@ -49,6 +51,7 @@ impl Application {
             sync,
             settings.writer_max_batch,
             fanout.publisher(),
+            health,
         );
         let engine = Arc::new(Engine::new(settings, public_url, pool, writer)?);
         let actors = Actors::start(engine.clone(), fanout);

@@ -20,6 +20,7 @@ macro_rules! db_run {
     };
 }
 
+pub mod health;
 pub mod models;
 pub mod queries;
 pub mod schema;
@@ -28,11 +29,14 @@ pub mod writes;
 
 pub use crate::config::{DatabaseUrl, SqliteSync};
 
+use crate::error::AppError;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use std::time::Duration;
+use health::DbHealth;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -60,7 +64,21 @@ pub fn connect(url: &DatabaseUrl, sync: SqliteSync) -> ConnectionResult<DbConnec
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(conn))
         }
-        DatabaseUrl::Postgres(url) => Ok(DbConnection::Pg(diesel::PgConnection::establish(url)?)),
+        DatabaseUrl::Postgres(url) => Ok(DbConnection::Pg(diesel::PgConnection::establish(
+            &with_connect_timeout(url),
+        )?)),
+    }
+}
+
+/// A PostgreSQL URL with libpq's `connect_timeout` (2 s) unless it sets its own: without one, a
+/// connection to a server that does not answer waits as long as the kernel lets it.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&connect_timeout=2")
+    } else {
+        format!("{url}?connect_timeout=2")
     }
 }
 
@@ -74,7 +92,37 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<(), String> {
 }
 
 /// The read pool: requests and sessions read through it (`web::block`), never through the writer.
-pub type DbPool = r2d2::Pool<Manager>;
+/// Its connection errors mark the database down, and while it is down reads are refused at once.
+#[derive(Clone)]
+pub struct DbPool {
+    connections: r2d2::Pool<Manager>,
+    health: Arc<DbHealth>,
+}
+
+impl DbPool {
+    /// Whether the database can be reached.
+    pub fn health(&self) -> &DbHealth {
+        &self.health
+    }
+
+    /// A connection, waiting for one to be free for up to `READ_WAIT`, but no longer once a
+    /// connection attempt has found the database down.
+    fn checkout(&self) -> Result<r2d2::PooledConnection<Manager>, AppError> {
+        let deadline = Instant::now() + READ_WAIT;
+        loop {
+            match self.connections.get_timeout(Duration::from_millis(100)) {
+                Ok(conn) => return Ok(conn),
+                Err(error) if self.health.is_down() || Instant::now() >= deadline => {
+                    return Err(error.into())
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// How long a read waits for a free connection when every one is busy.
+const READ_WAIT: Duration = Duration::from_secs(10);
 
 /// Opens pool connections by URL scheme (diesel's own manager would try each backend in turn).
 #[derive(Debug)]
@@ -111,18 +159,31 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, crate::error::AppError> + Send + 'static,
 {
     let pool = pool.clone();
-    async move { actix_web::web::block(move || query(&mut *pool.get()?)).await? }
+    async move {
+        pool.health.check()?;
+        actix_web::web::block(move || query(&mut *pool.checkout()?)).await?
+    }
 }
 
-/// Builds the read pool.
-pub fn read_pool(url: &DatabaseUrl, sync: SqliteSync, size: u32) -> Result<DbPool, String> {
-    r2d2::Pool::builder()
+/// Builds the read pool; its connection errors mark `health` down.
+pub fn read_pool(
+    url: &DatabaseUrl,
+    sync: SqliteSync,
+    size: u32,
+    health: Arc<DbHealth>,
+) -> Result<DbPool, String> {
+    let connections = r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(READ_WAIT)
+        .error_handler(Box::new(health::MarkDown(health.clone())))
         .build(Manager {
             url: url.clone(),
             sync,
         })
-        .map_err(|e| format!("cannot open the database: {e}"))
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    Ok(DbPool {
+        connections,
+        health,
+    })
 }

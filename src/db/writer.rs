@@ -7,6 +7,7 @@
 //! with no timer to wait for. A failed batch is retried request by request, so one bad request
 //! fails alone.
 
+use crate::db::health::DbHealth;
 use crate::db::writes::{self, SeqCache, WriteOutcome, WriteRequest};
 use crate::db::{connect, DatabaseUrl, DbConnection, SqliteSync};
 use crate::domain::events::OrgEvent;
@@ -15,7 +16,7 @@ use crate::error::AppError;
 use crate::metrics;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use tokio::sync::oneshot;
 
 /// Where committed events go (the hub directory in the server; nowhere for one-off CLI commands).
@@ -49,12 +50,14 @@ impl Pending {
 
 impl Writer {
     /// Starts the writer thread on `conn`; `publish` receives each commit's events in commit order.
+    /// While `health` says the database is down, every request is refused at once.
     pub fn start(
         conn: DbConnection,
         url: DatabaseUrl,
         sync: SqliteSync,
         max_batch: usize,
         publish: Publisher,
+        health: Arc<DbHealth>,
     ) -> Self {
         let (jobs, inbox) = mpsc::channel();
         std::thread::Builder::new()
@@ -67,6 +70,8 @@ impl Writer {
                     max_batch: max_batch.max(1),
                     publish,
                     seqs: SeqCache::default(),
+                    outages_seen: health.outages(),
+                    health,
                 }
                 .run(inbox)
             })
@@ -96,6 +101,9 @@ struct WriterLoop {
     max_batch: usize,
     publish: Publisher,
     seqs: SeqCache,
+    health: Arc<DbHealth>,
+    /// The outages of the database this connection was checked after.
+    outages_seen: u64,
 }
 
 impl WriterLoop {
@@ -107,6 +115,15 @@ impl WriterLoop {
                     Ok(job) => batch.push(job),
                     Err(_) => break,
                 }
+            }
+            if self.health.is_down() {
+                self.refuse(batch, "the database is unavailable");
+                continue;
+            }
+            if self.health.outages() != self.outages_seen {
+                // Whatever took the database away most likely took this connection with it.
+                self.outages_seen = self.health.outages();
+                self.reconnect_if_broken();
             }
             match self.commit(&batch) {
                 Ok(outcomes) => self.finish(batch, outcomes),
@@ -158,13 +175,23 @@ impl WriterLoop {
 
     fn fail(&mut self, batch: Vec<Job>, error: &diesel::result::Error) {
         tracing::error!(%error, requests = batch.len(), "write failed");
+        let reason = if self.health.is_down() {
+            "the database is unavailable"
+        } else {
+            "the change could not be stored"
+        };
+        self.refuse(batch, reason);
+    }
+
+    fn refuse(&mut self, batch: Vec<Job>, reason: &str) {
         metrics::WRITER_FAILURES.add(batch.len() as u64);
         for job in batch {
-            let _ = job.reply.send(Err("the change could not be stored".into()));
+            let _ = job.reply.send(Err(reason.into()));
         }
     }
 
-    /// After a failure, checks the connection and opens a new one if it is gone (PostgreSQL restart).
+    /// After a failure, checks the connection and opens a new one if it is gone (PostgreSQL
+    /// restart); when no new one opens, the database is marked down.
     fn reconnect_if_broken(&mut self) {
         if self.conn.batch_execute("SELECT 1").is_ok() {
             return;
@@ -174,7 +201,7 @@ impl WriterLoop {
                 tracing::warn!("writer reconnected to the database");
                 self.conn = conn;
             }
-            Err(error) => tracing::error!(%error, "writer cannot reconnect yet"),
+            Err(error) => self.health.mark_down(&error),
         }
     }
 }

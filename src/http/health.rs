@@ -9,9 +9,12 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// 200 once migrations ran and live state was recovered; 503 before.
+/// 200 once migrations ran and live state was recovered, while the database can be reached; 503
+/// before, and while it cannot (`database_unavailable`).
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if state.engine.is_ready() {
+    if state.engine.pool.health().is_down() {
+        AppError::new(Code::DatabaseUnavailable, "the database cannot be reached").error_response()
+    } else if state.engine.is_ready() {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {
         AppError::new(Code::NotReady, "recovering live state").error_response()

@@ -419,3 +419,91 @@ async fn mutated_bodies_on_every_webhook_and_json_endpoint_never_get_a_5xx() {
         .await;
     assert_eq!(status, 200, "and every stored call reads back");
 }
+
+/// Runs `sql` on the PostgreSQL test server's maintenance database.
+fn on_postgres_server(sql: &str) {
+    use diesel::{Connection, RunQueryDsl};
+    let server = std::env::var("SWITCHBOARD_TEST_POSTGRES").unwrap();
+    let mut admin =
+        diesel::PgConnection::establish(&format!("{}/postgres", server.trim_end_matches('/')))
+            .unwrap();
+    diesel::sql_query(sql).execute(&mut admin).unwrap();
+}
+
+/// PostgreSQL stops taking connections (its backends terminated, new ones refused): every
+/// webhook and read is a 503 with `Retry-After` well under a second, `/readyz` says the database
+/// is down, and once it is back the engine recovers by itself with every acknowledged event there.
+#[actix_web::test]
+async fn a_database_that_goes_away_is_a_fast_503_and_the_engine_recovers_by_itself() {
+    let settings = test_settings();
+    let switchboard::db::DatabaseUrl::Postgres(url) = settings.database_url.clone() else {
+        return; // SQLite has no server to lose; the full-disk and locked cases cover it.
+    };
+    let database = url.rsplit('/').next().unwrap().to_owned();
+    let app = spawn_app_with(settings).await;
+    let org = app.create_org("Acme").await;
+    let before = twilio_params("CAbefore", "ringing", 1, 5);
+    assert_eq!(app.twilio_status(&org, &before).await.0, 200);
+
+    on_postgres_server(&format!(
+        "ALTER DATABASE {database} ALLOW_CONNECTIONS false"
+    ));
+    on_postgres_server(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"
+    ));
+    let during = twilio_params("CAduring", "ringing", 1, 5);
+    for n in 0..6 {
+        let started = std::time::Instant::now();
+        let (status, body) = app.twilio_status(&org, &during).await;
+        let took = started.elapsed();
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (503, Some("unavailable")),
+            "{body}"
+        );
+        // The first request may be the one that finds out; every one after it is answered at once.
+        if n > 0 {
+            assert!(
+                took < std::time::Duration::from_secs(1),
+                "a 503 took {took:?}"
+            );
+        }
+    }
+    let started = std::time::Instant::now();
+    let (status, _) = app
+        .request("GET", "/api/v1/calls", Some(&org.api_token), None)
+        .await;
+    assert_eq!(status, 503);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "a read took {:?}",
+        started.elapsed()
+    );
+    let mut ready = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(ready.headers().contains_key("retry-after"));
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["error"], "database_unavailable", "{body}");
+
+    on_postgres_server(&format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true"));
+    app.wait_ready().await;
+    let (status, body) = app.twilio_status(&org, &during).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("accepted")),
+        "{body}"
+    );
+    let (status, body) = app.twilio_status(&org, &before).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("duplicate")),
+        "{body}"
+    );
+    let calls = app.get("/api/v1/calls", &org.api_token).await;
+    assert_eq!(calls["items"].as_array().unwrap().len(), 2, "{calls}");
+}

@@ -1,0 +1,89 @@
+//! Whether the database can be reached. While it cannot, every read and write is refused at once
+//! with a 503 (providers retry on a 503, and give up on a request that hangs for 15 s), `/readyz`
+//! says so, and a probe finds out when it is back: no request waits on a connection timeout.
+
+use super::{connect, DatabaseUrl, SqliteSync};
+use crate::error::AppError;
+use diesel::connection::SimpleConnection;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the probe tries the database while it is down.
+const PROBE_EVERY: Duration = Duration::from_millis(200);
+
+/// The database's reachability, shared by the read pool, the writer and `/readyz`.
+#[derive(Debug, Default)]
+pub struct DbHealth {
+    down: AtomicBool,
+    outages: AtomicU64,
+}
+
+impl DbHealth {
+    /// A health that a probe thread keeps up to date: while the database is marked down it tries
+    /// a connection every [`PROBE_EVERY`] and marks it up when one answers.
+    pub fn watched(url: DatabaseUrl, sync: SqliteSync) -> Arc<Self> {
+        let health = Arc::new(DbHealth::default());
+        let watched = Arc::downgrade(&health);
+        std::thread::Builder::new()
+            .name("switchboard-db-probe".into())
+            .spawn(move || loop {
+                std::thread::sleep(PROBE_EVERY);
+                let Some(health) = watched.upgrade() else {
+                    return;
+                };
+                if health.is_down() && answers(&url, sync) {
+                    health.mark_up();
+                }
+            })
+            .expect("the database probe starts");
+        health
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    /// How many times the database went down: a connection older than the last outage is
+    /// checked before it is used again.
+    pub fn outages(&self) -> u64 {
+        self.outages.load(Ordering::Acquire)
+    }
+
+    /// A 503 while the database is down.
+    pub fn check(&self) -> Result<(), AppError> {
+        if self.is_down() {
+            return Err(AppError::unavailable("the database is unavailable"));
+        }
+        Ok(())
+    }
+
+    /// A connection to the database failed: refuse everything until the probe reaches it again.
+    pub fn mark_down(&self, error: &dyn std::fmt::Display) {
+        if !self.down.swap(true, Ordering::AcqRel) {
+            self.outages.fetch_add(1, Ordering::AcqRel);
+            tracing::error!(%error, "the database cannot be reached: answering 503 until it is back");
+        }
+    }
+
+    pub fn mark_up(&self) {
+        if self.down.swap(false, Ordering::AcqRel) {
+            tracing::warn!("the database is reachable again");
+        }
+    }
+}
+
+/// Whether a new connection opens and answers.
+fn answers(url: &DatabaseUrl, sync: SqliteSync) -> bool {
+    connect(url, sync).is_ok_and(|mut conn| conn.batch_execute("SELECT 1").is_ok())
+}
+
+/// The read pool's connection errors mark the database down.
+#[derive(Debug)]
+pub(super) struct MarkDown(pub Arc<DbHealth>);
+
+impl<E: std::fmt::Display> diesel::r2d2::HandleError<E> for MarkDown {
+    fn handle_error(&self, error: E) {
+        self.0.mark_down(&error);
+    }
+}
