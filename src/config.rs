@@ -69,6 +69,11 @@ pub struct Settings {
     pub replay_limit: i64,
     /// `SWITCHBOARD_METRICS_INTERVAL_S`: how often an org whose calls changed gets `metrics:updated`.
     pub metrics_interval: Duration,
+    /// `SWITCHBOARD_MAX_IN_FLIGHT`: webhooks handled at once; past it they are shed with a 503.
+    pub max_in_flight: usize,
+    /// `SWITCHBOARD_MAX_IN_FLIGHT_PER_ORG`: the same bound for one org, so that its flood leaves
+    /// room for the others.
+    pub max_in_flight_per_org: usize,
 }
 
 impl Default for Settings {
@@ -87,6 +92,8 @@ impl Default for Settings {
             ws_mailbox: 4096,
             replay_limit: 10_000,
             metrics_interval: Duration::from_secs(2),
+            max_in_flight: 2048,
+            max_in_flight_per_org: 512,
         }
     }
 }
@@ -149,6 +156,8 @@ impl Settings {
             ws_mailbox: number("SWITCHBOARD_WS_MAILBOX", 4096)? as usize,
             replay_limit: number("SWITCHBOARD_REPLAY_LIMIT", 10_000)? as i64,
             metrics_interval: Duration::from_secs(number("SWITCHBOARD_METRICS_INTERVAL_S", 2)?),
+            max_in_flight: number("SWITCHBOARD_MAX_IN_FLIGHT", 2048)? as usize,
+            max_in_flight_per_org: number("SWITCHBOARD_MAX_IN_FLIGHT_PER_ORG", 512)? as usize,
         })
     }
 }

@@ -100,6 +100,8 @@ error_codes! {
     NotReady = SERVICE_UNAVAILABLE, "not_ready";
     /// The database or an actor cannot take the request now: nothing was stored.
     Unavailable = SERVICE_UNAVAILABLE, "unavailable";
+    /// Too many webhooks in flight, in all or for the org: retry after `Retry-After`.
+    Overloaded = SERVICE_UNAVAILABLE, "overloaded";
     /// The database cannot be reached (`/readyz`).
     DatabaseUnavailable = SERVICE_UNAVAILABLE, "database_unavailable";
     /// A bug: the detail is logged, never shown.

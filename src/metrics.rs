@@ -39,6 +39,7 @@ impl Gauge {
 pub static WEBHOOKS_ACCEPTED: Counter = Counter::new();
 pub static WEBHOOKS_DUPLICATE: Counter = Counter::new();
 pub static WEBHOOKS_REJECTED: Counter = Counter::new();
+pub static WEBHOOKS_SHED: Counter = Counter::new();
 pub static WRITER_TRANSACTIONS: Counter = Counter::new();
 pub static WRITER_REQUESTS: Counter = Counter::new();
 pub static WRITER_FAILURES: Counter = Counter::new();
@@ -49,7 +50,7 @@ pub static WS_SESSIONS: Gauge = Gauge::new();
 
 /// Everything above in Prometheus text exposition format.
 pub fn render() -> String {
-    let counters: [(&str, &str, &Counter); 8] = [
+    let counters: [(&str, &str, &Counter); 9] = [
         (
             "switchboard_webhooks_accepted_total",
             "Webhooks stored and applied.",
@@ -64,6 +65,11 @@ pub fn render() -> String {
             "switchboard_webhooks_rejected_total",
             "Webhooks refused (signature, token, body).",
             &WEBHOOKS_REJECTED,
+        ),
+        (
+            "switchboard_webhooks_shed_total",
+            "Webhooks answered 503 overloaded (too many in flight), for the provider to retry.",
+            &WEBHOOKS_SHED,
         ),
         (
             "switchboard_writer_transactions_total",

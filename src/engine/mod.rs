@@ -4,6 +4,7 @@
 //! totals, contacts, campaign progress). It holds no actor address: the writer hands committed
 //! events to the publisher it was started with.
 
+pub mod admission;
 pub mod calls;
 pub mod campaigns;
 pub mod contacts;
@@ -18,6 +19,7 @@ use crate::db::writer::Writer;
 use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
 use crate::providers::yeastar::PbxSessions;
+use admission::Admission;
 use orgs::OrgDirectory;
 use pacer::Pacer;
 use pbx_dials::PendingPbxDials;
@@ -43,6 +45,8 @@ pub struct Engine {
     pub pbx_sessions: PbxSessions,
     /// Extension dials placed through the PBX whose PBX call id is not known yet.
     pub pbx_dials: PendingPbxDials,
+    /// Sheds webhooks past the in-flight bounds.
+    pub admission: Admission,
     /// Migrations ran and live state was recovered.
     ready: AtomicBool,
 }
@@ -60,6 +64,7 @@ impl Engine {
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Engine {
+            admission: Admission::new(settings.max_in_flight, settings.max_in_flight_per_org),
             settings,
             public_url,
             orgs: OrgDirectory::new(pool.clone()),

@@ -295,6 +295,7 @@ pub async fn call_webhook(
             .await?,
         ),
     };
+    let _permit = state.engine.admission.admit(&org.id)?;
     let mut incoming = webhook
         .parse(&request, &org.default_country)
         .map_err(malformed)?;
@@ -333,6 +334,7 @@ pub async fn analytics(
 ) -> Result<HttpResponse, AppError> {
     let org = webhook_org(&state, &path).await?;
     check_webhook_token(&req, &org)?;
+    let _permit = state.engine.admission.admit(&org.id)?;
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -393,6 +395,7 @@ pub async fn yeastar(
         yeastar::verify(secret, &body, signature)
     })
     .await?;
+    let _permit = state.engine.admission.admit(&org.id)?;
     let (_sn, event) = yeastar::parse(&body).map_err(malformed)?;
     let dedupe_key = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
     let data: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);

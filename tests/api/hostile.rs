@@ -507,3 +507,64 @@ async fn a_database_that_goes_away_is_a_fast_503_and_the_engine_recovers_by_itse
     let calls = app.get("/api/v1/calls", &org.api_token).await;
     assert_eq!(calls["items"].as_array().unwrap().len(), 2, "{calls}");
 }
+
+/// One org sends far more at once than the engine lets in: its excess is shed with 503
+/// `overloaded` (providers retry), another org's steady traffic is never shed, everything
+/// acknowledged is stored, and the flood is admitted again as soon as it stops.
+#[actix_web::test]
+async fn a_flood_from_one_org_is_shed_while_the_others_are_served() {
+    let mut settings = test_settings();
+    settings.max_in_flight = 6;
+    settings.max_in_flight_per_org = 3;
+    let app = spawn_app_with(settings).await;
+    let flood = app.create_org("Flood").await;
+    let steady = app.create_org("Steady").await;
+
+    let flooding = async {
+        let (mut accepted, mut shed) = (0, 0);
+        for round in 0..6 {
+            let sends = (0..48).map(|n| {
+                let params = twilio_params(&format!("CAflood{round}x{n}"), "ringing", 1, 5);
+                let app = &app;
+                let flood = &flood;
+                async move { app.twilio_status(flood, &params).await }
+            });
+            for (status, body) in futures_util::future::join_all(sends).await {
+                match status {
+                    200 => accepted += 1,
+                    503 => {
+                        assert_eq!(body["error"], "overloaded", "{body}");
+                        shed += 1;
+                    }
+                    other => panic!("{other}: {body}"),
+                }
+            }
+        }
+        (accepted, shed)
+    };
+    let steady_traffic = async {
+        for n in 0..30 {
+            let params = twilio_params(&format!("CAsteady{n}"), "ringing", 1, 5);
+            let (status, body) = app.twilio_status(&steady, &params).await;
+            assert_eq!(status, 200, "the steady org is never shed: {body}");
+        }
+    };
+    let ((accepted, shed), ()) = futures_util::future::join(flooding, steady_traffic).await;
+    assert!(shed > 0, "the flood was shed ({accepted} accepted)");
+
+    let listed = app.get("/api/v1/calls?limit=1000", &flood.api_token).await;
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        accepted,
+        "every acknowledged webhook is stored, and none of the shed ones"
+    );
+    let (status, _) = app
+        .twilio_status(&flood, &twilio_params("CAafter", "ringing", 1, 5))
+        .await;
+    assert_eq!(status, 200, "admitted again once the flood stops");
+    let metrics = app.request("GET", "/metrics", None, None).await.1;
+    assert!(metrics
+        .as_str()
+        .unwrap()
+        .contains("switchboard_webhooks_shed_total"));
+}
