@@ -74,21 +74,30 @@ pub fn json_413<B>(
 async fn token_first(
     request: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
     // An unknown endpoint stays a 404, whoever asks.
     let routed = request.match_pattern().is_some();
     if routed && request.path() != "/api/v1/orgs" {
         let token = request_token(request.request()).filter(|t| !t.is_empty());
         let state = request.app_data::<web::Data<AppState>>().cloned();
         let known = match (token, state) {
-            (Some(token), Some(state)) => state.engine.orgs.by_api_token(&token).await?.is_some(),
-            _ => false,
+            (Some(token), Some(state)) => state.engine.orgs.by_api_token(&token).await,
+            _ => Ok(None),
         };
-        if !known {
-            return Err(AppError::unauthorized().into());
+        let refused = match known {
+            Ok(Some(_)) => None,
+            Ok(None) => Some(AppError::unauthorized()),
+            Err(error) => Some(error),
+        };
+        // Answered here rather than returned as an error, so the access log shows it too.
+        if let Some(error) = refused {
+            return Ok(request.error_response(error).map_into_right_body());
         }
     }
-    next.call(request).await
+    Ok(next.call(request).await?.map_into_left_body())
 }
 
 /// Registers every route.

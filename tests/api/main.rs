@@ -17,6 +17,7 @@ mod originate;
 mod pbx;
 mod providers;
 mod restart;
+mod secrets;
 mod tenancy;
 mod tokens;
 mod twilio;

@@ -4,10 +4,19 @@ use crate::helpers::*;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A running engine process, killed (`SIGKILL`) when dropped, so a failed test leaves none behind.
-pub struct Engine(pub Child);
+/// A running engine process, killed (`SIGKILL`) when dropped, so a failed test leaves none
+/// behind; with everything it logged so far.
+pub struct Engine(pub Child, pub Arc<Mutex<String>>);
+
+impl Engine {
+    /// What the process wrote to stderr (its logs) until now.
+    pub fn logs(&self) -> String {
+        self.1.lock().unwrap().clone()
+    }
+}
 
 impl Drop for Engine {
     fn drop(&mut self) {
@@ -19,6 +28,15 @@ impl Drop for Engine {
 /// The real binary, serving on a free port, with every stuck-call deadline at `ring_deadline_s`;
 /// answers the process and its base URL.
 pub fn start_engine(database_url: &str, ring_deadline_s: u32) -> (Engine, String) {
+    start_engine_logging(database_url, ring_deadline_s, "info")
+}
+
+/// [`start_engine`] with `RUST_LOG` set to `rust_log`.
+pub fn start_engine_logging(
+    database_url: &str,
+    ring_deadline_s: u32,
+    rust_log: &str,
+) -> (Engine, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("serve")
         .env("DATABASE_URL", database_url)
@@ -27,16 +45,22 @@ pub fn start_engine(database_url: &str, ring_deadline_s: u32) -> (Engine, String
         .env("SWITCHBOARD_WRAPUP_DEADLINE_S", ring_deadline_s.to_string())
         .env("SWITCHBOARD_BIND", "127.0.0.1:0")
         .env("SWITCHBOARD_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", rust_log)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    let logs = Arc::new(Mutex::new(String::new()));
+    let written = logs.clone();
     std::thread::spawn(move || {
         let mut tx = Some(tx);
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut logs = written.lock().unwrap();
+            logs.push_str(&line);
+            logs.push('\n');
+            drop(logs);
             if let Some(at) = line.find("address=") {
                 let address = line[at + 8..].split_whitespace().next().unwrap().to_owned();
                 if let Some(tx) = tx.take() {
@@ -48,7 +72,7 @@ pub fn start_engine(database_url: &str, ring_deadline_s: u32) -> (Engine, String
     let address = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("the engine starts");
-    (Engine(child), format!("http://{address}"))
+    (Engine(child, logs), format!("http://{address}"))
 }
 
 #[actix_web::test]
