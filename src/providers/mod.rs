@@ -4,6 +4,8 @@ pub mod analytics;
 pub mod bolna;
 pub mod credentials;
 pub mod exotel;
+#[cfg(test)]
+mod fuzz;
 pub mod outbound;
 pub mod plivo;
 pub mod twilio;
