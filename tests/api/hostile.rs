@@ -246,6 +246,15 @@ async fn a_repeat_of_an_event_that_could_not_be_stored_is_never_a_2xx() {
     assert_eq!(inbox["items"].as_array().unwrap().len(), 1);
 }
 
+/// How many random mutations of each valid body the HTTP fuzz run sends:
+/// `SWITCHBOARD_FUZZ_MUTATIONS` (default 30; the README's long run uses 3,000).
+fn mutation_count() -> usize {
+    std::env::var("SWITCHBOARD_FUZZ_MUTATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30)
+}
+
 /// Mutations of a valid body: truncated, a byte flipped, NUL and invalid UTF-8 inserted, numbers
 /// made huge, nested deep, emptied.
 fn mutations(body: &[u8], dice: &mut switchboard::sim::dice::Dice) -> Vec<Vec<u8>> {
@@ -271,7 +280,7 @@ fn mutations(body: &[u8], dice: &mut switchboard::sim::dice::Dice) -> Vec<Vec<u8
             .join(huge);
         out.push(mutated.into_bytes());
     }
-    for _ in 0..30 {
+    for _ in 0..mutation_count() {
         let mut copy = body.to_vec();
         match dice.between(0, 3) {
             0 => copy.truncate(dice.between(0, copy.len() as u64) as usize),
@@ -299,9 +308,19 @@ async fn mutated_bodies_on_every_webhook_and_json_endpoint_never_get_a_5xx() {
         .await;
     let mut dice = switchboard::sim::dice::Dice::new(20261201);
     let mut tried = 0;
+    let mut tally = std::collections::BTreeMap::<(String, u16), usize>::new();
     let mut check = |status: u16, what: &str, body: &Value| {
         tried += 1;
         assert!(status < 500, "{what}: {status} {body}");
+        if status >= 400 {
+            assert!(
+                body["error"].is_string(),
+                "{what}: a {status} without a JSON error: {body}"
+            );
+        }
+        *tally
+            .entry((what.replace(&org.id, "{org}"), status))
+            .or_default() += 1;
     };
     let yeastar = json!({"type": 30012, "sn": "x", "msg": json!({"call_id": "1.2", "time_start": "2025-03-04 15:30:00",
         "call_from": "0987", "call_to": "40", "call_duration": 70, "talk_duration": 61, "status": "ANSWERED", "type": "Inbound"}).to_string()});
@@ -407,6 +426,10 @@ async fn mutated_bodies_on_every_webhook_and_json_endpoint_never_get_a_5xx() {
         }
     }
     assert!(tried > 500, "{tried} requests tried");
+    // The figures of the run, by endpoint and answer (the README's long run reports them).
+    for ((category, status), count) in &tally {
+        eprintln!("fuzz {category:<36} {status} x{count}");
+    }
     let (status, _) = app.request("GET", "/healthz", None, None).await;
     assert_eq!(status, 200, "still serving");
     let (status, _) = app
