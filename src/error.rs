@@ -74,6 +74,8 @@ error_codes! {
     NotAWebsocket = BAD_REQUEST, "not_a_websocket";
     /// A body larger than the endpoint takes.
     PayloadTooLarge = PAYLOAD_TOO_LARGE, "payload_too_large";
+    /// A request the HTTP layer could not read (broken chunking, a body that ends early).
+    InvalidRequest = BAD_REQUEST, "invalid_request";
     /// The org already has a contact with that phone.
     ContactExists = CONFLICT, "contact_exists";
     /// The number is on the org's do-not-call list: nothing was dialed.

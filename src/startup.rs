@@ -65,10 +65,9 @@ impl Application {
                     Logger::new("%{method}xi %U %s %Dms")
                         .custom_request_replace("method", |req| req.method().to_string()),
                 )
-                .wrap(actix_web::middleware::ErrorHandlers::new().handler(
-                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    http::json_413,
-                ))
+                .wrap(
+                    actix_web::middleware::ErrorHandlers::new().default_handler(http::json_errors),
+                )
                 .configure(http::routes)
         })
         .on_connect(http::ws::remember_socket)

@@ -52,19 +52,37 @@ fn too_large(limit: usize) -> AppError {
     )
 }
 
-/// Every 413, whoever answered it (actix's body readers answer in plain text), as the JSON error.
-pub fn json_413<B>(
+/// Every error answer that is not already the JSON error, as the JSON error: actix's body readers
+/// answer in plain text (a 413 over a body limit, a 400 for broken chunking or a body that ends
+/// early).
+pub fn json_errors<B>(
     response: actix_web::dev::ServiceResponse<B>,
 ) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::middleware::ErrorHandlerResponse;
     use actix_web::ResponseError;
+    let is_json = response
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
+    }
+    let status = response.status();
+    let reason = response.response().error().map(|e| e.to_string());
     let (request, _) = response.into_parts();
-    let limit = if request.path().starts_with("/webhooks/") {
-        WEBHOOK_LIMIT
-    } else {
-        CSV_LIMIT
+    let error = match status.as_u16() {
+        413 if request.path().starts_with("/webhooks/") => too_large(WEBHOOK_LIMIT),
+        413 => too_large(CSV_LIMIT),
+        400..=499 => AppError::new(
+            Code::InvalidRequest,
+            reason.unwrap_or_else(|| status.to_string()),
+        ),
+        _ => AppError::internal(reason.unwrap_or_else(|| status.to_string())),
     };
-    let answer = too_large(limit).error_response().map_into_right_body();
-    Ok(actix_web::middleware::ErrorHandlerResponse::Response(
+    let answer = error.error_response().map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(
         actix_web::dev::ServiceResponse::new(request, answer),
     ))
 }
