@@ -30,25 +30,31 @@ impl Actor for MetricsPublisher {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.run_interval(self.engine.settings.metrics_interval, |act, _| {
+        ctx.run_interval(self.engine.settings.metrics_interval, |act, ctx| {
             for org_id in act.changed.drain() {
-                let engine = act.engine.clone();
+                let (engine, me) = (act.engine.clone(), ctx.address());
                 actix::spawn(async move {
                     let id = org_id.to_string();
-                    match engine.read(move |conn| totals(conn, &id)).await {
+                    let published = match engine.read(move |conn| totals(conn, &id)).await {
                         Ok(data) => {
                             let event = NewEvent {
                                 event_type: EventType::MetricsUpdated,
                                 subject: org_id.to_string(),
                                 data,
                             };
-                            let _ = engine.writer.submit(WriteRequest {
-                                org_id,
+                            let request = WriteRequest {
+                                org_id: org_id.clone(),
                                 ops: Vec::new(),
                                 events: vec![event],
-                            });
+                            };
+                            engine.writer.commit(request).await.map(|_| ())
                         }
-                        Err(error) => tracing::warn!(%error, "org totals not re-published"),
+                        Err(error) => Err(error),
+                    };
+                    // Not published this tick: the org stays due for the next one.
+                    if let Err(error) = published {
+                        tracing::warn!(%error, "org totals not re-published; retrying next tick");
+                        me.do_send(Touched(org_id));
                     }
                 });
             }

@@ -48,7 +48,12 @@ pub enum DbConnection {
     Pg(diesel::PgConnection),
 }
 
-/// Opens one connection, with SQLite's pragmas set on it.
+/// How long a statement waits for a lock another connection holds (an operator's transaction, a
+/// backup) before it fails and the request is a 503: long enough for a short lock, short enough
+/// that the 503 reaches a provider before its own 15 s timeout.
+const LOCK_WAIT_MS: u32 = 5000;
+
+/// Opens one connection: SQLite's pragmas, PostgreSQL's lock and statement timeouts.
 pub fn connect(url: &DatabaseUrl, sync: SqliteSync) -> ConnectionResult<DbConnection> {
     match url {
         DatabaseUrl::Sqlite(path) => {
@@ -58,15 +63,20 @@ pub fn connect(url: &DatabaseUrl, sync: SqliteSync) -> ConnectionResult<DbConnec
                 SqliteSync::Full => "FULL",
             };
             conn.batch_execute(&format!(
-                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                "PRAGMA busy_timeout = {LOCK_WAIT_MS}; PRAGMA journal_mode = WAL; \
                  PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
             ))
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(conn))
         }
-        DatabaseUrl::Postgres(url) => Ok(DbConnection::Pg(diesel::PgConnection::establish(
-            &with_connect_timeout(url),
-        )?)),
+        DatabaseUrl::Postgres(url) => {
+            let mut conn = diesel::PgConnection::establish(&with_connect_timeout(url))?;
+            conn.batch_execute(&format!(
+                "SET lock_timeout = '{LOCK_WAIT_MS}ms'; SET statement_timeout = '30s'"
+            ))
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(DbConnection::Pg(conn))
+        }
     }
 }
 
