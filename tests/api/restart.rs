@@ -28,14 +28,14 @@ impl Drop for Engine {
 /// The real binary, serving on a free port, with every stuck-call deadline at `ring_deadline_s`;
 /// answers the process and its base URL.
 pub fn start_engine(database_url: &str, ring_deadline_s: u32) -> (Engine, String) {
-    start_engine_logging(database_url, ring_deadline_s, "info")
+    start_engine_with(database_url, ring_deadline_s, &[("RUST_LOG", "info")])
 }
 
-/// [`start_engine`] with `RUST_LOG` set to `rust_log`.
-pub fn start_engine_logging(
+/// [`start_engine`] with more environment (`RUST_LOG`, settings).
+pub fn start_engine_with(
     database_url: &str,
     ring_deadline_s: u32,
-    rust_log: &str,
+    env: &[(&str, &str)],
 ) -> (Engine, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("serve")
@@ -45,7 +45,7 @@ pub fn start_engine_logging(
         .env("SWITCHBOARD_WRAPUP_DEADLINE_S", ring_deadline_s.to_string())
         .env("SWITCHBOARD_BIND", "127.0.0.1:0")
         .env("SWITCHBOARD_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("RUST_LOG", rust_log)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -4,7 +4,7 @@
 //! provider and PBX calls that fail, scoped tokens issued and revoked.
 
 use crate::helpers::*;
-use crate::restart::start_engine_logging;
+use crate::restart::start_engine_with;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ const BOLNA_API_KEY: &str = "sec-bolna-key-3c4d5e";
 #[actix_web::test]
 async fn tokens_and_credentials_never_reach_logs_errors_or_metrics() {
     let url = database_url_text(&fresh_database());
-    let (engine, address) = start_engine_logging(&url, 180, "debug");
+    let (engine, address) = start_engine_with(&url, 180, &[("RUST_LOG", "debug")]);
     let app = TestApp {
         public_url: address.clone(),
         address,

@@ -110,10 +110,33 @@ async fn a_bad_token_is_refused_before_the_upgrade() {
 #[actix_web::test]
 async fn a_dashboard_that_stops_reading_is_reset_and_the_others_get_everything() {
     use std::io::{Read, Write};
-    let mut settings = test_settings();
-    settings.ws_mailbox = 16;
-    let app = spawn_app_with(settings).await;
+    // The real binary, alone in its process, so that its session gauge counts these sessions only.
+    let url = database_url_text(&fresh_database());
+    let (_engine, address) = crate::restart::start_engine_with(
+        &url,
+        180,
+        &[
+            ("SWITCHBOARD_WS_MAILBOX", "16"),
+            ("SWITCHBOARD_METRICS_INTERVAL_S", "3600"),
+        ],
+    );
+    let app = TestApp {
+        public_url: address.clone(),
+        address,
+        client: awc::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .finish(),
+    };
+    app.wait_ready().await;
     let org = app.create_org("Acme").await;
+    let sessions = || async {
+        let metrics = app.request("GET", "/metrics", None, None).await.1;
+        let text = metrics.as_str().unwrap_or_default().to_owned();
+        text.lines()
+            .find_map(|l| l.strip_prefix("switchboard_ws_sessions "))
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap()
+    };
     assert_eq!(
         app.twilio_status(&org, &twilio_params("CAbig", "in-progress", 2, 9))
             .await
@@ -151,6 +174,13 @@ async fn a_dashboard_that_stops_reading_is_reset_and_the_others_get_everything()
     let mut head = [0u8; 12];
     slow.read_exact(&mut head).unwrap();
     assert_eq!(&head, b"HTTP/1.1 101");
+    for _ in 0..100 {
+        if sessions().await == 4 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sessions().await, 4, "three readers and the slow one");
 
     // 40 changes of ~300 KB each (a bot's long transcript): far more than the socket buffers hold.
     let transcript = "word ".repeat(60_000);
@@ -175,6 +205,11 @@ async fn a_dashboard_that_stops_reading_is_reset_and_the_others_get_everything()
         .await
         .expect("the slow dashboard's connection is reset");
     assert_eq!(kind, std::io::ErrorKind::ConnectionReset);
+    assert_eq!(
+        sessions().await,
+        3,
+        "the slow session is dropped, the readers stay"
+    );
 
     let mut received = Vec::new();
     for reader in readers {
