@@ -449,12 +449,7 @@ async fn a_campaign_resumes_after_a_kill_9_without_dialing_anyone_twice() {
     let api = twilio.base().to_owned();
     let url = database_url_text(&fresh_database());
     let (engine, address) = start_engine(&url, 180);
-    let app = TestApp {
-        public_url: address.clone(),
-        address,
-        client: awc::Client::default(),
-    };
-    app.wait_ready().await;
+    let app = TestApp::at(address).await;
     let org = campaign_org(&app, &api, TWILIO_AUTH_TOKEN).await;
     let (_, campaign) = app
         .request("POST", "/api/v1/campaigns", Some(&org.api_token), Some(json!({
@@ -483,12 +478,7 @@ async fn a_campaign_resumes_after_a_kill_9_without_dialing_anyone_twice() {
 
     // The calls in flight lost their callbacks with the engine: short deadlines close them.
     let (_engine, address) = start_engine(&url, 2);
-    let app = TestApp {
-        public_url: address.clone(),
-        address,
-        client: awc::Client::default(),
-    };
-    app.wait_ready().await;
+    let app = TestApp::at(address).await;
     let progress = wait_for_status(&app, &org, &id, "completed").await;
     let seen = twilio.tally();
     assert_eq!(seen.total, 6, "every contact dialed once: {:?}", seen.dials);

@@ -106,6 +106,17 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
 }
 
 impl TestApp {
+    /// A client for an engine already running at `address` (the real binary), once it is ready.
+    pub async fn at(address: String) -> TestApp {
+        let app = TestApp {
+            public_url: address.clone(),
+            address,
+            client: Client::builder().timeout(Duration::from_secs(30)).finish(),
+        };
+        app.wait_ready().await;
+        app
+    }
+
     pub async fn wait_ready(&self) {
         for _ in 0..200 {
             if let Ok(resp) = self

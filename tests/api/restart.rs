@@ -79,14 +79,7 @@ pub fn start_engine_with(
 async fn a_kill_9_under_load_loses_nothing_acknowledged_and_retries_double_nothing() {
     let url = database_url_text(&fresh_database());
     let (mut child, address) = start_engine(&url, 180);
-    let app = TestApp {
-        public_url: address.clone(),
-        address,
-        client: awc::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .finish(),
-    };
-    app.wait_ready().await;
+    let app = TestApp::at(address).await;
     let org = app.create_org("Acme").await;
 
     // Calls left live (ringing) and calls taken to the end, sent concurrently; the engine is
@@ -144,14 +137,7 @@ async fn a_kill_9_under_load_loses_nothing_acknowledged_and_retries_double_nothi
 
     // Restarted with a short ring deadline: recovered live calls get their timers back.
     let (child, address) = start_engine(&url, 2);
-    let app = TestApp {
-        public_url: address.clone(),
-        address,
-        client: awc::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .finish(),
-    };
-    app.wait_ready().await;
+    let app = TestApp::at(address).await;
 
     // Every acknowledged callback is in the WebSocket replay from the start of the log.
     let mut replay = app.ws(&org.api_token, Some(0)).await;

@@ -18,14 +18,7 @@ const BOLNA_API_KEY: &str = "sec-bolna-key-3c4d5e";
 async fn tokens_and_credentials_never_reach_logs_errors_or_metrics() {
     let url = database_url_text(&fresh_database());
     let (engine, address) = start_engine_with(&url, 180, &[("RUST_LOG", "debug")]);
-    let app = TestApp {
-        public_url: address.clone(),
-        address,
-        client: awc::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .finish(),
-    };
-    app.wait_ready().await;
+    let app = TestApp::at(address).await;
     let org = app.create_org("Acme").await;
     let mut answers: Vec<String> = Vec::new();
     let mut keep = |(status, body): (u16, Value)| {

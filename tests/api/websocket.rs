@@ -120,14 +120,7 @@ async fn a_dashboard_that_stops_reading_is_reset_and_the_others_get_everything()
             ("SWITCHBOARD_METRICS_INTERVAL_S", "3600"),
         ],
     );
-    let app = TestApp {
-        public_url: address.clone(),
-        address,
-        client: awc::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .finish(),
-    };
-    app.wait_ready().await;
+    let app = TestApp::at(address).await;
     let org = app.create_org("Acme").await;
     let sessions = || async {
         let metrics = app.request("GET", "/metrics", None, None).await.1;
