@@ -6,6 +6,10 @@
 //! `INGEST_EXTENSIONS` extensions, each event moving an extension's presence, and times each CDR
 //! until a dashboard WebSocket receives the call's `completed` update.
 //!
+//! Every figure is also given as a ratio to B, a bare actix-web handler on the same path that
+//! reads the same form and answers 200, measured first in the same run; CPU per event is this
+//! process's (engine and load generator together).
+//!
 //! `cargo bench --bench ingest` (env: `INGEST_CALLS`, default 2500 calls × 4 events;
 //! `INGEST_CONCURRENCY`, default 64 connections; `INGEST_EXTENSIONS`, default 500).
 
@@ -85,6 +89,52 @@ fn start_server(scenario: &Scenario) -> String {
         })
     });
     format!("http://127.0.0.1:{}", rx.recv().unwrap())
+}
+
+/// B, the baseline: a bare actix-web handler on the same path that reads the same form and
+/// answers 200, in this process on its own thread, like the engine.
+fn start_baseline() -> String {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(|| {
+                App::new().route(
+                    "/webhooks/twilio/{org}/status",
+                    web::post().to(|body: web::Bytes| async move {
+                        let pairs = form_pairs(&body);
+                        let sid = pairs
+                            .iter()
+                            .find(|(k, _)| k == "CallSid")
+                            .map(|(_, v)| v.clone());
+                        HttpResponse::Ok()
+                            .json(serde_json::json!({"status": "accepted", "call_id": sid}))
+                    }),
+                )
+            })
+            .bind("127.0.0.1:0")
+            .unwrap();
+            tx.send(server.addrs()[0].port()).unwrap();
+            server.run().await.unwrap();
+        })
+    });
+    format!("http://127.0.0.1:{}", rx.recv().unwrap())
+}
+
+/// CPU time this process has used so far (engine and load generator together).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
 struct Report {
@@ -229,14 +279,22 @@ async fn fire(
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let received: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let ws_url = format!("{}/api/v1/ws?token={api_token}", base.replace("http", "ws"));
-    let (_, mut ws) = client
-        .ws(ws_url)
-        .max_frame_size(1 << 24)
-        .connect()
-        .await
-        .unwrap();
+    let ws = if api_token.is_empty() {
+        None // B has no WebSocket
+    } else {
+        Some(
+            client
+                .ws(ws_url)
+                .max_frame_size(1 << 24)
+                .connect()
+                .await
+                .unwrap()
+                .1,
+        )
+    };
     let arrivals = received.clone();
     let listener = actix_web::rt::spawn(async move {
+        let Some(mut ws) = ws else { return };
         while let Some(Ok(frame)) = ws.next().await {
             if let awc::ws::Frame::Text(bytes) = frame {
                 let event: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
@@ -320,9 +378,11 @@ fn main() {
     let extensions = env_number("INGEST_EXTENSIONS", 500);
     println!("ingest: {calls} calls x 4 signed webhooks, {concurrency} concurrent connections");
     println!(
-        "{:<52} {:>9} {:>8} {:>8} {:>8} {:>7} {:>10}",
-        "scenario", "events/s", "p50 ms", "p99 ms", "max ms", "batch", "ws p50/p99"
+        "{:<52} {:>9} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7} {:>10}",
+        "scenario", "events/s", "x B", "p50 ms", "p99 ms", "p99.9", "batch", "CPU µs", "ws p50/p99"
     );
+    let baseline = start_baseline();
+    let mut b_rate = f64::NAN;
     let mut runs: Vec<(String, Scenario, bool)> = scenarios()
         .into_iter()
         .map(|s| (format!("Twilio, {}", s.name), s, false))
@@ -337,8 +397,21 @@ fn main() {
             true,
         ));
     }
+    let runs = std::iter::once((
+        "B: bare actix-web handler, same form".to_owned(),
+        None,
+        false,
+    ))
+    .chain(
+        runs.into_iter()
+            .map(|(name, scenario, pbx)| (name, Some(scenario), pbx)),
+    );
     for (name, scenario, pbx) in runs {
-        let base = start_server(&scenario);
+        let base = match &scenario {
+            Some(scenario) => start_server(scenario),
+            None => baseline.clone(),
+        };
+        let cpu_before = cpu_time();
         // The server runs in this process: its counters tell how many requests each commit took.
         let (requests, transactions) = (WRITER_REQUESTS.get(), WRITER_TRANSACTIONS.get());
         let mut report = actix_web::rt::System::new().block_on(async {
@@ -346,7 +419,9 @@ fn main() {
                 .timeout(Duration::from_secs(60))
                 .connector(awc::Connector::new().limit(concurrency + 1))
                 .finish();
-            let (org_id, api_token) = if pbx {
+            let (org_id, api_token) = if scenario.is_none() {
+                ("bench".to_owned(), String::new())
+            } else if pbx {
                 setup_org(&client, &base, "yeastar", serde_json::json!({"webhook_secret": TOKEN})).await
             } else {
                 let credentials = serde_json::json!({"account_sid": "ACbench", "auth_token": TOKEN, "from_number": "+15550000000"});
@@ -373,14 +448,21 @@ fn main() {
                 ms(percentile(&report.ws_latencies, 0.99))
             )
         };
+        let rate = report.events as f64 / report.elapsed.as_secs_f64();
+        if scenario.is_none() {
+            b_rate = rate;
+        }
+        let cpu_per_event = (cpu_time() - cpu_before).as_secs_f64() * 1e6 / report.events as f64;
         println!(
-            "{:<52} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>7.1} {:>10}",
+            "{:<52} {:>9.0} {:>6.3} {:>8.2} {:>8.2} {:>8.2} {:>7.1} {:>7.0} {:>10}",
             name,
-            report.events as f64 / report.elapsed.as_secs_f64(),
+            rate,
+            rate / b_rate,
             ms(percentile(&report.latencies, 0.50)),
             ms(percentile(&report.latencies, 0.99)),
-            ms(*report.latencies.last().unwrap()),
+            ms(percentile(&report.latencies, 0.999)),
             batch,
+            cpu_per_event,
             ws,
         );
     }

@@ -33,7 +33,7 @@ pub struct ProviderAccountRow {
 
 /// A call as stored: the domain call plus its derived durations (for queries and metrics).
 #[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
-#[diesel(table_name = calls, treat_none_as_null = true)]
+#[diesel(table_name = calls, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct CallRow {
     pub id: String,
     pub org_id: String,
@@ -193,7 +193,7 @@ impl ContactRow {
 
 /// A PBX extension as stored: its calls and the calls it left as JSON.
 #[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
-#[diesel(table_name = extensions, treat_none_as_null = true)]
+#[diesel(table_name = extensions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ExtensionRow {
     pub org_id: String,
     pub number: String,
@@ -361,7 +361,7 @@ impl CampaignContactRow {
 
 /// One entry of a call's timeline.
 #[derive(Debug, Clone, Queryable, Insertable)]
-#[diesel(table_name = call_events)]
+#[diesel(table_name = call_events, treat_none_as_default_value = false)]
 pub struct CallEventRow {
     pub id: String,
     pub org_id: String,
@@ -395,7 +395,7 @@ impl CallEventRow {
 
 /// One committed event of an org's log.
 #[derive(Debug, Clone, Queryable, Insertable)]
-#[diesel(table_name = events)]
+#[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct EventRow {
     pub org_id: String,
     pub seq: i64,
@@ -419,7 +419,7 @@ impl EventRow {
 
 /// One raw webhook as received.
 #[derive(Debug, Clone, Queryable, Insertable)]
-#[diesel(table_name = webhook_inbox)]
+#[diesel(table_name = webhook_inbox, treat_none_as_default_value = false)]
 pub struct InboxRow {
     pub id: String,
     pub org_id: String,

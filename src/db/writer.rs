@@ -145,12 +145,10 @@ impl WriterLoop {
     fn commit(&mut self, batch: &[Job]) -> diesel::QueryResult<Vec<WriteOutcome>> {
         let now = chrono::Utc::now();
         let seqs = &mut self.seqs;
-        let result = self.conn.transaction(|conn| {
-            batch
-                .iter()
-                .map(|job| writes::apply(conn, &job.request, seqs, now))
-                .collect()
-        });
+        let requests: Vec<&WriteRequest> = batch.iter().map(|job| &job.request).collect();
+        let result = self
+            .conn
+            .transaction(|conn| writes::apply(conn, &requests, seqs, now));
         if result.is_err() {
             self.seqs.clear();
             self.reconnect_if_broken();

@@ -90,24 +90,183 @@ impl SeqCache {
     }
 }
 
-/// Applies one request inside the caller's transaction.
+/// How many rows go in one multi-row statement (well under SQLite's 32,766 and PostgreSQL's 65,535
+/// bound parameters for the widest row, a call's 29 columns).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `SET column = excluded.column` for each column named: an upsert that takes the new row.
+macro_rules! excluded {
+    ($table:ident: $($column:ident),+ $(,)?) => {
+        ($($table::$column.eq(diesel::upsert::excluded($table::$column)),)+)
+    };
+}
+
+/// The rows of a batch that are written table by table, a few statements for the whole batch: the
+/// last state of each call and extension, and every timeline entry and org event in order.
+#[derive(Default)]
+struct TableRows<'a> {
+    calls: Vec<&'a CallRow>,
+    call_at: HashMap<&'a str, usize>,
+    extensions: Vec<&'a ExtensionRow>,
+    extension_at: HashMap<(&'a str, &'a str), usize>,
+    timeline: Vec<&'a CallEventRow>,
+    events: Vec<EventRow>,
+}
+
+impl<'a> TableRows<'a> {
+    fn call(&mut self, row: &'a CallRow) {
+        match self.call_at.get(row.id.as_str()) {
+            Some(&at) => self.calls[at] = row,
+            None => {
+                self.call_at.insert(&row.id, self.calls.len());
+                self.calls.push(row);
+            }
+        }
+    }
+
+    fn extension(&mut self, row: &'a ExtensionRow) {
+        let key = (row.org_id.as_str(), row.number.as_str());
+        match self.extension_at.get(&key) {
+            Some(&at) => self.extensions[at] = row,
+            None => {
+                self.extension_at.insert(key, self.extensions.len());
+                self.extensions.push(row);
+            }
+        }
+    }
+
+    /// Calls first: timeline entries reference them.
+    fn write(self, conn: &mut DbConnection) -> QueryResult<()> {
+        for rows in self.calls.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<&CallRow> = rows.to_vec();
+            db_run!(conn, |c| diesel::insert_into(calls::table)
+                .values(rows)
+                .on_conflict(calls::id)
+                .do_update()
+                .set(
+                    excluded!(calls: org_id, provider, provider_call_id, direction, status,
+                    from_number, to_number, campaign_id, contact_id, extensions, created_at,
+                    started_at, ringing_at, answered_at, ended_at, duration_s, talk_s,
+                    reported_talk_s, cost, currency, hangup_cause, recording_url, analytics,
+                    final_by, last_event_at, updated_at, carrier_call_id, recording)
+                )
+                .execute(c))?;
+        }
+        for rows in self.extensions.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<&ExtensionRow> = rows.to_vec();
+            db_run!(conn, |c| diesel::insert_into(extensions::table)
+                .values(rows)
+                .on_conflict((extensions::org_id, extensions::number))
+                .do_update()
+                .set(
+                    excluded!(extensions: name, registered, dnd, presence, calls, left_calls,
+                    since, updated_at)
+                )
+                .execute(c))?;
+        }
+        for rows in self.timeline.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<&CallEventRow> = rows.to_vec();
+            db_run!(conn, |c| diesel::insert_into(call_events::table)
+                .values(rows)
+                .execute(c))?;
+        }
+        for rows in self.events.chunks(ROWS_PER_STATEMENT) {
+            db_run!(conn, |c| diesel::insert_into(events::table)
+                .values(rows)
+                .execute(c))?;
+        }
+        Ok(())
+    }
+}
+
+/// Applies a batch of requests inside the caller's transaction, with a few statements per table
+/// for the whole batch rather than several per request: the batch's webhooks in one insert (which
+/// tells which are duplicates), each request's other changes in order, then the last state of
+/// every call and extension of the batch in one upsert each, and its timeline entries and org
+/// events in one insert each. Each request's outcome is what it would be committed alone: a
+/// request whose webhook is already stored, or whose change finds it already made, is a
+/// `Duplicate` and changes nothing of the call model.
 pub fn apply(
     conn: &mut DbConnection,
-    request: &WriteRequest,
+    requests: &[&WriteRequest],
     seqs: &mut SeqCache,
     now: DateTime<Utc>,
-) -> QueryResult<WriteOutcome> {
+) -> QueryResult<Vec<WriteOutcome>> {
+    let stored = store_webhooks(conn, requests)?;
+    let mut tables = TableRows::default();
+    let mut outcomes = Vec::with_capacity(requests.len());
+    for request in requests {
+        let fresh = request.ops.iter().all(|op| match op {
+            WriteOp::AcceptWebhook(row) => stored.contains(row.id.as_str()),
+            _ => true,
+        });
+        if !fresh || !apply_changes(conn, request)? {
+            outcomes.push(WriteOutcome::Duplicate);
+            continue;
+        }
+        for op in &request.ops {
+            match op {
+                WriteOp::UpsertCall(row) => tables.call(row),
+                WriteOp::UpsertExtension(row) => tables.extension(row),
+                WriteOp::AppendTimeline(row) => tables.timeline.push(row),
+                _ => {}
+            }
+        }
+        let org_id = request.org_id.as_str();
+        let mut committed = Vec::with_capacity(request.events.len());
+        for event in &request.events {
+            let row = EventRow {
+                org_id: org_id.to_owned(),
+                seq: seqs.next(conn, org_id)?,
+                event_type: event.event_type.as_str().to_owned(),
+                subject: event.subject.clone(),
+                data: event.data.to_string(),
+                at: to_text(now),
+            };
+            committed.push(row.clone().into_event());
+            tables.events.push(row);
+        }
+        outcomes.push(WriteOutcome::Committed(committed));
+    }
+    tables.write(conn)?;
+    Ok(outcomes)
+}
+
+/// Stores the batch's raw webhooks whose dedupe key is not stored yet; answers the ids stored.
+fn store_webhooks<'a>(
+    conn: &mut DbConnection,
+    requests: &[&'a WriteRequest],
+) -> QueryResult<std::collections::HashSet<String>> {
+    let rows: Vec<&'a InboxRow> = requests
+        .iter()
+        .flat_map(|r| &r.ops)
+        .filter_map(|op| match op {
+            WriteOp::AcceptWebhook(row) => Some(row),
+            _ => None,
+        })
+        .collect();
+    let mut stored = std::collections::HashSet::with_capacity(rows.len());
+    for rows in rows.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<&InboxRow> = rows.to_vec();
+        let ids: Vec<String> = db_run!(conn, |c| diesel::insert_into(webhook_inbox::table)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(webhook_inbox::id)
+            .get_results(c))?;
+        stored.extend(ids);
+    }
+    Ok(stored)
+}
+
+/// Makes a request's changes other than the call model's (orgs, tokens, contacts, campaigns, do-
+/// not-call), in order; false when one finds itself already made (the request is a duplicate).
+fn apply_changes(conn: &mut DbConnection, request: &WriteRequest) -> QueryResult<bool> {
     for op in &request.ops {
         match op {
-            WriteOp::AcceptWebhook(row) => {
-                let inserted = db_run!(conn, |c| diesel::insert_into(webhook_inbox::table)
-                    .values(row)
-                    .on_conflict_do_nothing()
-                    .execute(c))?;
-                if inserted == 0 {
-                    return Ok(WriteOutcome::Duplicate);
-                }
-            }
+            WriteOp::AcceptWebhook(_)
+            | WriteOp::UpsertCall(_)
+            | WriteOp::UpsertExtension(_)
+            | WriteOp::AppendTimeline(_) => {}
             WriteOp::CreateOrg(row) => {
                 diesel::insert_into(orgs::table).values(row).execute(conn)?;
             }
@@ -133,7 +292,7 @@ pub fn apply(
                     .filter(api_tokens::org_id.eq(org_id))
                     .filter(api_tokens::id.eq(id));
                 if diesel::delete(doomed).execute(conn)? == 0 {
-                    return Ok(WriteOutcome::Duplicate);
+                    return Ok(false);
                 }
             }
             WriteOp::PutProviderAccount(row) => {
@@ -144,31 +303,14 @@ pub fn apply(
                     .set(row)
                     .execute(c))?;
             }
-            WriteOp::UpsertCall(row) => {
-                let row: &CallRow = row;
-                db_run!(conn, |c| diesel::insert_into(calls::table)
-                    .values(row)
-                    .on_conflict(calls::id)
-                    .do_update()
-                    .set(row)
-                    .execute(c))?;
-            }
             WriteOp::InsertContact(row) => {
                 let inserted = db_run!(conn, |c| diesel::insert_into(contacts::table)
                     .values(row)
                     .on_conflict_do_nothing()
                     .execute(c))?;
                 if inserted == 0 {
-                    return Ok(WriteOutcome::Duplicate);
+                    return Ok(false);
                 }
-            }
-            WriteOp::UpsertExtension(row) => {
-                db_run!(conn, |c| diesel::insert_into(extensions::table)
-                    .values(row)
-                    .on_conflict((extensions::org_id, extensions::number))
-                    .do_update()
-                    .set(row)
-                    .execute(c))?;
             }
             WriteOp::InsertDnc(row) => {
                 let inserted = db_run!(conn, |c| diesel::insert_into(dnc::table)
@@ -176,7 +318,7 @@ pub fn apply(
                     .on_conflict_do_nothing()
                     .execute(c))?;
                 if inserted == 0 {
-                    return Ok(WriteOutcome::Duplicate);
+                    return Ok(false);
                 }
             }
             WriteOp::UpsertCampaign(row) => {
@@ -200,7 +342,7 @@ pub fn apply(
             }
             WriteOp::DeleteDnc { org_id, phone } => {
                 if diesel::delete(dnc::table.find((org_id, phone))).execute(conn)? == 0 {
-                    return Ok(WriteOutcome::Duplicate);
+                    return Ok(false);
                 }
             }
             WriteOp::UpdateContact(row) => {
@@ -208,28 +350,7 @@ pub fn apply(
                     .set(row)
                     .execute(conn)?;
             }
-            WriteOp::AppendTimeline(row) => {
-                diesel::insert_into(call_events::table)
-                    .values(row)
-                    .execute(conn)?;
-            }
         }
     }
-    let org_id = request.org_id.as_str();
-    let mut committed = Vec::with_capacity(request.events.len());
-    for event in &request.events {
-        let row = EventRow {
-            org_id: org_id.to_owned(),
-            seq: seqs.next(conn, org_id)?,
-            event_type: event.event_type.as_str().to_owned(),
-            subject: event.subject.clone(),
-            data: event.data.to_string(),
-            at: to_text(now),
-        };
-        diesel::insert_into(events::table)
-            .values(&row)
-            .execute(conn)?;
-        committed.push(row.into_event());
-    }
-    Ok(WriteOutcome::Committed(committed))
+    Ok(true)
 }

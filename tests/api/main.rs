@@ -22,3 +22,4 @@ mod tenancy;
 mod tokens;
 mod twilio;
 mod websocket;
+mod writer;
