@@ -11,7 +11,8 @@
 //! process's (engine and load generator together).
 //!
 //! `cargo bench --bench ingest` (env: `INGEST_CALLS`, default 2500 calls × 4 events;
-//! `INGEST_CONCURRENCY`, default 64 connections; `INGEST_EXTENSIONS`, default 500).
+//! `INGEST_CONCURRENCY`, default 64 connections; `INGEST_EXTENSIONS`, default 500; `INGEST_ONLY`,
+//! the scenarios whose name holds that text, e.g. to profile one).
 
 use std::time::{Duration, Instant};
 use switchboard::config::Settings;
@@ -329,8 +330,10 @@ async fn fire(
                 if let Some(call) = &request.marks {
                     sent.lock().unwrap().insert(call.clone(), at);
                 }
-                let resp = req.send_body(request.body).await.unwrap();
+                let mut resp = req.send_body(request.body).await.unwrap();
                 assert_eq!(resp.status(), 200);
+                // Read to the end, so the connection is kept and reused.
+                resp.body().await.unwrap();
                 latencies.push(at.elapsed());
             }
             latencies
@@ -406,6 +409,9 @@ fn main() {
         runs.into_iter()
             .map(|(name, scenario, pbx)| (name, Some(scenario), pbx)),
     );
+    // `INGEST_ONLY=text`: the scenarios whose name holds it (and B), e.g. to profile one.
+    let only = std::env::var("INGEST_ONLY").unwrap_or_default();
+    let runs = runs.filter(|(name, scenario, _)| scenario.is_none() || name.contains(&only));
     for (name, scenario, pbx) in runs {
         let base = match &scenario {
             Some(scenario) => start_server(scenario),

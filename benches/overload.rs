@@ -163,7 +163,11 @@ async fn send(
         .send_body(body)
         .await
     {
-        Ok(resp) => resp.status().as_u16(),
+        Ok(mut resp) => {
+            // Read to the end, so the connection is kept and reused.
+            let _ = resp.body().await;
+            resp.status().as_u16()
+        }
         Err(_) => 0,
     }
 }
