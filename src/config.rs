@@ -69,6 +69,11 @@ pub struct Settings {
     pub replay_limit: i64,
     /// `SWITCHBOARD_METRICS_INTERVAL_S`: how often an org whose calls changed gets `metrics:updated`.
     pub metrics_interval: Duration,
+    /// `SWITCHBOARD_RETENTION_DAYS` (default 30; 0 keeps everything): how long the raw webhook
+    /// inbox and the org event log are kept.
+    pub retention: Option<Duration>,
+    /// `SWITCHBOARD_PRUNE_EVERY_S` (default 600): how often retention prunes.
+    pub prune_every: Duration,
     /// `SWITCHBOARD_MAX_IN_FLIGHT`: webhooks handled at once; past it they are shed with a 503.
     pub max_in_flight: usize,
     /// `SWITCHBOARD_MAX_IN_FLIGHT_PER_ORG`: the same bound for one org, so that its flood leaves
@@ -94,6 +99,8 @@ impl Default for Settings {
             metrics_interval: Duration::from_secs(2),
             max_in_flight: 2048,
             max_in_flight_per_org: 512,
+            retention: Some(Duration::from_secs(30 * 86_400)),
+            prune_every: Duration::from_secs(600),
         }
     }
 }
@@ -158,6 +165,19 @@ impl Settings {
             metrics_interval: Duration::from_secs(number("SWITCHBOARD_METRICS_INTERVAL_S", 2)?),
             max_in_flight: number("SWITCHBOARD_MAX_IN_FLIGHT", 2048)? as usize,
             max_in_flight_per_org: number("SWITCHBOARD_MAX_IN_FLIGHT_PER_ORG", 512)? as usize,
+            retention: match lookup("SWITCHBOARD_RETENTION_DAYS") {
+                None => defaults.retention,
+                Some(days) => match days.trim().parse::<u64>() {
+                    Ok(0) => None,
+                    Ok(days) => Some(Duration::from_secs(days * 86_400)),
+                    Err(_) => {
+                        return Err(
+                            "SWITCHBOARD_RETENTION_DAYS must be a whole number of days".into()
+                        )
+                    }
+                },
+            },
+            prune_every: secs("SWITCHBOARD_PRUNE_EVERY_S", defaults.prune_every)?,
         })
     }
 }

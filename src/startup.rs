@@ -44,6 +44,9 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
 
+        if let Some(keep) = settings.retention {
+            db::retention::start(url.clone(), sync, keep, settings.prune_every);
+        }
         let fanout = Fanout::new();
         let writer = Writer::start(
             write_conn,

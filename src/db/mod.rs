@@ -23,6 +23,7 @@ macro_rules! db_run {
 pub mod health;
 pub mod models;
 pub mod queries;
+pub mod retention;
 pub mod schema;
 pub mod writer;
 pub mod writes;

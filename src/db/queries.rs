@@ -187,6 +187,15 @@ pub fn last_seq(conn: &mut DbConnection, org_id: &str) -> QueryResult<i64> {
         .map(Option::unwrap_or_default)
 }
 
+/// The oldest seq an org's log still holds (0 when it holds none): older ones were pruned.
+pub fn first_seq(conn: &mut DbConnection, org_id: &str) -> QueryResult<i64> {
+    events::table
+        .filter(events::org_id.eq(org_id))
+        .select(diesel::dsl::min(events::seq))
+        .first::<Option<i64>>(conn)
+        .map(Option::unwrap_or_default)
+}
+
 /// An org's events after `seq`, in order, at most `limit`.
 pub fn events_after(
     conn: &mut DbConnection,

@@ -212,3 +212,90 @@ async fn a_dashboard_that_stops_reading_is_reset_and_the_others_get_everything()
     assert!(received[0].windows(2).all(|w| w[1] == w[0] + 1), "in order");
     assert!(received.iter().all(|seqs| *seqs == received[0]));
 }
+
+/// Retention prunes the raw inbox and the org event log past their age, keeping each org's newest
+/// event (seqs carry on) and the calls themselves; a dashboard reconnecting from before the
+/// retained log gets a snapshot, not a replay with a hole.
+#[actix_web::test]
+async fn old_events_are_pruned_and_a_reconnect_from_before_them_gets_a_snapshot() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl};
+    let mut settings = test_settings();
+    settings.prune_every = Duration::from_millis(200);
+    let url = settings.database_url.clone();
+    let app = spawn_app_with(settings).await;
+    let org = app.create_org("Acme").await;
+    for params in twilio_sequence("CAold") {
+        assert_eq!(app.twilio_status(&org, &params).await.0, 200);
+    }
+    // Everything of the call's, forty days older: the inbox ids are UUIDv7, timed by their prefix.
+    let age = "UPDATE events SET at = '2020-01-01T00:00:00.000Z'; \
+               UPDATE webhook_inbox SET id = '00000000' || substr(id, 9);";
+    let count = |table: &str| {
+        let sql = format!("SELECT count(*) AS n FROM {table}");
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        match &url {
+            switchboard::db::DatabaseUrl::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+                diesel::sql_query(sql)
+                    .get_result::<Count>(&mut conn)
+                    .unwrap()
+                    .n
+            }
+            switchboard::db::DatabaseUrl::Postgres(url) => {
+                let mut conn = diesel::PgConnection::establish(url).unwrap();
+                diesel::sql_query(sql)
+                    .get_result::<Count>(&mut conn)
+                    .unwrap()
+                    .n
+            }
+        }
+    };
+    match &url {
+        switchboard::db::DatabaseUrl::Sqlite(path) => diesel::SqliteConnection::establish(path)
+            .unwrap()
+            .batch_execute(age)
+            .unwrap(),
+        switchboard::db::DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
+            .unwrap()
+            .batch_execute(age)
+            .unwrap(),
+    }
+    for _ in 0..100 {
+        if count("webhook_inbox") == 0 && count("events") == 1 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (count("webhook_inbox"), count("events")),
+        (0, 1),
+        "the inbox pruned, the org's newest event kept"
+    );
+    let calls = app.get("/api/v1/calls", &org.api_token).await;
+    assert_eq!(
+        calls["items"][0]["status"], "completed",
+        "the call itself is kept"
+    );
+
+    let mut ws = app.ws(&org.api_token, Some(1)).await;
+    let first = ws.next().await;
+    assert_eq!(
+        (first["type"].as_str(), first["seq"].as_i64()),
+        (Some("snapshot"), Some(4)),
+        "events 2 and 3 are gone: a snapshot, not a replay from 4"
+    );
+    let (status, _) = app
+        .twilio_status(&org, &twilio_params("CAnew", "ringing", 1, 5))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        ws.next().await["seq"],
+        5,
+        "seqs carry on after the pruned ones"
+    );
+}

@@ -15,7 +15,7 @@ pub struct Opening {
 }
 
 /// Replays the events after `since` when that is possible (known seq, not more than
-/// `replay_limit` behind); otherwise a fresh snapshot. The seq is read before the state, so the
+/// `replay_limit` behind, not pruned by retention); otherwise a fresh snapshot. The seq is read before the state, so the
 /// snapshot can only be newer than its seq (and events after it re-apply cleanly), never older.
 pub fn opening(
     conn: &mut DbConnection,
@@ -24,7 +24,11 @@ pub fn opening(
     replay_limit: i64,
 ) -> Result<Opening, AppError> {
     let last = queries::last_seq(conn, org_id.as_str())?;
-    if let Some(since) = since.filter(|s| *s <= last) {
+    let replayable = |since: &i64| {
+        *since <= last
+            && queries::first_seq(conn, org_id.as_str()).is_ok_and(|first| first <= since + 1)
+    };
+    if let Some(since) = since.filter(replayable) {
         let rows = queries::events_after(conn, org_id.as_str(), since, replay_limit + 1)?;
         if rows.len() as i64 <= replay_limit {
             let frames: Vec<Frame> = rows
