@@ -57,7 +57,7 @@ impl Engine {
             .env("SWITCHBOARD_BIND", "127.0.0.1:0")
             .env("SWITCHBOARD_ADMIN_TOKEN", ADMIN)
             .env("SWITCHBOARD_CALL_GRACE_S", "1")
-            .env("RUST_LOG", "warn,switchboard=info")
+            .env("RUST_LOG", "info") // as in production
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (name, value) in extra {

@@ -11,7 +11,6 @@ use crate::db::{self, queries};
 use crate::domain::ids::{CallId, OrgId};
 use crate::engine::Engine;
 use crate::http::{self, AppState};
-use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -63,11 +62,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
-                // The path only: query strings can carry tokens, which never go to logs.
-                .wrap(
-                    Logger::new("%{method}xi %U %s %Dms")
-                        .custom_request_replace("method", |req| req.method().to_string()),
-                )
+                .wrap(actix_web::middleware::from_fn(http::access_log))
                 .wrap(
                     actix_web::middleware::ErrorHandlers::new().default_handler(http::json_errors),
                 )

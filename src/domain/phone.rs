@@ -30,30 +30,20 @@ impl PhoneNumber {
         if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
             return Err(NotAPhoneNumber(raw.to_owned()));
         }
-        let country = default_country
-            .to_ascii_uppercase()
-            .parse::<country::Id>()
-            .ok();
-        let candidates: Vec<String> = if cleaned.starts_with('+') {
-            vec![cleaned.clone()]
-        } else if let Some(international) = cleaned.strip_prefix("00") {
-            vec![format!("+{international}")]
-        } else {
-            // National first; then the same digits as an international number without its `+`.
-            vec![cleaned.clone(), format!("+{cleaned}")]
+        let key = (cleaned.clone(), default_country.to_ascii_uppercase());
+        let e164 = match known(&key) {
+            Some(known) => known,
+            None => {
+                let e164 = e164_of(&cleaned, &key.1);
+                remember(key, e164.clone());
+                e164
+            }
         };
-        candidates
-            .iter()
-            .filter_map(|text| {
-                let region = if text.starts_with('+') { None } else { country };
-                phonenumber::parse(region, text).ok()
-            })
-            .find(phonenumber::is_valid)
-            .map(|number| PhoneNumber {
-                e164: number.format().mode(Mode::E164).to_string(),
-                raw: raw.to_owned(),
-            })
-            .ok_or_else(|| NotAPhoneNumber(raw.to_owned()))
+        e164.map(|e164| PhoneNumber {
+            e164,
+            raw: raw.to_owned(),
+        })
+        .ok_or_else(|| NotAPhoneNumber(raw.to_owned()))
     }
 
     pub fn e164(&self) -> &str {
@@ -63,6 +53,48 @@ impl PhoneNumber {
     pub fn raw(&self) -> &str {
         &self.raw
     }
+}
+
+/// Numbers already read, by cleaned text and default country: a call's events carry the same
+/// numbers again and again, and libphonenumber's parse (regexes over its metadata) is the costly
+/// part of reading a webhook. Bounded: emptied when it reaches [`KNOWN_MAX`] entries.
+static KNOWN: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<(String, String), Option<String>>>,
+> = std::sync::LazyLock::new(Default::default);
+const KNOWN_MAX: usize = 100_000;
+
+fn known(key: &(String, String)) -> Option<Option<String>> {
+    KNOWN.lock().ok()?.get(key).cloned()
+}
+
+fn remember(key: (String, String), e164: Option<String>) {
+    if let Ok(mut known) = KNOWN.lock() {
+        if known.len() >= KNOWN_MAX {
+            known.clear();
+        }
+        known.insert(key, e164);
+    }
+}
+
+/// The E.164 form of a cleaned number (digits, maybe a leading `+`), read as libphonenumber does.
+fn e164_of(cleaned: &str, default_country: &str) -> Option<String> {
+    let country = default_country.parse::<country::Id>().ok();
+    let candidates: Vec<String> = if cleaned.starts_with('+') {
+        vec![cleaned.to_owned()]
+    } else if let Some(international) = cleaned.strip_prefix("00") {
+        vec![format!("+{international}")]
+    } else {
+        // National first; then the same digits as an international number without its `+`.
+        vec![cleaned.to_owned(), format!("+{cleaned}")]
+    };
+    candidates
+        .iter()
+        .filter_map(|text| {
+            let region = if text.starts_with('+') { None } else { country };
+            phonenumber::parse(region, text).ok()
+        })
+        .find(phonenumber::is_valid)
+        .map(|number| number.format().mode(Mode::E164).to_string())
 }
 
 /// A call party as the call model shows it: E.164 when the text is a phone number, otherwise as

@@ -87,6 +87,32 @@ pub fn json_errors<B>(
     ))
 }
 
+/// The access log, by path only (query strings can carry tokens): every request at DEBUG; at INFO
+/// the ones a person looks for — refused (4xx) or slow (1 s or more) — and at WARN the failed
+/// (5xx), so a floor sending thousands of webhooks a second does not write a line for each (the
+/// counts are in `/metrics`).
+pub async fn access_log(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let (method, path) = (request.method().clone(), request.path().to_owned());
+    let started = std::time::Instant::now();
+    let answered = next.call(request).await;
+    let status = match &answered {
+        Ok(response) => response.status(),
+        Err(error) => error.as_response_error().status_code(),
+    };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status.is_server_error() {
+        tracing::warn!("{method} {path} {} {ms:.1}ms", status.as_u16());
+    } else if status.is_client_error() || ms >= 1000.0 {
+        tracing::info!("{method} {path} {} {ms:.1}ms", status.as_u16());
+    } else {
+        tracing::debug!("{method} {path} {} {ms:.1}ms", status.as_u16());
+    }
+    answered
+}
+
 /// Refuses a `/api/v1` request whose token is missing or unknown before its body is read (the
 /// admin's `POST /orgs` checks its own token).
 async fn token_first(
