@@ -58,9 +58,11 @@ impl PhoneNumber {
 /// Numbers already read, by cleaned text and default country: a call's events carry the same
 /// numbers again and again, and libphonenumber's parse (regexes over its metadata) is the costly
 /// part of reading a webhook. Bounded: emptied when it reaches [`KNOWN_MAX`] entries.
-static KNOWN: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<(String, String), Option<String>>>,
-> = std::sync::LazyLock::new(Default::default);
+static KNOWN: std::sync::LazyLock<std::sync::Mutex<Known>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// E.164 (or not a number) by cleaned text and upper-case default country.
+type Known = std::collections::HashMap<(String, String), Option<String>>;
 const KNOWN_MAX: usize = 100_000;
 
 fn known(key: &(String, String)) -> Option<Option<String>> {
