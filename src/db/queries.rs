@@ -270,7 +270,8 @@ pub fn contacts_page(
     query.order(contacts::id.desc()).limit(limit).load(conn)
 }
 
-/// A contact's calls, newest first: linked to it, or from or to its phone.
+/// A contact's latest calls (linked to it, or from or to its phone), newest first: three index
+/// lookups (by contact, by caller, by callee), never a scan of the org's calls.
 pub fn contact_calls(
     conn: &mut DbConnection,
     org_id: &str,
@@ -278,39 +279,53 @@ pub fn contact_calls(
     phone: &str,
     limit: i64,
 ) -> QueryResult<Vec<CallRow>> {
-    of_contact(org_id, contact_id, phone)
-        .order(calls::id.desc())
-        .limit(limit)
-        .load(conn)
+    let base = || calls::table.filter(calls::org_id.eq(org_id)).into_boxed();
+    let mut found: Vec<CallRow> = Vec::new();
+    for query in [
+        base().filter(calls::contact_id.eq(contact_id)),
+        base().filter(calls::from_number.eq(phone)),
+        base().filter(calls::to_number.eq(phone)),
+    ] {
+        found.extend(query.order(calls::id.desc()).limit(limit).load(conn)?);
+    }
+    found.sort_by(|a, b| b.id.cmp(&a.id));
+    found.dedup_by(|a, b| a.id == b.id);
+    found.truncate(limit.max(0) as usize);
+    Ok(found)
 }
 
-/// How many calls a contact has had (linked to it, or from or to its phone).
+/// How many calls a contact has had (linked to it, or from or to its phone), counted over the
+/// same three index lookups.
 pub fn contact_call_count(
     conn: &mut DbConnection,
     org_id: &str,
     contact_id: &str,
     phone: &str,
 ) -> QueryResult<i64> {
-    of_contact(org_id, contact_id, phone)
-        .count()
-        .get_result(conn)
-}
-
-/// An org's calls of a contact: linked to it, or from or to its phone.
-fn of_contact<'a>(
-    org_id: &'a str,
-    contact_id: &'a str,
-    phone: &'a str,
-) -> calls::BoxedQuery<'a, <DbConnection as Connection>::Backend> {
-    calls::table
-        .filter(calls::org_id.eq(org_id))
-        .filter(
-            calls::contact_id
-                .eq(contact_id)
-                .or(calls::from_number.eq(phone))
-                .or(calls::to_number.eq(phone)),
-        )
-        .into_boxed()
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |sql: &'static str| {
+        diesel::sql_query(sql)
+            .bind::<diesel::sql_types::Text, _>(org_id)
+            .bind::<diesel::sql_types::Text, _>(contact_id)
+            .bind::<diesel::sql_types::Text, _>(phone)
+    };
+    let counted: Count = db_run!(conn,
+        sqlite |c| count(
+            "SELECT COUNT(*) AS n FROM (SELECT id FROM calls WHERE org_id = ?1 AND contact_id = ?2 \
+            UNION SELECT id FROM calls WHERE org_id = ?1 AND from_number = ?3 \
+            UNION SELECT id FROM calls WHERE org_id = ?1 AND to_number = ?3) AS matches",
+        ).get_result(c),
+        postgres |c| count(
+            "SELECT COUNT(*) AS n FROM (SELECT id FROM calls WHERE org_id = $1 AND contact_id = $2 \
+            UNION SELECT id FROM calls WHERE org_id = $1 AND from_number = $3 \
+            UNION SELECT id FROM calls WHERE org_id = $1 AND to_number = $3) AS matches",
+        ).get_result(c)
+    )?;
+    Ok(counted.n)
 }
 
 /// A call by any id a bot may name it by: ours, the provider's, or the carrier's.

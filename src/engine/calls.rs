@@ -32,3 +32,21 @@ pub async fn is_providers(
         })
         .await
 }
+
+/// Whether the org already has the call the provider names `provider_call_id` (a PBX repeats its
+/// ringing snapshots: only the first one of a call needs a screen pop).
+pub async fn is_known(
+    engine: &Engine,
+    org_id: &OrgId,
+    provider: &str,
+    provider_call_id: &str,
+) -> Result<bool, AppError> {
+    let (org_id, provider, id) = (
+        org_id.to_string(),
+        provider.to_owned(),
+        provider_call_id.to_owned(),
+    );
+    engine
+        .read(move |conn| Ok(queries::call_by_provider_id(conn, &org_id, &provider, &id)?.is_some()))
+        .await
+}

@@ -463,10 +463,12 @@ pub async fn yeastar(
         // would read as internal.
         event.direction = None;
     }
-    // A caller from outside ringing an extension: the screen pop, with the caller's contact.
+    // A caller from outside ringing an extension: the screen pop, with the caller's contact —
+    // once, for the call's first ringing snapshot (a ring group repeats them).
     let screen_pop = if kind == "yeastar.30011"
         && direction == Direction::Inbound
         && event.status == Some(CallStatus::Ringing)
+        && !calls::is_known(&state.engine, &org.id, Provider::Yeastar.as_str(), &call_id).await?
     {
         let (contact_id, pop) = caller_screen_pop(&state, &org, event.from.as_deref()).await?;
         event.contact_id = contact_id;
