@@ -294,8 +294,12 @@ pub fn contact_calls(
     Ok(found)
 }
 
-/// How many calls a contact has had (linked to it, or from or to its phone), counted over the
-/// same three index lookups.
+/// Past this many, a contact's count of calls reads "this many or more": a screen pop stays one
+/// bounded read however often a number has called.
+pub const CONTACT_CALLS_COUNTED: i64 = 100;
+
+/// How many calls a contact has had (linked to it, or from or to its phone), up to
+/// [`CONTACT_CALLS_COUNTED`], over the same three index lookups.
 pub fn contact_call_count(
     conn: &mut DbConnection,
     org_id: &str,
@@ -312,20 +316,24 @@ pub fn contact_call_count(
             .bind::<diesel::sql_types::Text, _>(org_id)
             .bind::<diesel::sql_types::Text, _>(contact_id)
             .bind::<diesel::sql_types::Text, _>(phone)
+            .bind::<diesel::sql_types::BigInt, _>(CONTACT_CALLS_COUNTED)
     };
+    // Each lookup stops at the bound: when one reaches it, so does the union.
     let counted: Count = db_run!(conn,
         sqlite |c| count(
-            "SELECT COUNT(*) AS n FROM (SELECT id FROM calls WHERE org_id = ?1 AND contact_id = ?2 \
-            UNION SELECT id FROM calls WHERE org_id = ?1 AND from_number = ?3 \
-            UNION SELECT id FROM calls WHERE org_id = ?1 AND to_number = ?3) AS matches",
+            "SELECT COUNT(*) AS n FROM (\
+            SELECT id FROM (SELECT id FROM calls WHERE org_id = ?1 AND contact_id = ?2 ORDER BY id DESC LIMIT ?4) \
+            UNION SELECT id FROM (SELECT id FROM calls WHERE org_id = ?1 AND from_number = ?3 ORDER BY id DESC LIMIT ?4) \
+            UNION SELECT id FROM (SELECT id FROM calls WHERE org_id = ?1 AND to_number = ?3 ORDER BY id DESC LIMIT ?4)) AS matches",
         ).get_result(c),
         postgres |c| count(
-            "SELECT COUNT(*) AS n FROM (SELECT id FROM calls WHERE org_id = $1 AND contact_id = $2 \
-            UNION SELECT id FROM calls WHERE org_id = $1 AND from_number = $3 \
-            UNION SELECT id FROM calls WHERE org_id = $1 AND to_number = $3) AS matches",
+            "SELECT COUNT(*) AS n FROM (\
+            SELECT id FROM (SELECT id FROM calls WHERE org_id = $1 AND contact_id = $2 ORDER BY id DESC LIMIT $4) AS by_contact \
+            UNION SELECT id FROM (SELECT id FROM calls WHERE org_id = $1 AND from_number = $3 ORDER BY id DESC LIMIT $4) AS by_caller \
+            UNION SELECT id FROM (SELECT id FROM calls WHERE org_id = $1 AND to_number = $3 ORDER BY id DESC LIMIT $4) AS by_callee) AS matches",
         ).get_result(c)
     )?;
-    Ok(counted.n)
+    Ok(counted.n.min(CONTACT_CALLS_COUNTED))
 }
 
 /// A call by any id a bot may name it by: ours, the provider's, or the carrier's.

@@ -1,3 +1,4 @@
+DROP INDEX extensions_free;
 DROP INDEX calls_org_contact;
 DROP INDEX calls_org_from;
 DROP INDEX calls_org_to;
