@@ -8,10 +8,13 @@ use crate::config::Settings;
 use crate::db::health::DbHealth;
 use crate::db::writer::Writer;
 use crate::db::{self, queries};
-use crate::domain::ids::{CallId, OrgId};
+use crate::domain::call::Call;
+use crate::domain::ids::OrgId;
+use crate::error::AppError;
 use crate::engine::Engine;
 use crate::http::{self, AppState};
 use actix_web::{web, App, HttpServer};
+use std::collections::{HashMap, HashSet};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,55 +102,74 @@ impl Application {
     }
 }
 
-/// Respawns the actors of every unfinished call (invariant 7), retrying until the database answers.
+/// Respawns the actors of every unfinished call (invariant 7) and resumes the running campaigns,
+/// retrying until the database answers; `/readyz` turns 200 then.
 async fn recover(state: web::Data<AppState>) {
-    let (engine, actors) = (&state.engine, &state.actors);
     loop {
-        let loaded = engine
-            .read(|conn| {
-                Ok(queries::unfinished_calls(conn)?
-                    .into_iter()
-                    .map(|(org, id)| (OrgId::from_stored(org), CallId::from_stored(id)))
-                    .collect::<Vec<_>>())
-            })
-            .await;
-        match loaded {
-            Ok(calls) => {
-                let count = calls.len();
-                let started = actors.calls.send(Recover(calls)).await;
-                let campaigns = engine
-                    .read(|conn| Ok(queries::running_campaigns(conn)?))
-                    .await;
-                match (started, campaigns) {
-                    (Ok(started), Ok(campaigns)) => {
-                        for campaign in &campaigns {
-                            let route = RouteCampaign {
-                                org_id: OrgId::from_stored(campaign.org_id.clone()),
-                                campaign_id: campaign.id.clone(),
-                            };
-                            if let Err(error) = actors.campaigns.send(route).await {
-                                tracing::error!(%error, campaign = %campaign.id, "campaign not resumed");
-                            }
-                        }
-                        tracing::info!(
-                            unfinished = count,
-                            started,
-                            campaigns = campaigns.len(),
-                            "live state recovered"
-                        );
-                        engine.set_ready();
-                        return;
-                    }
-                    (Err(error), _) => {
-                        tracing::error!(%error, "recovery could not reach the registry")
-                    }
-                    (_, Err(error)) => {
-                        tracing::error!(%error, "recovery cannot read campaigns yet")
-                    }
-                }
+        match recover_once(&state).await {
+            Ok((unfinished, started, campaigns)) => {
+                tracing::info!(unfinished, started, campaigns, "live state recovered");
+                state.engine.set_ready();
+                return;
             }
-            Err(error) => tracing::error!(%error, "recovery cannot read the database yet"),
+            Err(error) => tracing::error!(%error, "recovery cannot finish yet; retrying"),
         }
         actix_web::rt::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// Unfinished calls read back per page of this many.
+const RECOVERY_PAGE: i64 = 10_000;
+
+/// One recovery: the unfinished calls page by page, each page's calls and their dedupe keys in one
+/// read, handed to the registry already loaded (no read per actor); then the running campaigns.
+/// Answers how many calls were unfinished, how many actors started, how many campaigns resumed.
+async fn recover_once(state: &AppState) -> Result<(usize, usize, usize), AppError> {
+    let (engine, actors) = (&state.engine, &state.actors);
+    let (mut after, mut unfinished, mut started) = (None::<String>, 0, 0);
+    loop {
+        let cursor = after.clone();
+        let (page, last) = engine
+            .read(move |conn| {
+                let rows = queries::unfinished_calls(conn, cursor.as_deref(), RECOVERY_PAGE)?;
+                let last = rows.last().map(|row| row.id.clone());
+                let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+                let mut keys: HashMap<String, HashSet<String>> = HashMap::new();
+                for (call_id, key) in queries::dedupe_keys_of(conn, &ids)? {
+                    keys.entry(call_id).or_default().insert(key);
+                }
+                let calls = rows
+                    .into_iter()
+                    .filter_map(|row| {
+                        let keys = keys.remove(&row.id).unwrap_or_default();
+                        match Call::try_from(row) {
+                            Ok(call) => Some((call, keys)),
+                            Err(error) => {
+                                tracing::error!(%error, "a stored call cannot be read back");
+                                None
+                            }
+                        }
+                    })
+                    .collect::<Vec<_>>();
+                Ok((calls, last))
+            })
+            .await?;
+        let Some(last) = last else { break };
+        unfinished += page.len();
+        started += actors.calls.send(Recover(page)).await?;
+        after = Some(last);
+    }
+    let campaigns = engine
+        .read(|conn| Ok(queries::running_campaigns(conn)?))
+        .await?;
+    for campaign in &campaigns {
+        let route = RouteCampaign {
+            org_id: OrgId::from_stored(campaign.org_id.clone()),
+            campaign_id: campaign.id.clone(),
+        };
+        if let Err(error) = actors.campaigns.send(route).await? {
+            tracing::error!(%error, campaign = %campaign.id, "campaign not resumed");
+        }
+    }
+    Ok((unfinished, started, campaigns.len()))
 }

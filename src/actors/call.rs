@@ -102,6 +102,8 @@ pub struct CallActor {
     registry: Addr<CallRegistry>,
     deps: CallDeps,
     timer: Option<SpawnHandle>,
+    /// The call was handed over already read ([`CallActor::stored`]).
+    loaded: bool,
 }
 
 impl CallActor {
@@ -119,11 +121,32 @@ impl CallActor {
             registry,
             deps,
             timer: None,
+            loaded: false,
         }
+    }
+
+    /// An actor for a call already read back from the database with its dedupe keys (recovery
+    /// reads them by the page): it starts without a read of its own.
+    pub fn stored(
+        call: Call,
+        keys: HashSet<String>,
+        registry: Addr<CallRegistry>,
+        deps: CallDeps,
+    ) -> Self {
+        let mut actor = CallActor::new(call, Lookup::Ours { create: false }, registry, deps);
+        actor.seen = keys;
+        actor.unsaved = false;
+        actor.loaded = true;
+        actor
     }
 
     /// Reads the stored call and its dedupe keys, blocking the mailbox until done.
     fn load(&mut self, ctx: &mut Context<Self>) {
+        if self.loaded {
+            self.alias(ctx);
+            self.arm_timer(ctx);
+            return;
+        }
         let lookup = self.lookup.clone();
         let (org_id, call_id) = (self.blank.org_id.to_string(), self.blank.id.to_string());
         let read = self.deps.engine.read(move |conn| {

@@ -10,7 +10,7 @@ use crate::engine::Engine;
 use crate::error::AppError;
 use actix::prelude::*;
 use chrono::Utc;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// A call as providers name it: unique per org and provider.
@@ -155,21 +155,24 @@ impl Handler<Alias> for CallRegistry {
     }
 }
 
-/// Respawns the actors of calls that were unfinished when the engine last stopped (invariant 7).
+/// Respawns the actors of calls that were unfinished when the engine last stopped (invariant 7),
+/// each with its call and dedupe keys as read back from the database; answers how many started.
 #[derive(Message)]
 #[rtype(result = "usize")]
-pub struct Recover(pub Vec<(OrgId, CallId)>);
+pub struct Recover(pub Vec<(Call, HashSet<String>)>);
 
 impl Handler<Recover> for CallRegistry {
     type Result = usize;
 
     fn handle(&mut self, msg: Recover, ctx: &mut Context<Self>) -> usize {
         let mut started = 0;
-        for (org_id, call_id) in msg.0 {
-            if self.by_id.get(&call_id).is_some_and(|a| a.connected()) {
+        for (call, keys) in msg.0 {
+            if self.by_id.get(&call.id).is_some_and(|a| a.connected()) {
                 continue;
             }
-            self.spawn_stored(org_id, call_id, ctx);
+            let id = call.id.clone();
+            let actor = CallActor::stored(call, keys, ctx.address(), self.deps.clone()).start();
+            self.by_id.insert(id, actor);
             started += 1;
         }
         started

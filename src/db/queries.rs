@@ -141,13 +141,31 @@ pub fn live_calls(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<Call
         .load(conn)
 }
 
-/// Every org's calls that have not reached a final status, as (org id, call id): the actors to
-/// respawn on start (each reads its own call).
-pub fn unfinished_calls(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
-    calls::table
+/// A page of every org's calls that have not reached a final status, by id after `after`: the
+/// actors to respawn on start.
+pub fn unfinished_calls(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<CallRow>> {
+    let mut query = calls::table
         .filter(calls::status.eq_any(UNFINISHED_STATUSES))
-        .order(calls::id.asc())
-        .select((calls::org_id, calls::id))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(calls::id.gt(after));
+    }
+    query.order(calls::id.asc()).limit(limit).load(conn)
+}
+
+/// The dedupe keys of the timelines of these calls, as (call id, key).
+pub fn dedupe_keys_of(
+    conn: &mut DbConnection,
+    call_ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    call_events::table
+        .filter(call_events::call_id.eq_any(call_ids))
+        .filter(call_events::dedupe_key.is_not_null())
+        .select((call_events::call_id, call_events::dedupe_key.assume_not_null()))
         .load(conn)
 }
 

@@ -47,6 +47,8 @@ pub async fn is_known(
         provider_call_id.to_owned(),
     );
     engine
-        .read(move |conn| Ok(queries::call_by_provider_id(conn, &org_id, &provider, &id)?.is_some()))
+        .read(
+            move |conn| Ok(queries::call_by_provider_id(conn, &org_id, &provider, &id)?.is_some()),
+        )
         .await
 }
