@@ -10,12 +10,14 @@
 //!
 //! `cargo bench --bench capacity`.
 
-use std::process::{Child, Command, Stdio};
+#[path = "common/process.rs"]
+mod process;
+
+use process::{fresh_sqlite, EngineProcess as Engine, ADMIN};
 use std::time::{Duration, Instant};
 use switchboard::providers::{form_pairs, twilio};
 
 const TOKEN: &str = "bench-twilio-token";
-const ADMIN: &str = "bench-admin";
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -24,70 +26,18 @@ fn env_number(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// The engine process, killed when dropped.
-struct Engine {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Engine {
-    fn start(database: &str) -> Engine {
-        use std::io::{BufRead, BufReader};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .arg("serve")
-            .env("DATABASE_URL", database)
-            .env("SWITCHBOARD_BIND", "127.0.0.1:0")
-            .env("SWITCHBOARD_ADMIN_TOKEN", ADMIN)
-            .env("SWITCHBOARD_RING_DEADLINE_S", "86400")
-            .env("SWITCHBOARD_WS_HEARTBEAT_S", "3600")
-            .env("SWITCHBOARD_METRICS_INTERVAL_S", "3600")
-            .env("RUST_LOG", "warn,switchboard=info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let address = loop {
-            let line = lines.next().expect("the engine starts").unwrap();
-            if let Some(at) = line.find("address=") {
-                break line[at + 8..].split_whitespace().next().unwrap().to_owned();
+/// Waits for `/readyz` to answer 200; answers how long that took.
+async fn ready_within(engine: &Engine, client: &awc::Client, limit: Duration) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Ok(resp) = client.get(format!("{}/readyz", engine.base)).send().await {
+            if resp.status() == 200 {
+                return started.elapsed();
             }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Engine {
-            child,
-            base: format!("http://{address}"),
         }
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
     }
-
-    fn rss_mib(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    }
-
-    async fn ready_within(&self, client: &awc::Client, limit: Duration) -> Duration {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Ok(resp) = client.get(format!("{}/readyz", self.base)).send().await {
-                if resp.status() == 200 {
-                    return started.elapsed();
-                }
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("not ready within {limit:?}");
-    }
+    panic!("not ready within {limit:?}");
 }
 
 /// An org with Twilio credentials: its id and api token.
@@ -149,16 +99,21 @@ fn main() {
     // Each session holds two descriptors in the engine (its connection, and the duplicate that
     // lets its hub reset it): under a 20,000-descriptor limit, 9,000 sessions fit.
     let sessions = env_number("CAPACITY_SESSIONS", 9_000);
-    let dir = std::env::temp_dir().join(format!("sb_capacity_{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let database = format!("sqlite://{}", dir.join("bench.db").display());
+    let database = fresh_sqlite("sb_capacity");
+    // Deadlines a day off (every call stays live), no pings or metrics events in the way.
+    let env = [
+        ("SWITCHBOARD_RING_DEADLINE_S", "86400"),
+        ("SWITCHBOARD_WS_HEARTBEAT_S", "3600"),
+        ("SWITCHBOARD_METRICS_INTERVAL_S", "3600"),
+        ("RUST_LOG", "warn,switchboard=info"),
+    ];
     actix_web::rt::System::new().block_on(async {
         let client = awc::Client::builder()
             .connector(awc::Connector::new().limit(100))
             .timeout(Duration::from_secs(60))
             .finish();
-        let engine = Engine::start(&database);
-        engine.ready_within(&client, Duration::from_secs(30)).await;
+        let engine = Engine::start(&database, &env);
+        ready_within(&engine, &client, Duration::from_secs(30)).await;
         let (calls_org, _) = org(&client, &engine.base, "calls").await;
         let (_, sessions_token) = org(&client, &engine.base, "sessions").await;
         // A first round so that the allocator, pools and caches are warm before measuring.
@@ -201,8 +156,8 @@ fn main() {
         drop(open);
 
         drop(engine); // kill -9
-        let engine = Engine::start(&database);
-        let ready = engine.ready_within(&client, Duration::from_secs(300)).await;
+        let engine = Engine::start(&database, &env);
+        let ready = ready_within(&engine, &client, Duration::from_secs(300)).await;
         println!(
             "restart with {} live calls: /readyz 200 after {:.2} s, RSS {:.0} MiB",
             calls + 1000,

@@ -12,12 +12,14 @@
 //! `cargo bench --bench overload` (env: `OVERLOAD_MEASURE_S` 5, `OVERLOAD_FLOOD_S` 10,
 //! `OVERLOAD_CALM_S` 5).
 
-use std::process::{Child, Command, Stdio};
+#[path = "common/process.rs"]
+mod process;
+
+use process::{fresh_sqlite, EngineProcess as Engine, ADMIN};
 use std::time::{Duration, Instant};
 use switchboard::providers::{form_pairs, twilio};
 
 const TOKEN: &str = "bench-twilio-token";
-const ADMIN: &str = "bench-admin";
 
 fn env_secs(name: &str, default: u64) -> Duration {
     Duration::from_secs(
@@ -26,70 +28,6 @@ fn env_secs(name: &str, default: u64) -> Duration {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default),
     )
-}
-
-/// The engine process, killed when dropped.
-struct Engine {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Engine {
-    fn start(extra: &[(&str, &str)]) -> Engine {
-        use std::io::{BufRead, BufReader};
-        let dir =
-            std::env::temp_dir().join(format!("sb_overload_{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
-        command
-            .arg("serve")
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}", dir.join("bench.db").display()),
-            )
-            .env("SWITCHBOARD_BIND", "127.0.0.1:0")
-            .env("SWITCHBOARD_ADMIN_TOKEN", ADMIN)
-            .env("SWITCHBOARD_CALL_GRACE_S", "1")
-            .env("RUST_LOG", "info") // as in production
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (name, value) in extra {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().unwrap();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut lines = stderr.lines();
-        let address = loop {
-            let line = lines.next().expect("the engine starts").unwrap();
-            if let Some(at) = line.find("address=") {
-                break line[at + 8..].split_whitespace().next().unwrap().to_owned();
-            }
-        };
-        // Keep draining its logs so it never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Engine {
-            child,
-            base: format!("http://{address}"),
-        }
-    }
-
-    /// Resident memory now, in MiB.
-    fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    }
 }
 
 /// What one phase saw.
@@ -261,7 +199,9 @@ async fn open_loop(
 }
 
 async fn run(name: &str, extra: &[(&str, &str)]) {
-    let engine = Engine::start(extra);
+    let mut env = vec![("SWITCHBOARD_CALL_GRACE_S", "1"), ("RUST_LOG", "info")];
+    env.extend_from_slice(extra);
+    let engine = Engine::start(&fresh_sqlite("sb_overload"), &env);
     let client = awc::Client::builder()
         .connector(awc::Connector::new().limit(4000))
         .timeout(Duration::from_secs(60))

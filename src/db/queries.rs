@@ -165,7 +165,10 @@ pub fn dedupe_keys_of(
     call_events::table
         .filter(call_events::call_id.eq_any(call_ids))
         .filter(call_events::dedupe_key.is_not_null())
-        .select((call_events::call_id, call_events::dedupe_key.assume_not_null()))
+        .select((
+            call_events::call_id,
+            call_events::dedupe_key.assume_not_null(),
+        ))
         .load(conn)
 }
 
