@@ -161,7 +161,7 @@ async fn run(rate: f64, sessions: usize) {
             .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
     };
     println!(
-        "{:>6.0} events/s, {:>5} sessions, {:>5} not acknowledged: {:>9} of {:>9} deliveries, p50 {:>7.1} ms, p99 {:>7.1} ms, max {:>7.1} ms",
+        "{:>6.0} events/s, {:>5} sessions, {:>5} not acknowledged: {:>9} of {:>9} deliveries, p50 {:>7.1} ms, p99 {:>7.1} ms, max {:>7.1} ms, engine RSS {:.0} MiB",
         scheduled as f64 / length.as_secs_f64(),
         sessions,
         refused.get(),
@@ -170,6 +170,7 @@ async fn run(rate: f64, sessions: usize) {
         pick(0.5),
         pick(0.99),
         pick(1.0),
+        engine.rss_mib(),
     );
 }
 
