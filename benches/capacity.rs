@@ -13,52 +13,15 @@
 #[path = "common/process.rs"]
 mod process;
 
-use process::{fresh_sqlite, EngineProcess as Engine, ADMIN};
+use process::{fresh_sqlite, EngineProcess as Engine, TWILIO_TOKEN as TOKEN};
 use std::time::{Duration, Instant};
 use switchboard::providers::{form_pairs, twilio};
-
-const TOKEN: &str = "bench-twilio-token";
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// Waits for `/readyz` to answer 200; answers how long that took.
-async fn ready_within(engine: &Engine, client: &awc::Client, limit: Duration) -> Duration {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if let Ok(resp) = client.get(format!("{}/readyz", engine.base)).send().await {
-            if resp.status() == 200 {
-                return started.elapsed();
-            }
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("not ready within {limit:?}");
-}
-
-/// An org with Twilio credentials: its id and api token.
-async fn org(client: &awc::Client, base: &str, name: &str) -> (String, String) {
-    let mut resp = client
-        .post(format!("{base}/api/v1/orgs"))
-        .insert_header(("Authorization", format!("Bearer {ADMIN}")))
-        .send_json(&serde_json::json!({"name": name}))
-        .await
-        .unwrap();
-    let org: serde_json::Value = resp.json().await.unwrap();
-    let token = org["api_token"].as_str().unwrap().to_owned();
-    let status = client
-        .put(format!("{base}/api/v1/providers/twilio"))
-        .insert_header(("Authorization", format!("Bearer {token}")))
-        .send_json(&serde_json::json!({"account_sid": "ACbench", "auth_token": TOKEN, "from_number": "+15550000000"}))
-        .await
-        .unwrap()
-        .status();
-    assert!(status.is_success());
-    (org["org_id"].as_str().unwrap().to_owned(), token)
 }
 
 /// `calls` new calls (numbered from `first`) left ringing, over 64 connections.
@@ -113,9 +76,9 @@ fn main() {
             .timeout(Duration::from_secs(60))
             .finish();
         let engine = Engine::start(&database, &env);
-        ready_within(&engine, &client, Duration::from_secs(30)).await;
-        let (calls_org, _) = org(&client, &engine.base, "calls").await;
-        let (_, sessions_token) = org(&client, &engine.base, "sessions").await;
+        engine.ready_within(&client, Duration::from_secs(30)).await;
+        let (calls_org, _) = engine.twilio_org(&client, "calls").await;
+        let (_, sessions_token) = engine.twilio_org(&client, "sessions").await;
         // A first round so that the allocator, pools and caches are warm before measuring.
         ring(&client, &engine.base, &calls_org, 0, 1000).await;
         let idle = engine.rss_mib();
@@ -157,7 +120,7 @@ fn main() {
 
         drop(engine); // kill -9
         let engine = Engine::start(&database, &env);
-        let ready = ready_within(&engine, &client, Duration::from_secs(300)).await;
+        let ready = engine.ready_within(&client, Duration::from_secs(300)).await;
         println!(
             "restart with {} live calls: /readyz 200 after {:.2} s, RSS {:.0} MiB",
             calls + 1000,

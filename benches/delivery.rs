@@ -12,14 +12,12 @@
 #[path = "common/process.rs"]
 mod process;
 
-use process::{fresh_sqlite, EngineProcess as Engine, ADMIN};
+use process::{fresh_sqlite, EngineProcess as Engine, TWILIO_TOKEN as TOKEN};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use switchboard::providers::{form_pairs, twilio};
-
-const TOKEN: &str = "bench-twilio-token";
 
 fn seconds() -> f64 {
     std::env::var("DELIVERY_SECONDS")
@@ -42,30 +40,8 @@ async fn run(rate: f64, sessions: usize) {
         .connector(awc::Connector::new().limit(2000))
         .timeout(Duration::from_secs(30))
         .finish();
-    for _ in 0..400 {
-        if let Ok(r) = client.get(format!("{}/readyz", engine.base)).send().await {
-            if r.status() == 200 {
-                break;
-            }
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
-    }
-    let mut resp = client
-        .post(format!("{}/api/v1/orgs", engine.base))
-        .insert_header(("Authorization", format!("Bearer {ADMIN}")))
-        .send_json(&serde_json::json!({"name": "bench"}))
-        .await
-        .unwrap();
-    let org: serde_json::Value = resp.json().await.unwrap();
-    let token = org["api_token"].as_str().unwrap().to_owned();
-    let status = client
-        .put(format!("{}/api/v1/providers/twilio", engine.base))
-        .insert_header(("Authorization", format!("Bearer {token}")))
-        .send_json(&serde_json::json!({"account_sid": "ACbench", "auth_token": TOKEN, "from_number": "+15550000000"}))
-        .await
-        .unwrap()
-        .status();
-    assert!(status.is_success());
+    engine.ready_within(&client, Duration::from_secs(30)).await;
+    let (org_id, token) = engine.twilio_org(&client, "bench").await;
 
     // The sessions: each records when it received each call's event.
     let ws_client = awc::Client::builder()
@@ -100,10 +76,7 @@ async fn run(rate: f64, sessions: usize) {
         }));
     }
 
-    let path = format!(
-        "/webhooks/twilio/{}/status",
-        org["org_id"].as_str().unwrap()
-    );
+    let path = format!("/webhooks/twilio/{org_id}/status");
     let signed_url = format!("{}{path}", engine.base);
     let sent: Rc<RefCell<HashMap<u64, Instant>>> = Rc::default();
     let refused: Rc<std::cell::Cell<usize>> = Rc::default();

@@ -15,11 +15,9 @@
 #[path = "common/process.rs"]
 mod process;
 
-use process::{fresh_sqlite, EngineProcess as Engine, ADMIN};
+use process::{fresh_sqlite, EngineProcess as Engine, TWILIO_TOKEN as TOKEN};
 use std::time::{Duration, Instant};
 use switchboard::providers::{form_pairs, twilio};
-
-const TOKEN: &str = "bench-twilio-token";
 
 fn env_secs(name: &str, default: u64) -> Duration {
     Duration::from_secs(
@@ -206,34 +204,9 @@ async fn run(name: &str, extra: &[(&str, &str)]) {
         .connector(awc::Connector::new().limit(4000))
         .timeout(Duration::from_secs(60))
         .finish();
-    for _ in 0..200 {
-        if let Ok(r) = client.get(format!("{}/readyz", engine.base)).send().await {
-            if r.status() == 200 {
-                break;
-            }
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
-    }
-    let mut resp = client
-        .post(format!("{}/api/v1/orgs", engine.base))
-        .insert_header(("Authorization", format!("Bearer {ADMIN}")))
-        .send_json(&serde_json::json!({"name": "bench"}))
-        .await
-        .unwrap();
-    let org: serde_json::Value = resp.json().await.unwrap();
-    let api_token = org["api_token"].as_str().unwrap();
-    let status = client
-        .put(format!("{}/api/v1/providers/twilio", engine.base))
-        .insert_header(("Authorization", format!("Bearer {api_token}")))
-        .send_json(&serde_json::json!({"account_sid": "ACbench", "auth_token": TOKEN, "from_number": "+15550000000"}))
-        .await
-        .unwrap()
-        .status();
-    assert!(status.is_success());
-    let path = format!(
-        "/webhooks/twilio/{}/status",
-        org["org_id"].as_str().unwrap()
-    );
+    engine.ready_within(&client, Duration::from_secs(30)).await;
+    let (org_id, _) = engine.twilio_org(&client, "bench").await;
+    let path = format!("/webhooks/twilio/{org_id}/status");
     let mut callbacks = Callbacks {
         url: format!("{}{path}", engine.base),
         path,

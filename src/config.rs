@@ -239,4 +239,26 @@ mod tests {
         assert!(read(&[("SWITCHBOARD_SQLITE_SYNC", "off")]).is_err());
         assert!(read(&[("DATABASE_URL", "mysql://x")]).is_err());
     }
+
+    #[test]
+    fn retention_and_shedding_bounds() {
+        let s = read(&[]).unwrap();
+        assert_eq!(s.retention, Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!((s.max_in_flight, s.max_in_flight_per_org), (2048, 512));
+        let s = read(&[
+            ("SWITCHBOARD_RETENTION_DAYS", "7"),
+            ("SWITCHBOARD_MAX_IN_FLIGHT_PER_ORG", "64"),
+        ])
+        .unwrap();
+        assert_eq!(s.retention, Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(s.max_in_flight_per_org, 64);
+        assert_eq!(
+            read(&[("SWITCHBOARD_RETENTION_DAYS", "0")])
+                .unwrap()
+                .retention,
+            None
+        );
+        assert!(read(&[("SWITCHBOARD_RETENTION_DAYS", "a month")]).is_err());
+        assert!(read(&[("SWITCHBOARD_MAX_IN_FLIGHT", "0")]).is_err());
+    }
 }

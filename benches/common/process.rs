@@ -66,3 +66,47 @@ pub fn fresh_sqlite(prefix: &str) -> String {
     std::fs::create_dir_all(&dir).unwrap();
     format!("sqlite://{}", dir.join("bench.db").display())
 }
+
+/// The Twilio auth token the bench orgs sign with.
+pub const TWILIO_TOKEN: &str = "bench-twilio-token";
+
+impl EngineProcess {
+    /// Waits until `/readyz` answers 200; answers how long that took.
+    pub async fn ready_within(
+        &self,
+        client: &awc::Client,
+        limit: std::time::Duration,
+    ) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(resp) = client.get(format!("{}/readyz", self.base)).send().await {
+                if resp.status() == 200 {
+                    return started.elapsed();
+                }
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("not ready within {limit:?}");
+    }
+
+    /// A new org with a Twilio account signing with [`TWILIO_TOKEN`]: its id and api token.
+    pub async fn twilio_org(&self, client: &awc::Client, name: &str) -> (String, String) {
+        let mut resp = client
+            .post(format!("{}/api/v1/orgs", self.base))
+            .insert_header(("Authorization", format!("Bearer {ADMIN}")))
+            .send_json(&serde_json::json!({"name": name}))
+            .await
+            .unwrap();
+        let org: serde_json::Value = resp.json().await.unwrap();
+        let token = org["api_token"].as_str().unwrap().to_owned();
+        let status = client
+            .put(format!("{}/api/v1/providers/twilio", self.base))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .send_json(&serde_json::json!({"account_sid": "ACbench", "auth_token": TWILIO_TOKEN, "from_number": "+15550000000"}))
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+        (org["org_id"].as_str().unwrap().to_owned(), token)
+    }
+}

@@ -6,6 +6,7 @@ use super::extension::{change_extension, ExtensionRegistry};
 use super::registry::{Alias, CallKey, CallRegistry, Forget};
 use crate::db::models::{CallEventRow, CallRow, InboxRow};
 use crate::db::queries;
+use crate::db::writer::SharedOutcome;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::call::{self, Call, CallEvent};
 use crate::domain::events::{EventType, NewEvent};
@@ -355,7 +356,6 @@ impl CallActor {
         let now = Utc::now();
         let applied = call::apply(&self.call, event, now);
         let mut ops = Vec::with_capacity(4);
-        let entry_key = entry.dedupe_key.clone();
         if let Some(key) = &entry.dedupe_key {
             // Keyed like the timeline it is written to, so a reload and this set agree.
             self.seen.insert(key.clone());
@@ -407,7 +407,7 @@ impl CallActor {
                 has_analytics: self.call.analytics.is_some(),
             });
         let campaigns = self.deps.campaigns.clone();
-        let commit = async move {
+        async move {
             let outcome = pending.outcome().await;
             if let (Ok(WriteOutcome::Committed(_)), Some(news)) = (&outcome, campaign_news) {
                 campaigns.do_send(news);
@@ -415,12 +415,7 @@ impl CallActor {
             outcome
         }
         .boxed_local()
-        .shared();
-        if let Some(key) = entry_key {
-            // A second delivery of this event, until this one is committed, waits for it.
-            self.in_flight.insert(key, commit.clone());
-        }
-        commit
+        .shared()
     }
 
     /// After a failed commit the in-memory state may be ahead of the database: read it back.
@@ -431,9 +426,7 @@ impl CallActor {
 }
 
 /// A commit of the call's, awaited by the delivery that made it and by any repeat of it.
-type Commit = futures_util::future::Shared<
-    futures_util::future::LocalBoxFuture<'static, Result<WriteOutcome, AppError>>,
->;
+type Commit = SharedOutcome;
 
 /// One line of a call's timeline, before it is written.
 struct Entry {
@@ -554,7 +547,9 @@ impl Handler<ApplyEvent> for CallActor {
         );
         self.alias(ctx);
         self.arm_timer(ctx);
+        // A second delivery of this event, until this one is committed, waits for it.
         let key = provider_event.dedupe_key;
+        self.in_flight.insert(key.clone(), pending.clone());
         Box::pin(
             pending
                 .into_actor(self)

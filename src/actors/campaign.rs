@@ -7,7 +7,8 @@ use super::extension::ExtensionRegistry;
 use super::registry::CallRegistry;
 use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
-use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
+use crate::db::writer::SharedOutcome;
+use crate::db::writes::{WriteOp, WriteRequest};
 use crate::domain::call::CallStatus;
 use crate::domain::campaign::{
     after_call, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy,
@@ -62,9 +63,7 @@ pub struct CallChanged {
 }
 
 /// A write of the campaign's, awaited by whoever needs its outcome and watched for failure.
-type Saved = futures_util::future::Shared<
-    futures_util::future::LocalBoxFuture<'static, Result<WriteOutcome, AppError>>,
->;
+type Saved = SharedOutcome;
 
 /// How a dial ended.
 enum DialResult {

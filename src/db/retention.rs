@@ -21,9 +21,14 @@ pub fn start(url: DatabaseUrl, sync: SqliteSync, keep: Duration, every: Duration
         .spawn(move || loop {
             std::thread::sleep(every);
             let cutoff = chrono::Utc::now() - keep;
-            match connect(&url, sync).and_then(|mut conn| {
-                prune(&mut conn, cutoff).map_err(diesel::ConnectionError::CouldntSetupConfiguration)
-            }) {
+            let mut conn = match connect(&url, sync) {
+                Ok(conn) => conn,
+                Err(error) => {
+                    tracing::warn!(%error, "retention cannot reach the database yet");
+                    continue;
+                }
+            };
+            match prune(&mut conn, cutoff) {
                 Ok((0, 0)) => {}
                 Ok((inbox, events)) => {
                     tracing::info!(inbox, events, "pruned rows older than the retention")

@@ -37,6 +37,12 @@ pub struct Writer {
 /// The answer to a submitted request; await it with [`Pending::outcome`].
 pub struct Pending(oneshot::Receiver<Result<WriteOutcome, String>>);
 
+/// A commit's outcome that several may await: the one that made the change and any that must
+/// not answer before it (a repeat of the same webhook, a dial waiting for its contact's row).
+pub type SharedOutcome = futures_util::future::Shared<
+    futures_util::future::LocalBoxFuture<'static, Result<WriteOutcome, AppError>>,
+>;
+
 impl Pending {
     /// Waits for the commit.
     pub async fn outcome(self) -> Result<WriteOutcome, AppError> {

@@ -101,43 +101,48 @@ macro_rules! excluded {
     };
 }
 
+/// Rows by key, in the order their keys first came, each the last one put under its key: one
+/// upsert may not touch a row twice.
+struct LastByKey<K, T> {
+    rows: Vec<T>,
+    at: HashMap<K, usize>,
+}
+
+impl<K: std::hash::Hash + Eq, T> Default for LastByKey<K, T> {
+    fn default() -> Self {
+        LastByKey {
+            rows: Vec::new(),
+            at: HashMap::new(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, T> LastByKey<K, T> {
+    fn put(&mut self, key: K, row: T) {
+        match self.at.get(&key) {
+            Some(&at) => self.rows[at] = row,
+            None => {
+                self.at.insert(key, self.rows.len());
+                self.rows.push(row);
+            }
+        }
+    }
+}
+
 /// The rows of a batch that are written table by table, a few statements for the whole batch: the
 /// last state of each call and extension, and every timeline entry and org event in order.
 #[derive(Default)]
 struct TableRows<'a> {
-    calls: Vec<&'a CallRow>,
-    call_at: HashMap<&'a str, usize>,
-    extensions: Vec<&'a ExtensionRow>,
-    extension_at: HashMap<(&'a str, &'a str), usize>,
+    calls: LastByKey<&'a str, &'a CallRow>,
+    extensions: LastByKey<(&'a str, &'a str), &'a ExtensionRow>,
     timeline: Vec<&'a CallEventRow>,
     events: Vec<EventRow>,
 }
 
 impl<'a> TableRows<'a> {
-    fn call(&mut self, row: &'a CallRow) {
-        match self.call_at.get(row.id.as_str()) {
-            Some(&at) => self.calls[at] = row,
-            None => {
-                self.call_at.insert(&row.id, self.calls.len());
-                self.calls.push(row);
-            }
-        }
-    }
-
-    fn extension(&mut self, row: &'a ExtensionRow) {
-        let key = (row.org_id.as_str(), row.number.as_str());
-        match self.extension_at.get(&key) {
-            Some(&at) => self.extensions[at] = row,
-            None => {
-                self.extension_at.insert(key, self.extensions.len());
-                self.extensions.push(row);
-            }
-        }
-    }
-
     /// Calls first: timeline entries reference them.
     fn write(self, conn: &mut DbConnection) -> QueryResult<()> {
-        for rows in self.calls.chunks(ROWS_PER_STATEMENT) {
+        for rows in self.calls.rows.chunks(ROWS_PER_STATEMENT) {
             let rows: Vec<&CallRow> = rows.to_vec();
             db_run!(conn, |c| diesel::insert_into(calls::table)
                 .values(rows)
@@ -152,7 +157,7 @@ impl<'a> TableRows<'a> {
                 )
                 .execute(c))?;
         }
-        for rows in self.extensions.chunks(ROWS_PER_STATEMENT) {
+        for rows in self.extensions.rows.chunks(ROWS_PER_STATEMENT) {
             let rows: Vec<&ExtensionRow> = rows.to_vec();
             db_run!(conn, |c| diesel::insert_into(extensions::table)
                 .values(rows)
@@ -193,6 +198,10 @@ pub fn apply(
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<WriteOutcome>> {
     let stored = store_webhooks(conn, requests)?;
+    // One commit time for the batch, as the log stores it (to the millisecond), so a live event
+    // and its replay say the same.
+    let at = to_text(now);
+    let at_time = crate::domain::time::from_text(&at).unwrap_or(now);
     let mut tables = TableRows::default();
     let mut outcomes = Vec::with_capacity(requests.len());
     for request in requests {
@@ -206,8 +215,10 @@ pub fn apply(
         }
         for op in &request.ops {
             match op {
-                WriteOp::UpsertCall(row) => tables.call(row),
-                WriteOp::UpsertExtension(row) => tables.extension(row),
+                WriteOp::UpsertCall(row) => tables.calls.put(row.id.as_str(), row),
+                WriteOp::UpsertExtension(row) => tables
+                    .extensions
+                    .put((row.org_id.as_str(), row.number.as_str()), row),
                 WriteOp::AppendTimeline(row) => tables.timeline.push(row),
                 _ => {}
             }
@@ -215,16 +226,23 @@ pub fn apply(
         let org_id = request.org_id.as_str();
         let mut committed = Vec::with_capacity(request.events.len());
         for event in &request.events {
-            let row = EventRow {
+            let seq = seqs.next(conn, org_id)?;
+            // The event as published, built from what it is rather than read back from its row.
+            committed.push(OrgEvent {
+                seq,
+                event_type: event.event_type.as_str().to_owned(),
+                at: at_time,
+                subject: event.subject.clone(),
+                data: event.data.clone(),
+            });
+            tables.events.push(EventRow {
                 org_id: org_id.to_owned(),
-                seq: seqs.next(conn, org_id)?,
+                seq,
                 event_type: event.event_type.as_str().to_owned(),
                 subject: event.subject.clone(),
                 data: event.data.to_string(),
-                at: to_text(now),
-            };
-            committed.push(row.clone().into_event());
-            tables.events.push(row);
+                at: at.clone(),
+            });
         }
         outcomes.push(WriteOutcome::Committed(committed));
     }

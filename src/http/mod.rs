@@ -24,10 +24,9 @@ use crate::providers::webhook::{
     BolnaExecutionWebhook, ExotelStatusCallback, TwilioStatus, TwilioVoice, Webhook,
 };
 use actix_web::dev::Payload;
+use actix_web::HttpMessage;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 /// What every handler can reach: the engine core and the actors' addresses.
@@ -131,14 +130,17 @@ async fn token_first(
             (Some(token), Some(state)) => state.engine.orgs.by_api_token(&token).await,
             _ => Ok(None),
         };
-        let refused = match known {
-            Ok(Some(_)) => None,
-            Ok(None) => Some(AppError::unauthorized()),
-            Err(error) => Some(error),
-        };
-        // Answered here rather than returned as an error, so the access log shows it too.
-        if let Some(error) = refused {
-            return Ok(request.error_response(error).map_into_right_body());
+        match known {
+            // The handler's extractor ([`ApiCaller`]) takes it from here.
+            Ok(Some(caller)) => {
+                request.extensions_mut().insert(caller);
+            }
+            // Answered here rather than returned as an error, so the access log shows it too.
+            Ok(None) => {
+                let refused = request.error_response(AppError::unauthorized());
+                return Ok(refused.map_into_right_body());
+            }
+            Err(error) => return Ok(request.error_response(error).map_into_right_body()),
         }
     }
     Ok(next.call(request).await?.map_into_left_body())
@@ -304,43 +306,30 @@ pub fn request_token(req: &HttpRequest) -> Option<String> {
 
 impl FromRequest for ApiCaller {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+    type Future = std::future::Ready<Result<Self, AppError>>;
 
+    /// The caller `token_first` resolved for this request (every `/api/v1` operation passes it).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = request_token(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
         let reads = req.method() == actix_web::http::Method::GET;
-        Box::pin(async move {
-            let (Some(token), Some(state)) = (token, state) else {
-                return Err(AppError::unauthorized());
-            };
-            if token.is_empty() {
-                return Err(AppError::unauthorized());
-            }
-            let caller = state
-                .engine
-                .orgs
-                .by_api_token(&token)
-                .await?
-                .ok_or_else(AppError::unauthorized)?;
-            if caller.role == Role::Viewer && !reads {
-                return Err(AppError::new(
-                    Code::Forbidden,
-                    "a viewer token reads and changes nothing",
-                ));
-            }
-            Ok(ApiCaller(caller))
+        let caller = req.extensions().get::<Caller>().cloned();
+        std::future::ready(match caller {
+            None => Err(AppError::unauthorized()),
+            Some(caller) if caller.role == Role::Viewer && !reads => Err(AppError::new(
+                Code::Forbidden,
+                "a viewer token reads and changes nothing",
+            )),
+            Some(caller) => Ok(ApiCaller(caller)),
         })
     }
 }
 
 impl FromRequest for ApiOrg {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+    type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let caller = ApiCaller::from_request(req, payload);
-        Box::pin(async move { Ok(ApiOrg(caller.await?.0.org)) })
+        let caller = ApiCaller::from_request(req, payload).into_inner();
+        std::future::ready(caller.map(|caller| ApiOrg(caller.0.org)))
     }
 }
 
