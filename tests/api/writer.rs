@@ -182,3 +182,76 @@ fn a_batch_table_by_table_gives_each_request_its_own_outcome() {
         .unwrap();
     assert_eq!(people, 1);
 }
+
+/// A caller's history is read off three indexes and deduplicated: a call linked to the contact
+/// and from its phone counts once, calls to its phone count too, and the count stops at the
+/// bound however often the number called; the latest call is the newest of all three.
+#[test]
+fn a_callers_history_counts_each_call_once_up_to_the_bound() {
+    use switchboard::db::queries::{contact_call_count, contact_calls, CONTACT_CALLS_COUNTED};
+    let url = fresh_database();
+    let mut conn = connect(&url, SqliteSync::Normal).unwrap();
+    run_migrations(&mut conn).unwrap();
+    let org = OrgId::generate();
+    let now = chrono::Utc::now();
+    let phone = "+919812300001";
+    let org_row = OrgRow {
+        id: org.to_string(),
+        name: "Acme".into(),
+        api_token_hash: format!("a{org}"),
+        webhook_token_hash: format!("w{org}"),
+        default_country: "IN".into(),
+        created_at: "2026-12-01T10:00:00.000Z".into(),
+    };
+    let call = |from: Option<&str>, to: Option<&str>, contact: Option<&str>| {
+        let mut call = Call::new(
+            CallId::generate(),
+            org.clone(),
+            "twilio",
+            None,
+            Direction::Inbound,
+            now,
+        );
+        call.from = from.map(str::to_owned);
+        call.to = to.map(str::to_owned);
+        call.contact_id = contact.map(str::to_owned);
+        WriteOp::UpsertCall(Box::new(CallRow::from(&call)))
+    };
+    // 3 calls: linked and from the phone (once), only to the phone, only linked.
+    let mut ops = vec![
+        WriteOp::CreateOrg(org_row),
+        call(Some(phone), None, Some("contact-1")),
+        call(None, Some(phone), None),
+        call(Some("+15550001111"), None, Some("contact-1")),
+        call(Some("+15550002222"), None, None), // someone else's
+    ];
+    let write = |conn: &mut switchboard::db::DbConnection, ops: Vec<WriteOp>| {
+        let request = WriteRequest {
+            org_id: org.clone(),
+            ops,
+            events: vec![],
+        };
+        conn.transaction(|conn| apply(conn, &[&request], &mut SeqCache::default(), now))
+            .unwrap();
+    };
+    write(&mut conn, std::mem::take(&mut ops));
+    assert_eq!(
+        contact_call_count(&mut conn, org.as_str(), "contact-1", phone).unwrap(),
+        3
+    );
+    let newest = contact_calls(&mut conn, org.as_str(), "contact-1", phone, 1).unwrap();
+    assert_eq!(
+        newest[0].from_number.as_deref(),
+        Some("+15550001111"),
+        "the newest of the three"
+    );
+
+    let many = (0..CONTACT_CALLS_COUNTED + 20)
+        .map(|_| call(Some(phone), None, None))
+        .collect();
+    write(&mut conn, many);
+    assert_eq!(
+        contact_call_count(&mut conn, org.as_str(), "contact-1", phone).unwrap(),
+        CONTACT_CALLS_COUNTED
+    );
+}
