@@ -4,11 +4,16 @@
 //!
 //! A PBX scenario sends Yeastar call events (ring, answer, hang-up, CDR) for calls spread over
 //! `INGEST_EXTENSIONS` extensions, each event moving an extension's presence, and times each CDR
-//! until a dashboard WebSocket receives the call's `completed` update.
+//! until a dashboard WebSocket receives the call's `completed` update; a Twilio call's `completed`
+//! callback is timed the same way.
+//!
+//! With `SWITCHBOARD_BENCH_POSTGRES`, the Node stack the engine replaces (`benches/node`: Express +
+//! socket.io + PostgreSQL, one statement per change; `npm ci` there first) takes the same Twilio
+//! callbacks on its own database, its dashboard a socket.io client.
 //!
 //! Every figure is also given as a ratio to B, a bare actix-web handler on the same path that
 //! reads the same form and answers 200, measured first in the same run; CPU per event is this
-//! process's (engine and load generator together).
+//! process's (engine and load generator together), plus the Node process's for the Node stack.
 //!
 //! `cargo bench --bench ingest` (env: `INGEST_CALLS`, default 2500 calls × 4 events;
 //! `INGEST_CONCURRENCY`, default 64 connections; `INGEST_EXTENSIONS`, default 500; `INGEST_ONLY`,
@@ -122,9 +127,9 @@ fn start_baseline() -> String {
     format!("http://127.0.0.1:{}", rx.recv().unwrap())
 }
 
-/// CPU time this process has used so far (engine and load generator together).
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// CPU time a process (`self`, or a child's pid) has used so far.
+fn cpu_time(process: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{process}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit(')')
         .next()
@@ -136,6 +141,58 @@ fn cpu_time() -> Duration {
         .filter_map(|i| fields.get(*i).and_then(|v| v.parse::<u64>().ok()))
         .sum();
     Duration::from_millis(ticks * 10)
+}
+
+/// The Node stack (`benches/node/server.js`) on a fresh PostgreSQL database, when its packages
+/// are installed (`npm ci` there); answers its base URL and the process, killed on drop.
+struct NodeStack {
+    base: String,
+    child: std::process::Child,
+}
+
+const NODE_API_TOKEN: &str = "bench-node-dashboard";
+
+impl NodeStack {
+    fn start(server: &str) -> Option<NodeStack> {
+        use diesel::{Connection, RunQueryDsl};
+        use std::io::BufRead;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/node");
+        if !dir.join("node_modules").exists() {
+            println!("(the Node stack is skipped: run `npm ci` in benches/node to include it)");
+            return None;
+        }
+        let name = format!("sb_bench_node_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = diesel::PgConnection::establish(&format!("{server}/postgres")).unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        let mut child = std::process::Command::new("node")
+            .arg("server.js")
+            .current_dir(&dir)
+            .env("DATABASE_URL", format!("{server}/{name}"))
+            .env("TWILIO_TOKEN", TOKEN)
+            .env("ORG_ID", "bench")
+            .env("API_TOKEN", NODE_API_TOKEN)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take()?)
+            .read_line(&mut line)
+            .ok()?;
+        let port = line.trim().strip_prefix("listening ")?.to_owned();
+        Some(NodeStack {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+        })
+    }
+}
+
+impl Drop for NodeStack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 struct Report {
@@ -208,7 +265,7 @@ fn twilio_requests(
                     ("X-Twilio-Signature", signature),
                 ],
                 body: body.into_bytes(),
-                marks: None,
+                marks: (*word == "completed").then(|| format!("CAbench{n:026}")),
             });
         }
     }
@@ -266,24 +323,38 @@ fn pbx_requests(
     requests
 }
 
+/// The dashboard connection `fire` listens on: the engine's WebSocket, or socket.io's (the Node
+/// stack's), both with the org's api token.
+enum Dashboard {
+    Engine(String),
+    SocketIo(String),
+}
+
 /// Sends every worker's requests in order, the workers concurrently; a dashboard WebSocket
 /// listens meanwhile and times each marked call's `completed` update.
 async fn fire(
     client: &awc::Client,
     base: &str,
-    api_token: &str,
+    dashboard: Option<Dashboard>,
     requests: Vec<Vec<Request>>,
 ) -> Report {
-    use futures_util::StreamExt;
+    use futures_util::{SinkExt, StreamExt};
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let received: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let ws_url = format!("{}/api/v1/ws?token={api_token}", base.replace("http", "ws"));
-    let ws = if api_token.is_empty() {
-        None // B has no WebSocket
-    } else {
-        Some(
+    let ws_base = base.replace("http", "ws");
+    let (ws_url, socket_io) = match &dashboard {
+        Some(Dashboard::Engine(token)) => (format!("{ws_base}/api/v1/ws?token={token}"), false),
+        Some(Dashboard::SocketIo(token)) => (
+            format!("{ws_base}/socket.io/?EIO=4&transport=websocket&token={token}"),
+            true,
+        ),
+        None => (String::new(), false), // B has no WebSocket
+    };
+    let mut ws = match dashboard {
+        None => None,
+        Some(_) => Some(
             client
                 .ws(ws_url)
                 .max_frame_size(1 << 24)
@@ -291,21 +362,40 @@ async fn fire(
                 .await
                 .unwrap()
                 .1,
-        )
+        ),
     };
+    if let (Some(ws), true) = (&mut ws, socket_io) {
+        // socket.io: join the default namespace.
+        ws.send(awc::ws::Message::Text("40".into())).await.unwrap();
+    }
     let arrivals = received.clone();
     let listener = actix_web::rt::spawn(async move {
         let Some(mut ws) = ws else { return };
         while let Some(Ok(frame)) = ws.next().await {
-            if let awc::ws::Frame::Text(bytes) = frame {
-                let event: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-                if event["type"] == "call:updated" && event["data"]["status"] == "completed" {
-                    if let Some(id) = event["data"]["provider_call_id"].as_str() {
-                        arrivals
-                            .lock()
-                            .unwrap()
-                            .insert(id.to_owned(), Instant::now());
+            let awc::ws::Frame::Text(bytes) = frame else {
+                continue;
+            };
+            let event: serde_json::Value = if socket_io {
+                match bytes.as_ref() {
+                    b"2" => {
+                        // socket.io's ping.
+                        let _ = ws.send(awc::ws::Message::Text("3".into())).await;
+                        continue;
                     }
+                    [b'4', b'2', rest @ ..] => serde_json::from_slice::<serde_json::Value>(rest)
+                        .map(|packet| packet[1].clone())
+                        .unwrap_or_default(),
+                    _ => continue,
+                }
+            } else {
+                serde_json::from_slice(&bytes).unwrap_or_default()
+            };
+            if event["type"] == "call:updated" && event["data"]["status"] == "completed" {
+                if let Some(id) = event["data"]["provider_call_id"].as_str() {
+                    arrivals
+                        .lock()
+                        .unwrap()
+                        .insert(id.to_owned(), Instant::now());
                 }
             }
         }
@@ -374,6 +464,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
+/// What one row of the table measures.
+enum Target {
+    /// B, the bare handler.
+    Baseline,
+    /// The engine on a scenario's database, with Twilio callbacks or (`pbx`) Yeastar events.
+    Engine { scenario: Scenario, pbx: bool },
+    /// The Node stack on PostgreSQL (the server it runs on).
+    Node(String),
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let calls = env_number("INGEST_CALLS", 2500);
@@ -386,38 +486,58 @@ fn main() {
     );
     let baseline = start_baseline();
     let mut b_rate = f64::NAN;
-    let mut runs: Vec<(String, Scenario, bool)> = scenarios()
-        .into_iter()
-        .map(|s| (format!("Twilio, {}", s.name), s, false))
-        .collect();
+    let mut runs: Vec<(String, Target)> = vec![(
+        "B: bare actix-web handler, same form".into(),
+        Target::Baseline,
+    )];
+    for scenario in scenarios() {
+        let name = format!("Twilio, {}", scenario.name);
+        runs.push((
+            name,
+            Target::Engine {
+                scenario,
+                pbx: false,
+            },
+        ));
+    }
+    if let Ok(server) = std::env::var("SWITCHBOARD_BENCH_POSTGRES") {
+        let name = "Twilio, Node: Express + socket.io + PostgreSQL";
+        runs.push((name.into(), Target::Node(server)));
+    }
     for scenario in scenarios()
         .into_iter()
         .filter(|s| s.max_batch > 1 && s.sync == SqliteSync::Normal)
     {
+        let name = format!("Yeastar {extensions} ext, {}", scenario.name);
         runs.push((
-            format!("Yeastar {extensions} ext, {}", scenario.name),
-            scenario,
-            true,
+            name,
+            Target::Engine {
+                scenario,
+                pbx: true,
+            },
         ));
     }
-    let runs = std::iter::once((
-        "B: bare actix-web handler, same form".to_owned(),
-        None,
-        false,
-    ))
-    .chain(
-        runs.into_iter()
-            .map(|(name, scenario, pbx)| (name, Some(scenario), pbx)),
-    );
     // `INGEST_ONLY=text`: the scenarios whose name holds it (and B), e.g. to profile one.
     let only = std::env::var("INGEST_ONLY").unwrap_or_default();
-    let runs = runs.filter(|(name, scenario, _)| scenario.is_none() || name.contains(&only));
-    for (name, scenario, pbx) in runs {
-        let base = match &scenario {
-            Some(scenario) => start_server(scenario),
-            None => baseline.clone(),
+    let runs = runs
+        .into_iter()
+        .filter(|(name, target)| matches!(target, Target::Baseline) || name.contains(&only));
+    for (name, target) in runs {
+        let node = match &target {
+            Target::Node(server) => match NodeStack::start(server) {
+                Some(node) => Some(node),
+                None => continue,
+            },
+            _ => None,
         };
-        let cpu_before = cpu_time();
+        let base = match (&target, &node) {
+            (Target::Engine { scenario, .. }, _) => start_server(scenario),
+            (_, Some(node)) => node.base.clone(),
+            _ => baseline.clone(),
+        };
+        let child = node.as_ref().map(|n| n.child.id().to_string());
+        let cpu = || cpu_time("self") + child.as_deref().map(cpu_time).unwrap_or_default();
+        let cpu_before = cpu();
         // The server runs in this process: its counters tell how many requests each commit took.
         let (requests, transactions) = (WRITER_REQUESTS.get(), WRITER_TRANSACTIONS.get());
         let mut report = actix_web::rt::System::new().block_on(async {
@@ -425,23 +545,40 @@ fn main() {
                 .timeout(Duration::from_secs(60))
                 .connector(awc::Connector::new().limit(concurrency + 1))
                 .finish();
-            let (org_id, api_token) = if scenario.is_none() {
-                ("bench".to_owned(), String::new())
-            } else if pbx {
-                setup_org(&client, &base, "yeastar", serde_json::json!({"webhook_secret": TOKEN})).await
-            } else {
-                let credentials = serde_json::json!({"account_sid": "ACbench", "auth_token": TOKEN, "from_number": "+15550000000"});
-                setup_org(&client, &base, "twilio", credentials).await
+            let (prepared, dashboard) = match &target {
+                Target::Baseline => (twilio_requests(&base, "bench", calls, concurrency), None),
+                Target::Node(_) => (
+                    twilio_requests(&base, "bench", calls, concurrency),
+                    Some(Dashboard::SocketIo(NODE_API_TOKEN.into())),
+                ),
+                Target::Engine { pbx: true, .. } => {
+                    let secret = serde_json::json!({"webhook_secret": TOKEN});
+                    let (org_id, token) = setup_org(&client, &base, "yeastar", secret).await;
+                    (
+                        pbx_requests(&org_id, calls, extensions, concurrency),
+                        Some(Dashboard::Engine(token)),
+                    )
+                }
+                Target::Engine { pbx: false, .. } => {
+                    let credentials = serde_json::json!({"account_sid": "ACbench", "auth_token": TOKEN, "from_number": "+15550000000"});
+                    let (org_id, token) = setup_org(&client, &base, "twilio", credentials).await;
+                    (
+                        twilio_requests(&base, &org_id, calls, concurrency),
+                        Some(Dashboard::Engine(token)),
+                    )
+                }
             };
-            let prepared = if pbx {
-                pbx_requests(&org_id, calls, extensions, concurrency)
-            } else {
-                twilio_requests(&base, &org_id, calls, concurrency)
-            };
-            fire(&client, &base, &api_token, prepared).await
+            fire(&client, &base, dashboard, prepared).await
         });
-        let batch = (WRITER_REQUESTS.get() - requests) as f64
-            / (WRITER_TRANSACTIONS.get() - transactions).max(1) as f64;
+        // Requests per commit: the engine's writer only (B and the Node stack have none).
+        let batch = match target {
+            Target::Engine { .. } => format!(
+                "{:.1}",
+                (WRITER_REQUESTS.get() - requests) as f64
+                    / (WRITER_TRANSACTIONS.get() - transactions).max(1) as f64
+            ),
+            _ => "-".to_owned(),
+        };
         report.latencies.sort();
         report.ws_latencies.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -455,12 +592,12 @@ fn main() {
             )
         };
         let rate = report.events as f64 / report.elapsed.as_secs_f64();
-        if scenario.is_none() {
+        if matches!(target, Target::Baseline) {
             b_rate = rate;
         }
-        let cpu_per_event = (cpu_time() - cpu_before).as_secs_f64() * 1e6 / report.events as f64;
+        let cpu_per_event = (cpu() - cpu_before).as_secs_f64() * 1e6 / report.events as f64;
         println!(
-            "{:<52} {:>9.0} {:>6.3} {:>8.2} {:>8.2} {:>8.2} {:>7.1} {:>7.0} {:>10}",
+            "{:<52} {:>9.0} {:>6.3} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>7.0} {:>10}",
             name,
             rate,
             rate / b_rate,
