@@ -52,7 +52,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Stuck-call deadlines (`SWITCHBOARD_RING_DEADLINE_S`, `_TALK_`, `_WRAPUP_`).
     pub deadlines: Deadlines,
-    /// `SWITCHBOARD_SQLITE_SYNC` = `normal` (default) or `full`.
+    /// `SWITCHBOARD_SQLITE_SYNC` = `full` (default) or `normal`. With group commit `full` costs
+    /// no throughput and has the shorter tail (`benches/ingest.rs`, README), so it is the default.
     pub sqlite_sync: SqliteSync,
     /// `SWITCHBOARD_WRITER_MAX_BATCH`: requests per transaction at most (1 = one commit per event).
     pub writer_max_batch: usize,
@@ -89,7 +90,7 @@ impl Default for Settings {
             admin_token: None,
             public_url: None,
             deadlines: Deadlines::default(),
-            sqlite_sync: SqliteSync::Normal,
+            sqlite_sync: SqliteSync::Full,
             writer_max_batch: 1000,
             call_grace: Duration::from_secs(60),
             read_pool_size: 8,
@@ -137,8 +138,8 @@ impl Settings {
         };
         let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let sqlite_sync = match lookup("SWITCHBOARD_SQLITE_SYNC").as_deref() {
-            None | Some("normal") => SqliteSync::Normal,
-            Some("full") => SqliteSync::Full,
+            Some("normal") => SqliteSync::Normal,
+            None | Some("full") => SqliteSync::Full,
             Some(_) => return Err("SWITCHBOARD_SQLITE_SYNC must be `normal` or `full`".into()),
         };
         Ok(Settings {
@@ -222,6 +223,10 @@ mod tests {
         assert_eq!(s.deadlines.talk, Duration::from_secs(14_400));
         assert_eq!(s.deadlines.wrapup, Duration::from_secs(600));
         assert!(s.admin_token.is_none());
+        assert_eq!(s.sqlite_sync, SqliteSync::Full);
+        assert_eq!(Settings::default().sqlite_sync, SqliteSync::Full);
+        let normal = read(&[("SWITCHBOARD_SQLITE_SYNC", "normal")]).unwrap();
+        assert_eq!(normal.sqlite_sync, SqliteSync::Normal);
     }
 
     #[test]
