@@ -194,20 +194,31 @@ impl CallActor {
         }));
     }
 
+    /// The call's key by the provider's id, once known.
+    fn provider_key(&self) -> Option<CallKey> {
+        let provider_call_id = self.call.provider_call_id.clone()?;
+        Some(CallKey {
+            org_id: self.call.org_id.clone(),
+            provider: self.call.provider.clone(),
+            provider_call_id,
+        })
+    }
+
+    /// Every key the registry may know this actor by: the one it was started for, the call's own.
+    fn provider_keys(&self) -> Vec<CallKey> {
+        let started_for = match &self.lookup {
+            Lookup::Provider(key) => Some(key.clone()),
+            Lookup::Ours { .. } => None,
+        };
+        started_for.into_iter().chain(self.provider_key()).collect()
+    }
+
     /// Makes the actor reachable by our id and, once the provider's id is known, by that too.
     fn alias(&mut self, ctx: &mut Context<Self>) {
         if self.aliased {
             return;
         }
-        let key = self
-            .call
-            .provider_call_id
-            .clone()
-            .map(|provider_call_id| CallKey {
-                org_id: self.call.org_id.clone(),
-                provider: self.call.provider.clone(),
-                provider_call_id,
-            });
+        let key = self.provider_key();
         self.aliased = key.is_some();
         self.registry.do_send(Alias {
             call_id: self.call.id.clone(),
@@ -224,6 +235,8 @@ impl CallActor {
         let handle = if self.call.status.is_final() {
             ctx.run_later(self.deps.engine.settings.call_grace, |act, ctx| {
                 act.registry.do_send(Forget {
+                    call_id: act.call.id.clone(),
+                    keys: act.provider_keys(),
                     actor: ctx.address(),
                 });
                 ctx.stop();

@@ -97,8 +97,15 @@ impl Handler<Route> for CallRegistry {
     type Result = MessageResult<Route>;
 
     fn handle(&mut self, msg: Route, ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.route(msg.0, ctx))
+    }
+}
+
+impl CallRegistry {
+    /// The live actor of a call, started if there is none.
+    fn route(&mut self, call: CallRef, ctx: &mut Context<Self>) -> Addr<CallActor> {
         let live = |actor: Option<&Addr<CallActor>>| actor.filter(|a| a.connected()).cloned();
-        MessageResult(match msg.0 {
+        match call {
             CallRef::Provider(key, direction) => match live(self.by_key.get(&key)) {
                 Some(actor) => actor,
                 None => {
@@ -117,6 +124,47 @@ impl Handler<Route> for CallRegistry {
                 Some(actor) => actor,
                 None => self.spawn_stored(org_id, call_id, ctx),
             },
+        }
+    }
+}
+
+/// Hands a provider event to its call's actor (started if need be) and answers once the event is
+/// committed: one message from the HTTP worker to this thread, which the call actors share, so
+/// the worker waits for one answer instead of an address and then an answer.
+#[derive(Message)]
+#[rtype(result = "Result<Accepted, AppError>")]
+pub struct Deliver {
+    pub call: CallRef,
+    pub event: ProviderEvent,
+    /// Actors found retiring so far: a fresh one is started, up to [`DELIVERY_ATTEMPTS`].
+    pub attempts: u8,
+}
+
+/// How many actors a delivery tries before it gives up (each retired between routing and delivery).
+const DELIVERY_ATTEMPTS: u8 = 3;
+
+impl Handler<Deliver> for CallRegistry {
+    type Result = ResponseFuture<Result<Accepted, AppError>>;
+
+    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) -> Self::Result {
+        let actor = self.route(msg.call.clone(), ctx);
+        let registry = ctx.address();
+        Box::pin(async move {
+            match actor.send(ApplyEvent(msg.event.clone())).await {
+                Ok(result) => result,
+                // The actor retired in between: a fresh one reads the call back from the database.
+                Err(MailboxError::Closed) if msg.attempts + 1 < DELIVERY_ATTEMPTS => {
+                    let retry = Deliver {
+                        attempts: msg.attempts + 1,
+                        ..msg
+                    };
+                    registry.send(retry).await?
+                }
+                Err(MailboxError::Closed) => {
+                    Err(AppError::unavailable("the call's actor keeps stopping"))
+                }
+                Err(error) => Err(error.into()),
+            }
         })
     }
 }
@@ -179,10 +227,13 @@ impl Handler<Recover> for CallRegistry {
     }
 }
 
-/// A call actor retires: forget it, unless newer actors already took its names.
+/// A call actor retires: forget it by its names, unless newer actors already took them.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Forget {
+    pub call_id: CallId,
+    /// Every provider key the actor may be known by (the one it was started for, the call's own).
+    pub keys: Vec<CallKey>,
     pub actor: Addr<CallActor>,
 }
 
@@ -190,8 +241,14 @@ impl Handler<Forget> for CallRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: Forget, _: &mut Context<Self>) {
-        self.by_key.retain(|_, actor| *actor != msg.actor);
-        self.by_id.retain(|_, actor| *actor != msg.actor);
+        if self.by_id.get(&msg.call_id) == Some(&msg.actor) {
+            self.by_id.remove(&msg.call_id);
+        }
+        for key in msg.keys {
+            if self.by_key.get(&key) == Some(&msg.actor) {
+                self.by_key.remove(&key);
+            }
+        }
     }
 }
 
@@ -202,13 +259,10 @@ pub async fn deliver(
     call: CallRef,
     event: ProviderEvent,
 ) -> Result<Accepted, AppError> {
-    for _ in 0..3 {
-        let actor = registry.send(Route(call.clone())).await?;
-        match actor.send(ApplyEvent(event.clone())).await {
-            Ok(result) => return result,
-            Err(MailboxError::Closed) => continue,
-            Err(error) => return Err(error.into()),
-        }
-    }
-    Err(AppError::unavailable("the call's actor keeps stopping"))
+    let delivery = Deliver {
+        call,
+        event,
+        attempts: 0,
+    };
+    registry.send(delivery).await?
 }

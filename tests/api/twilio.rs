@@ -2,6 +2,7 @@
 
 use crate::helpers::*;
 use serde_json::Value;
+use switchboard::config::Settings;
 
 /// The call as a reader sees it, without what differs between two calls by construction.
 fn comparable(mut call: Value) -> Value {
@@ -268,4 +269,45 @@ async fn a_get_status_callback_is_signed_over_its_url_and_read_from_its_query() 
         .get("/api/v1/calls?provider_call_id=CAget", &org.api_token)
         .await;
     assert_eq!(calls["items"][0]["status"], "ringing");
+}
+
+#[actix_web::test]
+async fn a_late_callback_after_the_calls_actor_retired_reaches_the_same_call() {
+    let app = spawn_app_with(Settings {
+        call_grace: std::time::Duration::from_millis(200),
+        ..test_settings()
+    })
+    .await;
+    let org = app.create_org("Acme").await;
+    let sid = format!("CA{:032}", 7);
+    let sequence = twilio_sequence(&sid);
+    let mut call_id = String::new();
+    for params in &sequence {
+        let (status, body) = app.twilio_status(&org, params).await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("accepted")));
+        call_id = body["call_id"].as_str().unwrap().to_owned();
+    }
+    // Twice over: each time the actor retires after its grace and a fresh one reads the call back.
+    for round in 0..2 {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(500)).await;
+        let (status, body) = app.twilio_status(&org, &sequence[3]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["status"], "duplicate",
+            "round {round}: the keys were read back"
+        );
+        assert_eq!(body["call_id"], call_id.as_str());
+        let mut late = twilio_params(&sid, "completed", 4 + round, 75);
+        late.push(("RecordingUrl", format!("https://rec.example/{round}")));
+        let (status, body) = app.twilio_status(&org, &late).await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("accepted")));
+        assert_eq!(
+            body["call_id"],
+            call_id.as_str(),
+            "the same call, not a new one"
+        );
+    }
+    let calls = app.get("/api/v1/calls", &org.api_token).await;
+    assert_eq!(calls["items"].as_array().unwrap().len(), 1, "{calls}");
+    assert_eq!(calls["items"][0]["status"], "completed");
 }
