@@ -52,8 +52,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Stuck-call deadlines (`SWITCHBOARD_RING_DEADLINE_S`, `_TALK_`, `_WRAPUP_`).
     pub deadlines: Deadlines,
-    /// `SWITCHBOARD_SQLITE_SYNC` = `full` (default) or `normal`. With group commit `full` costs
-    /// no throughput and has the shorter tail (`benches/ingest.rs`, README), so it is the default.
+    /// `SWITCHBOARD_SQLITE_SYNC` = `full` (default: an acknowledged event survives power loss too;
+    /// with group commit it costs no measurable throughput, README) or `normal`.
     pub sqlite_sync: SqliteSync,
     /// `SWITCHBOARD_WRITER_MAX_BATCH`: requests per transaction at most (1 = one commit per event).
     pub writer_max_batch: usize,

@@ -41,10 +41,32 @@ pub struct ProviderEvent {
     pub screen_pop: Option<serde_json::Value>,
 }
 
-/// Applies a provider event to the call; answered once it is committed (or known as a duplicate).
+/// Applies a provider event to the call; answered at once with the commit to wait for.
 #[derive(Message)]
-#[rtype(result = "Result<Accepted, AppError>")]
+#[rtype(result = "Receipt")]
 pub struct ApplyEvent(pub ProviderEvent);
+
+/// What a call's actor answers for an event: its commit (or, for a repeat, the first delivery's),
+/// which the sender awaits on its own thread — the writer wakes it directly — and what to answer
+/// once that commit is through.
+pub struct Receipt {
+    commit: Commit,
+    accepted: Accepted,
+}
+
+impl Receipt {
+    /// Waits for the commit: the event's acceptance, or the commit's error.
+    pub async fn committed(self) -> Result<Accepted, AppError> {
+        let duplicate = match self.commit.await? {
+            WriteOutcome::Committed(_) => self.accepted.duplicate,
+            WriteOutcome::Duplicate => true,
+        };
+        Ok(Accepted {
+            duplicate,
+            ..self.accepted
+        })
+    }
+}
 
 /// What became of an accepted event.
 #[derive(Debug, Clone, PartialEq)]
@@ -427,7 +449,7 @@ impl CallActor {
             }
             outcome
         }
-        .boxed_local()
+        .boxed()
         .shared()
     }
 
@@ -504,18 +526,17 @@ impl Actor for CallActor {
 }
 
 impl Handler<ApplyEvent> for CallActor {
-    type Result = ResponseActFuture<Self, Result<Accepted, AppError>>;
+    type Result = MessageResult<ApplyEvent>;
 
     fn handle(&mut self, msg: ApplyEvent, ctx: &mut Context<Self>) -> Self::Result {
         let mut provider_event = msg.0;
         if let Some(original) = self.in_flight.get(&provider_event.dedupe_key).cloned() {
             // The first delivery is still being stored: this one gets its outcome — a 2xx
             // "duplicate" only once the original is committed, its error otherwise.
-            return Box::pin(
-                original
-                    .into_actor(self)
-                    .map(|result, act, _| result.map(|_| act.accepted(true))),
-            );
+            return MessageResult(Receipt {
+                commit: original,
+                accepted: self.accepted(true),
+            });
         }
         if self.seen.contains(&provider_event.dedupe_key) {
             // Answer only once the first delivery's commit (queued before this) is through.
@@ -524,12 +545,10 @@ impl Handler<ApplyEvent> for CallActor {
                 ops: Vec::new(),
                 events: Vec::new(),
             });
-            return Box::pin(
-                barrier
-                    .outcome()
-                    .into_actor(self)
-                    .map(|result, act, _| result.map(|_| act.accepted(true))),
-            );
+            return MessageResult(Receipt {
+                commit: barrier.shared(),
+                accepted: self.accepted(true),
+            });
         }
         // Values no call can have are dropped from the event, which is kept: its timeline entry
         // names what was dropped.
@@ -560,29 +579,26 @@ impl Handler<ApplyEvent> for CallActor {
         );
         self.alias(ctx);
         self.arm_timer(ctx);
-        // A second delivery of this event, until this one is committed, waits for it.
+        // A second delivery of this event, until this one is committed, waits for it; after the
+        // commit the actor forgets it, and reads the call back if the commit did not go as applied.
         let key = provider_event.dedupe_key;
         self.in_flight.insert(key.clone(), pending.clone());
-        Box::pin(
+        ctx.spawn(
             pending
+                .clone()
                 .into_actor(self)
-                .map(move |result, act, _| {
+                .map(move |result, act, ctx| {
                     act.in_flight.remove(&key);
-                    result
-                })
-                .map(|result, act, ctx| match result {
-                    Ok(WriteOutcome::Committed(_)) => Ok(act.accepted(false)),
-                    Ok(WriteOutcome::Duplicate) => {
-                        // The inbox knew the key though this actor did not: resync from the database.
+                    // A duplicate: the inbox knew the key though this actor did not.
+                    if !matches!(result, Ok(WriteOutcome::Committed(_))) {
                         act.reload(ctx);
-                        Ok(act.accepted(true))
-                    }
-                    Err(error) => {
-                        act.reload(ctx);
-                        Err(error)
                     }
                 }),
-        )
+        );
+        MessageResult(Receipt {
+            commit: pending,
+            accepted: self.accepted(false),
+        })
     }
 }
 

@@ -130,9 +130,7 @@ impl CampaignActor {
             ops,
             events,
         });
-        let saved = futures_util::FutureExt::shared(futures_util::FutureExt::boxed_local(
-            pending.outcome(),
-        ));
+        let saved = pending.shared();
         let (watched, diverged) = (saved.clone(), self.diverged.clone());
         actix::spawn(async move {
             if watched.await.is_err() {

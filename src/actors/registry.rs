@@ -1,7 +1,7 @@
 //! Finds the actor of a call — by the provider's id (webhooks) or by our own id (calls the engine
 //! placed, whose provider id may not exist yet) — starting it, and loading its state, on first use.
 
-use super::call::{Accepted, ApplyEvent, CallActor, CallDeps, Lookup, ProviderEvent};
+use super::call::{Accepted, ApplyEvent, CallActor, CallDeps, Lookup, ProviderEvent, Receipt};
 use super::campaign::CampaignRegistry;
 use super::extension::ExtensionRegistry;
 use crate::domain::call::{Call, Direction};
@@ -128,11 +128,11 @@ impl CallRegistry {
     }
 }
 
-/// Hands a provider event to its call's actor (started if need be) and answers once the event is
-/// committed: one message from the HTTP worker to this thread, which the call actors share, so
-/// the worker waits for one answer instead of an address and then an answer.
+/// Hands a provider event to its call's actor (started if need be) and answers with the actor's
+/// receipt: one message from the HTTP worker to this thread, which the call actors share, so the
+/// worker waits for one answer instead of an address and then an answer.
 #[derive(Message)]
-#[rtype(result = "Result<Accepted, AppError>")]
+#[rtype(result = "Result<Receipt, AppError>")]
 pub struct Deliver {
     pub call: CallRef,
     pub event: ProviderEvent,
@@ -144,14 +144,14 @@ pub struct Deliver {
 const DELIVERY_ATTEMPTS: u8 = 3;
 
 impl Handler<Deliver> for CallRegistry {
-    type Result = ResponseFuture<Result<Accepted, AppError>>;
+    type Result = ResponseFuture<Result<Receipt, AppError>>;
 
     fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) -> Self::Result {
         let actor = self.route(msg.call.clone(), ctx);
         let registry = ctx.address();
         Box::pin(async move {
             match actor.send(ApplyEvent(msg.event.clone())).await {
-                Ok(result) => result,
+                Ok(receipt) => Ok(receipt),
                 // The actor retired in between: a fresh one reads the call back from the database.
                 Err(MailboxError::Closed) if msg.attempts + 1 < DELIVERY_ATTEMPTS => {
                     let retry = Deliver {
@@ -252,8 +252,9 @@ impl Handler<Forget> for CallRegistry {
     }
 }
 
-/// Hands a provider event to its call's actor and waits until it is committed. An actor that
-/// retired in between is replaced by a fresh one, which reads the call back from the database.
+/// Hands a provider event to its call's actor and waits, on the caller's thread, until it is
+/// committed. An actor that retired in between is replaced by a fresh one, which reads the call
+/// back from the database.
 pub async fn deliver(
     registry: &Addr<CallRegistry>,
     call: CallRef,
@@ -264,5 +265,5 @@ pub async fn deliver(
         event,
         attempts: 0,
     };
-    registry.send(delivery).await?
+    registry.send(delivery).await??.committed().await
 }

@@ -37,10 +37,11 @@ pub struct Writer {
 /// The answer to a submitted request; await it with [`Pending::outcome`].
 pub struct Pending(oneshot::Receiver<Result<WriteOutcome, String>>);
 
-/// A commit's outcome that several may await: the one that made the change and any that must
-/// not answer before it (a repeat of the same webhook, a dial waiting for its contact's row).
+/// A commit's outcome that several may await, on any thread: the one that made the change and any
+/// that must not answer before it (a repeat of the same webhook, a dial waiting for its contact's
+/// row). The writer's answer wakes every one of them at once.
 pub type SharedOutcome = futures_util::future::Shared<
-    futures_util::future::LocalBoxFuture<'static, Result<WriteOutcome, AppError>>,
+    futures_util::future::BoxFuture<'static, Result<WriteOutcome, AppError>>,
 >;
 
 impl Pending {
@@ -51,6 +52,11 @@ impl Pending {
             Ok(Err(detail)) => Err(AppError::unavailable(detail)),
             Err(_) => Err(AppError::unavailable("the writer stopped")),
         }
+    }
+
+    /// The outcome for several to await.
+    pub fn shared(self) -> SharedOutcome {
+        futures_util::FutureExt::shared(futures_util::FutureExt::boxed(self.outcome()))
     }
 }
 
