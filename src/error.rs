@@ -52,6 +52,8 @@ error_codes! {
     InvalidPath = BAD_REQUEST, "invalid_path";
     /// A body that is readable but lacks what the operation needs.
     InvalidBody = BAD_REQUEST, "invalid_body";
+    /// A rate, amount or currency that is not one (`PUT /api/v1/rates`, `/api/v1/credits`).
+    InvalidMoney = BAD_REQUEST, "invalid_money";
     /// An org name outside 1 to 200 characters.
     InvalidName = BAD_REQUEST, "invalid_name";
     /// A phone number that cannot be read in the org's country.

@@ -10,6 +10,7 @@ use crate::db::writer::Writer;
 use crate::db::{self, queries};
 use crate::domain::call::Call;
 use crate::domain::ids::OrgId;
+use crate::engine::billing::BillingBook;
 use crate::engine::Engine;
 use crate::error::AppError;
 use crate::http::{self, AppState};
@@ -35,6 +36,8 @@ impl Application {
         let mut write_conn =
             db::connect(&url, sync).map_err(|e| format!("cannot open the database: {e}"))?;
         db::run_migrations(&mut write_conn)?;
+        let billing = BillingBook::load(&mut write_conn)
+            .map_err(|e| format!("cannot read the orgs' billing: {e}"))?;
         let health = DbHealth::watched(url.clone(), sync);
         let pool = db::read_pool(&url, sync, settings.read_pool_size, health.clone())?;
 
@@ -58,7 +61,7 @@ impl Application {
             fanout.publisher(),
             health,
         );
-        let engine = Arc::new(Engine::new(settings, public_url, pool, writer)?);
+        let engine = Arc::new(Engine::new(settings, public_url, pool, writer, billing)?);
         let actors = Actors::start(engine.clone(), fanout);
         let state = web::Data::new(AppState { engine, actors });
         let app_state = state.clone();

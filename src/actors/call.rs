@@ -385,11 +385,28 @@ impl CallActor {
         &mut self,
         event: &CallEvent,
         webhook: Option<InboxRow>,
-        entry: Entry,
+        mut entry: Entry,
         screen_pop: Option<serde_json::Value>,
     ) -> Commit {
         let now = Utc::now();
-        let applied = call::apply(&self.call, event, now);
+        let mut applied = call::apply(&self.call, event, now);
+        // A call is priced the moment it is final, and again when a late event moves its bill.
+        let billing = self.deps.engine.billing.of(&applied.call.org_id);
+        let before = applied.call.cost;
+        if applied.call.settle(&billing) {
+            applied.changed = true;
+            if let serde_json::Value::Object(fields) = &mut entry.data {
+                fields.insert(
+                    "billing".into(),
+                    serde_json::json!({
+                        "billed_s": applied.call.billed_s,
+                        "cost": applied.call.cost.map(|c| c.to_string()),
+                        "previous_cost": before.map(|c| c.to_string()),
+                        "currency": applied.call.currency,
+                    }),
+                );
+            }
+        }
         let mut ops = Vec::with_capacity(4);
         if let Some(key) = &entry.dedupe_key {
             // Keyed like the timeline it is written to, so a reload and this set agree.

@@ -5,6 +5,7 @@ use crate::domain::call::{Authority, Call, CallStatus, Direction};
 use crate::domain::events::OrgEvent;
 use crate::domain::extension::{Extension, Presence};
 use crate::domain::ids::{CallId, OrgId};
+use crate::domain::money::Money;
 use crate::domain::time::{from_text, to_text};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -64,6 +65,11 @@ pub struct CallRow {
     pub updated_at: String,
     pub carrier_call_id: Option<String>,
     pub recording: Option<String>,
+    pub billed_s: Option<i64>,
+    /// `cost` in millionths, for exact sums in SQL.
+    pub cost_micros: Option<i64>,
+    /// The provider's price as it reported it (JSON `{"amount","currency"}`).
+    pub provider_price: Option<String>,
 }
 
 fn opt_text(at: Option<DateTime<Utc>>) -> Option<String> {
@@ -100,7 +106,7 @@ impl From<&Call> for CallRow {
             duration_s: call.duration_s(),
             talk_s: call.talk_s(),
             reported_talk_s: call.reported_talk_s,
-            cost: call.cost.clone(),
+            cost: call.cost.map(|c| c.to_string()),
             currency: call.currency.clone(),
             hangup_cause: call.hangup_cause.clone(),
             recording_url: call.recording_url.clone(),
@@ -110,6 +116,12 @@ impl From<&Call> for CallRow {
             updated_at: to_text(call.updated_at),
             carrier_call_id: call.carrier_call_id.clone(),
             recording: call.recording.clone(),
+            billed_s: call.billed_s,
+            cost_micros: call.cost.map(Money::micros),
+            provider_price: call
+                .provider_price
+                .as_ref()
+                .and_then(|p| serde_json::to_string(p).ok()),
         }
     }
 }
@@ -152,8 +164,16 @@ impl TryFrom<CallRow> for Call {
             campaign_id: row.campaign_id,
             contact_id: row.contact_id,
             reported_talk_s: row.reported_talk_s,
-            cost: row.cost,
+            cost: row
+                .cost_micros
+                .map(Money::from_micros)
+                .or_else(|| row.cost.as_deref().and_then(Money::parse)),
             currency: row.currency,
+            billed_s: row.billed_s,
+            provider_price: row
+                .provider_price
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p).ok()),
             hangup_cause: row.hangup_cause,
             recording_url: row.recording_url,
             carrier_call_id: row.carrier_call_id,
@@ -446,4 +466,42 @@ impl InboxRow {
             "received_at": self.received_at,
         })
     }
+}
+
+/// A per-minute rate of an org (`PUT /api/v1/rates`).
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = rates)]
+pub struct RateRow {
+    pub org_id: String,
+    pub provider: String,
+    pub direction: String,
+    pub prefix: String,
+    pub per_minute_micros: i64,
+    pub increment_s: i64,
+    pub minimum_s: i64,
+}
+
+/// An org's currency and credit balance (`enabled` once credits were ever topped up or set).
+#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = credit_accounts, treat_none_as_null = true)]
+pub struct CreditAccountRow {
+    pub org_id: String,
+    pub currency: String,
+    pub enabled: bool,
+    pub balance_micros: i64,
+    pub low_threshold_micros: Option<i64>,
+    pub updated_at: String,
+}
+
+/// One change of an org's balance: a top-up (positive) or a call's debit (negative).
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = credit_ledger)]
+pub struct LedgerRow {
+    pub id: String,
+    pub org_id: String,
+    pub at: String,
+    pub amount_micros: i64,
+    pub balance_micros: i64,
+    pub call_id: Option<String>,
+    pub reason: String,
 }

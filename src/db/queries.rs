@@ -619,16 +619,40 @@ pub fn call_totals(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<Cal
     )
 }
 
-/// The costs of an org's calls that have one: (amount as text, currency).
-pub fn call_costs(
-    conn: &mut DbConnection,
-    org_id: &str,
-) -> QueryResult<Vec<(String, Option<String>)>> {
-    calls::table
-        .filter(calls::org_id.eq(org_id))
-        .filter(calls::cost.is_not_null())
-        .select((calls::cost.assume_not_null(), calls::currency))
-        .load(conn)
+/// What an org's billed calls add up to in one currency.
+#[derive(QueryableByName)]
+pub struct CostTotals {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub currency: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub cost_micros: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub billed_s: i64,
+}
+
+/// An org's billed calls summed per currency, in SQL and in integers (millionths): exact.
+pub fn call_costs(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<CostTotals>> {
+    let totals =
+        |sql: &'static str| diesel::sql_query(sql).bind::<diesel::sql_types::Text, _>(org_id);
+    db_run!(
+        conn,
+        sqlite
+            | c
+            | totals(
+                "SELECT currency, CAST(SUM(cost_micros) AS BIGINT) AS cost_micros, \
+            CAST(COALESCE(SUM(billed_s), 0) AS BIGINT) AS billed_s \
+            FROM calls WHERE org_id = ?1 AND cost_micros IS NOT NULL GROUP BY currency",
+            )
+            .load(c),
+        postgres
+            | c
+            | totals(
+                "SELECT currency, CAST(SUM(cost_micros) AS BIGINT) AS cost_micros, \
+            CAST(COALESCE(SUM(billed_s), 0) AS BIGINT) AS billed_s \
+            FROM calls WHERE org_id = $1 AND cost_micros IS NOT NULL GROUP BY currency",
+            )
+            .load(c)
+    )
 }
 
 /// An org's extensions counted by presence.
@@ -641,4 +665,29 @@ pub fn extensions_by_presence(
         .group_by(extensions::presence)
         .select((extensions::presence, diesel::dsl::count_star()))
         .load(conn)
+}
+
+/// Every org's rates (the billing book is read whole at start).
+pub fn all_rates(conn: &mut DbConnection) -> QueryResult<Vec<RateRow>> {
+    rates::table
+        .order((
+            rates::org_id,
+            rates::provider,
+            rates::direction,
+            rates::prefix,
+        ))
+        .load(conn)
+}
+
+/// Every org's currency and credit settings.
+pub fn all_credit_accounts(conn: &mut DbConnection) -> QueryResult<Vec<CreditAccountRow>> {
+    credit_accounts::table.load(conn)
+}
+
+/// An org's currency and credit settings, if ever set.
+pub fn credit_account(
+    conn: &mut DbConnection,
+    org_id: &str,
+) -> QueryResult<Option<CreditAccountRow>> {
+    credit_accounts::table.find(org_id).first(conn).optional()
 }

@@ -51,6 +51,9 @@ diesel::table! {
         updated_at -> Text,
         carrier_call_id -> Nullable<Text>,
         recording -> Nullable<Text>,
+        billed_s -> Nullable<BigInt>,
+        cost_micros -> Nullable<BigInt>,
+        provider_price -> Nullable<Text>,
     }
 }
 
@@ -178,7 +181,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rates (org_id, provider, direction, prefix) {
+        org_id -> Text,
+        provider -> Text,
+        direction -> Text,
+        prefix -> Text,
+        per_minute_micros -> BigInt,
+        increment_s -> BigInt,
+        minimum_s -> BigInt,
+    }
+}
+
+diesel::table! {
+    credit_accounts (org_id) {
+        org_id -> Text,
+        currency -> Text,
+        enabled -> Bool,
+        balance_micros -> BigInt,
+        low_threshold_micros -> Nullable<BigInt>,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    credit_ledger (id) {
+        id -> Text,
+        org_id -> Text,
+        at -> Text,
+        amount_micros -> BigInt,
+        balance_micros -> BigInt,
+        call_id -> Nullable<Text>,
+        reason -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    rates,
+    credit_accounts,
+    credit_ledger,
     orgs,
     provider_accounts,
     calls,

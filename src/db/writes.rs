@@ -47,6 +47,13 @@ pub enum WriteOp {
     },
     UpdateContact(ContactRow),
     AppendTimeline(CallEventRow),
+    /// Replaces every rate of an org.
+    PutRates {
+        org_id: String,
+        rates: Vec<RateRow>,
+    },
+    /// Creates or replaces an org's currency and credit settings (not its balance).
+    PutCreditAccount(CreditAccountRow),
 }
 
 /// Everything one request changes, committed together with the events it publishes.
@@ -91,7 +98,7 @@ impl SeqCache {
 }
 
 /// How many rows go in one multi-row statement (well under SQLite's 32,766 and PostgreSQL's 65,535
-/// bound parameters for the widest row, a call's 29 columns).
+/// bound parameters for the widest row, a call's 32 columns).
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// `SET column = excluded.column` for each column named: an upsert that takes the new row.
@@ -153,7 +160,8 @@ impl<'a> TableRows<'a> {
                     from_number, to_number, campaign_id, contact_id, extensions, created_at,
                     started_at, ringing_at, answered_at, ended_at, duration_s, talk_s,
                     reported_talk_s, cost, currency, hangup_cause, recording_url, analytics,
-                    final_by, last_event_at, updated_at, carrier_call_id, recording)
+                    final_by, last_event_at, updated_at, carrier_call_id, recording, billed_s,
+                    cost_micros, provider_price)
                 )
                 .execute(c))?;
         }
@@ -299,6 +307,30 @@ fn apply_changes(conn: &mut DbConnection, request: &WriteRequest) -> QueryResult
                         orgs::webhook_token_hash.eq(webhook_token_hash),
                     ))
                     .execute(conn)?;
+            }
+            WriteOp::PutRates {
+                org_id,
+                rates: rows,
+            } => {
+                diesel::delete(rates::table.filter(rates::org_id.eq(org_id))).execute(conn)?;
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    let chunk: Vec<&RateRow> = chunk.iter().collect();
+                    db_run!(conn, |c| diesel::insert_into(rates::table)
+                        .values(chunk)
+                        .execute(c))?;
+                }
+            }
+            WriteOp::PutCreditAccount(row) => {
+                db_run!(conn, |c| diesel::insert_into(credit_accounts::table)
+                    .values(row)
+                    .on_conflict(credit_accounts::org_id)
+                    .do_update()
+                    .set((
+                        credit_accounts::currency.eq(&row.currency),
+                        credit_accounts::low_threshold_micros.eq(row.low_threshold_micros),
+                        credit_accounts::updated_at.eq(&row.updated_at),
+                    ))
+                    .execute(c))?;
             }
             WriteOp::InsertApiToken(row) => {
                 diesel::insert_into(api_tokens::table)

@@ -4,7 +4,9 @@
 //! a final status is absorbing except that the provider's own final record may replace an outcome the
 //! engine inferred; every other late event only enriches (times, durations, cost, recording).
 
+use super::billing::{OrgBilling, Price};
 use super::ids::{CallId, OrgId};
+use super::money::{currency_code, Money};
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -159,7 +161,12 @@ pub struct Call {
     pub ended_at: Option<DateTime<Utc>>,
     /// The provider's own talk/conversation duration, when it reports one.
     pub reported_talk_s: Option<i64>,
-    pub cost: Option<String>,
+    /// The price the provider reported, in its currency.
+    pub provider_price: Option<Price>,
+    /// Set once the call is final ([`Call::settle`]): `talk_s` rounded to the rate's increment.
+    pub billed_s: Option<i64>,
+    /// What the call costs the org, in `currency` (the org's): see [`crate::domain::billing`].
+    pub cost: Option<Money>,
     pub currency: Option<String>,
     pub hangup_cause: Option<String>,
     pub recording_url: Option<String>,
@@ -203,6 +210,8 @@ impl Call {
             answered_at: None,
             ended_at: None,
             reported_talk_s: None,
+            provider_price: None,
+            billed_s: None,
             cost: None,
             currency: None,
             hangup_cause: None,
@@ -236,6 +245,19 @@ impl Call {
         }
     }
 
+    /// Prices the call by the org's billing once it is final; answers whether its bill changed.
+    pub fn settle(&mut self, billing: &OrgBilling) -> bool {
+        let Some(bill) = billing.bill(self) else {
+            return false;
+        };
+        let currency = bill.cost.map(|_| billing.currency.clone());
+        let before = (self.billed_s, self.cost, self.currency.take());
+        self.billed_s = Some(bill.billed_s);
+        self.cost = bill.cost;
+        self.currency = currency;
+        before != (self.billed_s, self.cost, self.currency.clone())
+    }
+
     /// The contract's JSON object for this call.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
@@ -256,8 +278,11 @@ impl Call {
             "ended_at": self.ended_at,
             "duration_s": self.duration_s(),
             "talk_s": self.talk_s(),
-            "cost": self.cost,
+            "billed_s": self.billed_s,
+            "cost": self.cost.map(|c| c.to_string()),
             "currency": self.currency,
+            "provider_cost": self.provider_price.as_ref().map(|p| p.amount.to_string()),
+            "provider_currency": self.provider_price.as_ref().map(|p| &p.currency),
             "hangup_cause": self.hangup_cause,
             "recording_url": self.recording_url,
             "recording": self.recording,
@@ -371,10 +396,7 @@ pub fn possible_duration(seconds: i64) -> bool {
 
 /// An amount of money as a provider writes it: a finite decimal of at least 0.
 pub fn possible_amount(text: &str) -> bool {
-    let text = text.trim();
-    !text.is_empty()
-        && text.chars().all(|c| c.is_ascii_digit() || c == '.')
-        && text.parse::<f64>().is_ok_and(|a| a.is_finite() && a >= 0.0)
+    Money::parse(text).is_some_and(|amount| amount >= Money::ZERO)
 }
 
 /// What applying an event did.
@@ -430,8 +452,13 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
         next.direction = direction;
     }
     replace(&mut next.reported_talk_s, &event.talk_s);
-    replace(&mut next.cost, &event.cost);
-    replace(&mut next.currency, &event.currency);
+    if let Some(amount) = event.cost.as_deref().and_then(Money::parse) {
+        let currency = event.currency.as_deref().and_then(currency_code);
+        next.provider_price = Some(Price {
+            amount: amount.abs(),
+            currency: currency.unwrap_or_else(|| "USD".into()),
+        });
+    }
     replace(&mut next.hangup_cause, &event.hangup_cause);
     replace(&mut next.recording_url, &event.recording_url);
     replace(&mut next.recording, &event.recording);

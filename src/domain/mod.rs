@@ -1,9 +1,11 @@
 //! The pure core: state machines and vocabulary as plain Rust (no actix, no diesel, no I/O).
 
+pub mod billing;
 pub mod call;
 pub mod campaign;
 pub mod events;
 pub mod extension;
 pub mod ids;
+pub mod money;
 pub mod phone;
 pub mod time;

@@ -5,6 +5,7 @@
 //! events to the publisher it was started with.
 
 pub mod admission;
+pub mod billing;
 pub mod calls;
 pub mod campaigns;
 pub mod contacts;
@@ -20,6 +21,7 @@ use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
 use crate::providers::yeastar::PbxSessions;
 use admission::Admission;
+use billing::BillingBook;
 use orgs::OrgDirectory;
 use pacer::Pacer;
 use pbx_dials::PendingPbxDials;
@@ -47,6 +49,8 @@ pub struct Engine {
     pub pbx_dials: PendingPbxDials,
     /// Sheds webhooks past the in-flight bounds.
     pub admission: Admission,
+    /// Every org's currency and rates.
+    pub billing: BillingBook,
     /// Migrations ran and live state was recovered.
     ready: AtomicBool,
 }
@@ -58,6 +62,7 @@ impl Engine {
         public_url: String,
         pool: DbPool,
         writer: Writer,
+        billing: BillingBook,
     ) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
@@ -65,6 +70,7 @@ impl Engine {
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Engine {
             admission: Admission::new(settings.max_in_flight, settings.max_in_flight_per_org),
+            billing,
             settings,
             public_url,
             orgs: OrgDirectory::new(pool.clone()),

@@ -1,5 +1,6 @@
 //! The HTTP surface: one handler per operation, shared state, org auth and list paging.
 
+pub mod billing;
 pub mod calls;
 pub mod campaigns;
 pub mod contacts;
@@ -262,6 +263,10 @@ api_routes! {
     get "/dnc" => dnc::list,
     delete "/dnc/{phone}" => dnc::remove,
     get "/metrics" => org_metrics::org_metrics,
+    put "/rates" => billing::put_rates,
+    get "/rates" => billing::get_rates,
+    get "/credits" => billing::get_credits,
+    put "/credits" => billing::put_credits,
     get "/webhooks" => webhooks::list_inbox,
     get "/ws" => ws::connect,
 }

@@ -2,7 +2,8 @@
 //! `#[utoipa::path]` attributes and their body types. A test holds it against the route table
 //! (`API_ROUTES`), so the document and the routes cannot drift apart.
 
-use super::{calls, campaigns, contacts, dnc, extensions, org_metrics, orgs, providers, tokens};
+use super::tokens;
+use super::{billing, calls, campaigns, contacts, dnc, extensions, org_metrics, orgs, providers};
 use super::{webhooks, ws};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -33,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         extensions::reset,
         dnc::add, dnc::list, dnc::remove,
         org_metrics::org_metrics,
+        billing::put_rates, billing::get_rates, billing::get_credits, billing::put_credits,
         webhooks::list_inbox,
         ws::connect,
     ),

@@ -2,6 +2,7 @@
 //! file by default; PostgreSQL when `SWITCHBOARD_TEST_POSTGRES` names a server), real HTTP and
 //! WebSocket clients.
 
+mod billing;
 mod calls;
 mod campaigns;
 mod contacts;

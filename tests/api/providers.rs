@@ -143,8 +143,12 @@ async fn plivo_ring_answer_hangup_in_any_order_with_replays_end_in_one_call() {
         assert_eq!(call["ended_at"], "2025-03-04T10:01:10Z");
         assert_eq!(call["duration_s"], 69);
         assert_eq!(call["talk_s"], 61);
-        assert_eq!(call["cost"], "0.00850");
+        // Plivo's own price, in the org's currency (USD by default), no rate set: its price is
+        // the cost, and the billed seconds follow talk_s.
+        assert_eq!(call["cost"], "0.0085");
         assert_eq!(call["currency"], "USD");
+        assert_eq!(call["provider_cost"], "0.0085");
+        assert_eq!(call["billed_s"], 61);
     }
 }
 
