@@ -98,6 +98,8 @@ error_codes! {
     NothingToDial = CONFLICT, "nothing_to_dial";
     /// A campaign action its status does not allow.
     InvalidTransition = CONFLICT, "invalid_transition";
+    /// The org's credits are used up: no new call is placed until a top-up.
+    InsufficientCredits = PAYMENT_REQUIRED, "insufficient_credits";
     /// A provider or the PBX refused or could not be reached.
     ProviderError = BAD_GATEWAY, "provider_error";
     /// Live state is still being recovered (`/readyz`).

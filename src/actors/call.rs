@@ -393,7 +393,8 @@ impl CallActor {
         // A call is priced the moment it is final, and again when a late event moves its bill.
         let billing = self.deps.engine.billing.of(&applied.call.org_id);
         let before = applied.call.cost;
-        if applied.call.settle(&billing) {
+        let rebilled = applied.call.settle(&billing);
+        if rebilled {
             applied.changed = true;
             if let serde_json::Value::Object(fields) = &mut entry.data {
                 fields.insert(
@@ -426,6 +427,16 @@ impl CallActor {
             events.push(call_event(EventType::CallUpdated, &applied.call));
         }
         ops.push(WriteOp::AppendTimeline(entry.row(&applied.call, now)));
+        if let (true, true, Some(cost)) = (rebilled, billing.credits, applied.call.cost) {
+            // The writer debits what the ledger does not have yet: once, whatever repeats.
+            ops.push(WriteOp::SettleCall {
+                org_id: applied.call.org_id.to_string(),
+                call_id: applied.call.id.to_string(),
+                cost_micros: cost.micros(),
+                ledger_id: uuid::Uuid::now_v7().to_string(),
+                at: to_text(now),
+            });
+        }
         if let Some(serde_json::Value::Object(mut pop)) = screen_pop.filter(|_| !self.screen_popped)
         {
             self.screen_popped = true;

@@ -62,6 +62,9 @@ pub struct CallChanged {
     pub has_analytics: bool,
 }
 
+/// The reason of a campaign paused because the org's credits ran out (a top-up resumes it).
+pub const NO_CREDITS: &str = "insufficient_credits";
+
 /// A write of the campaign's, awaited by whoever needs its outcome and watched for failure.
 type Saved = SharedOutcome;
 
@@ -71,6 +74,8 @@ enum DialResult {
     Withdrawn,
     /// The number is on the do-not-call list.
     DoNotCall,
+    /// The org's credits are used up: the campaign pauses until a top-up.
+    NoCredits,
     Placed(Box<dialer::Dialed>),
 }
 
@@ -318,6 +323,9 @@ impl CampaignActor {
             match dialer.place(&org, dial).await {
                 Ok(dialed) => Ok(DialResult::Placed(Box::new(dialed))),
                 Err(refusal) if refusal.code == Code::DoNotCall => Ok(DialResult::DoNotCall),
+                Err(refusal) if refusal.code == Code::InsufficientCredits => {
+                    Ok(DialResult::NoCredits)
+                }
                 Err(error) => Err(error),
             }
         };
@@ -350,6 +358,15 @@ impl CampaignActor {
                 let c = &mut self.contacts[i];
                 c.status = ContactStatus::Skipped.as_str().to_owned();
                 c.last_error = Some("do_not_call".into());
+            }
+            Ok(DialResult::NoCredits) => {
+                let c = &mut self.contacts[i];
+                c.attempts = (c.attempts - 1).max(0);
+                c.status = ContactStatus::Pending.as_str().to_owned();
+                if self.status() == CampaignStatus::Running {
+                    tracing::warn!(campaign = %self.campaign.id, "credits used up: campaign paused");
+                    drop(self.set_status(CampaignStatus::Paused, Some(NO_CREDITS.to_owned())));
+                }
             }
             Ok(DialResult::Placed(dialed)) => {
                 let call_id = dialed.call.id.to_string();

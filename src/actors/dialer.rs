@@ -13,7 +13,7 @@ use crate::domain::extension::{ExtensionChange, Membership, Presence};
 use crate::domain::ids::CallId;
 use crate::domain::phone::{party, PhoneNumber};
 use crate::engine::orgs::{Credentials, Org};
-use crate::engine::{calls, dnc, Engine};
+use crate::engine::{billing, calls, dnc, Engine};
 use crate::error::{AppError, Code};
 use crate::providers::outbound::{originate, OriginateError, OriginateRequest};
 use crate::providers::yeastar::{DialError, YeastarApi};
@@ -99,6 +99,7 @@ impl Dialer {
     /// PBX's refusal also frees the extension and is answered 502.
     pub async fn place(&self, org: &Org, dial: Dial) -> Result<Dialed, AppError> {
         let checked = self.check(org, &dial).await?;
+        billing::check_credits(&self.engine, &org.id).await?;
         let call_id = self.write(org, &dial, &checked).await?;
         let (event, kind, data, refused) = match &checked.line {
             Line::Provider(provider, credentials, to) => {

@@ -691,3 +691,36 @@ pub fn credit_account(
 ) -> QueryResult<Option<CreditAccountRow>> {
     credit_accounts::table.find(org_id).first(conn).optional()
 }
+
+/// A page of an org's ledger, newest first (ids are UUIDv7: by time).
+pub fn ledger_page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<LedgerRow>> {
+    let mut query = credit_ledger::table
+        .filter(credit_ledger::org_id.eq(org_id))
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(credit_ledger::id.lt(before.to_owned()));
+    }
+    query
+        .order(credit_ledger::id.desc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// The ids of an org's campaigns paused with `reason`.
+pub fn campaigns_paused_for(
+    conn: &mut DbConnection,
+    org_id: &str,
+    reason: &str,
+) -> QueryResult<Vec<String>> {
+    campaigns::table
+        .filter(campaigns::org_id.eq(org_id))
+        .filter(campaigns::status.eq("paused"))
+        .filter(campaigns::failure_reason.eq(reason))
+        .select(campaigns::id)
+        .load(conn)
+}

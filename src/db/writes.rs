@@ -54,6 +54,24 @@ pub enum WriteOp {
     },
     /// Creates or replaces an org's currency and credit settings (not its balance).
     PutCreditAccount(CreditAccountRow),
+    /// Adds to an org's balance (credits are on from then), with its ledger line and a
+    /// `credits:updated` event.
+    TopUp {
+        org_id: String,
+        amount_micros: i64,
+        ledger_id: String,
+        at: String,
+    },
+    /// Brings what a call has been debited to its cost: the first time its cost, later only the
+    /// difference (a late price), never twice — counted from the ledger inside the transaction.
+    /// Nothing when the org's credits are off.
+    SettleCall {
+        org_id: String,
+        call_id: String,
+        cost_micros: i64,
+        ledger_id: String,
+        at: String,
+    },
 }
 
 /// Everything one request changes, committed together with the events it publishes.
@@ -217,7 +235,8 @@ pub fn apply(
             WriteOp::AcceptWebhook(row) => stored.contains(row.id.as_str()),
             _ => true,
         });
-        if !fresh || !apply_changes(conn, request)? {
+        let mut made = Vec::new();
+        if !fresh || !apply_changes(conn, request, &mut made)? {
             outcomes.push(WriteOutcome::Duplicate);
             continue;
         }
@@ -232,8 +251,8 @@ pub fn apply(
             }
         }
         let org_id = request.org_id.as_str();
-        let mut committed = Vec::with_capacity(request.events.len());
-        for event in &request.events {
+        let mut committed = Vec::with_capacity(request.events.len() + made.len());
+        for event in request.events.iter().chain(&made) {
             let seq = seqs.next(conn, org_id)?;
             // The event as published, built from what it is rather than read back from its row.
             committed.push(OrgEvent {
@@ -285,8 +304,14 @@ fn store_webhooks<'a>(
 }
 
 /// Makes a request's changes other than the call model's (orgs, tokens, contacts, campaigns, do-
-/// not-call), in order; false when one finds itself already made (the request is a duplicate).
-fn apply_changes(conn: &mut DbConnection, request: &WriteRequest) -> QueryResult<bool> {
+/// not-call, credits), in order, adding to `made` the events a change makes inside the
+/// transaction (a balance is known only there); false when one finds itself already made (the
+/// request is a duplicate).
+fn apply_changes(
+    conn: &mut DbConnection,
+    request: &WriteRequest,
+    made: &mut Vec<NewEvent>,
+) -> QueryResult<bool> {
     for op in &request.ops {
         match op {
             WriteOp::AcceptWebhook(_)
@@ -331,6 +356,79 @@ fn apply_changes(conn: &mut DbConnection, request: &WriteRequest) -> QueryResult
                         credit_accounts::updated_at.eq(&row.updated_at),
                     ))
                     .execute(c))?;
+            }
+            WriteOp::TopUp {
+                org_id,
+                amount_micros,
+                ledger_id,
+                at,
+            } => {
+                let account = db_run!(conn, |c| diesel::insert_into(credit_accounts::table)
+                    .values(CreditAccountRow {
+                        org_id: org_id.clone(),
+                        currency: crate::domain::billing::OrgBilling::default().currency,
+                        enabled: true,
+                        balance_micros: *amount_micros,
+                        low_threshold_micros: None,
+                        updated_at: at.clone(),
+                    })
+                    .on_conflict(credit_accounts::org_id)
+                    .do_update()
+                    .set((
+                        credit_accounts::enabled.eq(true),
+                        credit_accounts::balance_micros
+                            .eq(credit_accounts::balance_micros + *amount_micros),
+                        credit_accounts::updated_at.eq(at),
+                    ))
+                    .get_result::<CreditAccountRow>(c))?;
+                made.push(record_credit(
+                    conn,
+                    &account,
+                    *amount_micros,
+                    None,
+                    "top_up",
+                    ledger_id,
+                    at,
+                )?);
+            }
+            WriteOp::SettleCall {
+                org_id,
+                call_id,
+                cost_micros,
+                ledger_id,
+                at,
+            } => {
+                let account = credit_accounts::table
+                    .find(org_id)
+                    .filter(credit_accounts::enabled.eq(true))
+                    .first::<CreditAccountRow>(conn)
+                    .optional()?;
+                let Some(account) = account else { continue };
+                let debited: Vec<i64> = credit_ledger::table
+                    .filter(credit_ledger::call_id.eq(call_id))
+                    .select(credit_ledger::amount_micros)
+                    .load(conn)?;
+                let debited: i64 = debited.iter().sum();
+                let change = -*cost_micros - debited;
+                if change == 0 {
+                    continue;
+                }
+                let reason = if debited == 0 { "call" } else { "adjustment" };
+                let account = diesel::update(credit_accounts::table.find(org_id))
+                    .set((
+                        credit_accounts::balance_micros.eq(account.balance_micros + change),
+                        credit_accounts::updated_at.eq(at),
+                    ))
+                    .get_result::<CreditAccountRow>(conn)?;
+                made.push(record_credit(
+                    conn,
+                    &account,
+                    change,
+                    Some(call_id),
+                    reason,
+                    ledger_id,
+                    at,
+                )?);
             }
             WriteOp::InsertApiToken(row) => {
                 diesel::insert_into(api_tokens::table)
@@ -403,4 +501,46 @@ fn apply_changes(conn: &mut DbConnection, request: &WriteRequest) -> QueryResult
         }
     }
     Ok(true)
+}
+
+/// The ledger line of a change of `account`'s balance (already applied) and its `credits:updated`.
+fn record_credit(
+    conn: &mut DbConnection,
+    account: &CreditAccountRow,
+    change: i64,
+    call_id: Option<&String>,
+    reason: &str,
+    ledger_id: &str,
+    at: &str,
+) -> QueryResult<NewEvent> {
+    use crate::domain::money::Money;
+    diesel::insert_into(credit_ledger::table)
+        .values(LedgerRow {
+            id: ledger_id.to_owned(),
+            org_id: account.org_id.clone(),
+            at: at.to_owned(),
+            amount_micros: change,
+            balance_micros: account.balance_micros,
+            call_id: call_id.cloned(),
+            reason: reason.to_owned(),
+        })
+        .execute(conn)?;
+    let low = account
+        .low_threshold_micros
+        .is_some_and(|threshold| account.balance_micros <= threshold)
+        || account.balance_micros <= 0;
+    let mut data = serde_json::json!({
+        "balance": Money::from_micros(account.balance_micros).to_string(),
+        "currency": account.currency,
+        "change": Money::from_micros(change).to_string(),
+        "low": low,
+    });
+    if let Some(call_id) = call_id {
+        data["call_id"] = serde_json::json!(call_id);
+    }
+    Ok(NewEvent {
+        event_type: crate::domain::events::EventType::CreditsUpdated,
+        subject: account.org_id.clone(),
+        data,
+    })
 }

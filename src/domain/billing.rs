@@ -25,6 +25,8 @@ pub struct Rate {
 pub struct OrgBilling {
     pub currency: String,
     pub rates: Vec<Rate>,
+    /// Credits are on (the org was topped up once): each call's cost is debited.
+    pub credits: bool,
 }
 
 impl Default for OrgBilling {
@@ -32,6 +34,7 @@ impl Default for OrgBilling {
         OrgBilling {
             currency: "USD".into(),
             rates: Vec::new(),
+            credits: false,
         }
     }
 }
@@ -166,6 +169,7 @@ mod tests {
                 rate("twilio", Direction::Outbound, "+9180", "0.0300", 1),
                 rate("yeastar", Direction::Inbound, "", "0.0060", 60),
             ],
+            credits: false,
         }
     }
 

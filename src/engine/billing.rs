@@ -8,6 +8,8 @@ use crate::domain::billing::{OrgBilling, Rate};
 use crate::domain::call::Direction;
 use crate::domain::ids::OrgId;
 use crate::domain::money::Money;
+use crate::engine::Engine;
+use crate::error::{AppError, Code};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -22,9 +24,9 @@ impl BillingBook {
     pub fn load(conn: &mut DbConnection) -> diesel::QueryResult<Self> {
         let mut orgs: HashMap<OrgId, OrgBilling> = HashMap::new();
         for account in queries::all_credit_accounts(conn)? {
-            orgs.entry(OrgId::from_stored(account.org_id))
-                .or_default()
-                .currency = account.currency;
+            let billing = orgs.entry(OrgId::from_stored(account.org_id)).or_default();
+            billing.currency = account.currency;
+            billing.credits = account.enabled;
         }
         for row in queries::all_rates(conn)? {
             let org_id = OrgId::from_stored(row.org_id.clone());
@@ -48,23 +50,25 @@ impl BillingBook {
             .unwrap_or_default()
     }
 
-    /// After a committed change of rates.
-    pub fn set_rates(&self, org_id: &OrgId, rates: Vec<Rate>) {
+    /// Changes an org's billing (after the change is committed).
+    fn change(&self, org_id: &OrgId, change: impl FnOnce(&mut OrgBilling)) {
         let mut orgs = self.orgs.write().unwrap();
-        let current = orgs.get(org_id).map(|b| b.currency.clone());
-        let billing = OrgBilling {
-            currency: current.unwrap_or_else(|| OrgBilling::default().currency),
-            rates,
-        };
+        let mut billing = orgs.get(org_id).map(|b| (**b).clone()).unwrap_or_default();
+        change(&mut billing);
         orgs.insert(org_id.clone(), Arc::new(billing));
     }
 
-    /// After a committed change of the org's currency.
+    pub fn set_rates(&self, org_id: &OrgId, rates: Vec<Rate>) {
+        self.change(org_id, |billing| billing.rates = rates);
+    }
+
     pub fn set_currency(&self, org_id: &OrgId, currency: &str) {
-        let mut orgs = self.orgs.write().unwrap();
-        let mut billing = orgs.get(org_id).map(|b| (**b).clone()).unwrap_or_default();
-        billing.currency = currency.to_owned();
-        orgs.insert(org_id.clone(), Arc::new(billing));
+        self.change(org_id, |billing| billing.currency = currency.to_owned());
+    }
+
+    /// The org was topped up: its calls are debited from now on.
+    pub fn enable_credits(&self, org_id: &OrgId) {
+        self.change(org_id, |billing| billing.credits = true);
     }
 }
 
@@ -102,5 +106,28 @@ pub fn blank_account(org_id: &OrgId, now: &str) -> CreditAccountRow {
         balance_micros: 0,
         low_threshold_micros: None,
         updated_at: now.to_owned(),
+    }
+}
+
+/// A new call may be placed unless the org's credits are on and used up: 402
+/// `insufficient_credits` then (inbound calls are tracked whatever the balance).
+pub async fn check_credits(engine: &Engine, org_id: &OrgId) -> Result<(), AppError> {
+    if !engine.billing.of(org_id).credits {
+        return Ok(());
+    }
+    let org = org_id.to_string();
+    let account = engine
+        .read(move |conn| Ok(queries::credit_account(conn, &org)?))
+        .await?;
+    match account {
+        Some(account) if account.enabled && account.balance_micros <= 0 => Err(AppError::new(
+            Code::InsufficientCredits,
+            format!(
+                "the org's credits are used up (balance {} {}): top up to place calls",
+                Money::from_micros(account.balance_micros),
+                account.currency
+            ),
+        )),
+        _ => Ok(()),
     }
 }

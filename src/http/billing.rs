@@ -1,8 +1,11 @@
 //! Money settings of the org (CONTRACT.md, "Billing and credits"): its rates
-//! (`PUT|GET /api/v1/rates`) and its currency (`GET|PUT /api/v1/credits`). Each change is
-//! committed, then put in the engine's billing book, which prices every call as it ends.
+//! (`PUT|GET /api/v1/rates`), its currency and low-balance threshold (`GET|PUT /api/v1/credits`),
+//! the admin's top-ups (`POST /api/v1/orgs/{org_id}/credits`) and the ledger
+//! (`GET /api/v1/credits/ledger`). Each change is committed, then put in the engine's billing
+//! book, which prices every call as it ends (and has it debited once, when credits are on).
 
 use super::{ApiOrg, AppState};
+use crate::actors::campaign::{Control, Steer, NO_CREDITS};
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteRequest};
 use crate::domain::billing::Rate;
@@ -226,4 +229,106 @@ pub async fn put_credits(
         .await?;
     state.engine.billing.set_currency(&org.id, &row.currency);
     Ok(HttpResponse::Ok().json(credits_json(&row)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpBody {
+    /// A decimal string greater than 0, e.g. `"25.00"`.
+    amount: String,
+}
+
+/// The admin adds to an org's balance (credits are on from the first top-up); 200 with the
+/// account. Campaigns the org's empty balance paused resume.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/credits", tag = "billing", request_body = TopUpBody, params(("org_id" = String, Path, description = "the org's id")), responses((status = 200, description = "The org's credits after the top-up")))]
+pub async fn top_up(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<TopUpBody>,
+) -> Result<HttpResponse, AppError> {
+    super::orgs::require_admin(&req, &state)?;
+    let org = state
+        .engine
+        .orgs
+        .by_id(&path)
+        .await?
+        .ok_or_else(|| AppError::not_found("org"))?;
+    let amount = Money::parse(&body.amount)
+        .filter(|m| m.is_positive())
+        .ok_or_else(|| invalid(format!("amount `{}` is not an amount above 0", body.amount)))?;
+    state
+        .engine
+        .writer
+        .commit(WriteRequest {
+            org_id: org.id.clone(),
+            ops: vec![WriteOp::TopUp {
+                org_id: org.id.to_string(),
+                amount_micros: amount.micros(),
+                ledger_id: uuid::Uuid::now_v7().to_string(),
+                at: to_text(chrono::Utc::now()),
+            }],
+            events: Vec::new(),
+        })
+        .await?;
+    state.engine.billing.enable_credits(&org.id);
+    resume_paused_for_credits(&state, &org).await;
+    let org_id = org.id.to_string();
+    let row = state
+        .engine
+        .read(move |conn| Ok(queries::credit_account(conn, &org_id)?))
+        .await?
+        .ok_or_else(|| AppError::internal("a topped-up account is not stored"))?;
+    Ok(HttpResponse::Ok().json(credits_json(&row)))
+}
+
+/// Resumes the org's campaigns paused because its credits ran out (each pauses again at its next
+/// dial if they still are).
+async fn resume_paused_for_credits(state: &AppState, org: &crate::engine::orgs::Org) {
+    let org_id = org.id.to_string();
+    let paused = state
+        .engine
+        .read(move |conn| Ok(queries::campaigns_paused_for(conn, &org_id, NO_CREDITS)?))
+        .await;
+    for id in paused.unwrap_or_default() {
+        let resumed = match super::campaigns::actor(state, org, &id).await {
+            Ok(actor) => actor
+                .send(Steer(Control::Resume))
+                .await
+                .map_err(AppError::from),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = resumed.and_then(|r| r) {
+            tracing::warn!(%error, campaign = %id, "campaign paused for credits not resumed");
+        }
+    }
+}
+
+/// The org's ledger, newest first: every top-up (positive) and debit (negative) with the balance
+/// after it; the balance is their sum.
+#[utoipa::path(get, path = "/api/v1/credits/ledger", tag = "billing", params(super::PageQuery), responses((status = 200, description = "A page of ledger lines")))]
+pub async fn ledger(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    query: web::Query<super::PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let fetch = queries::ledger_page;
+    super::list_page(
+        &state,
+        &org,
+        query.into_inner(),
+        fetch,
+        |r| r.id.clone(),
+        |r| {
+            json!({
+                "id": r.id,
+                "at": r.at,
+                "amount": Money::from_micros(r.amount_micros).to_string(),
+                "balance": Money::from_micros(r.balance_micros).to_string(),
+                "call_id": r.call_id,
+                "reason": r.reason,
+            })
+        },
+    )
+    .await
 }

@@ -282,7 +282,11 @@ pub async fn progress(
     Ok(HttpResponse::Ok().json(progress))
 }
 
-async fn actor(state: &AppState, org: &Org, id: &str) -> Result<Addr<CampaignActor>, AppError> {
+pub(super) async fn actor(
+    state: &AppState,
+    org: &Org,
+    id: &str,
+) -> Result<Addr<CampaignActor>, AppError> {
     let route = RouteCampaign {
         org_id: org.id.clone(),
         campaign_id: id.to_owned(),

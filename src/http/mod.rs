@@ -113,8 +113,11 @@ pub async fn access_log(
     answered
 }
 
+/// The operations of the admin (`SWITCHBOARD_ADMIN_TOKEN`), which check that token themselves.
+const ADMIN_ROUTES: &[&str] = &["/api/v1/orgs", "/api/v1/orgs/{org_id}/credits"];
+
 /// Refuses a `/api/v1` request whose token is missing or unknown before its body is read (the
-/// admin's `POST /orgs` checks its own token).
+/// admin's operations check their own token).
 async fn token_first(
     request: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
@@ -123,8 +126,11 @@ async fn token_first(
     actix_web::Error,
 > {
     // An unknown endpoint stays a 404, whoever asks.
-    let routed = request.match_pattern().is_some();
-    if routed && request.path() != "/api/v1/orgs" {
+    let pattern = request.match_pattern();
+    let admin = pattern
+        .as_deref()
+        .is_some_and(|p| ADMIN_ROUTES.contains(&p));
+    if pattern.is_some() && !admin {
         let token = request_token(request.request()).filter(|t| !t.is_empty());
         let state = request.app_data::<web::Data<AppState>>().cloned();
         let known = match (token, state) {
@@ -267,6 +273,8 @@ api_routes! {
     get "/rates" => billing::get_rates,
     get "/credits" => billing::get_credits,
     put "/credits" => billing::put_credits,
+    get "/credits/ledger" => billing::ledger,
+    post "/orgs/{org_id}/credits" => billing::top_up,
     get "/webhooks" => webhooks::list_inbox,
     get "/ws" => ws::connect,
 }

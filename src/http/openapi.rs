@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         dnc::add, dnc::list, dnc::remove,
         org_metrics::org_metrics,
         billing::put_rates, billing::get_rates, billing::get_credits, billing::put_credits,
+        billing::ledger, billing::top_up,
         webhooks::list_inbox,
         ws::connect,
     ),

@@ -19,18 +19,24 @@ pub async fn create_org(
     state: web::Data<AppState>,
     body: web::Json<NewOrg>,
 ) -> Result<HttpResponse, AppError> {
+    require_admin(&req, &state)?;
+    let created = crate::engine::orgs::create(&state.engine.writer, &body.name).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Passes a request that presents `SWITCHBOARD_ADMIN_TOKEN`; 409 `admin_disabled` without one set.
+pub(super) fn require_admin(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
     let Some(admin) = state.engine.settings.admin_token.as_deref() else {
         return Err(AppError::new(
             Code::AdminDisabled,
             "the admin API is off: set SWITCHBOARD_ADMIN_TOKEN to enable it",
         ));
     };
-    let presented = super::request_token(&req).unwrap_or_default();
+    let presented = super::request_token(req).unwrap_or_default();
     if !bool::from(presented.as_bytes().ct_eq(admin.as_bytes())) {
         return Err(AppError::unauthorized());
     }
-    let created = crate::engine::orgs::create(&state.engine.writer, &body.name).await?;
-    Ok(HttpResponse::Created().json(created))
+    Ok(())
 }
 
 /// The token's org with the token's `role` (`owner`, or `viewer` for a scoped read-only token):

@@ -213,3 +213,221 @@ async fn a_rate_or_currency_that_is_not_one_is_refused_and_changes_nothing() {
         "an absent field is left as it was"
     );
 }
+
+/// The credits events that arrive until the stream is quiet.
+async fn credit_events(ws: &mut WsClient) -> Vec<Value> {
+    let mut events = Vec::new();
+    while let Some(event) = ws.next_within(std::time::Duration::from_millis(500)).await {
+        if event["type"] == "credits:updated" {
+            events.push(event["data"].clone());
+        }
+    }
+    events
+}
+
+async fn top_up(app: &TestApp, org: &TestOrg, amount: &str) -> (u16, Value) {
+    let path = format!("/api/v1/orgs/{}/credits", org.id);
+    app.request(
+        "POST",
+        &path,
+        Some(ADMIN_TOKEN),
+        Some(json!({ "amount": amount })),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn credits_are_debited_once_per_call_and_an_empty_balance_stops_new_calls() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = app.create_org("Acme").await;
+    app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": providers.base()})).await;
+    let token = Some(org.api_token.as_str());
+    app.request("PUT", "/api/v1/rates", token, Some(rates()))
+        .await;
+    let dial = json!({"to": "+919876543210", "provider": "twilio"});
+
+    // Not limited before the first top-up; the admin's token only; amounts above 0 only.
+    let (status, _) = app
+        .request("POST", "/api/v1/calls", token, Some(dial.clone()))
+        .await;
+    assert_eq!(status, 201);
+    let path = format!("/api/v1/orgs/{}/credits", org.id);
+    let (status, _) = app
+        .request("POST", &path, token, Some(json!({"amount": "5.00"})))
+        .await;
+    assert_eq!(status, 401, "an org cannot top itself up");
+    for amount in ["abc", "-1", "0", "1e2"] {
+        let (status, body) = top_up(&app, &org, amount).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_money")),
+            "{amount}"
+        );
+    }
+    let body = json!({"low_threshold": "0.05"});
+    app.request("PUT", "/api/v1/credits", token, Some(body))
+        .await;
+    let mut ws = app.ws(&org.api_token, None).await;
+    let (status, credits) = top_up(&app, &org, "0.10").await;
+    assert_eq!(status, 200, "{credits}");
+    assert_eq!(
+        credits,
+        json!({"balance": "0.10", "currency": "USD", "low_threshold": "0.05", "enabled": true})
+    );
+
+    // Four answered calls of 0.026, every event sent twice: each is debited once.
+    let mut calls = Vec::new();
+    for n in 0..4 {
+        let sid = format!("CA{n:032}");
+        let id = call_to(&app, &org, &sid, "+15550002222", true).await;
+        assert_eq!(call_to(&app, &org, &sid, "+15550002222", true).await, id);
+        calls.push(id);
+    }
+    let events = credit_events(&mut ws).await;
+    let seen: Vec<(&str, &str, bool)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["change"].as_str().unwrap(),
+                e["balance"].as_str().unwrap(),
+                e["low"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("0.10", "0.10", false),
+            ("-0.026", "0.074", false),
+            ("-0.026", "0.048", true),
+            ("-0.026", "0.022", true),
+            ("-0.026", "-0.004", true),
+        ],
+        "{events:?}"
+    );
+    assert_eq!(events[1]["call_id"], calls[0].as_str());
+
+    // At or below zero: new calls are refused, nothing is dialed; inbound calls still tracked.
+    let dialed = providers.bodies("twilio").len();
+    let (status, body) = app
+        .request("POST", "/api/v1/calls", token, Some(dial.clone()))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (402, Some("insufficient_credits"))
+    );
+    assert_eq!(
+        providers.bodies("twilio").len(),
+        dialed,
+        "nothing was dialed"
+    );
+    let tracked = call_to(
+        &app,
+        &org,
+        "CA99999999999999999999999999999999",
+        "+15550002222",
+        true,
+    );
+    assert!(!tracked.await.is_empty());
+
+    // The ledger: one top-up, one debit per call, and it sums to the balance.
+    let ledger = app.get("/api/v1/credits/ledger", &org.api_token).await;
+    let lines = ledger["items"].as_array().unwrap();
+    assert_eq!(lines.len(), 6, "{ledger}");
+    let sum: i64 = lines
+        .iter()
+        .map(|l| (l["amount"].as_str().unwrap().parse::<f64>().unwrap() * 1e6).round() as i64)
+        .sum();
+    let balance = app.get("/api/v1/credits", &org.api_token).await["balance"].clone();
+    assert_eq!(balance, "-0.03");
+    assert_eq!(sum, -30_000);
+    assert_eq!(
+        lines[0]["balance"], "-0.03",
+        "newest first, with the balance after it"
+    );
+    assert_eq!(lines.last().unwrap()["reason"], "top_up");
+    let debits = lines.iter().filter(|l| l["reason"] == "call").count();
+    assert_eq!(debits, 5);
+
+    let (status, _) = top_up(&app, &org, "1.00").await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .request("POST", "/api/v1/calls", token, Some(dial))
+        .await;
+    assert_eq!(status, 201, "a top-up lets calls through again");
+}
+
+#[actix_web::test]
+async fn a_campaign_pauses_when_credits_run_out_and_resumes_after_a_top_up() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::Full {
+        step: std::time::Duration::from_millis(20),
+    });
+    let org = app.create_org("Dialer").await;
+    app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": providers.base(), "calls_per_second": 200})).await;
+    let token = Some(org.api_token.as_str());
+    app.request("PUT", "/api/v1/rates", token, Some(rates()))
+        .await;
+    top_up(&app, &org, "0.01").await;
+    // A tracked call spends more than the balance.
+    call_to(
+        &app,
+        &org,
+        "CA00000000000000000000000000000001",
+        "+15550002222",
+        true,
+    )
+    .await;
+    let credits = app.get("/api/v1/credits", &org.api_token).await;
+    assert_eq!(credits["balance"], "-0.016", "{credits}");
+    let contacts: Vec<Value> = (0..3)
+        .map(|i| json!({"phone": format!("+9190000{:05}", i * 10 + 1)}))
+        .collect();
+    let body =
+        json!({"name": "Leads", "provider": "twilio", "concurrency": 1, "contacts": contacts});
+    let (_, campaign) = app
+        .request("POST", "/api/v1/campaigns", token, Some(body))
+        .await;
+    let id = campaign["id"].as_str().unwrap().to_owned();
+    let (status, _) = app
+        .request(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/start"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut campaign = Value::Null;
+    for _ in 0..200 {
+        campaign = app
+            .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+            .await;
+        if campaign["status"] == "paused" {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(campaign["status"], "paused", "{campaign}");
+    assert_eq!(campaign["failure_reason"], "insufficient_credits");
+    assert!(providers.bodies("twilio").is_empty(), "nobody was dialed");
+
+    let (status, _) = top_up(&app, &org, "10.00").await;
+    assert_eq!(status, 200);
+    for _ in 0..400 {
+        campaign = app
+            .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+            .await;
+        if campaign["status"] == "completed" {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(campaign["status"], "completed", "{campaign}");
+    assert_eq!(
+        providers.bodies("twilio").len(),
+        3,
+        "every contact dialed once"
+    );
+}
