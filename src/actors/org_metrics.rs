@@ -1,6 +1,7 @@
 //! `metrics:updated`: an org's totals re-published on its dashboards a moment after its calls or
 //! extensions change (coalesced: at most once per interval per org).
 
+use crate::db::queries::TotalsFilter;
 use crate::db::writes::WriteRequest;
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::ids::OrgId;
@@ -35,7 +36,10 @@ impl Actor for MetricsPublisher {
                 let (engine, me) = (act.engine.clone(), ctx.address());
                 actix::spawn(async move {
                     let id = org_id.to_string();
-                    let published = match engine.read(move |conn| totals(conn, &id)).await {
+                    let published = match engine
+                        .read(move |conn| totals(conn, &id, &TotalsFilter::default()))
+                        .await
+                    {
                         Ok(data) => {
                             let event = NewEvent {
                                 event_type: EventType::MetricsUpdated,

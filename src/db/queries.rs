@@ -580,79 +580,78 @@ pub fn campaign_calls(
         .collect())
 }
 
-/// One status's share of an org's calls.
-#[derive(Debug, Clone, diesel::QueryableByName)]
+/// Which calls a total counts: created within `[from, to)` (stored time text, which sorts as
+/// time), of one campaign; every bound optional.
+#[derive(Debug, Clone, Default)]
+pub struct TotalsFilter {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub campaign_id: Option<String>,
+}
+
+/// One status's (and currency's) share of an org's calls: counts, talk and money, summed in SQL.
+#[derive(Debug, Clone, Queryable)]
 pub struct CallTotals {
-    #[diesel(sql_type = diesel::sql_types::Text)]
     pub status: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub currency: Option<String>,
     pub calls: i64,
     /// Calls that were answered (an answer time is known).
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub answered: i64,
     /// Their talk seconds, and how many calls have a talk time.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub talk_s: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub talked: i64,
-}
-
-/// An org's calls counted by status, with answered calls and talk time (aggregated in SQL).
-pub fn call_totals(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<CallTotals>> {
-    let totals =
-        |sql: &'static str| diesel::sql_query(sql).bind::<diesel::sql_types::Text, _>(org_id);
-    db_run!(conn,
-        sqlite |c| totals(
-            "SELECT status, COUNT(*) AS calls, \
-            CAST(SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS answered, \
-            CAST(COALESCE(SUM(talk_s), 0) AS BIGINT) AS talk_s, \
-            CAST(SUM(CASE WHEN talk_s IS NOT NULL AND answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS talked \
-            FROM calls WHERE org_id = ?1 GROUP BY status",
-        ).load(c),
-        postgres |c| totals(
-            "SELECT status, COUNT(*) AS calls, \
-            CAST(SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS answered, \
-            CAST(COALESCE(SUM(talk_s), 0) AS BIGINT) AS talk_s, \
-            CAST(SUM(CASE WHEN talk_s IS NOT NULL AND answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS talked \
-            FROM calls WHERE org_id = $1 GROUP BY status",
-        ).load(c)
-    )
-}
-
-/// What an org's billed calls add up to in one currency.
-#[derive(QueryableByName)]
-pub struct CostTotals {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub currency: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub cost_micros: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    /// The bills of those priced, in millionths, and their billed seconds.
+    pub cost_micros: Option<i64>,
     pub billed_s: i64,
 }
 
-/// An org's billed calls summed per currency, in SQL and in integers (millionths): exact.
-pub fn call_costs(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<CostTotals>> {
-    let totals =
-        |sql: &'static str| diesel::sql_query(sql).bind::<diesel::sql_types::Text, _>(org_id);
-    db_run!(
-        conn,
-        sqlite
-            | c
-            | totals(
-                "SELECT currency, CAST(SUM(cost_micros) AS BIGINT) AS cost_micros, \
-            CAST(COALESCE(SUM(billed_s), 0) AS BIGINT) AS billed_s \
-            FROM calls WHERE org_id = ?1 AND cost_micros IS NOT NULL GROUP BY currency",
-            )
-            .load(c),
-        postgres
-            | c
-            | totals(
-                "SELECT currency, CAST(SUM(cost_micros) AS BIGINT) AS cost_micros, \
-            CAST(COALESCE(SUM(billed_s), 0) AS BIGINT) AS billed_s \
-            FROM calls WHERE org_id = $1 AND cost_micros IS NOT NULL GROUP BY currency",
-            )
-            .load(c)
-    )
+/// The statement of [`call_totals`], for whichever backend loads it (a macro so the test of its
+/// query plan reads the very statement).
+macro_rules! call_totals_query {
+    ($org_id:expr, $filter:expr) => {{
+        use diesel::dsl::sql;
+        use diesel::sql_types::{BigInt, Nullable};
+        let filter: &TotalsFilter = $filter;
+        let mut query = calls::table
+            .group_by((calls::currency, calls::status))
+            .select((
+                calls::status,
+                calls::currency,
+                sql::<BigInt>("CAST(COUNT(*) AS BIGINT)"),
+                sql::<BigInt>(
+                    "CAST(SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT)",
+                ),
+                sql::<BigInt>("CAST(COALESCE(SUM(talk_s), 0) AS BIGINT)"),
+                sql::<BigInt>(
+                    "CAST(SUM(CASE WHEN talk_s IS NOT NULL AND answered_at IS NOT NULL \
+                     THEN 1 ELSE 0 END) AS BIGINT)",
+                ),
+                sql::<Nullable<BigInt>>("CAST(SUM(cost_micros) AS BIGINT)"),
+                sql::<BigInt>("CAST(COALESCE(SUM(billed_s), 0) AS BIGINT)"),
+            ))
+            .filter(calls::org_id.eq($org_id))
+            .into_boxed();
+        if let Some(from) = &filter.from {
+            query = query.filter(calls::created_at.ge(from.clone()));
+        }
+        if let Some(to) = &filter.to {
+            query = query.filter(calls::created_at.lt(to.clone()));
+        }
+        if let Some(campaign_id) = &filter.campaign_id {
+            query = query.filter(calls::campaign_id.eq(campaign_id.clone()));
+        }
+        query
+    }};
+}
+
+/// An org's calls under `filter` by status and currency, aggregated in one statement over the
+/// index of the org's calls by creation time (or by campaign and creation time).
+pub fn call_totals(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &TotalsFilter,
+) -> QueryResult<Vec<CallTotals>> {
+    db_run!(conn, |c| call_totals_query!(org_id, filter).load(c))
 }
 
 /// An org's extensions counted by presence.
@@ -723,4 +722,81 @@ pub fn campaigns_paused_for(
         .filter(campaigns::failure_reason.eq(reason))
         .select(campaigns::id)
         .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DatabaseUrl, SqliteSync};
+
+    #[derive(QueryableByName)]
+    struct PlanLine {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+
+    /// The SQLite query plan of the org totals statement: how SQLite reads `calls` for it.
+    fn plan(conn: &mut DbConnection, filter: &TotalsFilter) -> Vec<String> {
+        let query = call_totals_query!("org", filter);
+        let statement = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
+        let statement = statement.split(" -- binds:").next().unwrap();
+        // Placeholders left unbound: SQLite plans a statement when it prepares it.
+        let lines: Vec<PlanLine> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {statement}"))
+            .load(conn)
+            .unwrap();
+        lines.into_iter().map(|l| l.detail).collect()
+    }
+
+    #[test]
+    fn org_totals_read_an_index_of_the_org_never_the_whole_table() {
+        let dir = std::env::temp_dir().join(format!("sb_plan_{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = DatabaseUrl::Sqlite(dir.join("plan.db").to_string_lossy().into_owned());
+        let mut conn = super::super::connect(&url, SqliteSync::Normal).unwrap();
+        super::super::run_migrations(&mut conn).unwrap();
+        let at = |t: &str| Some(t.to_owned());
+        let filters = [
+            TotalsFilter::default(),
+            TotalsFilter {
+                from: at("2025-03-01T00:00:00.000Z"),
+                ..Default::default()
+            },
+            TotalsFilter {
+                from: at("2025-03-01T00:00:00.000Z"),
+                to: at("2025-04-01T00:00:00.000Z"),
+                ..Default::default()
+            },
+            TotalsFilter {
+                campaign_id: at("c1"),
+                ..Default::default()
+            },
+            TotalsFilter {
+                campaign_id: at("c1"),
+                from: at("2025-03-01T00:00:00.000Z"),
+                ..Default::default()
+            },
+        ];
+        for filter in &filters {
+            let plan = plan(&mut conn, filter);
+            let reads: Vec<&String> = plan.iter().filter(|l| l.contains("calls")).collect();
+            assert!(!reads.is_empty(), "{filter:?}: {plan:?}");
+            for read in reads {
+                assert!(
+                    read.starts_with("SEARCH calls USING") && read.contains("INDEX"),
+                    "{filter:?} reads the calls by an index of the org: {plan:?}"
+                );
+            }
+            if filter.from.is_some() {
+                let by_time = plan.iter().any(|l| l.contains("created_at>?"));
+                assert!(by_time, "{filter:?} bounds the index by time: {plan:?}");
+            }
+            if filter.campaign_id.is_some() {
+                let by_campaign = plan.iter().any(|l| l.contains("campaign_id=?"));
+                assert!(
+                    by_campaign,
+                    "{filter:?} reads the campaign's calls only: {plan:?}"
+                );
+            }
+        }
+    }
 }

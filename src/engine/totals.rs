@@ -1,35 +1,56 @@
 //! An org's totals (`GET /api/v1/metrics`, `metrics:updated`), aggregated in SQL.
 
-use crate::db::{queries, DbConnection};
+use crate::db::queries::{self, TotalsFilter};
+use crate::db::DbConnection;
 use crate::domain::call::CallStatus;
 use crate::domain::money::Money;
 use crate::error::AppError;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
-/// The org's totals as `GET /api/v1/metrics` and `metrics:updated` show them.
-pub fn totals(conn: &mut DbConnection, org_id: &str) -> Result<Value, AppError> {
+/// The org's totals as `GET /api/v1/metrics` and `metrics:updated` show them, over the calls
+/// `filter` takes; live calls, extensions and credits are as they are now.
+pub fn totals(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &TotalsFilter,
+) -> Result<Value, AppError> {
     let mut by_status = Map::new();
     let (mut calls, mut live, mut answered, mut talk_s, mut talked) =
         (0i64, 0i64, 0i64, 0i64, 0i64);
-    for row in queries::call_totals(conn, org_id)? {
+    let (mut cost, mut billed_s) = (BTreeMap::<String, i64>::new(), 0i64);
+    for row in queries::call_totals(conn, org_id, filter)? {
         let Some(status) = CallStatus::parse(&row.status) else {
             continue;
         };
-        by_status.insert(row.status.clone(), json!(row.calls));
+        let counted = by_status.entry(row.status.clone()).or_insert(json!(0));
+        *counted = json!(counted.as_i64().unwrap_or(0) + row.calls);
         calls += row.calls;
         answered += row.answered;
         talk_s += row.talk_s;
         talked += row.talked;
+        billed_s += row.billed_s;
         if status.is_live() {
             live += row.calls;
         }
+        if let (Some(currency), Some(micros)) = (row.currency, row.cost_micros) {
+            *cost.entry(currency).or_default() += micros;
+        }
     }
-    let (mut cost, mut billed_s) = (Map::new(), 0i64);
-    for row in queries::call_costs(conn, org_id)? {
-        let amount = Money::from_micros(row.cost_micros).to_string();
-        cost.insert(row.currency, json!(amount));
-        billed_s += row.billed_s;
-    }
+    let cost: Map<String, Value> = cost
+        .into_iter()
+        .map(|(currency, micros)| (currency, json!(Money::from_micros(micros).to_string())))
+        .collect();
+    let credits = queries::credit_account(conn, org_id)?
+        .filter(|account| account.enabled)
+        .map(|account| {
+            json!({
+                "balance": Money::from_micros(account.balance_micros).to_string(),
+                "currency": account.currency,
+                "low": account.balance_micros <= 0
+                    || account.low_threshold_micros.is_some_and(|t| account.balance_micros <= t),
+            })
+        });
     let mut presence = Map::new();
     for word in ["offline", "online", "ringing", "incall", "dnd"] {
         presence.insert(word.to_owned(), json!(0));
@@ -48,6 +69,6 @@ pub fn totals(conn: &mut DbConnection, org_id: &str) -> Result<Value, AppError> 
         "billed_minutes": billed_s as f64 / 60.0,
         "cost": cost,
         "extensions": presence,
-        "credits": null,
+        "credits": credits,
     }))
 }

@@ -1,18 +1,58 @@
-//! `GET /api/v1/metrics`: the org's totals, from the database (what the calls say).
+//! `GET /api/v1/metrics?from=&to=&campaign_id=`: the org's totals, from the database (what the
+//! calls say), over the calls created in `[from, to)` (RFC 3339, both optional) of one campaign
+//! (optional).
 
 use super::{ApiOrg, AppState};
+use crate::db::queries::TotalsFilter;
+use crate::domain::time::to_text;
 use crate::engine::totals::totals;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use actix_web::{web, HttpResponse};
+use serde::Deserialize;
 
-/// Calls, answered calls and answer rate, talk minutes and average talk time, cost per currency,
-/// live calls, extensions by presence. `credits` is null: no provider balance is read yet.
-#[utoipa::path(get, path = "/api/v1/metrics", tag = "metrics", responses((status = 200, description = "The org's totals")))]
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct MetricsQuery {
+    /// Calls created at or after this moment (RFC 3339).
+    from: Option<String>,
+    /// Calls created before this moment (RFC 3339).
+    to: Option<String>,
+    /// Only this campaign's calls.
+    campaign_id: Option<String>,
+}
+
+fn moment(name: &str, text: Option<String>) -> Result<Option<String>, AppError> {
+    text.map(|t| {
+        chrono::DateTime::parse_from_rfc3339(&t)
+            .map(|at| to_text(at.with_timezone(&chrono::Utc)))
+            .map_err(|_| {
+                AppError::new(
+                    Code::InvalidQuery,
+                    format!("`{name}` must be an RFC 3339 time"),
+                )
+            })
+    })
+    .transpose()
+}
+
+/// Calls, answered calls and answer rate (ASR), talk minutes and average talk time (ACD), billed
+/// minutes and cost per currency over the calls asked for; live calls, extensions by presence and
+/// the credit balance as they are now.
+#[utoipa::path(get, path = "/api/v1/metrics", tag = "metrics", params(MetricsQuery), responses((status = 200, description = "The org's totals")))]
 pub async fn org_metrics(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
+    query: web::Query<MetricsQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let filter = TotalsFilter {
+        from: moment("from", query.from)?,
+        to: moment("to", query.to)?,
+        campaign_id: query.campaign_id,
+    };
     let org_id = org.id.to_string();
-    let metrics = state.engine.read(move |conn| totals(conn, &org_id)).await?;
+    let metrics = state
+        .engine
+        .read(move |conn| totals(conn, &org_id, &filter))
+        .await?;
     Ok(HttpResponse::Ok().json(metrics))
 }

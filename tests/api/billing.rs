@@ -115,6 +115,39 @@ async fn rates_price_every_call_exactly_and_the_totals_add_up() {
     let totals = app.get("/api/v1/metrics", &org.api_token).await;
     assert_eq!(totals["cost"], json!({"USD": "0.048"}), "{totals}");
     assert_eq!(totals["billed_minutes"], 3.1, "{totals}");
+    assert_eq!(
+        (totals["calls"].as_i64(), totals["answered"].as_i64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(totals["credits"], Value::Null, "credits are off");
+
+    // By period (the calls began 2025-03-04 10:00 UTC, as the provider says).
+    let period = |query: &str| format!("/api/v1/metrics?{query}");
+    let before = app
+        .get(&period("to=2025-03-04T10:00:00Z"), &org.api_token)
+        .await;
+    assert_eq!(
+        (before["calls"].as_i64(), before["cost"].clone()),
+        (Some(0), json!({}))
+    );
+    let within = period("from=2025-03-04T09:00:00%2B00:00&to=2025-03-04T11:00:00Z");
+    let within = app.get(&within, &org.api_token).await;
+    assert_eq!(
+        (within["calls"].as_i64(), within["cost"].clone()),
+        (Some(3), json!({"USD": "0.048"}))
+    );
+    let other_campaign = app.get(&period("campaign_id=nope"), &org.api_token).await;
+    assert_eq!(other_campaign["calls"], 0);
+    for bad in [
+        "from=yesterday",
+        "to=2025-13-01T00:00:00Z",
+        "from=2025-03-04",
+    ] {
+        let (status, body) = app
+            .request("GET", &period(bad), Some(&org.api_token), None)
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
 }
 
 #[actix_web::test]
@@ -347,6 +380,11 @@ async fn credits_are_debited_once_per_call_and_an_empty_balance_stops_new_calls(
         "newest first, with the balance after it"
     );
     assert_eq!(lines.last().unwrap()["reason"], "top_up");
+    let totals = app.get("/api/v1/metrics", &org.api_token).await;
+    assert_eq!(
+        totals["credits"],
+        json!({"balance": "-0.03", "currency": "USD", "low": true})
+    );
     let debits = lines.iter().filter(|l| l["reason"] == "call").count();
     assert_eq!(debits, 5);
 
@@ -430,4 +468,8 @@ async fn a_campaign_pauses_when_credits_run_out_and_resumes_after_a_top_up() {
         3,
         "every contact dialed once"
     );
+    let totals = app
+        .get(&format!("/api/v1/metrics?campaign_id={id}"), &org.api_token)
+        .await;
+    assert_eq!(totals["calls"], 3, "the campaign's calls only: {totals}");
 }
