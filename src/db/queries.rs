@@ -724,6 +724,40 @@ pub fn campaigns_paused_for(
         .load(conn)
 }
 
+/// Up to `limit` of an org's calls created in `[from, to)`, in creation order after the call
+/// `after` (its creation time and id): the export's pages, read off the org's index by time.
+pub fn calls_by_time(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &TotalsFilter,
+    after: Option<&(String, String)>,
+    limit: i64,
+) -> QueryResult<Vec<CallRow>> {
+    let mut query = calls::table.filter(calls::org_id.eq(org_id)).into_boxed();
+    if let Some(from) = &filter.from {
+        query = query.filter(calls::created_at.ge(from.clone()));
+    }
+    if let Some(to) = &filter.to {
+        query = query.filter(calls::created_at.lt(to.clone()));
+    }
+    if let Some(campaign_id) = &filter.campaign_id {
+        query = query.filter(calls::campaign_id.eq(campaign_id.clone()));
+    }
+    if let Some((created_at, id)) = after {
+        query = query.filter(
+            calls::created_at
+                .gt(created_at.clone())
+                .or(calls::created_at
+                    .eq(created_at.clone())
+                    .and(calls::id.gt(id.clone()))),
+        );
+    }
+    query
+        .order((calls::created_at.asc(), calls::id.asc()))
+        .limit(limit)
+        .load(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

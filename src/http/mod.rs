@@ -6,6 +6,7 @@ pub mod campaigns;
 pub mod contacts;
 pub mod dashboard;
 pub mod dnc;
+pub mod export;
 pub mod extensions;
 pub mod health;
 pub mod openapi;
@@ -247,6 +248,7 @@ api_routes! {
     put "/providers/{provider}" => providers::put_provider,
     get "/calls" => calls::list_calls,
     post "/calls" => calls::create_call,
+    get "/calls/export.csv" => export::calls_csv,
     get "/calls/{id}" => calls::get_call,
     get "/calls/{id}/events" => calls::call_timeline,
     post "/campaigns" => campaigns::create_campaign,
@@ -292,6 +294,21 @@ fn webhook<W: Webhook + 'static>(route: actix_web::Route, kind: fn() -> W) -> ac
 
 async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::not_found("endpoint"))
+}
+
+/// A query parameter that is an RFC 3339 time, as stored; 400 `invalid_query` when it is not one.
+pub(crate) fn moment(name: &str, text: Option<String>) -> Result<Option<String>, AppError> {
+    text.map(|t| {
+        chrono::DateTime::parse_from_rfc3339(&t)
+            .map(|at| crate::domain::time::to_text(at.with_timezone(&chrono::Utc)))
+            .map_err(|_| {
+                AppError::new(
+                    Code::InvalidQuery,
+                    format!("`{name}` must be an RFC 3339 time"),
+                )
+            })
+    })
+    .transpose()
 }
 
 /// Who the request's token speaks for (`Authorization: Bearer …`, or `?token=` where a browser

@@ -4,7 +4,7 @@
 
 use super::tokens;
 use super::{billing, calls, campaigns, contacts, dnc, extensions, org_metrics, orgs, providers};
-use super::{webhooks, ws};
+use super::{export, webhooks, ws};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, ObjectBuilder, RefOr, ResponseBuilder, Type};
@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         tokens::create_token, tokens::list_tokens, tokens::revoke_token,
         providers::list_providers, providers::put_provider,
         calls::list_calls, calls::create_call, calls::get_call, calls::call_timeline,
+        export::calls_csv,
         campaigns::create_campaign, campaigns::list_campaigns, campaigns::get_campaign,
         campaigns::post_contacts, campaigns::campaign_contacts, campaigns::progress,
         campaigns::steer,

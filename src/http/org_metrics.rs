@@ -4,9 +4,8 @@
 
 use super::{ApiOrg, AppState};
 use crate::db::queries::TotalsFilter;
-use crate::domain::time::to_text;
 use crate::engine::totals::totals;
-use crate::error::{AppError, Code};
+use crate::error::AppError;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -20,20 +19,6 @@ pub struct MetricsQuery {
     campaign_id: Option<String>,
 }
 
-fn moment(name: &str, text: Option<String>) -> Result<Option<String>, AppError> {
-    text.map(|t| {
-        chrono::DateTime::parse_from_rfc3339(&t)
-            .map(|at| to_text(at.with_timezone(&chrono::Utc)))
-            .map_err(|_| {
-                AppError::new(
-                    Code::InvalidQuery,
-                    format!("`{name}` must be an RFC 3339 time"),
-                )
-            })
-    })
-    .transpose()
-}
-
 /// Calls, answered calls and answer rate (ASR), talk minutes and average talk time (ACD), billed
 /// minutes and cost per currency over the calls asked for; live calls, extensions by presence and
 /// the credit balance as they are now.
@@ -45,8 +30,8 @@ pub async fn org_metrics(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let filter = TotalsFilter {
-        from: moment("from", query.from)?,
-        to: moment("to", query.to)?,
+        from: super::moment("from", query.from)?,
+        to: super::moment("to", query.to)?,
         campaign_id: query.campaign_id,
     };
     let org_id = org.id.to_string();

@@ -473,3 +473,58 @@ async fn a_campaign_pauses_when_credits_run_out_and_resumes_after_a_top_up() {
         .await;
     assert_eq!(totals["calls"], 3, "the campaign's calls only: {totals}");
 }
+
+#[actix_web::test]
+async fn the_billing_export_streams_every_call_once_in_creation_order() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let token = Some(org.api_token.as_str());
+    app.request("PUT", "/api/v1/rates", token, Some(rates()))
+        .await;
+    // More calls than one page of the export.
+    let calls = 1_050;
+    for n in 0..calls {
+        let sid = format!("CA{n:032}");
+        let mut params = twilio_params(&sid, "completed", 3, 70);
+        params.retain(|(k, _)| *k != "CallDuration");
+        params.push(("CallDuration", "61".into()));
+        let (status, body) = app.twilio_status(&org, &params).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = app
+        .request("GET", "/api/v1/calls/export.csv", token, None)
+        .await;
+    assert_eq!(status, 200);
+    let text = body.as_str().expect("CSV, not JSON").to_owned();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[0], "call_id");
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), calls, "every call once");
+    let ids: std::collections::HashSet<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(ids.len(), calls, "no call twice across pages");
+    let created: Vec<&str> = rows.iter().map(|r| &r[column("created_at")]).collect();
+    assert!(created.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    for row in &rows {
+        assert_eq!(&row[column("billed_s")], "120");
+        assert_eq!(&row[column("cost")], "0.026");
+        assert_eq!(&row[column("currency")], "USD");
+    }
+    // By period: the calls created before the 500th (these began when first heard of).
+    let cut = created[500].to_owned();
+    let path = format!("/api/v1/calls/export.csv?from=2025-01-01T00:00:00Z&to={cut}");
+    let (_, body) = app.request("GET", &path, token, None).await;
+    let rows = csv::Reader::from_reader(body.as_str().unwrap().as_bytes())
+        .records()
+        .count();
+    assert_eq!(rows, created.iter().filter(|c| **c < cut.as_str()).count());
+    assert!(rows > 0 && rows <= 500, "{rows}");
+    let (status, body) = app
+        .request("GET", "/api/v1/calls/export.csv?from=soon", token, None)
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_query"))
+    );
+}
