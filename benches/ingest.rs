@@ -22,7 +22,7 @@
 use std::time::{Duration, Instant};
 use switchboard::config::Settings;
 use switchboard::db::{DatabaseUrl, SqliteSync};
-use switchboard::metrics::{WRITER_REQUESTS, WRITER_TRANSACTIONS};
+use switchboard::metrics::METRICS;
 use switchboard::providers::{form_pairs, twilio};
 use switchboard::startup::Application;
 
@@ -539,7 +539,10 @@ fn main() {
         let cpu = || cpu_time("self") + child.as_deref().map(cpu_time).unwrap_or_default();
         let cpu_before = cpu();
         // The server runs in this process: its counters tell how many requests each commit took.
-        let (requests, transactions) = (WRITER_REQUESTS.get(), WRITER_TRANSACTIONS.get());
+        let (requests, transactions) = (
+            METRICS.writer_requests.get(),
+            METRICS.writer_transactions.get(),
+        );
         let mut report = actix_web::rt::System::new().block_on(async {
             let client = awc::Client::builder()
                 .timeout(Duration::from_secs(60))
@@ -574,8 +577,8 @@ fn main() {
         let batch = match target {
             Target::Engine { .. } => format!(
                 "{:.1}",
-                (WRITER_REQUESTS.get() - requests) as f64
-                    / (WRITER_TRANSACTIONS.get() - transactions).max(1) as f64
+                (METRICS.writer_requests.get() - requests) as f64
+                    / (METRICS.writer_transactions.get() - transactions).max(1) as f64
             ),
             _ => "-".to_owned(),
         };

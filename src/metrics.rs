@@ -1,128 +1,223 @@
-//! Process-wide counters, exported at `GET /metrics` in Prometheus text format.
+//! Process-wide metrics, exported at `GET /metrics` in the Prometheus text format (OpenMetrics) by
+//! `prometheus-client`. Every label value is a word from a short, fixed list — a provider, a
+//! result, a kind of actor — never an org id, a call id or a phone number, so the series stay few
+//! however many orgs and calls there are.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::LazyLock;
 
-/// A monotonically increasing count.
-pub struct Counter(AtomicU64);
+/// A provider (`twilio`, …, `yeastar`, `analytics`; `other` for a path that names none) and what
+/// became of the request or call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Outcome {
+    pub provider: &'static str,
+    pub result: &'static str,
+}
 
-impl Counter {
-    const fn new() -> Self {
-        Counter(AtomicU64::new(0))
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderLabel {
+    pub provider: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Every series the engine exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Webhooks by provider and result: `accepted`, `duplicate`, `rejected` (4xx), `shed` (503
+    /// overloaded), `failed` (other 5xx).
+    pub webhooks: Family<Outcome, Counter>,
+    /// Time from a webhook's arrival to its answer, by provider.
+    pub webhook_seconds: Histograms<ProviderLabel>,
+    pub events_committed: Counter,
+    pub writer_transactions: Counter,
+    pub writer_requests: Counter,
+    pub writer_failures: Counter,
+    /// Requests per committed transaction.
+    pub writer_batch_size: Histogram,
+    /// One transaction, from its first statement to its commit.
+    pub writer_commit_seconds: Histogram,
+    /// Actors alive by kind: `call`, `campaign`, `extension`.
+    pub actors: Family<KindLabel, Gauge>,
+    pub ws_sessions: Gauge,
+    pub ws_slow_consumers: Counter,
+    /// Campaign dials by provider and outcome: `placed`, `refused`, `do_not_call`, `no_credits`,
+    /// `failed`.
+    pub campaign_dials: Family<Outcome, Counter>,
+    /// Requests to the providers' APIs by provider and result: `ok`, `error`.
+    pub provider_api: Family<Outcome, Counter>,
+}
+
+fn response_histogram() -> Histogram {
+    // 0.5 ms to ~16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let mut registry = Registry::with_prefix("switchboard");
+        let metrics = Metrics {
+            webhooks: Family::default(),
+            webhook_seconds: Family::new_with_constructor(response_histogram),
+            events_committed: Counter::default(),
+            writer_transactions: Counter::default(),
+            writer_requests: Counter::default(),
+            writer_failures: Counter::default(),
+            writer_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 11)),
+            writer_commit_seconds: response_histogram(),
+            actors: Family::default(),
+            ws_sessions: Gauge::default(),
+            ws_slow_consumers: Counter::default(),
+            campaign_dials: Family::default(),
+            provider_api: Family::default(),
+            registry: Registry::default(),
+        };
+        let m = &metrics;
+        registry.register(
+            "webhooks",
+            "Webhooks by provider and result",
+            m.webhooks.clone(),
+        );
+        registry.register(
+            "webhook_response_seconds",
+            "Time from a webhook's arrival to its answer",
+            m.webhook_seconds.clone(),
+        );
+        registry.register(
+            "events_committed",
+            "Org events committed and handed to the dashboards",
+            m.events_committed.clone(),
+        );
+        registry.register(
+            "writer_transactions",
+            "Transactions the writer committed",
+            m.writer_transactions.clone(),
+        );
+        registry.register(
+            "writer_requests",
+            "Write requests committed (many per transaction)",
+            m.writer_requests.clone(),
+        );
+        registry.register(
+            "writer_failures",
+            "Write requests that could not be stored",
+            m.writer_failures.clone(),
+        );
+        registry.register(
+            "writer_batch_size",
+            "Requests per committed transaction",
+            m.writer_batch_size.clone(),
+        );
+        registry.register(
+            "writer_commit_seconds",
+            "One transaction of the writer, first statement to commit",
+            m.writer_commit_seconds.clone(),
+        );
+        registry.register("actors", "Actors alive, by kind", m.actors.clone());
+        registry.register(
+            "ws_sessions",
+            "Dashboard WebSocket sessions connected",
+            m.ws_sessions.clone(),
+        );
+        registry.register(
+            "ws_slow_consumers",
+            "Dashboard sessions dropped for not keeping up",
+            m.ws_slow_consumers.clone(),
+        );
+        registry.register(
+            "campaign_dials",
+            "Campaign dials by provider and outcome",
+            m.campaign_dials.clone(),
+        );
+        registry.register(
+            "provider_api_requests",
+            "Requests to the providers' APIs by provider and result",
+            m.provider_api.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
     }
-    pub fn add(&self, n: u64) {
-        self.0.fetch_add(n, Ordering::Relaxed);
+
+    /// A webhook's result, by the provider its path names.
+    pub fn webhook(&self, provider: &'static str, result: &'static str) {
+        self.webhooks
+            .get_or_create(&Outcome { provider, result })
+            .inc();
     }
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+
+    /// An actor of `kind` started (`+1`) or stopped (`-1`).
+    pub fn actor(&self, kind: &'static str, change: i64) {
+        self.actors
+            .get_or_create(&KindLabel { kind })
+            .inc_by(change);
+    }
+
+    /// A request to a provider's API and whether it was answered.
+    pub fn provider_api(&self, provider: &'static str, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.provider_api
+            .get_or_create(&Outcome { provider, result })
+            .inc();
+    }
+
+    /// A campaign's dial and how it ended.
+    pub fn campaign_dial(&self, provider: &'static str, result: &'static str) {
+        self.campaign_dials
+            .get_or_create(&Outcome { provider, result })
+            .inc();
+    }
+
+    /// Everything in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
     }
 }
 
-/// A value that goes up and down.
-pub struct Gauge(AtomicI64);
+/// The process's metrics.
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
-impl Gauge {
-    const fn new() -> Self {
-        Gauge(AtomicI64::new(0))
-    }
-    pub fn inc(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-    pub fn dec(&self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-    pub fn get(&self) -> i64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
+/// `GET /metrics`'s content type.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-pub static WEBHOOKS_ACCEPTED: Counter = Counter::new();
-pub static WEBHOOKS_DUPLICATE: Counter = Counter::new();
-pub static WEBHOOKS_REJECTED: Counter = Counter::new();
-pub static WEBHOOKS_SHED: Counter = Counter::new();
-pub static WRITER_TRANSACTIONS: Counter = Counter::new();
-pub static WRITER_REQUESTS: Counter = Counter::new();
-pub static WRITER_FAILURES: Counter = Counter::new();
-pub static EVENTS_PUBLISHED: Counter = Counter::new();
-pub static WS_SLOW_CONSUMERS: Counter = Counter::new();
-pub static CALL_ACTORS: Gauge = Gauge::new();
-pub static WS_SESSIONS: Gauge = Gauge::new();
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Everything above in Prometheus text exposition format.
-pub fn render() -> String {
-    let counters: [(&str, &str, &Counter); 9] = [
-        (
-            "switchboard_webhooks_accepted_total",
-            "Webhooks stored and applied.",
-            &WEBHOOKS_ACCEPTED,
-        ),
-        (
-            "switchboard_webhooks_duplicate_total",
-            "Webhooks answered as duplicates, with no effect.",
-            &WEBHOOKS_DUPLICATE,
-        ),
-        (
-            "switchboard_webhooks_rejected_total",
-            "Webhooks refused (signature, token, body).",
-            &WEBHOOKS_REJECTED,
-        ),
-        (
-            "switchboard_webhooks_shed_total",
-            "Webhooks answered 503 overloaded (too many in flight), for the provider to retry.",
-            &WEBHOOKS_SHED,
-        ),
-        (
-            "switchboard_writer_transactions_total",
-            "Transactions the writer committed.",
-            &WRITER_TRANSACTIONS,
-        ),
-        (
-            "switchboard_writer_requests_total",
-            "Write requests committed (many per transaction).",
-            &WRITER_REQUESTS,
-        ),
-        (
-            "switchboard_writer_failures_total",
-            "Write requests that failed.",
-            &WRITER_FAILURES,
-        ),
-        (
-            "switchboard_events_published_total",
-            "Committed events handed to org hubs.",
-            &EVENTS_PUBLISHED,
-        ),
-        (
-            "switchboard_ws_slow_consumers_total",
-            "Dashboard sessions dropped for not keeping up.",
-            &WS_SLOW_CONSUMERS,
-        ),
-    ];
-    let gauges: [(&str, &str, &Gauge); 2] = [
-        (
-            "switchboard_call_actors",
-            "Call actors alive.",
-            &CALL_ACTORS,
-        ),
-        (
-            "switchboard_ws_sessions",
-            "Dashboard WebSocket sessions connected.",
-            &WS_SESSIONS,
-        ),
-    ];
-    let mut out = String::new();
-    for (name, help, counter) in counters {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-            counter.get()
+    #[test]
+    fn series_are_rendered_with_their_labels() {
+        let metrics = Metrics::new();
+        metrics.webhook("twilio", "accepted");
+        metrics.webhook("twilio", "accepted");
+        metrics.actor("call", 1);
+        metrics.writer_batch_size.observe(3.0);
+        let text = metrics.render();
+        assert!(
+            text.contains("switchboard_webhooks_total{provider=\"twilio\",result=\"accepted\"} 2"),
+            "{text}"
         );
-    }
-    for (name, help, gauge) in gauges {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}",
-            gauge.get()
+        assert!(
+            text.contains("switchboard_actors{kind=\"call\"} 1"),
+            "{text}"
         );
+        assert!(
+            text.contains("switchboard_writer_batch_size_bucket{le=\"4.0\"} 1"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"));
     }
-    out
 }

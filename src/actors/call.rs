@@ -544,12 +544,12 @@ impl Actor for CallActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        metrics::CALL_ACTORS.inc();
+        metrics::METRICS.actor("call", 1);
         self.load(ctx);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        metrics::CALL_ACTORS.dec();
+        metrics::METRICS.actor("call", -1);
     }
 }
 

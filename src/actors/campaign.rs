@@ -339,6 +339,17 @@ impl CampaignActor {
 
     /// The answer of a dial.
     fn dialed(&mut self, contact_id: &str, result: Result<DialResult, AppError>) {
+        let outcome = match &result {
+            Ok(DialResult::Withdrawn) => None,
+            Ok(DialResult::DoNotCall) => Some("do_not_call"),
+            Ok(DialResult::NoCredits) => Some("no_credits"),
+            Ok(DialResult::Placed(dialed)) if dialed.refused.is_some() => Some("refused"),
+            Ok(DialResult::Placed(_)) => Some("placed"),
+            Err(_) => Some("failed"),
+        };
+        if let Some(outcome) = outcome {
+            crate::metrics::METRICS.campaign_dial(self.provider().as_str(), outcome);
+        }
         let Some(i) = self.index(contact_id) else {
             return;
         };
@@ -489,8 +500,13 @@ impl Actor for CampaignActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        crate::metrics::METRICS.actor("campaign", 1);
         self.load(ctx);
         ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        crate::metrics::METRICS.actor("campaign", -1);
     }
 }
 

@@ -67,7 +67,12 @@ impl Actor for ExtensionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        crate::metrics::METRICS.actor("extension", 1);
         self.load(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        crate::metrics::METRICS.actor("extension", -1);
     }
 }
 

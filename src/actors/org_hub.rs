@@ -180,7 +180,7 @@ impl Handler<Broadcast> for OrgHub {
                 match member.feed.try_send(SessionFeed::Event(frame.clone())) {
                     Ok(()) => {}
                     Err(SendError::Full(_)) => {
-                        metrics::WS_SLOW_CONSUMERS.add(1);
+                        metrics::METRICS.ws_slow_consumers.inc();
                         member.feed.do_send(SessionFeed::SlowConsumer);
                         if let Some(socket) = &member.socket {
                             socket.abort();
@@ -271,7 +271,7 @@ mod tests {
         let received = Arc::new(AtomicUsize::new(0));
         let fast = Fast(received.clone()).start();
         let stuck = Stuck.start();
-        let before = metrics::WS_SLOW_CONSUMERS.get();
+        let before = metrics::METRICS.ws_slow_consumers.get();
         for (id, feed) in [(1, fast.recipient()), (2, stuck.recipient())] {
             hubs.send(Subscribe {
                 org_id: org.clone(),
@@ -300,7 +300,7 @@ mod tests {
             "the fast session got every event"
         );
         assert!(
-            metrics::WS_SLOW_CONSUMERS.get() > before,
+            metrics::METRICS.ws_slow_consumers.get() > before,
             "the stuck one was dropped"
         );
     }

@@ -158,9 +158,13 @@ impl WriterLoop {
         let now = chrono::Utc::now();
         let seqs = &mut self.seqs;
         let requests: Vec<&WriteRequest> = batch.iter().map(|job| &job.request).collect();
+        let started = std::time::Instant::now();
         let result = self
             .conn
             .transaction(|conn| writes::apply(conn, &requests, seqs, now));
+        metrics::METRICS
+            .writer_commit_seconds
+            .observe(started.elapsed().as_secs_f64());
         if result.is_err() {
             self.seqs.clear();
             self.reconnect_if_broken();
@@ -170,12 +174,14 @@ impl WriterLoop {
 
     /// Publishes, then answers: a sender's 2xx is never ahead of the hubs.
     fn finish(&mut self, batch: Vec<Job>, outcomes: Vec<WriteOutcome>) {
-        metrics::WRITER_TRANSACTIONS.add(1);
-        metrics::WRITER_REQUESTS.add(batch.len() as u64);
+        let m = &*metrics::METRICS;
+        m.writer_transactions.inc();
+        m.writer_requests.inc_by(batch.len() as u64);
+        m.writer_batch_size.observe(batch.len() as f64);
         for (job, outcome) in batch.into_iter().zip(outcomes) {
             if let WriteOutcome::Committed(events) = &outcome {
                 if !events.is_empty() {
-                    metrics::EVENTS_PUBLISHED.add(events.len() as u64);
+                    m.events_committed.inc_by(events.len() as u64);
                     (self.publish)(&job.request.org_id, events.clone());
                 }
             }
@@ -194,7 +200,7 @@ impl WriterLoop {
     }
 
     fn refuse(&mut self, batch: Vec<Job>, reason: &str) {
-        metrics::WRITER_FAILURES.add(batch.len() as u64);
+        metrics::METRICS.writer_failures.inc_by(batch.len() as u64);
         for job in batch {
             let _ = job.reply.send(Err(reason.into()));
         }

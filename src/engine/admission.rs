@@ -5,7 +5,6 @@
 
 use crate::domain::ids::OrgId;
 use crate::error::{AppError, Code};
-use crate::metrics;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -42,7 +41,6 @@ impl Admission {
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         let org = in_flight.per_org.get(org_id).copied().unwrap_or(0);
         if in_flight.total >= self.max_in_flight || org >= self.max_per_org {
-            metrics::WEBHOOKS_SHED.add(1);
             return Err(AppError::new(
                 Code::Overloaded,
                 "too many webhooks in flight: retry shortly",

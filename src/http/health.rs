@@ -21,9 +21,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus text format.
+/// The Prometheus text format (OpenMetrics), `crate::metrics`.
 pub async fn metrics() -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(crate::metrics::render())
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(crate::metrics::METRICS.render())
 }

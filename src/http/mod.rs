@@ -25,6 +25,7 @@ use crate::providers::plivo::Callback;
 use crate::providers::webhook::{
     BolnaExecutionWebhook, ExotelStatusCallback, TwilioStatus, TwilioVoice, Webhook,
 };
+use crate::providers::Provider;
 use actix_web::dev::Payload;
 use actix_web::HttpMessage;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
@@ -103,7 +104,30 @@ pub async fn access_log(
         Ok(response) => response.status(),
         Err(error) => error.as_response_error().status_code(),
     };
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(provider) = webhook_provider(&path) {
+        let m = &*crate::metrics::METRICS;
+        m.webhook_seconds
+            .get_or_create(&crate::metrics::ProviderLabel { provider })
+            .observe(elapsed);
+        // Accepted and duplicate webhooks are counted where they are stored; refusals here.
+        let overloaded = answered
+            .as_ref()
+            .ok()
+            .and_then(|r| r.response().error())
+            .and_then(|e| e.as_error::<AppError>())
+            .is_some_and(|e| e.code == Code::Overloaded);
+        let refusal = match status {
+            _ if overloaded => Some("shed"),
+            s if s.is_client_error() => Some("rejected"),
+            s if s.is_server_error() => Some("failed"),
+            _ => None,
+        };
+        if let Some(result) = refusal {
+            m.webhook(provider, result);
+        }
+    }
+    let ms = elapsed * 1000.0;
     if status.is_server_error() {
         tracing::warn!("{method} {path} {} {ms:.1}ms", status.as_u16());
     } else if status.is_client_error() || ms >= 1000.0 {
@@ -112,6 +136,16 @@ pub async fn access_log(
         tracing::debug!("{method} {path} {} {ms:.1}ms", status.as_u16());
     }
     answered
+}
+
+/// The provider a webhook path names, as a metric label (`/webhooks/twilio/…` → `twilio`).
+fn webhook_provider(path: &str) -> Option<&'static str> {
+    let name = path.strip_prefix("/webhooks/")?.split('/').next()?;
+    Some(match Provider::parse(name) {
+        Some(provider) => provider.as_str(),
+        None if name == "analytics" => "analytics",
+        None => "other",
+    })
 }
 
 /// The operations of the admin (`SWITCHBOARD_ADMIN_TOKEN`), which check that token themselves.

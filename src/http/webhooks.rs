@@ -35,14 +35,8 @@ use std::sync::Arc;
 const DEFAULT_INBOUND_MESSAGE: &str =
     "Sorry, nobody is available to take your call right now. Please try again later.";
 
-/// Counts a refused webhook and passes the error on.
-fn rejected(error: AppError) -> AppError {
-    metrics::WEBHOOKS_REJECTED.add(1);
-    error
-}
-
 fn malformed(error: ParseError) -> AppError {
-    rejected(error.into())
+    error.into()
 }
 
 /// A webhook request as providers read it: the URL they signed (the public base + path + query),
@@ -83,7 +77,7 @@ async fn webhook_org(state: &AppState, org_path: &str) -> Result<Arc<Org>, AppEr
         .orgs
         .by_id(org_path)
         .await?
-        .ok_or_else(|| rejected(AppError::not_found("org")))
+        .ok_or_else(|| AppError::not_found("org"))
 }
 
 /// The credentials of a provider that signs its webhooks, once `verify` accepts the request's
@@ -100,7 +94,7 @@ async fn signed_credentials(
             c.signing_secret()
                 .is_some_and(|s| !s.is_empty() && verify(s))
         })
-        .ok_or_else(|| rejected(AppError::unauthorized()))
+        .ok_or_else(AppError::unauthorized)
 }
 
 /// "webhook token" auth: `X-Switchboard-Token` header or `?token=`; or, in the callback URL of a
@@ -132,7 +126,7 @@ fn check_webhook_token(req: &HttpRequest, org: &Org) -> Result<(), AppError> {
     if token_ok || callback_ok {
         Ok(())
     } else {
-        Err(rejected(AppError::unauthorized()))
+        Err(AppError::unauthorized())
     }
 }
 
@@ -221,11 +215,12 @@ async fn accept(
         screen_pop,
     };
     let accepted = deliver(&state.actors.calls, call, event).await?;
-    if accepted.duplicate {
-        metrics::WEBHOOKS_DUPLICATE.add(1);
+    let result = if accepted.duplicate {
+        "duplicate"
     } else {
-        metrics::WEBHOOKS_ACCEPTED.add(1);
-    }
+        "accepted"
+    };
+    metrics::METRICS.webhook(provider.as_str(), result);
     Ok(accepted)
 }
 
@@ -352,7 +347,7 @@ pub async fn analytics(
         .await?;
     let Some((row, provider)) = row.and_then(|r| Provider::parse(&r.provider).map(|p| (r, p)))
     else {
-        return Err(rejected(AppError::not_found("call")));
+        return Err(AppError::not_found("call"));
     };
     let incoming = CallWebhook {
         provider,
@@ -583,6 +578,12 @@ async fn yeastar_extension_event(
                 WriteOutcome::Committed(_) => "ignored",
                 WriteOutcome::Duplicate => "duplicate",
             };
+            let result = if status == "duplicate" {
+                "duplicate"
+            } else {
+                "accepted"
+            };
+            metrics::METRICS.webhook(Provider::Yeastar.as_str(), result);
             return Ok(HttpResponse::Ok().json(serde_json::json!({ "status": status })));
         }
         _ => unreachable!("call events are handled by the caller"),

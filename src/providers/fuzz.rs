@@ -2,7 +2,7 @@
 //! and values arrive — truncated, invalid UTF-8, NUL bytes, deep or wrongly typed JSON, numbers
 //! too big for any type, times in the year 10000 — parsing never panics, and what reaches a call
 //! after the engine's choke point ([`CallEvent::drop_impossible`]) is possible: times within
-//! 2000–2100, talk times within 31 days, costs finite and ≥ 0, and the state machine takes it.
+//! 2000–2100, talk times within 31 days, costs decimals of at least 0, and the state machine takes it.
 //!
 //! 256 cases per property in `cargo test`; for a long run raise `PROPTEST_CASES` (README,
 //! "Reliability"): `PROPTEST_CASES=100000 cargo test --release --lib providers::fuzz`.
@@ -279,8 +279,9 @@ fn reaches_a_call(mut event: CallEvent) {
         event.talk_s
     );
     if let Some(cost) = &event.cost {
-        let amount: f64 = cost.trim().parse().expect("a cost is a number");
-        assert!(amount.is_finite() && amount >= 0.0, "{cost}");
+        // Exactly as the engine reads money: a decimal of at least 0 (to the millionth).
+        let amount = crate::domain::money::Money::parse(cost).expect("a cost is a decimal");
+        assert!(amount >= crate::domain::money::Money::ZERO, "{cost}");
     }
     let now = chrono::Utc::now();
     let direction = event.direction.unwrap_or(Direction::Outbound);

@@ -89,6 +89,15 @@ async fn send(
     provider: Provider,
     request: reqwest::RequestBuilder,
 ) -> Result<Value, OriginateError> {
+    let answer = answer_of(provider, request).await;
+    crate::metrics::METRICS.provider_api(provider.as_str(), answer.is_ok());
+    answer
+}
+
+async fn answer_of(
+    provider: Provider,
+    request: reqwest::RequestBuilder,
+) -> Result<Value, OriginateError> {
     let unreachable = |e: reqwest::Error| OriginateError::Unreachable {
         provider: provider.as_str(),
         message: e.without_url().to_string(),

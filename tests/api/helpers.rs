@@ -445,3 +445,47 @@ impl WsClient {
             .expect("a WebSocket message within 10 s")
     }
 }
+
+/// `GET /metrics` read as the Prometheus text format: each sample `name{labels}` → its value,
+/// labels as written. Fails the test on a line that is not a comment or a sample, and when the
+/// exposition does not end with OpenMetrics' `# EOF`.
+pub async fn prometheus_samples(app: &TestApp) -> std::collections::HashMap<String, f64> {
+    let mut resp = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    let text = String::from_utf8(resp.body().await.unwrap().to_vec()).unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    let mut samples = std::collections::HashMap::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
+        let name_end = series.find('{').unwrap_or(series.len());
+        let name = &series[..name_end];
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "a metric name: {line}"
+        );
+        if name_end < series.len() {
+            assert!(series.ends_with('}'), "labels closed: {line}");
+        }
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("a value: {line}"));
+        samples.insert(series.to_owned(), value);
+    }
+    samples
+}

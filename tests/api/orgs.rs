@@ -10,12 +10,68 @@ async fn health_and_readiness_answer() {
     assert_eq!((status, body), (200, json!({"status": "ok"})));
     let (status, _) = app.request("GET", "/readyz", None, None).await;
     assert_eq!(status, 200);
-    let (status, body) = app.request("GET", "/metrics", None, None).await;
-    assert_eq!(status, 200);
-    assert!(body
-        .as_str()
-        .unwrap()
-        .contains("switchboard_writer_transactions_total"));
+    let metrics = prometheus_samples(&app).await;
+    assert!(metrics.contains_key("switchboard_writer_transactions_total"));
+}
+
+#[actix_web::test]
+async fn prometheus_counters_move_with_webhooks_by_provider_and_result() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let before = prometheus_samples(&app).await;
+    let count = |samples: &std::collections::HashMap<String, f64>, series: &str| {
+        samples.get(series).copied().unwrap_or(0.0)
+    };
+    let sequence = twilio_sequence("CA0000000000000000000000000000metric");
+    for params in sequence.iter().chain(&sequence[..1]) {
+        app.twilio_status(&org, params).await;
+    }
+    let path = format!("/webhooks/twilio/{}/status", org.id);
+    let (status, _) = app.post_form(&path, &sequence[0], Some("forged")).await;
+    assert_eq!(status, 401);
+    let after = prometheus_samples(&app).await;
+    // Other tests run in this process too: counters move at least by this test's share.
+    for (series, by) in [
+        (
+            r#"switchboard_webhooks_total{provider="twilio",result="accepted"}"#,
+            4.0,
+        ),
+        (
+            r#"switchboard_webhooks_total{provider="twilio",result="duplicate"}"#,
+            1.0,
+        ),
+        (
+            r#"switchboard_webhooks_total{provider="twilio",result="rejected"}"#,
+            1.0,
+        ),
+        ("switchboard_events_committed_total", 4.0),
+        ("switchboard_writer_batch_size_count", 1.0),
+        ("switchboard_writer_commit_seconds_count", 1.0),
+        (
+            r#"switchboard_webhook_response_seconds_count{provider="twilio"}"#,
+            6.0,
+        ),
+    ] {
+        assert!(
+            count(&after, series) - count(&before, series) >= by,
+            "{series}: {} → {}",
+            count(&before, series),
+            count(&after, series)
+        );
+    }
+    assert!(after.contains_key(r#"switchboard_actors{kind="call"}"#));
+    // Histogram buckets are cumulative up to +Inf, which is the count.
+    let buckets: Vec<f64> = after
+        .iter()
+        .filter(|(k, _)| k.starts_with("switchboard_writer_commit_seconds_bucket"))
+        .map(|(_, v)| *v)
+        .collect();
+    let count_all = count(&after, "switchboard_writer_commit_seconds_count");
+    assert!(buckets.iter().all(|b| *b <= count_all) && buckets.contains(&count_all));
+    // No org id or number in any series.
+    assert!(after
+        .keys()
+        .all(|k| !k.contains(org.id.as_str()) && !k.contains("+1555")));
 }
 
 #[actix_web::test]

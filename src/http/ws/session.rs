@@ -68,7 +68,7 @@ impl Actor for WsSession {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        metrics::WS_SESSIONS.inc();
+        metrics::METRICS.ws_sessions.inc();
         ctx.set_mailbox_capacity(self.engine.settings.ws_mailbox);
         self.heartbeat(ctx);
         // Join the hub first, then read: whatever commits after the read reaches us live, and the
@@ -116,7 +116,7 @@ impl Actor for WsSession {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        metrics::WS_SESSIONS.dec();
+        metrics::METRICS.ws_sessions.dec();
     }
 }
 
