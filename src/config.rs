@@ -163,7 +163,10 @@ impl Settings {
             ws_heartbeat: secs("SWITCHBOARD_WS_HEARTBEAT_S", defaults.ws_heartbeat)?,
             ws_mailbox: number("SWITCHBOARD_WS_MAILBOX", 4096)? as usize,
             replay_limit: number("SWITCHBOARD_REPLAY_LIMIT", 10_000)? as i64,
-            metrics_interval: Duration::from_secs(number("SWITCHBOARD_METRICS_INTERVAL_S", 2)?),
+            // At most one `metrics:updated` per second per org, whatever the event rate.
+            metrics_interval: Duration::from_secs(
+                number("SWITCHBOARD_METRICS_INTERVAL_S", 2)?.max(1),
+            ),
             max_in_flight: number("SWITCHBOARD_MAX_IN_FLIGHT", 2048)? as usize,
             max_in_flight_per_org: number("SWITCHBOARD_MAX_IN_FLIGHT_PER_ORG", 512)? as usize,
             retention: match lookup("SWITCHBOARD_RETENTION_DAYS") {

@@ -528,3 +528,45 @@ async fn the_billing_export_streams_every_call_once_in_creation_order() {
         (400, Some("invalid_query"))
     );
 }
+
+#[actix_web::test]
+async fn a_burst_of_a_thousand_events_gives_at_most_one_metrics_update_a_second() {
+    let app = spawn_app_with(switchboard::config::Settings {
+        metrics_interval: std::time::Duration::from_secs(1),
+        ..test_settings()
+    })
+    .await;
+    let org = app.create_org("Acme").await;
+    let mut ws = app.ws(&org.api_token, None).await;
+    let started = std::time::Instant::now();
+    let sends = (0..250).map(|n| {
+        let (app, org) = (&app, &org);
+        async move {
+            for params in twilio_sequence(&format!("CA{n:032}")) {
+                let (status, _) = app.twilio_status(org, &params).await;
+                assert_eq!(status, 200);
+            }
+        }
+    });
+    futures_util::future::join_all(sends).await;
+    let mut updates = Vec::new();
+    // Listen until a quiet stretch longer than the interval: every update has come.
+    while let Some(event) = ws.next_within(std::time::Duration::from_millis(2500)).await {
+        if event["type"] == "metrics:updated" {
+            updates.push((started.elapsed(), event["data"].clone()));
+        }
+    }
+    let span = updates.last().unwrap().0.as_secs_f64();
+    assert!(
+        updates.len() as f64 <= span.ceil() + 1.0,
+        "{} updates over {span:.1} s for 1,000 events",
+        updates.len()
+    );
+    for pair in updates.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(gap.as_millis() >= 500, "updates {gap:?} apart");
+    }
+    let last = &updates.last().unwrap().1;
+    assert_eq!(last["calls"], 250, "the last update has everything: {last}");
+    assert_eq!(last, &app.get("/api/v1/metrics", &org.api_token).await);
+}
