@@ -3,6 +3,7 @@
 
 use super::campaign::{CallChanged, CampaignRegistry};
 use super::extension::{change_extension, ExtensionRegistry};
+use super::prices::{PriceFetcher, WantPrice};
 use super::registry::{Alias, CallKey, CallRegistry, Forget};
 use crate::db::models::{CallEventRow, CallRow, InboxRow};
 use crate::db::queries;
@@ -94,6 +95,8 @@ pub struct CallDeps {
     pub extensions: Addr<ExtensionRegistry>,
     /// Told when a campaign's call changes.
     pub campaigns: Addr<CampaignRegistry>,
+    /// Told when a call whose price the provider's API will know has ended.
+    pub prices: Addr<PriceFetcher>,
 }
 
 /// Where an actor finds its call in the database.
@@ -454,6 +457,9 @@ impl CallActor {
         });
         self.unsaved = false;
         let analytics_arrived = applied.call.analytics.is_some() && self.call.analytics.is_none();
+        if applied.status_changed && applied.call.status.is_final() {
+            self.want_price(&applied.call);
+        }
         self.call = applied.call;
         // The campaign hears of the change once it is committed, never before.
         let campaign_news = self
@@ -479,6 +485,30 @@ impl CallActor {
         }
         .boxed()
         .shared()
+    }
+
+    /// Asks for the call's price from the provider's API when its account wants that and the
+    /// provider has not given one.
+    fn want_price(&self, call: &Call) {
+        let Some(provider) = crate::providers::Provider::parse(&call.provider) else {
+            return;
+        };
+        let fetches = self
+            .deps
+            .engine
+            .orgs
+            .cached_credentials(&call.org_id, provider)
+            .is_some_and(|c| c.fetches_prices());
+        if let (true, None, Some(provider_call_id)) =
+            (fetches, &call.provider_price, &call.provider_call_id)
+        {
+            self.deps.prices.do_send(WantPrice {
+                org_id: call.org_id.clone(),
+                call_id: call.id.clone(),
+                provider,
+                provider_call_id: provider_call_id.clone(),
+            });
+        }
     }
 
     /// After a failed commit the in-memory state may be ahead of the database: read it back.

@@ -9,6 +9,7 @@ pub mod dialer;
 pub mod extension;
 pub mod org_hub;
 pub mod org_metrics;
+pub mod prices;
 pub mod registry;
 
 use crate::db::writer::Publisher;
@@ -19,6 +20,7 @@ use dialer::Dialer;
 use extension::ExtensionRegistry;
 use org_hub::{HubDirectory, Publish};
 use org_metrics::{MetricsPublisher, Touched};
+use prices::PriceFetcher;
 use registry::CallRegistry;
 use std::sync::Arc;
 
@@ -80,12 +82,15 @@ impl Actors {
         fanout.metrics.run(MetricsPublisher::new(engine.clone()));
         let extensions = ExtensionRegistry::new(engine.clone()).start();
         let campaigns_context = Context::<CampaignRegistry>::new();
+        let prices_context = Context::<PriceFetcher>::new();
         let calls = CallRegistry::new(
             engine.clone(),
             extensions.clone(),
             campaigns_context.address(),
+            prices_context.address(),
         )
         .start();
+        prices_context.run(PriceFetcher::new(engine.clone(), calls.clone()));
         let campaigns = campaigns_context.run(CampaignRegistry::new(
             engine.clone(),
             calls.clone(),

@@ -4,6 +4,7 @@
 use super::call::{Accepted, ApplyEvent, CallActor, CallDeps, Lookup, ProviderEvent, Receipt};
 use super::campaign::CampaignRegistry;
 use super::extension::ExtensionRegistry;
+use super::prices::PriceFetcher;
 use crate::domain::call::{Call, Direction};
 use crate::domain::ids::{CallId, OrgId};
 use crate::engine::Engine;
@@ -39,11 +40,12 @@ pub struct CallRegistry {
 }
 
 impl CallRegistry {
-    /// The registry; every call actor it starts talks to `extensions` and `campaigns`.
+    /// The registry; every call actor it starts talks to `extensions`, `campaigns` and `prices`.
     pub fn new(
         engine: Arc<Engine>,
         extensions: Addr<ExtensionRegistry>,
         campaigns: Addr<CampaignRegistry>,
+        prices: Addr<PriceFetcher>,
     ) -> Self {
         CallRegistry {
             by_key: HashMap::new(),
@@ -52,6 +54,7 @@ impl CallRegistry {
                 engine,
                 extensions,
                 campaigns,
+                prices,
             },
         }
     }

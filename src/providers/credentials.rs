@@ -29,12 +29,12 @@ fn fields(provider: Provider) -> (&'static [&'static str], &'static [&'static st
     match provider {
         Provider::Twilio => (
             &["account_sid", "auth_token", "from_number"],
-            &INBOUND_ROUTING,
+            &["inbound_dial", "inbound_message", "fetch_prices"],
         ),
         Provider::Plivo => (&["auth_id", "auth_token", "from_number"], &INBOUND_ROUTING),
         Provider::Exotel => (
             &["account_sid", "api_key", "api_token", "caller_id"],
-            &["flow_url"],
+            &["flow_url", "fetch_prices"],
         ),
         Provider::Bolna => (&["api_key", "agent_id"], &["from_number"]),
         Provider::Yeastar => (
@@ -163,6 +163,9 @@ pub struct Common {
     pub inbound_dial: Option<String>,
     /// What an inbound call hears when nobody is to be dialed.
     pub inbound_message: Option<String>,
+    /// `"true"`: a finished call's price is read from the provider's call API (Twilio, Exotel),
+    /// whose status callbacks do not carry it.
+    pub fetch_prices: Option<String>,
 }
 
 fn one_per_second() -> f64 {
@@ -221,6 +224,12 @@ impl Credentials {
             Account::Bolna(a) => a.from_number.as_deref(),
             Account::Yeastar(_) => None,
         }
+    }
+
+    /// Whether the account asks for its calls' prices to be read from the provider's API.
+    pub fn fetches_prices(&self) -> bool {
+        self.common.fetch_prices.as_deref() == Some("true")
+            && matches!(self.account, Account::Twilio(_) | Account::Exotel(_))
     }
 
     /// Whether a dial without a `from` number can be placed: Exotel then needs a flow.

@@ -300,6 +300,64 @@ pub async fn poll_status(
     })
 }
 
+/// A price as a provider's call API reports it: the amount (what the call cost, at least 0) and
+/// its currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportedPrice {
+    pub amount: String,
+    pub currency: String,
+}
+
+/// Asks the provider's call-details API what a finished call cost (Twilio `price`/`price_unit`,
+/// Exotel `Call.Price`, in the account's currency, INR unless it says). None while the provider
+/// has not priced the call yet, or for a provider with no such field.
+pub async fn fetch_price(
+    http: &reqwest::Client,
+    credentials: &Credentials,
+    provider_call_id: &str,
+) -> Result<Option<ReportedPrice>, OriginateError> {
+    let (provider, request, amount, unit, default_unit) = match &credentials.account {
+        Account::Twilio(account) => {
+            let url = format!(
+                "{}/2010-04-01/Accounts/{}/Calls/{provider_call_id}.json",
+                credentials.api_base("https://api.twilio.com"),
+                account.account_sid
+            );
+            let auth = basic(&account.account_sid, &account.auth_token);
+            let request = http.get(url).header("Authorization", auth);
+            (Provider::Twilio, request, "/price", "/price_unit", "USD")
+        }
+        Account::Exotel(account) => {
+            let url = format!(
+                "{}/v1/Accounts/{}/Calls/{provider_call_id}.json",
+                credentials.api_base("https://api.exotel.com"),
+                account.account_sid
+            );
+            let auth = basic(&account.api_key, &account.api_token);
+            let request = http.get(url).header("Authorization", auth);
+            (
+                Provider::Exotel,
+                request,
+                "/Call/Price",
+                "/Call/PriceUnit",
+                "INR",
+            )
+        }
+        _ => return Ok(None),
+    };
+    let answer = send(provider, request.timeout(std::time::Duration::from_secs(5))).await?;
+    let text = |pointer: &str| match answer.pointer(pointer) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    // Twilio writes a charge as a negative amount: the call cost its magnitude.
+    Ok(text(amount).map(|amount| ReportedPrice {
+        amount: amount.trim_start_matches('-').to_owned(),
+        currency: text(unit).unwrap_or_else(|| default_unit.to_owned()),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,8 @@ pub struct Script {
     pub twilio_play: TwilioPlay,
     /// The status Twilio's call-details API reports for any call.
     pub twilio_poll_status: String,
+    /// The price Twilio's call-details API reports for any call (`price`, in USD; None: not yet).
+    pub twilio_price: Option<String>,
     /// The PBX refuses every login (errcode 10004).
     pub pbx_refuse_logins: bool,
     /// After a call placed through Twilio completes, half the time a voice bot's analytics are
@@ -56,6 +58,7 @@ impl Default for Script {
             twilio_auth_token: String::new(),
             twilio_play: TwilioPlay::EarlyInitiated,
             twilio_poll_status: "no-answer".into(),
+            twilio_price: Some("-0.01700".into()),
             pbx_refuse_logins: false,
             analytics: None,
             pbx_event_before_answer: None,
@@ -477,8 +480,11 @@ async fn twilio_call_details(
     shared: web::Data<Shared>,
 ) -> HttpResponse {
     shared.record("twilio", "call_details", &req, json!({"sid": path.1}));
-    let status = shared.script().twilio_poll_status;
-    HttpResponse::Ok().json(json!({"sid": path.1, "status": status}))
+    let script = shared.script();
+    HttpResponse::Ok().json(json!({
+        "sid": path.1, "status": script.twilio_poll_status,
+        "price": script.twilio_price, "price_unit": "USD",
+    }))
 }
 
 /// Plivo `POST /v1/Account/{auth_id}/Call/` (providers.md §2.1).

@@ -570,3 +570,107 @@ async fn a_burst_of_a_thousand_events_gives_at_most_one_metrics_update_a_second(
     assert_eq!(last["calls"], 250, "the last update has everything: {last}");
     assert_eq!(last, &app.get("/api/v1/metrics", &org.api_token).await);
 }
+
+#[actix_web::test]
+async fn a_late_twilio_price_read_from_its_api_replaces_the_rate_and_adjusts_the_debit() {
+    let app = spawn_app_with(switchboard::config::Settings {
+        price_retry: std::time::Duration::from_millis(500),
+        ..test_settings()
+    })
+    .await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    providers.script(|s| s.twilio_price = None);
+    let org = app.create_org("Acme").await;
+    app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": providers.base(), "fetch_prices": "true"})).await;
+    let token = Some(org.api_token.as_str());
+    app.request("PUT", "/api/v1/rates", token, Some(rates()))
+        .await;
+    top_up(&app, &org, "1.00").await;
+    let call_id = call_to(&app, &org, &format!("CA{:032}", 1), "+15550002222", true).await;
+    let call = app
+        .get(&format!("/api/v1/calls/{call_id}"), &org.api_token)
+        .await;
+    assert_eq!(
+        call["cost"], "0.026",
+        "priced by the rate until Twilio's price is known"
+    );
+
+    // Twilio has not priced the call yet; then it has (its price is a negative charge).
+    let details = || {
+        providers
+            .requests()
+            .iter()
+            .filter(|r| r.operation == "call_details")
+            .count()
+    };
+    for _ in 0..100 {
+        if details() > 0 {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(details(), 1, "asked once, off the ingest path");
+    providers.script(|s| s.twilio_price = Some("-0.01700".into()));
+    // Asked again after `price_retry`.
+    let mut call = call;
+    for _ in 0..200 {
+        call = app
+            .get(&format!("/api/v1/calls/{call_id}"), &org.api_token)
+            .await;
+        if call["provider_cost"] == "0.017" {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (
+            call["cost"].as_str(),
+            call["provider_cost"].as_str(),
+            call["provider_currency"].as_str()
+        ),
+        (Some("0.017"), Some("0.017"), Some("USD")),
+        "{call}"
+    );
+    assert_eq!(
+        call["billed_s"], 120,
+        "billed seconds still follow the rate's increment"
+    );
+    let timeline = app
+        .get(&format!("/api/v1/calls/{call_id}/events"), &org.api_token)
+        .await;
+    let last = timeline["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["kind"], "price", "{last}");
+    assert_eq!(last["data"]["billing"]["previous_cost"], "0.026");
+    // Debited 0.026 first, then given back the difference: once each.
+    let ledger = app.get("/api/v1/credits/ledger", &org.api_token).await;
+    let lines: Vec<(String, String)> = ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["reason"].as_str().unwrap().into(),
+                l["amount"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("adjustment".to_owned(), "0.009".to_owned()),
+            ("call".into(), "-0.026".into()),
+            ("top_up".into(), "1.00".into())
+        ]
+    );
+    assert_eq!(
+        app.get("/api/v1/credits", &org.api_token).await["balance"],
+        "0.983"
+    );
+    let totals = app.get("/api/v1/metrics", &org.api_token).await;
+    assert_eq!(totals["cost"], json!({"USD": "0.017"}));
+}
