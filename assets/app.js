@@ -157,6 +157,13 @@ function receive(event) {
       state.metrics = data;
       mark('metrics');
       break;
+    case 'credits:updated':
+      // The balance moves at once; the other totals with the next metrics:updated.
+      state.metrics = Object.assign({}, state.metrics || {}, {
+        credits: { balance: data.balance, currency: data.currency, low: data.low },
+      });
+      mark('metrics');
+      break;
     case 'incoming:call':
       popup(data);
       if (data.call) putCall(data.call);
@@ -455,6 +462,9 @@ async function showTimeline(id) {
 }
 
 // Campaigns.
+/** A campaign's stored reason as a supervisor reads it. */
+const REASONS = { insufficient_credits: 'Paused: credits used up. A top-up resumes it.' };
+
 const CONTROLS = { pending: ['start', 'cancel'], running: ['pause', 'cancel'], paused: ['resume', 'cancel'], completed: ['start'], cancelled: ['start'], failed: [] };
 
 function renderCampaigns() {
@@ -468,7 +478,7 @@ function renderCampaigns() {
     row.appendChild(el('td', '', campaign.name));
     const status = el('td');
     status.appendChild(el('span', `status ${campaign.status}`, campaign.status));
-    if (campaign.failure_reason) status.appendChild(el('div', 'error', campaign.failure_reason));
+    if (campaign.failure_reason) status.appendChild(el('div', 'error', REASONS[campaign.failure_reason] || campaign.failure_reason));
     row.appendChild(status);
     row.appendChild(el('td', '', campaign.provider));
     const cell = el('td', 'progress');
@@ -629,12 +639,15 @@ function renderMetrics() {
     ['Answer rate', `${Math.round((m.answer_rate || 0) * 100)}%`], ['Minutes', (m.talk_minutes || 0).toFixed(1)],
     ['Average talk', `${Math.round(m.average_talk_s || 0)}s`], ['Cost', cost],
   ];
-  if (m.credits !== null && m.credits !== undefined) cards.push(['Credits', typeof m.credits === 'object' ? m.credits.balance : m.credits]);
+  if (m.billed_minutes !== undefined) cards.push(['Billed minutes', (m.billed_minutes || 0).toFixed(1)]);
+  const credits = m.credits && typeof m.credits === 'object' ? m.credits : null;
+  if (credits) cards.push(['Credits', `${credits.balance} ${credits.currency || ''}`.trim(), credits.low ? 'low' : '']);
   const section = $('metrics');
   section.textContent = '';
-  for (const [label, value] of cards) {
-    const card = el('div', 'card');
-    card.append(el('div', 'label', label), el('div', 'value', String(value)));
+  for (const [label, value, warn] of cards) {
+    const card = el('div', warn ? `card ${warn}` : 'card');
+    card.dataset.metric = label;
+    card.append(el('div', 'label', warn ? `${label} · low` : label), el('div', 'value', value === undefined ? '—' : String(value)));
     section.appendChild(card);
   }
 }

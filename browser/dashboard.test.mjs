@@ -1,10 +1,11 @@
 // The dashboard in headless Chromium against the real engine: the snapshot, an extension card
 // following signed PBX webhooks, a campaign started and paused from its buttons, a cut WebSocket
-// whose replay brings exactly the missed events, and a viewer token's page without buttons.
+// whose replay brings exactly the missed events, a viewer token's page without buttons, and the
+// credit balance going low with a campaign paused for it until a top-up.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { browser, ext, inbound, makeOrg, pbx, startEngine } from './engine.mjs';
+import { browser, ext, inbound, makeOrg, pbx, startEngine, topUp } from './engine.mjs';
 
 let engine;
 let chrome;
@@ -129,5 +130,59 @@ test('a viewer token opens the wallboard without a button that changes anything'
     body: JSON.stringify({ phone: '+919876543210' }),
   })).status);
   assert.equal(refused, 403);
+  await page.close();
+});
+
+test('the credit balance goes low as calls are billed, and a campaign paused for it resumes after a top-up', async () => {
+  const org = await makeOrg(engine.base, 'Credits floor');
+  await org.request('PUT', '/api/v1/rates', { rates: [
+    { provider: 'yeastar', direction: 'inbound', per_minute: '1.00', increment_s: 60 },
+  ] });
+  await org.request('PUT', '/api/v1/credits', { low_threshold: '1.00' });
+  await topUp(engine.base, org, '1.50');
+  const page = await chrome.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(`${engine.base}/#token=${org.token}`);
+  await page.waitForSelector('#link.up');
+  const credits = page.locator('.card[data-metric="Credits"]');
+  await until(async () => (await credits.count()) === 1, 'a credits card');
+  assert.equal(await credits.locator('.value').textContent(), '1.50 USD');
+  assert.doesNotMatch(await credits.getAttribute('class'), /\blow\b/);
+
+  // A PBX call of 61 s at 1.00 a minute, billed by the minute: 2.00, the balance goes below zero.
+  await pbx(engine.base, org, 30007, { extension: '401', status: 'Registered' });
+  const members = (word) => [inbound('09876543210', word === 'BYE' ? 'BYE' : 'ANSWERED'), ext('401', word)];
+  for (const word of ['RING', 'ANSWER', 'BYE']) {
+    await pbx(engine.base, org, 30011, { call_id: '950.1', members: members(word) });
+  }
+  await pbx(engine.base, org, 30012, {
+    call_id: '950.1', time_start: '2025-03-04 10:00:00', call_from: '09876543210', call_to: '401',
+    call_duration: 70, talk_duration: 61, status: 'ANSWERED', type: 'Inbound',
+  });
+  await until(async () => (await credits.locator('.value').textContent()) === '-0.50 USD', 'balance -0.50');
+  assert.match(await credits.getAttribute('class'), /\blow\b/);
+  assert.match(await credits.locator('.label').textContent(), /low/);
+
+  // A campaign cannot dial on an empty balance: it pauses, and says why.
+  await org.request('PUT', '/api/v1/providers/twilio', {
+    account_sid: 'ACbrowser', auth_token: 'browser-test-twilio', from_number: '+15550000000',
+    api_base: 'http://127.0.0.1:9', calls_per_second: 5,
+  });
+  const contacts = Array.from({ length: 3 }, (_, i) => ({ phone: `+9198${String(20000000 + i)}` }));
+  const { body: campaign } = await org.request('POST', '/api/v1/campaigns', { name: 'Credits run', provider: 'twilio', concurrency: 1, contacts });
+  await org.request('POST', `/api/v1/campaigns/${campaign.id}/start`);
+  await page.click('#tabs button[data-view="campaigns"]');
+  const row = page.locator(`#campaign-rows tr[data-id="${campaign.id}"]`);
+  await until(async () => /credits used up/.test(await row.textContent()), 'the row says the credits ran out');
+  assert.equal((await org.request('GET', `/api/v1/campaigns/${campaign.id}`)).body.failure_reason, 'insufficient_credits');
+
+  await topUp(engine.base, org, '10.00');
+  await until(async () => (await org.request('GET', `/api/v1/campaigns/${campaign.id}`)).body.status !== 'paused', 'resumed by the top-up');
+  await until(async () => !/credits used up/.test(await row.textContent()), 'the row no longer says so');
+  await page.click('#tabs button[data-view="board"]');
+  await until(async () => (await credits.locator('.value').textContent()) === '9.50 USD', 'balance 9.50');
+  assert.doesNotMatch(await credits.getAttribute('class'), /\blow\b/);
+  assert.deepEqual(errors, [], 'no script errors');
   await page.close();
 });

@@ -73,6 +73,17 @@ export async function makeOrg(base, name) {
   return org;
 }
 
+/** The admin tops up an org's credits; answers the account. */
+export async function topUp(base, org, amount) {
+  const response = await fetch(`${base}/api/v1/orgs/${org.id}/credits`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ amount }),
+  });
+  if (!response.ok) throw new Error(`top-up answered ${response.status}`);
+  return response.json();
+}
+
 /** Posts one PBX event (`{type, sn, msg}` with `msg` a JSON string), signed. */
 export async function pbx(base, org, type, msg) {
   const body = JSON.stringify({ type, sn: 'TEST', msg: JSON.stringify(msg) });

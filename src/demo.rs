@@ -6,7 +6,8 @@
 
 use crate::config::Settings;
 use crate::db::DatabaseUrl;
-use crate::engine::orgs;
+use crate::domain::money::Money;
+use crate::engine::{billing, orgs};
 use crate::sim::dice::Dice;
 use crate::sim::pbx::PbxSim;
 use crate::sim::providers::{FakeProviders, Script, TwilioLine, TwilioPlay};
@@ -17,6 +18,9 @@ use std::time::Duration;
 
 /// The demo org's name (reused, with new tokens, on every run over the same database).
 pub const DEMO_ORG: &str = "Switchboard demo";
+/// The credits the demo org is topped up with at each start, and its low-balance warning.
+const DEMO_CREDITS: &str = "5.00";
+const DEMO_LOW_CREDITS: &str = "1.00";
 
 /// How much traffic, how fast.
 #[derive(Debug, Clone)]
@@ -59,6 +63,10 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
         let app = Application::build(settings).await?;
         let engine = app.engine();
         let created = orgs::reissue(&engine.pool, &engine.writer, DEMO_ORG)
+            .await
+            .map_err(|e| e.to_string())?;
+        let credits = Money::parse(DEMO_CREDITS).expect("a decimal");
+        billing::top_up(&engine, &created.org.id, credits)
             .await
             .map_err(|e| e.to_string())?;
         let base = engine.public_url.clone();
@@ -154,7 +162,34 @@ async fn start_traffic(
         json!({
             "account_sid": "ACdemo0000", "auth_token": twilio_token, "from_number": twilio_number,
             "api_base": providers.base(), "calls_per_second": campaign_share.max(0.05),
+            "fetch_prices": "true",
         }),
+    )
+    .await?;
+    // Money: rates for every call (Twilio's own price replaces the rate once its API has it),
+    // and credits that the campaign spends: when they run out it pauses, as a real one would.
+    api(
+        &client,
+        base,
+        token,
+        "PUT",
+        "/api/v1/rates",
+        json!({"rates": [
+            {"provider": "twilio", "direction": "outbound", "per_minute": "0.0130", "increment_s": 60},
+            {"provider": "twilio", "direction": "outbound", "prefix": "+91", "per_minute": "0.0090", "increment_s": 6, "minimum_s": 6},
+            {"provider": "twilio", "direction": "inbound", "per_minute": "0.0085", "increment_s": 60},
+            {"provider": "yeastar", "direction": "inbound", "per_minute": "0.0040", "increment_s": 60},
+            {"provider": "yeastar", "direction": "outbound", "per_minute": "0.0120", "increment_s": 60},
+        ]}),
+    )
+    .await?;
+    api(
+        &client,
+        base,
+        token,
+        "PUT",
+        "/api/v1/credits",
+        json!({"low_threshold": DEMO_LOW_CREDITS}),
     )
     .await?;
     api(

@@ -109,6 +109,26 @@ pub fn blank_account(org_id: &OrgId, now: &str) -> CreditAccountRow {
     }
 }
 
+/// Adds `amount` to an org's balance (credits are on from then): committed with its ledger line
+/// and `credits:updated`, then known to the billing book.
+pub async fn top_up(engine: &Engine, org_id: &OrgId, amount: Money) -> Result<(), AppError> {
+    engine
+        .writer
+        .commit(crate::db::writes::WriteRequest {
+            org_id: org_id.clone(),
+            ops: vec![crate::db::writes::WriteOp::TopUp {
+                org_id: org_id.to_string(),
+                amount_micros: amount.micros(),
+                ledger_id: uuid::Uuid::now_v7().to_string(),
+                at: crate::domain::time::to_text(chrono::Utc::now()),
+            }],
+            events: Vec::new(),
+        })
+        .await?;
+    engine.billing.enable_credits(org_id);
+    Ok(())
+}
+
 /// A new call may be placed unless the org's credits are on and used up: 402
 /// `insufficient_credits` then (inbound calls are tracked whatever the balance).
 pub async fn check_credits(engine: &Engine, org_id: &OrgId) -> Result<(), AppError> {

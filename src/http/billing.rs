@@ -12,7 +12,7 @@ use crate::domain::billing::Rate;
 use crate::domain::call::Direction;
 use crate::domain::money::{currency_code, Money};
 use crate::domain::time::to_text;
-use crate::engine::billing::{blank_account, rate_row};
+use crate::engine::billing::{self, blank_account, rate_row};
 use crate::error::{AppError, Code};
 use crate::providers::Provider;
 use actix_web::{web, HttpResponse};
@@ -257,21 +257,7 @@ pub async fn top_up(
     let amount = Money::parse(&body.amount)
         .filter(|m| m.is_positive())
         .ok_or_else(|| invalid(format!("amount `{}` is not an amount above 0", body.amount)))?;
-    state
-        .engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org.id.clone(),
-            ops: vec![WriteOp::TopUp {
-                org_id: org.id.to_string(),
-                amount_micros: amount.micros(),
-                ledger_id: uuid::Uuid::now_v7().to_string(),
-                at: to_text(chrono::Utc::now()),
-            }],
-            events: Vec::new(),
-        })
-        .await?;
-    state.engine.billing.enable_credits(&org.id);
+    billing::top_up(&state.engine, &org.id, amount).await?;
     resume_paused_for_credits(&state, &org).await;
     let org_id = org.id.to_string();
     let row = state
