@@ -5,7 +5,7 @@ use super::campaign::{CallChanged, CampaignRegistry};
 use super::extension::{change_extension, ExtensionRegistry};
 use super::prices::{PriceFetcher, WantPrice};
 use super::registry::{Alias, CallKey, CallRegistry, Forget};
-use crate::db::models::{CallEventRow, CallRow, InboxRow};
+use crate::db::models::{CallEventRow, CallRow, CallTotalsRow, InboxRow};
 use crate::db::queries;
 use crate::db::writer::SharedOutcome;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
@@ -13,6 +13,7 @@ use crate::domain::call::{self, Call, CallEvent};
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::extension::ExtensionChange;
 use crate::domain::ids::CallId;
+use crate::domain::tally;
 use crate::domain::time::to_text;
 use crate::engine::Engine;
 use crate::error::AppError;
@@ -420,6 +421,18 @@ impl CallActor {
             ops.push(WriteOp::AcceptWebhook(inbox));
         }
         let mut events = Vec::new();
+        // The org's totals move with the call: its stored share out, its new one in.
+        if self.unsaved || applied.changed {
+            let before = (!self.unsaved).then_some(&self.call);
+            let org_id = applied.call.org_id.as_str();
+            let changes: Vec<CallTotalsRow> = tally::change(before, &applied.call)
+                .iter()
+                .map(|t| CallTotalsRow::of(org_id, t))
+                .collect();
+            if !changes.is_empty() {
+                ops.push(WriteOp::AddTotals(changes));
+            }
+        }
         if self.unsaved {
             ops.push(WriteOp::UpsertCall(Box::new(CallRow::from(&applied.call))));
             let created = Entry::engine("created", serde_json::json!({}));

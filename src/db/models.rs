@@ -505,3 +505,75 @@ pub struct LedgerRow {
     pub call_id: Option<String>,
     pub reason: String,
 }
+
+/// An org's totals for one day, campaign, status and currency (or a change of them).
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = call_totals, treat_none_as_default_value = false)]
+pub struct CallTotalsRow {
+    pub org_id: String,
+    pub day: String,
+    pub campaign_id: String,
+    pub status: String,
+    pub currency: String,
+    pub calls: i64,
+    pub answered: i64,
+    pub talk_s: i64,
+    pub talked: i64,
+    pub priced: i64,
+    pub cost_micros: i64,
+    pub billed_s: i64,
+}
+
+impl CallTotalsRow {
+    /// The row of a change of `org_id`'s totals.
+    pub fn of(org_id: &str, tally: &crate::domain::tally::Tally) -> Self {
+        CallTotalsRow {
+            org_id: org_id.to_owned(),
+            day: tally.day.clone(),
+            campaign_id: tally.campaign_id.clone(),
+            status: tally.status.to_owned(),
+            currency: tally.currency.clone(),
+            calls: tally.calls,
+            answered: tally.answered,
+            talk_s: tally.talk_s,
+            talked: tally.talked,
+            priced: tally.priced,
+            cost_micros: tally.cost_micros,
+            billed_s: tally.billed_s,
+        }
+    }
+
+    fn add(&mut self, other: &CallTotalsRow) {
+        self.calls += other.calls;
+        self.answered += other.answered;
+        self.talk_s += other.talk_s;
+        self.talked += other.talked;
+        self.priced += other.priced;
+        self.cost_micros += other.cost_micros;
+        self.billed_s += other.billed_s;
+    }
+
+    /// Sums changes by key, in the order their keys first came.
+    pub fn summed<'a>(changes: impl Iterator<Item = &'a CallTotalsRow>) -> Vec<CallTotalsRow> {
+        let mut rows: Vec<CallTotalsRow> = Vec::new();
+        let mut at: std::collections::HashMap<(String, String, String, String, String), usize> =
+            std::collections::HashMap::new();
+        for change in changes {
+            let key = (
+                change.org_id.clone(),
+                change.day.clone(),
+                change.campaign_id.clone(),
+                change.status.clone(),
+                change.currency.clone(),
+            );
+            match at.get(&key) {
+                Some(&i) => rows[i].add(change),
+                None => {
+                    at.insert(key, rows.len());
+                    rows.push(change.clone());
+                }
+            }
+        }
+        rows
+    }
+}

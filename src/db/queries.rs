@@ -589,6 +589,73 @@ pub struct TotalsFilter {
     pub campaign_id: Option<String>,
 }
 
+impl TotalsFilter {
+    /// Whether both bounds (where given) fall on a UTC midnight: the totals kept per day answer.
+    pub fn whole_days(&self) -> bool {
+        [&self.from, &self.to]
+            .into_iter()
+            .flatten()
+            .all(|at| at.ends_with("T00:00:00.000Z"))
+    }
+}
+
+/// An org's totals under `filter` (whole days only) read from the totals kept per day, campaign,
+/// status and currency: a few rows per day however many calls.
+pub fn kept_totals(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &TotalsFilter,
+) -> QueryResult<Vec<CallTotals>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Nullable};
+    let rows: Vec<(String, String, i64, i64, i64, i64, Option<i64>, i64)> = db_run!(conn, |c| {
+        let mut query = call_totals::table
+            .group_by((call_totals::currency, call_totals::status))
+            .select((
+                call_totals::status,
+                call_totals::currency,
+                sql::<BigInt>("CAST(SUM(calls) AS BIGINT)"),
+                sql::<BigInt>("CAST(SUM(answered) AS BIGINT)"),
+                sql::<BigInt>("CAST(SUM(talk_s) AS BIGINT)"),
+                sql::<BigInt>("CAST(SUM(talked) AS BIGINT)"),
+                sql::<Nullable<BigInt>>(
+                    "CAST(CASE WHEN SUM(priced) > 0 THEN SUM(cost_micros) END AS BIGINT)",
+                ),
+                sql::<BigInt>("CAST(SUM(billed_s) AS BIGINT)"),
+            ))
+            .filter(call_totals::org_id.eq(org_id))
+            .into_boxed();
+        if let Some(from) = &filter.from {
+            query = query.filter(call_totals::day.ge(from[..10].to_owned()));
+        }
+        if let Some(to) = &filter.to {
+            query = query.filter(call_totals::day.lt(to[..10].to_owned()));
+        }
+        if let Some(campaign_id) = &filter.campaign_id {
+            query = query.filter(call_totals::campaign_id.eq(campaign_id.clone()));
+        }
+        query.load(c)
+    })?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| row.2 != 0)
+        .map(
+            |(status, currency, calls, answered, talk_s, talked, cost_micros, billed_s)| {
+                CallTotals {
+                    status,
+                    currency: Some(currency).filter(|c| !c.is_empty()),
+                    calls,
+                    answered,
+                    talk_s,
+                    talked,
+                    cost_micros,
+                    billed_s,
+                }
+            },
+        )
+        .collect())
+}
+
 /// One status's (and currency's) share of an org's calls: counts, talk and money, summed in SQL.
 #[derive(Debug, Clone, Queryable)]
 pub struct CallTotals {

@@ -216,7 +216,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    call_totals (org_id, day, campaign_id, status, currency) {
+        org_id -> Text,
+        day -> Text,
+        campaign_id -> Text,
+        status -> Text,
+        currency -> Text,
+        calls -> BigInt,
+        answered -> BigInt,
+        talk_s -> BigInt,
+        talked -> BigInt,
+        priced -> BigInt,
+        cost_micros -> BigInt,
+        billed_s -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    call_totals,
     rates,
     credit_accounts,
     credit_ledger,

@@ -47,6 +47,8 @@ pub enum WriteOp {
     },
     UpdateContact(ContactRow),
     AppendTimeline(CallEventRow),
+    /// Changes an org's totals by these amounts (a call's old share out, its new one in).
+    AddTotals(Vec<CallTotalsRow>),
     /// Replaces every rate of an org.
     PutRates {
         org_id: String,
@@ -162,6 +164,7 @@ struct TableRows<'a> {
     extensions: LastByKey<(&'a str, &'a str), &'a ExtensionRow>,
     timeline: Vec<&'a CallEventRow>,
     events: Vec<EventRow>,
+    totals: Vec<&'a CallTotalsRow>,
 }
 
 impl<'a> TableRows<'a> {
@@ -206,6 +209,27 @@ impl<'a> TableRows<'a> {
                 .values(rows)
                 .execute(c))?;
         }
+        // The batch's changes summed per key, added to what is stored.
+        let totals = CallTotalsRow::summed(self.totals.into_iter());
+        for rows in totals.chunks(ROWS_PER_STATEMENT) {
+            use call_totals::dsl as t;
+            let rows: Vec<&CallTotalsRow> = rows.iter().collect();
+            use diesel::upsert::excluded;
+            db_run!(conn, |c| diesel::insert_into(call_totals::table)
+                .values(rows)
+                .on_conflict((t::org_id, t::day, t::campaign_id, t::status, t::currency))
+                .do_update()
+                .set((
+                    t::calls.eq(t::calls + excluded(t::calls)),
+                    t::answered.eq(t::answered + excluded(t::answered)),
+                    t::talk_s.eq(t::talk_s + excluded(t::talk_s)),
+                    t::talked.eq(t::talked + excluded(t::talked)),
+                    t::priced.eq(t::priced + excluded(t::priced)),
+                    t::cost_micros.eq(t::cost_micros + excluded(t::cost_micros)),
+                    t::billed_s.eq(t::billed_s + excluded(t::billed_s)),
+                ))
+                .execute(c))?;
+        }
         Ok(())
     }
 }
@@ -247,6 +271,7 @@ pub fn apply(
                     .extensions
                     .put((row.org_id.as_str(), row.number.as_str()), row),
                 WriteOp::AppendTimeline(row) => tables.timeline.push(row),
+                WriteOp::AddTotals(rows) => tables.totals.extend(rows),
                 _ => {}
             }
         }
@@ -317,7 +342,8 @@ fn apply_changes(
             WriteOp::AcceptWebhook(_)
             | WriteOp::UpsertCall(_)
             | WriteOp::UpsertExtension(_)
-            | WriteOp::AppendTimeline(_) => {}
+            | WriteOp::AppendTimeline(_)
+            | WriteOp::AddTotals(_) => {}
             WriteOp::CreateOrg(row) => {
                 diesel::insert_into(orgs::table).values(row).execute(conn)?;
             }

@@ -8,4 +8,5 @@ pub mod extension;
 pub mod ids;
 pub mod money;
 pub mod phone;
+pub mod tally;
 pub mod time;

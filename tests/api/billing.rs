@@ -28,6 +28,20 @@ async fn call_to(app: &TestApp, org: &TestOrg, sid: &str, to: &str, answered: bo
     call_id
 }
 
+/// The org's all-time totals, read from the totals kept per day, after checking them against the
+/// same totals counted from the calls themselves (a bound that is not a midnight counts them).
+async fn kept_totals(app: &TestApp, org: &TestOrg) -> Value {
+    let kept = app.get("/api/v1/metrics", &org.api_token).await;
+    let counted = app
+        .get(
+            "/api/v1/metrics?from=2000-01-01T00:00:00.001Z",
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(kept, counted, "the kept totals are the calls' own");
+    kept
+}
+
 fn rates() -> Value {
     json!({"rates": [
         {"provider": "twilio", "direction": "outbound", "per_minute": "0.0130", "increment_s": 60},
@@ -112,7 +126,7 @@ async fn rates_price_every_call_exactly_and_the_totals_add_up() {
         let (_, body) = app.twilio_status(&org, &params).await;
         assert_eq!(body["status"], "duplicate");
     }
-    let totals = app.get("/api/v1/metrics", &org.api_token).await;
+    let totals = kept_totals(&app, &org).await;
     assert_eq!(totals["cost"], json!({"USD": "0.048"}), "{totals}");
     assert_eq!(totals["billed_minutes"], 3.1, "{totals}");
     assert_eq!(
@@ -380,7 +394,7 @@ async fn credits_are_debited_once_per_call_and_an_empty_balance_stops_new_calls(
         "newest first, with the balance after it"
     );
     assert_eq!(lines.last().unwrap()["reason"], "top_up");
-    let totals = app.get("/api/v1/metrics", &org.api_token).await;
+    let totals = kept_totals(&app, &org).await;
     assert_eq!(
         totals["credits"],
         json!({"balance": "-0.03", "currency": "USD", "low": true})
@@ -502,6 +516,9 @@ async fn the_billing_export_streams_every_call_once_in_creation_order() {
     let column = |name: &str| header.iter().position(|h| h == name).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), calls, "every call once");
+    let totals = kept_totals(&app, &org).await;
+    assert_eq!(totals["calls"], calls);
+    assert_eq!(totals["cost"], json!({"USD": "27.30"}), "1,050 × 0.026");
     let ids: std::collections::HashSet<&str> = rows.iter().map(|r| &r[0]).collect();
     assert_eq!(ids.len(), calls, "no call twice across pages");
     let created: Vec<&str> = rows.iter().map(|r| &r[column("created_at")]).collect();
@@ -671,6 +688,7 @@ async fn a_late_twilio_price_read_from_its_api_replaces_the_rate_and_adjusts_the
         app.get("/api/v1/credits", &org.api_token).await["balance"],
         "0.983"
     );
-    let totals = app.get("/api/v1/metrics", &org.api_token).await;
+    let totals = kept_totals(&app, &org).await;
     assert_eq!(totals["cost"], json!({"USD": "0.017"}));
+    assert_eq!(totals["calls_by_status"], json!({"completed": 1}));
 }
