@@ -599,6 +599,9 @@ impl TotalsFilter {
     }
 }
 
+/// (status, currency, calls, answered, talk_s, talked, cost_micros, billed_s) summed.
+type KeptRow = (String, String, i64, i64, i64, i64, Option<i64>, i64);
+
 /// An org's totals under `filter` (whole days only) read from the totals kept per day, campaign,
 /// status and currency: a few rows per day however many calls.
 pub fn kept_totals(
@@ -608,7 +611,7 @@ pub fn kept_totals(
 ) -> QueryResult<Vec<CallTotals>> {
     use diesel::dsl::sql;
     use diesel::sql_types::{BigInt, Nullable};
-    let rows: Vec<(String, String, i64, i64, i64, i64, Option<i64>, i64)> = db_run!(conn, |c| {
+    let rows: Vec<KeptRow> = db_run!(conn, |c| {
         let mut query = call_totals::table
             .group_by((call_totals::currency, call_totals::status))
             .select((
