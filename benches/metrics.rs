@@ -73,7 +73,12 @@ fn expected(n: usize, keep: impl Fn(usize) -> bool) -> (i64, i64, i64, i64) {
 
 /// One measured total: its name, its query string, which of the bench's calls it counts, and the
 /// same bound as SQL for B.
-type Case<'a> = (&'static str, String, Box<dyn Fn(usize) -> bool + 'a>, String);
+type Case<'a> = (
+    &'static str,
+    String,
+    Box<dyn Fn(usize) -> bool + 'a>,
+    String,
+);
 
 async fn get(client: &awc::Client, url: &str, token: &str) -> (Duration, actix_web::web::Bytes) {
     let started = Instant::now();

@@ -2,14 +2,13 @@
 //! CSV for finance — streamed page by page off the org's index by creation time, so an export of
 //! millions of calls holds one page in memory, never the file.
 
-use super::{ApiOrg, AppState};
+use super::{ApiOrg, AppState, PeriodQuery};
 use crate::db::models::into_calls;
-use crate::db::queries::{self, TotalsFilter};
+use crate::db::queries;
 use crate::domain::call::Call;
 use crate::domain::time::to_text;
 use crate::error::AppError;
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 
 /// Calls read (and written out) per page.
 const PAGE: i64 = 1000;
@@ -37,16 +36,6 @@ const COLUMNS: [&str; 20] = [
     "hangup_cause",
     "final_by",
 ];
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct ExportQuery {
-    /// Calls created at or after this moment (RFC 3339).
-    from: Option<String>,
-    /// Calls created before this moment (RFC 3339).
-    to: Option<String>,
-    /// Only this campaign's calls.
-    campaign_id: Option<String>,
-}
 
 fn record(call: &Call) -> [String; 20] {
     let text = |v: Option<String>| v.unwrap_or_default();
@@ -102,18 +91,13 @@ struct Cursor {
 
 /// The org's calls created in `[from, to)` (each optional) of a campaign (optional), oldest first,
 /// with their billing: `text/csv`, streamed. Bad bounds are a 400 before anything is sent.
-#[utoipa::path(get, path = "/api/v1/calls/export.csv", tag = "billing", params(ExportQuery), responses((status = 200, description = "The calls as CSV", content_type = "text/csv")))]
+#[utoipa::path(get, path = "/api/v1/calls/export.csv", tag = "billing", params(PeriodQuery), responses((status = 200, description = "The calls as CSV", content_type = "text/csv")))]
 pub async fn calls_csv(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
-    query: web::Query<ExportQuery>,
+    query: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let filter = TotalsFilter {
-        from: super::moment("from", query.from)?,
-        to: super::moment("to", query.to)?,
-        campaign_id: query.campaign_id,
-    };
+    let filter = query.into_inner().filter()?;
     let org_id = org.id.to_string();
     let start = Cursor {
         after: None,

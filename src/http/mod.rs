@@ -330,19 +330,40 @@ async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::not_found("endpoint"))
 }
 
-/// A query parameter that is an RFC 3339 time, as stored; 400 `invalid_query` when it is not one.
-pub(crate) fn moment(name: &str, text: Option<String>) -> Result<Option<String>, AppError> {
-    text.map(|t| {
-        chrono::DateTime::parse_from_rfc3339(&t)
-            .map(|at| crate::domain::time::to_text(at.with_timezone(&chrono::Utc)))
-            .map_err(|_| {
-                AppError::new(
-                    Code::InvalidQuery,
-                    format!("`{name}` must be an RFC 3339 time"),
-                )
+/// The calls a total or an export covers: created in `[from, to)` (RFC 3339, each optional) of one
+/// campaign (optional) — `GET /api/v1/metrics` and `GET /api/v1/calls/export.csv`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct PeriodQuery {
+    /// Calls created at or after this moment (RFC 3339).
+    from: Option<String>,
+    /// Calls created before this moment (RFC 3339).
+    to: Option<String>,
+    /// Only this campaign's calls.
+    campaign_id: Option<String>,
+}
+
+impl PeriodQuery {
+    /// The bounds as stored times; 400 `invalid_query` for a bound that is not an RFC 3339 time.
+    pub fn filter(self) -> Result<crate::db::queries::TotalsFilter, AppError> {
+        let moment = |name: &str, text: Option<String>| {
+            text.map(|t| {
+                chrono::DateTime::parse_from_rfc3339(&t)
+                    .map(|at| crate::domain::time::to_text(at.with_timezone(&chrono::Utc)))
+                    .map_err(|_| {
+                        AppError::new(
+                            Code::InvalidQuery,
+                            format!("`{name}` must be an RFC 3339 time"),
+                        )
+                    })
             })
-    })
-    .transpose()
+            .transpose()
+        };
+        Ok(crate::db::queries::TotalsFilter {
+            from: moment("from", self.from)?,
+            to: moment("to", self.to)?,
+            campaign_id: self.campaign_id,
+        })
+    }
 }
 
 /// Who the request's token speaks for (`Authorization: Bearer …`, or `?token=` where a browser

@@ -2,38 +2,21 @@
 //! calls say), over the calls created in `[from, to)` (RFC 3339, both optional) of one campaign
 //! (optional).
 
-use super::{ApiOrg, AppState};
-use crate::db::queries::TotalsFilter;
+use super::{ApiOrg, AppState, PeriodQuery};
 use crate::engine::totals::totals;
 use crate::error::AppError;
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct MetricsQuery {
-    /// Calls created at or after this moment (RFC 3339).
-    from: Option<String>,
-    /// Calls created before this moment (RFC 3339).
-    to: Option<String>,
-    /// Only this campaign's calls.
-    campaign_id: Option<String>,
-}
 
 /// Calls, answered calls and answer rate (ASR), talk minutes and average talk time (ACD), billed
 /// minutes and cost per currency over the calls asked for; live calls, extensions by presence and
 /// the credit balance as they are now.
-#[utoipa::path(get, path = "/api/v1/metrics", tag = "metrics", params(MetricsQuery), responses((status = 200, description = "The org's totals")))]
+#[utoipa::path(get, path = "/api/v1/metrics", tag = "metrics", params(PeriodQuery), responses((status = 200, description = "The org's totals")))]
 pub async fn org_metrics(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
-    query: web::Query<MetricsQuery>,
+    query: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let filter = TotalsFilter {
-        from: super::moment("from", query.from)?,
-        to: super::moment("to", query.to)?,
-        campaign_id: query.campaign_id,
-    };
+    let filter = query.into_inner().filter()?;
     let org_id = org.id.to_string();
     let metrics = state
         .engine

@@ -239,15 +239,14 @@ pub async fn originate(
     })
 }
 
-/// Asks the provider's call-details API how a call it placed stands (Twilio, Exotel, Bolna; Plivo
-/// keeps no such record of a live call). Answers the canonical status it reports, None when the
-/// provider has no such API or the word is not known.
-pub async fn poll_status(
+/// A call's record from the provider's call-details API (Twilio, Exotel, Bolna): the provider and
+/// the request; None for a provider without one (Plivo keeps no record of a live call).
+fn call_details(
     http: &reqwest::Client,
     credentials: &Credentials,
     provider_call_id: &str,
-) -> Result<Option<crate::domain::call::CallStatus>, OriginateError> {
-    let (provider, request, pointer) = match &credentials.account {
+) -> Option<(Provider, reqwest::RequestBuilder)> {
+    let (provider, request) = match &credentials.account {
         Account::Twilio(account) => {
             let url = format!(
                 "{}/2010-04-01/Accounts/{}/Calls/{provider_call_id}.json",
@@ -258,7 +257,6 @@ pub async fn poll_status(
             (
                 Provider::Twilio,
                 http.get(url).header("Authorization", auth),
-                "/status",
             )
         }
         Account::Exotel(account) => {
@@ -271,7 +269,6 @@ pub async fn poll_status(
             (
                 Provider::Exotel,
                 http.get(url).header("Authorization", auth),
-                "/Call/Status",
             )
         }
         Account::Bolna(account) => {
@@ -279,15 +276,29 @@ pub async fn poll_status(
                 "{}/executions/{provider_call_id}",
                 credentials.api_base("https://api.bolna.ai")
             );
-            (
-                Provider::Bolna,
-                http.get(url).bearer_auth(&account.api_key),
-                "/status",
-            )
+            (Provider::Bolna, http.get(url).bearer_auth(&account.api_key))
         }
-        Account::Plivo(_) | Account::Yeastar(_) => return Ok(None),
+        Account::Plivo(_) | Account::Yeastar(_) => return None,
     };
-    let answer = send(provider, request.timeout(std::time::Duration::from_secs(5))).await?;
+    Some((provider, request.timeout(std::time::Duration::from_secs(5))))
+}
+
+/// Asks the provider's call-details API how a call it placed stands (Twilio, Exotel, Bolna; Plivo
+/// keeps no such record of a live call). Answers the canonical status it reports, None when the
+/// provider has no such API or the word is not known.
+pub async fn poll_status(
+    http: &reqwest::Client,
+    credentials: &Credentials,
+    provider_call_id: &str,
+) -> Result<Option<crate::domain::call::CallStatus>, OriginateError> {
+    let Some((provider, request)) = call_details(http, credentials, provider_call_id) else {
+        return Ok(None);
+    };
+    let pointer = match provider {
+        Provider::Exotel => "/Call/Status",
+        _ => "/status",
+    };
+    let answer = send(provider, request).await?;
     let word = answer
         .pointer(pointer)
         .and_then(Value::as_str)
@@ -316,36 +327,15 @@ pub async fn fetch_price(
     credentials: &Credentials,
     provider_call_id: &str,
 ) -> Result<Option<ReportedPrice>, OriginateError> {
-    let (provider, request, amount, unit, default_unit) = match &credentials.account {
-        Account::Twilio(account) => {
-            let url = format!(
-                "{}/2010-04-01/Accounts/{}/Calls/{provider_call_id}.json",
-                credentials.api_base("https://api.twilio.com"),
-                account.account_sid
-            );
-            let auth = basic(&account.account_sid, &account.auth_token);
-            let request = http.get(url).header("Authorization", auth);
-            (Provider::Twilio, request, "/price", "/price_unit", "USD")
-        }
-        Account::Exotel(account) => {
-            let url = format!(
-                "{}/v1/Accounts/{}/Calls/{provider_call_id}.json",
-                credentials.api_base("https://api.exotel.com"),
-                account.account_sid
-            );
-            let auth = basic(&account.api_key, &account.api_token);
-            let request = http.get(url).header("Authorization", auth);
-            (
-                Provider::Exotel,
-                request,
-                "/Call/Price",
-                "/Call/PriceUnit",
-                "INR",
-            )
-        }
+    let (amount, unit, default_unit) = match &credentials.account {
+        Account::Twilio(_) => ("/price", "/price_unit", "USD"),
+        Account::Exotel(_) => ("/Call/Price", "/Call/PriceUnit", "INR"),
         _ => return Ok(None),
     };
-    let answer = send(provider, request.timeout(std::time::Duration::from_secs(5))).await?;
+    let Some((provider, request)) = call_details(http, credentials, provider_call_id) else {
+        return Ok(None);
+    };
+    let answer = send(provider, request).await?;
     let text = |pointer: &str| match answer.pointer(pointer) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
         Some(Value::Number(n)) => Some(n.to_string()),
