@@ -397,7 +397,7 @@ impl CallActor {
         // A call is priced the moment it is final, and again when a late event moves its bill.
         let billing = self.deps.engine.billing.of(&applied.call.org_id);
         let before = applied.call.cost;
-        let rebilled = applied.call.settle(&billing);
+        let rebilled = billing.settle(&mut applied.call);
         if rebilled {
             applied.changed = true;
             if let serde_json::Value::Object(fields) = &mut entry.data {

@@ -39,13 +39,6 @@ impl Default for OrgBilling {
     }
 }
 
-/// A price as a provider reports it, in its currency.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Price {
-    pub amount: Money,
-    pub currency: String,
-}
-
 /// Where a call's cost came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CostSource {
@@ -63,6 +56,19 @@ pub struct Bill {
 }
 
 impl OrgBilling {
+    /// Prices the call by this billing once it is final; answers whether its bill changed.
+    pub fn settle(&self, call: &mut Call) -> bool {
+        let Some(bill) = self.bill(call) else {
+            return false;
+        };
+        let currency = bill.cost.map(|_| self.currency.clone());
+        let before = (call.billed_s, call.cost, call.currency.take());
+        call.billed_s = Some(bill.billed_s);
+        call.cost = bill.cost;
+        call.currency = currency;
+        before != (call.billed_s, call.cost, call.currency.clone())
+    }
+
     /// The rate for a call: its provider and direction, the longest prefix of the number it is
     /// priced by (the callee of an outbound or internal call, the caller of an inbound one).
     pub fn rate_for(&self, call: &Call) -> Option<&Rate> {
@@ -119,6 +125,7 @@ mod tests {
     use super::*;
     use crate::domain::call::CallStatus;
     use crate::domain::ids::{CallId, OrgId};
+    use crate::domain::money::Price;
     use chrono::{Duration, TimeZone, Utc};
 
     fn rate(

@@ -4,9 +4,8 @@
 //! a final status is absorbing except that the provider's own final record may replace an outcome the
 //! engine inferred; every other late event only enriches (times, durations, cost, recording).
 
-use super::billing::{OrgBilling, Price};
 use super::ids::{CallId, OrgId};
-use super::money::{currency_code, Money};
+use super::money::{currency_code, Money, Price};
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -163,7 +162,7 @@ pub struct Call {
     pub reported_talk_s: Option<i64>,
     /// The price the provider reported, in its currency.
     pub provider_price: Option<Price>,
-    /// Set once the call is final ([`Call::settle`]): `talk_s` rounded to the rate's increment.
+    /// Set once the call is final (`OrgBilling::settle`): `talk_s` rounded to the rate's increment.
     pub billed_s: Option<i64>,
     /// What the call costs the org, in `currency` (the org's): see [`crate::domain::billing`].
     pub cost: Option<Money>,
@@ -243,19 +242,6 @@ impl Call {
             (None, _) if self.status.is_final() && self.status != CallStatus::Completed => Some(0),
             _ => None,
         }
-    }
-
-    /// Prices the call by the org's billing once it is final; answers whether its bill changed.
-    pub fn settle(&mut self, billing: &OrgBilling) -> bool {
-        let Some(bill) = billing.bill(self) else {
-            return false;
-        };
-        let currency = bill.cost.map(|_| billing.currency.clone());
-        let before = (self.billed_s, self.cost, self.currency.take());
-        self.billed_s = Some(bill.billed_s);
-        self.cost = bill.cost;
-        self.currency = currency;
-        before != (self.billed_s, self.cost, self.currency.clone())
     }
 
     /// The contract's JSON object for this call.

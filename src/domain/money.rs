@@ -126,6 +126,13 @@ impl<'de> serde::Deserialize<'de> for Money {
     }
 }
 
+/// A price as a provider reports it, in its currency.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Price {
+    pub amount: Money,
+    pub currency: String,
+}
+
 /// The currency code an org or a price is in: three ASCII letters, upper-cased (`usd` → `USD`).
 pub fn currency_code(text: &str) -> Option<String> {
     let text = text.trim();
