@@ -400,7 +400,11 @@ pub async fn yeastar(
     };
     let (call_id, kind, direction, mut event, raw_status, members) = match event {
         PbxEvent::CallState { call_id, members } => {
-            let (direction, event) = yeastar::call_state_event(&members, &org.default_country);
+            let (direction, mut event) = yeastar::call_state_event(&members, &org.default_country);
+            // A 30011 snapshot carries no time: the PBX pushes it the moment it happens, so its
+            // arrival dates it (ringing, answered, ended) until the CDR's own, earlier times
+            // replace these.
+            event.occurred_at = Some(chrono::Utc::now());
             let words: Vec<&str> = members.iter().map(|m| m.status.as_str()).collect();
             let raw = words.join(",");
             (

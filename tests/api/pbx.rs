@@ -164,10 +164,15 @@ async fn an_inbound_call_to_extension_40_rings_talks_hangs_up_and_gets_its_cdr()
         "online",
         "the BYE frees the extension at once"
     );
-    assert_eq!(
-        call_of(&app, &org, "1700.1").await["status"],
-        "disconnected"
-    );
+    // Before its CDR the call is dated by when the PBX's events arrived: answered and ended, so
+    // the answer rate counts it and the call log shows its times.
+    let live = call_of(&app, &org, "1700.1").await;
+    assert_eq!(live["status"], "disconnected");
+    let (answered, ended) = (live["answered_at"].as_str(), live["ended_at"].as_str());
+    assert!(answered.is_some_and(|a| a.starts_with("20")), "{live}");
+    assert!(ended >= answered, "{live}");
+    let totals = app.get("/api/v1/metrics", &org.api_token).await;
+    assert_eq!(totals["answered"], 1, "{totals}");
 
     push(
         &app,
