@@ -647,7 +647,8 @@ function renderMetrics() {
   for (const [label, value, warn] of cards) {
     const card = el('div', warn ? `card ${warn}` : 'card');
     card.dataset.metric = label;
-    card.append(el('div', 'label', warn ? `${label} · low` : label), el('div', 'value', value === undefined ? '—' : String(value)));
+    const text = value === undefined ? '—' : String(value);
+    card.append(el('div', 'label', warn ? `${label} · low` : label), el('div', text.length > 9 ? 'value long' : 'value', text));
     section.appendChild(card);
   }
 }
