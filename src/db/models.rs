@@ -493,6 +493,16 @@ pub struct CreditAccountRow {
     pub updated_at: String,
 }
 
+impl CreditAccountRow {
+    /// At or below the org's low-balance threshold, or at or below zero.
+    pub fn is_low(&self) -> bool {
+        self.balance_micros <= 0
+            || self
+                .low_threshold_micros
+                .is_some_and(|threshold| self.balance_micros <= threshold)
+    }
+}
+
 /// One change of an org's balance: a top-up (positive) or a call's debit (negative).
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = credit_ledger)]

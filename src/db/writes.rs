@@ -551,15 +551,11 @@ fn record_credit(
             reason: reason.to_owned(),
         })
         .execute(conn)?;
-    let low = account
-        .low_threshold_micros
-        .is_some_and(|threshold| account.balance_micros <= threshold)
-        || account.balance_micros <= 0;
     let mut data = serde_json::json!({
         "balance": Money::from_micros(account.balance_micros).to_string(),
         "currency": account.currency,
         "change": Money::from_micros(change).to_string(),
-        "low": low,
+        "low": account.is_low(),
     });
     if let Some(call_id) = call_id {
         data["call_id"] = serde_json::json!(call_id);

@@ -441,7 +441,7 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
     if let Some(amount) = event.cost.as_deref().and_then(Money::parse) {
         let currency = event.currency.as_deref().and_then(currency_code);
         next.provider_price = Some(Price {
-            amount: amount.abs(),
+            amount,
             currency: currency.unwrap_or_else(|| "USD".into()),
         });
     }

@@ -69,10 +69,6 @@ impl Money {
         Money(rounded.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
     }
 
-    pub fn abs(self) -> Money {
-        Money(self.0.saturating_abs())
-    }
-
     pub fn is_positive(self) -> bool {
         self.0 > 0
     }

@@ -53,8 +53,7 @@ pub fn totals(
             json!({
                 "balance": Money::from_micros(account.balance_micros).to_string(),
                 "currency": account.currency,
-                "low": account.balance_micros <= 0
-                    || account.low_threshold_micros.is_some_and(|t| account.balance_micros <= t),
+                "low": account.is_low(),
             })
         });
     let mut presence = Map::new();
