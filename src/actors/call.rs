@@ -5,7 +5,7 @@ use super::campaign::{CallChanged, CampaignRegistry};
 use super::extension::{change_extension, ExtensionRegistry};
 use super::prices::{PriceFetcher, WantPrice};
 use super::registry::{Alias, CallKey, CallRegistry, Forget};
-use crate::db::models::{CallEventRow, CallRow, CallTotalsRow, InboxRow};
+use crate::db::models::{CallEventRow, CallRow, InboxRow};
 use crate::db::queries;
 use crate::db::writer::SharedOutcome;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
@@ -424,13 +424,10 @@ impl CallActor {
         // The org's totals move with the call: its stored share out, its new one in.
         if self.unsaved || applied.changed {
             let before = (!self.unsaved).then_some(&self.call);
-            let org_id = applied.call.org_id.as_str();
-            let changes: Vec<CallTotalsRow> = tally::change(before, &applied.call)
-                .iter()
-                .map(|t| CallTotalsRow::of(org_id, t))
-                .collect();
+            let changes = tally::change(before, &applied.call);
             if !changes.is_empty() {
-                ops.push(WriteOp::AddTotals(changes));
+                let org_id = applied.call.org_id.to_string();
+                ops.push(WriteOp::AddTotals { org_id, changes });
             }
         }
         if self.unsaved {

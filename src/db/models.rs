@@ -552,38 +552,4 @@ impl CallTotalsRow {
             billed_s: tally.billed_s,
         }
     }
-
-    fn add(&mut self, other: &CallTotalsRow) {
-        self.calls += other.calls;
-        self.answered += other.answered;
-        self.talk_s += other.talk_s;
-        self.talked += other.talked;
-        self.priced += other.priced;
-        self.cost_micros += other.cost_micros;
-        self.billed_s += other.billed_s;
-    }
-
-    /// Sums changes by key, in the order their keys first came.
-    pub fn summed<'a>(changes: impl Iterator<Item = &'a CallTotalsRow>) -> Vec<CallTotalsRow> {
-        let mut rows: Vec<CallTotalsRow> = Vec::new();
-        let mut at: std::collections::HashMap<(String, String, String, String, String), usize> =
-            std::collections::HashMap::new();
-        for change in changes {
-            let key = (
-                change.org_id.clone(),
-                change.day.clone(),
-                change.campaign_id.clone(),
-                change.status.clone(),
-                change.currency.clone(),
-            );
-            match at.get(&key) {
-                Some(&i) => rows[i].add(change),
-                None => {
-                    at.insert(key, rows.len());
-                    rows.push(change.clone());
-                }
-            }
-        }
-        rows
-    }
 }

@@ -5,6 +5,7 @@ use super::schema::*;
 use super::DbConnection;
 use crate::domain::events::{NewEvent, OrgEvent};
 use crate::domain::ids::OrgId;
+use crate::domain::tally::{Tally, TallyKey};
 use crate::domain::time::to_text;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -48,7 +49,10 @@ pub enum WriteOp {
     UpdateContact(ContactRow),
     AppendTimeline(CallEventRow),
     /// Changes an org's totals by these amounts (a call's old share out, its new one in).
-    AddTotals(Vec<CallTotalsRow>),
+    AddTotals {
+        org_id: String,
+        changes: Vec<Tally>,
+    },
     /// Replaces every rate of an org.
     PutRates {
         org_id: String,
@@ -164,10 +168,25 @@ struct TableRows<'a> {
     extensions: LastByKey<(&'a str, &'a str), &'a ExtensionRow>,
     timeline: Vec<&'a CallEventRow>,
     events: Vec<EventRow>,
-    totals: Vec<&'a CallTotalsRow>,
+    /// The batch's changes of the totals, summed per org and key in the order keys first came.
+    totals: Vec<(&'a str, Tally)>,
+    totals_at: HashMap<(&'a str, TallyKey<'a>), usize>,
 }
 
 impl<'a> TableRows<'a> {
+    fn add_totals(&mut self, org_id: &'a str, changes: &'a [Tally]) {
+        for change in changes {
+            match self.totals_at.get(&(org_id, change.key())) {
+                Some(&i) => self.totals[i].1.add(change),
+                None => {
+                    self.totals_at
+                        .insert((org_id, change.key()), self.totals.len());
+                    self.totals.push((org_id, change.clone()));
+                }
+            }
+        }
+    }
+
     /// Calls first: timeline entries reference them.
     fn write(self, conn: &mut DbConnection) -> QueryResult<()> {
         for rows in self.calls.rows.chunks(ROWS_PER_STATEMENT) {
@@ -209,8 +228,12 @@ impl<'a> TableRows<'a> {
                 .values(rows)
                 .execute(c))?;
         }
-        // The batch's changes summed per key, added to what is stored.
-        let totals = CallTotalsRow::summed(self.totals.into_iter());
+        // The batch's changes, summed per key, added to what is stored.
+        let totals: Vec<CallTotalsRow> = self
+            .totals
+            .iter()
+            .map(|(org_id, sum)| CallTotalsRow::of(org_id, sum))
+            .collect();
         for rows in totals.chunks(ROWS_PER_STATEMENT) {
             use call_totals::dsl as t;
             let rows: Vec<&CallTotalsRow> = rows.iter().collect();
@@ -271,7 +294,7 @@ pub fn apply(
                     .extensions
                     .put((row.org_id.as_str(), row.number.as_str()), row),
                 WriteOp::AppendTimeline(row) => tables.timeline.push(row),
-                WriteOp::AddTotals(rows) => tables.totals.extend(rows),
+                WriteOp::AddTotals { org_id, changes } => tables.add_totals(org_id, changes),
                 _ => {}
             }
         }
@@ -343,7 +366,7 @@ fn apply_changes(
             | WriteOp::UpsertCall(_)
             | WriteOp::UpsertExtension(_)
             | WriteOp::AppendTimeline(_)
-            | WriteOp::AddTotals(_) => {}
+            | WriteOp::AddTotals { .. } => {}
             WriteOp::CreateOrg(row) => {
                 diesel::insert_into(orgs::table).values(row).execute(conn)?;
             }

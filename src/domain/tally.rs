@@ -6,6 +6,9 @@
 use super::call::Call;
 use super::time::to_text;
 
+/// Day, campaign, status and currency: which totals row a share counts in, within its org.
+pub type TallyKey<'a> = (&'a str, &'a str, &'static str, &'a str);
+
 /// One call's share of its org's totals, under the key it counts in (or the change of a share).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tally {
@@ -47,14 +50,13 @@ impl Tally {
         }
     }
 
-    fn same_key(&self, other: &Tally) -> bool {
+    /// The totals row it counts in, within its org.
+    pub fn key(&self) -> TallyKey<'_> {
         (&self.day, &self.campaign_id, self.status, &self.currency)
-            == (
-                &other.day,
-                &other.campaign_id,
-                other.status,
-                &other.currency,
-            )
+    }
+
+    fn same_key(&self, other: &Tally) -> bool {
+        self.key() == other.key()
     }
 
     fn negated(mut self) -> Tally {
