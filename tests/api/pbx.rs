@@ -605,6 +605,45 @@ async fn dialing_a_busy_or_offline_extension_is_refused_and_a_free_one_dials_thr
         (1, 3),
         "one login, its token reused for the second dial"
     );
+
+    // Credits on and used up by the first call's bill: a free extension's dial is refused with
+    // 402 before anything reaches the PBX.
+    let token = Some(org.api_token.as_str());
+    let rates = json!({"rates": [{"provider": "yeastar", "direction": "outbound",
+        "per_minute": "1.00", "increment_s": 60}]});
+    let (status, _) = app
+        .request("PUT", "/api/v1/rates", token, Some(rates))
+        .await;
+    assert_eq!(status, 200);
+    let top_up = format!("/api/v1/orgs/{}/credits", org.id);
+    let amount = Some(json!({"amount": "0.50"}));
+    assert_eq!(
+        app.request("POST", &top_up, Some(ADMIN_TOKEN), amount)
+            .await
+            .0,
+        200
+    );
+    push(
+        &app,
+        &org,
+        cdr("1800.1", "20", "09876543210", 61, "ANSWERED", "Outbound"),
+    )
+    .await;
+    let credits = app.get("/api/v1/credits", &org.api_token).await;
+    assert_eq!(credits["balance"], "-1.50", "{credits}");
+    push(
+        &app,
+        &org,
+        envelope(30007, json!({"extension": "21", "status": "Registered"})),
+    )
+    .await;
+    let (status, body) = dial("21").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (402, Some("insufficient_credits")),
+        "{body}"
+    );
+    assert_eq!(pbx_log(&pbx).len(), 3, "nothing sent to the PBX");
 }
 
 #[actix_web::test]
