@@ -3,6 +3,7 @@
 pub mod billing;
 pub mod call;
 pub mod campaign;
+pub mod desk;
 pub mod events;
 pub mod extension;
 pub mod ids;

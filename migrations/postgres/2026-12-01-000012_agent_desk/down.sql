@@ -1,0 +1,13 @@
+ALTER TABLE campaigns DROP COLUMN record;
+ALTER TABLE orgs DROP COLUMN record;
+DROP INDEX calls_org_queue_created;
+ALTER TABLE calls DROP COLUMN disposition_detail;
+ALTER TABLE calls DROP COLUMN disposition;
+ALTER TABLE calls DROP COLUMN assigned_at;
+ALTER TABLE calls DROP COLUMN agent_id;
+ALTER TABLE calls DROP COLUMN queued_at;
+ALTER TABLE calls DROP COLUMN queue_id;
+DROP TABLE callbacks;
+DROP TABLE disposition_codes;
+DROP TABLE queues;
+DROP TABLE agents;

@@ -1,0 +1,1133 @@
+//! The agent desk as plain data: agents with an availability of their own beside their
+//! extensions' presence, queues with skills, SLA and ring timeout, the calls waiting in them, and
+//! the routing rule — a waiting call (higher-priority queue first, then longest waiting) is offered
+//! to the longest-idle free agent with the queue's skills who has not turned it down this round.
+//!
+//! Every state has a way out by time: an offer expires after the queue's ring timeout, wrap-up
+//! ends after the queue's wrap-up time, a caller waits at most the queue's maximum wait; and an
+//! agent who misses `max_missed_offers` offers in a row is set `away` (reason `missed_offers`).
+//! The actor that owns a [`Desk`] asks [`Desk::next_deadline`] when to look again.
+
+use super::extension::Presence;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+
+/// What an agent says of itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    Available,
+    Away,
+    Break,
+    LoggedOut,
+}
+
+impl Availability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Away => "away",
+            Self::Break => "break",
+            Self::LoggedOut => "logged_out",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Self> {
+        [Self::Available, Self::Away, Self::Break, Self::LoggedOut]
+            .into_iter()
+            .find(|a| a.as_str() == word)
+    }
+}
+
+/// What an agent is doing, derived from its availability, reachability, offer and calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AgentState {
+    Idle,
+    Offered,
+    Busy,
+    WrapUp,
+    Unavailable,
+}
+
+impl AgentState {
+    pub const ALL: [AgentState; 5] = [
+        Self::Idle,
+        Self::Offered,
+        Self::Busy,
+        Self::WrapUp,
+        Self::Unavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Offered => "offered",
+            Self::Busy => "busy",
+            Self::WrapUp => "wrap_up",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// The reason an agent is set `away` by the desk after missed offers.
+pub const MISSED_OFFERS: &str = "missed_offers";
+
+/// An agent as configured (stored) and as it stands now (in memory).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+    pub extensions: Vec<String>,
+    pub skills: Vec<String>,
+    /// Where a provider connects a caller to this agent: a number or a `sip:` URI.
+    pub phone: Option<String>,
+    pub availability: Availability,
+    pub availability_reason: Option<String>,
+    pub availability_since: DateTime<Utc>,
+    /// Open dashboard sessions of this agent.
+    pub sessions: u32,
+    /// The presence of each of its extensions, as last heard.
+    pub presence: HashMap<String, Presence>,
+    pub offer: Option<Offer>,
+    /// The queued call it took, while that call is live.
+    pub call: Option<String>,
+    pub wrap_up_until: Option<DateTime<Utc>>,
+    /// Since when it has been free: the longest-idle agent is offered first.
+    pub idle_since: DateTime<Utc>,
+    /// Offers missed in a row.
+    pub missed: u32,
+}
+
+impl Agent {
+    /// A configured agent, with nothing live yet.
+    pub fn new(id: String, name: String, availability: Availability, since: DateTime<Utc>) -> Self {
+        Agent {
+            id,
+            name,
+            extensions: Vec::new(),
+            skills: Vec::new(),
+            phone: None,
+            availability,
+            availability_reason: None,
+            availability_since: since,
+            sessions: 0,
+            presence: HashMap::new(),
+            offer: None,
+            call: None,
+            wrap_up_until: None,
+            idle_since: since,
+            missed: 0,
+        }
+    }
+
+    /// Reachable: a dashboard session is open for it, or one of its extensions is registered.
+    pub fn reachable(&self) -> bool {
+        self.sessions > 0
+            || self.extensions.iter().any(|n| {
+                matches!(
+                    self.presence.get(n),
+                    Some(Presence::Online | Presence::Ringing | Presence::Incall)
+                )
+            })
+    }
+
+    /// One of its extensions rings or is in a call (a call the desk did not give it counts too).
+    fn phone_busy(&self) -> bool {
+        self.extensions.iter().any(|n| {
+            matches!(
+                self.presence.get(n),
+                Some(Presence::Ringing | Presence::Incall)
+            )
+        })
+    }
+
+    fn dnd(&self) -> bool {
+        self.extensions
+            .iter()
+            .any(|n| self.presence.get(n) == Some(&Presence::Dnd))
+    }
+
+    pub fn state(&self, now: DateTime<Utc>) -> AgentState {
+        if self.call.is_some() || self.phone_busy() {
+            AgentState::Busy
+        } else if self.offer.is_some() {
+            AgentState::Offered
+        } else if self.wrap_up_until.is_some_and(|until| until > now) {
+            AgentState::WrapUp
+        } else if self.availability != Availability::Available || !self.reachable() || self.dnd() {
+            AgentState::Unavailable
+        } else {
+            AgentState::Idle
+        }
+    }
+
+    /// Whether it can take a call of a queue needing `skills` (a queue without skills takes all).
+    fn has_skills(&self, skills: &[String]) -> bool {
+        skills.iter().all(|s| self.skills.contains(s))
+    }
+}
+
+/// A call offered to an agent, until it accepts, rejects or the offer expires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer {
+    pub call_id: String,
+    pub queue_id: String,
+    pub expires_at: DateTime<Utc>,
+    /// Accept is being committed: the offer neither expires nor moves on meanwhile.
+    pub accepting: bool,
+}
+
+/// Where a caller goes after the queue's maximum wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overflow {
+    /// Into another queue of the org, keeping its place in time.
+    Queue(String),
+    /// Hears this message and is hung up.
+    Message(String),
+}
+
+/// A queue as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queue {
+    pub id: String,
+    pub name: String,
+    pub skills: Vec<String>,
+    pub sla_s: i64,
+    pub ring_timeout_s: i64,
+    pub wrap_up_s: i64,
+    /// The number callers dial to reach this queue (calls to it are queued here).
+    pub number: Option<String>,
+    pub priority: i32,
+    pub max_wait_s: Option<i64>,
+    pub overflow: Option<Overflow>,
+    pub max_missed_offers: u32,
+}
+
+/// A caller waiting in a queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waiting {
+    pub call_id: String,
+    pub queue_id: String,
+    pub since: DateTime<Utc>,
+    /// Agents that rejected or missed it this round.
+    pub passed: Vec<String>,
+    pub offered_to: Option<String>,
+    /// The screen pop shown with each offer.
+    pub pop: serde_json::Value,
+}
+
+/// A queue's counts since the desk began counting (the day, for the engine).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub answered: u64,
+    pub answered_within_sla: u64,
+    pub abandoned: u64,
+    pub overflowed: u64,
+}
+
+/// A queue's live figures: what a wallboard reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueFigures {
+    pub waiting: usize,
+    pub longest_wait_s: i64,
+    pub counts: Counts,
+    /// Agents who could take this queue's calls, by state.
+    pub agents: Vec<(AgentState, usize)>,
+}
+
+/// A call an agent took, while it is live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assigned {
+    pub agent_id: String,
+    pub queue_id: String,
+    /// Counted as answered within the SLA.
+    pub within_sla: bool,
+}
+
+/// Why an accept or reject is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferRefusal {
+    /// The offer moved on, or the call is already accepted or gone.
+    Expired,
+    UnknownAgent,
+}
+
+/// What a change asks the owner to do: tell the dashboards, connect the caller, end a call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Offer the call to the agent (`incoming:call` with its `offer`).
+    Offer {
+        call_id: String,
+        agent_id: String,
+        expires_at: DateTime<Utc>,
+    },
+    /// The agent's state or availability changed (`agent:updated`); `stored` when its
+    /// availability changed and must be written.
+    AgentChanged { agent_id: String, stored: bool },
+    /// The queue's figures changed (`queue:updated`).
+    QueueChanged(String),
+    /// The caller waited the queue's maximum: play this and hang up.
+    Overflowed { call_id: String, message: String },
+}
+
+/// One org's agents, queues and waiting callers.
+#[derive(Debug, Clone, Default)]
+pub struct Desk {
+    pub agents: HashMap<String, Agent>,
+    pub queues: HashMap<String, Queue>,
+    pub waiting: Vec<Waiting>,
+    pub assigned: HashMap<String, Assigned>,
+    pub counts: HashMap<String, Counts>,
+}
+
+fn seconds(s: i64) -> Duration {
+    Duration::seconds(s.max(0))
+}
+
+impl Desk {
+    /// The queue a new inbound call to `to` waits in: the queue with that number, else the
+    /// highest-priority queue without a number; none when the org has no such queue.
+    pub fn queue_for(&self, to: Option<&str>) -> Option<&Queue> {
+        let by_number = self
+            .queues
+            .values()
+            .find(|q| q.number.is_some() && q.number.as_deref() == to);
+        by_number.or_else(|| {
+            self.queues
+                .values()
+                .filter(|q| q.number.is_none())
+                .max_by(|a, b| a.priority.cmp(&b.priority).then(b.id.cmp(&a.id)))
+        })
+    }
+
+    /// A caller starts waiting (a repeat of a call already here or taken changes nothing).
+    pub fn enqueue(
+        &mut self,
+        call_id: &str,
+        queue_id: &str,
+        since: DateTime<Utc>,
+        pop: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Vec<Effect> {
+        let known = self.waiting.iter().any(|w| w.call_id == call_id)
+            || self.assigned.contains_key(call_id);
+        if known || !self.queues.contains_key(queue_id) {
+            return Vec::new();
+        }
+        self.waiting.push(Waiting {
+            call_id: call_id.to_owned(),
+            queue_id: queue_id.to_owned(),
+            since,
+            passed: Vec::new(),
+            offered_to: None,
+            pop,
+        });
+        let mut effects = vec![Effect::QueueChanged(queue_id.to_owned())];
+        effects.extend(self.route(now));
+        effects
+    }
+
+    /// Offers every waiting call that can be offered now; answers the offers made.
+    pub fn route(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let mut order: Vec<usize> = (0..self.waiting.len())
+            .filter(|&i| self.waiting[i].offered_to.is_none())
+            .collect();
+        let priority = |w: &Waiting| self.queues.get(&w.queue_id).map_or(0, |q| q.priority);
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&self.waiting[a], &self.waiting[b]);
+            priority(b).cmp(&priority(a)).then(a.since.cmp(&b.since))
+        });
+        let mut effects = Vec::new();
+        for i in order {
+            let Some(queue) = self.queues.get(&self.waiting[i].queue_id) else {
+                continue;
+            };
+            let free: Vec<&Agent> = self
+                .agents
+                .values()
+                .filter(|a| a.state(now) == AgentState::Idle && a.has_skills(&queue.skills))
+                .collect();
+            let untried: Vec<&&Agent> = free
+                .iter()
+                .filter(|a| !self.waiting[i].passed.contains(&a.id))
+                .collect();
+            // Everyone free has passed on it: a new round.
+            let new_round = untried.is_empty();
+            let pick = if new_round {
+                free.iter().min_by_key(|a| (a.idle_since, a.id.clone()))
+            } else {
+                untried
+                    .into_iter()
+                    .min_by_key(|a| (a.idle_since, a.id.clone()))
+            };
+            let Some(agent_id) = pick.map(|a| a.id.clone()) else {
+                continue;
+            };
+            let expires_at = now + seconds(queue.ring_timeout_s);
+            let waiting = &mut self.waiting[i];
+            if new_round {
+                waiting.passed.clear();
+            }
+            waiting.offered_to = Some(agent_id.clone());
+            let offer = Offer {
+                call_id: waiting.call_id.clone(),
+                queue_id: waiting.queue_id.clone(),
+                expires_at,
+                accepting: false,
+            };
+            let call_id = offer.call_id.clone();
+            if let Some(agent) = self.agents.get_mut(&agent_id) {
+                agent.offer = Some(offer);
+            }
+            effects.push(Effect::Offer {
+                call_id,
+                agent_id: agent_id.clone(),
+                expires_at,
+            });
+            effects.push(Effect::AgentChanged {
+                agent_id,
+                stored: false,
+            });
+        }
+        effects
+    }
+
+    fn current_offer(&self, call_id: &str, agent_id: &str) -> Result<&Offer, OfferRefusal> {
+        let agent = self
+            .agents
+            .get(agent_id)
+            .ok_or(OfferRefusal::UnknownAgent)?;
+        agent
+            .offer
+            .as_ref()
+            .filter(|o| o.call_id == call_id)
+            .ok_or(OfferRefusal::Expired)
+    }
+
+    /// The agent says yes: the offer holds (neither expires nor moves on) while the assignment
+    /// is committed. Refused when the offer is not this agent's any more.
+    pub fn begin_accept(
+        &mut self,
+        call_id: &str,
+        agent_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), OfferRefusal> {
+        let offer = self.current_offer(call_id, agent_id)?;
+        if offer.accepting || offer.expires_at <= now {
+            return Err(OfferRefusal::Expired);
+        }
+        if let Some(offer) = self.agents.get_mut(agent_id).and_then(|a| a.offer.as_mut()) {
+            offer.accepting = true;
+        }
+        Ok(())
+    }
+
+    /// The assignment is committed: the call leaves the queue, the agent is busy with it.
+    pub fn accepted(&mut self, call_id: &str, agent_id: &str, now: DateTime<Utc>) -> Vec<Effect> {
+        let Some(at) = self.waiting.iter().position(|w| w.call_id == call_id) else {
+            return Vec::new();
+        };
+        let waiting = self.waiting.remove(at);
+        let sla = self.queues.get(&waiting.queue_id).map_or(0, |q| q.sla_s);
+        let within_sla = now - waiting.since <= seconds(sla);
+        let counts = self.counts.entry(waiting.queue_id.clone()).or_default();
+        counts.answered += 1;
+        counts.answered_within_sla += u64::from(within_sla);
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            agent.offer = None;
+            agent.call = Some(call_id.to_owned());
+            agent.missed = 0;
+        }
+        self.assigned.insert(
+            call_id.to_owned(),
+            Assigned {
+                agent_id: agent_id.to_owned(),
+                queue_id: waiting.queue_id.clone(),
+                within_sla,
+            },
+        );
+        vec![
+            Effect::AgentChanged {
+                agent_id: agent_id.to_owned(),
+                stored: false,
+            },
+            Effect::QueueChanged(waiting.queue_id),
+        ]
+    }
+
+    /// The assignment could not be committed: the offer is released and the call offered again.
+    pub fn accept_failed(
+        &mut self,
+        call_id: &str,
+        agent_id: &str,
+        now: DateTime<Utc>,
+    ) -> Vec<Effect> {
+        self.pass(call_id, agent_id, false, now)
+    }
+
+    /// The agent turns the offer down: the call goes to the next agent.
+    pub fn reject(
+        &mut self,
+        call_id: &str,
+        agent_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Effect>, OfferRefusal> {
+        let offer = self.current_offer(call_id, agent_id)?;
+        if offer.accepting {
+            return Err(OfferRefusal::Expired);
+        }
+        Ok(self.pass(call_id, agent_id, false, now))
+    }
+
+    /// The agent did not take the offer (rejected, missed, or went away): it passes this round,
+    /// and a missed offer counts towards being set away.
+    fn pass(
+        &mut self,
+        call_id: &str,
+        agent_id: &str,
+        missed: bool,
+        now: DateTime<Utc>,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let mut stored = false;
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            if agent.offer.as_ref().is_some_and(|o| o.call_id == call_id) {
+                agent.offer = None;
+            }
+            if missed {
+                agent.missed += 1;
+                let limit = self
+                    .waiting
+                    .iter()
+                    .find(|w| w.call_id == call_id)
+                    .and_then(|w| self.queues.get(&w.queue_id))
+                    .map_or(2, |q| q.max_missed_offers);
+                if limit > 0
+                    && agent.missed >= limit
+                    && agent.availability == Availability::Available
+                {
+                    agent.availability = Availability::Away;
+                    agent.availability_reason = Some(MISSED_OFFERS.to_owned());
+                    agent.availability_since = now;
+                    stored = true;
+                }
+            }
+        }
+        effects.push(Effect::AgentChanged {
+            agent_id: agent_id.to_owned(),
+            stored,
+        });
+        if let Some(waiting) = self.waiting.iter_mut().find(|w| w.call_id == call_id) {
+            if waiting.offered_to.as_deref() == Some(agent_id) {
+                waiting.offered_to = None;
+            }
+            if !waiting.passed.iter().any(|p| p == agent_id) {
+                waiting.passed.push(agent_id.to_owned());
+            }
+        }
+        effects.extend(self.route(now));
+        effects
+    }
+
+    /// A call the desk knows left the live statuses: a waiting caller hung up (abandoned), or an
+    /// agent's call ended (wrap-up starts).
+    pub fn call_ended(&mut self, call_id: &str, now: DateTime<Utc>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if let Some(at) = self.waiting.iter().position(|w| w.call_id == call_id) {
+            let waiting = self.waiting.remove(at);
+            self.counts
+                .entry(waiting.queue_id.clone())
+                .or_default()
+                .abandoned += 1;
+            if let Some(agent_id) = waiting.offered_to {
+                if let Some(agent) = self.agents.get_mut(&agent_id) {
+                    agent.offer = None;
+                }
+                effects.push(Effect::AgentChanged {
+                    agent_id,
+                    stored: false,
+                });
+            }
+            effects.push(Effect::QueueChanged(waiting.queue_id));
+        }
+        if let Some(assigned) = self.assigned.remove(call_id) {
+            let wrap_up = self
+                .queues
+                .get(&assigned.queue_id)
+                .map_or(0, |q| q.wrap_up_s);
+            if let Some(agent) = self.agents.get_mut(&assigned.agent_id) {
+                if agent.call.as_deref() == Some(call_id) {
+                    agent.call = None;
+                    let until = now + seconds(wrap_up);
+                    agent.wrap_up_until = (wrap_up > 0).then_some(until);
+                    agent.idle_since = until;
+                }
+            }
+            effects.push(Effect::AgentChanged {
+                agent_id: assigned.agent_id,
+                stored: false,
+            });
+            effects.push(Effect::QueueChanged(assigned.queue_id));
+        }
+        effects.extend(self.route(now));
+        effects
+    }
+
+    /// Connecting the caller to the agent who accepted failed: the call waits again, first in
+    /// line, and its answer is not counted.
+    pub fn connect_failed(&mut self, call_id: &str, now: DateTime<Utc>) -> Vec<Effect> {
+        let Some(assigned) = self.assigned.remove(call_id) else {
+            return Vec::new();
+        };
+        let counts = self.counts.entry(assigned.queue_id.clone()).or_default();
+        counts.answered = counts.answered.saturating_sub(1);
+        if assigned.within_sla {
+            counts.answered_within_sla = counts.answered_within_sla.saturating_sub(1);
+        }
+        if let Some(agent) = self.agents.get_mut(&assigned.agent_id) {
+            agent.call = None;
+        }
+        self.waiting.insert(
+            0,
+            Waiting {
+                call_id: call_id.to_owned(),
+                queue_id: assigned.queue_id.clone(),
+                since: now,
+                passed: vec![assigned.agent_id.clone()],
+                offered_to: None,
+                pop: serde_json::Value::Null,
+            },
+        );
+        let mut effects = vec![
+            Effect::AgentChanged {
+                agent_id: assigned.agent_id,
+                stored: false,
+            },
+            Effect::QueueChanged(assigned.queue_id),
+        ];
+        effects.extend(self.route(now));
+        effects
+    }
+
+    /// An agent's availability, as it or a supervisor sets it.
+    pub fn set_availability(
+        &mut self,
+        agent_id: &str,
+        availability: Availability,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Vec<Effect> {
+        let Some(agent) = self.agents.get_mut(agent_id) else {
+            return Vec::new();
+        };
+        if agent.availability != Availability::Available && availability == Availability::Available
+        {
+            agent.idle_since = now;
+            agent.missed = 0;
+        }
+        agent.availability = availability;
+        agent.availability_reason = reason;
+        agent.availability_since = now;
+        let mut effects = vec![Effect::AgentChanged {
+            agent_id: agent_id.to_owned(),
+            stored: true,
+        }];
+        effects.extend(self.release_if_unavailable(agent_id, now));
+        effects.extend(self.route(now));
+        effects
+    }
+
+    /// An agent who can no longer take its pending offer (away, session gone) gives it up, not
+    /// counted as missed.
+    fn release_if_unavailable(&mut self, agent_id: &str, now: DateTime<Utc>) -> Vec<Effect> {
+        let Some(agent) = self.agents.get(agent_id) else {
+            return Vec::new();
+        };
+        let gone = agent.availability != Availability::Available || !agent.reachable();
+        match (&agent.offer, gone) {
+            (Some(offer), true) if !offer.accepting => {
+                let call_id = offer.call_id.clone();
+                self.pass(&call_id, agent_id, false, now)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A dashboard session of the agent opened (`+1`) or closed (`-1`).
+    pub fn session(&mut self, agent_id: &str, opened: bool, now: DateTime<Utc>) -> Vec<Effect> {
+        let Some(agent) = self.agents.get_mut(agent_id) else {
+            return Vec::new();
+        };
+        let was = agent.state(now);
+        if opened {
+            agent.sessions += 1;
+        } else {
+            agent.sessions = agent.sessions.saturating_sub(1);
+        }
+        let mut effects = Vec::new();
+        if agent.state(now) != was {
+            effects.push(Effect::AgentChanged {
+                agent_id: agent_id.to_owned(),
+                stored: false,
+            });
+        }
+        effects.extend(self.release_if_unavailable(agent_id, now));
+        effects.extend(self.route(now));
+        effects
+    }
+
+    /// An extension's presence changed: its agents' states may have.
+    pub fn presence(
+        &mut self,
+        number: &str,
+        presence: Presence,
+        now: DateTime<Utc>,
+    ) -> Vec<Effect> {
+        let mut touched = Vec::new();
+        for agent in self.agents.values_mut() {
+            if agent.extensions.iter().any(|n| n == number) {
+                let was = agent.state(now);
+                agent.presence.insert(number.to_owned(), presence);
+                if agent.state(now) != was {
+                    touched.push(agent.id.clone());
+                }
+            }
+        }
+        let mut effects = Vec::new();
+        for agent_id in touched {
+            effects.push(Effect::AgentChanged {
+                agent_id: agent_id.clone(),
+                stored: false,
+            });
+            effects.extend(self.release_if_unavailable(&agent_id, now));
+        }
+        effects.extend(self.route(now));
+        effects
+    }
+
+    /// What time has decided: expired offers (missed), finished wrap-ups, callers past their
+    /// queue's maximum wait (overflowed).
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let lapsed: Vec<(String, String)> = self
+            .agents
+            .values()
+            .filter_map(|a| {
+                a.offer
+                    .as_ref()
+                    .filter(|o| !o.accepting && o.expires_at <= now)
+                    .map(|o| (o.call_id.clone(), a.id.clone()))
+            })
+            .collect();
+        for (call_id, agent_id) in lapsed {
+            effects.extend(self.pass(&call_id, &agent_id, true, now));
+        }
+        let wrapped: Vec<String> = self
+            .agents
+            .values_mut()
+            .filter(|a| a.wrap_up_until.is_some_and(|until| until <= now))
+            .map(|a| {
+                a.wrap_up_until = None;
+                a.id.clone()
+            })
+            .collect();
+        for agent_id in wrapped {
+            effects.push(Effect::AgentChanged {
+                agent_id,
+                stored: false,
+            });
+        }
+        effects.extend(self.overflow(now));
+        effects.extend(self.route(now));
+        effects
+    }
+
+    fn overflow(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let mut i = 0;
+        while i < self.waiting.len() {
+            let waiting = &self.waiting[i];
+            let queue = self.queues.get(&waiting.queue_id);
+            let due = queue
+                .and_then(|q| q.max_wait_s)
+                .is_some_and(|max| now - waiting.since >= seconds(max));
+            let accepting = waiting.offered_to.as_ref().is_some_and(|agent_id| {
+                self.agents
+                    .get(agent_id)
+                    .and_then(|a| a.offer.as_ref())
+                    .is_some_and(|o| o.accepting)
+            });
+            if !due || accepting {
+                i += 1;
+                continue;
+            }
+            let overflow = queue.and_then(|q| q.overflow.clone());
+            let waiting = self.waiting.remove(i);
+            self.counts
+                .entry(waiting.queue_id.clone())
+                .or_default()
+                .overflowed += 1;
+            effects.push(Effect::QueueChanged(waiting.queue_id.clone()));
+            if let Some(agent_id) = &waiting.offered_to {
+                if let Some(agent) = self.agents.get_mut(agent_id) {
+                    agent.offer = None;
+                }
+                effects.push(Effect::AgentChanged {
+                    agent_id: agent_id.clone(),
+                    stored: false,
+                });
+            }
+            match overflow {
+                Some(Overflow::Queue(next)) if self.queues.contains_key(&next) => {
+                    effects.push(Effect::QueueChanged(next.clone()));
+                    self.waiting.push(Waiting {
+                        queue_id: next,
+                        since: now,
+                        passed: Vec::new(),
+                        offered_to: None,
+                        ..waiting
+                    });
+                }
+                Some(Overflow::Message(message)) => effects.push(Effect::Overflowed {
+                    call_id: waiting.call_id,
+                    message,
+                }),
+                _ => effects.push(Effect::Overflowed {
+                    call_id: waiting.call_id,
+                    message: String::new(),
+                }),
+            }
+        }
+        effects
+    }
+
+    /// When [`Desk::tick`] next has something to do.
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        let offers = self.agents.values().filter_map(|a| {
+            a.offer
+                .as_ref()
+                .filter(|o| !o.accepting)
+                .map(|o| o.expires_at)
+        });
+        let wrap_ups = self.agents.values().filter_map(|a| a.wrap_up_until);
+        let waits = self.waiting.iter().filter_map(|w| {
+            let max = self.queues.get(&w.queue_id)?.max_wait_s?;
+            Some(w.since + seconds(max))
+        });
+        offers.chain(wrap_ups).chain(waits).min()
+    }
+
+    /// A queue's live figures.
+    pub fn figures(&self, queue_id: &str, now: DateTime<Utc>) -> Option<QueueFigures> {
+        let queue = self.queues.get(queue_id)?;
+        let waiting: Vec<&Waiting> = self
+            .waiting
+            .iter()
+            .filter(|w| w.queue_id == queue_id)
+            .collect();
+        let longest_wait_s = waiting
+            .iter()
+            .map(|w| (now - w.since).num_seconds().max(0))
+            .max()
+            .unwrap_or(0);
+        let members: Vec<AgentState> = self
+            .agents
+            .values()
+            .filter(|a| a.has_skills(&queue.skills))
+            .map(|a| a.state(now))
+            .collect();
+        let agents = AgentState::ALL
+            .iter()
+            .map(|s| (*s, members.iter().filter(|m| *m == s).count()))
+            .collect();
+        Some(QueueFigures {
+            waiting: waiting.len(),
+            longest_wait_s,
+            counts: self.counts.get(queue_id).copied().unwrap_or_default(),
+            agents,
+        })
+    }
+
+    /// An agent's configuration changed (created or edited): its live state is kept.
+    pub fn put_agent(&mut self, mut agent: Agent, now: DateTime<Utc>) -> Vec<Effect> {
+        if let Some(old) = self.agents.remove(&agent.id) {
+            agent.sessions = old.sessions;
+            agent.presence = old.presence;
+            agent.offer = old.offer;
+            agent.call = old.call;
+            agent.wrap_up_until = old.wrap_up_until;
+            agent.idle_since = old.idle_since;
+            agent.missed = old.missed;
+        }
+        let agent_id = agent.id.clone();
+        self.agents.insert(agent_id.clone(), agent);
+        let mut effects = vec![Effect::AgentChanged {
+            agent_id: agent_id.clone(),
+            stored: false,
+        }];
+        effects.extend(self.release_if_unavailable(&agent_id, now));
+        effects.extend(self.route(now));
+        effects
+    }
+
+    /// An agent was deleted: a pending offer moves on.
+    pub fn remove_agent(&mut self, agent_id: &str, now: DateTime<Utc>) -> Vec<Effect> {
+        let Some(agent) = self.agents.remove(agent_id) else {
+            return Vec::new();
+        };
+        let mut effects = Vec::new();
+        if let Some(offer) = agent.offer {
+            if let Some(w) = self.waiting.iter_mut().find(|w| w.call_id == offer.call_id) {
+                w.offered_to = None;
+            }
+            effects.push(Effect::QueueChanged(offer.queue_id));
+        }
+        effects.extend(self.route(now));
+        effects
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+
+    fn queue(id: &str, skills: &[&str]) -> Queue {
+        Queue {
+            id: id.into(),
+            name: id.into(),
+            skills: skills.iter().map(|s| s.to_string()).collect(),
+            sla_s: 20,
+            ring_timeout_s: 15,
+            wrap_up_s: 10,
+            number: None,
+            priority: 0,
+            max_wait_s: None,
+            overflow: None,
+            max_missed_offers: 2,
+        }
+    }
+
+    fn agent(id: &str, idle_since: i64, skills: &[&str]) -> Agent {
+        let mut agent = Agent::new(
+            id.into(),
+            id.into(),
+            Availability::Available,
+            at(idle_since),
+        );
+        agent.skills = skills.iter().map(|s| s.to_string()).collect();
+        agent.sessions = 1;
+        agent
+    }
+
+    fn desk(agents: Vec<Agent>, queues: Vec<Queue>) -> Desk {
+        Desk {
+            agents: agents.into_iter().map(|a| (a.id.clone(), a)).collect(),
+            queues: queues.into_iter().map(|q| (q.id.clone(), q)).collect(),
+            ..Desk::default()
+        }
+    }
+
+    fn offers(effects: &[Effect]) -> Vec<(String, String)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Offer {
+                    call_id, agent_id, ..
+                } => Some((call_id.clone(), agent_id.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn pair(call: &str, agent: &str) -> (String, String) {
+        (call.to_owned(), agent.to_owned())
+    }
+
+    #[test]
+    fn the_longest_idle_agent_with_the_skills_is_offered_first() {
+        let mut d = desk(
+            vec![
+                agent("a", 30, &["en"]),
+                agent("b", 10, &["en"]),
+                agent("c", 0, &["fr"]),
+            ],
+            vec![queue("q", &["en"])],
+        );
+        let effects = d.enqueue("c1", "q", at(100), serde_json::json!({}), at(100));
+        assert_eq!(offers(&effects), vec![pair("c1", "b")]);
+        assert_eq!(d.agents["b"].state(at(100)), AgentState::Offered);
+    }
+
+    #[test]
+    fn a_queue_without_skills_takes_every_agent() {
+        let mut d = desk(vec![agent("fr", 0, &["fr"])], vec![queue("q", &[])]);
+        let effects = d.enqueue("c1", "q", at(1), serde_json::json!({}), at(1));
+        assert_eq!(offers(&effects), vec![pair("c1", "fr")]);
+    }
+
+    #[test]
+    fn rejected_goes_to_the_next_and_accepted_leaves_the_queue() {
+        let mut d = desk(
+            vec![agent("a", 0, &[]), agent("b", 5, &[])],
+            vec![queue("q", &[])],
+        );
+        d.enqueue("c1", "q", at(100), serde_json::json!({}), at(100));
+        let effects = d.reject("c1", "a", at(103)).unwrap();
+        assert_eq!(offers(&effects), vec![pair("c1", "b")]);
+        assert_eq!(d.reject("c1", "a", at(104)), Err(OfferRefusal::Expired));
+        d.begin_accept("c1", "b", at(105)).unwrap();
+        assert_eq!(
+            d.begin_accept("c1", "b", at(105)),
+            Err(OfferRefusal::Expired),
+            "accepted twice"
+        );
+        d.accepted("c1", "b", at(105));
+        assert_eq!(d.agents["b"].state(at(105)), AgentState::Busy);
+        let figures = d.figures("q", at(105)).unwrap();
+        assert_eq!((figures.waiting, figures.counts.answered), (0, 1));
+        assert_eq!(figures.counts.answered_within_sla, 1);
+        // The call ends: wrap-up, then idle again, and last in line.
+        d.call_ended("c1", at(200));
+        assert_eq!(d.agents["b"].state(at(205)), AgentState::WrapUp);
+        d.tick(at(210));
+        assert_eq!(d.agents["b"].state(at(210)), AgentState::Idle);
+        let effects = d.enqueue("c2", "q", at(220), serde_json::json!({}), at(220));
+        assert_eq!(offers(&effects), vec![pair("c2", "a")]);
+    }
+
+    #[test]
+    fn when_everyone_passed_a_new_round_starts() {
+        let mut d = desk(vec![agent("a", 0, &[])], vec![queue("q", &[])]);
+        d.enqueue("c1", "q", at(0), serde_json::json!({}), at(0));
+        let effects = d.reject("c1", "a", at(1)).unwrap();
+        assert_eq!(offers(&effects), vec![pair("c1", "a")]);
+    }
+
+    #[test]
+    fn busy_away_unreachable_and_dnd_agents_are_never_offered() {
+        let mut busy = agent("busy", 0, &[]);
+        busy.extensions = vec!["101".into()];
+        busy.presence.insert("101".into(), Presence::Incall);
+        let mut away = agent("away", 0, &[]);
+        away.availability = Availability::Away;
+        let mut gone = agent("gone", 0, &[]);
+        gone.sessions = 0;
+        let mut dnd = agent("dnd", 0, &[]);
+        dnd.extensions = vec!["102".into()];
+        dnd.presence.insert("102".into(), Presence::Dnd);
+        let mut d = desk(vec![busy, away, gone, dnd], vec![queue("q", &[])]);
+        let effects = d.enqueue("c1", "q", at(0), serde_json::json!({}), at(0));
+        assert!(offers(&effects).is_empty());
+        assert_eq!(d.figures("q", at(0)).unwrap().waiting, 1);
+        // An agent reachable by its online extension alone is offered.
+        let effects = d.presence("101", Presence::Online, at(1));
+        assert_eq!(offers(&effects), vec![pair("c1", "busy")]);
+    }
+
+    #[test]
+    fn an_expired_offer_moves_on_and_two_misses_set_the_agent_away() {
+        let mut d = desk(
+            vec![agent("a", 0, &[]), agent("b", 5, &[])],
+            vec![queue("q", &[])],
+        );
+        d.enqueue("c1", "q", at(0), serde_json::json!({}), at(0));
+        assert_eq!(d.next_deadline(), Some(at(15)));
+        let effects = d.tick(at(15));
+        assert_eq!(offers(&effects), vec![pair("c1", "b")]);
+        assert_eq!(d.agents["a"].missed, 1);
+        d.tick(at(30));
+        // b missed once, a is offered again and misses a second time.
+        d.tick(at(45));
+        assert_eq!(d.agents["a"].availability, Availability::Away);
+        assert_eq!(
+            d.agents["a"].availability_reason.as_deref(),
+            Some(MISSED_OFFERS)
+        );
+    }
+
+    #[test]
+    fn a_session_that_drops_gives_its_offer_up_and_is_not_offered_again() {
+        let mut d = desk(
+            vec![agent("a", 0, &[]), agent("b", 5, &[])],
+            vec![queue("q", &[])],
+        );
+        d.enqueue("c1", "q", at(0), serde_json::json!({}), at(0));
+        let effects = d.session("a", false, at(2));
+        assert_eq!(offers(&effects), vec![pair("c1", "b")]);
+        assert_eq!(d.agents["a"].missed, 0);
+        assert_eq!(d.agents["a"].state(at(2)), AgentState::Unavailable);
+    }
+
+    #[test]
+    fn a_caller_who_hangs_up_while_waiting_is_abandoned() {
+        let mut d = desk(vec![agent("a", 0, &[])], vec![queue("q", &[])]);
+        d.enqueue("c1", "q", at(0), serde_json::json!({}), at(0));
+        d.call_ended("c1", at(4));
+        let figures = d.figures("q", at(4)).unwrap();
+        assert_eq!((figures.waiting, figures.counts.abandoned), (0, 1));
+        assert_eq!(d.agents["a"].state(at(4)), AgentState::Idle);
+    }
+
+    #[test]
+    fn past_the_maximum_wait_a_caller_overflows() {
+        let mut first = queue("q", &["x"]);
+        first.max_wait_s = Some(60);
+        first.overflow = Some(Overflow::Queue("spill".into()));
+        let mut spill = queue("spill", &[]);
+        spill.max_wait_s = Some(30);
+        spill.overflow = Some(Overflow::Message("Sorry".into()));
+        let mut d = desk(vec![], vec![first, spill]);
+        d.enqueue("c1", "q", at(0), serde_json::json!({}), at(0));
+        d.tick(at(60));
+        assert_eq!(d.waiting[0].queue_id, "spill");
+        let effects = d.tick(at(90));
+        assert!(effects.contains(&Effect::Overflowed {
+            call_id: "c1".into(),
+            message: "Sorry".into()
+        }));
+        assert!(d.waiting.is_empty());
+        assert_eq!(d.figures("q", at(90)).unwrap().counts.overflowed, 1);
+    }
+
+    #[test]
+    fn higher_priority_queues_are_served_first() {
+        let low = queue("low", &[]);
+        let mut high = queue("high", &[]);
+        high.priority = 5;
+        let mut d = desk(vec![], vec![low, high]);
+        d.enqueue("old", "low", at(0), serde_json::json!({}), at(0));
+        d.enqueue("new", "high", at(10), serde_json::json!({}), at(10));
+        let effects = d.put_agent(agent("a", 0, &[]), at(11));
+        assert_eq!(offers(&effects), vec![pair("new", "a")]);
+    }
+
+    #[test]
+    fn an_inbound_call_waits_in_its_numbers_queue_or_the_first_general_one() {
+        let mut sales = queue("sales", &[]);
+        sales.number = Some("+15550001".into());
+        let mut general = queue("general", &[]);
+        general.priority = 1;
+        let d = desk(vec![], vec![sales, general, queue("other", &[])]);
+        assert_eq!(d.queue_for(Some("+15550001")).unwrap().id, "sales");
+        assert_eq!(d.queue_for(Some("+15559999")).unwrap().id, "general");
+        assert!(Desk::default().queue_for(None).is_none());
+    }
+
+    #[test]
+    fn a_failed_connect_offers_the_call_again_without_counting_it() {
+        let mut d = desk(
+            vec![agent("a", 0, &[]), agent("b", 5, &[])],
+            vec![queue("q", &[])],
+        );
+        d.enqueue("c1", "q", at(0), serde_json::json!({}), at(0));
+        d.begin_accept("c1", "a", at(1)).unwrap();
+        d.accepted("c1", "a", at(1));
+        let effects = d.connect_failed("c1", at(2));
+        assert_eq!(offers(&effects), vec![pair("c1", "b")]);
+        assert_eq!(d.figures("q", at(2)).unwrap().counts.answered, 0);
+        assert_eq!(d.agents["a"].state(at(2)), AgentState::Idle);
+    }
+}
