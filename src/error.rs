@@ -98,6 +98,11 @@ error_codes! {
     NothingToDial = CONFLICT, "nothing_to_dial";
     /// A campaign action its status does not allow.
     InvalidTransition = CONFLICT, "invalid_transition";
+    /// Accept or reject of an offer that moved on (expired, went to another agent), or of a call
+    /// already accepted.
+    OfferExpired = CONFLICT, "offer_expired";
+    /// A disposition code the org does not have.
+    UnknownDisposition = BAD_REQUEST, "unknown_disposition";
     /// The org's credits are used up: no new call is placed until a top-up.
     InsufficientCredits = PAYMENT_REQUIRED, "insufficient_credits";
     /// A provider or the PBX refused or could not be reached.

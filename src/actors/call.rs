@@ -2,6 +2,7 @@
 //! commits each change through the writer, and reconciles the call when its deadline passes.
 
 use super::campaign::{CallChanged, CampaignRegistry};
+use super::desk::{DeskDirectory, ForOrg, QueuedCallChanged};
 use super::extension::{change_extension, ExtensionRegistry};
 use super::prices::{PriceFetcher, WantPrice};
 use super::registry::{Alias, CallKey, CallRegistry, Forget};
@@ -98,6 +99,8 @@ pub struct CallDeps {
     pub campaigns: Addr<CampaignRegistry>,
     /// Told when a call whose price the provider's API will know has ended.
     pub prices: Addr<PriceFetcher>,
+    /// Told when a queued call changes (a caller starts waiting, hangs up, or its call ends).
+    pub desks: Addr<DeskDirectory>,
 }
 
 /// Where an actor finds its call in the database.
@@ -450,16 +453,23 @@ impl CallActor {
                 at: to_text(now),
             });
         }
+        // A queued caller pops up with each offer the desk makes; any other incoming call now.
+        let mut queued_pop = None;
         if let Some(serde_json::Value::Object(mut pop)) = screen_pop.filter(|_| !self.screen_popped)
         {
             self.screen_popped = true;
             pop.insert("call".into(), applied.call.to_json());
-            events.push(NewEvent {
-                event_type: EventType::IncomingCall,
-                subject: applied.call.id.to_string(),
-                data: serde_json::Value::Object(pop),
-            });
+            if applied.call.queue_id.is_some() {
+                queued_pop = Some(serde_json::Value::Object(pop));
+            } else {
+                events.push(NewEvent {
+                    event_type: EventType::IncomingCall,
+                    subject: applied.call.id.to_string(),
+                    data: serde_json::Value::Object(pop),
+                });
+            }
         }
+        let newly_queued = applied.call.queue_id.is_some() && self.call.queue_id.is_none();
         let pending = self.deps.engine.writer.submit(WriteRequest {
             org_id: self.call.org_id.clone(),
             ops,
@@ -485,16 +495,42 @@ impl CallActor {
                 status: self.call.status,
                 has_analytics: self.call.analytics.is_some(),
             });
-        let campaigns = self.deps.campaigns.clone();
+        let desk_news = self.desk_news(newly_queued || applied.status_changed, queued_pop);
+        let (campaigns, desks) = (self.deps.campaigns.clone(), self.deps.desks.clone());
         async move {
             let outcome = pending.outcome().await;
-            if let (Ok(WriteOutcome::Committed(_)), Some(news)) = (&outcome, campaign_news) {
-                campaigns.do_send(news);
+            if let Ok(WriteOutcome::Committed(_)) = &outcome {
+                if let Some(news) = campaign_news {
+                    campaigns.do_send(news);
+                }
+                if let Some(news) = desk_news {
+                    desks.do_send(news);
+                }
             }
             outcome
         }
         .boxed()
         .shared()
+    }
+
+    /// What the org's desk hears of this queued call's change, if it is one and it matters.
+    fn desk_news(
+        &self,
+        matters: bool,
+        pop: Option<serde_json::Value>,
+    ) -> Option<ForOrg<QueuedCallChanged>> {
+        let queue_id = self.call.queue_id.clone().filter(|_| matters)?;
+        Some(ForOrg(
+            self.call.org_id.clone(),
+            QueuedCallChanged {
+                call_id: self.call.id.to_string(),
+                queue_id,
+                queued_at: self.call.queued_at.unwrap_or(self.call.created_at),
+                live: self.call.status.is_live(),
+                assigned: self.call.agent_id.is_some(),
+                pop,
+            },
+        ))
     }
 
     /// Asks for the call's price from the provider's API when its account wants that and the
@@ -690,5 +726,84 @@ impl Handler<ForceEnd> for CallActor {
                     }
                 }),
         )
+    }
+}
+
+/// A change the agent desk makes on a call, or a line it adds to the call's timeline.
+#[derive(Debug, Clone)]
+pub enum Annotation {
+    /// The agent accepted the call (refused once the call is no longer live).
+    Assign(String),
+    /// The agent could not be connected: the call waits again (the data says why).
+    Unassign(serde_json::Value),
+    Dispose(crate::domain::call::Disposition),
+    /// Only a timeline entry of the engine's (`connected`, `overflowed`).
+    Note(&'static str, serde_json::Value),
+}
+
+/// Applies an annotation and answers the call once it is committed.
+#[derive(Message)]
+#[rtype(result = "Result<Call, AppError>")]
+pub struct Annotate(pub Annotation);
+
+impl Handler<Annotate> for CallActor {
+    type Result = ResponseActFuture<Self, Result<Call, AppError>>;
+
+    fn handle(&mut self, msg: Annotate, ctx: &mut Context<Self>) -> Self::Result {
+        let now = Utc::now();
+        let mut next = self.call.clone();
+        let (kind, data) = match msg.0 {
+            Annotation::Assign(_) if !next.status.is_live() || next.agent_id.is_some() => {
+                return Box::pin(actix::fut::ready(Err(AppError::new(
+                    crate::error::Code::OfferExpired,
+                    "the call is no longer waiting for an agent",
+                ))));
+            }
+            Annotation::Assign(agent_id) => {
+                next.agent_id = Some(agent_id.clone());
+                next.assigned_at = Some(now);
+                ("assigned", serde_json::json!({ "agent_id": agent_id }))
+            }
+            Annotation::Unassign(data) => {
+                next.agent_id = None;
+                next.assigned_at = None;
+                ("unassigned", data)
+            }
+            Annotation::Dispose(disposition) => {
+                let data = serde_json::json!(disposition);
+                next.disposition = Some(disposition);
+                ("disposition", data)
+            }
+            Annotation::Note(kind, data) => (kind, data),
+        };
+        let changed = next != self.call;
+        if changed {
+            next.updated_at = now;
+        }
+        let mut ops = Vec::with_capacity(2);
+        let mut events = Vec::new();
+        if changed {
+            ops.push(WriteOp::UpsertCall(Box::new(CallRow::from(&next))));
+            events.push(call_event(EventType::CallUpdated, &next));
+        }
+        ops.push(WriteOp::AppendTimeline(
+            Entry::engine(kind, data).row(&next, now),
+        ));
+        let pending = self.deps.engine.writer.submit(WriteRequest {
+            org_id: self.call.org_id.clone(),
+            ops,
+            events,
+        });
+        self.call = next;
+        self.arm_timer(ctx);
+        Box::pin(async move { pending.outcome().await }.into_actor(self).map(
+            |outcome, act, ctx| match outcome {
+                Ok(_) => Ok(act.call.clone()),
+                Err(error) => {
+                    act.reload(ctx);
+                    Err(error)
+                }
+            },
+        ))
     }
 }

@@ -314,6 +314,7 @@ impl CampaignActor {
             from: None,
             campaign_id: Some(self.campaign.id.clone()),
             contact_id: Some(contact_id),
+            record: self.campaign.record || self.org.record,
         };
         let work = async move {
             saved.await?;

@@ -45,6 +45,8 @@ pub struct Dial {
     pub from: Option<String>,
     pub campaign_id: Option<String>,
     pub contact_id: Option<String>,
+    /// Ask the provider to record the call.
+    pub record: bool,
 }
 
 /// What became of a dial: the call as stored, and the provider's refusal if it refused.
@@ -393,6 +395,7 @@ impl Dialer {
             ring_url,
             answer_url,
             twiml,
+            record: dial.record,
             user_data: json!({
                 "call_id": call_id,
                 "campaign_id": dial.campaign_id,

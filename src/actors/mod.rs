@@ -4,7 +4,9 @@
 //! `Context::new()` / `ctx.address()` before either runs.
 
 pub mod call;
+pub mod callbacks;
 pub mod campaign;
+pub mod desk;
 pub mod dialer;
 pub mod extension;
 pub mod org_hub;
@@ -13,9 +15,11 @@ pub mod prices;
 pub mod registry;
 
 use crate::db::writer::Publisher;
+use crate::domain::extension::Presence;
 use crate::engine::Engine;
 use actix::prelude::*;
 use campaign::CampaignRegistry;
+use desk::{DeskDirectory, ExtensionPresence, ForOrg};
 use dialer::Dialer;
 use extension::ExtensionRegistry;
 use org_hub::{HubDirectory, Publish};
@@ -31,8 +35,12 @@ pub struct Actors {
     pub extensions: Addr<ExtensionRegistry>,
     pub campaigns: Addr<CampaignRegistry>,
     pub hubs: Addr<HubDirectory>,
+    /// Each org's agent desk.
+    pub desks: Addr<DeskDirectory>,
     /// The one dial path.
     pub dialer: Dialer,
+    /// Dials the callbacks agents schedule.
+    pub callbacks: Addr<callbacks::CallbackScheduler>,
 }
 
 /// The actors the writer publishes to: started before the writer (and so before the engine),
@@ -40,6 +48,7 @@ pub struct Actors {
 pub struct Fanout {
     hubs: Addr<HubDirectory>,
     metrics: Context<MetricsPublisher>,
+    desks: Context<DeskDirectory>,
 }
 
 impl Fanout {
@@ -48,14 +57,30 @@ impl Fanout {
         Fanout {
             hubs: HubDirectory::default().start(),
             metrics: Context::new(),
+            desks: Context::new(),
         }
     }
 
     /// What the writer calls after each commit: the events go to their org's hub, and an org
-    /// whose calls or extensions changed gets its totals re-published.
+    /// whose calls or extensions changed gets its totals re-published, and its desk hears of its
+    /// extensions' presence.
     pub fn publisher(&self) -> Publisher {
         let (hubs, metrics) = (self.hubs.clone(), self.metrics.address());
+        let desks = self.desks.address();
         Box::new(move |org_id, events| {
+            for event in events
+                .iter()
+                .filter(|e| e.event_type == "extension:updated")
+            {
+                let presence = event.data["presence"].as_str().and_then(Presence::parse);
+                if let (Some(number), Some(presence)) = (event.data["number"].as_str(), presence) {
+                    let number = number.to_owned();
+                    desks.do_send(ForOrg(
+                        org_id.clone(),
+                        ExtensionPresence { number, presence },
+                    ));
+                }
+            }
             let moves_totals = events
                 .iter()
                 .any(|e| e.event_type.starts_with("call:") || e.event_type == "extension:updated");
@@ -88,20 +113,27 @@ impl Actors {
             extensions.clone(),
             campaigns_context.address(),
             prices_context.address(),
+            fanout.desks.address(),
         )
         .start();
+        let desks = fanout
+            .desks
+            .run(DeskDirectory::new(engine.clone(), calls.clone()));
         prices_context.run(PriceFetcher::new(engine.clone(), calls.clone()));
         let campaigns = campaigns_context.run(CampaignRegistry::new(
             engine.clone(),
             calls.clone(),
             extensions.clone(),
         ));
+        let dialer = Dialer::new(engine.clone(), calls.clone(), extensions.clone());
         Actors {
-            dialer: Dialer::new(engine, calls.clone(), extensions.clone()),
+            callbacks: callbacks::CallbackScheduler::new(engine, dialer.clone()).start(),
+            dialer,
             calls,
             extensions,
             campaigns,
             hubs: fanout.hubs,
+            desks,
         }
     }
 }

@@ -1,8 +1,11 @@
 //! Finds the actor of a call — by the provider's id (webhooks) or by our own id (calls the engine
 //! placed, whose provider id may not exist yet) — starting it, and loading its state, on first use.
 
-use super::call::{Accepted, ApplyEvent, CallActor, CallDeps, Lookup, ProviderEvent, Receipt};
+use super::call::{
+    Accepted, Annotate, Annotation, ApplyEvent, CallActor, CallDeps, Lookup, ProviderEvent, Receipt,
+};
 use super::campaign::CampaignRegistry;
+use super::desk::DeskDirectory;
 use super::extension::ExtensionRegistry;
 use super::prices::PriceFetcher;
 use crate::domain::call::{Call, Direction};
@@ -46,6 +49,7 @@ impl CallRegistry {
         extensions: Addr<ExtensionRegistry>,
         campaigns: Addr<CampaignRegistry>,
         prices: Addr<PriceFetcher>,
+        desks: Addr<DeskDirectory>,
     ) -> Self {
         CallRegistry {
             by_key: HashMap::new(),
@@ -55,6 +59,7 @@ impl CallRegistry {
                 extensions,
                 campaigns,
                 prices,
+                desks,
             },
         }
     }
@@ -269,4 +274,26 @@ pub async fn deliver(
         attempts: 0,
     };
     registry.send(delivery).await??.committed().await
+}
+
+/// Applies the agent desk's annotation to a call of the org (by our id) and answers the call once
+/// committed; a call the org does not have is a 404. An actor that retired in between is replaced.
+pub async fn annotate(
+    registry: &Addr<CallRegistry>,
+    org_id: &OrgId,
+    call_id: &str,
+    annotation: Annotation,
+) -> Result<Call, AppError> {
+    let id = CallId::parse(call_id).ok_or(AppError::not_found("call"))?;
+    for _ in 0..3 {
+        let actor = registry
+            .send(Route(CallRef::Ours(org_id.clone(), id.clone())))
+            .await?;
+        match actor.send(Annotate(annotation.clone())).await {
+            Ok(answer) => return answer,
+            Err(MailboxError::Closed) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(AppError::not_found("call"))
 }

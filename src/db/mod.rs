@@ -20,6 +20,7 @@ macro_rules! db_run {
     };
 }
 
+pub mod desk;
 pub mod health;
 pub mod models;
 pub mod queries;

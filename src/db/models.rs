@@ -20,6 +20,8 @@ pub struct OrgRow {
     pub webhook_token_hash: String,
     pub default_country: String,
     pub created_at: String,
+    /// Calls of this org are recorded (CONTRACT.md "Recording").
+    pub record: bool,
 }
 
 /// One provider account of an org: credentials as a JSON object.
@@ -70,6 +72,13 @@ pub struct CallRow {
     pub cost_micros: Option<i64>,
     /// The provider's price as it reported it (JSON `{"amount","currency"}`).
     pub provider_price: Option<String>,
+    pub queue_id: Option<String>,
+    pub queued_at: Option<String>,
+    pub agent_id: Option<String>,
+    pub assigned_at: Option<String>,
+    /// The disposition's code, and the rest of it as JSON (`note`, `callback_at`, `agent_id`, `at`).
+    pub disposition: Option<String>,
+    pub disposition_detail: Option<String>,
 }
 
 fn opt_text(at: Option<DateTime<Utc>>) -> Option<String> {
@@ -122,6 +131,15 @@ impl From<&Call> for CallRow {
                 .provider_price
                 .as_ref()
                 .and_then(|p| serde_json::to_string(p).ok()),
+            queue_id: call.queue_id.clone(),
+            queued_at: opt_text(call.queued_at),
+            agent_id: call.agent_id.clone(),
+            assigned_at: opt_text(call.assigned_at),
+            disposition: call.disposition.as_ref().map(|d| d.code.clone()),
+            disposition_detail: call
+                .disposition
+                .as_ref()
+                .and_then(|d| serde_json::to_string(d).ok()),
         }
     }
 }
@@ -178,6 +196,14 @@ impl TryFrom<CallRow> for Call {
             recording_url: row.recording_url,
             carrier_call_id: row.carrier_call_id,
             recording: row.recording,
+            queue_id: row.queue_id,
+            queued_at: opt_time(&row.queued_at)?,
+            agent_id: row.agent_id,
+            assigned_at: opt_time(&row.assigned_at)?,
+            disposition: row
+                .disposition_detail
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok()),
         })
     }
 }
@@ -324,6 +350,8 @@ pub struct CampaignRow {
     pub failure_reason: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The campaign's calls are recorded.
+    pub record: bool,
 }
 
 impl CampaignRow {
@@ -339,6 +367,7 @@ impl CampaignRow {
             "calls_per_second": self.calls_per_second,
             "window": self.calling_window.as_deref().and_then(|w| serde_json::from_str::<serde_json::Value>(w).ok()),
             "failure_reason": self.failure_reason,
+            "record": self.record,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         })

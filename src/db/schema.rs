@@ -8,6 +8,7 @@ diesel::table! {
         webhook_token_hash -> Text,
         default_country -> Text,
         created_at -> Text,
+        record -> Bool,
     }
 }
 
@@ -54,6 +55,12 @@ diesel::table! {
         billed_s -> Nullable<BigInt>,
         cost_micros -> Nullable<BigInt>,
         provider_price -> Nullable<Text>,
+        queue_id -> Nullable<Text>,
+        queued_at -> Nullable<Text>,
+        agent_id -> Nullable<Text>,
+        assigned_at -> Nullable<Text>,
+        disposition -> Nullable<Text>,
+        disposition_detail -> Nullable<Text>,
     }
 }
 
@@ -120,6 +127,7 @@ diesel::table! {
         failure_reason -> Nullable<Text>,
         created_at -> Text,
         updated_at -> Text,
+        record -> Bool,
     }
 }
 
@@ -233,7 +241,75 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    agents (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        extensions -> Text,
+        skills -> Text,
+        phone -> Nullable<Text>,
+        availability -> Text,
+        availability_reason -> Nullable<Text>,
+        availability_since -> Text,
+        created_at -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    queues (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        skills -> Text,
+        sla_s -> Integer,
+        ring_timeout_s -> Integer,
+        wrap_up_s -> Integer,
+        number -> Nullable<Text>,
+        priority -> Integer,
+        max_wait_s -> Nullable<Integer>,
+        overflow_queue_id -> Nullable<Text>,
+        overflow_message -> Nullable<Text>,
+        max_missed_offers -> Integer,
+        created_at -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    disposition_codes (org_id, code) {
+        org_id -> Text,
+        code -> Text,
+        label -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    callbacks (id) {
+        id -> Text,
+        org_id -> Text,
+        call_id -> Text,
+        contact_id -> Nullable<Text>,
+        phone -> Text,
+        provider -> Text,
+        from_number -> Nullable<Text>,
+        campaign_id -> Nullable<Text>,
+        due_at -> Text,
+        status -> Text,
+        dialed_call_id -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_at -> Text,
+        updated_at -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    agents,
+    queues,
+    disposition_codes,
+    callbacks,
     call_totals,
     rates,
     credit_accounts,

@@ -78,6 +78,45 @@ pub enum WriteOp {
         ledger_id: String,
         at: String,
     },
+    Desk(DeskOp),
+}
+
+/// The agent desk's durable changes.
+#[derive(Debug, Clone)]
+pub enum DeskOp {
+    /// Creates or replaces an agent (configuration and availability).
+    PutAgent(super::desk::AgentRow),
+    /// Deletes an agent of the org; an unknown one makes the request a duplicate.
+    DeleteAgent {
+        org_id: String,
+        id: String,
+    },
+    PutQueue(super::desk::QueueRow),
+    /// Deletes a queue of the org; an unknown one makes the request a duplicate.
+    DeleteQueue {
+        org_id: String,
+        id: String,
+    },
+    /// Replaces an org's disposition codes.
+    PutDispositionCodes {
+        org_id: String,
+        codes: Vec<super::desk::DispositionCodeRow>,
+    },
+    /// Creates or replaces a scheduled callback.
+    PutCallback(super::desk::CallbackRow),
+    /// An agent's availability, as it or the desk set it.
+    SetAgentAvailability {
+        org_id: String,
+        id: String,
+        availability: String,
+        reason: Option<String>,
+        since: String,
+    },
+    /// Sets whether an org's calls are recorded.
+    SetOrgRecord {
+        org_id: String,
+        record: bool,
+    },
 }
 
 /// Everything one request changes, committed together with the events it publishes.
@@ -201,7 +240,8 @@ impl<'a> TableRows<'a> {
                     started_at, ringing_at, answered_at, ended_at, duration_s, talk_s,
                     reported_talk_s, cost, currency, hangup_cause, recording_url, analytics,
                     final_by, last_event_at, updated_at, carrier_call_id, recording, billed_s,
-                    cost_micros, provider_price)
+                    cost_micros, provider_price, queue_id, queued_at, agent_id, assigned_at,
+                    disposition, disposition_detail)
                 )
                 .execute(c))?;
         }
@@ -369,6 +409,11 @@ fn apply_changes(
             | WriteOp::AddTotals { .. } => {}
             WriteOp::CreateOrg(row) => {
                 diesel::insert_into(orgs::table).values(row).execute(conn)?;
+            }
+            WriteOp::Desk(op) => {
+                if !apply_desk(conn, op)? {
+                    return Ok(false);
+                }
             }
             WriteOp::RotateOrgTokens {
                 org_id,
@@ -588,4 +633,79 @@ fn record_credit(
         subject: account.org_id.clone(),
         data,
     })
+}
+
+/// Makes one of the agent desk's changes; false when a deletion finds nothing to delete.
+fn apply_desk(conn: &mut DbConnection, op: &DeskOp) -> QueryResult<bool> {
+    use super::desk::*;
+    match op {
+        DeskOp::PutAgent(row) => {
+            db_run!(conn, |c| diesel::insert_into(agents::table)
+                .values(row)
+                .on_conflict(agents::id)
+                .do_update()
+                .set(row)
+                .execute(c))?;
+        }
+        DeskOp::DeleteAgent { org_id, id } => {
+            let gone = diesel::delete(
+                agents::table.filter(agents::org_id.eq(org_id).and(agents::id.eq(id))),
+            )
+            .execute(conn)?;
+            return Ok(gone > 0);
+        }
+        DeskOp::PutQueue(row) => {
+            db_run!(conn, |c| diesel::insert_into(queues::table)
+                .values(row)
+                .on_conflict(queues::id)
+                .do_update()
+                .set(row)
+                .execute(c))?;
+        }
+        DeskOp::DeleteQueue { org_id, id } => {
+            let gone = diesel::delete(
+                queues::table.filter(queues::org_id.eq(org_id).and(queues::id.eq(id))),
+            )
+            .execute(conn)?;
+            return Ok(gone > 0);
+        }
+        DeskOp::PutDispositionCodes { org_id, codes } => {
+            diesel::delete(disposition_codes::table.filter(disposition_codes::org_id.eq(org_id)))
+                .execute(conn)?;
+            let rows: Vec<&DispositionCodeRow> = codes.iter().collect();
+            db_run!(conn, |c| diesel::insert_into(disposition_codes::table)
+                .values(rows)
+                .execute(c))?;
+        }
+        DeskOp::PutCallback(row) => {
+            db_run!(conn, |c| diesel::insert_into(callbacks::table)
+                .values(row)
+                .on_conflict(callbacks::id)
+                .do_update()
+                .set(row)
+                .execute(c))?;
+        }
+        DeskOp::SetAgentAvailability {
+            org_id,
+            id,
+            availability,
+            reason,
+            since,
+        } => {
+            diesel::update(agents::table.filter(agents::org_id.eq(org_id).and(agents::id.eq(id))))
+                .set((
+                    agents::availability.eq(availability),
+                    agents::availability_reason.eq(reason),
+                    agents::availability_since.eq(since),
+                    agents::updated_at.eq(since),
+                ))
+                .execute(conn)?;
+        }
+        DeskOp::SetOrgRecord { org_id, record } => {
+            diesel::update(orgs::table.find(org_id))
+                .set(orgs::record.eq(record))
+                .execute(conn)?;
+        }
+    }
+    Ok(true)
 }

@@ -176,9 +176,29 @@ pub struct Call {
     pub carrier_call_id: Option<String>,
     /// Who decided the final status (None while not final).
     pub final_by: Option<Authority>,
+    /// The agent desk's queue the caller waited in, and since when.
+    pub queue_id: Option<String>,
+    pub queued_at: Option<DateTime<Utc>>,
+    /// The agent who accepted the call, and when.
+    pub agent_id: Option<String>,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub disposition: Option<Disposition>,
     /// When the engine last received an event for this call (our clock): deadlines count from here.
     pub last_event_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The outcome an agent or supervisor records on a call (one of the org's codes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Disposition {
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 impl Call {
@@ -219,6 +239,11 @@ impl Call {
             analytics: None,
             carrier_call_id: None,
             final_by: None,
+            queue_id: None,
+            queued_at: None,
+            agent_id: None,
+            assigned_at: None,
+            disposition: None,
             last_event_at: now,
             updated_at: now,
         }
@@ -275,6 +300,11 @@ impl Call {
             "analytics": self.analytics,
             "carrier_call_id": self.carrier_call_id,
             "final_by": self.final_by,
+            "queue_id": self.queue_id,
+            "queued_at": self.queued_at,
+            "agent_id": self.agent_id,
+            "assigned_at": self.assigned_at,
+            "disposition": self.disposition,
             "updated_at": self.updated_at,
         })
     }
@@ -340,6 +370,8 @@ pub struct CallEvent {
     pub provider_call_id: Option<String>,
     /// PBX extensions taking part (added to the call's `extensions`).
     pub extensions: Vec<String>,
+    /// The agent desk's queue an incoming call waits in (set once, when it is first queued).
+    pub queue_id: Option<String>,
 }
 
 impl CallEvent {
@@ -448,6 +480,10 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
     replace(&mut next.hangup_cause, &event.hangup_cause);
     replace(&mut next.recording_url, &event.recording_url);
     replace(&mut next.recording, &event.recording);
+    if next.queue_id.is_none() && event.queue_id.is_some() {
+        next.queue_id.clone_from(&event.queue_id);
+        next.queued_at = Some(received_at);
+    }
 
     let status_changed = next.status != call.status;
     let changed = next != *call;

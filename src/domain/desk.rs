@@ -68,6 +68,20 @@ impl AgentState {
     }
 }
 
+/// The disposition codes of an org that has not set its own: `DNC` lists the number as
+/// do-not-call, `CALLBACK` schedules a dial at its `callback_at`.
+pub const DEFAULT_DISPOSITIONS: [(&str, &str); 4] = [
+    ("SALE", "Sale"),
+    ("CALLBACK", "Call back"),
+    ("NOT_INTERESTED", "Not interested"),
+    ("DNC", "Do not call"),
+];
+
+/// The disposition code that lists the number as do-not-call.
+pub const DNC: &str = "DNC";
+/// The disposition code that schedules a dial at its `callback_at`.
+pub const CALLBACK: &str = "CALLBACK";
+
 /// The reason an agent is set `away` by the desk after missed offers.
 pub const MISSED_OFFERS: &str = "missed_offers";
 
@@ -160,6 +174,30 @@ impl Agent {
         }
     }
 
+    /// The contract's agent object, with its live state.
+    pub fn to_json(&self, now: DateTime<Utc>) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "extensions": self.extensions,
+            "skills": self.skills,
+            "phone": self.phone,
+            "availability": self.availability.as_str(),
+            "availability_reason": self.availability_reason,
+            "availability_since": self.availability_since,
+            "state": self.state(now).as_str(),
+            "reachable": self.reachable(),
+            "sessions": self.sessions,
+            "call_id": self.call,
+            "offer": self.offer.as_ref().map(|o| serde_json::json!({
+                "call_id": o.call_id, "queue_id": o.queue_id, "expires_at": o.expires_at,
+            })),
+            "wrap_up_until": self.wrap_up_until.filter(|until| *until > now),
+            "idle_since": self.idle_since,
+            "missed_offers": self.missed,
+        })
+    }
+
     /// Whether it can take a call of a queue needing `skills` (a queue without skills takes all).
     fn has_skills(&self, skills: &[String]) -> bool {
         skills.iter().all(|s| self.skills.contains(s))
@@ -200,6 +238,48 @@ pub struct Queue {
     pub max_wait_s: Option<i64>,
     pub overflow: Option<Overflow>,
     pub max_missed_offers: u32,
+}
+
+impl Queue {
+    /// The contract's queue object, with its live figures when known.
+    pub fn to_json(&self, figures: Option<&QueueFigures>) -> serde_json::Value {
+        let mut json = serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "skills": self.skills,
+            "sla_s": self.sla_s,
+            "ring_timeout_s": self.ring_timeout_s,
+            "wrap_up_s": self.wrap_up_s,
+            "number": self.number,
+            "priority": self.priority,
+            "max_wait_s": self.max_wait_s,
+            "overflow_queue_id": match &self.overflow { Some(Overflow::Queue(id)) => Some(id), _ => None },
+            "overflow_message": match &self.overflow { Some(Overflow::Message(m)) => Some(m), _ => None },
+            "max_missed_offers": self.max_missed_offers,
+        });
+        if let (Some(f), serde_json::Value::Object(fields)) = (figures, &mut json) {
+            let agents: serde_json::Map<String, serde_json::Value> = f
+                .agents
+                .iter()
+                .map(|(state, n)| (state.as_str().to_owned(), serde_json::json!(n)))
+                .collect();
+            for (key, value) in [
+                ("waiting", serde_json::json!(f.waiting)),
+                ("longest_wait_s", serde_json::json!(f.longest_wait_s)),
+                ("answered", serde_json::json!(f.counts.answered)),
+                (
+                    "answered_within_sla",
+                    serde_json::json!(f.counts.answered_within_sla),
+                ),
+                ("abandoned", serde_json::json!(f.counts.abandoned)),
+                ("overflowed", serde_json::json!(f.counts.overflowed)),
+                ("agents", serde_json::Value::Object(agents)),
+            ] {
+                fields.insert(key.to_owned(), value);
+            }
+        }
+        json
+    }
 }
 
 /// A caller waiting in a queue.

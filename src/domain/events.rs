@@ -14,6 +14,8 @@ pub enum EventType {
     IncomingCall,
     MetricsUpdated,
     CreditsUpdated,
+    AgentUpdated,
+    QueueUpdated,
 }
 
 impl EventType {
@@ -27,6 +29,8 @@ impl EventType {
             Self::IncomingCall => "incoming:call",
             Self::MetricsUpdated => "metrics:updated",
             Self::CreditsUpdated => "credits:updated",
+            Self::AgentUpdated => "agent:updated",
+            Self::QueueUpdated => "queue:updated",
         }
     }
 }

@@ -4,7 +4,9 @@ use super::orgs::Org;
 use super::Engine;
 use crate::db::models::DncRow;
 use crate::db::queries;
+use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::phone::PhoneNumber;
+use crate::domain::time::to_text;
 use crate::error::{AppError, Code};
 
 /// The org's entry for a number, if it is listed.
@@ -27,5 +29,35 @@ pub async fn check(engine: &Engine, org: &Org, phone: &PhoneNumber) -> Result<()
             Code::DoNotCall,
             format!("{} is on the do-not-call list", phone.e164()),
         )),
+    }
+}
+
+/// Lists a number as do-not-call; answers the entry and whether it is new (a number already
+/// listed keeps its entry as it is).
+pub async fn list(
+    engine: &Engine,
+    org: &Org,
+    phone: &PhoneNumber,
+    reason: Option<String>,
+) -> Result<(DncRow, bool), AppError> {
+    let row = DncRow {
+        org_id: org.id.to_string(),
+        phone: phone.e164().to_owned(),
+        reason: reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty()),
+        created_at: to_text(chrono::Utc::now()),
+    };
+    let outcome = engine
+        .writer
+        .commit(WriteRequest {
+            org_id: org.id.clone(),
+            ops: vec![WriteOp::InsertDnc(row.clone())],
+            events: Vec::new(),
+        })
+        .await?;
+    match outcome {
+        WriteOutcome::Committed(_) => Ok((row, true)),
+        WriteOutcome::Duplicate => Ok((entry(engine, org, phone).await?.unwrap_or(row), false)),
     }
 }

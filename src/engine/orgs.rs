@@ -23,6 +23,8 @@ pub struct Org {
     pub name: String,
     pub default_country: String,
     pub created_at: String,
+    /// Its calls are recorded (`PATCH /api/v1/org {"record"}`).
+    pub record: bool,
     /// SHA-256 of the webhook token (for providers without signatures).
     #[serde(skip)]
     pub webhook_token_hash: String,
@@ -60,6 +62,7 @@ impl From<OrgRow> for Org {
             name: row.name,
             default_country: row.default_country,
             created_at: row.created_at,
+            record: row.record,
             webhook_token_hash: row.webhook_token_hash,
         }
     }
@@ -105,6 +108,7 @@ pub async fn create(writer: &Writer, name: &str) -> Result<CreatedOrg, AppError>
         webhook_token_hash: token_hash(&webhook_token),
         default_country: "IN".into(),
         created_at: to_text(chrono::Utc::now()),
+        record: false,
     };
     writer
         .commit(WriteRequest {
@@ -170,6 +174,9 @@ pub enum Role {
     Owner,
     /// A scoped token that reads (GETs, the WebSocket) and changes nothing: a wallboard's.
     Viewer,
+    /// A scoped token that reads and acts only as its agent (availability, accept/reject,
+    /// dispositions): an agent's browser.
+    Agent,
 }
 
 impl Role {
@@ -177,12 +184,15 @@ impl Role {
         match self {
             Role::Owner => "owner",
             Role::Viewer => "viewer",
+            Role::Agent => "agent",
         }
     }
 
     /// The roles a scoped token can be made with.
     pub fn scoped(word: &str) -> Option<Self> {
-        (word == "viewer").then_some(Role::Viewer)
+        [Role::Viewer, Role::Agent]
+            .into_iter()
+            .find(|r| r.as_str() == word)
     }
 }
 
@@ -193,6 +203,20 @@ pub struct Caller {
     pub role: Role,
     /// The scoped token's id (None for the org's own token).
     pub token_id: Option<String>,
+    /// The agent an agent token acts as.
+    pub agent_id: Option<String>,
+}
+
+impl Caller {
+    /// Whether this caller may act as `agent_id`: the org's own token may act as any agent, an
+    /// agent token only as its own, a viewer as none.
+    pub fn may_act_as(&self, agent_id: &str) -> bool {
+        match self.role {
+            Role::Owner => true,
+            Role::Agent => self.agent_id.as_deref() == Some(agent_id),
+            Role::Viewer => false,
+        }
+    }
 }
 
 /// A new scoped token: the only time the token is ever shown.
@@ -248,6 +272,7 @@ impl OrgDirectory {
         let caller = Caller {
             org: Arc::new(Org::from(org)),
             role,
+            agent_id: scoped.as_ref().and_then(|row| row.agent_id.clone()),
             token_id: scoped.map(|row| row.id),
         };
         self.by_token_hash
@@ -263,13 +288,14 @@ impl OrgDirectory {
         writer: &Writer,
         org_id: &OrgId,
         role: Role,
+        agent_id: Option<String>,
     ) -> Result<IssuedToken, AppError> {
         let token = new_token("sbv");
         let row = ApiTokenRow {
             id: uuid::Uuid::now_v7().to_string(),
             org_id: org_id.to_string(),
             role: role.as_str().to_owned(),
-            agent_id: None,
+            agent_id,
             token_hash: token_hash(&token),
             created_at: to_text(chrono::Utc::now()),
         };
@@ -307,6 +333,41 @@ impl OrgDirectory {
             .write()
             .unwrap()
             .retain(|_, caller| caller.token_id.as_deref() != Some(id));
+        Ok(())
+    }
+
+    /// Records (or stops recording) the org's calls, in the database and in every cached copy.
+    pub async fn set_record(
+        &self,
+        writer: &Writer,
+        org_id: &OrgId,
+        record: bool,
+    ) -> Result<(), AppError> {
+        let op = crate::db::writes::DeskOp::SetOrgRecord {
+            org_id: org_id.to_string(),
+            record,
+        };
+        writer
+            .commit(WriteRequest {
+                org_id: org_id.clone(),
+                ops: vec![WriteOp::Desk(op)],
+                events: Vec::new(),
+            })
+            .await?;
+        let changed = |org: &Arc<Org>| {
+            Arc::new(Org {
+                record,
+                ..(**org).clone()
+            })
+        };
+        if let Some(org) = self.by_id.write().unwrap().get_mut(org_id) {
+            *org = changed(org);
+        }
+        for caller in self.by_token_hash.write().unwrap().values_mut() {
+            if &caller.org.id == org_id {
+                caller.org = changed(&caller.org);
+            }
+        }
         Ok(())
     }
 

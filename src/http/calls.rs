@@ -112,6 +112,9 @@ pub struct NewCall {
     to: String,
     provider: String,
     from: Option<String>,
+    /// Record the call (the org's own flag records every call).
+    #[serde(default)]
+    record: bool,
 }
 
 /// Places one outbound call: 201 with the call as stored — `queued` with the provider's id, or
@@ -138,6 +141,7 @@ pub async fn create_call(
             .filter(|f| !f.is_empty()),
         campaign_id: None,
         contact_id: None,
+        record: body.record || org.record,
     };
     let dialed = state.actors.dialer.place(&org, dial).await?;
     Ok(HttpResponse::Created().json(dialed.call.to_json()))

@@ -29,6 +29,9 @@ pub struct NewCampaign {
     /// `{"start": "09:00", "end": "21:00", "tz": "Asia/Kolkata"}`
     #[schema(value_type = Option<Object>)]
     window: Option<CallingWindow>,
+    /// Record the campaign's calls (the org's own flag records them too).
+    #[serde(default)]
+    record: bool,
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     contacts: Vec<Value>,
@@ -95,6 +98,7 @@ pub async fn create_campaign(
         failure_reason: None,
         created_at: now.clone(),
         updated_at: now,
+        record: body.record,
     };
     state
         .engine

@@ -5,7 +5,6 @@ use super::{list_page, ApiOrg, AppState, PageQuery};
 use crate::db::models::DncRow;
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
-use crate::domain::time::to_text;
 use crate::engine::contacts::parse_phone;
 use crate::engine::dnc;
 use crate::error::AppError;
@@ -28,33 +27,12 @@ pub async fn add(
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let phone = parse_phone(&org, &body.phone)?;
-    let row = DncRow {
-        org_id: org.id.to_string(),
-        phone: phone.e164().to_owned(),
-        reason: body
-            .reason
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty()),
-        created_at: to_text(chrono::Utc::now()),
-    };
-    let outcome = state
-        .engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org.id.clone(),
-            ops: vec![WriteOp::InsertDnc(row.clone())],
-            events: Vec::new(),
-        })
-        .await?;
-    match outcome {
-        WriteOutcome::Committed(_) => Ok(HttpResponse::Created().json(row.to_json())),
-        WriteOutcome::Duplicate => {
-            let existing = dnc::entry(&state.engine, &org, &phone)
-                .await?
-                .unwrap_or(row);
-            Ok(HttpResponse::Ok().json(existing.to_json()))
-        }
-    }
+    let (entry, new) = dnc::list(&state.engine, &org, &phone, body.reason).await?;
+    Ok(if new {
+        HttpResponse::Created().json(entry.to_json())
+    } else {
+        HttpResponse::Ok().json(entry.to_json())
+    })
 }
 
 /// The org's list, by number.

@@ -114,6 +114,7 @@ pub async fn dial(
         from: None,
         campaign_id: None,
         contact_id: None,
+        record: org.record,
     };
     let dialed = state.actors.dialer.place(&org, dial).await?;
     Ok(HttpResponse::Created().json(dialed.call.to_json()))

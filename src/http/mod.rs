@@ -1,10 +1,12 @@
 //! The HTTP surface: one handler per operation, shared state, org auth and list paging.
 
+pub mod agents;
 pub mod billing;
 pub mod calls;
 pub mod campaigns;
 pub mod contacts;
 pub mod dashboard;
+pub mod dispositions;
 pub mod dnc;
 pub mod export;
 pub mod extensions;
@@ -13,6 +15,7 @@ pub mod openapi;
 pub mod org_metrics;
 pub mod orgs;
 pub mod providers;
+pub mod queues;
 pub mod tokens;
 pub mod webhooks;
 pub mod ws;
@@ -246,6 +249,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 webhook(web::route(), || Callback::Answer),
             )
             .route(
+                "/plivo/{org}/connect",
+                web::route().to(webhooks::plivo_connect),
+            )
+            .route(
                 "/exotel/{org}/status",
                 webhook(web::post(), || ExotelStatusCallback),
             )
@@ -275,6 +282,7 @@ macro_rules! api_routes {
 api_routes! {
     post "/orgs" => orgs::create_org,
     get "/org" => orgs::current_org,
+    patch "/org" => orgs::patch_org,
     post "/tokens" => tokens::create_token,
     get "/tokens" => tokens::list_tokens,
     delete "/tokens/{id}" => tokens::revoke_token,
@@ -285,6 +293,22 @@ api_routes! {
     get "/calls/export.csv" => export::calls_csv,
     get "/calls/{id}" => calls::get_call,
     get "/calls/{id}/events" => calls::call_timeline,
+    post "/calls/{id}/accept" => agents::accept,
+    post "/calls/{id}/reject" => agents::reject,
+    post "/calls/{id}/disposition" => dispositions::dispose,
+    post "/agents" => agents::create_agent,
+    get "/agents" => agents::list_agents,
+    get "/agents/{id}" => agents::get_agent,
+    patch "/agents/{id}" => agents::patch_agent,
+    delete "/agents/{id}" => agents::delete_agent,
+    post "/queues" => queues::create_queue,
+    get "/queues" => queues::list_queues,
+    get "/queues/{id}" => queues::get_queue,
+    patch "/queues/{id}" => queues::patch_queue,
+    delete "/queues/{id}" => queues::delete_queue,
+    put "/dispositions" => dispositions::put_codes,
+    get "/dispositions" => dispositions::get_codes,
+    get "/callbacks" => dispositions::list_callbacks,
     post "/campaigns" => campaigns::create_campaign,
     get "/campaigns" => campaigns::list_campaigns,
     get "/campaigns/{id}" => campaigns::get_campaign,
@@ -367,9 +391,18 @@ impl PeriodQuery {
 }
 
 /// Who the request's token speaks for (`Authorization: Bearer …`, or `?token=` where a browser
-/// cannot set headers: the WebSocket). A viewer token passes only for reads (GET): anything else
+/// cannot set headers: the WebSocket). A viewer token passes only for reads (GET), an agent token
+/// for reads and [`AGENT_ACTIONS`] (whose handlers check it acts as its own agent): anything else
 /// is a 403 `forbidden`, checked here once for every operation.
 pub struct ApiCaller(pub Caller);
+
+/// What an agent token may do besides reading: its availability, its offers, its dispositions.
+const AGENT_ACTIONS: &[&str] = &[
+    "/api/v1/agents/{id}",
+    "/api/v1/calls/{id}/accept",
+    "/api/v1/calls/{id}/reject",
+    "/api/v1/calls/{id}/disposition",
+];
 
 /// The org of the request's token (see [`ApiCaller`]).
 pub struct ApiOrg(pub Arc<Org>);
@@ -396,6 +429,10 @@ impl FromRequest for ApiCaller {
     /// The caller `token_first` resolved for this request (every `/api/v1` operation passes it).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let reads = req.method() == actix_web::http::Method::GET;
+        let agent_action = req.method() != actix_web::http::Method::DELETE
+            && req
+                .match_pattern()
+                .is_some_and(|p| AGENT_ACTIONS.contains(&p.as_str()));
         let caller = req.extensions().get::<Caller>().cloned();
         std::future::ready(match caller {
             None => Err(AppError::unauthorized()),
@@ -403,6 +440,12 @@ impl FromRequest for ApiCaller {
                 Code::Forbidden,
                 "a viewer token reads and changes nothing",
             )),
+            Some(caller) if caller.role == Role::Agent && !reads && !agent_action => {
+                Err(AppError::new(
+                    Code::Forbidden,
+                    "an agent token reads, and acts only as its agent",
+                ))
+            }
             Some(caller) => Ok(ApiCaller(caller)),
         })
     }

@@ -3,8 +3,8 @@
 //! (`API_ROUTES`), so the document and the routes cannot drift apart.
 
 use super::tokens;
+use super::{agents, dispositions, export, queues, webhooks, ws};
 use super::{billing, calls, campaigns, contacts, dnc, extensions, org_metrics, orgs, providers};
-use super::{export, webhooks, ws};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, ObjectBuilder, RefOr, ResponseBuilder, Type};
@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi};
             described in docs/api.md."
     ),
     paths(
-        orgs::create_org, orgs::current_org,
+        orgs::create_org, orgs::current_org, orgs::patch_org,
         tokens::create_token, tokens::list_tokens, tokens::revoke_token,
         providers::list_providers, providers::put_provider,
         calls::list_calls, calls::create_call, calls::get_call, calls::call_timeline,
@@ -38,6 +38,12 @@ use utoipa::{Modify, OpenApi};
         billing::put_rates, billing::get_rates, billing::get_credits, billing::put_credits,
         billing::ledger, billing::top_up,
         webhooks::list_inbox,
+        agents::create_agent, agents::list_agents, agents::get_agent, agents::patch_agent,
+        agents::delete_agent, agents::accept, agents::reject,
+        queues::create_queue, queues::list_queues, queues::get_queue, queues::patch_queue,
+        queues::delete_queue,
+        dispositions::put_codes, dispositions::get_codes, dispositions::dispose,
+        dispositions::list_callbacks,
         ws::connect,
     ),
     modifiers(&Conventions)
@@ -90,7 +96,7 @@ impl Modify for Conventions {
                 for (status, description) in [
                     ("400", "The input cannot be read; nothing changed"),
                     ("401", "A missing or unknown token"),
-                    ("403", "A viewer token asked to change something"),
+                    ("403", "A viewer token asked to change something, or an agent token to act as another"),
                     ("404", "No such resource for this org"),
                     ("409", "Refused in the resource's present state"),
                     (

@@ -1,7 +1,7 @@
 //! `POST /api/v1/orgs`: the admin creates an organization; `GET /api/v1/org`: the org a token
 //! belongs to, and what the token may do.
 
-use super::{ApiCaller, AppState};
+use super::{ApiCaller, ApiOrg, AppState};
 use crate::error::{AppError, Code};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -39,11 +39,41 @@ pub(super) fn require_admin(req: &HttpRequest, state: &AppState) -> Result<(), A
     Ok(())
 }
 
-/// The token's org with the token's `role` (`owner`, or `viewer` for a scoped read-only token):
-/// how the dashboard knows whether to show its buttons.
-#[utoipa::path(get, path = "/api/v1/org", tag = "orgs", responses((status = 200, description = "The token's org and `role`")))]
+/// The token's org with the token's `role` (`owner`, `viewer` for a scoped read-only token,
+/// `agent` with its `agent_id`): how the dashboard knows which buttons to show.
+#[utoipa::path(get, path = "/api/v1/org", tag = "orgs", responses((status = 200, description = "The token's org, `role` and `agent_id`")))]
 pub async fn current_org(ApiCaller(caller): ApiCaller) -> HttpResponse {
     let mut body = serde_json::to_value(&*caller.org).unwrap_or_default();
     body["role"] = serde_json::json!(caller.role);
+    body["agent_id"] = serde_json::json!(caller.agent_id);
     HttpResponse::Ok().json(body)
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgChange {
+    /// Record every call of the org (passed to the provider at originate and answer).
+    record: Option<bool>,
+}
+
+/// Changes the org's settings (`record`): 200 the org.
+#[utoipa::path(patch, path = "/api/v1/org", tag = "orgs", request_body = OrgChange, responses((status = 200, description = "The org")))]
+pub async fn patch_org(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+    body: web::Json<OrgChange>,
+) -> Result<HttpResponse, AppError> {
+    let engine = &state.engine;
+    if let Some(record) = body.record {
+        engine
+            .orgs
+            .set_record(&engine.writer, &org.id, record)
+            .await?;
+    }
+    let org = engine
+        .orgs
+        .by_id(org.id.as_str())
+        .await?
+        .ok_or(AppError::not_found("org"))?;
+    Ok(HttpResponse::Ok().json(&*org))
 }

@@ -1,5 +1,7 @@
-//! Scoped tokens: `POST /api/v1/tokens` `{"role": "viewer"}`, `GET /api/v1/tokens`,
-//! `DELETE /api/v1/tokens/{id}`. A wallboard holds a viewer token: it reads and changes nothing.
+//! Scoped tokens: `POST /api/v1/tokens` `{"role": "viewer" | "agent", "agent_id"?}`,
+//! `GET /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`. A wallboard holds a viewer token: it reads
+//! and changes nothing; an agent's browser holds an agent token: it reads and acts only as its
+//! agent.
 
 use super::{list_page, ApiOrg, AppState, PageQuery};
 use crate::db::models::ApiTokenRow;
@@ -12,33 +14,51 @@ use serde::Deserialize;
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewToken {
     role: String,
+    /// The agent an `agent` token acts as.
+    agent_id: Option<String>,
 }
 
-/// Issues a scoped token: 201 `{"id", "token", "role"}`; the token is shown only this once.
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewToken, responses((status = 201, description = "`{id, token, role}`; the token is shown only this once")))]
+/// Issues a scoped token: 201 `{"id", "token", "role", "agent_id"?}`; the token is shown only
+/// this once. An `agent` token names one of the org's agents.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewToken, responses((status = 201, description = "`{id, token, role, agent_id?}`; the token is shown only this once")))]
 pub async fn create_token(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
     body: web::Json<NewToken>,
 ) -> Result<HttpResponse, AppError> {
-    let role = match body.role.as_str() {
-        "agent" => {
+    let body = body.into_inner();
+    let role = Role::scoped(&body.role).ok_or_else(|| {
+        AppError::new(
+            Code::InvalidBody,
+            format!(
+                "`{}` is not a token role: use `viewer` or `agent`",
+                body.role
+            ),
+        )
+    })?;
+    let agent_id = match (role, body.agent_id) {
+        (Role::Agent, Some(agent_id)) => {
+            super::agents::known_agent(&state, &org, &agent_id).await?;
+            Some(agent_id)
+        }
+        (Role::Agent, None) => {
             return Err(AppError::new(
                 Code::InvalidBody,
-                "agent tokens come with the agent desk; use `viewer`",
+                "an agent token needs `agent_id`",
             ))
         }
-        word => Role::scoped(word).ok_or_else(|| {
-            AppError::new(
+        (_, Some(_)) => {
+            return Err(AppError::new(
                 Code::InvalidBody,
-                format!("`{word}` is not a token role: use `viewer`"),
-            )
-        })?,
+                "only an agent token takes `agent_id`",
+            ))
+        }
+        (_, None) => None,
     };
     let engine = &state.engine;
     let issued = engine
         .orgs
-        .issue_token(&engine.writer, &org.id, role)
+        .issue_token(&engine.writer, &org.id, role, agent_id)
         .await?;
     let mut answer = issued.row.to_json();
     answer["token"] = serde_json::json!(issued.token);

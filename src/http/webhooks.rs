@@ -3,8 +3,10 @@
 //! [`Webhook`] implementation; the PBX's and the analytics pushes, which are not one call's
 //! event, beside it; the raw inbox listing.
 
+use super::agents::desk_of;
 use super::{page, ApiOrg, AppState, PageQuery};
 use crate::actors::call::{Accepted, ProviderEvent};
+use crate::actors::desk::QueueFor;
 use crate::actors::extension::change_extension;
 use crate::actors::registry::{deliver, CallKey, CallRef};
 use crate::db::models::InboxRow;
@@ -30,6 +32,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+
+/// What a caller waiting for an agent hears first.
+const DEFAULT_HOLD_MESSAGE: &str =
+    "Thank you for calling. Please hold: an agent will be with you shortly.";
 
 /// What an inbound call hears when nobody is configured to take it.
 const DEFAULT_INBOUND_MESSAGE: &str =
@@ -294,10 +300,17 @@ pub async fn call_webhook(
     let mut incoming = webhook
         .parse(&request, &org.default_country)
         .map_err(malformed)?;
+    let mut queue = None;
     let screen_pop = if incoming.inbound_start {
         let (contact_id, pop) =
             caller_screen_pop(&state, &org, incoming.event.from.as_deref()).await?;
         incoming.event.contact_id = contact_id;
+        // A caller of a provider that can move a live call waits in the org's queue, if any.
+        if webhook.reply() != Reply::Status {
+            let to = incoming.event.to.clone();
+            queue = desk_of(&state, &org).await?.send(QueueFor { to }).await?;
+            incoming.event.queue_id = queue.as_ref().map(|(id, _)| id.clone());
+        }
         Some(pop)
     } else {
         None
@@ -305,18 +318,82 @@ pub async fn call_webhook(
     let accepted = accept(&state, &req, &org, &body, incoming, screen_pop, None).await?;
     let routing = credentials.as_ref().map(|c| &c.common);
     let target = routing.and_then(|c| c.inbound_dial.as_deref());
-    let message = routing
-        .and_then(|c| c.inbound_message.as_deref())
-        .unwrap_or(DEFAULT_INBOUND_MESSAGE);
+    let message = routing.and_then(|c| c.inbound_message.as_deref());
+    let twiml = match &queue {
+        Some((_, name)) => twilio::enqueue_twiml(name, message.unwrap_or(DEFAULT_HOLD_MESSAGE)),
+        None => twilio::answer_twiml(target, message.unwrap_or(DEFAULT_INBOUND_MESSAGE)),
+    };
+    let plivo_xml = match &queue {
+        Some(_) => plivo::hold_xml(message.unwrap_or(DEFAULT_HOLD_MESSAGE), 14_400),
+        None => plivo::answer_xml(target, message.unwrap_or(DEFAULT_INBOUND_MESSAGE)),
+    };
     Ok(match webhook.reply() {
         Reply::Status => accepted_json(&accepted),
         Reply::Twiml => HttpResponse::Ok()
             .content_type("text/xml; charset=utf-8")
-            .body(twilio::answer_twiml(target, message)),
+            .body(twiml),
         Reply::PlivoXml => HttpResponse::Ok()
             .content_type("application/xml; charset=utf-8")
-            .body(plivo::answer_xml(target, message)),
+            .body(plivo_xml),
     })
+}
+
+/// `POST /webhooks/plivo/{org}/connect?call=<id>`: where the Transfer API points a queued Plivo
+/// caller once the desk moves it (signed like every Plivo callback). Answers Plivo XML: the
+/// dial to the agent who accepted the call, or — for a caller past its queue's maximum wait —
+/// the queue's overflow message and a hang-up.
+pub async fn plivo_connect(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let arrived = Arrived::new(&state, &req);
+    let request = arrived.request(&req, &body);
+    let org = webhook_org(&state, &path).await?;
+    let webhook = crate::providers::plivo::Callback::Answer;
+    signed_credentials(&state, &org, Provider::Plivo, |secret| {
+        webhook.verify(secret, &request)
+    })
+    .await?;
+    let call_id = named_call(&state, &req, &org, Provider::Plivo)
+        .await?
+        .ok_or(AppError::not_found("call"))?;
+    let call = calls::find(&state.engine, &org.id, call_id.as_str()).await?;
+    let desk = desk_of(&state, &org).await?;
+    let agent = match &call.agent_id {
+        Some(agent_id) => {
+            let agents = desk.send(crate::actors::desk::AgentsNow).await?;
+            agents.into_iter().find(|a| a["id"] == agent_id.as_str())
+        }
+        None => None,
+    };
+    let xml = match agent {
+        Some(agent) => {
+            let target = agent["phone"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| {
+                    format!(
+                        "sip:{}@phone.plivo.com",
+                        agent["id"].as_str().unwrap_or_default()
+                    )
+                });
+            plivo::answer_xml(Some(&target), "")
+        }
+        None => {
+            let queues = desk.send(crate::actors::desk::QueuesNow).await?;
+            let message = queues
+                .iter()
+                .find(|q| Some(q["id"].as_str().unwrap_or_default()) == call.queue_id.as_deref())
+                .and_then(|q| q["overflow_message"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| DEFAULT_INBOUND_MESSAGE.to_owned());
+            plivo::answer_xml(None, &message)
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("application/xml; charset=utf-8")
+        .body(xml))
 }
 
 /// `POST /webhooks/analytics/{org}`: bot analytics merged into a call named by our `call_id`,

@@ -28,6 +28,8 @@ pub struct OriginateRequest {
     pub twiml: String,
     /// Extra data for a voice bot (Bolna `user_data`).
     pub user_data: Value,
+    /// Record the call (Twilio `Record`, Exotel `Record`; Plivo records from its answer XML).
+    pub record: bool,
 }
 
 /// The provider accepted the call.
@@ -154,6 +156,9 @@ pub async fn originate(
             for event in ["initiated", "ringing", "answered", "completed"] {
                 form.push(("StatusCallbackEvent", event.to_owned()));
             }
+            if call.record {
+                form.push(("Record", "true".to_owned()));
+            }
             let auth = basic(&account.account_sid, &account.auth_token);
             let request = http.post(url).header("Authorization", auth).form(&form);
             (Provider::Twilio, request, "/sid")
@@ -200,6 +205,9 @@ pub async fn originate(
                 ("StatusCallbackEvents[1]", "answered".to_owned()),
                 ("CustomField", call.call_id.clone()),
             ]);
+            if call.record {
+                form.push(("Record", "true".to_owned()));
+            }
             let auth = basic(&account.api_key, &account.api_token);
             let request = http.post(url).header("Authorization", auth).form(&form);
             (Provider::Exotel, request, "/Call/Sid")
@@ -237,6 +245,62 @@ pub async fn originate(
         provider_call_id,
         answer,
     })
+}
+
+/// Moves a live call to new instructions (providers.md, "Moving a live call"): Twilio — the Calls
+/// API update (`POST …/Calls/{CallSid}.json` with inline `Twiml`; a caller in `<Enqueue>` leaves
+/// the queue for it); Plivo — the Transfer API (`POST …/Call/{CallUUID}/` with `legs=aleg` and
+/// `aleg_url`, which answers the new XML). Other providers cannot move a call.
+pub async fn redirect(
+    http: &reqwest::Client,
+    credentials: &Credentials,
+    provider_call_id: &str,
+    twiml: &str,
+    plivo_url: &str,
+) -> Result<Value, OriginateError> {
+    let (provider, request) = match &credentials.account {
+        Account::Twilio(account) => {
+            let url = format!(
+                "{}/2010-04-01/Accounts/{}/Calls/{}.json",
+                credentials.api_base("https://api.twilio.com"),
+                account.account_sid,
+                provider_call_id
+            );
+            let auth = basic(&account.account_sid, &account.auth_token);
+            let request = http
+                .post(url)
+                .header("Authorization", auth)
+                .form(&[("Twiml", twiml)]);
+            (Provider::Twilio, request)
+        }
+        Account::Plivo(account) => {
+            let url = format!(
+                "{}/v1/Account/{}/Call/{}/",
+                credentials.api_base("https://api.plivo.com"),
+                account.auth_id,
+                provider_call_id
+            );
+            let body = json!({"legs": "aleg", "aleg_url": plivo_url, "aleg_method": "POST"});
+            let auth = basic(&account.auth_id, &account.auth_token);
+            (
+                Provider::Plivo,
+                http.post(url).header("Authorization", auth).json(&body),
+            )
+        }
+        Account::Exotel(_) => {
+            return Err(OriginateError::Misconfigured(
+                "exotel",
+                "a live-call transfer API",
+            ))
+        }
+        Account::Bolna(_) | Account::Yeastar(_) => {
+            return Err(OriginateError::Misconfigured(
+                "this provider",
+                "a live-call transfer API",
+            ))
+        }
+    };
+    send(provider, request).await
 }
 
 /// A call's record from the provider's call-details API (Twilio, Exotel, Bolna): the provider and

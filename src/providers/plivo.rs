@@ -270,6 +270,17 @@ pub fn answer_xml(target: Option<&str>, message: &str) -> String {
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>{body}</Response>")
 }
 
+/// Plivo XML holding an incoming caller for the agent desk: `message`, then silence for up to
+/// `wait_s` seconds, until the engine transfers the call to an agent (the Transfer API points the
+/// call at the engine's `connect` URL, which answers [`answer_xml`] with the agent).
+pub fn hold_xml(message: &str, wait_s: i64) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Speak>{}</Speak><Wait length=\"{}\"/></Response>",
+        xml_escape(message),
+        wait_s.clamp(1, 14_400)
+    )
+}
+
 /// Escapes text for an XML element.
 pub fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")

@@ -180,6 +180,37 @@ pub fn answer_twiml(target: Option<&str>, message: &str) -> String {
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>{body}</Response>")
 }
 
+/// TwiML putting an incoming caller on hold in the agent desk's queue: Twilio's own `<Enqueue>`
+/// (its hold music plays) until the engine moves the call to an agent (the Calls API update with
+/// [`dial_twiml`] takes it out of the queue), after `message`.
+pub fn enqueue_twiml(queue: &str, message: &str) -> String {
+    use super::plivo::xml_escape;
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>{}</Say><Enqueue>{}</Enqueue></Response>",
+        xml_escape(message),
+        xml_escape(queue)
+    )
+}
+
+/// TwiML connecting the caller to an agent: a phone number (`<Number>`), a `sip:` URI (`<Sip>`)
+/// or a `client:` identity (`<Client>`, a Twilio softphone), recorded from answer when `record`.
+pub fn dial_twiml(target: &str, record: bool) -> String {
+    use super::plivo::xml_escape;
+    let noun = match target {
+        t if t.starts_with("sip:") => format!("<Sip>{}</Sip>", xml_escape(t)),
+        t => match t.strip_prefix("client:") {
+            Some(identity) => format!("<Client>{}</Client>", xml_escape(identity)),
+            None => format!("<Number>{}</Number>", xml_escape(t)),
+        },
+    };
+    let record = if record {
+        " record=\"record-from-answer\""
+    } else {
+        ""
+    };
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial{record}>{noun}</Dial></Response>")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,8 @@ pub struct Script {
     pub twilio_poll_status: String,
     /// The price Twilio's call-details API reports for any call (`price`, in USD; None: not yet).
     pub twilio_price: Option<String>,
+    /// Twilio's call update (moving a live call) answers this error status (None: it succeeds).
+    pub twilio_update_status: Option<u16>,
     /// The PBX refuses every login (errcode 10004).
     pub pbx_refuse_logins: bool,
     /// After a call placed through Twilio completes, half the time a voice bot's analytics are
@@ -59,6 +61,7 @@ impl Default for Script {
             twilio_play: TwilioPlay::EarlyInitiated,
             twilio_poll_status: "no-answer".into(),
             twilio_price: Some("-0.01700".into()),
+            twilio_update_status: None,
             pbx_refuse_logins: false,
             analytics: None,
             pbx_event_before_answer: None,
@@ -71,7 +74,8 @@ impl Default for Script {
 pub struct Recorded {
     /// `twilio`, `plivo`, `exotel`, `bolna` or `yeastar`.
     pub provider: &'static str,
-    /// What was asked: `calls`, `call_details`, `get_token`, `refresh_token`, `dial`.
+    /// What was asked: `calls`, `call_details`, `call_update`, `transfer`, `get_token`,
+    /// `refresh_token`, `dial`.
     pub operation: &'static str,
     pub authorization: String,
     pub user_agent: String,
@@ -131,7 +135,15 @@ impl FakeProviders {
                     "/2010-04-01/Accounts/{sid}/Calls/{call}.json",
                     web::get().to(twilio_call_details),
                 )
+                .route(
+                    "/2010-04-01/Accounts/{sid}/Calls/{call}.json",
+                    web::post().to(twilio_call_update),
+                )
                 .route("/v1/Account/{id}/Call/", web::post().to(plivo_call))
+                .route(
+                    "/v1/Account/{id}/Call/{call}/",
+                    web::post().to(plivo_transfer),
+                )
                 .route(
                     "/v1/Accounts/{sid}/Calls/connect.json",
                     web::post().to(exotel_connect),
@@ -485,6 +497,41 @@ async fn twilio_call_details(
         "sid": path.1, "status": script.twilio_poll_status,
         "price": script.twilio_price, "price_unit": "USD",
     }))
+}
+
+/// Twilio's call update (`POST …/Calls/{CallSid}.json`, new TwiML for a live call): recorded, with
+/// the call's sid, and answered as Twilio does (the call resource); `twilio_update_status` set in
+/// the script refuses it.
+async fn twilio_call_update(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let mut recorded = form_object(&pairs);
+    recorded["CallSid"] = json!(path.1);
+    shared.record("twilio", "call_update", &req, recorded);
+    match shared.script().twilio_update_status {
+        Some(status) => HttpResponse::build(
+            actix_web::http::StatusCode::from_u16(status).unwrap_or_default(),
+        )
+        .json(json!({"code": 21220, "message": "Call is not in-progress. Cannot redirect.", "status": status})),
+        None => HttpResponse::Ok().json(json!({"sid": path.1, "status": "in-progress"})),
+    }
+}
+
+/// Plivo's Transfer API (`POST …/Call/{CallUUID}/`, `legs` and `aleg_url`).
+async fn plivo_transfer(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<Value>,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let mut recorded = body.into_inner();
+    recorded["CallUUID"] = json!(path.1);
+    shared.record("plivo", "transfer", &req, recorded);
+    HttpResponse::Accepted().json(json!({"api_id": "t1", "message": "call transferred"}))
 }
 
 /// Plivo `POST /v1/Account/{auth_id}/Call/` (providers.md §2.1).

@@ -4,7 +4,7 @@
 pub mod protocol;
 pub mod session;
 
-use super::{ApiOrg, AppState};
+use super::{ApiCaller, AppState};
 use crate::actors::org_hub::SessionSocket;
 use crate::error::{AppError, Code};
 use actix_web::dev::Extensions;
@@ -39,13 +39,15 @@ fn session_socket(req: &HttpRequest) -> Option<SessionSocket> {
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {
     since: Option<i64>,
+    /// The agent this session is the desk of (an agent token's own when absent).
+    agent: Option<String>,
 }
 
 /// Upgrades to a WebSocket session of the token's org; a bad token is refused with 401 before any
 /// upgrade.
-#[utoipa::path(get, path = "/api/v1/ws", tag = "websocket", params(("token" = Option<String>, Query, description = "the api token (browsers cannot set headers)"), ("since" = Option<i64>, Query, description = "replay every event after this seq")), responses((status = 101, description = "A WebSocket of the org's committed events")))]
+#[utoipa::path(get, path = "/api/v1/ws", tag = "websocket", params(("token" = Option<String>, Query, description = "the api token (browsers cannot set headers)"), ("since" = Option<i64>, Query, description = "replay every event after this seq"), ("agent" = Option<String>, Query, description = "the agent this session is the desk of: it is reachable for offers while the session is open")), responses((status = 101, description = "A WebSocket of the org's committed events")))]
 pub async fn connect(
-    ApiOrg(org): ApiOrg,
+    ApiCaller(caller): ApiCaller,
     req: HttpRequest,
     stream: web::Payload,
     state: web::Data<AppState>,
@@ -54,13 +56,22 @@ pub async fn connect(
     if query.since.is_some_and(|s| s < 0) {
         return Err(AppError::new(Code::InvalidQuery, "since must be 0 or more"));
     }
-    let session = session::WsSession::new(
+    let org = caller.org.clone();
+    let agent = query.agent.clone().or_else(|| caller.agent_id.clone());
+    if let Some(agent_id) = &agent {
+        super::agents::act_as(&caller, agent_id)?;
+        super::agents::known_agent(&state, &org, agent_id).await?;
+    }
+    let mut session = session::WsSession::new(
         org.id.clone(),
         query.since,
         state.engine.clone(),
         state.actors.hubs.clone(),
         session_socket(&req),
     );
+    if let Some(agent_id) = agent {
+        session = session.for_agent(agent_id, state.actors.desks.clone());
+    }
     actix_web_actors::ws::start(session, &req, stream)
         .map_err(|e| AppError::new(Code::NotAWebsocket, e.to_string()))
 }

@@ -1,6 +1,7 @@
 //! One dashboard WebSocket session.
 
 use super::protocol::opening;
+use crate::actors::desk::{AgentSession, DeskDirectory, ForOrg};
 use crate::actors::org_hub::{HubDirectory, SessionFeed, SessionSocket, Subscribe, Unsubscribe};
 use crate::domain::ids::OrgId;
 use crate::engine::Engine;
@@ -28,10 +29,29 @@ pub struct WsSession {
     /// The last seq sent: anything at or below it is not sent again.
     last_seq: i64,
     heard_at: Instant,
+    /// The agent this session is the desk of (`&agent=`, or an agent token's): the agent is
+    /// reachable while the session is open.
+    agent: Option<(String, Addr<DeskDirectory>)>,
 }
 
 impl WsSession {
     /// A session of `org_id` over `socket` that will join its hub through `hubs`.
+    /// Makes this session the desk of `agent_id`.
+    pub fn for_agent(mut self, agent_id: String, desks: Addr<DeskDirectory>) -> Self {
+        self.agent = Some((agent_id, desks));
+        self
+    }
+
+    fn agent_session(&self, opened: bool) {
+        if let Some((agent_id, desks)) = &self.agent {
+            let session = AgentSession {
+                agent_id: agent_id.clone(),
+                opened,
+            };
+            desks.do_send(ForOrg(self.org_id.clone(), session));
+        }
+    }
+
     pub fn new(
         org_id: OrgId,
         since: Option<i64>,
@@ -48,6 +68,7 @@ impl WsSession {
             socket,
             last_seq: i64::MAX,
             heard_at: Instant::now(),
+            agent: None,
         }
     }
 
@@ -69,6 +90,7 @@ impl Actor for WsSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         metrics::METRICS.ws_sessions.inc();
+        self.agent_session(true);
         ctx.set_mailbox_capacity(self.engine.settings.ws_mailbox);
         self.heartbeat(ctx);
         // Join the hub first, then read: whatever commits after the read reaches us live, and the
@@ -117,6 +139,7 @@ impl Actor for WsSession {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         metrics::METRICS.ws_sessions.dec();
+        self.agent_session(false);
     }
 }
 
