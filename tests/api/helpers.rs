@@ -317,13 +317,16 @@ impl TestApp {
 
     /// Opens a dashboard WebSocket.
     pub async fn ws(&self, token: &str, since: Option<i64>) -> WsClient {
-        let mut url = format!(
-            "{}/api/v1/ws?token={token}",
+        let query = since.map(|s| format!("&since={s}")).unwrap_or_default();
+        self.ws_query(token, &query).await
+    }
+
+    /// Opens a dashboard WebSocket with more of a query (`&agent=…`).
+    pub async fn ws_query(&self, token: &str, query: &str) -> WsClient {
+        let url = format!(
+            "{}/api/v1/ws?token={token}{query}",
             self.address.replace("http", "ws")
         );
-        if let Some(since) = since {
-            url.push_str(&format!("&since={since}"));
-        }
         let (_, conn) = self
             .client
             .ws(url)
@@ -434,6 +437,22 @@ impl WsClient {
                 }
                 awc::ws::Frame::Close(_) => return None,
                 _ => continue,
+            }
+        }
+    }
+
+    /// The next event of `event_type` whose data satisfies `wanted`, skipping others; fails the
+    /// test when none comes within 10 s.
+    pub async fn next_of(&mut self, event_type: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let event = self
+                .next_within(left)
+                .await
+                .unwrap_or_else(|| panic!("no {event_type} within 10 s"));
+            if event["type"] == event_type && wanted(&event["data"]) {
+                return event;
             }
         }
     }

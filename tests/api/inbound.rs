@@ -3,7 +3,7 @@
 use crate::helpers::*;
 use serde_json::json;
 
-fn voice_params(sid: &str, from: &str) -> Vec<(&'static str, String)> {
+pub fn voice_params(sid: &str, from: &str) -> Vec<(&'static str, String)> {
     vec![
         ("CallSid", sid.to_owned()),
         ("AccountSid", "ACtest0000".to_owned()),
@@ -15,7 +15,7 @@ fn voice_params(sid: &str, from: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn post_voice(app: &TestApp, org: &TestOrg, params: &[(&str, String)]) -> (u16, String) {
+pub async fn post_voice(app: &TestApp, org: &TestOrg, params: &[(&str, String)]) -> (u16, String) {
     let path = format!("/webhooks/twilio/{}/voice", org.id);
     let signature = twilio_signature(
         TWILIO_AUTH_TOKEN,

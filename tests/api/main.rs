@@ -7,6 +7,7 @@ mod calls;
 mod campaigns;
 mod contacts;
 mod demo;
+mod desk;
 mod dnc;
 mod helpers;
 mod hostile;

@@ -81,6 +81,7 @@ fn a_batch_table_by_table_gives_each_request_its_own_outcome() {
             webhook_token_hash: format!("w{org}"),
             default_country: "IN".into(),
             created_at: "2026-12-01T10:00:00.000Z".into(),
+            record: false,
         })],
         events: vec![],
     };
@@ -202,6 +203,7 @@ fn a_callers_history_counts_each_call_once_up_to_the_bound() {
         webhook_token_hash: format!("w{org}"),
         default_country: "IN".into(),
         created_at: "2026-12-01T10:00:00.000Z".into(),
+        record: false,
     };
     let call = |from: Option<&str>, to: Option<&str>, contact: Option<&str>| {
         let mut call = Call::new(

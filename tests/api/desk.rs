@@ -1,0 +1,780 @@
+//! The agent desk end to end: queued inbound calls offered to agents over the WebSocket, accept
+//! and reject through the API, the caller moved to the agent through the stand-in Twilio,
+//! abandoned callers, queue figures, dispositions (DNC, CALLBACK), agent tokens, recording.
+
+use crate::helpers::*;
+use crate::inbound::{post_voice, voice_params};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// An org whose Twilio account is the stand-in's.
+async fn desk_org(app: &TestApp, providers: &FakeProviders) -> TestOrg {
+    let org = app.create_org("Acme Support").await;
+    app.configure(
+        &org,
+        "twilio",
+        json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN,
+               "from_number": "+15550000000", "api_base": providers.base()}),
+    )
+    .await;
+    org
+}
+
+async fn create(app: &TestApp, org: &TestOrg, path: &str, body: Value) -> Value {
+    let (status, created) = app
+        .request("POST", path, Some(&org.api_token), Some(body))
+        .await;
+    assert_eq!(status, 201, "POST {path}: {created}");
+    created
+}
+
+/// An available agent with a phone the caller is connected to.
+async fn agent(app: &TestApp, org: &TestOrg, name: &str, phone: &str) -> String {
+    let body = json!({"name": name, "phone": phone, "availability": "available"});
+    let agent = create(app, org, "/api/v1/agents", body).await;
+    assert_eq!(agent["state"], "unavailable", "no session yet: {agent}");
+    agent["id"].as_str().unwrap().to_owned()
+}
+
+async fn agent_token(app: &TestApp, org: &TestOrg, agent_id: &str) -> String {
+    let token = create(
+        app,
+        org,
+        "/api/v1/tokens",
+        json!({"role": "agent", "agent_id": agent_id}),
+    )
+    .await;
+    assert_eq!(token["agent_id"], agent_id);
+    token["token"].as_str().unwrap().to_owned()
+}
+
+/// The agent's own dashboard session (its agent token's WebSocket): it is reachable while open.
+async fn desk_session(app: &TestApp, token: &str) -> WsClient {
+    let mut ws = app.ws(token, None).await;
+    assert_eq!(ws.next().await["type"], "snapshot");
+    ws
+}
+
+/// Waits until the agent's state is `state` (the desk hears of sessions asynchronously).
+async fn until_state(app: &TestApp, org: &TestOrg, agent_id: &str, state: &str) -> Value {
+    for _ in 0..200 {
+        let agent = app
+            .get(&format!("/api/v1/agents/{agent_id}"), &org.api_token)
+            .await;
+        if agent["state"] == state {
+            return agent;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("agent {agent_id} never became {state}");
+}
+
+fn inbound_end(sid: &str, from: &str) -> Vec<(&'static str, String)> {
+    let mut params = voice_params(sid, from);
+    for (name, value) in params.iter_mut() {
+        if *name == "CallStatus" {
+            *value = "completed".into();
+        }
+    }
+    params.push(("SequenceNumber", "5".into()));
+    params.push(("CallDuration", "30".into()));
+    params
+}
+
+/// The engine's call for a Twilio sid.
+async fn call_of(app: &TestApp, org: &TestOrg, sid: &str) -> Value {
+    let page = app
+        .get(
+            &format!("/api/v1/calls?provider_call_id={sid}"),
+            &org.api_token,
+        )
+        .await;
+    page["items"][0].clone()
+}
+
+/// The stand-in Twilio's call updates (moving live calls), oldest first.
+fn call_updates(providers: &FakeProviders) -> Vec<Value> {
+    providers
+        .requests()
+        .into_iter()
+        .filter(|r| r.provider == "twilio" && r.operation == "call_update")
+        .map(|r| r.body)
+        .collect()
+}
+
+async fn until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..400 {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("never: {what}");
+}
+
+#[actix_web::test]
+async fn a_queued_caller_is_offered_rejected_offered_again_accepted_and_connected() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = desk_org(&app, &providers).await;
+    app.add_caller(&org, "+919876543210").await;
+    let queue = create(
+        &app,
+        &org,
+        "/api/v1/queues",
+        json!({"name": "Support", "sla_s": 30, "ring_timeout_s": 30, "wrap_up_s": 1}),
+    )
+    .await;
+    let queue_id = queue["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (queue["waiting"].as_u64(), queue["answered"].as_u64()),
+        (Some(0), Some(0))
+    );
+    // Ana has been free the longest; both have their desk open.
+    let ana = agent(&app, &org, "Ana", "+15550001001").await;
+    let ben = agent(&app, &org, "Ben", "+15550001002").await;
+    let (ana_token, ben_token) = (
+        agent_token(&app, &org, &ana).await,
+        agent_token(&app, &org, &ben).await,
+    );
+    let _ana_desk = desk_session(&app, &ana_token).await;
+    let _ben_desk = desk_session(&app, &ben_token).await;
+    until_state(&app, &org, &ana, "idle").await;
+    until_state(&app, &org, &ben, "idle").await;
+    let mut wall = app.ws(&org.api_token, None).await;
+    assert_eq!(wall.next().await["type"], "snapshot");
+
+    let (status, twiml) = post_voice(&app, &org, &voice_params("CAq1", "+919876543210")).await;
+    assert_eq!(status, 200);
+    assert!(twiml.contains("<Enqueue>Support</Enqueue>"), "{twiml}");
+    let offer = wall
+        .next_of("incoming:call", |d| d["offer"]["agent_id"] == ana.as_str())
+        .await;
+    let call_id = offer["data"]["call_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        offer["data"]["contact"]["name"], "Asha Rao",
+        "the screen pop: {offer}"
+    );
+    assert_eq!(offer["data"]["offer"]["queue_id"], queue_id.as_str());
+    assert!(offer["data"]["offer"]["expires_at"].is_string());
+    let figures = app
+        .get(&format!("/api/v1/queues/{queue_id}"), &org.api_token)
+        .await;
+    assert_eq!(figures["waiting"], 1);
+    assert_eq!(figures["agents"]["offered"], 1);
+
+    // Ana turns it down with her own token: Ben is offered it.
+    let reject = format!("/api/v1/calls/{call_id}/reject");
+    let (status, body) = app
+        .request(
+            "POST",
+            &reject,
+            Some(&ana_token),
+            Some(json!({"reason": "on a break"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    wall.next_of("incoming:call", |d| d["offer"]["agent_id"] == ben.as_str())
+        .await;
+    // Ana's token cannot answer for Ben, and Ana's offer has moved on.
+    let accept = format!("/api/v1/calls/{call_id}/accept");
+    let (status, body) = app
+        .request(
+            "POST",
+            &accept,
+            Some(&ana_token),
+            Some(json!({"agent_id": ben})),
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")));
+    let (status, body) = app
+        .request("POST", &accept, Some(&ana_token), Some(json!({})))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("offer_expired"))
+    );
+
+    let (status, accepted) = app
+        .request("POST", &accept, Some(&ben_token), Some(json!({})))
+        .await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["agent_id"], ben.as_str());
+    assert_eq!(accepted["queue_id"], queue_id.as_str());
+    let (status, body) = app
+        .request("POST", &accept, Some(&ben_token), Some(json!({})))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("offer_expired")),
+        "accepted twice"
+    );
+
+    // The caller is moved to Ben: the Calls API update with TwiML dialing his phone.
+    let update = until("the caller is connected", async || {
+        call_updates(&providers).into_iter().next()
+    })
+    .await;
+    assert_eq!(update["CallSid"], "CAq1");
+    let twiml = update["Twiml"].as_str().unwrap();
+    assert!(
+        twiml.contains("<Dial><Number>+15550001002</Number></Dial>"),
+        "{twiml}"
+    );
+    let timeline = until("connected is on the timeline", async || {
+        let events = app
+            .get(&format!("/api/v1/calls/{call_id}/events"), &org.api_token)
+            .await;
+        let kinds: Vec<String> = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect();
+        kinds.contains(&"connected".to_owned()).then_some(kinds)
+    })
+    .await;
+    for kind in ["rejected", "assigned", "connected"] {
+        assert!(timeline.contains(&kind.to_owned()), "{timeline:?}");
+    }
+    until_state(&app, &org, &ben, "busy").await;
+    let figures = app
+        .get(&format!("/api/v1/queues/{queue_id}"), &org.api_token)
+        .await;
+    assert_eq!(
+        (figures["waiting"].as_u64(), figures["answered"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(figures["answered_within_sla"], 1);
+
+    // A second caller is offered to Ana (Ben is busy), and hangs up while waiting: abandoned.
+    post_voice(&app, &org, &voice_params("CAq2", "+14155550123")).await;
+    wall.next_of("incoming:call", |d| d["offer"]["agent_id"] == ana.as_str())
+        .await;
+    let (status, _) = app
+        .twilio_status(&org, &inbound_end("CAq2", "+14155550123"))
+        .await;
+    assert_eq!(status, 200);
+    let figures = wall.next_of("queue:updated", |d| d["abandoned"] == 1).await;
+    assert_eq!(figures["data"]["waiting"], 0);
+    assert_eq!(figures["data"]["answered"], 1);
+    until_state(&app, &org, &ana, "idle").await;
+
+    // Ben's call ends: wrap-up, then idle again.
+    app.twilio_status(&org, &inbound_end("CAq1", "+919876543210"))
+        .await;
+    let wrapping = wall
+        .next_of("agent:updated", |d| {
+            d["id"] == ben.as_str() && d["state"] == "wrap_up"
+        })
+        .await;
+    assert!(wrapping["data"]["wrap_up_until"].is_string());
+    until_state(&app, &org, &ben, "idle").await;
+    let call = call_of(&app, &org, "CAq1").await;
+    assert_eq!(
+        (call["status"].as_str(), call["agent_id"].as_str()),
+        (Some("completed"), Some(ben.as_str()))
+    );
+    // The figures add up: two callers, one answered, one abandoned, none waiting.
+    let figures = app
+        .get(&format!("/api/v1/queues/{queue_id}"), &org.api_token)
+        .await;
+    assert_eq!(
+        (
+            figures["answered"].as_u64(),
+            figures["abandoned"].as_u64(),
+            figures["waiting"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0))
+    );
+}
+
+#[actix_web::test]
+async fn busy_away_and_disconnected_agents_are_never_offered_a_call() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = desk_org(&app, &providers).await;
+    create(
+        &app,
+        &org,
+        "/api/v1/queues",
+        json!({"name": "Sales", "ring_timeout_s": 60}),
+    )
+    .await;
+    let away = agent(&app, &org, "Away", "+15550002001").await;
+    let dropped = agent(&app, &org, "Dropped", "+15550002002").await;
+    let free = agent(&app, &org, "Free", "+15550002003").await;
+    let away_token = agent_token(&app, &org, &away).await;
+    let dropped_token = agent_token(&app, &org, &dropped).await;
+    let free_token = agent_token(&app, &org, &free).await;
+    // Away sets itself away; Dropped's session closes; only Free is left.
+    let _away_desk = desk_session(&app, &away_token).await;
+    let (status, body) = app
+        .request(
+            "PATCH",
+            &format!("/api/v1/agents/{away}"),
+            Some(&away_token),
+            Some(json!({"availability": "away", "reason": "lunch"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            body["availability"].as_str(),
+            body["availability_reason"].as_str()
+        ),
+        (Some("away"), Some("lunch"))
+    );
+    let dropped_desk = desk_session(&app, &dropped_token).await;
+    until_state(&app, &org, &dropped, "idle").await;
+    drop(dropped_desk);
+    until_state(&app, &org, &dropped, "unavailable").await;
+    let _free_desk = desk_session(&app, &free_token).await;
+    until_state(&app, &org, &free, "idle").await;
+    let mut wall = app.ws(&org.api_token, None).await;
+    assert_eq!(wall.next().await["type"], "snapshot");
+
+    post_voice(&app, &org, &voice_params("CAb1", "+14155550100")).await;
+    let offer = wall
+        .next_of("incoming:call", |d| d["offer"].is_object())
+        .await;
+    assert_eq!(offer["data"]["offer"]["agent_id"], free.as_str());
+    // Free takes it and is busy; the next caller waits: nobody else may be offered it.
+    let call_id = offer["data"]["call_id"].as_str().unwrap();
+    let (status, _) = app
+        .request(
+            "POST",
+            &format!("/api/v1/calls/{call_id}/accept"),
+            Some(&free_token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    post_voice(&app, &org, &voice_params("CAb2", "+14155550101")).await;
+    let waiting = wall
+        .next_of("queue:updated", |d| {
+            d["waiting"] == 1 && d["agents"]["busy"] == 1
+        })
+        .await;
+    assert_eq!(waiting["data"]["agents"]["idle"], 0);
+    assert!(
+        wall.screen_pops(Duration::from_millis(500))
+            .await
+            .is_empty(),
+        "offered to an agent who is busy, away or gone"
+    );
+    // Away comes back: it is offered the waiting caller at once.
+    app.request(
+        "PATCH",
+        &format!("/api/v1/agents/{away}"),
+        Some(&away_token),
+        Some(json!({"availability": "available"})),
+    )
+    .await;
+    let offer = wall
+        .next_of("incoming:call", |d| d["offer"].is_object())
+        .await;
+    assert_eq!(offer["data"]["offer"]["agent_id"], away.as_str());
+}
+
+#[actix_web::test]
+async fn an_offer_nobody_answers_moves_on_and_two_misses_set_the_agent_away() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = desk_org(&app, &providers).await;
+    create(
+        &app,
+        &org,
+        "/api/v1/queues",
+        json!({"name": "Help", "ring_timeout_s": 1, "max_missed_offers": 2}),
+    )
+    .await;
+    let sleepy = agent(&app, &org, "Sleepy", "+15550003001").await;
+    let token = agent_token(&app, &org, &sleepy).await;
+    let _desk = desk_session(&app, &token).await;
+    until_state(&app, &org, &sleepy, "idle").await;
+    let mut wall = app.ws(&org.api_token, None).await;
+    assert_eq!(wall.next().await["type"], "snapshot");
+    post_voice(&app, &org, &voice_params("CAm1", "+14155550200")).await;
+    let first = wall
+        .next_of("incoming:call", |d| d["offer"].is_object())
+        .await;
+    // The ring timeout passes: offered again (a new round), missed again, then away.
+    let second = wall
+        .next_of("incoming:call", |d| d["offer"].is_object())
+        .await;
+    assert_ne!(first["seq"], second["seq"]);
+    let away = wall
+        .next_of("agent:updated", |d| {
+            d["id"] == sleepy.as_str() && d["availability"] == "away"
+        })
+        .await;
+    assert_eq!(away["data"]["availability_reason"], "missed_offers");
+    let call_id = second["data"]["call_id"].as_str().unwrap();
+    let (status, body) = app
+        .request(
+            "POST",
+            &format!("/api/v1/calls/{call_id}/accept"),
+            Some(&token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("offer_expired"))
+    );
+    let queue = &app.get("/api/v1/queues", &org.api_token).await["items"][0];
+    assert_eq!(queue["waiting"], 1, "still waiting, for nobody: {queue}");
+}
+
+#[actix_web::test]
+async fn a_failed_connect_offers_the_call_to_the_next_agent() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    providers.script(|s| s.twilio_update_status = Some(400));
+    let org = desk_org(&app, &providers).await;
+    create(
+        &app,
+        &org,
+        "/api/v1/queues",
+        json!({"name": "Help", "ring_timeout_s": 30}),
+    )
+    .await;
+    let first = agent(&app, &org, "First", "+15550004001").await;
+    let second = agent(&app, &org, "Second", "+15550004002").await;
+    let _d1 = desk_session(&app, &agent_token(&app, &org, &first).await).await;
+    let _d2 = desk_session(&app, &agent_token(&app, &org, &second).await).await;
+    until_state(&app, &org, &second, "idle").await;
+    let mut wall = app.ws(&org.api_token, None).await;
+    assert_eq!(wall.next().await["type"], "snapshot");
+    post_voice(&app, &org, &voice_params("CAf1", "+14155550300")).await;
+    let offer = wall
+        .next_of("incoming:call", |d| {
+            d["offer"]["agent_id"] == first.as_str()
+        })
+        .await;
+    let call_id = offer["data"]["call_id"].as_str().unwrap();
+    let (status, _) = app
+        .request(
+            "POST",
+            &format!("/api/v1/calls/{call_id}/accept"),
+            Some(&org.api_token),
+            Some(json!({"agent_id": first})),
+        )
+        .await;
+    assert_eq!(status, 200, "the assignment is committed before connecting");
+    wall.next_of("incoming:call", |d| {
+        d["offer"]["agent_id"] == second.as_str()
+    })
+    .await;
+    let call = until("the call is unassigned", async || {
+        let call = app
+            .get(&format!("/api/v1/calls/{call_id}"), &org.api_token)
+            .await;
+        call["agent_id"].is_null().then_some(call)
+    })
+    .await;
+    assert_eq!(call["status"], "ringing");
+    let queue = &app.get("/api/v1/queues", &org.api_token).await["items"][0];
+    assert_eq!(
+        (queue["answered"].as_u64(), queue["waiting"].as_u64()),
+        (Some(0), Some(1))
+    );
+}
+
+#[actix_web::test]
+async fn a_dnc_disposition_blocks_the_number_from_every_dial() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = desk_org(&app, &providers).await;
+    let token = Some(org.api_token.as_str());
+    let (status, call) = app
+        .request(
+            "POST",
+            "/api/v1/calls",
+            token,
+            Some(json!({"to": "+919812345678", "provider": "twilio"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{call}");
+    let path = format!("/api/v1/calls/{}/disposition", call["id"].as_str().unwrap());
+    let (status, body) = app
+        .request("POST", &path, token, Some(json!({"code": "NO_SUCH"})))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unknown_disposition"))
+    );
+    let (status, disposed) = app
+        .request(
+            "POST",
+            &path,
+            token,
+            Some(json!({"code": "DNC", "note": "asked not to be called"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{disposed}");
+    assert_eq!(disposed["disposition"]["code"], "DNC");
+    assert_eq!(disposed["disposition"]["note"], "asked not to be called");
+    let listed = app.get("/api/v1/dnc", &org.api_token).await;
+    assert_eq!(listed["items"][0]["phone"], "+919812345678");
+    // Neither a direct dial nor a campaign reaches the number again.
+    let (status, body) = app
+        .request(
+            "POST",
+            "/api/v1/calls",
+            token,
+            Some(json!({"to": "09812345678", "provider": "twilio"})),
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("do_not_call")));
+    let campaign = create(
+        &app,
+        &org,
+        "/api/v1/campaigns",
+        json!({"name": "Renewals", "provider": "twilio",
+        "contacts": [{"phone": "+919812345678"}]}),
+    )
+    .await;
+    let id = campaign["id"].as_str().unwrap();
+    app.request(
+        "POST",
+        &format!("/api/v1/campaigns/{id}/start"),
+        token,
+        None,
+    )
+    .await;
+    let contact = until("the contact is skipped", async || {
+        let contacts = app
+            .get(&format!("/api/v1/campaigns/{id}/contacts"), &org.api_token)
+            .await;
+        let contact = contacts["items"][0].clone();
+        (contact["status"] == "skipped").then_some(contact)
+    })
+    .await;
+    assert_eq!(contact["last_error"], "do_not_call", "{contact}");
+    let dials = providers
+        .bodies("twilio")
+        .into_iter()
+        .filter(|b| b["To"] == "+919812345678")
+        .count();
+    assert_eq!(dials, 1, "only the first call");
+    // The org's codes are its own once set.
+    let (status, codes) = app
+        .request(
+            "PUT",
+            "/api/v1/dispositions",
+            token,
+            Some(json!({"codes": [{"code": "SALE"}, {"code": "DNC", "label": "Never again"}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{codes}");
+    assert_eq!(
+        app.get("/api/v1/dispositions", &org.api_token).await["items"][1]["label"],
+        "Never again"
+    );
+    let (status, _) = app
+        .request(
+            "POST",
+            &path,
+            token,
+            Some(json!({"code": "CALLBACK", "callback_at": "2030-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, 400, "CALLBACK is no longer one of the org's codes");
+}
+
+#[actix_web::test]
+async fn a_callback_disposition_dials_the_contact_again_at_the_chosen_time() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = desk_org(&app, &providers).await;
+    let token = Some(org.api_token.as_str());
+    let (_, call) = app
+        .request(
+            "POST",
+            "/api/v1/calls",
+            token,
+            Some(json!({"to": "+919811112222", "provider": "twilio"})),
+        )
+        .await;
+    let path = format!("/api/v1/calls/{}/disposition", call["id"].as_str().unwrap());
+    let (status, body) = app
+        .request("POST", &path, token, Some(json!({"code": "CALLBACK"})))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_body")),
+        "needs callback_at"
+    );
+    let due = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let (status, body) = app
+        .request(
+            "POST",
+            &path,
+            token,
+            Some(json!({"code": "CALLBACK", "callback_at": due.to_rfc3339()})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let pending = app.get("/api/v1/callbacks", &org.api_token).await;
+    assert_eq!(pending["items"][0]["status"], "pending");
+    assert_eq!(
+        providers.bodies("twilio").len(),
+        1,
+        "not dialed before its time"
+    );
+    let callback = until("the callback is dialed", async || {
+        let page = app.get("/api/v1/callbacks", &org.api_token).await;
+        let callback = page["items"][0].clone();
+        (callback["status"] == "dialed").then_some(callback)
+    })
+    .await;
+    assert!(chrono::Utc::now() >= due);
+    let dialed = app
+        .get(
+            &format!(
+                "/api/v1/calls/{}",
+                callback["dialed_call_id"].as_str().unwrap()
+            ),
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(dialed["to"], "+919811112222");
+    let dials: Vec<Value> = providers.bodies("twilio");
+    assert_eq!(dials.len(), 2);
+    assert_eq!(dials[1]["To"], "+919811112222");
+}
+
+#[actix_web::test]
+async fn agent_and_viewer_tokens_act_only_as_far_as_their_role() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = desk_org(&app, &providers).await;
+    let me = agent(&app, &org, "Me", "+15550005001").await;
+    let other = agent(&app, &org, "Other", "+15550005002").await;
+    let mine = agent_token(&app, &org, &me).await;
+    let (status, body) = app
+        .request(
+            "POST",
+            "/api/v1/tokens",
+            Some(&org.api_token),
+            Some(json!({"role": "agent", "agent_id": "nobody"})),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let viewer = create(&app, &org, "/api/v1/tokens", json!({"role": "viewer"})).await;
+    let viewer = viewer["token"].as_str().unwrap();
+    let me_path = format!("/api/v1/agents/{me}");
+    let cases = [
+        (
+            "PATCH",
+            me_path.clone(),
+            mine.as_str(),
+            json!({"availability": "break"}),
+            200,
+        ),
+        (
+            "PATCH",
+            me_path.clone(),
+            mine.as_str(),
+            json!({"name": "Renamed"}),
+            403,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/agents/{other}"),
+            mine.as_str(),
+            json!({"availability": "away"}),
+            403,
+        ),
+        (
+            "POST",
+            "/api/v1/queues".to_owned(),
+            mine.as_str(),
+            json!({"name": "Mine"}),
+            403,
+        ),
+        (
+            "POST",
+            "/api/v1/calls".to_owned(),
+            mine.as_str(),
+            json!({"to": "+15550009999", "provider": "twilio"}),
+            403,
+        ),
+        (
+            "PATCH",
+            me_path.clone(),
+            viewer,
+            json!({"availability": "available"}),
+            403,
+        ),
+        ("DELETE", me_path.clone(), mine.as_str(), json!({}), 403),
+    ];
+    for (method, path, token, body, expected) in cases {
+        let (status, answer) = app.request(method, &path, Some(token), Some(body)).await;
+        assert_eq!(status, expected, "{method} {path}: {answer}");
+    }
+    let org_seen = app.get("/api/v1/org", &mine).await;
+    assert_eq!(
+        (org_seen["role"].as_str(), org_seen["agent_id"].as_str()),
+        (Some("agent"), Some(me.as_str()))
+    );
+    assert_eq!(app.get(&me_path, &mine).await["availability"], "break");
+    // An agent token's session is its own agent's desk only.
+    let (status, _) = app
+        .request(
+            "GET",
+            &format!("/api/v1/ws?agent={other}"),
+            Some(&mine),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+}
+
+#[actix_web::test]
+async fn recording_is_asked_of_the_provider_when_the_org_records() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = desk_org(&app, &providers).await;
+    let token = Some(org.api_token.as_str());
+    let dial = json!({"to": "+919800001111", "provider": "twilio"});
+    app.request("POST", "/api/v1/calls", token, Some(dial.clone()))
+        .await;
+    let (status, org_now) = app
+        .request("PATCH", "/api/v1/org", token, Some(json!({"record": true})))
+        .await;
+    assert_eq!((status, org_now["record"].as_bool()), (200, Some(true)));
+    app.request("POST", "/api/v1/calls", token, Some(dial))
+        .await;
+    let (status, _) = app
+        .request(
+            "POST",
+            "/api/v1/calls",
+            token,
+            Some(json!({"to": "+919800002222", "provider": "twilio", "record": true})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let records: Vec<Value> = providers
+        .bodies("twilio")
+        .into_iter()
+        .map(|b| b["Record"].clone())
+        .collect();
+    assert_eq!(records, vec![Value::Null, json!("true"), json!("true")]);
+    // The recording's URL from the final callback is on the call.
+    let newest = &app.get("/api/v1/calls", &org.api_token).await["items"][0];
+    let sid = newest["provider_call_id"].as_str().unwrap().to_owned();
+    let mut done = twilio_params(&sid, "completed", 9, 80);
+    done.push((
+        "RecordingUrl",
+        "https://api.twilio.com/recordings/RE1".into(),
+    ));
+    assert_eq!(app.twilio_status(&org, &done).await.0, 200);
+    let call = call_of(&app, &org, &sid).await;
+    assert_eq!(
+        call["recording_url"],
+        "https://api.twilio.com/recordings/RE1"
+    );
+}
