@@ -494,6 +494,7 @@ impl CallActor {
                 contact_id: self.call.contact_id.clone(),
                 status: self.call.status,
                 has_analytics: self.call.analytics.is_some(),
+                disposition: self.call.disposition.as_ref().map(|d| d.code.clone()),
             });
         let desk_news = self.desk_news(newly_queued || applied.status_changed, queued_pop);
         let (campaigns, desks) = (self.deps.campaigns.clone(), self.deps.desks.clone());
@@ -752,6 +753,7 @@ impl Handler<Annotate> for CallActor {
     fn handle(&mut self, msg: Annotate, ctx: &mut Context<Self>) -> Self::Result {
         let now = Utc::now();
         let mut next = self.call.clone();
+        let mut campaign_news = None;
         let (kind, data) = match msg.0 {
             Annotation::Assign(_) if !next.status.is_live() || next.agent_id.is_some() => {
                 return Box::pin(actix::fut::ready(Err(AppError::new(
@@ -771,6 +773,17 @@ impl Handler<Annotate> for CallActor {
             }
             Annotation::Dispose(disposition) => {
                 let data = serde_json::json!(disposition);
+                if let Some(campaign_id) = &next.campaign_id {
+                    campaign_news = Some(CallChanged {
+                        org_id: next.org_id.clone(),
+                        campaign_id: campaign_id.clone(),
+                        call_id: next.id.to_string(),
+                        contact_id: next.contact_id.clone(),
+                        status: next.status,
+                        has_analytics: next.analytics.is_some(),
+                        disposition: Some(disposition.code.clone()),
+                    });
+                }
                 next.disposition = Some(disposition);
                 ("disposition", data)
             }
@@ -796,14 +809,24 @@ impl Handler<Annotate> for CallActor {
         });
         self.call = next;
         self.arm_timer(ctx);
-        Box::pin(async move { pending.outcome().await }.into_actor(self).map(
-            |outcome, act, ctx| match outcome {
-                Ok(_) => Ok(act.call.clone()),
-                Err(error) => {
-                    act.reload(ctx);
-                    Err(error)
-                }
-            },
-        ))
+        let campaigns = self.deps.campaigns.clone();
+        let committed = async move {
+            let outcome = pending.outcome().await;
+            if let (Ok(_), Some(news)) = (&outcome, campaign_news) {
+                campaigns.do_send(news);
+            }
+            outcome
+        };
+        Box::pin(
+            committed
+                .into_actor(self)
+                .map(|outcome, act, ctx| match outcome {
+                    Ok(_) => Ok(act.call.clone()),
+                    Err(error) => {
+                        act.reload(ctx);
+                        Err(error)
+                    }
+                }),
+        )
     }
 }

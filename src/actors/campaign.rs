@@ -60,6 +60,7 @@ pub struct CallChanged {
     pub contact_id: Option<String>,
     pub status: CallStatus,
     pub has_analytics: bool,
+    pub disposition: Option<String>,
 }
 
 /// The reason of a campaign paused because the org's credits ran out (a top-up resumes it).
@@ -90,6 +91,8 @@ pub struct CampaignActor {
     live: HashMap<String, String>,
     /// Every call of the campaign seen → (status, analytics merged).
     calls: HashMap<String, (CallStatus, bool)>,
+    /// The disposition code of each of its calls that has one.
+    dispositions: HashMap<String, String>,
     /// Dials asked for and not yet answered: they hold a slot too.
     in_flight: usize,
     /// Open while the campaign runs: a dial already under way checks it before the provider is
@@ -214,11 +217,16 @@ impl CampaignActor {
         for (status, analytics) in self.calls.values() {
             counts.add(*status, *analytics, 1);
         }
+        let mut dispositions: HashMap<String, u64> = HashMap::new();
+        for code in self.dispositions.values() {
+            *dispositions.entry(code.clone()).or_default() += 1;
+        }
         progress_json(
             &self.campaign,
             &counts,
             &self.contacts,
             self.live.len() as u64,
+            &dispositions,
         )
     }
 
@@ -461,6 +469,9 @@ impl CampaignActor {
         for call in &calls {
             self.calls
                 .insert(call.id.clone(), (call.status, call.has_analytics));
+            if let Some(code) = &call.disposition {
+                self.dispositions.insert(call.id.clone(), code.clone());
+            }
             if let Some(contact) = &call.contact_id {
                 latest.insert(contact.clone(), (call.id.clone(), call.status));
             }
@@ -614,6 +625,9 @@ impl Handler<CallChanged> for CampaignActor {
     fn handle(&mut self, msg: CallChanged, ctx: &mut Context<Self>) {
         self.calls
             .insert(msg.call_id.clone(), (msg.status, msg.has_analytics));
+        if let Some(code) = &msg.disposition {
+            self.dispositions.insert(msg.call_id.clone(), code.clone());
+        }
         self.progress_dirty = true;
         if !msg.status.is_live() {
             self.live.remove(&msg.call_id);
@@ -719,6 +733,7 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                         contacts: Vec::new(),
                         live: HashMap::new(),
                         calls: HashMap::new(),
+                        dispositions: HashMap::new(),
                         in_flight: 0,
                         gate: Arc::new(AtomicBool::new(running)),
                         progress_dirty: true,

@@ -529,6 +529,24 @@ pub fn campaign_call_counts(
     )
 }
 
+/// How many of a campaign's calls have each disposition code.
+pub fn campaign_dispositions(
+    conn: &mut DbConnection,
+    org_id: &str,
+    campaign_id: &str,
+) -> QueryResult<Vec<(String, i64)>> {
+    calls::table
+        .filter(calls::org_id.eq(org_id))
+        .filter(calls::campaign_id.eq(campaign_id))
+        .filter(calls::disposition.is_not_null())
+        .group_by(calls::disposition)
+        .select((
+            calls::disposition.assume_not_null(),
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)
+}
+
 /// How many of a campaign's calls have a status, with or without merged analytics.
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct StatusCount {
@@ -548,6 +566,7 @@ pub struct CampaignCall {
     pub contact_id: Option<String>,
     pub status: crate::domain::call::CallStatus,
     pub has_analytics: bool,
+    pub disposition: Option<String>,
 }
 
 /// A campaign's calls, oldest first.
@@ -556,7 +575,14 @@ pub fn campaign_calls(
     org_id: &str,
     campaign_id: &str,
 ) -> QueryResult<Vec<CampaignCall>> {
-    let rows: Vec<(String, Option<String>, String, Option<String>)> = calls::table
+    type Row = (
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = calls::table
         .filter(calls::org_id.eq(org_id))
         .filter(calls::campaign_id.eq(campaign_id))
         .order(calls::id.asc())
@@ -565,16 +591,18 @@ pub fn campaign_calls(
             calls::contact_id,
             calls::status,
             calls::analytics,
+            calls::disposition,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, contact, status, analytics)| {
+        .filter_map(|(id, contact, status, analytics, disposition)| {
             crate::domain::call::CallStatus::parse(&status).map(|status| CampaignCall {
                 id,
                 contact_id: contact,
                 status,
                 has_analytics: analytics.is_some(),
+                disposition,
             })
         })
         .collect())

@@ -97,7 +97,18 @@ pub async fn progress(engine: &Engine, campaign: CampaignRow) -> Result<Value, A
                     }
                 }
             }
-            Ok(progress_json(&campaign, &counts, &contacts, live))
+            let dispositions =
+                queries::campaign_dispositions(conn, &campaign.org_id, &campaign.id)?
+                    .into_iter()
+                    .map(|(code, n)| (code, n as u64))
+                    .collect();
+            Ok(progress_json(
+                &campaign,
+                &counts,
+                &contacts,
+                live,
+                &dispositions,
+            ))
         })
         .await
 }
@@ -108,6 +119,7 @@ pub fn progress_json(
     counts: &CallCounts,
     contacts: &[CampaignContactRow],
     live: u64,
+    dispositions: &HashMap<String, u64>,
 ) -> Value {
     let by_status = |s: ContactStatus| contacts.iter().filter(|c| c.status == s.as_str()).count();
     let done = by_status(ContactStatus::Done) as u64;
@@ -141,6 +153,7 @@ pub fn progress_json(
             "skipped": by_status(ContactStatus::Skipped),
         },
         "outcomes": outcomes,
+        "dispositions": dispositions,
         "answerRate": if attempted > 0.0 { answered / attempted } else { 0.0 },
         "display": display(done + failed, total, failed),
     })

@@ -85,7 +85,6 @@ fn availability(word: &str) -> Result<Availability, AppError> {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct NewAgent {
     name: String,
     /// Its PBX extensions (none for a softphone or provider-only agent).
@@ -191,7 +190,6 @@ pub async fn get_agent(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct AgentChange {
     name: Option<String>,
     extensions: Option<Vec<String>>,
@@ -324,6 +322,7 @@ pub async fn accept(
     path: web::Path<String>,
     body: web::Json<OfferAnswer>,
 ) -> Result<HttpResponse, AppError> {
+    crate::engine::calls::find(&state.engine, &caller.org.id, &path).await?;
     let agent_id = body.agent(&caller)?;
     let accept = Accept {
         call_id: path.into_inner(),
@@ -342,6 +341,7 @@ pub async fn reject(
     path: web::Path<String>,
     body: web::Json<OfferAnswer>,
 ) -> Result<HttpResponse, AppError> {
+    crate::engine::calls::find(&state.engine, &caller.org.id, &path).await?;
     let agent_id = body.agent(&caller)?;
     let call_id = path.into_inner();
     let reject = Reject {

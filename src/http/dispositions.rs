@@ -122,7 +122,6 @@ pub async fn get_codes(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct NewDisposition {
     code: String,
     note: Option<String>,

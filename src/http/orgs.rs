@@ -50,7 +50,6 @@ pub async fn current_org(ApiCaller(caller): ApiCaller) -> HttpResponse {
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct OrgChange {
     /// Record every call of the org (passed to the provider at originate and answer).
     record: Option<bool>,

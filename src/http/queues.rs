@@ -19,7 +19,6 @@ use serde_json::Value;
 
 /// A queue's fields as a create or a change gives them (absent: unchanged, or the default).
 #[derive(Deserialize, utoipa::ToSchema, Default)]
-#[serde(deny_unknown_fields)]
 pub struct QueueFields {
     name: Option<String>,
     /// Agents need every one of these (none: every agent).

@@ -585,19 +585,37 @@ async fn a_dnc_disposition_blocks_the_number_from_every_dial() {
 }
 
 #[actix_web::test]
-async fn a_callback_disposition_dials_the_contact_again_at_the_chosen_time() {
+async fn a_callback_disposition_dials_the_contact_again_at_the_chosen_time_through_its_campaign() {
     let app = spawn_app().await;
     let providers = fake_providers(TwilioPlay::EarlyInitiated);
     let org = desk_org(&app, &providers).await;
     let token = Some(org.api_token.as_str());
-    let (_, call) = app
-        .request(
-            "POST",
-            "/api/v1/calls",
-            token,
-            Some(json!({"to": "+919811112222", "provider": "twilio"})),
-        )
-        .await;
+    let campaign = create(
+        &app,
+        &org,
+        "/api/v1/campaigns",
+        json!({"name": "Follow-ups", "provider": "twilio",
+        "contacts": [{"phone": "+919811112222", "name": "Ravi"}]}),
+    )
+    .await;
+    let campaign_id = campaign["id"].as_str().unwrap().to_owned();
+    app.request(
+        "POST",
+        &format!("/api/v1/campaigns/{campaign_id}/start"),
+        token,
+        None,
+    )
+    .await;
+    let call = until("the campaign dials", async || {
+        let page = app
+            .get(
+                &format!("/api/v1/calls?campaign_id={campaign_id}"),
+                &org.api_token,
+            )
+            .await;
+        page["items"].get(0).cloned()
+    })
+    .await;
     let path = format!("/api/v1/calls/{}/disposition", call["id"].as_str().unwrap());
     let (status, body) = app
         .request("POST", &path, token, Some(json!({"code": "CALLBACK"})))
@@ -624,6 +642,18 @@ async fn a_callback_disposition_dials_the_contact_again_at_the_chosen_time() {
         1,
         "not dialed before its time"
     );
+    // The campaign's progress counts the disposition.
+    let progress = until("the progress counts the disposition", async || {
+        let progress = app
+            .get(
+                &format!("/api/v1/campaigns/{campaign_id}/progress"),
+                &org.api_token,
+            )
+            .await;
+        (progress["dispositions"]["CALLBACK"] == 1).then_some(progress)
+    })
+    .await;
+    assert_eq!(progress["success"], true);
     let callback = until("the callback is dialed", async || {
         let page = app.get("/api/v1/callbacks", &org.api_token).await;
         let callback = page["items"][0].clone();
@@ -641,6 +671,12 @@ async fn a_callback_disposition_dials_the_contact_again_at_the_chosen_time() {
         )
         .await;
     assert_eq!(dialed["to"], "+919811112222");
+    assert_eq!(
+        dialed["campaign_id"],
+        campaign_id.as_str(),
+        "through its campaign"
+    );
+    assert_eq!(dialed["contact_id"], call["contact_id"]);
     let dials: Vec<Value> = providers.bodies("twilio");
     assert_eq!(dials.len(), 2);
     assert_eq!(dials[1]["To"], "+919811112222");

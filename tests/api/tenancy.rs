@@ -13,6 +13,8 @@ struct Victim {
     campaign_id: String,
     contact_id: String,
     token_id: String,
+    agent_id: String,
+    queue_id: String,
 }
 
 const VICTIM_PHONE: &str = "+919812300001";
@@ -78,7 +80,27 @@ async fn victim(app: &TestApp) -> Victim {
         )
         .await,
     );
+    let agent = created(
+        app.request(
+            "POST",
+            "/api/v1/agents",
+            Some(token),
+            Some(json!({"name": "Victim's agent"})),
+        )
+        .await,
+    );
+    let queue = created(
+        app.request(
+            "POST",
+            "/api/v1/queues",
+            Some(token),
+            Some(json!({"name": "Victim's queue"})),
+        )
+        .await,
+    );
     Victim {
+        agent_id: agent["id"].as_str().unwrap().to_owned(),
+        queue_id: queue["id"].as_str().unwrap().to_owned(),
         call_id,
         campaign_id: campaign["id"].as_str().unwrap().to_owned(),
         contact_id: contact["id"].as_str().unwrap().to_owned(),
@@ -117,6 +139,10 @@ impl Victim {
             &self.campaign_id
         } else if route.starts_with("/contacts") {
             &self.contact_id
+        } else if route.starts_with("/agents") {
+            &self.agent_id
+        } else if route.starts_with("/queues") {
+            &self.queue_id
         } else {
             &self.token_id
         };
@@ -157,6 +183,11 @@ fn probe_body(method: &str, route: &str, victim: &Victim) -> Option<Value> {
         ),
         ("post", "/extensions/{number}/dial") => Some(json!({"to": "+919812300012"})),
         ("patch", "/contacts/{id}") => Some(json!({"name": "Changed by the prober"})),
+        ("post", "/calls/{id}/disposition") => Some(json!({"code": "SALE"})),
+        ("post", "/calls/{id}/accept" | "/calls/{id}/reject") => {
+            Some(json!({"agent_id": victim.agent_id}))
+        }
+        ("put", "/dispositions") => Some(json!({"codes": [{"code": "PROBED"}]})),
         _ => Some(
             json!({"name": "prober", "phone": "+919812300011", "provider": "twilio", "contacts": []}),
         ),
