@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 /// One rate as the API takes it.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RateBody {
     provider: String,
     direction: String,
@@ -32,6 +33,7 @@ pub struct RateBody {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RatesBody {
     rates: Vec<RateBody>,
 }
@@ -141,6 +143,7 @@ pub async fn get_rates(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreditsBody {
     /// Three letters, e.g. `"INR"`.
     currency: Option<String>,
@@ -229,6 +232,7 @@ pub async fn put_credits(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TopUpBody {
     /// A decimal string greater than 0, e.g. `"25.00"`.
     amount: String,

@@ -814,3 +814,153 @@ async fn recording_is_asked_of_the_provider_when_the_org_records() {
         "https://api.twilio.com/recordings/RE1"
     );
 }
+
+/// Posts a form to a Plivo webhook URL (query included) signed as Plivo signs it.
+async fn plivo_post(app: &TestApp, url: &str, params: &[(&str, String)]) -> (u16, Value) {
+    use switchboard::providers::plivo::{v3_base, v3_signature};
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let signature = v3_signature("plivo-secret", &v3_base(false, url, &owned), "nonce1");
+    let path = url.strip_prefix(&app.public_url).unwrap();
+    app.post_raw(
+        path,
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded".into()),
+            ("X-Plivo-Signature-V3", signature),
+            ("X-Plivo-Signature-V3-Nonce", "nonce1".into()),
+        ],
+        form_body(params).into_bytes(),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn a_queued_plivo_caller_holds_and_is_transferred_to_the_agent_who_accepts() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = desk_org(&app, &providers).await;
+    app.configure(
+        &org,
+        "plivo",
+        json!({"auth_id": "MA1", "auth_token": "plivo-secret",
+        "from_number": "918000000000", "api_base": providers.base()}),
+    )
+    .await;
+    create(&app, &org, "/api/v1/queues", json!({"name": "Billing"})).await;
+    let agent_id = agent(&app, &org, "Priya", "+919800005555").await;
+    let _desk = desk_session(&app, &agent_token(&app, &org, &agent_id).await).await;
+    until_state(&app, &org, &agent_id, "idle").await;
+    let mut wall = app.ws(&org.api_token, None).await;
+    assert_eq!(wall.next().await["type"], "snapshot");
+    let answer = format!("{}/webhooks/plivo/{}/answer", app.public_url, org.id);
+    let params = vec![
+        ("CallUUID", "pl-uuid-1".to_owned()),
+        ("Direction", "inbound".to_owned()),
+        ("From", "919876543210".to_owned()),
+        ("To", "918035739222".to_owned()),
+        ("CallStatus", "ringing".to_owned()),
+    ];
+    let (status, xml) = plivo_post(&app, &answer, &params).await;
+    assert_eq!(status, 200);
+    let xml = xml.as_str().unwrap().to_owned();
+    assert!(
+        xml.contains("<Speak>") && xml.contains("<Wait length="),
+        "holds: {xml}"
+    );
+    let offer = wall
+        .next_of("incoming:call", |d| d["offer"].is_object())
+        .await;
+    let call_id = offer["data"]["call_id"].as_str().unwrap().to_owned();
+    let (status, _) = app
+        .request(
+            "POST",
+            &format!("/api/v1/calls/{call_id}/accept"),
+            Some(&org.api_token),
+            Some(json!({"agent_id": agent_id})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The Transfer API points the caller at the engine's connect URL, which dials the agent.
+    let transfer = until("the caller is transferred", async || {
+        providers
+            .requests()
+            .into_iter()
+            .find(|r| r.provider == "plivo" && r.operation == "transfer")
+            .map(|r| r.body)
+    })
+    .await;
+    assert_eq!(
+        (transfer["CallUUID"].as_str(), transfer["legs"].as_str()),
+        (Some("pl-uuid-1"), Some("aleg"))
+    );
+    let url = transfer["aleg_url"].as_str().unwrap();
+    assert_eq!(
+        url,
+        format!(
+            "{}/webhooks/plivo/{}/connect?call={call_id}",
+            app.public_url, org.id
+        )
+    );
+    let (status, xml) = plivo_post(&app, url, &[("CallUUID", "pl-uuid-1".to_owned())]).await;
+    assert_eq!(status, 200);
+    assert!(
+        xml.as_str()
+            .unwrap()
+            .contains("<Dial><Number>+919800005555</Number></Dial>"),
+        "{xml}"
+    );
+    let forged = app
+        .post_raw(
+            url.strip_prefix(&app.public_url).unwrap(),
+            &[("X-Plivo-Signature-V3", "forged".into())],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(forged.0, 401);
+}
+
+#[actix_web::test]
+async fn a_restart_puts_waiting_callers_back_in_line_and_keeps_the_days_figures() {
+    let settings = test_settings();
+    let app = spawn_app_with(settings.clone()).await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = desk_org(&app, &providers).await;
+    let queue = create(&app, &org, "/api/v1/queues", json!({"name": "Night"})).await;
+    let queue_id = queue["id"].as_str().unwrap().to_owned();
+    post_voice(&app, &org, &voice_params("CAr1", "+14155550400")).await;
+    post_voice(&app, &org, &voice_params("CAr2", "+14155550401")).await;
+    app.twilio_status(&org, &inbound_end("CAr2", "+14155550401"))
+        .await;
+    let before = app
+        .get(&format!("/api/v1/queues/{queue_id}"), &org.api_token)
+        .await;
+    assert_eq!(
+        (before["waiting"].as_u64(), before["abandoned"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // The same database, a new engine: the caller still waits, the abandoned one is still counted.
+    let again = spawn_app_with(settings).await;
+    let after = again
+        .get(&format!("/api/v1/queues/{queue_id}"), &org.api_token)
+        .await;
+    assert_eq!(
+        (after["waiting"].as_u64(), after["abandoned"].as_u64()),
+        (Some(1), Some(1)),
+        "{after}"
+    );
+    let agent_id = agent(&again, &org, "Late shift", "+15550006001").await;
+    let token = agent_token(&again, &org, &agent_id).await;
+    let mut desk = again.ws(&token, None).await;
+    let offer = desk
+        .next_of("incoming:call", |d| {
+            d["offer"]["agent_id"] == agent_id.as_str()
+        })
+        .await;
+    assert_eq!(
+        offer["data"]["call_id"],
+        call_of(&again, &org, "CAr1").await["id"]
+    );
+    drop(app);
+}
