@@ -22,10 +22,14 @@ const state = {
   calls: new Map(),        // id → call object
   campaigns: new Map(),    // id → campaign object
   progress: new Map(),     // campaign id → progress object
+  agents: new Map(),       // id → agent object (with its live state)
+  queues: new Map(),       // id → queue object (with its live figures)
+  codes: [],               // the org's disposition codes
+  disposed: new Set(),     // calls whose disposition form this agent has seen
   metrics: null,
   openCampaign: null,
   // What the next frame redraws.
-  dirty: { ext: new Set(), calls: new Set(), campaigns: false, metrics: false, board: false },
+  dirty: { ext: new Set(), calls: new Set(), campaigns: false, metrics: false, board: false, desk: false },
   frame: 0,
   events: 0,
 };
@@ -88,10 +92,12 @@ async function signIn(token) {
   const me = await api('GET', '/api/v1/org');
   state.org = me;
   state.role = me.role;
-  document.body.classList.toggle('viewer', me.role === 'viewer');
+  for (const role of ['owner', 'viewer', 'agent']) document.body.classList.toggle(role, me.role === role);
   $('org-name').textContent = me.name;
-  $('role').hidden = me.role !== 'viewer';
+  $('role').hidden = me.role === 'owner';
   $('role').textContent = me.role;
+  $('agent-desk').hidden = me.role !== 'agent';
+  loadDesk();
   $('login').hidden = true;
   $('app').hidden = false;
   connect();
@@ -168,6 +174,15 @@ function receive(event) {
       popup(data);
       if (data.call) putCall(data.call);
       break;
+    case 'agent:updated':
+      state.agents.set(data.id, data);
+      if (data.id === myAgent() && !(data.offer)) dropOffers();
+      mark('desk');
+      break;
+    case 'queue:updated':
+      state.queues.set(data.id, data);
+      mark('desk');
+      break;
     default:
       break;
   }
@@ -183,6 +198,8 @@ function applySnapshot(event) {
   state.dirty.board = true;
   mark('campaigns');
   for (const campaign of state.campaigns.values()) loadProgress(campaign.id);
+  // The desk is not in the snapshot: read again after every (re)connect.
+  if (state.org) loadDesk();
   schedule();
 }
 
@@ -192,6 +209,10 @@ function putCall(call) {
   state.dirty.calls.add(call.id);
   for (const number of call.extensions || []) state.dirty.ext.add(number);
   if (call.campaign_id && call.campaign_id === state.openCampaign) mark('campaigns');
+  // An offer is over once someone took the call or the caller hung up.
+  const offered = offers.get(call.id);
+  if (offered && (call.agent_id || !LIVE.has(call.status))) { offered.remove(); offers.delete(call.id); }
+  maybeDispose(call);
 }
 
 function forgetOldCalls() {
@@ -242,6 +263,7 @@ function render() {
   }
   if (dirty.campaigns) { renderCampaigns(); dirty.campaigns = false; }
   if (dirty.metrics) { renderMetrics(); dirty.metrics = false; }
+  if (dirty.desk) { renderDesk(); dirty.desk = false; }
 }
 
 const cards = new Map(); // number → card element
@@ -445,8 +467,17 @@ async function showTimeline(id) {
   const body = $('modal-body');
   body.replaceChildren(el('h2', '', `${call.from || '?'} → ${call.to || '?'} · ${call.status}`));
   const meta = el('p', 'mono', `${call.provider} ${call.provider_call_id || ''} · ${call.direction}` +
-    (call.hangup_cause ? ` · ${call.hangup_cause}` : '') + (call.talk_s ? ` · talked ${call.talk_s}s` : ''));
+    (call.hangup_cause ? ` · ${call.hangup_cause}` : '') + (call.talk_s ? ` · talked ${call.talk_s}s` : '') +
+    (call.agent_id ? ` · agent ${agentName(call.agent_id)}` : '') +
+    (call.disposition ? ` · ${call.disposition.code}${call.disposition.note ? ` (${call.disposition.note})` : ''}` : ''));
   body.appendChild(meta);
+  if (call.recording_url) {
+    const link = el('a', 'mono', 'Recording');
+    link.href = call.recording_url;
+    link.target = '_blank';
+    link.rel = 'noreferrer';
+    body.appendChild(link);
+  }
   if (call.analytics) body.appendChild(el('pre', '', JSON.stringify(call.analytics, null, 2)));
   const table = el('table', 'grid');
   table.innerHTML = '<thead><tr><th>Received</th><th>Source</th><th>Kind</th><th>Status word</th><th>After</th></tr></thead>';
@@ -654,6 +685,7 @@ function renderMetrics() {
 }
 
 function popup(data) {
+  if (data.offer) { offerPopup(data); return; }
   const box = el('div', 'popup');
   const contact = data.contact || {};
   box.appendChild(el('h3', '', `Incoming call · ${data.caller_name || contact.phone || (data.call && data.call.from) || 'unknown caller'}`));
@@ -704,6 +736,190 @@ async function loadDnc() {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The agent desk: queues (the wallboard), agents, offers with Accept / Reject for this agent's
+// own, and the disposition form after its call.
+
+/** The agent this page is the desk of (an agent token's), or null. */
+function myAgent() { return state.org && state.org.agent_id ? state.org.agent_id : null; }
+
+function agentName(id) { const a = state.agents.get(id); return a ? a.name : id; }
+
+async function loadDesk() {
+  const [agents, queues, codes] = await Promise.all([
+    api('GET', '/api/v1/agents?limit=1000').catch(() => null),
+    api('GET', '/api/v1/queues?limit=1000').catch(() => null),
+    api('GET', '/api/v1/dispositions').catch(() => null),
+  ]);
+  if (agents) state.agents = new Map(agents.items.map((a) => [a.id, a]));
+  if (queues) state.queues = new Map(queues.items.map((q) => [q.id, q]));
+  if (codes) state.codes = codes.items;
+  mark('desk');
+  schedule();
+}
+
+const STATE_TEXT = { idle: 'idle', offered: 'offered a call', busy: 'on a call', wrap_up: 'wrap-up', unavailable: 'unavailable' };
+
+function renderDesk() {
+  const mine = state.agents.get(myAgent());
+  if (mine) {
+    $('agent-name').textContent = mine.name;
+    const badge = $('agent-state');
+    badge.className = `status ${mine.state}`;
+    badge.textContent = STATE_TEXT[mine.state] || mine.state;
+    const select = $('agent-availability');
+    if (document.activeElement !== select) select.value = mine.availability;
+  }
+  const cards = $('queue-cards');
+  cards.textContent = '';
+  const queues = [...state.queues.values()].sort((a, b) => (b.priority - a.priority) || a.name.localeCompare(b.name));
+  for (const q of queues) {
+    const card = el('article', q.waiting ? 'queue waiting' : 'queue');
+    card.dataset.id = q.id;
+    card.appendChild(el('h3', '', q.name + (q.number ? ` · ${q.number}` : '')));
+    const figures = el('div', 'figures');
+    const sla = q.answered ? `${Math.round((q.answered_within_sla / q.answered) * 100)}%` : '—';
+    for (const [label, value, key] of [['waiting', q.waiting, 'waiting'], ['longest wait', ago(new Date(Date.now() - (q.longest_wait_s || 0) * 1000).toISOString(), Date.now()), 'longest'],
+      ['answered', q.answered, 'answered'], [`within ${q.sla_s}s`, sla, 'sla'], ['abandoned', q.abandoned, 'abandoned']]) {
+      const d = el('div');
+      d.dataset.figure = key;
+      d.append(el('b', '', String(value === undefined ? '—' : value)), el('span', '', label));
+      figures.appendChild(d);
+    }
+    card.appendChild(figures);
+    const agents = q.agents || {};
+    card.appendChild(el('div', 'agents', ['idle', 'offered', 'busy', 'wrap_up', 'unavailable'].map((s) => `${agents[s] || 0} ${STATE_TEXT[s]}`).join(' · ')));
+    cards.appendChild(card);
+  }
+  if (!queues.length) cards.appendChild(el('p', '', 'No queues yet: inbound calls pop up without being offered.'));
+  const body = $('agent-rows');
+  body.textContent = '';
+  for (const a of [...state.agents.values()].sort((x, y) => x.name.localeCompare(y.name))) {
+    const row = el('tr');
+    row.dataset.id = a.id;
+    const s = el('td');
+    s.appendChild(el('span', `status ${a.state}`, STATE_TEXT[a.state] || a.state));
+    row.append(el('td', '', a.name), s, el('td', '', a.availability + (a.availability_reason ? ` (${a.availability_reason.replace('_', ' ')})` : '')),
+      el('td', 'mono', (a.extensions || []).join(', ')), el('td', '', (a.skills || []).join(', ')), el('td', '', ago(a.availability_since, Date.now())));
+    const cell = el('td', 'owner');
+    const link = el('button', '', 'Desk link');
+    link.onclick = () => act(async () => {
+      const issued = await api('POST', '/api/v1/tokens', { role: 'agent', agent_id: a.id });
+      $('agent-link').textContent = `${a.name}: ${location.origin}/#token=${issued.token}`;
+    });
+    cell.appendChild(link);
+    row.appendChild(cell);
+    body.appendChild(row);
+  }
+}
+
+const offers = new Map(); // call id → its offer pop-up
+
+function dropOffers() { for (const box of offers.values()) box.remove(); offers.clear(); }
+
+function offerPopup(data) {
+  const previous = offers.get(data.call_id);
+  if (previous) previous.remove();
+  const offer = data.offer;
+  const forMe = offer.agent_id === myAgent();
+  // An agent's page shows only its own offers; everyone else sees whom each call is offered to.
+  if (myAgent() && !forMe) { offers.delete(data.call_id); return; }
+  const box = el('div', 'popup offer');
+  box.dataset.call = data.call_id;
+  const contact = data.contact || {};
+  const from = (data.call && data.call.from) || '';
+  box.appendChild(el('h3', '', `Incoming call · ${data.caller_name || contact.name || from || 'unknown caller'}`));
+  if (data.company || contact.company) box.appendChild(el('div', '', data.company || contact.company));
+  box.appendChild(el('div', 'mono', from));
+  box.appendChild(el('div', '', `${data.previous_calls || 0} previous calls` + (data.last_call_at ? ` · last ${new Date(data.last_call_at).toLocaleString()} (${data.last_call_status})` : '')));
+  if (data.last_sentiment) box.appendChild(el('div', '', `Last bot call: ${data.last_sentiment}`));
+  box.appendChild(el('div', 'expires', forMe ? 'For you' : `Offered to ${agentName(offer.agent_id)}`));
+  if (forMe) {
+    const buttons = el('div', 'buttons');
+    const accept = el('button', 'primary accept', 'Accept');
+    const reject = el('button', 'danger reject', 'Reject');
+    const answer = (verb) => act(async () => {
+      accept.disabled = true; reject.disabled = true;
+      try {
+        const call = await api('POST', `/api/v1/calls/${data.call_id}/${verb}`, {});
+        if (verb === 'accept' && call) putCall(call);
+      } finally { box.remove(); offers.delete(data.call_id); }
+    });
+    accept.onclick = () => answer('accept');
+    reject.onclick = () => answer('reject');
+    buttons.append(accept, reject);
+    box.appendChild(buttons);
+  }
+  offers.set(data.call_id, box);
+  $('popups').prepend(box);
+  const left = Math.max(1000, Date.parse(offer.expires_at) - Date.now());
+  setTimeout(() => { if (offers.get(data.call_id) === box) { box.remove(); offers.delete(data.call_id); } }, left);
+}
+
+/** After this agent's call ends: the disposition form, once per call. */
+function maybeDispose(call) {
+  const me = myAgent();
+  if (!me || call.agent_id !== me || LIVE.has(call.status) || call.disposition || state.disposed.has(call.id)) return;
+  state.disposed.add(call.id);
+  const body = $('modal-body');
+  body.replaceChildren(el('h2', '', `Disposition · ${call.from || ''}`));
+  const form = el('form');
+  form.id = 'disposition-form';
+  const codes = el('select');
+  codes.name = 'code';
+  for (const c of state.codes) { const o = el('option', '', c.label); o.value = c.code; codes.appendChild(o); }
+  const note = el('input');
+  note.name = 'note';
+  note.placeholder = 'Note (optional)';
+  const when = el('input');
+  when.name = 'callback_at';
+  when.type = 'datetime-local';
+  const whenLabel = el('label', '', 'Call back at');
+  whenLabel.hidden = true;
+  whenLabel.appendChild(when);
+  codes.onchange = () => { whenLabel.hidden = codes.value !== 'CALLBACK'; };
+  const save = el('button', 'primary', 'Save');
+  save.type = 'submit';
+  form.append(codes, note, whenLabel, save);
+  form.onsubmit = (submit) => {
+    submit.preventDefault();
+    act(async () => {
+      const wanted = { code: codes.value, note: note.value || undefined };
+      if (codes.value === 'CALLBACK' && when.value) wanted.callback_at = new Date(when.value).toISOString();
+      const disposed = await api('POST', `/api/v1/calls/${call.id}/disposition`, wanted);
+      putCall(disposed);
+      $('modal').close();
+    });
+  };
+  body.appendChild(form);
+  if (!$('modal').open) $('modal').showModal();
+}
+
+async function newAgent() {
+  const name = prompt('Agent name:');
+  if (!name) return;
+  const extensions = (prompt('Extensions (comma separated, optional):') || '').split(',').map((x) => x.trim()).filter(Boolean);
+  const phone = prompt('Phone or sip: URI the caller is connected to (optional):') || undefined;
+  await act(async () => {
+    const agent = await api('POST', '/api/v1/agents', { name, extensions, phone });
+    state.agents.set(agent.id, agent);
+    mark('desk');
+    schedule();
+  });
+}
+
+async function newQueue() {
+  const name = prompt('Queue name:');
+  if (!name) return;
+  const skills = (prompt('Skills agents need (comma separated, optional):') || '').split(',').map((x) => x.trim()).filter(Boolean);
+  await act(async () => {
+    const queue = await api('POST', '/api/v1/queues', { name, skills });
+    state.queues.set(queue.id, queue);
+    mark('desk');
+    schedule();
+  });
+}
+
 function show(view) {
   for (const button of document.querySelectorAll('#tabs button')) button.classList.toggle('active', button.dataset.view === view);
   for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== `view-${view}`;
@@ -718,6 +934,14 @@ function show(view) {
 for (const button of document.querySelectorAll('#tabs button')) button.onclick = () => show(button.dataset.view);
 $('board-filter').oninput = applyFilter;
 $('new-campaign').onclick = newCampaign;
+$('new-agent').onclick = newAgent;
+$('new-queue').onclick = newQueue;
+$('agent-availability').onchange = () => act(async () => {
+  const agent = await api('PATCH', `/api/v1/agents/${myAgent()}`, { availability: $('agent-availability').value });
+  state.agents.set(agent.id, agent);
+  mark('desk');
+  schedule();
+});
 $('log-refresh').onclick = loadLogs;
 $('log-provider').onchange = loadLogs;
 $('dnc-form').onsubmit = (submit) => {

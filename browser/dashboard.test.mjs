@@ -1,11 +1,13 @@
 // The dashboard in headless Chromium against the real engine: the snapshot, an extension card
 // following signed PBX webhooks, a campaign started and paused from its buttons, a cut WebSocket
 // whose replay brings exactly the missed events, a viewer token's page without buttons, and the
-// credit balance going low with a campaign paused for it until a top-up.
+// credit balance going low with a campaign paused for it until a top-up, and the agent desk: an
+// agent's page goes available, is offered a queued caller, accepts it and records a disposition
+// while the supervisor's wallboard counts it.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { browser, ext, inbound, makeOrg, pbx, startEngine, topUp } from './engine.mjs';
+import { browser, ext, fakeTwilio, inbound, makeOrg, pbx, startEngine, topUp, twilio } from './engine.mjs';
 
 let engine;
 let chrome;
@@ -185,4 +187,82 @@ test('the credit balance goes low as calls are billed, and a campaign paused for
   assert.doesNotMatch(await credits.getAttribute('class'), /\blow\b/);
   assert.deepEqual(errors, [], 'no script errors');
   await page.close();
+});
+
+test('an agent takes a queued call from its own page and disposes of it; the wallboard counts it', async () => {
+  const org = await makeOrg(engine.base, 'Browser desk');
+  const stand_in = await fakeTwilio();
+  const authToken = 'browser-test-twilio-desk';
+  await org.request('PUT', '/api/v1/providers/twilio', {
+    account_sid: 'ACdesk', auth_token: authToken, from_number: '+15550000000', api_base: stand_in.base,
+  });
+  await org.request('POST', '/api/v1/contacts', { phone: '+919876500001', name: 'Meera Iyer', company: 'Iyer & Sons' });
+  const { body: queue } = await org.request('POST', '/api/v1/queues', { name: 'Support', sla_s: 60 });
+  const { body: agent } = await org.request('POST', '/api/v1/agents', { name: 'Kiran', phone: '+15550007777' });
+  const { body: issued } = await org.request('POST', '/api/v1/tokens', { role: 'agent', agent_id: agent.id });
+
+  const supervisor = await chrome.newPage({ viewport: { width: 1400, height: 900 } });
+  const desk = await chrome.newPage({ viewport: { width: 1200, height: 900 } });
+  const errors = [];
+  for (const page of [supervisor, desk]) page.on('pageerror', (error) => errors.push(error.message));
+  await supervisor.goto(`${engine.base}/#token=${org.token}`);
+  await supervisor.waitForSelector('#link.up');
+  await supervisor.click('#tabs button[data-view="agents"]');
+  const card = supervisor.locator(`.queue[data-id="${queue.id}"]`);
+  await card.waitFor();
+  assert.equal(await card.locator('[data-figure="waiting"] b').textContent(), '0');
+  const row = supervisor.locator(`#agent-rows tr[data-id="${agent.id}"]`);
+  await row.waitFor();
+
+  // The agent's own page: its desk in the header; it goes available from the switch.
+  await desk.goto(`${engine.base}/#token=${issued.token}`);
+  await desk.waitForSelector('#link.up');
+  await desk.locator('#agent-desk').waitFor();
+  assert.equal(await desk.locator('#agent-name').textContent(), 'Kiran');
+  assert.ok(await desk.locator('#new-campaign').isHidden(), 'an agent page has no campaign controls');
+  await desk.selectOption('#agent-availability', 'available');
+  await until(async () => (await desk.locator('#agent-state').textContent()) === 'idle', 'the agent is idle');
+  await until(async () => /idle/.test(await row.textContent()), 'the supervisor sees the agent idle');
+
+  // A caller: queued (TwiML <Enqueue>), offered to Kiran with the screen pop.
+  const voice = { CallSid: 'CAdesk1', AccountSid: 'ACdesk', From: '+919876500001', To: '+918035739222', CallStatus: 'ringing', Direction: 'inbound' };
+  const twiml = await twilio(engine.base, org, 'voice', authToken, voice);
+  assert.match(twiml, /<Enqueue>Support<\/Enqueue>/);
+  const offer = desk.locator('.popup.offer');
+  await offer.waitFor();
+  assert.match(await offer.textContent(), /Meera Iyer/);
+  assert.match(await offer.textContent(), /Iyer & Sons/);
+  await until(async () => (await card.locator('[data-figure="waiting"] b').textContent()) === '1', 'the wallboard shows one waiting');
+  const watched = supervisor.locator('.popup.offer');
+  await watched.waitFor();
+  assert.equal(await watched.locator('button.accept').count(), 0, 'only the agent answers its offer');
+  assert.match(await watched.textContent(), /Offered to Kiran/);
+
+  await offer.locator('button.accept').click();
+  await until(() => stand_in.requests.find((r) => r.url.endsWith('/Calls/CAdesk1.json')), 'the caller is moved to Kiran');
+  const update = stand_in.requests.find((r) => r.url.endsWith('/Calls/CAdesk1.json'));
+  assert.match(update.form.Twiml, /<Number>\+15550007777<\/Number>/);
+  await until(async () => (await desk.locator('#agent-state').textContent()) === 'on a call', 'the agent is on the call');
+  await until(async () => (await card.locator('[data-figure="answered"] b').textContent()) === '1', 'the wallboard counts it answered');
+  await until(async () => (await watched.count()) === 0, "the supervisor's pop-up goes once the call is taken");
+  assert.equal(await card.locator('[data-figure="sla"] b').textContent(), '100%');
+
+  // The caller hangs up: the disposition form opens on the agent's page.
+  await twilio(engine.base, org, 'status', authToken, { ...voice, CallStatus: 'completed', SequenceNumber: '4', CallDuration: '42' });
+  const form = desk.locator('#disposition-form');
+  await form.waitFor();
+  await form.locator('select[name="code"]').selectOption('SALE');
+  await form.locator('input[name="note"]').fill('Annual plan');
+  await form.locator('button[type="submit"]').click();
+  const calls = await org.request('GET', '/api/v1/calls?provider_call_id=CAdesk1');
+  await until(async () => (await org.request('GET', `/api/v1/calls/${calls.body.items[0].id}`)).body.disposition?.code === 'SALE', 'the disposition is stored');
+  const call = (await org.request('GET', `/api/v1/calls/${calls.body.items[0].id}`)).body;
+  assert.equal(call.disposition.note, 'Annual plan');
+  assert.equal(call.agent_id, agent.id);
+  mkdirSync(new URL('../target', import.meta.url).pathname, { recursive: true });
+  await supervisor.screenshot({ path: new URL('../target/desk-wallboard.png', import.meta.url).pathname });
+  assert.deepEqual(errors, [], 'no script errors');
+  await supervisor.close();
+  await desk.close();
+  stand_in.close();
 });

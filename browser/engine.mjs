@@ -107,3 +107,34 @@ export function browser() {
       '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 }
+
+/** Posts a Twilio webhook (`voice` or `status`) signed with `authToken` as Twilio signs it. */
+export async function twilio(base, org, kind, authToken, params) {
+  const url = `${base}/webhooks/twilio/${org.id}/${kind}`;
+  const signed = url + Object.keys(params).sort().map((k) => `${k}${params[k]}`).join('');
+  const signature = createHmac('sha1', authToken).update(signed).digest('base64');
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': signature },
+    body: new URLSearchParams(params).toString(),
+  });
+  if (!response.ok) throw new Error(`Twilio ${kind} answered ${response.status}`);
+  return response.text();
+}
+
+/** A stand-in for Twilio's REST API on loopback: answers every request 200 and keeps them. */
+export async function fakeTwilio() {
+  const { createServer: http } = await import('node:http');
+  const requests = [];
+  const server = http((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      requests.push({ method: req.method, url: req.url, form: Object.fromEntries(new URLSearchParams(body)) });
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ sid: 'CAfake', status: 'in-progress' }));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { base: `http://127.0.0.1:${server.address().port}`, requests, close: () => server.close() };
+}

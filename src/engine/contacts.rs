@@ -153,7 +153,8 @@ pub async fn find_or_insert(
 }
 
 /// The screen pop for an incoming call from `contact`: who it is, how often and how lately they
-/// called, and whom to give the call to (the online extension free the longest; null when none).
+/// called, their last five calls, the sentiment of the newest bot call that read one, and whom to
+/// give the call to (the online extension free the longest; null when none).
 pub async fn screen_pop(pool: &DbPool, contact: &ContactRow) -> Result<Value, AppError> {
     let (org_id, id, phone) = (
         contact.org_id.clone(),
@@ -162,12 +163,27 @@ pub async fn screen_pop(pool: &DbPool, contact: &ContactRow) -> Result<Value, Ap
     );
     let (count, last, agent) = db::read(pool, move |conn| {
         let count = queries::contact_call_count(conn, &org_id, &id, &phone)?;
-        let last = into_calls(queries::contact_calls(conn, &org_id, &id, &phone, 1)?)?;
+        let last = into_calls(queries::contact_calls(conn, &org_id, &id, &phone, 20)?)?;
         let agent = queries::longest_free_extension(conn, &org_id)?
             .map(|row| serde_json::json!({"number": row.number, "name": row.name}));
         Ok((count, last, agent))
     })
     .await?;
+    // The sentiment a voice bot read in the newest of these calls that has one.
+    let sentiment = last
+        .iter()
+        .find_map(|c| c.analytics.as_ref()?.get("sentiment").cloned());
+    let history: Vec<Value> = last
+        .iter()
+        .take(5)
+        .map(|c| {
+            serde_json::json!({
+                "call_id": c.id, "created_at": c.created_at, "direction": c.direction,
+                "status": c.status, "talk_s": c.talk_s(),
+                "disposition": c.disposition.as_ref().map(|d| &d.code),
+            })
+        })
+        .collect();
     let last = last.first();
     Ok(serde_json::json!({
         "contact": contact.to_json(),
@@ -176,6 +192,8 @@ pub async fn screen_pop(pool: &DbPool, contact: &ContactRow) -> Result<Value, Ap
         "previous_calls": count,
         "last_call_at": last.map(|c| c.created_at),
         "last_call_status": last.map(|c| c.status),
+        "last_sentiment": sentiment,
+        "history": history,
         "suggested_agent": agent,
     }))
 }
