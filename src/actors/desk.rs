@@ -385,23 +385,43 @@ impl DeskActor {
     }
 
     /// After an accept is committed: connect the caller to the agent through the call's
-    /// provider; a failure puts the call back in the queue for the next agent.
-    fn connect(&self, call: Call, agent_id: String, ctx: &mut Context<Self>) {
-        let target = self.desk.agents.get(&agent_id).map(|a| {
-            a.phone
-                .clone()
-                .unwrap_or_else(|| format!("client:{}", a.id))
+    /// provider — a PBX caller's channel to the agent's first extension, a provider's caller to
+    /// the agent's phone (a Twilio `client:` identity when it has none); a failure puts the
+    /// call back in the queue for the next agent.
+    fn connect(
+        &self,
+        call: Call,
+        agent_id: String,
+        channel: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let pbx = call.provider == crate::providers::Provider::Yeastar.as_str();
+        let target = self.desk.agents.get(&agent_id).and_then(|a| match pbx {
+            true => a.extensions.first().cloned(),
+            false => Some(
+                a.phone
+                    .clone()
+                    .unwrap_or_else(|| format!("client:{}", a.id)),
+            ),
         });
         let (engine, calls, org_id) =
             (self.engine.clone(), self.calls.clone(), self.org_id.clone());
         let me = ctx.address();
         actix::spawn(async move {
             let call_id = call.id.to_string();
-            let done = match &target {
-                Some(target) => {
-                    move_call(&engine, &org_id, &call_id, Instruction::Connect(target)).await
+            let instruction = match (&target, &channel) {
+                (Some(number), Some(channel)) if pbx => {
+                    Some(Instruction::Transfer { channel, number })
                 }
-                None => Err(AppError::not_found("agent")),
+                (Some(target), _) if !pbx => Some(Instruction::Connect(target)),
+                _ => None,
+            };
+            let done = match instruction {
+                Some(instruction) => move_call(&engine, &org_id, &call_id, instruction).await,
+                None => Err(AppError::new(
+                    Code::InvalidBody,
+                    "the agent has no extension, or the caller's PBX channel is not known",
+                )),
             };
             let note = match &done {
                 Ok(()) => {
@@ -428,6 +448,8 @@ enum Instruction<'a> {
     Connect(&'a str),
     /// Say this and hang up.
     Goodbye(&'a str),
+    /// Blind-transfer this PBX channel to this extension.
+    Transfer { channel: &'a str, number: &'a str },
 }
 
 /// Moves a live call through its provider's API (providers.md, "Moving a live call").
@@ -453,6 +475,18 @@ async fn move_call(
     let twiml = match instruction {
         Instruction::Connect(target) => twilio::dial_twiml(target, record),
         Instruction::Goodbye(message) => twilio::answer_twiml(None, message),
+        Instruction::Transfer { channel, number } => {
+            let refused = |e: crate::providers::yeastar::DialError| {
+                AppError::new(Code::ProviderError, e.to_string())
+            };
+            let api = crate::providers::yeastar::YeastarApi::from_credentials(&credentials)
+                .map_err(refused)?;
+            let sessions = &engine.pbx_sessions;
+            return api
+                .transfer(&engine.http, sessions, org_id.as_str(), channel, number)
+                .await
+                .map_err(refused);
+        }
     };
     let plivo_url = format!(
         "{}/webhooks/plivo/{}/connect?call={}",
@@ -541,10 +575,17 @@ impl Handler<Accept> for DeskActor {
             let now = Utc::now();
             match result {
                 Ok(call) => {
+                    // A PBX caller is moved by its channel, which came with its screen pop.
+                    let channel = act
+                        .desk
+                        .waiting
+                        .iter()
+                        .find(|w| w.call_id == msg.call_id)
+                        .and_then(|w| w.pop.get("pbx_channel")?.as_str().map(str::to_owned));
                     let effects = act.desk.accepted(&msg.call_id, &msg.agent_id, now);
                     act.publish(effects, ctx);
                     let answer = call.to_json();
-                    act.connect(call, msg.agent_id, ctx);
+                    act.connect(call, msg.agent_id, channel, ctx);
                     Ok(answer)
                 }
                 Err(error) => {
@@ -731,6 +772,8 @@ impl Handler<ExtensionPresence> for DeskActor {
 #[rtype(result = "Option<(String, String)>")]
 pub struct QueueFor {
     pub to: Option<String>,
+    /// Only a queue with that number (a PBX call rings extensions unless it dialed a queue).
+    pub numbered_only: bool,
 }
 
 impl Handler<QueueFor> for DeskActor {
@@ -739,6 +782,7 @@ impl Handler<QueueFor> for DeskActor {
     fn handle(&mut self, msg: QueueFor, _: &mut Context<Self>) -> Self::Result {
         self.desk
             .queue_for(msg.to.as_deref())
+            .filter(|q| !msg.numbered_only || q.number.is_some())
             .map(|q| (q.id.clone(), q.name.clone()))
     }
 }

@@ -308,7 +308,13 @@ pub async fn call_webhook(
         // A caller of a provider that can move a live call waits in the org's queue, if any.
         if webhook.reply() != Reply::Status {
             let to = incoming.event.to.clone();
-            queue = desk_of(&state, &org).await?.send(QueueFor { to }).await?;
+            let desk = desk_of(&state, &org).await?;
+            queue = desk
+                .send(QueueFor {
+                    to,
+                    numbered_only: false,
+                })
+                .await?;
             incoming.event.queue_id = queue.as_ref().map(|(id, _)| id.clone());
         }
         Some(pop)
@@ -475,8 +481,10 @@ pub async fn yeastar(
         Account::Yeastar(account) => account.utc_offset.as_deref(),
         _ => None,
     };
+    let mut caller_channel = None;
     let (call_id, kind, direction, mut event, raw_status, members) = match event {
         PbxEvent::CallState { call_id, members } => {
+            caller_channel = yeastar::inbound_channel(&members);
             let (direction, mut event) = yeastar::call_state_event(&members, &org.default_country);
             // A 30011 snapshot carries no time: the PBX pushes it the moment it happens, so its
             // arrival dates it (ringing, answered, ended) until the CDR's own, earlier times
@@ -540,14 +548,31 @@ pub async fn yeastar(
         event.direction = None;
     }
     // A caller from outside ringing an extension: the screen pop, with the caller's contact —
-    // once, for the call's first ringing snapshot (a ring group repeats them).
-    let screen_pop = if kind == "yeastar.30011"
+    // once, for the call's first ringing snapshot (a ring group repeats them). A caller who
+    // dialed a desk queue's number (held by the PBX's IVR or queue) waits in that queue, its
+    // channel kept for the transfer to the agent who accepts.
+    let first = kind == "yeastar.30011"
         && direction == Direction::Inbound
-        && event.status == Some(CallStatus::Ringing)
-        && !calls::is_known(&state.engine, &org.id, Provider::Yeastar.as_str(), &call_id).await?
-    {
-        let (contact_id, pop) = caller_screen_pop(&state, &org, event.from.as_deref()).await?;
+        && !calls::is_known(&state.engine, &org.id, Provider::Yeastar.as_str(), &call_id).await?;
+    let queue = match (first, &caller_channel) {
+        (true, Some(_)) => {
+            let to = event.to.clone();
+            let desk = desk_of(&state, &org).await?;
+            desk.send(QueueFor {
+                to,
+                numbered_only: true,
+            })
+            .await?
+        }
+        _ => None,
+    };
+    let screen_pop = if first && (queue.is_some() || event.status == Some(CallStatus::Ringing)) {
+        let (contact_id, mut pop) = caller_screen_pop(&state, &org, event.from.as_deref()).await?;
         event.contact_id = contact_id;
+        if let (Some((queue_id, _)), Some(channel)) = (&queue, caller_channel) {
+            event.queue_id = Some(queue_id.clone());
+            pop["pbx_channel"] = Value::String(channel);
+        }
         Some(pop)
     } else {
         None

@@ -52,6 +52,8 @@ pub struct Member {
     pub kind: MemberKind,
     /// ALERT, RING, EARLYMEDIA, ANSWERED, ANSWER, HOLD, BYE (upper-cased).
     pub status: String,
+    /// The member's call channel (`PJSIP/…`), what the transfer API moves.
+    pub channel_id: Option<String>,
 }
 
 impl Member {
@@ -256,7 +258,13 @@ fn members(msg: &Map<String, Value>) -> Result<Vec<Member>, ParseError> {
                 },
                 _ => continue,
             };
-            out.push(Member { kind, status });
+            let channel_id =
+                json_text(fields, "channel_id").or_else(|| json_text(fields, "channelid"));
+            out.push(Member {
+                kind,
+                status,
+                channel_id,
+            });
         }
     }
     Ok(out)
@@ -402,6 +410,14 @@ pub fn call_state_event(members: &[Member], default_country: &str) -> (Direction
 }
 
 /// The extension numbers of a snapshot, each with its part (None: it said BYE).
+/// The channel of the caller from outside (the inbound trunk member), if the snapshot names it.
+pub fn inbound_channel(members: &[Member]) -> Option<String> {
+    members.iter().find_map(|m| match m.kind {
+        MemberKind::Inbound { .. } => m.channel_id.clone(),
+        _ => None,
+    })
+}
+
 pub fn extension_members(members: &[Member]) -> Vec<(String, Option<Membership>)> {
     members
         .iter()
@@ -646,6 +662,34 @@ impl YeastarApi {
 
     /// Places a call from `caller` (an extension) to `callee`; answers the PBX's call id. The
     /// org's session (`sessions[org]`) is reused and renewed as needed.
+    /// Blind-transfers a call member's channel to `number` (`POST /openapi/v1.0/call/transfer`
+    /// `{"type": "blind", "channel_id", "number"}`): how the desk moves a caller waiting in a PBX
+    /// queue or IVR to the extension of the agent who accepted it.
+    pub async fn transfer(
+        &self,
+        http: &reqwest::Client,
+        sessions: &PbxSessions,
+        org: &str,
+        channel_id: &str,
+        number: &str,
+    ) -> Result<(), DialError> {
+        let session = sessions
+            .lock()
+            .unwrap()
+            .get(org)
+            .cloned()
+            .unwrap_or_default();
+        let (token, session) = self.access_token(http, session).await;
+        sessions.lock().unwrap().insert(org.to_owned(), session);
+        let token = token?;
+        let body = json!({"type": "blind", "channel_id": channel_id, "number": number});
+        let answer = self.post(http, "call/transfer", Some(&token), body).await?;
+        match answer.get("errcode").and_then(Value::as_i64) {
+            Some(0) => Ok(()),
+            _ => Err(DialError::Refused(api_error(&answer))),
+        }
+    }
+
     pub async fn dial(
         &self,
         http: &reqwest::Client,
@@ -786,7 +830,8 @@ mod tests {
                     kind: MemberKind::Extension {
                         number: "20".into()
                     },
-                    status: "RING".into()
+                    status: "RING".into(),
+                    channel_id: None,
                 }]
             }
         );
@@ -831,6 +876,7 @@ mod tests {
         let m = |status: &str| Member {
             kind: MemberKind::Extension { number: "1".into() },
             status: status.into(),
+            channel_id: None,
         };
         let table = [
             (vec!["ALERT"], Some(CallStatus::Dialing)),

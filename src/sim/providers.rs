@@ -151,6 +151,7 @@ impl FakeProviders {
                 .route("/call", web::post().to(bolna_call))
                 .route("/openapi/v1.0/{operation}", web::post().to(pbx_api))
                 .route("/openapi/v1.0/call/dial", web::post().to(pbx_dial))
+                .route("/openapi/v1.0/call/transfer", web::post().to(pbx_transfer))
         })
         .workers(1)
         .bind("127.0.0.1:0")?;
@@ -590,6 +591,19 @@ async fn pbx_api(
 }
 
 /// The P-Series OpenAPI's `call/dial`: each dial gets a new PBX call id (`1800.N`).
+/// The PBX's call transfer (`POST /openapi/v1.0/call/transfer`), recorded as `pbx_transfer`.
+async fn pbx_transfer(
+    req: HttpRequest,
+    body: web::Json<Value>,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    shared.record("yeastar", "pbx_transfer", &req, body.into_inner());
+    if req.query_string() != "access_token=tok-1" {
+        return HttpResponse::Ok().json(json!({"errcode": 10003, "errmsg": "TOKEN INVALID"}));
+    }
+    HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "SUCCESS", "call_id": "1800.t"}))
+}
+
 async fn pbx_dial(
     req: HttpRequest,
     body: web::Json<Value>,

@@ -964,3 +964,172 @@ async fn a_restart_puts_waiting_callers_back_in_line_and_keeps_the_days_figures(
     );
     drop(app);
 }
+
+#[actix_web::test]
+async fn a_caller_past_the_maximum_wait_overflows_to_the_next_queue_then_hears_the_message() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = desk_org(&app, &providers).await;
+    let last = create(
+        &app,
+        &org,
+        "/api/v1/queues",
+        json!({"name": "Last resort", "number": "+15550009000",
+        "max_wait_s": 1, "overflow_message": "We are closed for tonight"}),
+    )
+    .await;
+    let first = create(
+        &app,
+        &org,
+        "/api/v1/queues",
+        json!({"name": "Front", "max_wait_s": 1,
+        "overflow_queue_id": last["id"]}),
+    )
+    .await;
+    let (status, body) = app
+        .request(
+            "PATCH",
+            &format!("/api/v1/queues/{}", first["id"].as_str().unwrap()),
+            Some(&org.api_token),
+            Some(json!({"overflow_queue_id": first["id"]})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_body")),
+        "not into itself"
+    );
+    post_voice(&app, &org, &voice_params("CAo1", "+14155550500")).await;
+    let update = until("the caller hears the message", async || {
+        call_updates(&providers).into_iter().next()
+    })
+    .await;
+    assert_eq!(update["CallSid"], "CAo1");
+    let twiml = update["Twiml"].as_str().unwrap();
+    assert!(
+        twiml.contains("<Say>We are closed for tonight</Say><Hangup/>"),
+        "{twiml}"
+    );
+    let queues = app.get("/api/v1/queues", &org.api_token).await;
+    for queue in queues["items"].as_array().unwrap() {
+        assert_eq!(
+            (queue["overflowed"].as_u64(), queue["waiting"].as_u64()),
+            (Some(1), Some(0)),
+            "{queue}"
+        );
+    }
+    let call = call_of(&app, &org, "CAo1").await;
+    let events = app
+        .get(
+            &format!("/api/v1/calls/{}/events", call["id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    assert!(events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "overflowed"));
+    // A queue with callers in it is not deleted from under them; an empty one is.
+    let (status, _) = app
+        .request(
+            "DELETE",
+            &format!("/api/v1/queues/{}", last["id"].as_str().unwrap()),
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+}
+
+#[actix_web::test]
+async fn a_pbx_caller_who_dials_a_queue_number_is_transferred_to_the_accepting_agents_extension() {
+    use crate::pbx::{envelope, pbx_org, push};
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = pbx_org(&app, Some(providers.base())).await;
+    create(
+        &app,
+        &org,
+        "/api/v1/queues",
+        json!({"name": "PBX support", "number": "6400"}),
+    )
+    .await;
+    // An agent reachable by its registered extension alone (no dashboard session).
+    let agent = create(
+        &app,
+        &org,
+        "/api/v1/agents",
+        json!({"name": "Desk phone", "extensions": ["301"], "availability": "available"}),
+    )
+    .await;
+    let agent_id = agent["id"].as_str().unwrap().to_owned();
+    push(
+        &app,
+        &org,
+        envelope(30007, json!({"extension": "301", "status": "Registered"})),
+    )
+    .await;
+    until_state(&app, &org, &agent_id, "idle").await;
+    let mut wall = app.ws(&org.api_token, None).await;
+    assert_eq!(wall.next().await["type"], "snapshot");
+    // A call to another number rings its extensions as before: not queued.
+    let elsewhere = json!({"inbound": {"from": "09876543211", "to": "8035739222", "channel_id": "PJSIP/trunk-0002", "member_status": "ALERT"}});
+    push(
+        &app,
+        &org,
+        envelope(30011, json!({"call_id": "77.0", "members": [elsewhere]})),
+    )
+    .await;
+    let held = json!({"inbound": {"from": "09876543210", "to": "6400", "trunk_name": "pri",
+        "channel_id": "PJSIP/trunk-0001", "member_status": "ANSWERED"}});
+    push(
+        &app,
+        &org,
+        envelope(30011, json!({"call_id": "77.1", "members": [held.clone()]})),
+    )
+    .await;
+    let offer = wall
+        .next_of("incoming:call", |d| d["offer"].is_object())
+        .await;
+    assert_eq!(offer["data"]["offer"]["agent_id"], agent_id.as_str());
+    assert_eq!(offer["data"]["pbx_channel"], "PJSIP/trunk-0001");
+    let call_id = offer["data"]["call_id"].as_str().unwrap();
+    let other = app
+        .get("/api/v1/calls?provider_call_id=77.0", &org.api_token)
+        .await;
+    assert!(other["items"][0]["queue_id"].is_null(), "{other}");
+    let (status, body) = app
+        .request(
+            "POST",
+            &format!("/api/v1/calls/{call_id}/accept"),
+            Some(&org.api_token),
+            Some(json!({"agent_id": agent_id})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let transfer = until("the PBX is asked to transfer", async || {
+        providers
+            .requests()
+            .into_iter()
+            .find(|r| r.operation == "pbx_transfer")
+            .map(|r| r.body)
+    })
+    .await;
+    assert_eq!(
+        transfer,
+        json!({"type": "blind", "channel_id": "PJSIP/trunk-0001", "number": "301"})
+    );
+    // The PBX rings the agent's extension: the agent is busy with the call.
+    let ringing = json!({"extension": {"number": "301", "channel_id": "PJSIP/301-01", "member_status": "RING"}});
+    push(
+        &app,
+        &org,
+        envelope(
+            30011,
+            json!({"call_id": "77.1", "members": [held, ringing]}),
+        ),
+    )
+    .await;
+    until_state(&app, &org, &agent_id, "busy").await;
+}
