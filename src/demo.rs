@@ -2,7 +2,10 @@
 //! accounts point (by `api_base`) at the built-in simulators on loopback, and simulated traffic
 //! that reaches the engine only through its webhook endpoints, signed as each provider signs. The
 //! demo sets itself up as a supervisor would, through the REST API: credentials, extension names,
-//! the do-not-call list, a campaign it starts.
+//! the do-not-call list, a campaign it starts, and an agent desk: a queue for the Twilio number's
+//! callers, three simulated agents on PBX extensions who answer their own offers through the API
+//! (as a person's clicks would), and one agent left for whoever watches — its desk link is the
+//! second line on stdout.
 
 use crate::config::Settings;
 use crate::db::DatabaseUrl;
@@ -90,6 +93,104 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
             Err(e) => Err(e.to_string()),
         }
     })
+}
+
+/// The agents the demo plays itself, each on one of the first PBX extensions.
+const DESK_AGENTS: [&str; 3] = ["Asha", "Ravi", "Meera"];
+/// The agent left for the person watching the demo.
+const YOUR_AGENT: &str = "You";
+
+/// Sets up the demo's agent desk (once per database: a rerun finds it) and starts the simulated
+/// agents, who accept nine offers in ten after a few seconds and reject the rest.
+async fn demo_desk(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    extensions: &[String],
+    speed: f64,
+) -> Result<(), String> {
+    let scaled = |seconds: f64, floor: f64| (seconds / speed).max(floor).round() as i64;
+    let queues = api(client, base, token, "GET", "/api/v1/queues", Value::Null).await?;
+    if queues["items"].as_array().is_none_or(|q| q.is_empty()) {
+        let queue = json!({
+            "name": "Support", "sla_s": 20, "ring_timeout_s": scaled(15.0, 3.0),
+            "wrap_up_s": scaled(10.0, 1.0), "max_wait_s": scaled(180.0, 20.0),
+            "overflow_message": "All our agents are busy. We will call you back.",
+        });
+        api(client, base, token, "POST", "/api/v1/queues", queue).await?;
+    }
+    let known = api(client, base, token, "GET", "/api/v1/agents", Value::Null).await?;
+    let id_of = |name: &str| {
+        known["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"] == name))
+            .and_then(|x| x["id"].as_str().map(str::to_owned))
+    };
+    for (i, name) in DESK_AGENTS.iter().enumerate() {
+        if id_of(name).is_none() {
+            let agent = json!({"name": name, "extensions": extensions.get(i).into_iter().collect::<Vec<_>>(),
+                "phone": format!("+1555010000{i}"), "availability": "available"});
+            api(client, base, token, "POST", "/api/v1/agents", agent).await?;
+        }
+    }
+    let you = match id_of(YOUR_AGENT) {
+        Some(id) => id,
+        None => {
+            let agent =
+                json!({"name": YOUR_AGENT, "phone": "+15550100009", "availability": "available"});
+            let created = api(client, base, token, "POST", "/api/v1/agents", agent).await?;
+            created["id"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    let issued = api(
+        client,
+        base,
+        token,
+        "POST",
+        "/api/v1/tokens",
+        json!({"role": "agent", "agent_id": you}),
+    )
+    .await?;
+    println!(
+        "Agent desk: {base}/#token={}",
+        issued["token"].as_str().unwrap_or_default()
+    );
+    let _ = std::io::stdout().flush();
+    let (client, base, token) = (client.clone(), base.to_owned(), token.to_owned());
+    actix_web::rt::spawn(async move {
+        let mut dice = Dice::from_clock();
+        let mut answered: std::collections::HashSet<String> = std::collections::HashSet::new();
+        loop {
+            actix_web::rt::time::sleep(Duration::from_secs_f64((1.0 / speed).max(0.2))).await;
+            let Ok(agents) =
+                api(&client, &base, &token, "GET", "/api/v1/agents", Value::Null).await
+            else {
+                continue;
+            };
+            for agent in agents["items"].as_array().into_iter().flatten() {
+                let (Some(call_id), Some(agent_id)) =
+                    (agent["offer"]["call_id"].as_str(), agent["id"].as_str())
+                else {
+                    continue;
+                };
+                if agent["name"] == YOUR_AGENT || !answered.insert(format!("{call_id}/{agent_id}"))
+                {
+                    continue;
+                }
+                let verb = if dice.chance(0.9) { "accept" } else { "reject" };
+                let think = dice.seconds(1, 4, speed);
+                let path = format!("/api/v1/calls/{call_id}/{verb}");
+                let body = json!({"agent_id": agent_id});
+                let (client, base, token) = (client.clone(), base.clone(), token.clone());
+                actix_web::rt::spawn(async move {
+                    actix_web::rt::time::sleep(think).await;
+                    // The offer may have moved on meanwhile (409): a person would have missed it too.
+                    let _ = api(&client, &base, &token, "POST", &path, body).await;
+                });
+            }
+        }
+    });
+    Ok(())
 }
 
 /// A supervisor's REST call with the demo org's token.
@@ -229,6 +330,7 @@ async fn start_traffic(
         )
         .await?;
     }
+    demo_desk(&client, base, token, &pbx.numbers(), speed).await?;
     actix_web::rt::spawn(pbx.run(Dice::new(dice.between(0, u64::MAX - 1))));
 
     // The sample campaign: a few hundred leads, some on the do-not-call list, one retry.

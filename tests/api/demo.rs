@@ -14,6 +14,8 @@ struct Demo {
     child: Child,
     base: String,
     token: String,
+    /// The agent desk link's token (the demo's second line).
+    agent_token: String,
 }
 
 impl Drop for Demo {
@@ -44,11 +46,9 @@ fn start_demo(database: &str) -> Demo {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        if let Some(Ok(first)) = lines.next() {
-            let _ = tx.send(first);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
         }
-        for _ in lines {}
     });
     let first = rx
         .recv_timeout(Duration::from_secs(30))
@@ -60,10 +60,17 @@ fn start_demo(database: &str) -> Demo {
         .split_once("/#token=")
         .expect("the token is in the fragment");
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let second = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the demo prints its agent desk link");
+    let desk = second
+        .strip_prefix(&format!("Agent desk: {base}/#token="))
+        .unwrap_or_else(|| panic!("the second line is the agent desk's link: {second}"));
     Demo {
         child,
         base: base.to_owned(),
         token: token.to_owned(),
+        agent_token: desk.to_owned(),
     }
 }
 
@@ -149,6 +156,30 @@ async fn the_demo_makes_calls_presence_and_campaign_progress_through_the_webhook
         })
         .await;
     assert!(calls["items"].as_array().unwrap().len() >= 5);
+    // The agent desk: callers queue, the simulated agents take them, and the printed desk link
+    // is an agent token of the agent left for the person watching.
+    demo.eventually("/api/v1/queues", |q| {
+        q["items"][0]["answered"].as_u64() >= Some(1)
+    })
+    .await;
+    demo.eventually("/api/v1/calls?direction=inbound&limit=1000", |c| {
+        c["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["agent_id"].is_string())
+    })
+    .await;
+    let me = demo.app().get("/api/v1/org", &demo.agent_token).await;
+    assert_eq!(me["role"], "agent");
+    let agents = demo.app().get("/api/v1/agents", &demo.token).await;
+    let names: Vec<&str> = agents["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
 
     // SIGTERM stops it within 10 s.
     let mut demo = demo;
@@ -187,4 +218,12 @@ async fn the_demo_makes_calls_presence_and_campaign_progress_through_the_webhook
         !calls["items"].as_array().unwrap().is_empty(),
         "the first run's calls are still there"
     );
+    let agents = again.app().get("/api/v1/agents", &again.token).await;
+    assert_eq!(
+        agents["items"].as_array().unwrap().len(),
+        4,
+        "the desk is set up once"
+    );
+    let queues = again.app().get("/api/v1/queues", &again.token).await;
+    assert_eq!(queues["items"].as_array().unwrap().len(), 1);
 }
