@@ -754,6 +754,12 @@ async function loadDesk() {
   if (agents) state.agents = new Map(agents.items.map((a) => [a.id, a]));
   if (queues) state.queues = new Map(queues.items.map((q) => [q.id, q]));
   if (codes) state.codes = codes.items;
+  // An offer made before this page was open (or while it reconnected) still gets its pop-up.
+  const mine = state.agents.get(myAgent());
+  if (mine && mine.offer && !offers.has(mine.offer.call_id)) {
+    const call = await api('GET', `/api/v1/calls/${mine.offer.call_id}`).catch(() => null);
+    offerPopup({ call_id: mine.offer.call_id, call, offer: { ...mine.offer, agent_id: mine.id } });
+  }
   mark('desk');
   schedule();
 }

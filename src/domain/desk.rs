@@ -280,6 +280,24 @@ impl Queue {
         }
         json
     }
+
+    /// A queue with the defaults: no skills (every agent), 20 s SLA, 15 s ring timeout, 10 s
+    /// wrap-up, no number, priority 0, no maximum wait, away after 2 missed offers.
+    pub fn new(id: String, name: String) -> Self {
+        Queue {
+            id,
+            name,
+            skills: Vec::new(),
+            sla_s: 20,
+            ring_timeout_s: 15,
+            wrap_up_s: 10,
+            number: None,
+            priority: 0,
+            max_wait_s: None,
+            overflow: None,
+            max_missed_offers: 2,
+        }
+    }
 }
 
 /// A caller waiting in a queue.
@@ -976,17 +994,8 @@ mod tests {
 
     fn queue(id: &str, skills: &[&str]) -> Queue {
         Queue {
-            id: id.into(),
-            name: id.into(),
             skills: skills.iter().map(|s| s.to_string()).collect(),
-            sla_s: 20,
-            ring_timeout_s: 15,
-            wrap_up_s: 10,
-            number: None,
-            priority: 0,
-            max_wait_s: None,
-            overflow: None,
-            max_missed_offers: 2,
+            ..Queue::new(id.into(), id.into())
         }
     }
 

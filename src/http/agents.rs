@@ -300,8 +300,15 @@ pub struct OfferAnswer {
 }
 
 impl OfferAnswer {
-    /// The agent named, or the agent token's own; 403 when the caller may not act as it.
-    fn agent(&self, caller: &Caller) -> Result<String, AppError> {
+    /// The agent answering an offer of the org's call `call_id` (404 for a call the org does not
+    /// have): the one named, or the agent token's own; 403 when the caller may not act as it.
+    async fn agent(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        call_id: &str,
+    ) -> Result<String, AppError> {
+        crate::engine::calls::find(&state.engine, &caller.org.id, call_id).await?;
         let agent_id = self
             .agent_id
             .clone()
@@ -322,8 +329,7 @@ pub async fn accept(
     path: web::Path<String>,
     body: web::Json<OfferAnswer>,
 ) -> Result<HttpResponse, AppError> {
-    crate::engine::calls::find(&state.engine, &caller.org.id, &path).await?;
-    let agent_id = body.agent(&caller)?;
+    let agent_id = body.agent(&state, &caller, &path).await?;
     let accept = Accept {
         call_id: path.into_inner(),
         agent_id,
@@ -341,8 +347,7 @@ pub async fn reject(
     path: web::Path<String>,
     body: web::Json<OfferAnswer>,
 ) -> Result<HttpResponse, AppError> {
-    crate::engine::calls::find(&state.engine, &caller.org.id, &path).await?;
-    let agent_id = body.agent(&caller)?;
+    let agent_id = body.agent(&state, &caller, &path).await?;
     let call_id = path.into_inner();
     let reject = Reject {
         call_id: call_id.clone(),

@@ -160,19 +160,7 @@ pub async fn create_queue(
     if body.name.is_none() {
         return Err(invalid("a queue needs a name"));
     }
-    let blank = Queue {
-        id: uuid::Uuid::now_v7().to_string(),
-        name: String::new(),
-        skills: Vec::new(),
-        sla_s: 20,
-        ring_timeout_s: 15,
-        wrap_up_s: 10,
-        number: None,
-        priority: 0,
-        max_wait_s: None,
-        overflow: None,
-        max_missed_offers: 2,
-    };
+    let blank = Queue::new(uuid::Uuid::now_v7().to_string(), String::new());
     let queue = body.apply(&state, &org, blank).await?;
     let json = put(&state, &org, queue, &to_text(Utc::now())).await?;
     Ok(HttpResponse::Created().json(json))

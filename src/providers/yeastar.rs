@@ -660,8 +660,55 @@ impl YeastarApi {
         }
     }
 
-    /// Places a call from `caller` (an extension) to `callee`; answers the PBX's call id. The
-    /// org's session (`sessions[org]`) is reused and renewed as needed.
+    /// One operation of the PBX's call API (`POST /openapi/v1.0/{path}`) in the org's session
+    /// (`sessions[org]`, reused and renewed as needed); a refusal forgets the access token, which
+    /// may have been revoked, so the next operation logs in afresh.
+    async fn call_api(
+        &self,
+        http: &reqwest::Client,
+        sessions: &PbxSessions,
+        org: &str,
+        path: &str,
+        body: Value,
+    ) -> Result<Value, DialError> {
+        let session = sessions
+            .lock()
+            .unwrap()
+            .get(org)
+            .cloned()
+            .unwrap_or_default();
+        let (token, session) = self.access_token(http, session).await;
+        sessions.lock().unwrap().insert(org.to_owned(), session);
+        let answer = self.post(http, path, Some(&token?), body).await?;
+        if answer.get("errcode").and_then(Value::as_i64) == Some(0) {
+            return Ok(answer);
+        }
+        if let Some(session) = sessions.lock().unwrap().get_mut(org) {
+            session.access = None;
+        }
+        Err(DialError::Refused(api_error(&answer)))
+    }
+
+    /// Places a call from `caller` (an extension) to `callee`; answers the PBX's call id.
+    pub async fn dial(
+        &self,
+        http: &reqwest::Client,
+        sessions: &PbxSessions,
+        org: &str,
+        caller: &str,
+        callee: &str,
+    ) -> Result<String, DialError> {
+        let body = json!({"caller": caller, "callee": callee, "auto_answer": "no"});
+        let answer = self
+            .call_api(http, sessions, org, "call/dial", body)
+            .await?;
+        answer
+            .get("call_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| DialError::Refused(api_error(&answer)))
+    }
+
     /// Blind-transfers a call member's channel to `number` (`POST /openapi/v1.0/call/transfer`
     /// `{"type": "blind", "channel_id", "number"}`): how the desk moves a caller waiting in a PBX
     /// queue or IVR to the extension of the agent who accepted it.
@@ -673,55 +720,10 @@ impl YeastarApi {
         channel_id: &str,
         number: &str,
     ) -> Result<(), DialError> {
-        let session = sessions
-            .lock()
-            .unwrap()
-            .get(org)
-            .cloned()
-            .unwrap_or_default();
-        let (token, session) = self.access_token(http, session).await;
-        sessions.lock().unwrap().insert(org.to_owned(), session);
-        let token = token?;
         let body = json!({"type": "blind", "channel_id": channel_id, "number": number});
-        let answer = self.post(http, "call/transfer", Some(&token), body).await?;
-        match answer.get("errcode").and_then(Value::as_i64) {
-            Some(0) => Ok(()),
-            _ => Err(DialError::Refused(api_error(&answer))),
-        }
-    }
-
-    pub async fn dial(
-        &self,
-        http: &reqwest::Client,
-        sessions: &PbxSessions,
-        org: &str,
-        caller: &str,
-        callee: &str,
-    ) -> Result<String, DialError> {
-        let session = sessions
-            .lock()
-            .unwrap()
-            .get(org)
-            .cloned()
-            .unwrap_or_default();
-        let (token, session) = self.access_token(http, session).await;
-        sessions.lock().unwrap().insert(org.to_owned(), session);
-        let token = token?;
-        let body = json!({"caller": caller, "callee": callee, "auto_answer": "no"});
-        let answer = self.post(http, "call/dial", Some(&token), body).await?;
-        match (
-            answer.get("errcode").and_then(Value::as_i64),
-            answer.get("call_id").and_then(Value::as_str),
-        ) {
-            (Some(0), Some(call_id)) => Ok(call_id.to_owned()),
-            _ => {
-                // The token may have been revoked: log in afresh next time.
-                if let Some(session) = sessions.lock().unwrap().get_mut(org) {
-                    session.access = None;
-                }
-                Err(DialError::Refused(api_error(&answer)))
-            }
-        }
+        self.call_api(http, sessions, org, "call/transfer", body)
+            .await
+            .map(|_| ())
     }
 }
 

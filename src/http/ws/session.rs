@@ -32,6 +32,8 @@ pub struct WsSession {
     /// The agent this session is the desk of (`&agent=`, or an agent token's): the agent is
     /// reachable while the session is open.
     agent: Option<(String, Addr<DeskDirectory>)>,
+    /// The desk was told this session is open (and must be told when it closes).
+    desk_told: bool,
 }
 
 impl WsSession {
@@ -42,7 +44,11 @@ impl WsSession {
         self
     }
 
-    fn agent_session(&self, opened: bool) {
+    fn agent_session(&mut self, opened: bool) {
+        if self.desk_told == opened {
+            return;
+        }
+        self.desk_told = opened;
         if let Some((agent_id, desks)) = &self.agent {
             let session = AgentSession {
                 agent_id: agent_id.clone(),
@@ -69,6 +75,7 @@ impl WsSession {
             last_seq: i64::MAX,
             heard_at: Instant::now(),
             agent: None,
+            desk_told: false,
         }
     }
 
@@ -90,7 +97,6 @@ impl Actor for WsSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         metrics::METRICS.ws_sessions.inc();
-        self.agent_session(true);
         ctx.set_mailbox_capacity(self.engine.settings.ws_mailbox);
         self.heartbeat(ctx);
         // Join the hub first, then read: whatever commits after the read reaches us live, and the
@@ -116,6 +122,8 @@ impl Actor for WsSession {
                         ctx.text(frame);
                     }
                     act.last_seq = opening.last_seq;
+                    // Reachable only now: an offer its opening triggers comes after the opening.
+                    act.agent_session(true);
                 }
                 Err(error) => {
                     tracing::error!(%error, "dashboard session could not open");
