@@ -25,6 +25,11 @@ pub struct ProviderLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabel {
     pub kind: &'static str,
 }
@@ -56,6 +61,10 @@ pub struct Metrics {
     pub campaign_dials: Family<Outcome, Counter>,
     /// Requests to the providers' APIs by provider and result: `ok`, `error`.
     pub provider_api: Family<Outcome, Counter>,
+    /// The agent desk's offers by what became of them: `offered`, `accepted`, `rejected`,
+    /// `connect_failed` (an accepted caller the provider could not move), `overflowed` (a caller
+    /// past the maximum wait with nowhere else to go).
+    pub desk_offers: Family<ResultLabel, Counter>,
 }
 
 fn response_histogram() -> Histogram {
@@ -80,6 +89,7 @@ impl Metrics {
             ws_slow_consumers: Counter::default(),
             campaign_dials: Family::default(),
             provider_api: Family::default(),
+            desk_offers: Family::default(),
             registry: Registry::default(),
         };
         let m = &metrics;
@@ -144,6 +154,11 @@ impl Metrics {
             "Requests to the providers' APIs by provider and result",
             m.provider_api.clone(),
         );
+        registry.register(
+            "desk_offers",
+            "The agent desk's offers by result",
+            m.desk_offers.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -176,6 +191,13 @@ impl Metrics {
     pub fn campaign_dial(&self, provider: &'static str, result: &'static str) {
         self.campaign_dials
             .get_or_create(&Outcome { provider, result })
+            .inc();
+    }
+
+    /// One of the agent desk's offers, and what became of it.
+    pub fn desk_offer(&self, result: &'static str) {
+        self.desk_offers
+            .get_or_create(&ResultLabel { result })
             .inc();
     }
 

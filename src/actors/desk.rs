@@ -247,7 +247,10 @@ impl DeskActor {
                     call_id,
                     agent_id,
                     expires_at,
-                } => events.push(self.offer_event(&call_id, &agent_id, expires_at)),
+                } => {
+                    metrics::METRICS.desk_offer("offered");
+                    events.push(self.offer_event(&call_id, &agent_id, expires_at));
+                }
                 Effect::AgentChanged { agent_id, stored } => {
                     if let (true, Some(agent)) = (stored, self.desk.agents.get(&agent_id)) {
                         ops.push(WriteOp::Desk(DeskOp::SetAgentAvailability {
@@ -267,7 +270,10 @@ impl DeskActor {
                         queues.push(queue_id);
                     }
                 }
-                Effect::Overflowed { call_id, message } => self.overflow(call_id, message),
+                Effect::Overflowed { call_id, message } => {
+                    metrics::METRICS.desk_offer("overflowed");
+                    self.overflow(call_id, message);
+                }
             }
         }
         // Every queue an agent can serve shows that agent among its figures.
@@ -584,6 +590,7 @@ impl Handler<Accept> for DeskActor {
                         .and_then(|w| w.pop.get("pbx_channel")?.as_str().map(str::to_owned));
                     let effects = act.desk.accepted(&msg.call_id, &msg.agent_id, now);
                     act.publish(effects, ctx);
+                    metrics::METRICS.desk_offer("accepted");
                     let answer = call.to_json();
                     act.connect(call, msg.agent_id, channel, ctx);
                     Ok(answer)
@@ -614,6 +621,7 @@ impl Handler<Reject> for DeskActor {
             .desk
             .reject(&msg.call_id, &msg.agent_id, Utc::now())
             .map_err(refusal)?;
+        metrics::METRICS.desk_offer("rejected");
         self.publish(effects, ctx);
         Ok(())
     }
@@ -630,6 +638,7 @@ impl Handler<ConnectFailed> for DeskActor {
     type Result = ();
 
     fn handle(&mut self, msg: ConnectFailed, ctx: &mut Context<Self>) {
+        metrics::METRICS.desk_offer("connect_failed");
         let effects = self.desk.connect_failed(&msg.call_id, Utc::now());
         self.publish(effects, ctx);
     }

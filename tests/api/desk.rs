@@ -275,6 +275,15 @@ async fn a_queued_caller_is_offered_rejected_offered_again_accepted_and_connecte
         (call["status"].as_str(), call["agent_id"].as_str()),
         (Some("completed"), Some(ben.as_str()))
     );
+    // `/metrics` counts the desk's offers (the registry is the process's: at least these).
+    let samples = prometheus_samples(&app).await;
+    for (result, at_least) in [("offered", 3.0), ("rejected", 1.0), ("accepted", 1.0)] {
+        let key = format!("switchboard_desk_offers_total{{result=\"{result}\"}}");
+        assert!(
+            samples.get(&key).copied().unwrap_or(0.0) >= at_least,
+            "{key}"
+        );
+    }
     // The figures add up: two callers, one answered, one abandoned, none waiting.
     let figures = app
         .get(&format!("/api/v1/queues/{queue_id}"), &org.api_token)
