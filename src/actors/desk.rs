@@ -478,8 +478,14 @@ async fn move_call(
         .by_id(org_id.as_str())
         .await?
         .is_some_and(|org| org.record);
+    let recording = format!(
+        "{}/webhooks/twilio/{}/recording?call={}",
+        engine.public_url, org_id, call.id
+    );
     let twiml = match instruction {
-        Instruction::Connect(target) => twilio::dial_twiml(target, record),
+        Instruction::Connect(target) => {
+            twilio::dial_twiml(target, record.then_some(recording.as_str()))
+        }
         Instruction::Goodbye(message) => twilio::answer_twiml(None, message),
         Instruction::Transfer { channel, number } => {
             let refused = |e: crate::providers::yeastar::DialError| {

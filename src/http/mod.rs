@@ -26,7 +26,8 @@ use crate::engine::Engine;
 use crate::error::{AppError, Code};
 use crate::providers::plivo::Callback;
 use crate::providers::webhook::{
-    BolnaExecutionWebhook, ExotelStatusCallback, TwilioStatus, TwilioVoice, Webhook,
+    BolnaExecutionWebhook, ExotelStatusCallback, RecordingCallback, TwilioStatus, TwilioVoice,
+    Webhook,
 };
 use crate::providers::Provider;
 use actix_web::dev::Payload;
@@ -236,6 +237,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 webhook(web::route(), || TwilioStatus),
             )
             .route("/twilio/{org}/voice", webhook(web::route(), || TwilioVoice))
+            .route(
+                "/twilio/{org}/recording",
+                webhook(web::route(), || RecordingCallback(Provider::Twilio)),
+            )
+            .route(
+                "/plivo/{org}/recording",
+                webhook(web::route(), || RecordingCallback(Provider::Plivo)),
+            )
             .route(
                 "/plivo/{org}/ring",
                 webhook(web::route(), || Callback::Ring),

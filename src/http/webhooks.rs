@@ -385,7 +385,11 @@ pub async fn plivo_connect(
                         agent["id"].as_str().unwrap_or_default()
                     )
                 });
-            plivo::answer_xml(Some(&target), "")
+            let recording = format!(
+                "{}/webhooks/plivo/{}/recording?call={}",
+                state.engine.public_url, org.id, call.id
+            );
+            plivo::connect_xml(&target, org.record.then_some(recording.as_str()))
         }
         None => {
             let queues = desk.send(crate::actors::desk::QueuesNow).await?;

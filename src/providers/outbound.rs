@@ -158,6 +158,8 @@ pub async fn originate(
             }
             if call.record {
                 form.push(("Record", "true".to_owned()));
+                let recording = call.status_url.replacen("/status?", "/recording?", 1);
+                form.push(("RecordingStatusCallback", recording));
             }
             let auth = basic(&account.account_sid, &account.auth_token);
             let request = http.post(url).header("Authorization", auth).form(&form);

@@ -281,6 +281,23 @@ pub fn hold_xml(message: &str, wait_s: i64) -> String {
     )
 }
 
+/// Plivo XML connecting a queued caller to an agent (what the `connect` URL answers), recording
+/// the conversation when `record` names where Plivo reports it (`<Record callbackUrl>`).
+pub fn connect_xml(target: &str, record: Option<&str>) -> String {
+    let dial = answer_xml(Some(target), "");
+    match record {
+        Some(callback) => dial.replacen(
+            "<Response>",
+            &format!(
+                "<Response><Record recordSession=\"true\" redirect=\"false\" maxLength=\"14400\" callbackUrl=\"{}\" callbackMethod=\"POST\"/>",
+                xml_escape(callback)
+            ),
+            1,
+        ),
+        None => dial,
+    }
+}
+
 /// Escapes text for an XML element.
 pub fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")

@@ -193,8 +193,9 @@ pub fn enqueue_twiml(queue: &str, message: &str) -> String {
 }
 
 /// TwiML connecting the caller to an agent: a phone number (`<Number>`), a `sip:` URI (`<Sip>`)
-/// or a `client:` identity (`<Client>`, a Twilio softphone), recorded from answer when `record`.
-pub fn dial_twiml(target: &str, record: bool) -> String {
+/// or a `client:` identity (`<Client>`, a Twilio softphone), recorded from answer when `record`
+/// names where Twilio reports the recording (`recordingStatusCallback`).
+pub fn dial_twiml(target: &str, record: Option<&str>) -> String {
     use super::plivo::xml_escape;
     let noun = match target {
         t if t.starts_with("sip:") => format!("<Sip>{}</Sip>", xml_escape(t)),
@@ -203,10 +204,12 @@ pub fn dial_twiml(target: &str, record: bool) -> String {
             None => format!("<Number>{}</Number>", xml_escape(t)),
         },
     };
-    let record = if record {
-        " record=\"record-from-answer\""
-    } else {
-        ""
+    let record = match record {
+        Some(callback) => format!(
+            " record=\"record-from-answer\" recordingStatusCallback=\"{}\"",
+            xml_escape(callback)
+        ),
+        None => String::new(),
     };
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial{record}>{noun}</Dial></Response>")
 }

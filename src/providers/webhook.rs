@@ -222,6 +222,61 @@ impl Webhook for TwilioVoice {
     }
 }
 
+/// A recording's callback (`/webhooks/{twilio|plivo}/{org}/recording?call=<id>`): Twilio's
+/// `RecordingStatusCallback` (`CallSid`, `RecordingSid`, `RecordingStatus`, `RecordingUrl`) or
+/// Plivo's `<Record callbackUrl>` (`CallUUID`, `RecordingID`, `RecordUrl`), signed as each signs
+/// its callbacks. A finished recording's URL goes on the call; nothing else changes.
+pub struct RecordingCallback(pub Provider);
+
+impl Webhook for RecordingCallback {
+    fn provider(&self) -> Provider {
+        self.0
+    }
+
+    fn auth(&self) -> Auth {
+        Auth::Signature
+    }
+
+    fn verify(&self, secret: &str, request: &WebhookRequest) -> bool {
+        match self.0 {
+            Provider::Plivo => Callback::Answer.verify(secret, request),
+            _ => twilio_verify(secret, request),
+        }
+    }
+
+    fn parse(&self, request: &WebhookRequest, _: &str) -> Result<CallWebhook, ParseError> {
+        let pairs = request.form();
+        let (call_field, id_field, url_field) = match self.0 {
+            Provider::Plivo => ("CallUUID", "RecordingID", "RecordUrl"),
+            _ => ("CallSid", "RecordingSid", "RecordingUrl"),
+        };
+        let call = field(&pairs, call_field).ok_or(ParseError::Missing(call_field))?;
+        let recording = field(&pairs, id_field).unwrap_or_default();
+        // Twilio reports `in-progress` and `absent` too; Plivo calls back once it is done.
+        let status = field(&pairs, "RecordingStatus").unwrap_or("completed");
+        let event = CallEvent {
+            recording_url: field(&pairs, url_field)
+                .filter(|_| status == "completed")
+                .map(str::to_owned),
+            ..CallEvent::default()
+        };
+        Ok(CallWebhook {
+            provider: self.0,
+            kind: match self.0 {
+                Provider::Plivo => "plivo.recording",
+                _ => "twilio.recording",
+            },
+            dedupe_key: format!("{call}:recording:{recording}:{status}"),
+            provider_call_id: call.to_owned(),
+            direction: Direction::Inbound,
+            event,
+            raw_status: None,
+            data: pairs_json(&pairs),
+            inbound_start: false,
+        })
+    }
+}
+
 /// Plivo's ring, hangup and answer callbacks; the answer is answered with Plivo XML.
 impl Webhook for Callback {
     fn provider(&self) -> Provider {

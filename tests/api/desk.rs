@@ -822,6 +822,46 @@ async fn recording_is_asked_of_the_provider_when_the_org_records() {
         call["recording_url"],
         "https://api.twilio.com/recordings/RE1"
     );
+    // Twilio reports a recording to the engine's recording URL for that call: its URL goes on the
+    // call once the recording is completed, not while it is in progress.
+    let asked = providers.bodies("twilio").pop().unwrap();
+    let newest = app.get("/api/v1/calls", &org.api_token).await["items"][0].clone();
+    let callback = asked["RecordingStatusCallback"].as_str().unwrap();
+    let path = format!(
+        "/webhooks/twilio/{}/recording?call={}",
+        org.id,
+        newest["id"].as_str().unwrap()
+    );
+    assert!(
+        callback.starts_with(&format!("{}{path}", app.public_url)),
+        "{callback}"
+    );
+    let sid = newest["provider_call_id"].as_str().unwrap().to_owned();
+    let url = "https://api.twilio.com/recordings/RE2";
+    // (The final status callback above already put RE1 there: an unfinished recording leaves it.)
+    let first = "https://api.twilio.com/recordings/RE1";
+    for (status, expected) in [("in-progress", first), ("completed", url)] {
+        let params = vec![
+            ("AccountSid", "ACtest0000".to_owned()),
+            ("CallSid", sid.clone()),
+            ("RecordingSid", "RE2".to_owned()),
+            ("RecordingStatus", status.to_owned()),
+            ("RecordingUrl", url.to_owned()),
+        ];
+        let signature = twilio_signature(
+            TWILIO_AUTH_TOKEN,
+            &format!("{}{path}", app.public_url),
+            &params,
+        );
+        let (code, body) = app.post_form(&path, &params, Some(&signature)).await;
+        assert_eq!(code, 200, "{body}");
+        let call = call_of(&app, &org, &sid).await;
+        assert_eq!(call["recording_url"].as_str(), Some(expected), "{status}");
+    }
+    let (code, _) = app
+        .post_form(&path, &[("CallSid", sid.clone())], Some("forged"))
+        .await;
+    assert_eq!(code, 401);
 }
 
 /// Posts a form to a Plivo webhook URL (query included) signed as Plivo signs it.
@@ -858,6 +898,15 @@ async fn a_queued_plivo_caller_holds_and_is_transferred_to_the_agent_who_accepts
     )
     .await;
     create(&app, &org, "/api/v1/queues", json!({"name": "Billing"})).await;
+    let (status, _) = app
+        .request(
+            "PATCH",
+            "/api/v1/org",
+            Some(&org.api_token),
+            Some(json!({"record": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
     let agent_id = agent(&app, &org, "Priya", "+919800005555").await;
     let _desk = desk_session(&app, &agent_token(&app, &org, &agent_id).await).await;
     until_state(&app, &org, &agent_id, "idle").await;
@@ -914,12 +963,28 @@ async fn a_queued_plivo_caller_holds_and_is_transferred_to_the_agent_who_accepts
     );
     let (status, xml) = plivo_post(&app, url, &[("CallUUID", "pl-uuid-1".to_owned())]).await;
     assert_eq!(status, 200);
+    let xml = xml.as_str().unwrap().to_owned();
     assert!(
-        xml.as_str()
-            .unwrap()
-            .contains("<Dial><Number>+919800005555</Number></Dial>"),
+        xml.contains("<Dial><Number>+919800005555</Number></Dial>"),
         "{xml}"
     );
+    // The org records: the conversation is recorded, and Plivo reports it to the engine.
+    let recording = format!(
+        "{}/webhooks/plivo/{}/recording?call={call_id}",
+        app.public_url, org.id
+    );
+    assert!(xml.contains(&format!("<Record recordSession=\"true\" redirect=\"false\" maxLength=\"14400\" callbackUrl=\"{}\"", recording.replace('&', "&amp;"))), "{xml}");
+    let done = [
+        ("CallUUID", "pl-uuid-1".to_owned()),
+        ("RecordingID", "rec-1".to_owned()),
+        ("RecordUrl", "https://media.plivo.com/rec-1.mp3".to_owned()),
+    ];
+    let (status, _) = plivo_post(&app, &recording, &done).await;
+    assert_eq!(status, 200);
+    let call = app
+        .get(&format!("/api/v1/calls/{call_id}"), &org.api_token)
+        .await;
+    assert_eq!(call["recording_url"], "https://media.plivo.com/rec-1.mp3");
     let forged = app
         .post_raw(
             url.strip_prefix(&app.public_url).unwrap(),
