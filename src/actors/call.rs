@@ -495,6 +495,8 @@ impl CallActor {
                 status: self.call.status,
                 has_analytics: self.call.analytics.is_some(),
                 disposition: self.call.disposition.as_ref().map(|d| d.code.clone()),
+                amd: self.call.amd.clone(),
+                abandoned: self.call.abandoned(),
             });
         let desk_news = self.desk_news(newly_queued || applied.status_changed, queued_pop);
         let (campaigns, desks) = (self.deps.campaigns.clone(), self.deps.desks.clone());
@@ -782,6 +784,8 @@ impl Handler<Annotate> for CallActor {
                         status: next.status,
                         has_analytics: next.analytics.is_some(),
                         disposition: Some(disposition.code.clone()),
+                        amd: next.amd.clone(),
+                        abandoned: next.abandoned(),
                     });
                 }
                 next.disposition = Some(disposition);

@@ -116,6 +116,7 @@ async fn dial(engine: &Engine, dialer: &Dialer, row: &CallbackRow) -> Result<Str
                 campaign_id: row.campaign_id.clone(),
                 contact_id: row.contact_id.clone(),
                 record: org.record,
+                amd: false,
             },
         )
         .await?;

@@ -13,6 +13,7 @@ use crate::domain::call::CallStatus;
 use crate::domain::campaign::{
     after_call, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy,
 };
+use crate::domain::dialer::{outcome_word, zone_of, AmdRule};
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::ids::OrgId;
 use crate::domain::time::{from_text, to_text};
@@ -61,6 +62,10 @@ pub struct CallChanged {
     pub status: CallStatus,
     pub has_analytics: bool,
     pub disposition: Option<String>,
+    /// Answering-machine detection's result.
+    pub amd: Option<String>,
+    /// Answered while no agent of the campaign's queue was free: hung up (abandoned).
+    pub abandoned: bool,
 }
 
 /// The reason of a campaign paused because the org's credits ran out (a top-up resumes it).
@@ -77,6 +82,8 @@ enum DialResult {
     DoNotCall,
     /// The org's credits are used up: the campaign pauses until a top-up.
     NoCredits,
+    /// The number had its day's attempts (across the org's campaigns): tried again tomorrow.
+    DailyCap,
     Placed(Box<dialer::Dialed>),
 }
 
@@ -115,7 +122,47 @@ impl CampaignActor {
         RetryPolicy {
             max_attempts: self.campaign.max_attempts.max(1) as u32,
             retry_delay: Duration::from_secs(self.campaign.retry_delay_s.max(0) as u64),
+            recycle: self
+                .campaign
+                .recycle
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok())
+                .unwrap_or_default(),
         }
+    }
+
+    fn amd(&self) -> AmdRule {
+        AmdRule::parse(&self.campaign.amd).unwrap_or(AmdRule::Off)
+    }
+
+    /// Higher priority first, then in the order they were added.
+    fn order_contacts(&mut self) {
+        self.contacts.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then(a.position.cmp(&b.position))
+        });
+        self.scan_from = 0;
+    }
+
+    /// Whether the campaign's window is open now for this contact, read in its own zone (its
+    /// `tz`, else the zone its number says, else the window's); memoized per zone for a tick.
+    fn window_open(
+        window: Option<&CallingWindow>,
+        contact: &CampaignContactRow,
+        now: chrono::DateTime<Utc>,
+        seen: &mut HashMap<Option<String>, bool>,
+    ) -> bool {
+        let Some(window) = window else {
+            return true;
+        };
+        let zone = contact
+            .tz
+            .clone()
+            .or_else(|| zone_of(&contact.phone).map(str::to_owned));
+        *seen
+            .entry(zone)
+            .or_insert_with_key(|zone| window.contains_in(now, zone.as_deref()))
     }
 
     fn status(&self) -> CampaignStatus {
@@ -168,6 +215,7 @@ impl CampaignActor {
                     act.campaign = campaign;
                 }
                 act.contacts = contacts;
+                act.order_contacts();
                 act.live.clear();
                 act.calls.clear();
                 act.scan_from = 0;
@@ -231,7 +279,14 @@ impl CampaignActor {
     }
 
     /// A contact's next eligible turn: pending, or a retry whose time has come.
-    fn next_contact(&mut self, now: chrono::DateTime<Utc>) -> Option<usize> {
+    /// The next contact to dial: the first (by priority, then order) that is pending or whose
+    /// retry time has come, and whose calling window is open in its own zone — a contact outside
+    /// its window waits without holding up the others.
+    fn next_contact(
+        &mut self,
+        now: chrono::DateTime<Utc>,
+        windows: &mut HashMap<Option<String>, bool>,
+    ) -> Option<usize> {
         while self
             .contacts
             .get(self.scan_from)
@@ -240,16 +295,20 @@ impl CampaignActor {
             self.scan_from += 1;
         }
         let from = self.scan_from;
+        let window = self.window.as_ref();
         self.contacts[from..]
             .iter()
-            .position(|c| match ContactStatus::parse(&c.status) {
-                Some(ContactStatus::Pending) => true,
-                Some(ContactStatus::RetryScheduled) => c
-                    .next_attempt_at
-                    .as_deref()
-                    .and_then(from_text)
-                    .is_none_or(|at| at <= now),
-                _ => false,
+            .position(|c| {
+                let due = match ContactStatus::parse(&c.status) {
+                    Some(ContactStatus::Pending) => true,
+                    Some(ContactStatus::RetryScheduled) => c
+                        .next_attempt_at
+                        .as_deref()
+                        .and_then(from_text)
+                        .is_none_or(|at| at <= now),
+                    _ => false,
+                };
+                due && Self::window_open(window, c, now, windows)
             })
             .map(|i| from + i)
     }
@@ -287,14 +346,11 @@ impl CampaignActor {
             return;
         }
         let now = Utc::now();
-        if self.window.as_ref().is_some_and(|w| !w.contains(now)) {
-            self.publish_progress();
-            return;
-        }
+        let mut windows = HashMap::new();
         let account = format!("{}:{}", self.org.id, self.campaign.provider);
         let rate = self.account_rate();
         while self.live.len() + self.in_flight < self.campaign.concurrency.max(1) as usize {
-            let Some(i) = self.next_contact(now) else {
+            let Some(i) = self.next_contact(now, &mut windows) else {
                 break;
             };
             if !self.engine.pacer.try_take(&account, rate) {
@@ -316,6 +372,10 @@ impl CampaignActor {
         let (contact_id, phone) = (contact.contact_id.clone(), contact.phone.clone());
         let saved = self.save_contact(i);
         let (dialer, org, gate) = (self.dialer.clone(), self.org.clone(), self.gate.clone());
+        let (engine, cap) = (
+            self.engine.clone(),
+            self.campaign.daily_attempt_cap.max(1) as i64,
+        );
         let dial = Dial {
             via: Via::Provider(self.provider()),
             to: phone,
@@ -323,11 +383,23 @@ impl CampaignActor {
             campaign_id: Some(self.campaign.id.clone()),
             contact_id: Some(contact_id),
             record: self.campaign.record || self.org.record,
+            amd: false,
         };
+        let amd = self.amd() != AmdRule::Off;
+        let dial = Dial { amd, ..dial };
         let work = async move {
             saved.await?;
             if !gate.load(Ordering::SeqCst) {
                 return Ok(DialResult::Withdrawn);
+            }
+            // A number is dialed at most `cap` times a day, whatever campaign dials it.
+            let (org_id, number) = (org.id.to_string(), dial.to.clone());
+            let since = to_text(start_of_day(Utc::now()));
+            let today = engine
+                .read(move |conn| Ok(queries::calls_to_since(conn, &org_id, &number, &since)?))
+                .await?;
+            if today >= cap {
+                return Ok(DialResult::DailyCap);
             }
             match dialer.place(&org, dial).await {
                 Ok(dialed) => Ok(DialResult::Placed(Box::new(dialed))),
@@ -352,6 +424,7 @@ impl CampaignActor {
             Ok(DialResult::Withdrawn) => None,
             Ok(DialResult::DoNotCall) => Some("do_not_call"),
             Ok(DialResult::NoCredits) => Some("no_credits"),
+            Ok(DialResult::DailyCap) => Some("daily_cap"),
             Ok(DialResult::Placed(dialed)) if dialed.refused.is_some() => Some("refused"),
             Ok(DialResult::Placed(_)) => Some("placed"),
             Err(_) => Some("failed"),
@@ -373,6 +446,14 @@ impl CampaignActor {
                 } else {
                     c.status = ContactStatus::Pending.as_str().to_owned();
                 }
+            }
+            Ok(DialResult::DailyCap) => {
+                let c = &mut self.contacts[i];
+                c.attempts = (c.attempts - 1).max(0);
+                c.status = ContactStatus::RetryScheduled.as_str().to_owned();
+                c.last_error = Some("daily_attempt_cap".into());
+                let tomorrow = start_of_day(Utc::now()) + chrono::Duration::days(1);
+                c.next_attempt_at = Some(to_text(tomorrow));
             }
             Ok(DialResult::DoNotCall) => {
                 let c = &mut self.contacts[i];
@@ -410,7 +491,7 @@ impl CampaignActor {
                     self.live.insert(call_id.clone(), contact_id.to_owned());
                 }
                 if status.is_final() {
-                    self.conclude(i, status);
+                    self.conclude(i, status, None, false);
                 }
             }
             Err(error) => {
@@ -425,13 +506,19 @@ impl CampaignActor {
         drop(self.save_contact(i));
     }
 
-    /// A contact's call reached its final status: done, retry, or failed.
-    fn conclude(&mut self, i: usize, outcome: CallStatus) {
+    /// A contact's call reached its final status: done, retry, or failed — by the outcome's
+    /// recycling rule, and for a machine by the campaign's rule (hang up or let the flow leave its
+    /// message: done; retry: dialed again).
+    fn conclude(&mut self, i: usize, outcome: CallStatus, amd: Option<&str>, abandoned: bool) {
         let policy = self.policy();
+        let mut word = outcome_word(outcome, amd, abandoned);
+        if word == "machine" && self.amd() != AmdRule::Retry {
+            word = CallStatus::Completed.as_str();
+        }
         let c = &mut self.contacts[i];
-        let (status, next) = after_call(outcome, c.attempts.max(0) as u32, policy, Utc::now());
+        let (status, next) = after_call(word, c.attempts.max(0) as u32, &policy, Utc::now());
         c.status = status.as_str().to_owned();
-        c.last_outcome = Some(outcome.as_str().to_owned());
+        c.last_outcome = Some(outcome_word(outcome, amd, abandoned).to_owned());
         c.next_attempt_at = next.map(to_text);
     }
 
@@ -499,7 +586,7 @@ impl CampaignActor {
                         self.live
                             .insert(call_id, self.contacts[i].contact_id.clone());
                     } else if call_status.is_final() {
-                        self.conclude(i, call_status);
+                        self.conclude(i, call_status, None, false);
                     }
                 }
             }
@@ -632,18 +719,90 @@ impl Handler<CallChanged> for CampaignActor {
         if !msg.status.is_live() {
             self.live.remove(&msg.call_id);
         }
+        let machine = msg.amd.as_deref() == Some("machine");
+        if machine && msg.status.is_live() && matches!(self.amd(), AmdRule::Hangup | AmdRule::Retry)
+        {
+            self.hang_up(msg.call_id.clone());
+        }
         if msg.status.is_final() {
             let contact = msg.contact_id.as_deref().and_then(|c| self.index(c));
             if let Some(i) = contact {
                 let current = self.contacts[i].call_id.as_deref() == Some(msg.call_id.as_str());
                 if current && self.contacts[i].status == ContactStatus::InCall.as_str() {
-                    self.conclude(i, msg.status);
+                    self.conclude(i, msg.status, msg.amd.as_deref(), msg.abandoned);
                     drop(self.save_contact(i));
                 }
             }
         }
         self.tick(ctx);
     }
+}
+
+impl CampaignActor {
+    /// Hangs up a live call of the campaign through its provider (a machine answered it).
+    fn hang_up(&self, call_id: String) {
+        let (engine, org_id) = (self.engine.clone(), self.org.id.clone());
+        actix::spawn(async move {
+            let hung = async {
+                let call = crate::engine::calls::find(&engine, &org_id, &call_id).await?;
+                let provider =
+                    Provider::parse(&call.provider).ok_or(AppError::not_found("provider"))?;
+                let credentials = engine.orgs.required_credentials(&org_id, provider).await?;
+                let sid = call.provider_call_id.ok_or(AppError::not_found("call"))?;
+                crate::providers::outbound::hang_up(&engine.http, &credentials, &sid)
+                    .await
+                    .map_err(|e| AppError::new(Code::ProviderError, e.to_string()))
+            };
+            if let Err(error) = hung.await {
+                tracing::warn!(%error, %call_id, "a machine's call not hung up");
+            }
+        });
+    }
+}
+
+/// Contacts were added to the campaign (already stored): they are read and dialed in their turn,
+/// also while it runs.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ContactsAdded;
+
+impl Handler<ContactsAdded> for CampaignActor {
+    type Result = ();
+
+    fn handle(&mut self, _: ContactsAdded, ctx: &mut Context<Self>) {
+        let after = self.contacts.iter().map(|c| c.position).max();
+        let campaign_id = self.campaign.id.clone();
+        let read = self.engine.read(move |conn| {
+            Ok(queries::campaign_contacts(
+                conn,
+                &campaign_id,
+                after,
+                i64::MAX,
+            )?)
+        });
+        ctx.wait(read.into_actor(self).map(|added, act, ctx| match added {
+            Ok(added) => {
+                let known: std::collections::HashSet<String> =
+                    act.contacts.iter().map(|c| c.contact_id.clone()).collect();
+                act.contacts
+                    .extend(added.into_iter().filter(|c| !known.contains(&c.contact_id)));
+                act.order_contacts();
+                act.progress_dirty = true;
+                act.tick(ctx);
+            }
+            Err(error) => {
+                tracing::error!(%error, campaign = %act.campaign.id, "added contacts not read");
+                act.diverged.store(true, Ordering::SeqCst);
+            }
+        }));
+    }
+}
+
+/// Midnight (UTC) of `now`'s day: where a day's attempts are counted from.
+fn start_of_day(now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    now.date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |midnight| midnight.and_utc())
 }
 
 /// Whether a contact in this status may still be dialed (now or at its retry time).

@@ -47,6 +47,9 @@ pub struct Dial {
     pub contact_id: Option<String>,
     /// Ask the provider to record the call.
     pub record: bool,
+    /// Ask the provider to detect an answering machine (Twilio `MachineDetection`, Plivo
+    /// `machine_detection`).
+    pub amd: bool,
 }
 
 /// What became of a dial: the call as stored, and the provider's refusal if it refused.
@@ -396,6 +399,7 @@ impl Dialer {
             answer_url,
             twiml,
             record: dial.record,
+            amd: dial.amd,
             user_data: json!({
                 "call_id": call_id,
                 "campaign_id": dial.campaign_id,

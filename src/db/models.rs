@@ -79,6 +79,8 @@ pub struct CallRow {
     /// The disposition's code, and the rest of it as JSON (`note`, `callback_at`, `agent_id`, `at`).
     pub disposition: Option<String>,
     pub disposition_detail: Option<String>,
+    /// Answering-machine detection's result: `human`, `machine` or `unknown`.
+    pub amd: Option<String>,
 }
 
 fn opt_text(at: Option<DateTime<Utc>>) -> Option<String> {
@@ -140,6 +142,7 @@ impl From<&Call> for CallRow {
                 .disposition
                 .as_ref()
                 .and_then(|d| serde_json::to_string(d).ok()),
+            amd: call.amd.clone(),
         }
     }
 }
@@ -204,6 +207,7 @@ impl TryFrom<CallRow> for Call {
                 .disposition_detail
                 .as_deref()
                 .and_then(|d| serde_json::from_str(d).ok()),
+            amd: row.amd,
         })
     }
 }
@@ -352,6 +356,18 @@ pub struct CampaignRow {
     pub updated_at: String,
     /// The campaign's calls are recorded.
     pub record: bool,
+    /// `fixed`, `progressive` or `predictive`.
+    pub mode: String,
+    /// The agents' queue of a progressive or predictive campaign.
+    pub queue_id: Option<String>,
+    pub max_abandon_rate: f64,
+    /// `off`, `hangup`, `continue` or `retry`.
+    pub amd: String,
+    /// JSON array of recycling rules (`{"outcome", "after_s", "max_attempts"?}`).
+    pub recycle: Option<String>,
+    pub abandon_message: Option<String>,
+    /// Attempts per number per day, across every campaign of the org.
+    pub daily_attempt_cap: i32,
 }
 
 impl CampaignRow {
@@ -368,6 +384,13 @@ impl CampaignRow {
             "window": self.calling_window.as_deref().and_then(|w| serde_json::from_str::<serde_json::Value>(w).ok()),
             "failure_reason": self.failure_reason,
             "record": self.record,
+            "mode": self.mode,
+            "queue_id": self.queue_id,
+            "max_abandon_rate": self.max_abandon_rate,
+            "amd": self.amd,
+            "recycle": self.recycle.as_deref().and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()).unwrap_or_else(|| serde_json::json!([])),
+            "abandon_message": self.abandon_message,
+            "daily_attempt_cap": self.daily_attempt_cap,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         })
@@ -390,6 +413,10 @@ pub struct CampaignContactRow {
     pub next_attempt_at: Option<String>,
     pub call_id: Option<String>,
     pub updated_at: String,
+    /// The contact's own time zone (its calling window is read in it).
+    pub tz: Option<String>,
+    /// Higher first.
+    pub priority: i32,
 }
 
 impl CampaignContactRow {

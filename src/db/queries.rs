@@ -529,6 +529,22 @@ pub fn campaign_call_counts(
     )
 }
 
+/// How many calls the org placed to `number` since `since` (every campaign's and every API
+/// dial's): the per-number daily attempt cap counts these.
+pub fn calls_to_since(
+    conn: &mut DbConnection,
+    org_id: &str,
+    number: &str,
+    since: &str,
+) -> QueryResult<i64> {
+    calls::table
+        .filter(calls::org_id.eq(org_id))
+        .filter(calls::to_number.eq(number))
+        .filter(calls::created_at.ge(since))
+        .count()
+        .get_result(conn)
+}
+
 /// How many of a campaign's calls have each disposition code.
 pub fn campaign_dispositions(
     conn: &mut DbConnection,

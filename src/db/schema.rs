@@ -61,6 +61,7 @@ diesel::table! {
         assigned_at -> Nullable<Text>,
         disposition -> Nullable<Text>,
         disposition_detail -> Nullable<Text>,
+        amd -> Nullable<Text>,
     }
 }
 
@@ -128,6 +129,13 @@ diesel::table! {
         created_at -> Text,
         updated_at -> Text,
         record -> Bool,
+        mode -> Text,
+        queue_id -> Nullable<Text>,
+        max_abandon_rate -> Double,
+        amd -> Text,
+        recycle -> Nullable<Text>,
+        abandon_message -> Nullable<Text>,
+        daily_attempt_cap -> Integer,
     }
 }
 
@@ -145,6 +153,8 @@ diesel::table! {
         next_attempt_at -> Nullable<Text>,
         call_id -> Nullable<Text>,
         updated_at -> Text,
+        tz -> Nullable<Text>,
+        priority -> Integer,
     }
 }
 

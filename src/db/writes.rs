@@ -241,7 +241,7 @@ impl<'a> TableRows<'a> {
                     reported_talk_s, cost, currency, hangup_cause, recording_url, analytics,
                     final_by, last_event_at, updated_at, carrier_call_id, recording, billed_s,
                     cost_micros, provider_price, queue_id, queued_at, agent_id, assigned_at,
-                    disposition, disposition_detail)
+                    disposition, disposition_detail, amd)
                 )
                 .execute(c))?;
         }

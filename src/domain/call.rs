@@ -183,6 +183,8 @@ pub struct Call {
     pub agent_id: Option<String>,
     pub assigned_at: Option<DateTime<Utc>>,
     pub disposition: Option<Disposition>,
+    /// Answering-machine detection's result, where it ran: `human`, `machine` or `unknown`.
+    pub amd: Option<String>,
     /// When the engine last received an event for this call (our clock): deadlines count from here.
     pub last_event_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -244,6 +246,7 @@ impl Call {
             agent_id: None,
             assigned_at: None,
             disposition: None,
+            amd: None,
             last_event_at: now,
             updated_at: now,
         }
@@ -305,8 +308,18 @@ impl Call {
             "agent_id": self.agent_id,
             "assigned_at": self.assigned_at,
             "disposition": self.disposition,
+            "amd": self.amd,
             "updated_at": self.updated_at,
         })
+    }
+
+    /// Answered and waiting for an agent of its queue, but none took it: an abandoned answer
+    /// (a predictive dialer's, or a queued caller's who was answered by the provider).
+    pub fn abandoned(&self) -> bool {
+        self.queue_id.is_some()
+            && self.agent_id.is_none()
+            && self.answered_at.is_some()
+            && self.campaign_id.is_some()
     }
 
     /// When the engine stops waiting for this call's next event and reconciles it (invariant 5).
@@ -372,6 +385,8 @@ pub struct CallEvent {
     pub extensions: Vec<String>,
     /// The agent desk's queue an incoming call waits in (set once, when it is first queued).
     pub queue_id: Option<String>,
+    /// Answering-machine detection's result (`human`, `machine`, `unknown`).
+    pub amd: Option<String>,
 }
 
 impl CallEvent {
@@ -480,6 +495,7 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
     replace(&mut next.hangup_cause, &event.hangup_cause);
     replace(&mut next.recording_url, &event.recording_url);
     replace(&mut next.recording, &event.recording);
+    replace(&mut next.amd, &event.amd);
     if next.queue_id.is_none() && event.queue_id.is_some() {
         next.queue_id.clone_from(&event.queue_id);
         next.queued_at = Some(received_at);

@@ -93,31 +93,45 @@ impl ContactStatus {
     }
 }
 
-/// How a campaign retries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a campaign retries: after its delay up to its attempts, unless a recycling rule for the
+/// outcome says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
     pub retry_delay: Duration,
+    pub recycle: Vec<super::dialer::RecycleRule>,
 }
 
-/// A contact's status after one of its calls ended with `outcome` (its `attempts`-th): done when
-/// the call connected; busy, no answer and failure are retried after the delay until
-/// `max_attempts`; a canceled call is not retried.
+/// A contact's status after one of its calls ended with `outcome` (its `attempts`-th; the words
+/// of [`super::dialer::outcome_word`]): done when the call connected; busy, no answer, failure,
+/// a machine to retry and an abandoned answer are dialed again — by the outcome's recycling rule
+/// (its delay, while the contact has had fewer than its `max_attempts` attempts), else after the
+/// campaign's delay until its `max_attempts`; anything else (a canceled call) is not retried.
 pub fn after_call(
-    outcome: CallStatus,
+    outcome: &str,
     attempts: u32,
-    policy: RetryPolicy,
+    policy: &RetryPolicy,
     now: DateTime<Utc>,
 ) -> (ContactStatus, Option<DateTime<Utc>>) {
-    match outcome {
-        CallStatus::Completed => (ContactStatus::Done, None),
-        CallStatus::Busy | CallStatus::NoAnswer | CallStatus::Failed
-            if attempts < policy.max_attempts =>
-        {
-            let delay = chrono::Duration::from_std(policy.retry_delay).unwrap_or_default();
-            (ContactStatus::RetryScheduled, Some(now + delay))
-        }
-        _ => (ContactStatus::Failed, None),
+    if outcome == CallStatus::Completed.as_str() {
+        return (ContactStatus::Done, None);
+    }
+    let rule = policy.recycle.iter().find(|r| r.outcome == outcome);
+    let (limit, delay) = match rule {
+        Some(rule) => (
+            rule.max_attempts.unwrap_or(policy.max_attempts),
+            chrono::Duration::seconds(rule.after_s),
+        ),
+        None => (
+            policy.max_attempts,
+            chrono::Duration::from_std(policy.retry_delay).unwrap_or_default(),
+        ),
+    };
+    let retried = ["busy", "no_answer", "failed", "machine", "abandoned"].contains(&outcome);
+    if retried && attempts < limit {
+        (ContactStatus::RetryScheduled, Some(now + delay))
+    } else {
+        (ContactStatus::Failed, None)
     }
 }
 
@@ -143,11 +157,18 @@ impl CallingWindow {
 
     /// Whether `now` falls inside (a window whose end is before its start spans midnight).
     pub fn contains(&self, now: DateTime<Utc>) -> bool {
-        let (Some(start), Some(end), Ok(tz)) = (
-            parse_hhmm(&self.start),
-            parse_hhmm(&self.end),
-            self.tz.parse::<chrono_tz::Tz>(),
-        ) else {
+        self.contains_in(now, None)
+    }
+
+    /// Whether `now` falls inside the window's hours read in `zone` (a contact's own; the
+    /// window's zone when None or not a zone).
+    pub fn contains_in(&self, now: DateTime<Utc>, zone: Option<&str>) -> bool {
+        let zone = zone
+            .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+            .or_else(|| self.tz.parse::<chrono_tz::Tz>().ok());
+        let (Some(start), Some(end), Some(tz)) =
+            (parse_hhmm(&self.start), parse_hhmm(&self.end), zone)
+        else {
             return false;
         };
         let local = now.with_timezone(&tz).time();
@@ -204,38 +225,96 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    const POLICY: RetryPolicy = RetryPolicy {
-        max_attempts: 3,
-        retry_delay: Duration::from_secs(300),
-    };
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            retry_delay: Duration::from_secs(300),
+            recycle: Vec::new(),
+        }
+    }
 
     #[test]
     fn outcomes_table() {
         let now = Utc.with_ymd_and_hms(2025, 3, 4, 10, 0, 0).unwrap();
         let later = Some(now + chrono::Duration::seconds(300));
         let table = [
-            (CallStatus::Completed, 1, (ContactStatus::Done, None)),
-            (CallStatus::Busy, 1, (ContactStatus::RetryScheduled, later)),
-            (
-                CallStatus::NoAnswer,
-                2,
-                (ContactStatus::RetryScheduled, later),
-            ),
-            (
-                CallStatus::Failed,
-                2,
-                (ContactStatus::RetryScheduled, later),
-            ),
-            (CallStatus::Busy, 3, (ContactStatus::Failed, None)),
-            (CallStatus::Canceled, 1, (ContactStatus::Failed, None)),
+            ("completed", 1, (ContactStatus::Done, None)),
+            ("busy", 1, (ContactStatus::RetryScheduled, later)),
+            ("no_answer", 2, (ContactStatus::RetryScheduled, later)),
+            ("failed", 2, (ContactStatus::RetryScheduled, later)),
+            ("abandoned", 1, (ContactStatus::RetryScheduled, later)),
+            ("busy", 3, (ContactStatus::Failed, None)),
+            ("canceled", 1, (ContactStatus::Failed, None)),
         ];
         for (outcome, attempts, expected) in table {
             assert_eq!(
-                after_call(outcome, attempts, POLICY, now),
+                after_call(outcome, attempts, &policy(), now),
                 expected,
-                "{outcome:?} #{attempts}"
+                "{outcome} #{attempts}"
             );
         }
+    }
+
+    #[test]
+    fn recycling_rules_set_their_own_delay_and_attempts() {
+        use super::super::dialer::RecycleRule;
+        let now = Utc.with_ymd_and_hms(2025, 3, 4, 10, 0, 0).unwrap();
+        let policy = RetryPolicy {
+            max_attempts: 1,
+            recycle: vec![
+                RecycleRule {
+                    outcome: "busy".into(),
+                    after_s: 600,
+                    max_attempts: Some(3),
+                },
+                RecycleRule {
+                    outcome: "no_answer".into(),
+                    after_s: 7200,
+                    max_attempts: None,
+                },
+            ],
+            ..policy()
+        };
+        let at = |s| Some(now + chrono::Duration::seconds(s));
+        assert_eq!(
+            after_call("busy", 1, &policy, now),
+            (ContactStatus::RetryScheduled, at(600))
+        );
+        assert_eq!(
+            after_call("busy", 2, &policy, now),
+            (ContactStatus::RetryScheduled, at(600))
+        );
+        assert_eq!(
+            after_call("busy", 3, &policy, now),
+            (ContactStatus::Failed, None)
+        );
+        // The campaign's own attempts (1) bound a rule without its own.
+        assert_eq!(
+            after_call("no_answer", 1, &policy, now),
+            (ContactStatus::Failed, None)
+        );
+        assert_eq!(
+            after_call("failed", 1, &policy, now),
+            (ContactStatus::Failed, None)
+        );
+    }
+
+    #[test]
+    fn a_contacts_window_is_read_in_its_own_zone() {
+        let window = CallingWindow {
+            start: "09:00".into(),
+            end: "21:00".into(),
+            tz: "Asia/Kolkata".into(),
+        };
+        // 14:00 UTC: 19:30 in Kolkata (open), 09:00 in New York (open), 06:00 in Los Angeles.
+        let now = Utc.with_ymd_and_hms(2025, 3, 4, 14, 0, 0).unwrap();
+        assert!(window.contains_in(now, None));
+        assert!(window.contains_in(now, Some("America/New_York")));
+        assert!(!window.contains_in(now, Some("America/Los_Angeles")));
+        assert!(
+            window.contains_in(now, Some("not a zone")),
+            "falls back to the window's"
+        );
     }
 
     #[test]

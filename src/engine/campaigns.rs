@@ -29,6 +29,30 @@ pub struct Added {
     pub invalid: Vec<Value>,
 }
 
+/// A campaign contact's own dialing fields: `tz` (an IANA zone: its calling window is read in it)
+/// and `priority` (a whole number, higher first; 0 when absent).
+fn dialing_fields(row: &Value) -> Result<(Option<String>, i32), AppError> {
+    let bad = |message: String| AppError::new(crate::error::Code::InvalidContact, message);
+    let tz = match row.get("tz") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(zone)) if zone.parse::<chrono_tz::Tz>().is_ok() => Some(zone.clone()),
+        Some(other) => {
+            return Err(bad(format!(
+                "`tz` {other} is not a time zone (e.g. Asia/Kolkata)"
+            )))
+        }
+    };
+    let priority = match row.get("priority") {
+        None | Some(Value::Null) => 0,
+        Some(value) => value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|t| t.trim().parse().ok()))
+            .and_then(|p| i32::try_from(p).ok())
+            .ok_or_else(|| bad(format!("`priority` {value} is not a whole number")))?,
+    };
+    Ok((tz, priority))
+}
+
 /// Links each contact (created when its phone is new) to the campaign, in order; a row whose phone
 /// cannot be read is reported with its row number, the others are kept.
 pub async fn add_contacts(
@@ -45,8 +69,12 @@ pub async fn add_contacts(
     let mut invalid = Vec::new();
     for (n, row) in rows.into_iter().enumerate() {
         let parsed = contacts::from_body(org, &row);
-        let contact = match parsed {
-            Ok(new) => contacts::find_or_insert(&engine.pool, &engine.writer, new).await?,
+        let dialing = parsed.and_then(|new| Ok((new, dialing_fields(&row)?)));
+        let (contact, (tz, priority)) = match dialing {
+            Ok((new, fields)) => (
+                contacts::find_or_insert(&engine.pool, &engine.writer, new).await?,
+                fields,
+            ),
             Err(error) => {
                 invalid.push(
                     json!({"row": n + 1, "phone": row.get("phone"), "error": error.to_string()}),
@@ -68,6 +96,8 @@ pub async fn add_contacts(
             next_attempt_at: None,
             call_id: None,
             updated_at: to_text(chrono::Utc::now()),
+            tz,
+            priority,
         }));
     }
     let added = ops.len();

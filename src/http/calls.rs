@@ -142,6 +142,7 @@ pub async fn create_call(
         campaign_id: None,
         contact_id: None,
         record: body.record || org.record,
+        amd: false,
     };
     let dialed = state.actors.dialer.place(&org, dial).await?;
     Ok(HttpResponse::Created().json(dialed.call.to_json()))

@@ -2,11 +2,12 @@
 //! and start / pause / resume / cancel.
 
 use super::{list_page, page, ApiOrg, AppState, PageQuery};
-use crate::actors::campaign::{CampaignActor, Control, RouteCampaign, Steer};
+use crate::actors::campaign::{CampaignActor, ContactsAdded, Control, RouteCampaign, Steer};
 use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteRequest};
 use crate::domain::campaign::{CallingWindow, CampaignStatus};
+use crate::domain::dialer::{AmdRule, DialMode, RecycleRule};
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::time::to_text;
 use crate::engine::campaigns;
@@ -32,6 +33,22 @@ pub struct NewCampaign {
     /// Record the campaign's calls (the org's own flag records them too).
     #[serde(default)]
     record: bool,
+    /// `fixed` (default: `concurrency` live calls), `progressive` (one call per idle agent of
+    /// `queue_id`) or `predictive` (ahead of the agents, holding `max_abandon_rate`).
+    mode: Option<String>,
+    /// The agents' queue of a progressive or predictive campaign.
+    queue_id: Option<String>,
+    /// Predictive: the abandon rate held (default 0.03).
+    max_abandon_rate: Option<f64>,
+    /// Answering-machine detection: `off` (default), `hangup`, `continue`, `retry`.
+    amd: Option<String>,
+    /// Recycling by outcome: `[{"outcome": "busy", "after_s": 600, "max_attempts": 3}, …]`.
+    #[schema(value_type = Option<Vec<Object>>)]
+    recycle: Option<Vec<RecycleRule>>,
+    /// What an answered call no agent took within 2 s hears before it is hung up.
+    abandon_message: Option<String>,
+    /// Attempts per number per day across the org's campaigns (default 3).
+    daily_attempt_cap: Option<i32>,
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     contacts: Vec<Value>,
@@ -39,6 +56,72 @@ pub struct NewCampaign {
 
 fn invalid(message: impl Into<String>) -> AppError {
     AppError::new(Code::InvalidCampaign, message)
+}
+
+/// A new campaign's dialer fields, read and checked.
+struct DialerFields {
+    mode: DialMode,
+    amd: AmdRule,
+    max_abandon_rate: f64,
+    daily_attempt_cap: i32,
+}
+
+async fn dialer_fields(
+    state: &AppState,
+    org: &Org,
+    body: &NewCampaign,
+    provider: Provider,
+) -> Result<DialerFields, AppError> {
+    let mode = match body.mode.as_deref() {
+        None => DialMode::Fixed,
+        Some(word) => DialMode::parse(word).ok_or_else(|| {
+            invalid(format!(
+                "`{word}` is not a dial mode: use fixed, progressive or predictive"
+            ))
+        })?,
+    };
+    if mode != DialMode::Fixed {
+        if provider == Provider::Bolna {
+            return Err(invalid(
+                "a voice-bot campaign has no agents: its mode is fixed",
+            ));
+        }
+        let queue_id = body
+            .queue_id
+            .as_deref()
+            .ok_or_else(|| invalid(format!("a {} campaign needs `queue_id`", mode.as_str())))?;
+        let (org_id, id) = (org.id.to_string(), queue_id.to_owned());
+        state
+            .engine
+            .read(move |conn| Ok(crate::db::desk::queue(conn, &org_id, &id)?))
+            .await?
+            .ok_or(AppError::not_found("queue"))?;
+    }
+    let amd = match body.amd.as_deref() {
+        None => AmdRule::Off,
+        Some(word) => AmdRule::parse(word).ok_or_else(|| {
+            invalid(format!(
+                "`{word}` is not an amd rule: use off, hangup, continue or retry"
+            ))
+        })?,
+    };
+    for rule in body.recycle.iter().flatten() {
+        rule.validate().map_err(invalid)?;
+    }
+    let max_abandon_rate = body.max_abandon_rate.unwrap_or(0.03);
+    if !(0.0..=1.0).contains(&max_abandon_rate) {
+        return Err(invalid("max_abandon_rate must be 0 to 1"));
+    }
+    let daily_attempt_cap = body.daily_attempt_cap.unwrap_or(3);
+    if !(1..=100).contains(&daily_attempt_cap) {
+        return Err(invalid("daily_attempt_cap must be 1 to 100"));
+    }
+    Ok(DialerFields {
+        mode,
+        amd,
+        max_abandon_rate,
+        daily_attempt_cap,
+    })
 }
 
 /// Creates a campaign with its contacts (the org's contacts: a known phone is linked). Answers 201
@@ -83,6 +166,7 @@ pub async fn create_campaign(
     if let Some(window) = &body.window {
         window.validate().map_err(invalid)?;
     }
+    let dialer = dialer_fields(&state, &org, &body, provider).await?;
     let now = to_text(chrono::Utc::now());
     let campaign = CampaignRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -99,6 +183,18 @@ pub async fn create_campaign(
         created_at: now.clone(),
         updated_at: now,
         record: body.record,
+        mode: dialer.mode.as_str().to_owned(),
+        queue_id: body.queue_id.clone(),
+        max_abandon_rate: dialer.max_abandon_rate,
+        amd: dialer.amd.as_str().to_owned(),
+        recycle: body.recycle.as_ref().map(|r| json!(r).to_string()),
+        abandon_message: body
+            .abandon_message
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned),
+        daily_attempt_cap: dialer.daily_attempt_cap,
     };
     state
         .engine
@@ -204,6 +300,18 @@ pub async fn post_contacts(
         }
     };
     let report = campaigns::add_contacts(&state.engine, &org, &campaign, rows).await?;
+    // The campaign's actor, if it has one, dials them in their turn (also while it runs).
+    if let Ok(Some(actor)) = state
+        .actors
+        .campaigns
+        .send(RouteCampaign {
+            org_id: org.id.clone(),
+            campaign_id: campaign.id.clone(),
+        })
+        .await?
+    {
+        actor.send(ContactsAdded).await?;
+    }
     Ok(HttpResponse::Ok().json(json!({"added": report.added, "invalid": report.invalid})))
 }
 

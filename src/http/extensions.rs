@@ -115,6 +115,7 @@ pub async fn dial(
         campaign_id: None,
         contact_id: None,
         record: org.record,
+        amd: false,
     };
     let dialed = state.actors.dialer.place(&org, dial).await?;
     Ok(HttpResponse::Created().json(dialed.call.to_json()))

@@ -30,6 +30,9 @@ pub struct OriginateRequest {
     pub user_data: Value,
     /// Record the call (Twilio `Record`, Exotel `Record`; Plivo records from its answer XML).
     pub record: bool,
+    /// Detect an answering machine (Twilio `MachineDetection=Enable`, its result as `AnsweredBy`
+    /// on the answered callback; Plivo `machine_detection`, its result as `Machine`).
+    pub amd: bool,
 }
 
 /// The provider accepted the call.
@@ -156,6 +159,9 @@ pub async fn originate(
             for event in ["initiated", "ringing", "answered", "completed"] {
                 form.push(("StatusCallbackEvent", event.to_owned()));
             }
+            if call.amd {
+                form.push(("MachineDetection", "Enable".to_owned()));
+            }
             if call.record {
                 form.push(("Record", "true".to_owned()));
                 let recording = call.status_url.replacen("/status?", "/recording?", 1);
@@ -171,13 +177,16 @@ pub async fn originate(
                 credentials.api_base("https://api.plivo.com"),
                 account.auth_id
             );
-            let body = json!({
+            let mut body = json!({
                 "from": call.from.trim_start_matches('+'),
                 "to": call.to.trim_start_matches('+'),
                 "answer_url": call.answer_url, "answer_method": "POST",
                 "ring_url": call.ring_url, "ring_method": "POST",
                 "hangup_url": call.status_url, "hangup_method": "POST",
             });
+            if call.amd {
+                body["machine_detection"] = json!("true");
+            }
             let auth = basic(&account.auth_id, &account.auth_token);
             let request = http.post(url).header("Authorization", auth).json(&body);
             // `request_uuid` is not the CallUUID the callbacks carry: they name the call by our id.
@@ -299,6 +308,51 @@ pub async fn redirect(
             return Err(OriginateError::Misconfigured(
                 "this provider",
                 "a live-call transfer API",
+            ))
+        }
+    };
+    send(provider, request).await
+}
+
+/// Hangs up a live call (a machine the campaign's rule hangs up on): Twilio's Calls API update
+/// with `Status=completed`, Plivo's `DELETE …/Call/{CallUUID}/`.
+pub async fn hang_up(
+    http: &reqwest::Client,
+    credentials: &Credentials,
+    provider_call_id: &str,
+) -> Result<Value, OriginateError> {
+    let (provider, request) = match &credentials.account {
+        Account::Twilio(account) => {
+            let url = format!(
+                "{}/2010-04-01/Accounts/{}/Calls/{}.json",
+                credentials.api_base("https://api.twilio.com"),
+                account.account_sid,
+                provider_call_id
+            );
+            let auth = basic(&account.account_sid, &account.auth_token);
+            let request = http
+                .post(url)
+                .header("Authorization", auth)
+                .form(&[("Status", "completed")]);
+            (Provider::Twilio, request)
+        }
+        Account::Plivo(account) => {
+            let url = format!(
+                "{}/v1/Account/{}/Call/{}/",
+                credentials.api_base("https://api.plivo.com"),
+                account.auth_id,
+                provider_call_id
+            );
+            let auth = basic(&account.auth_id, &account.auth_token);
+            (
+                Provider::Plivo,
+                http.delete(url).header("Authorization", auth),
+            )
+        }
+        _ => {
+            return Err(OriginateError::Misconfigured(
+                "this provider",
+                "a hang-up API",
             ))
         }
     };

@@ -38,6 +38,8 @@ pub struct StatusCallback {
     pub call_duration: Option<i64>,
     pub sip_response_code: Option<String>,
     pub recording_url: Option<String>,
+    /// Answering-machine detection's `AnsweredBy`, when it ran.
+    pub answered_by: Option<String>,
 }
 
 impl StatusCallback {
@@ -73,6 +75,7 @@ impl StatusCallback {
             call_duration,
             sip_response_code: field(pairs, "SipResponseCode").map(str::to_owned),
             recording_url: field(pairs, "RecordingUrl").map(str::to_owned),
+            answered_by: field(pairs, "AnsweredBy").map(str::to_owned),
         })
     }
 
@@ -103,6 +106,11 @@ impl StatusCallback {
             talk_s: self.call_duration.filter(|_| terminal),
             hangup_cause,
             recording_url: self.recording_url.clone(),
+            amd: self
+                .answered_by
+                .as_deref()
+                .and_then(crate::domain::dialer::amd_result)
+                .map(str::to_owned),
             ..CallEvent::default()
         }
     }

@@ -19,7 +19,9 @@ pub enum TwilioPlay {
     /// that beats the API's answer); nothing follows.
     EarlyInitiated,
     /// Every status callback, `step` apart: `initiated`, `ringing`, then `busy` for numbers
-    /// ending in 7, else `in-progress` and `completed`.
+    /// ending in 7, else `in-progress` and `completed`; with `MachineDetection=Enable`, the
+    /// `in-progress` one says `AnsweredBy` (`machine_end_beep` for numbers ending in 5, else
+    /// `human`).
     Full { step: Duration },
     /// Only the final `completed` callback, `talk` after the dial (the load generator's way).
     CompletedOnly { talk: Duration },
@@ -320,6 +322,14 @@ async fn twilio_calls(
         }
         TwilioPlay::Full { step } => {
             let busy = to.ends_with('7');
+            // With answering-machine detection asked for, numbers ending in 5 reach a machine.
+            let detection = (fields["MachineDetection"] == "Enable").then(|| {
+                if to.ends_with('5') {
+                    "machine_end_beep"
+                } else {
+                    "human"
+                }
+            });
             let mut words = vec!["initiated", "ringing"];
             words.extend(if busy {
                 vec!["busy"]
@@ -333,6 +343,9 @@ async fn twilio_calls(
                     let mut p = params(status, seq);
                     if *status == "completed" {
                         p.push(("CallDuration".into(), "5".into()));
+                    }
+                    if let (true, Some(answered_by)) = (*status == "in-progress", detection) {
+                        p.push(("AnsweredBy".into(), answered_by.into()));
                     }
                     (step, p)
                 })

@@ -8,6 +8,7 @@ mod campaigns;
 mod contacts;
 mod demo;
 mod desk;
+mod dialer;
 mod dnc;
 mod helpers;
 mod hostile;

@@ -1,0 +1,10 @@
+ALTER TABLE calls DROP COLUMN amd;
+ALTER TABLE campaign_contacts DROP COLUMN priority;
+ALTER TABLE campaign_contacts DROP COLUMN tz;
+ALTER TABLE campaigns DROP COLUMN daily_attempt_cap;
+ALTER TABLE campaigns DROP COLUMN abandon_message;
+ALTER TABLE campaigns DROP COLUMN recycle;
+ALTER TABLE campaigns DROP COLUMN amd;
+ALTER TABLE campaigns DROP COLUMN max_abandon_rate;
+ALTER TABLE campaigns DROP COLUMN queue_id;
+ALTER TABLE campaigns DROP COLUMN mode;

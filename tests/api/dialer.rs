@@ -1,0 +1,416 @@
+//! The dialer end to end against the stand-in Twilio: contacts added while a campaign runs,
+//! recycling by outcome with its timings, the per-number daily cap, calling windows in each
+//! contact's own zone, lead priority, and answering-machine detection with its rule.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+async fn dialer_org(app: &TestApp, providers: &FakeProviders) -> TestOrg {
+    let org = app.create_org("Dialer floor").await;
+    app.configure(
+        &org,
+        "twilio",
+        json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN,
+               "from_number": "+15550000000", "api_base": providers.base(), "calls_per_second": 50}),
+    )
+    .await;
+    org
+}
+
+fn full_play() -> FakeProviders {
+    fake_providers(TwilioPlay::Full {
+        step: Duration::from_millis(20),
+    })
+}
+
+async fn campaign(app: &TestApp, org: &TestOrg, body: Value) -> String {
+    let (status, created) = app
+        .request(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&org.api_token),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    created["id"].as_str().unwrap().to_owned()
+}
+
+async fn start(app: &TestApp, org: &TestOrg, id: &str) {
+    let (status, body) = app
+        .request(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/start"),
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn contacts(app: &TestApp, org: &TestOrg, id: &str) -> Vec<Value> {
+    let page = app
+        .get(
+            &format!("/api/v1/campaigns/{id}/contacts?limit=1000"),
+            &org.api_token,
+        )
+        .await;
+    page["items"].as_array().unwrap().clone()
+}
+
+async fn until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..400 {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("never: {what}");
+}
+
+/// The numbers the stand-in Twilio was asked to call, in order.
+fn dialed(providers: &FakeProviders) -> Vec<String> {
+    providers
+        .requests()
+        .into_iter()
+        .filter(|r| r.provider == "twilio" && r.operation == "calls")
+        .map(|r| r.body["To"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn contacts_added_while_a_campaign_runs_are_dialed_before_it_completes() {
+    let app = spawn_app().await;
+    let providers = full_play();
+    let org = dialer_org(&app, &providers).await;
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Growing", "provider": "twilio", "concurrency": 1,
+        "contacts": [{"phone": "+919000000101"}]}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    let (status, added) = app
+        .request(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/contacts"),
+            Some(&org.api_token),
+            Some(json!([{"phone": "+919000000111"}, {"phone": "+919000000121"}])),
+        )
+        .await;
+    assert_eq!((status, added["added"].as_u64()), (200, Some(2)), "{added}");
+    let done = until("the campaign completes", async || {
+        let campaign = app
+            .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+            .await;
+        (campaign["status"] == "completed").then_some(campaign)
+    })
+    .await;
+    assert_eq!(done["status"], "completed");
+    let all = contacts(&app, &org, &id).await;
+    assert_eq!(all.len(), 3);
+    assert!(all.iter().all(|c| c["status"] == "done"), "{all:?}");
+    let mut numbers = dialed(&providers);
+    numbers.sort();
+    assert_eq!(numbers, ["+919000000101", "+919000000111", "+919000000121"]);
+    // Added to a completed campaign: a re-run dials them.
+    app.request(
+        "POST",
+        &format!("/api/v1/campaigns/{id}/contacts"),
+        Some(&org.api_token),
+        Some(json!([{"phone": "+919000000131"}])),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    until("the late contact is dialed", async || {
+        dialed(&providers)
+            .contains(&"+919000000131".to_owned())
+            .then_some(())
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn busy_contacts_are_recycled_by_their_rule_and_capped_per_number_per_day() {
+    let app = spawn_app().await;
+    let providers = full_play();
+    let org = dialer_org(&app, &providers).await;
+    // Numbers ending in 7 are busy at the stand-in.
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Recycled", "provider": "twilio", "max_attempts": 1,
+        "recycle": [{"outcome": "busy", "after_s": 1, "max_attempts": 3}],
+        "contacts": [{"phone": "+919000000207"}]}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    let contact = until("three attempts, then failed", async || {
+        let contact = contacts(&app, &org, &id).await[0].clone();
+        (contact["status"] == "failed").then_some(contact)
+    })
+    .await;
+    assert_eq!(
+        (
+            contact["attempts"].as_u64(),
+            contact["last_outcome"].as_str()
+        ),
+        (Some(3), Some("busy"))
+    );
+    let calls = app
+        .get(&format!("/api/v1/calls?campaign_id={id}"), &org.api_token)
+        .await;
+    let mut started: Vec<chrono::DateTime<chrono::Utc>> = calls["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["created_at"].as_str().unwrap().parse().unwrap())
+        .collect();
+    started.sort();
+    assert_eq!(started.len(), 3);
+    for pair in started.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= chrono::Duration::milliseconds(1000),
+            "{started:?}"
+        );
+    }
+    // A second campaign for the same number: its day's 3 attempts are used up across campaigns.
+    let other = campaign(
+        &app,
+        &org,
+        json!({"name": "Same number", "provider": "twilio",
+        "contacts": [{"phone": "+919000000207"}]}),
+    )
+    .await;
+    start(&app, &org, &other).await;
+    let waiting = until("the capped contact waits for tomorrow", async || {
+        let contact = contacts(&app, &org, &other).await[0].clone();
+        (contact["last_error"] == "daily_attempt_cap").then_some(contact)
+    })
+    .await;
+    assert_eq!(waiting["status"], "retry_scheduled");
+    assert_eq!(waiting["attempts"], 0);
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%dT00:00:00")
+        .to_string();
+    assert!(
+        waiting["next_attempt_at"]
+            .as_str()
+            .unwrap()
+            .starts_with(&tomorrow),
+        "{waiting}"
+    );
+    assert_eq!(dialed(&providers).len(), 3, "not dialed a fourth time");
+}
+
+#[actix_web::test]
+async fn a_calling_window_is_kept_in_each_contacts_own_time_zone() {
+    let app = spawn_app().await;
+    let providers = full_play();
+    let org = dialer_org(&app, &providers).await;
+    // Open for two hours around now in UTC; closed in Tokyo (UTC+9) and in Kolkata (UTC+5:30).
+    let now = chrono::Utc::now();
+    let hhmm = |t: chrono::DateTime<chrono::Utc>| t.format("%H:%M").to_string();
+    let window = json!({"start": hhmm(now - chrono::Duration::hours(1)), "end": hhmm(now + chrono::Duration::hours(1)), "tz": "UTC"});
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Around the world", "provider": "twilio", "window": window,
+        "contacts": [
+            {"phone": "+442071838750", "tz": "Asia/Tokyo"},
+            {"phone": "+919000000311"},
+            {"phone": "+442071838751", "tz": "Etc/UTC"},
+        ]}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    until("the open contact is dialed", async || {
+        dialed(&providers)
+            .contains(&"+442071838751".to_owned())
+            .then_some(())
+    })
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        dialed(&providers),
+        ["+442071838751"],
+        "only the contact whose window is open"
+    );
+    let all = contacts(&app, &org, &id).await;
+    let pending: Vec<&str> = all
+        .iter()
+        .filter(|c| c["status"] == "pending")
+        .map(|c| c["phone"].as_str().unwrap())
+        .collect();
+    assert_eq!(pending.len(), 2, "{all:?}");
+    let campaign = app
+        .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+        .await;
+    assert_eq!(
+        campaign["status"], "running",
+        "waiting contacts keep it running"
+    );
+    // A zone that is not one is refused for that contact only.
+    let (_, added) = app
+        .request(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/contacts"),
+            Some(&org.api_token),
+            Some(json!([{"phone": "+442071838752", "tz": "Mars/Olympus"}])),
+        )
+        .await;
+    assert_eq!(added["invalid"][0]["row"], 1, "{added}");
+}
+
+#[actix_web::test]
+async fn higher_priority_leads_are_dialed_first() {
+    let app = spawn_app().await;
+    let providers = full_play();
+    let org = dialer_org(&app, &providers).await;
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Hot leads", "provider": "twilio", "concurrency": 1,
+        "contacts": [
+            {"phone": "+919000000401"},
+            {"phone": "+919000000411", "priority": 5},
+            {"phone": "+919000000421", "priority": "1"},
+        ]}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    until("all three are dialed", async || {
+        (dialed(&providers).len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(
+        dialed(&providers),
+        ["+919000000411", "+919000000421", "+919000000401"]
+    );
+}
+
+#[actix_web::test]
+async fn answering_machine_detection_is_asked_for_and_a_machine_is_hung_up_on() {
+    let app = spawn_app().await;
+    let providers = full_play();
+    let org = dialer_org(&app, &providers).await;
+    // Numbers ending in 5 reach a machine at the stand-in.
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Machines", "provider": "twilio", "amd": "hangup",
+        "contacts": [{"phone": "+919000000505"}, {"phone": "+919000000511"}]}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    until("both contacts are done", async || {
+        let all = contacts(&app, &org, &id).await;
+        all.iter().all(|c| c["status"] == "done").then_some(())
+    })
+    .await;
+    let asked: Vec<Value> = providers.bodies("twilio");
+    assert!(asked
+        .iter()
+        .filter(|b| b["To"].is_string())
+        .all(|b| b["MachineDetection"] == "Enable"));
+    let calls = app
+        .get(&format!("/api/v1/calls?campaign_id={id}"), &org.api_token)
+        .await;
+    let amd_of = |to: &str| {
+        calls["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["to"] == to)
+            .map(|c| c["amd"].clone())
+            .unwrap()
+    };
+    assert_eq!(amd_of("+919000000505"), "machine");
+    assert_eq!(amd_of("+919000000511"), "human");
+    let hung_up: Vec<Value> = providers
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation == "call_update")
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(hung_up.len(), 1, "only the machine: {hung_up:?}");
+    assert_eq!(hung_up[0]["Status"], "completed");
+    let all = contacts(&app, &org, &id).await;
+    let machine = all.iter().find(|c| c["phone"] == "+919000000505").unwrap();
+    assert_eq!(machine["last_outcome"], "machine");
+    // Without a rule the provider is not asked to detect anything.
+    let plain = campaign(
+        &app,
+        &org,
+        json!({"name": "Plain", "provider": "twilio",
+        "contacts": [{"phone": "+919000000521"}]}),
+    )
+    .await;
+    start(&app, &org, &plain).await;
+    until("the plain call is placed", async || {
+        (dialed(&providers).len() == 3).then_some(())
+    })
+    .await;
+    assert!(providers.bodies("twilio").last().unwrap()["MachineDetection"].is_null());
+}
+
+#[actix_web::test]
+async fn dialer_fields_outside_what_they_may_be_are_refused() {
+    let app = spawn_app().await;
+    let providers = full_play();
+    let org = dialer_org(&app, &providers).await;
+    let base = json!({"name": "Bad", "provider": "twilio", "contacts": []});
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    for (body, status) in [
+        (with(json!({"mode": "progressive"})), 400),
+        (with(json!({"mode": "turbo"})), 400),
+        (
+            with(json!({"mode": "predictive", "queue_id": "no-such-queue"})),
+            404,
+        ),
+        (with(json!({"amd": "maybe"})), 400),
+        (
+            with(json!({"recycle": [{"outcome": "completed", "after_s": 10}]})),
+            400,
+        ),
+        (with(json!({"max_abandon_rate": 2})), 400),
+        (with(json!({"daily_attempt_cap": 0})), 400),
+        (
+            with(json!({"provider": "bolna", "mode": "progressive", "queue_id": "x"})),
+            400,
+        ),
+    ] {
+        let (got, answer) = app
+            .request(
+                "POST",
+                "/api/v1/campaigns",
+                Some(&org.api_token),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(got, status, "{body}: {answer}");
+    }
+    let id = campaign(
+        &app,
+        &org,
+        with(json!({"recycle": [{"outcome": "no_answer", "after_s": 7200}], "amd": "retry"})),
+    )
+    .await;
+    let stored = app
+        .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+        .await;
+    assert_eq!(
+        (stored["mode"].as_str(), stored["amd"].as_str()),
+        (Some("fixed"), Some("retry"))
+    );
+    assert_eq!(stored["recycle"][0]["after_s"], 7200);
+    assert_eq!(stored["daily_attempt_cap"], 3);
+}
