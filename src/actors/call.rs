@@ -531,6 +531,7 @@ impl CallActor {
                 queued_at: self.call.queued_at.unwrap_or(self.call.created_at),
                 live: self.call.status.is_live(),
                 assigned: self.call.agent_id.is_some(),
+                outbound: self.call.campaign_id.is_some(),
                 pop,
             },
         ))
@@ -740,6 +741,8 @@ pub enum Annotation {
     /// The agent could not be connected: the call waits again (the data says why).
     Unassign(serde_json::Value),
     Dispose(crate::domain::call::Disposition),
+    /// A campaign's answered call waits for an agent of this queue.
+    Queued(String),
     /// Only a timeline entry of the engine's (`connected`, `overflowed`).
     Note(&'static str, serde_json::Value),
 }
@@ -790,6 +793,13 @@ impl Handler<Annotate> for CallActor {
                 }
                 next.disposition = Some(disposition);
                 ("disposition", data)
+            }
+            Annotation::Queued(queue_id) => {
+                if next.queue_id.is_none() {
+                    next.queue_id = Some(queue_id.clone());
+                    next.queued_at = Some(now);
+                }
+                ("queued", serde_json::json!({ "queue_id": queue_id }))
             }
             Annotation::Note(kind, data) => (kind, data),
         };

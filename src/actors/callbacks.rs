@@ -117,6 +117,7 @@ async fn dial(engine: &Engine, dialer: &Dialer, row: &CallbackRow) -> Result<Str
                 contact_id: row.contact_id.clone(),
                 record: org.record,
                 amd: false,
+                for_agent: false,
             },
         )
         .await?;

@@ -2,6 +2,7 @@
 //! than `concurrency` live calls, paced per provider account, DNC checked before every dial,
 //! retries after their delay, inside the calling window — and reports only what the calls say.
 
+use super::desk::{CampaignAnswered, DeskDirectory, DeskOf, ForOrg, IdleAgents};
 use super::dialer::{self, Dial, Dialer, Via};
 use super::extension::ExtensionRegistry;
 use super::registry::CallRegistry;
@@ -13,7 +14,9 @@ use crate::domain::call::CallStatus;
 use crate::domain::campaign::{
     after_call, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy,
 };
-use crate::domain::dialer::{outcome_word, zone_of, AmdRule};
+use crate::domain::dialer::{
+    calls_wanted, outcome_word, zone_of, AmdRule, DialMode, Measured, ABANDON_WINDOW,
+};
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::ids::OrgId;
 use crate::domain::time::{from_text, to_text};
@@ -25,7 +28,7 @@ use crate::providers::Provider;
 use actix::prelude::*;
 use chrono::Utc;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -115,6 +118,19 @@ pub struct CampaignActor {
     /// One of its writes failed: its state is read back at the next tick with no dial in flight.
     diverged: Arc<AtomicBool>,
     resynced_at: Instant,
+    /// Each org's desk: a progressive or predictive campaign paces by its queue's idle agents.
+    desks: Addr<DeskDirectory>,
+    /// The queue's idle agents, as last asked, and whether an answer is awaited; the epoch
+    /// moves when an answered call takes one, so an answer asked before is not taken.
+    idle_agents: usize,
+    asking: bool,
+    idle_epoch: u64,
+    /// The last answered calls (at most [`ABANDON_WINDOW`]): whether each was abandoned.
+    answers: VecDeque<bool>,
+    /// The last concluded calls (at most 200): whether a person answered each.
+    reached: VecDeque<bool>,
+    /// When each dial of the last minute was placed.
+    dial_times: VecDeque<Instant>,
 }
 
 impl CampaignActor {
@@ -129,6 +145,96 @@ impl CampaignActor {
                 .and_then(|r| serde_json::from_str(r).ok())
                 .unwrap_or_default(),
         }
+    }
+
+    fn mode(&self) -> DialMode {
+        DialMode::parse(&self.campaign.mode).unwrap_or(DialMode::Fixed)
+    }
+
+    /// The answer and abandon rates over the campaign's recent calls.
+    fn measured(&self) -> Measured {
+        let rate = |flags: &VecDeque<bool>| {
+            if flags.is_empty() {
+                0.0
+            } else {
+                flags.iter().filter(|f| **f).count() as f64 / flags.len() as f64
+            }
+        };
+        Measured {
+            answer_rate: rate(&self.reached),
+            abandon_rate: rate(&self.answers),
+            answered: self.answers.len(),
+        }
+    }
+
+    /// The dialer's live figures: dials a second over the last minute, the abandon rate, idle
+    /// agents of its queue, and the seconds to go at this pace (null when it is not dialing).
+    fn figures(&self) -> Value {
+        let now = Instant::now();
+        let recent = self
+            .dial_times
+            .iter()
+            .filter(|t| now.duration_since(**t) <= Duration::from_secs(60))
+            .count();
+        let window = self.dial_times.front().map_or(60.0, |t| {
+            now.duration_since(*t).as_secs_f64().clamp(1.0, 60.0)
+        });
+        let dial_rate = recent as f64 / window;
+        let left = self.contacts.iter().filter(|c| dialable(&c.status)).count() as f64;
+        let agents = self.mode() != DialMode::Fixed;
+        let measured = self.measured();
+        serde_json::json!({
+            "dialMode": self.mode().as_str(),
+            "dialRate": (dial_rate * 100.0).round() / 100.0,
+            "abandonRate": measured.abandon_rate,
+            "answeredMeasured": measured.answered,
+            "agentsIdle": agents.then_some(self.idle_agents),
+            "etaSeconds": (dial_rate > 0.0).then(|| (left / dial_rate).round()),
+        })
+    }
+
+    /// Asks the desk how many agents of the campaign's queue are idle (one question at a time);
+    /// a changed answer dials at once.
+    fn ask_idle(&mut self, ctx: &mut Context<Self>) {
+        let Some(queue_id) = self.campaign.queue_id.clone().filter(|_| !self.asking) else {
+            return;
+        };
+        self.asking = true;
+        let (desks, org_id, epoch) = (self.desks.clone(), self.org.id.clone(), self.idle_epoch);
+        let ask = async move {
+            desks
+                .send(DeskOf(org_id))
+                .await?
+                .send(IdleAgents(queue_id))
+                .await
+        };
+        ctx.spawn(ask.into_actor(self).map(move |idle, act, ctx| {
+            act.asking = false;
+            if let (Ok(idle), true) = (idle, epoch == act.idle_epoch) {
+                if idle != act.idle_agents {
+                    act.idle_agents = idle;
+                    act.tick(ctx);
+                }
+            }
+        }));
+    }
+
+    /// A person answered a call of a progressive or predictive campaign: the desk gives it to a
+    /// free agent of the queue within 2 s. One agent fewer is idle from now (the desk's next
+    /// answer says so too; an answer asked before this one is not taken).
+    fn to_agent(&mut self, call_id: String) {
+        let Some(queue_id) = self.campaign.queue_id.clone() else {
+            return;
+        };
+        self.idle_agents = self.idle_agents.saturating_sub(1);
+        self.idle_epoch += 1;
+        let abandon_message = self.campaign.abandon_message.clone();
+        let answered = CampaignAnswered {
+            call_id,
+            queue_id,
+            abandon_message,
+        };
+        self.desks.do_send(ForOrg(self.org.id.clone(), answered));
     }
 
     fn amd(&self) -> AmdRule {
@@ -269,13 +375,17 @@ impl CampaignActor {
         for code in self.dispositions.values() {
             *dispositions.entry(code.clone()).or_default() += 1;
         }
-        progress_json(
+        let mut progress = progress_json(
             &self.campaign,
             &counts,
             &self.contacts,
             self.live.len() as u64,
             &dispositions,
-        )
+        );
+        if let (Value::Object(fields), Value::Object(figures)) = (&mut progress, self.figures()) {
+            fields.extend(figures);
+        }
+        progress
     }
 
     /// A contact's next eligible turn: pending, or a retry whose time has come.
@@ -349,7 +459,36 @@ impl CampaignActor {
         let mut windows = HashMap::new();
         let account = format!("{}:{}", self.org.id, self.campaign.provider);
         let rate = self.account_rate();
-        while self.live.len() + self.in_flight < self.campaign.concurrency.max(1) as usize {
+        let mode = self.mode();
+        if mode != DialMode::Fixed {
+            self.ask_idle(ctx);
+        }
+        let concurrency = self.campaign.concurrency.max(1) as usize;
+        let wanted = calls_wanted(
+            mode,
+            concurrency,
+            self.idle_agents,
+            self.measured(),
+            self.campaign.max_abandon_rate,
+        );
+        loop {
+            // An agent campaign's answered calls are its agents' (they left the idle count); only
+            // the calls still ringing count against what it may have out.
+            let out = match mode {
+                DialMode::Fixed => self.live.len(),
+                _ => self
+                    .live
+                    .keys()
+                    .filter(|id| {
+                        self.calls
+                            .get(*id)
+                            .is_none_or(|(s, _)| *s != CallStatus::Answered)
+                    })
+                    .count(),
+            } + self.in_flight;
+            if out >= wanted || self.live.len() + self.in_flight >= concurrency {
+                break;
+            }
             let Some(i) = self.next_contact(now, &mut windows) else {
                 break;
             };
@@ -365,6 +504,15 @@ impl CampaignActor {
     /// One dial: the contact is `dialing` (committed) before the call is placed.
     fn dial(&mut self, i: usize, ctx: &mut Context<Self>) {
         self.in_flight += 1;
+        let now = Instant::now();
+        self.dial_times.push_back(now);
+        while self
+            .dial_times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+        {
+            self.dial_times.pop_front();
+        }
         let contact = &mut self.contacts[i];
         contact.status = ContactStatus::Dialing.as_str().to_owned();
         contact.attempts += 1;
@@ -384,9 +532,15 @@ impl CampaignActor {
             contact_id: Some(contact_id),
             record: self.campaign.record || self.org.record,
             amd: false,
+            for_agent: false,
         };
         let amd = self.amd() != AmdRule::Off;
-        let dial = Dial { amd, ..dial };
+        let for_agent = self.mode() != DialMode::Fixed;
+        let dial = Dial {
+            amd,
+            for_agent,
+            ..dial
+        };
         let work = async move {
             saved.await?;
             if !gate.load(Ordering::SeqCst) {
@@ -514,6 +668,12 @@ impl CampaignActor {
         let mut word = outcome_word(outcome, amd, abandoned);
         if word == "machine" && self.amd() != AmdRule::Retry {
             word = CallStatus::Completed.as_str();
+        }
+        // What pacing measures: whether a person answered, and whether that answer was abandoned.
+        let person = word == CallStatus::Completed.as_str() && amd != Some("machine");
+        push_bounded(&mut self.reached, person || abandoned, 200);
+        if person || abandoned {
+            push_bounded(&mut self.answers, abandoned, ABANDON_WINDOW);
         }
         let c = &mut self.contacts[i];
         let (status, next) = after_call(word, c.attempts.max(0) as u32, &policy, Utc::now());
@@ -724,6 +884,9 @@ impl Handler<CallChanged> for CampaignActor {
         {
             self.hang_up(msg.call_id.clone());
         }
+        if !machine && msg.status == CallStatus::Answered && self.mode() != DialMode::Fixed {
+            self.to_agent(msg.call_id.clone());
+        }
         if msg.status.is_final() {
             let contact = msg.contact_id.as_deref().and_then(|c| self.index(c));
             if let Some(i) = contact {
@@ -798,6 +961,28 @@ impl Handler<ContactsAdded> for CampaignActor {
     }
 }
 
+/// Appends to a window of the last `limit` values.
+fn push_bounded(window: &mut VecDeque<bool>, value: bool, limit: usize) {
+    window.push_back(value);
+    while window.len() > limit {
+        window.pop_front();
+    }
+}
+
+/// The dialer's live figures of a campaign (`dialRate`, `abandonRate`, `agentsIdle`,
+/// `etaSeconds`, …), added to the progress read from the database.
+#[derive(Message)]
+#[rtype(result = "Value")]
+pub struct DialerFigures;
+
+impl Handler<DialerFigures> for CampaignActor {
+    type Result = MessageResult<DialerFigures>;
+
+    fn handle(&mut self, _: DialerFigures, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.figures())
+    }
+}
+
 /// Midnight (UTC) of `now`'s day: where a day's attempts are counted from.
 fn start_of_day(now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
     now.date_naive()
@@ -816,6 +1001,7 @@ pub struct CampaignRegistry {
     campaigns: HashMap<String, Addr<CampaignActor>>,
     engine: Arc<Engine>,
     dialer: Dialer,
+    desks: Addr<DeskDirectory>,
 }
 
 impl CampaignRegistry {
@@ -824,11 +1010,13 @@ impl CampaignRegistry {
         engine: Arc<Engine>,
         calls: Addr<CallRegistry>,
         extensions: Addr<ExtensionRegistry>,
+        desks: Addr<DeskDirectory>,
     ) -> Self {
         CampaignRegistry {
             campaigns: HashMap::new(),
             dialer: Dialer::new(engine.clone(), calls, extensions),
             engine,
+            desks,
         }
     }
 }
@@ -901,6 +1089,13 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                         window,
                         diverged: Arc::new(AtomicBool::new(false)),
                         resynced_at: Instant::now() - RESYNC_EVERY,
+                        desks: act.desks.clone(),
+                        idle_agents: 0,
+                        asking: false,
+                        idle_epoch: 0,
+                        answers: VecDeque::new(),
+                        reached: VecDeque::new(),
+                        dial_times: VecDeque::new(),
                     }
                     .start();
                     act.campaigns.insert(id, actor);

@@ -55,6 +55,7 @@ impl DeskDirectory {
             desk: Desk::default(),
             timer: None,
             counted_day: Utc::now().date_naive(),
+            abandon_messages: HashMap::new(),
         }
         .start();
         self.desks.insert(org_id.clone(), desk.clone());
@@ -106,6 +107,8 @@ pub struct DeskActor {
     timer: Option<SpawnHandle>,
     /// The day the queues' counts are of (UTC); they start again at midnight.
     counted_day: NaiveDate,
+    /// What each campaign's answered call hears if no agent takes it (its campaign's message).
+    abandon_messages: HashMap<String, Option<String>>,
 }
 
 /// What the desk reads at start: agents, queues, extension presence, and the calls queued today
@@ -179,7 +182,8 @@ impl DeskActor {
         }
         let today = to_text(start_of_day(now));
         let mut waiting = Vec::new();
-        for (call_id, queue_id, status, agent_id, queued_at, assigned_at) in calls {
+        for (call_id, queue_id, status, agent_id, queued_at, assigned_at, campaign) in calls {
+            let outbound = campaign.is_some();
             let Some(queue) = self.desk.queues.get(&queue_id) else {
                 continue;
             };
@@ -195,7 +199,7 @@ impl DeskActor {
                 (Some(q), Some(a)) => (a - q).num_seconds() <= queue.sla_s,
                 _ => false,
             };
-            if queued_at.as_deref().is_some_and(|q| q >= today.as_str()) {
+            if !outbound && queued_at.as_deref().is_some_and(|q| q >= today.as_str()) {
                 let counts = self.desk.counts.entry(queue_id.clone()).or_default();
                 if agent_id.is_some() {
                     counts.answered += 1;
@@ -215,10 +219,13 @@ impl DeskActor {
                             agent_id,
                             queue_id,
                             within_sla,
+                            outbound,
                         },
                     );
                 }
-                (true, None) => waiting.push((queued.unwrap_or(now), call_id, queue_id)),
+                (true, None) if !outbound => {
+                    waiting.push((queued.unwrap_or(now), call_id, queue_id))
+                }
                 _ => {}
             }
         }
@@ -273,6 +280,14 @@ impl DeskActor {
                 Effect::Overflowed { call_id, message } => {
                     metrics::METRICS.desk_offer("overflowed");
                     self.overflow(call_id, message);
+                }
+                Effect::Connect { call_id, agent_id } => {
+                    metrics::METRICS.desk_offer("connected");
+                    self.connect_answered(call_id, agent_id, ctx);
+                }
+                Effect::Abandon { call_id } => {
+                    metrics::METRICS.desk_offer("abandoned");
+                    self.abandon(call_id);
                 }
             }
         }
@@ -363,6 +378,48 @@ impl DeskActor {
             let effects = act.desk.tick(Utc::now());
             act.publish(effects, ctx);
         }));
+    }
+
+    /// A campaign's answered call given to an agent: the assignment is committed on the call,
+    /// then the person is connected to the agent (a failure abandons the call).
+    fn connect_answered(&mut self, call_id: String, agent_id: String, ctx: &mut Context<Self>) {
+        let (calls, org_id) = (self.calls.clone(), self.org_id.clone());
+        let (id, agent) = (call_id.clone(), agent_id.clone());
+        let assign = async move { annotate(&calls, &org_id, &id, Annotation::Assign(agent)).await };
+        ctx.spawn(assign.into_actor(self).map(move |assigned, act, ctx| match assigned {
+            Ok(call) => act.connect(call, agent_id, None, ctx),
+            Err(error) => {
+                tracing::warn!(%error, %call_id, "an answered campaign call could not be given to its agent");
+                let effects = act.desk.connect_failed(&call_id, Utc::now());
+                act.publish(effects, ctx);
+            }
+        }));
+    }
+
+    /// A campaign's answered call no agent took in time hears the campaign's abandon message
+    /// (a default without one) and is hung up; `abandoned` on its timeline.
+    fn abandon(&mut self, call_id: String) {
+        let message = self
+            .abandon_messages
+            .remove(&call_id)
+            .flatten()
+            .unwrap_or_else(|| "Sorry, all our agents are busy. We will call you back.".to_owned());
+        let (engine, calls, org_id) =
+            (self.engine.clone(), self.calls.clone(), self.org_id.clone());
+        actix::spawn(async move {
+            let done = move_call(&engine, &org_id, &call_id, Instruction::Goodbye(&message)).await;
+            let note = match &done {
+                Ok(()) => json!({"message": message}),
+                Err(error) => json!({"message": message, "error": error.to_string()}),
+            };
+            let _ = annotate(
+                &calls,
+                &org_id,
+                &call_id,
+                Annotation::Note("abandoned", note),
+            )
+            .await;
+        });
     }
 
     /// A caller past the queue's maximum wait with nowhere to go hears the message and is hung up.
@@ -536,6 +593,8 @@ pub struct QueuedCallChanged {
     pub queued_at: DateTime<Utc>,
     pub live: bool,
     pub assigned: bool,
+    /// A campaign's call (given to an agent when answered, never queued as a caller).
+    pub outbound: bool,
     /// The caller's screen pop (with the call), shown with every offer.
     pub pop: Option<Value>,
 }
@@ -546,8 +605,9 @@ impl Handler<QueuedCallChanged> for DeskActor {
     fn handle(&mut self, msg: QueuedCallChanged, ctx: &mut Context<Self>) {
         let now = Utc::now();
         let effects = if !msg.live {
+            self.abandon_messages.remove(&msg.call_id);
             self.desk.call_ended(&msg.call_id, now)
-        } else if !msg.assigned {
+        } else if !msg.assigned && !msg.outbound {
             let pop = msg.pop.unwrap_or_else(|| json!({}));
             self.desk
                 .enqueue(&msg.call_id, &msg.queue_id, msg.queued_at, pop, now)
@@ -799,6 +859,53 @@ impl Handler<QueueFor> for DeskActor {
             .queue_for(msg.to.as_deref())
             .filter(|q| !msg.numbered_only || q.number.is_some())
             .map(|q| (q.id.clone(), q.name.clone()))
+    }
+}
+
+/// A campaign's call was answered by a person: it is queued on its record and goes to a free
+/// agent of the campaign's queue within 2 s, or is abandoned with `abandon_message`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CampaignAnswered {
+    pub call_id: String,
+    pub queue_id: String,
+    pub abandon_message: Option<String>,
+}
+
+impl Handler<CampaignAnswered> for DeskActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: CampaignAnswered, ctx: &mut Context<Self>) {
+        self.abandon_messages
+            .insert(msg.call_id.clone(), msg.abandon_message);
+        // The call waits in the queue on its record too (an unanswered wait is its abandonment).
+        let (calls, org_id) = (self.calls.clone(), self.org_id.clone());
+        let (call_id, queued) = (
+            msg.call_id.clone(),
+            Annotation::Queued(msg.queue_id.clone()),
+        );
+        actix::spawn(async move {
+            if let Err(error) = annotate(&calls, &org_id, &call_id, queued).await {
+                tracing::error!(%error, %call_id, "an answered campaign call not queued");
+            }
+        });
+        let effects = self
+            .desk
+            .campaign_answered(&msg.call_id, &msg.queue_id, Utc::now());
+        self.publish(effects, ctx);
+    }
+}
+
+/// How many agents of a queue are idle now (less the answered calls already waiting for one).
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct IdleAgents(pub String);
+
+impl Handler<IdleAgents> for DeskActor {
+    type Result = usize;
+
+    fn handle(&mut self, msg: IdleAgents, _: &mut Context<Self>) -> usize {
+        self.desk.idle_for(&msg.0, Utc::now())
     }
 }
 

@@ -50,6 +50,9 @@ pub struct Dial {
     /// Ask the provider to detect an answering machine (Twilio `MachineDetection`, Plivo
     /// `machine_detection`).
     pub amd: bool,
+    /// An agent takes the call once answered (progressive, predictive): the callee holds in
+    /// silence until the desk connects an agent, instead of hearing the account's message.
+    pub for_agent: bool,
 }
 
 /// What became of a dial: the call as stored, and the provider's refusal if it refused.
@@ -384,7 +387,11 @@ impl Dialer {
             .inbound_message
             .as_deref()
             .unwrap_or("Hello, this is a call from your service provider.");
-        let twiml = twilio::answer_twiml(credentials.common.inbound_dial.as_deref(), message);
+        let twiml = if dial.for_agent {
+            twilio::hold_twiml()
+        } else {
+            twilio::answer_twiml(credentials.common.inbound_dial.as_deref(), message)
+        };
         let agent = dial.from.as_deref().map(|from| {
             PhoneNumber::parse(from, &org.default_country)
                 .map_or_else(|_| from.to_owned(), |n| n.e164().to_owned())

@@ -124,6 +124,7 @@ impl Actors {
             engine.clone(),
             calls.clone(),
             extensions.clone(),
+            desks.clone(),
         ));
         let dialer = Dialer::new(engine.clone(), calls.clone(), extensions.clone());
         Actors {

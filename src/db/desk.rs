@@ -250,12 +250,14 @@ pub fn callbacks_page(
     query.order(callbacks::id.asc()).limit(limit).load(conn)
 }
 
-/// What the desk reads back of the calls queued since `since` or still unfinished: each call's queue, status, agent
-/// and queue times (the day's counts, and the callers still waiting).
+/// What the desk reads back of the calls queued since `since` or still unfinished: each call's
+/// id, queue, status, agent, queue times and campaign (the day's counts, the callers still
+/// waiting, the agents still on a call).
 pub type QueuedCall = (
     String,
     String,
     String,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -281,6 +283,7 @@ pub fn queued_calls_since(
             calls::agent_id,
             calls::queued_at,
             calls::assigned_at,
+            calls::campaign_id,
         ))
         .load(conn)
 }

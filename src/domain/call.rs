@@ -316,10 +316,12 @@ impl Call {
     /// Answered and waiting for an agent of its queue, but none took it: an abandoned answer
     /// (a predictive dialer's, or a queued caller's who was answered by the provider).
     pub fn abandoned(&self) -> bool {
-        self.queue_id.is_some()
-            && self.agent_id.is_none()
-            && self.answered_at.is_some()
-            && self.campaign_id.is_some()
+        let answered = self.answered_at.is_some()
+            || matches!(
+                self.status,
+                CallStatus::Answered | CallStatus::Disconnected | CallStatus::Completed
+            );
+        self.queue_id.is_some() && self.agent_id.is_none() && answered && self.campaign_id.is_some()
     }
 
     /// When the engine stops waiting for this call's next event and reconciles it (invariant 5).

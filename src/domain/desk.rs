@@ -339,6 +339,21 @@ pub struct Assigned {
     pub queue_id: String,
     /// Counted as answered within the SLA.
     pub within_sla: bool,
+    /// A campaign's answered call given to the agent (not one of the queue's callers: not
+    /// counted in its figures).
+    pub outbound: bool,
+}
+
+/// How long an answered campaign call waits for a free agent before it is abandoned
+/// (CONTRACT.md "Dialer": no free agent within 2 s).
+pub const ANSWER_WAIT_S: i64 = 2;
+
+/// A campaign's call a person answered, waiting (at most [`ANSWER_WAIT_S`]) for a free agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answered {
+    pub call_id: String,
+    pub queue_id: String,
+    pub until: DateTime<Utc>,
 }
 
 /// Why an accept or reject is refused.
@@ -365,6 +380,11 @@ pub enum Effect {
     QueueChanged(String),
     /// The caller waited the queue's maximum: play this and hang up.
     Overflowed { call_id: String, message: String },
+    /// A campaign's answered call goes to this agent at once: commit and connect.
+    Connect { call_id: String, agent_id: String },
+    /// No agent was free for a campaign's answered call in time: it hears the campaign's
+    /// abandon message and is hung up.
+    Abandon { call_id: String },
 }
 
 /// One org's agents, queues and waiting callers.
@@ -375,6 +395,8 @@ pub struct Desk {
     pub waiting: Vec<Waiting>,
     pub assigned: HashMap<String, Assigned>,
     pub counts: HashMap<String, Counts>,
+    /// Campaigns' answered calls waiting for a free agent, oldest first.
+    pub answered: Vec<Answered>,
 }
 
 fn seconds(s: i64) -> Duration {
@@ -424,8 +446,94 @@ impl Desk {
         effects
     }
 
-    /// Offers every waiting call that can be offered now; answers the offers made.
+    /// A campaign's call was answered by a person: it goes to a free agent of the queue at once,
+    /// or waits for one at most [`ANSWER_WAIT_S`].
+    pub fn campaign_answered(
+        &mut self,
+        call_id: &str,
+        queue_id: &str,
+        now: DateTime<Utc>,
+    ) -> Vec<Effect> {
+        let known = self.answered.iter().any(|a| a.call_id == call_id)
+            || self.assigned.contains_key(call_id);
+        if !known {
+            self.answered.push(Answered {
+                call_id: call_id.to_owned(),
+                queue_id: queue_id.to_owned(),
+                until: now + seconds(ANSWER_WAIT_S),
+            });
+        }
+        self.route(now)
+    }
+
+    /// Idle agents who can take the queue's calls, less the answered calls already waiting for
+    /// one: what a progressive or predictive campaign paces by.
+    pub fn idle_for(&self, queue_id: &str, now: DateTime<Utc>) -> usize {
+        let Some(queue) = self.queues.get(queue_id) else {
+            return 0;
+        };
+        let idle = self
+            .agents
+            .values()
+            .filter(|a| a.state(now) == AgentState::Idle && a.has_skills(&queue.skills))
+            .count();
+        let waiting = self
+            .answered
+            .iter()
+            .filter(|a| a.queue_id == queue_id)
+            .count();
+        idle.saturating_sub(waiting)
+    }
+
+    /// Gives waiting answered campaign calls to the longest-idle free agent of their queue.
+    fn connect_answered(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let mut i = 0;
+        while i < self.answered.len() {
+            let skills = self
+                .queues
+                .get(&self.answered[i].queue_id)
+                .map(|q| q.skills.clone());
+            let pick = skills.and_then(|skills| {
+                self.agents
+                    .values()
+                    .filter(|a| a.state(now) == AgentState::Idle && a.has_skills(&skills))
+                    .min_by_key(|a| (a.idle_since, a.id.clone()))
+                    .map(|a| a.id.clone())
+            });
+            let Some(agent_id) = pick else {
+                i += 1;
+                continue;
+            };
+            let answered = self.answered.remove(i);
+            if let Some(agent) = self.agents.get_mut(&agent_id) {
+                agent.call = Some(answered.call_id.clone());
+            }
+            self.assigned.insert(
+                answered.call_id.clone(),
+                Assigned {
+                    agent_id: agent_id.clone(),
+                    queue_id: answered.queue_id,
+                    within_sla: false,
+                    outbound: true,
+                },
+            );
+            effects.push(Effect::Connect {
+                call_id: answered.call_id,
+                agent_id: agent_id.clone(),
+            });
+            effects.push(Effect::AgentChanged {
+                agent_id,
+                stored: false,
+            });
+        }
+        effects
+    }
+
+    /// Offers every waiting call that can be offered now; answers the offers made. A person on
+    /// the line of a campaign's call goes first.
     pub fn route(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let mut effects = self.connect_answered(now);
         let mut order: Vec<usize> = (0..self.waiting.len())
             .filter(|&i| self.waiting[i].offered_to.is_none())
             .collect();
@@ -434,7 +542,6 @@ impl Desk {
             let (a, b) = (&self.waiting[a], &self.waiting[b]);
             priority(b).cmp(&priority(a)).then(a.since.cmp(&b.since))
         });
-        let mut effects = Vec::new();
         for i in order {
             let Some(queue) = self.queues.get(&self.waiting[i].queue_id) else {
                 continue;
@@ -541,6 +648,7 @@ impl Desk {
                 agent_id: agent_id.to_owned(),
                 queue_id: waiting.queue_id.clone(),
                 within_sla,
+                outbound: false,
             },
         );
         vec![
@@ -630,6 +738,7 @@ impl Desk {
     /// agent's call ended (wrap-up starts).
     pub fn call_ended(&mut self, call_id: &str, now: DateTime<Utc>) -> Vec<Effect> {
         let mut effects = Vec::new();
+        self.answered.retain(|a| a.call_id != call_id);
         if let Some(at) = self.waiting.iter().position(|w| w.call_id == call_id) {
             let waiting = self.waiting.remove(at);
             self.counts
@@ -676,6 +785,23 @@ impl Desk {
         let Some(assigned) = self.assigned.remove(call_id) else {
             return Vec::new();
         };
+        if assigned.outbound {
+            // A campaign's answered call that could not reach its agent: abandoned.
+            if let Some(agent) = self.agents.get_mut(&assigned.agent_id) {
+                agent.call = None;
+            }
+            let mut effects = vec![
+                Effect::AgentChanged {
+                    agent_id: assigned.agent_id,
+                    stored: false,
+                },
+                Effect::Abandon {
+                    call_id: call_id.to_owned(),
+                },
+            ];
+            effects.extend(self.route(now));
+            return effects;
+        }
         let counts = self.counts.entry(assigned.queue_id.clone()).or_default();
         counts.answered = counts.answered.saturating_sub(1);
         if assigned.within_sla {
@@ -835,6 +961,14 @@ impl Desk {
             });
         }
         effects.extend(self.overflow(now));
+        let (late, waiting): (Vec<Answered>, Vec<Answered>) = std::mem::take(&mut self.answered)
+            .into_iter()
+            .partition(|a| a.until <= now);
+        self.answered = waiting;
+        effects.extend(
+            late.into_iter()
+                .map(|a| Effect::Abandon { call_id: a.call_id }),
+        );
         effects.extend(self.route(now));
         effects
     }
@@ -911,7 +1045,8 @@ impl Desk {
             let max = self.queues.get(&w.queue_id)?.max_wait_s?;
             Some(w.since + seconds(max))
         });
-        offers.chain(wrap_ups).chain(waits).min()
+        let answered = self.answered.iter().map(|a| a.until);
+        offers.chain(wrap_ups).chain(waits).chain(answered).min()
     }
 
     /// A queue's live figures.

@@ -143,6 +143,7 @@ pub async fn create_call(
         contact_id: None,
         record: body.record || org.record,
         amd: false,
+        for_agent: false,
     };
     let dialed = state.actors.dialer.place(&org, dial).await?;
     Ok(HttpResponse::Created().json(dialed.call.to_json()))

@@ -2,7 +2,9 @@
 //! and start / pause / resume / cancel.
 
 use super::{list_page, page, ApiOrg, AppState, PageQuery};
-use crate::actors::campaign::{CampaignActor, ContactsAdded, Control, RouteCampaign, Steer};
+use crate::actors::campaign::{
+    CampaignActor, ContactsAdded, Control, DialerFigures, RouteCampaign, Steer,
+};
 use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteRequest};
@@ -390,7 +392,15 @@ pub async fn progress(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let campaign = campaigns::find(&state.engine, &org, &path).await?;
-    let progress = campaigns::progress(&state.engine, campaign).await?;
+    let mut progress = campaigns::progress(&state.engine, campaign).await?;
+    // The dialer's live figures are its actor's.
+    let figures = actor(&state, &org, &path)
+        .await?
+        .send(DialerFigures)
+        .await?;
+    if let (Value::Object(fields), Value::Object(figures)) = (&mut progress, figures) {
+        fields.extend(figures);
+    }
     Ok(HttpResponse::Ok().json(progress))
 }
 

@@ -116,6 +116,7 @@ pub async fn dial(
         contact_id: None,
         record: org.record,
         amd: false,
+        for_agent: false,
     };
     let dialed = state.actors.dialer.place(&org, dial).await?;
     Ok(HttpResponse::Created().json(dialed.call.to_json()))

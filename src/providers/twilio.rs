@@ -200,6 +200,13 @@ pub fn enqueue_twiml(queue: &str, message: &str) -> String {
     )
 }
 
+/// TwiML holding an answered campaign call in silence while the desk gives it to an agent (the
+/// Calls API update that connects the agent, or says the abandon message, replaces it).
+pub fn hold_twiml() -> String {
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Pause length=\"30\"/></Response>"
+        .to_owned()
+}
+
 /// TwiML connecting the caller to an agent: a phone number (`<Number>`), a `sip:` URI (`<Sip>`)
 /// or a `client:` identity (`<Client>`, a Twilio softphone), recorded from answer when `record`
 /// names where Twilio reports the recording (`recordingStatusCallback`).

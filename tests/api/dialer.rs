@@ -60,7 +60,7 @@ async fn contacts(app: &TestApp, org: &TestOrg, id: &str) -> Vec<Value> {
 }
 
 async fn until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..400 {
+    for _ in 0..800 {
         if let Some(found) = probe().await {
             return found;
         }
@@ -413,4 +413,196 @@ async fn dialer_fields_outside_what_they_may_be_are_refused() {
     );
     assert_eq!(stored["recycle"][0]["after_s"], 7200);
     assert_eq!(stored["daily_attempt_cap"], 3);
+}
+
+/// An available agent with a desk session open (its agent token's WebSocket).
+async fn agent_on_desk(
+    app: &TestApp,
+    org: &TestOrg,
+    name: &str,
+    phone: &str,
+) -> (String, WsClient) {
+    let (status, agent) = app
+        .request(
+            "POST",
+            "/api/v1/agents",
+            Some(&org.api_token),
+            Some(json!({"name": name, "phone": phone, "availability": "available"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{agent}");
+    let id = agent["id"].as_str().unwrap().to_owned();
+    let (_, token) = app
+        .request(
+            "POST",
+            "/api/v1/tokens",
+            Some(&org.api_token),
+            Some(json!({"role": "agent", "agent_id": id})),
+        )
+        .await;
+    let mut ws = app.ws(token["token"].as_str().unwrap(), None).await;
+    assert_eq!(ws.next().await["type"], "snapshot");
+    until("the agent is idle", async || {
+        let agent = app
+            .get(&format!("/api/v1/agents/{id}"), &org.api_token)
+            .await;
+        (agent["state"] == "idle").then_some(())
+    })
+    .await;
+    (id, ws)
+}
+
+async fn outbound_queue(app: &TestApp, org: &TestOrg) -> String {
+    let (status, queue) = app
+        .request(
+            "POST",
+            "/api/v1/queues",
+            Some(&org.api_token),
+            Some(json!({"name": "Outbound", "wrap_up_s": 0})),
+        )
+        .await;
+    assert_eq!(status, 201, "{queue}");
+    queue["id"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn a_progressive_campaign_dials_one_call_per_idle_agent_and_connects_each_answer() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::Full {
+        step: Duration::from_millis(250),
+    });
+    let org = dialer_org(&app, &providers).await;
+    let queue_id = outbound_queue(&app, &org).await;
+    let (_ana, _d1) = agent_on_desk(&app, &org, "Ana", "+15550001001").await;
+    let (_ben, _d2) = agent_on_desk(&app, &org, "Ben", "+15550001002").await;
+    let leads: Vec<Value> = (0..6)
+        .map(|i| json!({"phone": format!("+91900000060{i}")}))
+        .collect();
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Progressive", "provider": "twilio", "mode": "progressive",
+        "queue_id": queue_id, "concurrency": 10, "contacts": leads}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    until("the campaign completes", async || {
+        let campaign = app
+            .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+            .await;
+        (campaign["status"] == "completed").then_some(())
+    })
+    .await;
+    assert!(
+        providers.tally().max_live <= 2,
+        "one call per idle agent: {:?}",
+        providers.tally()
+    );
+    assert_eq!(providers.tally().total, 6);
+    // The callee holds in silence until an agent is connected by a Calls API update.
+    let placed = providers
+        .bodies("twilio")
+        .into_iter()
+        .find(|b| b["To"].is_string())
+        .unwrap();
+    assert!(
+        placed["Twiml"].as_str().unwrap().contains("<Pause"),
+        "{placed}"
+    );
+    let calls = app
+        .get(&format!("/api/v1/calls?campaign_id={id}"), &org.api_token)
+        .await;
+    let calls = calls["items"].as_array().unwrap();
+    assert_eq!(calls.len(), 6);
+    assert!(
+        calls
+            .iter()
+            .all(|c| c["agent_id"].is_string() && c["queue_id"] == queue_id.as_str()),
+        "{calls:?}"
+    );
+    let connects = providers
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation == "call_update")
+        .filter(|r| {
+            r.body["Twiml"]
+                .as_str()
+                .is_some_and(|t| t.contains("<Dial><Number>+1555000100"))
+        })
+        .count();
+    assert_eq!(connects, 6);
+    let progress = app
+        .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)
+        .await;
+    assert_eq!(progress["dialMode"], "progressive");
+    assert_eq!(progress["abandonRate"], 0.0);
+    assert_eq!(progress["agentsIdle"], 2);
+    assert!(progress["dialRate"].as_f64().unwrap() > 0.0, "{progress}");
+}
+
+#[actix_web::test]
+async fn an_answer_no_agent_takes_within_2_s_hears_the_abandon_message_and_is_recycled() {
+    let app = spawn_app().await;
+    // Answered 9 s after the dial, hung up by the callee 3 s later: past the 2 s wait.
+    let providers = fake_providers(TwilioPlay::Full {
+        step: Duration::from_millis(3000),
+    });
+    let org = dialer_org(&app, &providers).await;
+    let queue_id = outbound_queue(&app, &org).await;
+    let (_agent, desk) = agent_on_desk(&app, &org, "Leaves", "+15550001003").await;
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Abandoned", "provider": "twilio", "mode": "progressive",
+        "queue_id": queue_id, "abandon_message": "Sorry, we will call you back shortly",
+        "recycle": [{"outcome": "abandoned", "after_s": 3600, "max_attempts": 2}],
+        "max_attempts": 1, "contacts": [{"phone": "+919000000701"}]}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    until("the lead is dialed", async || {
+        (providers.tally().total == 1).then_some(())
+    })
+    .await;
+    // The only agent's desk closes while the call rings: nobody is free when it is answered.
+    drop(desk);
+    let goodbye = until("the abandon message is played", async || {
+        providers
+            .requests()
+            .into_iter()
+            .find(|r| r.operation == "call_update")
+            .map(|r| r.body)
+    })
+    .await;
+    assert!(
+        goodbye["Twiml"]
+            .as_str()
+            .unwrap()
+            .contains("<Say>Sorry, we will call you back shortly</Say><Hangup/>"),
+        "{goodbye}"
+    );
+    let contact = until("the lead is recycled", async || {
+        let contact = contacts(&app, &org, &id).await[0].clone();
+        (contact["status"] == "retry_scheduled").then_some(contact)
+    })
+    .await;
+    assert_eq!(contact["last_outcome"], "abandoned");
+    let progress = app
+        .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)
+        .await;
+    assert_eq!(progress["abandonRate"], 1.0, "{progress}");
+    let call = &app
+        .get(&format!("/api/v1/calls?campaign_id={id}"), &org.api_token)
+        .await["items"][0];
+    let events = app
+        .get(
+            &format!("/api/v1/calls/{}/events", call["id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    assert!(events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "abandoned"));
 }
