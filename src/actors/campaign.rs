@@ -222,7 +222,7 @@ impl CampaignActor {
     /// A person answered a call of a progressive or predictive campaign: the desk gives it to a
     /// free agent of the queue within 2 s. One agent fewer is idle from now (the desk's next
     /// answer says so too; an answer asked before this one is not taken).
-    fn to_agent(&mut self, call_id: String) {
+    fn hand_to_agent(&mut self, call_id: String) {
         let Some(queue_id) = self.campaign.queue_id.clone() else {
             return;
         };
@@ -885,7 +885,7 @@ impl Handler<CallChanged> for CampaignActor {
             self.hang_up(msg.call_id.clone());
         }
         if !machine && msg.status == CallStatus::Answered && self.mode() != DialMode::Fixed {
-            self.to_agent(msg.call_id.clone());
+            self.hand_to_agent(msg.call_id.clone());
         }
         if msg.status.is_final() {
             let contact = msg.contact_id.as_deref().and_then(|c| self.index(c));
