@@ -25,6 +25,13 @@ pub enum TwilioPlay {
     Full { step: Duration },
     /// Only the final `completed` callback, `talk` after the dial (the load generator's way).
     CompletedOnly { talk: Duration },
+    /// A dialer's floor, time compressed: `ringing` at once, then after `ring` a share `answered`
+    /// of the calls `in-progress` and `completed` `talk` later, the others `no-answer`.
+    Dialer {
+        answered: f64,
+        ring: Duration,
+        talk: Duration,
+    },
     /// As calls go (the demo's way): `initiated`, `ringing` a few seconds, then answered 7 in 10
     /// times (`in-progress`, then `completed` with its duration after 15 s to 3 min), else
     /// `busy`, `no-answer` or `failed`; every time divided by `speed`.
@@ -350,6 +357,22 @@ async fn twilio_calls(
                     (step, p)
                 })
                 .collect();
+            play(shared.clone(), callback, token, steps, None);
+        }
+        TwilioPlay::Dialer {
+            answered,
+            ring,
+            talk,
+        } => {
+            let mut steps = vec![(Duration::ZERO, params("ringing", 1))];
+            if Dice::from_clock().chance(answered) {
+                steps.push((ring, params("in-progress", 2)));
+                let mut done = params("completed", 3);
+                done.push(("CallDuration".into(), talk.as_secs().max(1).to_string()));
+                steps.push((talk, done));
+            } else {
+                steps.push((ring, params("no-answer", 2)));
+            }
             play(shared.clone(), callback, token, steps, None);
         }
         TwilioPlay::CompletedOnly { talk } => {

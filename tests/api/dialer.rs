@@ -606,3 +606,83 @@ async fn an_answer_no_agent_takes_within_2_s_hears_the_abandon_message_and_is_re
         .iter()
         .any(|e| e["kind"] == "abandoned"));
 }
+
+#[actix_web::test]
+async fn a_predictive_campaign_dials_ahead_of_its_agents_and_holds_the_abandon_rate() {
+    let app = spawn_app().await;
+    // 40 % of calls answered after 150 ms of ringing, talking 500 ms.
+    let providers = fake_providers(TwilioPlay::Dialer {
+        answered: 0.4,
+        ring: Duration::from_millis(150),
+        talk: Duration::from_millis(500),
+    });
+    let org = dialer_org(&app, &providers).await;
+    let queue_id = outbound_queue(&app, &org).await;
+    let mut desks = Vec::new();
+    for i in 0..4 {
+        desks.push(
+            agent_on_desk(
+                &app,
+                &org,
+                &format!("Agent {i}"),
+                &format!("+1555000200{i}"),
+            )
+            .await,
+        );
+    }
+    let leads: Vec<Value> = (0..80)
+        .map(|i| json!({"phone": format!("+9190000{:05}", 10_000 + i * 10 + 1)}))
+        .collect();
+    let id = campaign(&app, &org, json!({"name": "Predictive", "provider": "twilio", "mode": "predictive",
+        "queue_id": queue_id, "concurrency": 50, "abandon_message": "We will call you back",
+        "recycle": [{"outcome": "abandoned", "after_s": 3600}], "max_attempts": 2, "contacts": leads})).await;
+    start(&app, &org, &id).await;
+    let progress = until(
+        "every lead has been dialed and no call is live",
+        async || {
+            let progress = app
+                .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)
+                .await;
+            let c = &progress["contacts"];
+            let open = c["pending"].as_u64()? + c["dialing"].as_u64()? + c["in_call"].as_u64()?;
+            (open == 0 && progress["liveCalls"] == 0).then_some(progress)
+        },
+    )
+    .await;
+    let tally = providers.tally();
+    assert_eq!(tally.total, 80, "{tally:?}");
+    assert!(
+        tally.max_live > 4,
+        "it dialed ahead of its 4 agents: {tally:?}"
+    );
+    assert!(
+        progress["answeredMeasured"].as_u64().unwrap() >= 20,
+        "{progress}"
+    );
+    let abandon_rate = progress["abandonRate"].as_f64().unwrap();
+    assert!(
+        abandon_rate <= 0.1,
+        "held near its 3 % cap over a short run: {progress}"
+    );
+    // Every abandoned answer heard the message, and waits for its recycling.
+    let all = contacts(&app, &org, &id).await;
+    let abandoned = all
+        .iter()
+        .filter(|c| c["last_outcome"] == "abandoned")
+        .count();
+    let messages = providers
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.body["Twiml"]
+                .as_str()
+                .is_some_and(|t| t.contains("<Say>We will call you back</Say>"))
+        })
+        .count();
+    assert_eq!(messages, abandoned, "{progress}");
+    assert!(all
+        .iter()
+        .filter(|c| c["last_outcome"] == "abandoned")
+        .all(|c| c["status"] == "retry_scheduled"));
+    drop(desks);
+}
