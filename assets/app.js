@@ -582,6 +582,15 @@ function renderCampaignDetail() {
   figure('failed', c.failed + c.skipped);
   figure('pending', c.pending + c.retry_scheduled);
   figure('live calls', progress.liveCalls);
+  // The dialer's live figures (its actor's): pace, abandon rate, idle agents, time to finish.
+  if (progress.dialMode) {
+    figure('dial mode', progress.dialMode);
+    figure('dials/s', progress.dialRate);
+    figure('abandon rate', `${((progress.abandonRate || 0) * 100).toFixed(1)}%`);
+    if (progress.agentsIdle !== null && progress.agentsIdle !== undefined) figure('agents idle', progress.agentsIdle);
+    figure('time to finish', progress.etaSeconds === null || progress.etaSeconds === undefined ? '—' : ago(new Date(Date.now() - progress.etaSeconds * 1000).toISOString(), Date.now()));
+  }
+  for (const [code, n] of Object.entries(progress.dispositions || {})) figure(code, n);
   for (const key of ['processed', 'ringing', 'call-ended', 'completed']) figure(key, progress.callCounts[key]);
   panel.appendChild(figures);
   const bar = el('span', 'bar');
@@ -632,6 +641,8 @@ function newCampaign() {
       <label>Provider <select name="provider"><option>twilio</option><option>plivo</option><option>exotel</option><option>bolna</option></select></label>
       <label>Concurrency <input name="concurrency" type="number" min="1" max="1000" value="5"></label>
       <label>Attempts per contact <input name="max_attempts" type="number" min="1" max="20" value="1"></label>
+      <label>Dial mode <select name="mode"><option value="fixed">fixed (concurrency)</option><option value="progressive">progressive (one call per idle agent)</option><option value="predictive">predictive (ahead of agents, abandon cap)</option></select></label>
+      <label>Agents' queue (progressive, predictive) <select name="queue_id"><option value="">—</option>${[...state.queues.values()].map((q) => `<option value="${q.id}">${q.name.replace(/[<&"]/g, '')}</option>`).join('')}</select></label>
       <label>Contacts: one phone per line, or CSV with a <code>phone</code> column <textarea name="contacts" placeholder="phone,name&#10;+919876543210,Asha"></textarea></label>
       <label>… or a CSV file <input name="file" type="file" accept=".csv,text/csv"></label>
       <p><button type="submit" class="primary">Create</button> <span id="campaign-report"></span></p>
@@ -643,6 +654,7 @@ function newCampaign() {
       const campaign = await api('POST', '/api/v1/campaigns', {
         name: form.get('name'), provider: form.get('provider'),
         concurrency: Number(form.get('concurrency')), max_attempts: Number(form.get('max_attempts')),
+        mode: form.get('mode'), queue_id: form.get('queue_id') || undefined,
       });
       let text = String(form.get('contacts') || '').trim();
       const file = form.get('file');
