@@ -148,7 +148,9 @@ fn main() {
             ..Script::default()
         })
         .unwrap();
+        // Every agent's desk holds its connection: no limit on how many are open.
         let client = awc::Client::builder()
+            .connector(awc::Connector::new().limit(0))
             .timeout(Duration::from_secs(600))
             .finish();
         let mut resp = client

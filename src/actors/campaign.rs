@@ -388,7 +388,6 @@ impl CampaignActor {
         progress
     }
 
-    /// A contact's next eligible turn: pending, or a retry whose time has come.
     /// The next contact to dial: the first (by priority, then order) that is pending or whose
     /// retry time has come, and whose calling window is open in its own zone — a contact outside
     /// its window waits without holding up the others.

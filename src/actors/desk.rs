@@ -404,46 +404,31 @@ impl DeskActor {
             .remove(&call_id)
             .flatten()
             .unwrap_or_else(|| "Sorry, all our agents are busy. We will call you back.".to_owned());
-        let (engine, calls, org_id) =
-            (self.engine.clone(), self.calls.clone(), self.org_id.clone());
-        actix::spawn(async move {
-            let done = move_call(&engine, &org_id, &call_id, Instruction::Goodbye(&message)).await;
-            let note = match &done {
-                Ok(()) => json!({"message": message}),
-                Err(error) => json!({"message": message, "error": error.to_string()}),
-            };
-            let _ = annotate(
-                &calls,
-                &org_id,
-                &call_id,
-                Annotation::Note("abandoned", note),
-            )
-            .await;
-        });
+        self.goodbye(call_id, message, "abandoned");
     }
 
     /// A caller past the queue's maximum wait with nowhere to go hears the message and is hung up.
     fn overflow(&self, call_id: String, message: String) {
+        let message = if message.is_empty() {
+            "All our agents are busy. Please call again later.".to_owned()
+        } else {
+            message
+        };
+        self.goodbye(call_id, message, "overflowed");
+    }
+
+    /// Says `message` to the caller and hangs up through the call's provider; `kind` on its
+    /// timeline, with the provider's refusal if it refused.
+    fn goodbye(&self, call_id: String, message: String, kind: &'static str) {
         let (engine, calls, org_id) =
             (self.engine.clone(), self.calls.clone(), self.org_id.clone());
         actix::spawn(async move {
-            let message = if message.is_empty() {
-                "All our agents are busy. Please call again later.".to_owned()
-            } else {
-                message
-            };
             let done = move_call(&engine, &org_id, &call_id, Instruction::Goodbye(&message)).await;
             let note = match &done {
                 Ok(()) => json!({"message": message}),
                 Err(error) => json!({"message": message, "error": error.to_string()}),
             };
-            let _ = annotate(
-                &calls,
-                &org_id,
-                &call_id,
-                Annotation::Note("overflowed", note),
-            )
-            .await;
+            let _ = annotate(&calls, &org_id, &call_id, Annotation::Note(kind, note)).await;
         });
     }
 

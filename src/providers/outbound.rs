@@ -258,6 +258,42 @@ pub async fn originate(
     })
 }
 
+/// A live call's resource in the provider's API, with the account's authorization: Twilio
+/// `…/Calls/{CallSid}.json`, Plivo `…/Call/{CallUUID}/`; None for a provider whose API cannot
+/// change a live call.
+fn live_call(
+    credentials: &Credentials,
+    provider_call_id: &str,
+) -> Option<(Provider, String, String)> {
+    match &credentials.account {
+        Account::Twilio(account) => Some((
+            Provider::Twilio,
+            format!(
+                "{}/2010-04-01/Accounts/{}/Calls/{}.json",
+                credentials.api_base("https://api.twilio.com"),
+                account.account_sid,
+                provider_call_id
+            ),
+            basic(&account.account_sid, &account.auth_token),
+        )),
+        Account::Plivo(account) => Some((
+            Provider::Plivo,
+            format!(
+                "{}/v1/Account/{}/Call/{}/",
+                credentials.api_base("https://api.plivo.com"),
+                account.auth_id,
+                provider_call_id
+            ),
+            basic(&account.auth_id, &account.auth_token),
+        )),
+        Account::Exotel(_) | Account::Bolna(_) | Account::Yeastar(_) => None,
+    }
+}
+
+fn no_live_call_api() -> OriginateError {
+    OriginateError::Misconfigured("this provider", "an API that changes a live call")
+}
+
 /// Moves a live call to new instructions (providers.md, "Moving a live call"): Twilio — the Calls
 /// API update (`POST …/Calls/{CallSid}.json` with inline `Twiml`; a caller in `<Enqueue>` leaves
 /// the queue for it); Plivo — the Transfer API (`POST …/Call/{CallUUID}/` with `legs=aleg` and
@@ -269,47 +305,14 @@ pub async fn redirect(
     twiml: &str,
     plivo_url: &str,
 ) -> Result<Value, OriginateError> {
-    let (provider, request) = match &credentials.account {
-        Account::Twilio(account) => {
-            let url = format!(
-                "{}/2010-04-01/Accounts/{}/Calls/{}.json",
-                credentials.api_base("https://api.twilio.com"),
-                account.account_sid,
-                provider_call_id
-            );
-            let auth = basic(&account.account_sid, &account.auth_token);
-            let request = http
-                .post(url)
-                .header("Authorization", auth)
-                .form(&[("Twiml", twiml)]);
-            (Provider::Twilio, request)
+    let (provider, url, auth) =
+        live_call(credentials, provider_call_id).ok_or_else(no_live_call_api)?;
+    let request = http.post(url).header("Authorization", auth);
+    let request = match provider {
+        Provider::Plivo => {
+            request.json(&json!({"legs": "aleg", "aleg_url": plivo_url, "aleg_method": "POST"}))
         }
-        Account::Plivo(account) => {
-            let url = format!(
-                "{}/v1/Account/{}/Call/{}/",
-                credentials.api_base("https://api.plivo.com"),
-                account.auth_id,
-                provider_call_id
-            );
-            let body = json!({"legs": "aleg", "aleg_url": plivo_url, "aleg_method": "POST"});
-            let auth = basic(&account.auth_id, &account.auth_token);
-            (
-                Provider::Plivo,
-                http.post(url).header("Authorization", auth).json(&body),
-            )
-        }
-        Account::Exotel(_) => {
-            return Err(OriginateError::Misconfigured(
-                "exotel",
-                "a live-call transfer API",
-            ))
-        }
-        Account::Bolna(_) | Account::Yeastar(_) => {
-            return Err(OriginateError::Misconfigured(
-                "this provider",
-                "a live-call transfer API",
-            ))
-        }
+        _ => request.form(&[("Twiml", twiml)]),
     };
     send(provider, request).await
 }
@@ -321,42 +324,13 @@ pub async fn hang_up(
     credentials: &Credentials,
     provider_call_id: &str,
 ) -> Result<Value, OriginateError> {
-    let (provider, request) = match &credentials.account {
-        Account::Twilio(account) => {
-            let url = format!(
-                "{}/2010-04-01/Accounts/{}/Calls/{}.json",
-                credentials.api_base("https://api.twilio.com"),
-                account.account_sid,
-                provider_call_id
-            );
-            let auth = basic(&account.account_sid, &account.auth_token);
-            let request = http
-                .post(url)
-                .header("Authorization", auth)
-                .form(&[("Status", "completed")]);
-            (Provider::Twilio, request)
-        }
-        Account::Plivo(account) => {
-            let url = format!(
-                "{}/v1/Account/{}/Call/{}/",
-                credentials.api_base("https://api.plivo.com"),
-                account.auth_id,
-                provider_call_id
-            );
-            let auth = basic(&account.auth_id, &account.auth_token);
-            (
-                Provider::Plivo,
-                http.delete(url).header("Authorization", auth),
-            )
-        }
-        _ => {
-            return Err(OriginateError::Misconfigured(
-                "this provider",
-                "a hang-up API",
-            ))
-        }
+    let (provider, url, auth) =
+        live_call(credentials, provider_call_id).ok_or_else(no_live_call_api)?;
+    let request = match provider {
+        Provider::Plivo => http.delete(url),
+        _ => http.post(url).form(&[("Status", "completed")]),
     };
-    send(provider, request).await
+    send(provider, request.header("Authorization", auth)).await
 }
 
 /// A call's record from the provider's call-details API (Twilio, Exotel, Bolna): the provider and

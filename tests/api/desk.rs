@@ -102,16 +102,6 @@ fn call_updates(providers: &FakeProviders) -> Vec<Value> {
         .collect()
 }
 
-async fn until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..400 {
-        if let Some(found) = probe().await {
-            return found;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("never: {what}");
-}
-
 #[actix_web::test]
 async fn a_queued_caller_is_offered_rejected_offered_again_accepted_and_connected() {
     let app = spawn_app().await;

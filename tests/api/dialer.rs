@@ -59,16 +59,6 @@ async fn contacts(app: &TestApp, org: &TestOrg, id: &str) -> Vec<Value> {
     page["items"].as_array().unwrap().clone()
 }
 
-async fn until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..800 {
-        if let Some(found) = probe().await {
-            return found;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("never: {what}");
-}
-
 /// The numbers the stand-in Twilio was asked to call, in order.
 fn dialed(providers: &FakeProviders) -> Vec<String> {
     providers

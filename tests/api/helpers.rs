@@ -408,6 +408,17 @@ pub fn twilio_sequence(sid: &str) -> Vec<Vec<(&'static str, String)>> {
     ]
 }
 
+/// Polls `probe` every 25 ms until it answers; fails the test naming `what` after 20 s.
+pub async fn until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..800 {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("never: {what}");
+}
+
 /// A dashboard WebSocket client.
 pub struct WsClient {
     conn: actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>,
