@@ -117,6 +117,8 @@ async fn run(
 }
 
 fn main() {
+    // `RUST_LOG=warn` shows what the engine refuses or fails at while it runs.
+    switchboard::telemetry::init();
     let contacts = env_number("DIALER_CONTACTS", 20_000.0) as u64;
     let agents = env_number("DIALER_AGENTS", 200.0) as usize;
     let cps = env_number("DIALER_CPS", 200.0);
