@@ -968,17 +968,18 @@ fn push_bounded(window: &mut VecDeque<bool>, value: bool, limit: usize) {
     }
 }
 
-/// The dialer's live figures of a campaign (`dialRate`, `abandonRate`, `agentsIdle`,
-/// `etaSeconds`, …), added to the progress read from the database.
+/// The campaign's progress as its actor has it (its contacts, calls and dispositions, committed
+/// before it hears of them), with the dialer's live figures (`dialRate`, `abandonRate`,
+/// `agentsIdle`, `etaSeconds`, …).
 #[derive(Message)]
 #[rtype(result = "Value")]
-pub struct DialerFigures;
+pub struct CurrentProgress;
 
-impl Handler<DialerFigures> for CampaignActor {
-    type Result = MessageResult<DialerFigures>;
+impl Handler<CurrentProgress> for CampaignActor {
+    type Result = MessageResult<CurrentProgress>;
 
-    fn handle(&mut self, _: DialerFigures, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.figures())
+    fn handle(&mut self, _: CurrentProgress, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.progress())
     }
 }
 

@@ -504,31 +504,6 @@ pub fn last_campaign_position(conn: &mut DbConnection, campaign_id: &str) -> Que
         .map(Option::unwrap_or_default)
 }
 
-/// A campaign's calls counted by status and by whether analytics were merged (in SQL).
-pub fn campaign_call_counts(
-    conn: &mut DbConnection,
-    org_id: &str,
-    campaign_id: &str,
-) -> QueryResult<Vec<StatusCount>> {
-    let count = |sql: &'static str| {
-        diesel::sql_query(sql)
-            .bind::<diesel::sql_types::Text, _>(org_id)
-            .bind::<diesel::sql_types::Text, _>(campaign_id)
-    };
-    db_run!(conn,
-        sqlite |c| count(
-            "SELECT status, CAST(CASE WHEN analytics IS NULL THEN 0 ELSE 1 END AS BIGINT) AS analytics, \
-            COUNT(*) AS calls FROM calls WHERE org_id = ?1 AND campaign_id = ?2 \
-            GROUP BY status, CASE WHEN analytics IS NULL THEN 0 ELSE 1 END",
-        ).load(c),
-        postgres |c| count(
-            "SELECT status, CAST(CASE WHEN analytics IS NULL THEN 0 ELSE 1 END AS BIGINT) AS analytics, \
-            COUNT(*) AS calls FROM calls WHERE org_id = $1 AND campaign_id = $2 \
-            GROUP BY status, CASE WHEN analytics IS NULL THEN 0 ELSE 1 END",
-        ).load(c)
-    )
-}
-
 /// How many calls the org placed to `number` since `since` (every campaign's and every API
 /// dial's): the per-number daily attempt cap counts these.
 pub fn calls_to_since(
@@ -543,36 +518,6 @@ pub fn calls_to_since(
         .filter(calls::created_at.ge(since))
         .count()
         .get_result(conn)
-}
-
-/// How many of a campaign's calls have each disposition code.
-pub fn campaign_dispositions(
-    conn: &mut DbConnection,
-    org_id: &str,
-    campaign_id: &str,
-) -> QueryResult<Vec<(String, i64)>> {
-    calls::table
-        .filter(calls::org_id.eq(org_id))
-        .filter(calls::campaign_id.eq(campaign_id))
-        .filter(calls::disposition.is_not_null())
-        .group_by(calls::disposition)
-        .select((
-            calls::disposition.assume_not_null(),
-            diesel::dsl::count_star(),
-        ))
-        .load(conn)
-}
-
-/// How many of a campaign's calls have a status, with or without merged analytics.
-#[derive(Debug, Clone, diesel::QueryableByName)]
-pub struct StatusCount {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub status: String,
-    /// 1 with merged analytics, 0 without.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub analytics: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub calls: i64,
 }
 
 /// One call of a campaign, as the campaign's actor tracks it.

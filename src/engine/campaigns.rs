@@ -6,7 +6,6 @@ use super::{contacts, Engine};
 use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteRequest};
-use crate::domain::call::CallStatus;
 use crate::domain::campaign::{display, CallCounts, ContactStatus};
 use crate::domain::time::to_text;
 use crate::error::AppError;
@@ -110,37 +109,6 @@ pub async fn add_contacts(
         })
         .await?;
     Ok(Added { added, invalid })
-}
-
-/// The campaign's progress from the database: its contacts and the counts of its calls by status.
-pub async fn progress(engine: &Engine, campaign: CampaignRow) -> Result<Value, AppError> {
-    engine
-        .read(move |conn| {
-            let contacts = queries::campaign_contacts(conn, &campaign.id, None, i64::MAX)?;
-            let mut counts = CallCounts::default();
-            let mut live = 0;
-            for row in queries::campaign_call_counts(conn, &campaign.org_id, &campaign.id)? {
-                if let Some(status) = CallStatus::parse(&row.status) {
-                    counts.add(status, row.analytics == 1, row.calls as u64);
-                    if status.is_live() {
-                        live += row.calls as u64;
-                    }
-                }
-            }
-            let dispositions =
-                queries::campaign_dispositions(conn, &campaign.org_id, &campaign.id)?
-                    .into_iter()
-                    .map(|(code, n)| (code, n as u64))
-                    .collect();
-            Ok(progress_json(
-                &campaign,
-                &counts,
-                &contacts,
-                live,
-                &dispositions,
-            ))
-        })
-        .await
 }
 
 /// The progress object: the seed's keys, then the richer figures a dashboard needs.
