@@ -505,20 +505,31 @@ pub fn last_campaign_position(conn: &mut DbConnection, campaign_id: &str) -> Que
 }
 
 /// How many calls the org placed to `number` since `since` (every campaign's and every API
-/// dial's): the per-number daily attempt cap counts these.
+/// dial's): the per-number daily attempt cap counts these. Read over the number's own index, newest
+/// first (ids are time-ordered), at most 100: by (org, created_at) a planner would scan the whole
+/// day's calls for every dial.
 pub fn calls_to_since(
     conn: &mut DbConnection,
     org_id: &str,
     number: &str,
     since: &str,
 ) -> QueryResult<i64> {
-    calls::table
-        .filter(calls::org_id.eq(org_id))
-        .filter(calls::to_number.eq(number))
-        .filter(calls::created_at.ge(since))
-        .count()
-        .get_result(conn)
+    let recent: Vec<String> = calls_to_query!(org_id, number).load(conn)?;
+    Ok(recent.iter().filter(|at| at.as_str() >= since).count() as i64)
 }
+
+/// The statement of [`calls_to_since`] (a macro, so its query plan test reads the very statement).
+macro_rules! calls_to_query {
+    ($org_id:expr, $number:expr) => {
+        calls::table
+            .filter(calls::org_id.eq($org_id))
+            .filter(calls::to_number.eq($number))
+            .order(calls::id.desc())
+            .limit(100)
+            .select(calls::created_at)
+    };
+}
+use calls_to_query;
 
 /// One call of a campaign, as the campaign's actor tracks it.
 #[derive(Debug, Clone)]
@@ -838,6 +849,27 @@ mod tests {
             .load(conn)
             .unwrap();
         lines.into_iter().map(|l| l.detail).collect()
+    }
+
+    #[test]
+    fn the_daily_cap_reads_the_numbers_own_index() {
+        let dir = std::env::temp_dir().join(format!("sb_plan_{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = DatabaseUrl::Sqlite(dir.join("plan.db").to_string_lossy().into_owned());
+        let mut conn = super::super::connect(&url, SqliteSync::Normal).unwrap();
+        super::super::run_migrations(&mut conn).unwrap();
+        let query = calls_to_query!("org", "+919000000001");
+        let statement = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
+        let statement = statement.split(" -- binds:").next().unwrap();
+        let plan: Vec<PlanLine> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {statement}"))
+            .load(&mut conn)
+            .unwrap();
+        let plan: Vec<String> = plan.into_iter().map(|l| l.detail).collect();
+        assert_eq!(
+            plan,
+            ["SEARCH calls USING INDEX calls_org_to (org_id=? AND to_number=?)"],
+            "not the day's calls by time"
+        );
     }
 
     #[test]
