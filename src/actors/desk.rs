@@ -204,7 +204,7 @@ impl DeskActor {
                 if agent_id.is_some() {
                     counts.answered += 1;
                     counts.answered_within_sla += u64::from(within_sla);
-                } else if !live && status.is_some_and(|s| s.is_final() || !s.is_live()) {
+                } else if !live {
                     counts.abandoned += 1;
                 }
             }

@@ -29,14 +29,14 @@ async fn create(app: &TestApp, org: &TestOrg, path: &str, body: Value) -> Value 
 }
 
 /// An available agent with a phone the caller is connected to.
-async fn agent(app: &TestApp, org: &TestOrg, name: &str, phone: &str) -> String {
+pub async fn agent(app: &TestApp, org: &TestOrg, name: &str, phone: &str) -> String {
     let body = json!({"name": name, "phone": phone, "availability": "available"});
     let agent = create(app, org, "/api/v1/agents", body).await;
     assert_eq!(agent["state"], "unavailable", "no session yet: {agent}");
     agent["id"].as_str().unwrap().to_owned()
 }
 
-async fn agent_token(app: &TestApp, org: &TestOrg, agent_id: &str) -> String {
+pub async fn agent_token(app: &TestApp, org: &TestOrg, agent_id: &str) -> String {
     let token = create(
         app,
         org,
@@ -49,14 +49,14 @@ async fn agent_token(app: &TestApp, org: &TestOrg, agent_id: &str) -> String {
 }
 
 /// The agent's own dashboard session (its agent token's WebSocket): it is reachable while open.
-async fn desk_session(app: &TestApp, token: &str) -> WsClient {
+pub async fn desk_session(app: &TestApp, token: &str) -> WsClient {
     let mut ws = app.ws(token, None).await;
     assert_eq!(ws.next().await["type"], "snapshot");
     ws
 }
 
 /// Waits until the agent's state is `state` (the desk hears of sessions asynchronously).
-async fn until_state(app: &TestApp, org: &TestOrg, agent_id: &str, state: &str) -> Value {
+pub async fn until_state(app: &TestApp, org: &TestOrg, agent_id: &str, state: &str) -> Value {
     for _ in 0..200 {
         let agent = app
             .get(&format!("/api/v1/agents/{agent_id}"), &org.api_token)
@@ -90,6 +90,19 @@ async fn call_of(app: &TestApp, org: &TestOrg, sid: &str) -> Value {
         )
         .await;
     page["items"][0].clone()
+}
+
+/// The kinds of a call's timeline entries, oldest first.
+pub async fn timeline_kinds(app: &TestApp, org: &TestOrg, call_id: &str) -> Vec<String> {
+    let events = app
+        .get(&format!("/api/v1/calls/{call_id}/events"), &org.api_token)
+        .await;
+    events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// The stand-in Twilio's call updates (moving live calls), oldest first.
@@ -212,15 +225,7 @@ async fn a_queued_caller_is_offered_rejected_offered_again_accepted_and_connecte
         "{twiml}"
     );
     let timeline = until("connected is on the timeline", async || {
-        let events = app
-            .get(&format!("/api/v1/calls/{call_id}/events"), &org.api_token)
-            .await;
-        let kinds: Vec<String> = events["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["kind"].as_str().unwrap().to_owned())
-            .collect();
+        let kinds = timeline_kinds(&app, &org, &call_id).await;
         kinds.contains(&"connected".to_owned()).then_some(kinds)
     })
     .await;
@@ -1083,17 +1088,8 @@ async fn a_caller_past_the_maximum_wait_overflows_to_the_next_queue_then_hears_t
         );
     }
     let call = call_of(&app, &org, "CAo1").await;
-    let events = app
-        .get(
-            &format!("/api/v1/calls/{}/events", call["id"].as_str().unwrap()),
-            &org.api_token,
-        )
-        .await;
-    assert!(events["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|e| e["kind"] == "overflowed"));
+    let kinds = timeline_kinds(&app, &org, call["id"].as_str().unwrap()).await;
+    assert!(kinds.iter().any(|k| k == "overflowed"), "{kinds:?}");
     // A queue with callers in it is not deleted from under them; an empty one is.
     let (status, _) = app
         .request(

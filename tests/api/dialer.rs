@@ -2,6 +2,7 @@
 //! recycling by outcome with its timings, the per-number daily cap, calling windows in each
 //! contact's own zone, lead priority, and answering-machine detection with its rule.
 
+use crate::desk::{agent, agent_token, desk_session, timeline_kinds, until_state};
 use crate::helpers::*;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -405,40 +406,16 @@ async fn dialer_fields_outside_what_they_may_be_are_refused() {
     assert_eq!(stored["daily_attempt_cap"], 3);
 }
 
-/// An available agent with a desk session open (its agent token's WebSocket).
+/// An available agent with a desk session open (its agent token's WebSocket), idle.
 async fn agent_on_desk(
     app: &TestApp,
     org: &TestOrg,
     name: &str,
     phone: &str,
 ) -> (String, WsClient) {
-    let (status, agent) = app
-        .request(
-            "POST",
-            "/api/v1/agents",
-            Some(&org.api_token),
-            Some(json!({"name": name, "phone": phone, "availability": "available"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{agent}");
-    let id = agent["id"].as_str().unwrap().to_owned();
-    let (_, token) = app
-        .request(
-            "POST",
-            "/api/v1/tokens",
-            Some(&org.api_token),
-            Some(json!({"role": "agent", "agent_id": id})),
-        )
-        .await;
-    let mut ws = app.ws(token["token"].as_str().unwrap(), None).await;
-    assert_eq!(ws.next().await["type"], "snapshot");
-    until("the agent is idle", async || {
-        let agent = app
-            .get(&format!("/api/v1/agents/{id}"), &org.api_token)
-            .await;
-        (agent["state"] == "idle").then_some(())
-    })
-    .await;
+    let id = agent(app, org, name, phone).await;
+    let ws = desk_session(app, &agent_token(app, org, &id).await).await;
+    until_state(app, org, &id, "idle").await;
     (id, ws)
 }
 
@@ -584,17 +561,8 @@ async fn an_answer_no_agent_takes_within_2_s_hears_the_abandon_message_and_is_re
     let call = &app
         .get(&format!("/api/v1/calls?campaign_id={id}"), &org.api_token)
         .await["items"][0];
-    let events = app
-        .get(
-            &format!("/api/v1/calls/{}/events", call["id"].as_str().unwrap()),
-            &org.api_token,
-        )
-        .await;
-    assert!(events["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|e| e["kind"] == "abandoned"));
+    let kinds = timeline_kinds(&app, &org, call["id"].as_str().unwrap()).await;
+    assert!(kinds.iter().any(|k| k == "abandoned"), "{kinds:?}");
 }
 
 #[actix_web::test]
