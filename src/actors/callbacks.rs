@@ -1,9 +1,12 @@
 //! Scheduled callbacks (a `CALLBACK` disposition): one actor holds every pending callback,
-//! soonest first, wakes when the next is due and dials it through the one dial path (with the
-//! campaign and contact of the call it came from, so the campaign's progress counts it). Each is
-//! stored before it is scheduled and marked `dialed` (with the call) or `failed` (with why) once
-//! tried: a restart reads the pending ones back, and none is dialed twice.
+//! soonest first, and wakes when the next is due. A callback of a running campaign's contact is
+//! handed to the campaign, which dials it first among its contacts, in one of its own slots
+//! (under its mode, window and daily cap); any other is dialed here through the one dial path
+//! (with the campaign and contact of the call it came from, so the campaign's progress counts
+//! it). Each is stored before it is scheduled and marked `dialed` (with the call) or `failed`
+//! (with why) once tried: a restart reads the pending ones back, and none is dialed twice.
 
+use super::campaign::{CallbackDue, CampaignRegistry, RouteCampaign};
 use super::dialer::{Dial, Dialer, Via};
 use crate::db::desk::{self as rows, CallbackRow};
 use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
@@ -22,15 +25,17 @@ use std::time::Duration;
 pub struct CallbackScheduler {
     engine: Arc<Engine>,
     dialer: Dialer,
+    campaigns: Addr<CampaignRegistry>,
     pending: BTreeMap<(String, String), CallbackRow>,
     timer: Option<SpawnHandle>,
 }
 
 impl CallbackScheduler {
-    pub fn new(engine: Arc<Engine>, dialer: Dialer) -> Self {
+    pub fn new(engine: Arc<Engine>, dialer: Dialer, campaigns: Addr<CampaignRegistry>) -> Self {
         CallbackScheduler {
             engine,
             dialer,
+            campaigns,
             pending: BTreeMap::new(),
             timer: None,
         }
@@ -65,27 +70,43 @@ impl CallbackScheduler {
             }
             let row = entry.remove();
             let (engine, dialer) = (self.engine.clone(), self.dialer.clone());
+            let campaigns = self.campaigns.clone();
             actix::spawn(async move {
-                let (status, dialed, error) = match dial(&engine, &dialer, &row).await {
-                    Ok(call_id) => ("dialed", Some(call_id), None),
-                    Err(error) => {
-                        tracing::warn!(%error, callback = %row.id, "callback not dialed");
-                        ("failed", None, Some(error.to_string()))
-                    }
-                };
-                let done = CallbackRow {
-                    status: status.to_owned(),
-                    dialed_call_id: dialed,
-                    error,
-                    updated_at: to_text(Utc::now()),
-                    ..row
-                };
-                if let Err(error) = store(&engine, done).await {
+                if through_campaign(&campaigns, &row).await {
+                    return;
+                }
+                let outcome = dial(&engine, &dialer, &row).await.map_err(|error| {
+                    tracing::warn!(%error, callback = %row.id, "callback not dialed");
+                    error.to_string()
+                });
+                if let Err(error) = store(&engine, row.tried(outcome)).await {
                     tracing::error!(%error, "callback outcome not stored");
                 }
             });
         }
         self.arm(ctx);
+    }
+}
+
+/// Hands a due callback to its campaign, which takes it while it runs (and then stores how its
+/// dial went); false when the campaign does not run, or has no such contact.
+async fn through_campaign(campaigns: &Addr<CampaignRegistry>, row: &CallbackRow) -> bool {
+    let (Some(campaign_id), Some(_)) = (row.campaign_id.clone(), &row.contact_id) else {
+        return false;
+    };
+    let org_id = OrgId::from_stored(row.org_id.clone());
+    match campaigns
+        .send(RouteCampaign {
+            org_id,
+            campaign_id,
+        })
+        .await
+    {
+        Ok(Ok(Some(campaign))) => campaign
+            .send(CallbackDue(row.clone()))
+            .await
+            .unwrap_or(false),
+        _ => false,
     }
 }
 

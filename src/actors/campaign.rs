@@ -2,18 +2,20 @@
 //! than `concurrency` live calls, paced per provider account, DNC checked before every dial,
 //! retries after their delay, inside the calling window — and reports only what the calls say.
 
-use super::desk::{CampaignAnswered, DeskDirectory, DeskOf, ForOrg, IdleAgents};
+use super::desk::{AgentOutlook, CampaignAnswered, DeskDirectory, DeskOf, ForOrg};
 use super::dialer::{self, Dial, Dialer, Via};
 use super::extension::ExtensionRegistry;
 use super::registry::CallRegistry;
+use crate::db::desk::CallbackRow;
 use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
 use crate::db::writer::SharedOutcome;
-use crate::db::writes::{WriteOp, WriteRequest};
+use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
 use crate::domain::call::CallStatus;
 use crate::domain::campaign::{
     after_call, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy,
 };
+use crate::domain::desk::Outlook;
 use crate::domain::dialer::{
     calls_wanted, outcome_word, zone_of, AmdRule, DialMode, Measured, ABANDON_WINDOW,
 };
@@ -39,6 +41,8 @@ const TICK: Duration = Duration::from_millis(50);
 const RESYNC_EVERY: Duration = Duration::from_secs(1);
 /// `campaign:progress` at most this often per campaign.
 const PROGRESS_EVERY: Duration = Duration::from_millis(300);
+/// How much of each new dial-to-answer time the mean takes (about the last 20 answers count).
+const ANSWER_WEIGHT: f64 = 0.1;
 
 /// What a supervisor does to a campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,9 +124,10 @@ pub struct CampaignActor {
     resynced_at: Instant,
     /// Each org's desk: a progressive or predictive campaign paces by its queue's idle agents.
     desks: Addr<DeskDirectory>,
-    /// The queue's idle agents, as last asked, and whether an answer is awaited; the epoch
-    /// moves when an answered call takes one, so an answer asked before is not taken.
-    idle_agents: usize,
+    /// The queue's agents idle and about to be free, as last asked, and whether an answer is
+    /// awaited; the epoch moves when an answered call takes one, so an answer asked before is
+    /// not taken.
+    agents: Outlook,
     asking: bool,
     idle_epoch: u64,
     /// The last answered calls (at most [`ABANDON_WINDOW`]): whether each was abandoned.
@@ -131,6 +136,13 @@ pub struct CampaignActor {
     reached: VecDeque<bool>,
     /// When each dial of the last minute was placed.
     dial_times: VecDeque<Instant>,
+    /// When each contact still ringing was dialed, and the mean time from dial to answer
+    /// (moving average): how far ahead a predictive campaign looks for agents about to be free.
+    dialed_at: HashMap<String, Instant>,
+    answer_after: Option<Duration>,
+    /// Due callbacks of its contacts, oldest first: each is dialed before any other contact, in
+    /// the next free slot (once its contact has no call live and its window is open).
+    callbacks: VecDeque<CallbackRow>,
 }
 
 impl CampaignActor {
@@ -188,31 +200,35 @@ impl CampaignActor {
             "dialRate": (dial_rate * 100.0).round() / 100.0,
             "abandonRate": measured.abandon_rate,
             "answeredMeasured": measured.answered,
-            "agentsIdle": agents.then_some(self.idle_agents),
+            "agentsIdle": agents.then_some(self.agents.idle),
+            "agentsFreeing": agents.then_some(self.agents.freeing),
+            "answerAfterSeconds": self.answer_after.map(|d| (d.as_secs_f64() * 100.0).round() / 100.0),
             "etaSeconds": (dial_rate > 0.0).then(|| (left / dial_rate).round()),
         })
     }
 
-    /// Asks the desk how many agents of the campaign's queue are idle (one question at a time);
-    /// a changed answer dials at once.
+    /// Asks the desk how many agents of the campaign's queue are idle and how many will be free
+    /// by the time a call dialed now is answered (one question at a time); a changed answer
+    /// dials at once.
     fn ask_idle(&mut self, ctx: &mut Context<Self>) {
         let Some(queue_id) = self.campaign.queue_id.clone().filter(|_| !self.asking) else {
             return;
         };
         self.asking = true;
         let (desks, org_id, epoch) = (self.desks.clone(), self.org.id.clone(), self.idle_epoch);
-        let ask = async move {
-            desks
-                .send(DeskOf(org_id))
-                .await?
-                .send(IdleAgents(queue_id))
-                .await
+        let horizon = match self.mode() {
+            DialMode::Predictive => self.answer_after.unwrap_or_default(),
+            _ => Duration::ZERO,
         };
-        ctx.spawn(ask.into_actor(self).map(move |idle, act, ctx| {
+        let ask = async move {
+            let outlook = AgentOutlook { queue_id, horizon };
+            desks.send(DeskOf(org_id)).await?.send(outlook).await
+        };
+        ctx.spawn(ask.into_actor(self).map(move |agents, act, ctx| {
             act.asking = false;
-            if let (Ok(idle), true) = (idle, epoch == act.idle_epoch) {
-                if idle != act.idle_agents {
-                    act.idle_agents = idle;
+            if let (Ok(agents), true) = (agents, epoch == act.idle_epoch) {
+                if agents != act.agents {
+                    act.agents = agents;
                     act.tick(ctx);
                 }
             }
@@ -226,7 +242,7 @@ impl CampaignActor {
         let Some(queue_id) = self.campaign.queue_id.clone() else {
             return;
         };
-        self.idle_agents = self.idle_agents.saturating_sub(1);
+        self.agents.idle = self.agents.idle.saturating_sub(1);
         self.idle_epoch += 1;
         let abandon_message = self.campaign.abandon_message.clone();
         let answered = CampaignAnswered {
@@ -422,6 +438,48 @@ impl CampaignActor {
             .map(|i| from + i)
     }
 
+    /// The first due callback whose contact has no call live and whose window is open, with
+    /// its contact.
+    fn next_callback(
+        &mut self,
+        now: chrono::DateTime<Utc>,
+        windows: &mut HashMap<Option<String>, bool>,
+    ) -> Option<(usize, CallbackRow)> {
+        let window = self.window.as_ref();
+        let (at, i) = self.callbacks.iter().enumerate().find_map(|(at, row)| {
+            let i = row.contact_id.as_deref().and_then(|c| self.index(c))?;
+            let contact = &self.contacts[i];
+            let live = matches!(
+                ContactStatus::parse(&contact.status),
+                Some(ContactStatus::Dialing | ContactStatus::InCall)
+            );
+            (!live && Self::window_open(window, contact, now, windows)).then_some((at, i))
+        })?;
+        self.callbacks.remove(at).map(|callback| (i, callback))
+    }
+
+    /// Stores how a due callback's dial went: `dialed` with its call, or `failed` with why; one
+    /// withdrawn by a pause waits for the campaign to run again.
+    fn callback_tried(&mut self, callback: CallbackRow, result: &Result<DialResult, AppError>) {
+        let outcome = match result {
+            Ok(DialResult::Placed(dialed)) => match &dialed.refused {
+                None => Ok(dialed.call.id.to_string()),
+                Some(refusal) => Err(refusal.to_string()),
+            },
+            Ok(DialResult::Withdrawn) if self.status() != CampaignStatus::Cancelled => {
+                self.callbacks.push_front(callback);
+                return;
+            }
+            Ok(DialResult::Withdrawn) => Err("the campaign was cancelled".to_owned()),
+            Ok(DialResult::DailyCap) => Err("daily_attempt_cap".to_owned()),
+            Ok(DialResult::DoNotCall) => Err("do_not_call".to_owned()),
+            Ok(DialResult::NoCredits) => Err(NO_CREDITS.to_owned()),
+            Err(error) => Err(error.to_string()),
+        };
+        let stored = DeskOp::PutCallback(callback.tried(outcome));
+        drop(self.write(vec![WriteOp::Desk(stored)], Vec::new()));
+    }
+
     fn account_rate(&self) -> f64 {
         let campaign_rate = self.campaign.calls_per_second.unwrap_or(f64::MAX);
         campaign_rate.min(self.account_rate_limit())
@@ -466,7 +524,7 @@ impl CampaignActor {
         let wanted = calls_wanted(
             mode,
             concurrency,
-            self.idle_agents,
+            self.agents,
             self.measured(),
             self.campaign.max_abandon_rate,
         );
@@ -488,20 +546,26 @@ impl CampaignActor {
             if out >= wanted || self.live.len() + self.in_flight >= concurrency {
                 break;
             }
-            let Some(i) = self.next_contact(now, &mut windows) else {
+            let next = match self.next_callback(now, &mut windows) {
+                Some((i, callback)) => Some((i, Some(callback))),
+                None => self.next_contact(now, &mut windows).map(|i| (i, None)),
+            };
+            let Some((i, callback)) = next else {
                 break;
             };
             if !self.engine.pacer.try_take(&account, rate) {
+                self.callbacks.extend(callback);
                 break;
             }
-            self.dial(i, ctx);
+            self.dial(i, callback, ctx);
         }
         self.check_done();
         self.publish_progress();
     }
 
-    /// One dial: the contact is `dialing` (committed) before the call is placed.
-    fn dial(&mut self, i: usize, ctx: &mut Context<Self>) {
+    /// One dial (of a contact, or of its due callback): the contact is `dialing` (committed)
+    /// before the call is placed.
+    fn dial(&mut self, i: usize, callback: Option<CallbackRow>, ctx: &mut Context<Self>) {
         self.in_flight += 1;
         let now = Instant::now();
         self.dial_times.push_back(now);
@@ -517,6 +581,7 @@ impl CampaignActor {
         contact.attempts += 1;
         contact.next_attempt_at = None;
         let (contact_id, phone) = (contact.contact_id.clone(), contact.phone.clone());
+        self.dialed_at.insert(contact_id.clone(), now);
         let saved = self.save_contact(i);
         let (dialer, org, gate) = (self.dialer.clone(), self.org.clone(), self.gate.clone());
         let (engine, cap) = (
@@ -530,15 +595,8 @@ impl CampaignActor {
             campaign_id: Some(self.campaign.id.clone()),
             contact_id: Some(contact_id),
             record: self.campaign.record || self.org.record,
-            amd: false,
-            for_agent: false,
-        };
-        let amd = self.amd() != AmdRule::Off;
-        let for_agent = self.mode() != DialMode::Fixed;
-        let dial = Dial {
-            amd,
-            for_agent,
-            ..dial
+            amd: self.amd() != AmdRule::Off,
+            for_agent: self.mode() != DialMode::Fixed,
         };
         let work = async move {
             saved.await?;
@@ -566,6 +624,9 @@ impl CampaignActor {
         let id = self.contacts[i].contact_id.clone();
         ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
             act.in_flight -= 1;
+            if let Some(callback) = callback {
+                act.callback_tried(callback, &result);
+            }
             act.dialed(&id, result);
             act.tick(ctx);
         }));
@@ -584,6 +645,9 @@ impl CampaignActor {
         };
         if let Some(outcome) = outcome {
             crate::metrics::METRICS.campaign_dial(self.provider().as_str(), outcome);
+        }
+        if !matches!(result, Ok(DialResult::Placed(_))) {
+            self.dialed_at.remove(contact_id);
         }
         let Some(i) = self.index(contact_id) else {
             return;
@@ -683,7 +747,11 @@ impl CampaignActor {
 
     /// Completed when no contact is open and no call is live.
     fn check_done(&mut self) {
-        if self.status() != CampaignStatus::Running || self.in_flight > 0 || !self.live.is_empty() {
+        if self.status() != CampaignStatus::Running
+            || self.in_flight > 0
+            || !self.live.is_empty()
+            || !self.callbacks.is_empty()
+        {
             return;
         }
         let open = self
@@ -878,6 +946,7 @@ impl Handler<CallChanged> for CampaignActor {
         if !msg.status.is_live() {
             self.live.remove(&msg.call_id);
         }
+        self.measure_answer(&msg);
         let machine = msg.amd.as_deref() == Some("machine");
         if machine && msg.status.is_live() && matches!(self.amd(), AmdRule::Hangup | AmdRule::Retry)
         {
@@ -901,6 +970,26 @@ impl Handler<CallChanged> for CampaignActor {
 }
 
 impl CampaignActor {
+    /// A call answered or ended: when answered, the time from its dial to the answer moves the
+    /// mean that a predictive campaign looks ahead by.
+    fn measure_answer(&mut self, msg: &CallChanged) {
+        let answered = msg.status == CallStatus::Answered;
+        if !answered && msg.status.is_live() {
+            return;
+        }
+        let dialed_at = msg
+            .contact_id
+            .as_ref()
+            .and_then(|c| self.dialed_at.remove(c));
+        if let (Some(dialed_at), true) = (dialed_at, answered) {
+            let took = dialed_at.elapsed();
+            self.answer_after = Some(match self.answer_after {
+                Some(mean) => mean.mul_f64(1.0 - ANSWER_WEIGHT) + took.mul_f64(ANSWER_WEIGHT),
+                None => took,
+            });
+        }
+    }
+
     /// Hangs up a live call of the campaign through its provider (a machine answered it).
     fn hang_up(&self, call_id: String) {
         let (engine, org_id) = (self.engine.clone(), self.org.id.clone());
@@ -961,6 +1050,28 @@ impl Handler<ContactsAdded> for CampaignActor {
 }
 
 /// Appends to a window of the last `limit` values.
+/// A due callback of one of the campaign's contacts (a `CALLBACK` disposition): while the
+/// campaign runs it takes the callback — dialed before any other contact, in one of its own
+/// slots, under its mode, window and daily cap — and stores how the dial went. False when it does
+/// not run, or has no such contact: the scheduler dials it itself.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct CallbackDue(pub CallbackRow);
+
+impl Handler<CallbackDue> for CampaignActor {
+    type Result = bool;
+
+    fn handle(&mut self, msg: CallbackDue, ctx: &mut Context<Self>) -> bool {
+        let known = msg.0.contact_id.as_deref().and_then(|c| self.index(c));
+        if self.status() != CampaignStatus::Running || known.is_none() {
+            return false;
+        }
+        self.callbacks.push_back(msg.0);
+        self.tick(ctx);
+        true
+    }
+}
+
 fn push_bounded(window: &mut VecDeque<bool>, value: bool, limit: usize) {
     window.push_back(value);
     while window.len() > limit {
@@ -1090,12 +1201,15 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                         diverged: Arc::new(AtomicBool::new(false)),
                         resynced_at: Instant::now() - RESYNC_EVERY,
                         desks: act.desks.clone(),
-                        idle_agents: 0,
+                        agents: Outlook::default(),
                         asking: false,
                         idle_epoch: 0,
                         answers: VecDeque::new(),
                         reached: VecDeque::new(),
                         dial_times: VecDeque::new(),
+                        dialed_at: HashMap::new(),
+                        answer_after: None,
+                        callbacks: VecDeque::new(),
                     }
                     .start();
                     act.campaigns.insert(id, actor);

@@ -13,7 +13,7 @@ use crate::db::desk as rows;
 use crate::db::writer::Pending;
 use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
 use crate::domain::call::Call;
-use crate::domain::desk::{Agent, Availability, Desk, Effect, OfferRefusal, Queue};
+use crate::domain::desk::{Agent, Availability, Desk, Effect, OfferRefusal, Outlook, Queue};
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::extension::Presence;
 use crate::domain::ids::OrgId;
@@ -220,6 +220,7 @@ impl DeskActor {
                             queue_id,
                             within_sla,
                             outbound,
+                            since: assigned.unwrap_or(now),
                         },
                     );
                 }
@@ -491,6 +492,7 @@ impl DeskActor {
 }
 
 /// What to do with a live call.
+#[derive(Clone, Copy)]
 enum Instruction<'a> {
     /// Connect the caller to this number, `sip:` URI or `client:` identity.
     Connect(&'a str),
@@ -542,10 +544,16 @@ async fn move_call(
                 .map_err(refused);
         }
     };
-    let plivo_url = format!(
+    // Plivo's Transfer points the call at our connect URL, which answers with the agent, or
+    // says the goodbye the URL carries (covered by Plivo's signature).
+    let mut plivo_url = format!(
         "{}/webhooks/plivo/{}/connect?call={}",
         engine.public_url, org_id, call.id
     );
+    if let Instruction::Goodbye(message) = instruction {
+        plivo_url.push_str("&say=");
+        plivo_url.extend(form_urlencoded::byte_serialize(message.as_bytes()));
+    }
     outbound::redirect(
         &engine.http,
         &credentials,
@@ -881,16 +889,21 @@ impl Handler<CampaignAnswered> for DeskActor {
     }
 }
 
-/// How many agents of a queue are idle now (less the answered calls already waiting for one).
+/// A campaign asks how many agents of its queue are idle now (less the answered calls already
+/// waiting for one) and how many will be free within `horizon` (its measured time to answer).
 #[derive(Message)]
-#[rtype(result = "usize")]
-pub struct IdleAgents(pub String);
+#[rtype(result = "Outlook")]
+pub struct AgentOutlook {
+    pub queue_id: String,
+    pub horizon: Duration,
+}
 
-impl Handler<IdleAgents> for DeskActor {
-    type Result = usize;
+impl Handler<AgentOutlook> for DeskActor {
+    type Result = MessageResult<AgentOutlook>;
 
-    fn handle(&mut self, msg: IdleAgents, _: &mut Context<Self>) -> usize {
-        self.desk.idle_for(&msg.0, Utc::now())
+    fn handle(&mut self, msg: AgentOutlook, _: &mut Context<Self>) -> Self::Result {
+        let horizon = chrono::Duration::from_std(msg.horizon).unwrap_or_default();
+        MessageResult(self.desk.outlook_for(&msg.queue_id, Utc::now(), horizon))
     }
 }
 

@@ -363,11 +363,17 @@ impl Dialer {
             org.id
         );
         let named = format!("?call={call_id}");
+        // Plivo asks the answer URL what to do: it says whether to hold the call for an agent and
+        // to record it (the URL is covered by Plivo's signature).
+        let answer_flags = [(dial.for_agent, "&hold=1"), (dial.record, "&record=1")]
+            .iter()
+            .filter_map(|(on, flag)| on.then_some(*flag))
+            .collect::<String>();
         let (status_url, ring_url, answer_url) = match provider {
             Provider::Plivo => (
                 format!("{base}/hangup{named}{RETRY_FRAGMENT}"),
                 format!("{base}/ring{named}{RETRY_FRAGMENT}"),
-                format!("{base}/answer{named}{RETRY_FRAGMENT}"),
+                format!("{base}/answer{named}{answer_flags}{RETRY_FRAGMENT}"),
             ),
             Provider::Exotel => {
                 let url = format!(

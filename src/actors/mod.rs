@@ -128,7 +128,8 @@ impl Actors {
         ));
         let dialer = Dialer::new(engine.clone(), calls.clone(), extensions.clone());
         Actors {
-            callbacks: callbacks::CallbackScheduler::new(engine, dialer.clone()).start(),
+            callbacks: callbacks::CallbackScheduler::new(engine, dialer.clone(), campaigns.clone())
+                .start(),
             dialer,
             calls,
             extensions,

@@ -170,6 +170,21 @@ pub struct CallbackRow {
 }
 
 impl CallbackRow {
+    /// The callback once tried: `dialed` with its call, or `failed` with why.
+    pub fn tried(self, outcome: Result<String, String>) -> CallbackRow {
+        let (status, dialed_call_id, error) = match outcome {
+            Ok(call_id) => ("dialed", Some(call_id), None),
+            Err(error) => ("failed", None, Some(error)),
+        };
+        CallbackRow {
+            status: status.to_owned(),
+            dialed_call_id,
+            error,
+            updated_at: to_text(Utc::now()),
+            ..self
+        }
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "id": self.id,

@@ -342,7 +342,21 @@ pub struct Assigned {
     /// A campaign's answered call given to the agent (not one of the queue's callers: not
     /// counted in its figures).
     pub outbound: bool,
+    /// When the agent took it: with the queue's mean talk time, when the agent will be free.
+    pub since: DateTime<Utc>,
 }
+
+/// A queue's agents as a campaign paces by them: those idle now (less the answered calls
+/// already waiting for one), and those expected to be free within the look-ahead.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Outlook {
+    pub idle: usize,
+    pub freeing: usize,
+}
+
+/// How much of each new talk time the queue's mean takes (an exponential moving average:
+/// about the last 20 calls count).
+const TALK_WEIGHT: f64 = 0.1;
 
 /// How long an answered campaign call waits for a free agent before it is abandoned
 /// (CONTRACT.md "Dialer": no free agent within 2 s).
@@ -397,6 +411,9 @@ pub struct Desk {
     pub counts: HashMap<String, Counts>,
     /// Campaigns' answered calls waiting for a free agent, oldest first.
     pub answered: Vec<Answered>,
+    /// Each queue's mean talk time of its agents' calls, in seconds (moving average), once one
+    /// has ended.
+    pub talk_s: HashMap<String, f64>,
 }
 
 fn seconds(s: i64) -> Duration {
@@ -466,23 +483,49 @@ impl Desk {
         self.route(now)
     }
 
-    /// Idle agents who can take the queue's calls, less the answered calls already waiting for
-    /// one: what a progressive or predictive campaign paces by.
-    pub fn idle_for(&self, queue_id: &str, now: DateTime<Utc>) -> usize {
+    /// The agents a progressive or predictive campaign paces by: idle agents who can take the
+    /// queue's calls (less the answered calls already waiting for one), and — for a predictive
+    /// campaign's look-ahead — those expected to be free within `horizon`: their wrap-up ends,
+    /// or their call has lasted nearly its queue's mean talk time (plus the wrap-up after it).
+    /// An agent away, unreachable or busy on a call of its own is in neither.
+    pub fn outlook_for(&self, queue_id: &str, now: DateTime<Utc>, horizon: Duration) -> Outlook {
         let Some(queue) = self.queues.get(queue_id) else {
-            return 0;
+            return Outlook::default();
         };
-        let idle = self
-            .agents
-            .values()
-            .filter(|a| a.state(now) == AgentState::Idle && a.has_skills(&queue.skills))
-            .count();
+        let by = now + horizon;
+        let mut outlook = Outlook::default();
+        for agent in self.agents.values().filter(|a| a.has_skills(&queue.skills)) {
+            match agent.state(now) {
+                AgentState::Idle => outlook.idle += 1,
+                _ if agent.availability != Availability::Available
+                    || !agent.reachable()
+                    || agent.offer.is_some() => {}
+                AgentState::WrapUp => {
+                    outlook.freeing += usize::from(agent.wrap_up_until.is_some_and(|u| u <= by));
+                }
+                AgentState::Busy => {
+                    let free_at = agent.call.as_ref().and_then(|call| {
+                        let assigned = self.assigned.get(call)?;
+                        let talk = self.talk_s.get(&assigned.queue_id)?;
+                        let wrap_up = self
+                            .queues
+                            .get(&assigned.queue_id)
+                            .map_or(0, |q| q.wrap_up_s);
+                        let talk = Duration::milliseconds((talk * 1000.0) as i64);
+                        Some(assigned.since + talk + seconds(wrap_up))
+                    });
+                    outlook.freeing += usize::from(free_at.is_some_and(|at| at <= by));
+                }
+                _ => {}
+            }
+        }
         let waiting = self
             .answered
             .iter()
             .filter(|a| a.queue_id == queue_id)
             .count();
-        idle.saturating_sub(waiting)
+        outlook.idle = outlook.idle.saturating_sub(waiting);
+        outlook
     }
 
     /// Gives waiting answered campaign calls to the longest-idle free agent of their queue.
@@ -516,6 +559,7 @@ impl Desk {
                     queue_id: answered.queue_id,
                     within_sla: false,
                     outbound: true,
+                    since: now,
                 },
             );
             effects.push(Effect::Connect {
@@ -649,6 +693,7 @@ impl Desk {
                 queue_id: waiting.queue_id.clone(),
                 within_sla,
                 outbound: false,
+                since: now,
             },
         );
         vec![
@@ -757,6 +802,11 @@ impl Desk {
             effects.push(Effect::QueueChanged(waiting.queue_id));
         }
         if let Some(assigned) = self.assigned.remove(call_id) {
+            let talked = (now - assigned.since).num_milliseconds().max(0) as f64 / 1000.0;
+            self.talk_s
+                .entry(assigned.queue_id.clone())
+                .and_modify(|mean| *mean += (talked - *mean) * TALK_WEIGHT)
+                .or_insert(talked);
             let wrap_up = self
                 .queues
                 .get(&assigned.queue_id)
@@ -1183,6 +1233,46 @@ mod tests {
         let effects = d.enqueue("c1", "q", at(100), serde_json::json!({}), at(100));
         assert_eq!(offers(&effects), vec![pair("c1", "b")]);
         assert_eq!(d.agents["b"].state(at(100)), AgentState::Offered);
+    }
+
+    #[test]
+    fn the_outlook_counts_agents_about_to_be_free() {
+        let mut q = queue("q", &[]);
+        q.wrap_up_s = 10;
+        let mut away = agent("z", 0, &[]);
+        away.availability = Availability::Away;
+        let mut d = desk(vec![agent("a", 0, &[]), agent("b", 5, &[]), away], vec![q]);
+        // a takes c1 at 100 and talks 30 s: the queue's mean talk time is 30 s; its wrap-up
+        // lasts until 140.
+        d.enqueue("c1", "q", at(100), serde_json::json!({}), at(100));
+        d.begin_accept("c1", "a", at(100)).unwrap();
+        d.accepted("c1", "a", at(100));
+        d.call_ended("c1", at(130));
+        assert_eq!(d.talk_s["q"], 30.0);
+        // b takes c2 at 132: free at 132 + 30 + 10 = 172, by its queue's figures.
+        d.enqueue("c2", "q", at(132), serde_json::json!({}), at(132));
+        d.begin_accept("c2", "b", at(132)).unwrap();
+        d.accepted("c2", "b", at(132));
+        let outlook = |d: &Desk, now, ahead| d.outlook_for("q", at(now), Duration::seconds(ahead));
+        let looks = |idle, freeing| Outlook { idle, freeing };
+        assert_eq!(outlook(&d, 135, 3), looks(0, 0));
+        assert_eq!(
+            outlook(&d, 135, 5),
+            looks(0, 1),
+            "a's wrap-up ends within 5 s"
+        );
+        assert_eq!(outlook(&d, 165, 6), looks(1, 0));
+        assert_eq!(outlook(&d, 165, 7), looks(1, 1), "b is about to be free");
+        // An answered campaign call waiting for an agent takes an idle one.
+        d.answered.push(Answered {
+            call_id: "c3".into(),
+            queue_id: "q".into(),
+            until: at(167),
+        });
+        assert_eq!(outlook(&d, 165, 7), looks(0, 1));
+        // The mean moves with each call: b talks 50 s → 32 s.
+        d.call_ended("c2", at(182));
+        assert!((d.talk_s["q"] - 32.0).abs() < 1e-9);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! predictive campaigns from measured figures.
 
 use super::call::CallStatus;
+use super::desk::Outlook;
 use serde::{Deserialize, Serialize};
 
 /// How a campaign decides how many calls to have out.
@@ -230,29 +231,27 @@ pub struct Measured {
 /// The answered calls the abandon rate is counted over (CONTRACT.md: the last 100).
 pub const ABANDON_WINDOW: usize = 100;
 
-/// How many calls a campaign may have out (live and being dialed) right now.
+/// How many calls a campaign may have out (ringing and being dialed) right now.
 /// - fixed: its concurrency;
 /// - progressive: one per idle agent of its queue (never above its concurrency);
-/// - predictive: the idle agents (and those about to be) divided by the answer rate, so that
-///   about as many calls are answered as agents are free — fewer as the abandon rate nears its
-///   cap (none beyond one per idle agent once it is reached); until 20 answers are measured it
-///   dials as progressive.
+/// - predictive: the agents idle now and those about to be free (by the time a call dialed now
+///   would be answered) divided by the answer rate, so that about as many calls are answered as
+///   agents are free — fewer as the abandon rate nears its cap (none beyond one per idle agent
+///   once it is reached); until 20 answers are measured it dials as progressive.
 pub fn calls_wanted(
     mode: DialMode,
     concurrency: usize,
-    idle_agents: usize,
+    agents: Outlook,
     measured: Measured,
     max_abandon_rate: f64,
 ) -> usize {
+    let one_per_idle = agents.idle.min(concurrency);
     match mode {
         DialMode::Fixed => concurrency,
-        DialMode::Progressive => idle_agents.min(concurrency),
+        DialMode::Progressive => one_per_idle,
         DialMode::Predictive => {
-            if idle_agents == 0 {
-                return 0;
-            }
             if measured.answered < 20 || measured.answer_rate <= 0.0 {
-                return idle_agents.min(concurrency);
+                return one_per_idle;
             }
             let cap = max_abandon_rate.max(0.0);
             // 1 at no abandons, 0 at the cap: the share of the look-ahead still allowed.
@@ -261,9 +260,10 @@ pub fn calls_wanted(
             } else {
                 (1.0 - measured.abandon_rate / cap).clamp(0.0, 1.0)
             };
-            let ahead = idle_agents as f64 / measured.answer_rate.clamp(0.05, 1.0);
-            let wanted = idle_agents as f64 + (ahead - idle_agents as f64) * headroom;
-            (wanted.floor() as usize).clamp(idle_agents.min(concurrency), concurrency)
+            let idle = agents.idle as f64;
+            let ahead = (idle + agents.freeing as f64) / measured.answer_rate.clamp(0.05, 1.0);
+            let wanted = idle + (ahead - idle) * headroom;
+            (wanted.floor() as usize).clamp(one_per_idle, concurrency)
         }
     }
 }
@@ -342,46 +342,102 @@ mod tests {
             abandon_rate,
             answered: 100,
         };
-        assert_eq!(
-            calls_wanted(DialMode::Fixed, 5, 0, Measured::default(), 0.03),
-            5
-        );
-        assert_eq!(
-            calls_wanted(DialMode::Progressive, 50, 4, Measured::default(), 0.03),
-            4
-        );
-        assert_eq!(
-            calls_wanted(DialMode::Progressive, 3, 4, Measured::default(), 0.03),
-            3
-        );
-        // Predictive: 10 idle agents, 40 % answered, no abandons → 25 calls out.
-        assert_eq!(
-            calls_wanted(DialMode::Predictive, 100, 10, measured(0.4, 0.0), 0.03),
-            25
-        );
-        // Half-way to the cap → half the look-ahead; at the cap → one per idle agent.
-        assert_eq!(
-            calls_wanted(DialMode::Predictive, 100, 10, measured(0.4, 0.015), 0.03),
-            17
-        );
-        assert_eq!(
-            calls_wanted(DialMode::Predictive, 100, 10, measured(0.4, 0.05), 0.03),
-            10
-        );
-        // No idle agent: nothing; too few answers measured: progressive.
-        assert_eq!(
-            calls_wanted(DialMode::Predictive, 100, 0, measured(0.4, 0.0), 0.03),
-            0
-        );
-        let early = Measured {
-            answered: 5,
-            ..measured(0.4, 0.0)
-        };
-        assert_eq!(calls_wanted(DialMode::Predictive, 100, 10, early, 0.03), 10);
-        // Never beyond the campaign's concurrency.
-        assert_eq!(
-            calls_wanted(DialMode::Predictive, 12, 10, measured(0.2, 0.0), 0.03),
-            12
-        );
+        let agents = |idle, freeing| Outlook { idle, freeing };
+        let none = Measured::default();
+        // (mode, concurrency, agents, measured, expected calls out)
+        let table = [
+            (DialMode::Fixed, 5, agents(0, 0), none, 5),
+            (DialMode::Progressive, 50, agents(4, 0), none, 4),
+            (DialMode::Progressive, 3, agents(4, 0), none, 3),
+            // Progressive never dials for an agent not yet free.
+            (
+                DialMode::Progressive,
+                50,
+                agents(0, 6),
+                measured(0.4, 0.0),
+                0,
+            ),
+            // Predictive: 10 idle agents, 40 % answered, no abandons → 25 calls out.
+            (
+                DialMode::Predictive,
+                100,
+                agents(10, 0),
+                measured(0.4, 0.0),
+                25,
+            ),
+            // Half-way to the cap → half the look-ahead; at the cap → one per idle agent.
+            (
+                DialMode::Predictive,
+                100,
+                agents(10, 0),
+                measured(0.4, 0.015),
+                17,
+            ),
+            (
+                DialMode::Predictive,
+                100,
+                agents(10, 0),
+                measured(0.4, 0.05),
+                10,
+            ),
+            // Agents about to be free are dialed for too: 10 idle + 6 freeing at 40 % → 40.
+            (
+                DialMode::Predictive,
+                100,
+                agents(10, 6),
+                measured(0.4, 0.0),
+                40,
+            ),
+            // …even with none idle now (an agent's wrap-up ends as the call is answered)…
+            (
+                DialMode::Predictive,
+                100,
+                agents(0, 4),
+                measured(0.4, 0.0),
+                10,
+            ),
+            // …but not once the abandon rate reaches the cap.
+            (
+                DialMode::Predictive,
+                100,
+                agents(0, 4),
+                measured(0.4, 0.03),
+                0,
+            ),
+            // Nobody idle or freeing: nothing.
+            (
+                DialMode::Predictive,
+                100,
+                agents(0, 0),
+                measured(0.4, 0.0),
+                0,
+            ),
+            // Too few answers measured: progressive.
+            (
+                DialMode::Predictive,
+                100,
+                agents(10, 6),
+                Measured {
+                    answered: 5,
+                    ..measured(0.4, 0.0)
+                },
+                10,
+            ),
+            // Never beyond the campaign's concurrency.
+            (
+                DialMode::Predictive,
+                12,
+                agents(10, 0),
+                measured(0.2, 0.0),
+                12,
+            ),
+        ];
+        for (mode, concurrency, agents, measured, expected) in table {
+            assert_eq!(
+                calls_wanted(mode, concurrency, agents, measured, 0.03),
+                expected,
+                "{mode:?} {concurrency} {agents:?} {measured:?}"
+            );
+        }
     }
 }

@@ -230,6 +230,39 @@ async fn accept(
     Ok(accepted)
 }
 
+/// What Plivo's answer URL replies for a call that does not wait in a queue. A dial of ours
+/// says in its URL whether to hold it in silence for an agent (a progressive or predictive
+/// campaign's call: the desk transfers it within 2 s) and whether to record it from the answer;
+/// any other call dials the account's inbound target or says its message.
+fn plivo_answer(
+    state: &AppState,
+    req: &HttpRequest,
+    org: &Org,
+    accepted: &Accepted,
+    target: Option<&str>,
+    message: Option<&str>,
+) -> String {
+    let flag = |name: &str| {
+        form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, v)| k == name && v == "1")
+    };
+    let xml = match flag("hold") {
+        true => plivo::hold_xml(None, 30),
+        false => plivo::answer_xml(target, message.unwrap_or(DEFAULT_INBOUND_MESSAGE)),
+    };
+    match flag("record") {
+        true => plivo::recorded(&xml, &recording_url(state, org, &accepted.call_id)),
+        false => xml,
+    }
+}
+
+/// Where a provider reports a call's recording.
+fn recording_url(state: &AppState, org: &Org, call_id: &impl std::fmt::Display) -> String {
+    format!(
+        "{}/webhooks/plivo/{}/recording?call={call_id}",
+        state.engine.public_url, org.id
+    )
+}
+
 /// The call a callback URL names with `?call=<our id>`, if the org has it for that provider.
 async fn named_call(
     state: &AppState,
@@ -330,8 +363,8 @@ pub async fn call_webhook(
         None => twilio::answer_twiml(target, message.unwrap_or(DEFAULT_INBOUND_MESSAGE)),
     };
     let plivo_xml = match &queue {
-        Some(_) => plivo::hold_xml(message.unwrap_or(DEFAULT_HOLD_MESSAGE), 14_400),
-        None => plivo::answer_xml(target, message.unwrap_or(DEFAULT_INBOUND_MESSAGE)),
+        Some(_) => plivo::hold_xml(Some(message.unwrap_or(DEFAULT_HOLD_MESSAGE)), 14_400),
+        None => plivo_answer(&state, &req, &org, &accepted, target, message),
     };
     Ok(match webhook.reply() {
         Reply::Status => accepted_json(&accepted),
@@ -385,20 +418,18 @@ pub async fn plivo_connect(
                         agent["id"].as_str().unwrap_or_default()
                     )
                 });
-            let recording = format!(
-                "{}/webhooks/plivo/{}/recording?call={}",
-                state.engine.public_url, org.id, call.id
-            );
-            plivo::connect_xml(&target, org.record.then_some(recording.as_str()))
+            // A campaign's call records from its answer, when its campaign or org says so.
+            let record = org.record && call.campaign_id.is_none();
+            let recording = recording_url(&state, &org, &call.id);
+            plivo::connect_xml(&target, record.then_some(recording.as_str()))
         }
+        // No agent: the desk's goodbye (a queue's overflow message, a campaign's abandon
+        // message) is in the URL it transferred the call to.
         None => {
-            let queues = desk.send(crate::actors::desk::QueuesNow).await?;
-            let message = queues
-                .iter()
-                .find(|q| Some(q["id"].as_str().unwrap_or_default()) == call.queue_id.as_deref())
-                .and_then(|q| q["overflow_message"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| DEFAULT_INBOUND_MESSAGE.to_owned());
-            plivo::answer_xml(None, &message)
+            let say = form_urlencoded::parse(req.query_string().as_bytes())
+                .find(|(k, _)| k == "say")
+                .map(|(_, v)| v.into_owned());
+            plivo::answer_xml(None, say.as_deref().unwrap_or(DEFAULT_INBOUND_MESSAGE))
         }
     };
     Ok(HttpResponse::Ok()

@@ -270,32 +270,41 @@ pub fn answer_xml(target: Option<&str>, message: &str) -> String {
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>{body}</Response>")
 }
 
-/// Plivo XML holding an incoming caller for the agent desk: `message`, then silence for up to
+/// Plivo XML holding a caller for the agent desk: `message` (if any), then silence for up to
 /// `wait_s` seconds, until the engine transfers the call to an agent (the Transfer API points the
-/// call at the engine's `connect` URL, which answers [`answer_xml`] with the agent).
-pub fn hold_xml(message: &str, wait_s: i64) -> String {
+/// call at the engine's `connect` URL, which answers [`connect_xml`] with the agent). A queued
+/// inbound caller hears the hold message; an answered campaign call waits in silence (at most
+/// 2 s before it is given to an agent or abandoned).
+pub fn hold_xml(message: Option<&str>, wait_s: i64) -> String {
+    let speak = message.map_or_else(String::new, |m| format!("<Speak>{}</Speak>", xml_escape(m)));
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Speak>{}</Speak><Wait length=\"{}\"/></Response>",
-        xml_escape(message),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>{speak}<Wait length=\"{}\"/></Response>",
         wait_s.clamp(1, 14_400)
     )
 }
 
 /// Plivo XML connecting a queued caller to an agent (what the `connect` URL answers), recording
-/// the conversation when `record` names where Plivo reports it (`<Record callbackUrl>`).
+/// the conversation when `record` names where Plivo reports it.
 pub fn connect_xml(target: &str, record: Option<&str>) -> String {
     let dial = answer_xml(Some(target), "");
     match record {
-        Some(callback) => dial.replacen(
-            "<Response>",
-            &format!(
-                "<Response><Record recordSession=\"true\" redirect=\"false\" maxLength=\"14400\" callbackUrl=\"{}\" callbackMethod=\"POST\"/>",
-                xml_escape(callback)
-            ),
-            1,
-        ),
+        Some(callback) => recorded(&dial, callback),
         None => dial,
     }
+}
+
+/// The same answer XML, recording the whole call session from its start (`<Record
+/// recordSession>` goes on in the background through a later Transfer); Plivo reports the
+/// recording to `callback`.
+pub fn recorded(xml: &str, callback: &str) -> String {
+    xml.replacen(
+        "<Response>",
+        &format!(
+            "<Response><Record recordSession=\"true\" redirect=\"false\" maxLength=\"14400\" callbackUrl=\"{}\" callbackMethod=\"POST\"/>",
+            xml_escape(callback)
+        ),
+        1,
+    )
 }
 
 /// Escapes text for an XML element.
@@ -509,5 +518,19 @@ mod tests {
         );
         assert!(answer_xml(None, "Sorry & goodbye")
             .contains("<Speak>Sorry &amp; goodbye</Speak><Hangup/>"));
+    }
+
+    #[test]
+    fn holds_and_recordings_read_as_plivo_expects() {
+        assert_eq!(
+            hold_xml(None, 30),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Wait length=\"30\"/></Response>"
+        );
+        assert!(hold_xml(Some("Please hold"), 99_999)
+            .contains("<Speak>Please hold</Speak><Wait length=\"14400\"/>"));
+        let xml = recorded(&hold_xml(None, 30), "https://sb.example/r?call=c&x=1");
+        assert!(xml.contains(
+            "<Response><Record recordSession=\"true\" redirect=\"false\" maxLength=\"14400\" callbackUrl=\"https://sb.example/r?call=c&amp;x=1\" callbackMethod=\"POST\"/><Wait"
+        ));
     }
 }

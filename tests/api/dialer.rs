@@ -2,7 +2,7 @@
 //! recycling by outcome with its timings, the per-number daily cap, calling windows in each
 //! contact's own zone, lead priority, and answering-machine detection with its rule.
 
-use crate::desk::{agent, agent_token, desk_session, timeline_kinds, until_state};
+use crate::desk::{agent, agent_token, desk_session, plivo_post, timeline_kinds, until_state};
 use crate::helpers::*;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -643,4 +643,204 @@ async fn a_predictive_campaign_dials_ahead_of_its_agents_and_holds_the_abandon_r
         .filter(|c| c["last_outcome"] == "abandoned")
         .all(|c| c["status"] == "retry_scheduled"));
     drop(desks);
+}
+
+#[actix_web::test]
+async fn a_plivo_campaigns_answered_calls_hold_for_an_agent_are_recorded_and_abandoned_in_words() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = app.create_org("Plivo floor").await;
+    app.configure(
+        &org,
+        "plivo",
+        json!({"auth_id": "MA1", "auth_token": "plivo-secret",
+        "from_number": "918000000000", "api_base": providers.base()}),
+    )
+    .await;
+    let queue_id = outbound_queue(&app, &org).await;
+    let (agent_id, desk) = agent_on_desk(&app, &org, "Meera", "+919800007777").await;
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Plivo progressive", "provider": "plivo", "mode": "progressive",
+        "queue_id": queue_id, "record": true, "abandon_message": "Sorry, we will call back",
+        "contacts": [{"phone": "+919000000801"}, {"phone": "+919000000802"}]}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    // Plivo asks the dial's answer URL what to do once the callee answers: hold in silence,
+    // recording from the start.
+    let answer_url = |n: usize| {
+        let providers = providers.clone();
+        async move {
+            let placed: Vec<Value> = providers
+                .requests()
+                .into_iter()
+                .filter(|r| r.provider == "plivo" && r.operation == "calls")
+                .map(|r| r.body)
+                .collect();
+            let url = placed.get(n)?["answer_url"].as_str()?.to_owned();
+            Some(url.split('#').next().unwrap().to_owned())
+        }
+    };
+    let first = until("the first lead is dialed", async || answer_url(0).await).await;
+    assert!(first.contains("&hold=1&record=1"), "{first}");
+    let answered = |uuid: &str| {
+        vec![
+            ("CallUUID", uuid.to_owned()),
+            ("Direction", "outbound".to_owned()),
+            ("From", "918000000000".to_owned()),
+            ("To", "919000000801".to_owned()),
+            ("CallStatus", "in-progress".to_owned()),
+        ]
+    };
+    let (status, xml) = plivo_post(&app, &first, &answered("pl-out-1")).await;
+    assert_eq!(status, 200);
+    let xml = xml.as_str().unwrap().to_owned();
+    assert!(
+        xml.contains("<Record recordSession=\"true\"")
+            && xml.ends_with("<Wait length=\"30\"/></Response>"),
+        "holds in silence, recording: {xml}"
+    );
+    assert!(!xml.contains("<Speak>"), "{xml}");
+    // The desk gives it to the idle agent at once: Plivo transfers it to the connect URL.
+    let transfer = until("the answer is transferred to the agent", async || {
+        providers
+            .requests()
+            .into_iter()
+            .find(|r| r.provider == "plivo" && r.operation == "transfer")
+            .map(|r| r.body)
+    })
+    .await;
+    assert_eq!(transfer["CallUUID"], "pl-out-1");
+    let connect = transfer["aleg_url"].as_str().unwrap().to_owned();
+    let (status, xml) = plivo_post(&app, &connect, &[("CallUUID", "pl-out-1".to_owned())]).await;
+    assert_eq!(status, 200);
+    let xml = xml.as_str().unwrap().to_owned();
+    assert!(
+        xml.contains("<Dial><Number>+919800007777</Number></Dial>"),
+        "{xml}"
+    );
+    assert!(
+        !xml.contains("<Record"),
+        "recorded once, from the answer: {xml}"
+    );
+    let calls = app
+        .get(&format!("/api/v1/calls?campaign_id={id}"), &org.api_token)
+        .await;
+    assert_eq!(calls["items"][0]["agent_id"], agent_id.as_str());
+    // The first call ends and the agent is free: the second lead is dialed; the agent's desk
+    // closes while it rings, so its answer finds nobody.
+    let hangup = first
+        .replace("/answer?", "/hangup?")
+        .replace("&hold=1&record=1", "");
+    let mut ended = answered("pl-out-1");
+    ended[4].1 = "completed".to_owned();
+    let (status, _) = plivo_post(&app, &hangup, &ended).await;
+    assert_eq!(status, 200);
+    let second = until("the second lead is dialed", async || answer_url(1).await).await;
+    drop(desk);
+    until_state(&app, &org, &agent_id, "unavailable").await;
+    let mut second_answer = answered("pl-out-2");
+    second_answer[3].1 = "919000000802".to_owned();
+    let (status, _) = plivo_post(&app, &second, &second_answer).await;
+    assert_eq!(status, 200);
+    let goodbye = until(
+        "the abandoned answer is transferred to its goodbye",
+        async || {
+            providers
+                .requests()
+                .into_iter()
+                .find(|r| r.operation == "transfer" && r.body["CallUUID"] == "pl-out-2")
+                .map(|r| r.body)
+        },
+    )
+    .await;
+    let url = goodbye["aleg_url"].as_str().unwrap();
+    let (status, xml) = plivo_post(&app, url, &[("CallUUID", "pl-out-2".to_owned())]).await;
+    assert_eq!(status, 200);
+    let xml = xml.as_str().unwrap().to_owned();
+    assert!(
+        xml.contains("<Speak>Sorry, we will call back</Speak><Hangup/>"),
+        "{xml}"
+    );
+}
+
+#[actix_web::test]
+async fn a_due_callback_is_dialed_by_its_running_campaign_first_and_in_one_of_its_slots() {
+    let app = spawn_app().await;
+    // Each call rings and talks about 0.8 s; one at a time: six leads take about 5 s.
+    let providers = fake_providers(TwilioPlay::Full {
+        step: Duration::from_millis(200),
+    });
+    let org = dialer_org(&app, &providers).await;
+    let leads: Vec<Value> = (0..6)
+        .map(|i| json!({"phone": format!("+91900000090{i}")}))
+        .collect();
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Callbacks", "provider": "twilio", "concurrency": 1, "contacts": leads}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    let first = until("the first call ends", async || {
+        let calls = app
+            .get(&format!("/api/v1/calls?campaign_id={id}"), &org.api_token)
+            .await;
+        let calls = calls["items"].as_array()?.clone();
+        calls
+            .into_iter()
+            .find(|c| c["to"] == "+919000000900" && c["status"] == "completed")
+    })
+    .await;
+    let due = chrono::Utc::now() + chrono::Duration::milliseconds(500);
+    let (status, body) = app
+        .request(
+            "POST",
+            &format!(
+                "/api/v1/calls/{}/disposition",
+                first["id"].as_str().unwrap()
+            ),
+            Some(&org.api_token),
+            Some(json!({"code": "CALLBACK", "callback_at": due.to_rfc3339()})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let callback = until("the callback is dialed", async || {
+        let page = app.get("/api/v1/callbacks", &org.api_token).await;
+        let callback = page["items"][0].clone();
+        (callback["status"] == "dialed").then_some(callback)
+    })
+    .await;
+    until("the campaign completes", async || {
+        let campaign = app
+            .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+            .await;
+        (campaign["status"] == "completed").then_some(())
+    })
+    .await;
+    let numbers = dialed(&providers);
+    assert_eq!(numbers.len(), 7, "{numbers:?}");
+    let again = numbers.iter().rposition(|n| n == "+919000000900").unwrap();
+    assert!(
+        (1..6).contains(&again),
+        "dialed before the leads still pending: {numbers:?}"
+    );
+    assert_eq!(
+        providers.tally().max_live,
+        1,
+        "the callback took the campaign's one slot"
+    );
+    let call = app
+        .get(
+            &format!(
+                "/api/v1/calls/{}",
+                callback["dialed_call_id"].as_str().unwrap()
+            ),
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(call["campaign_id"], id.as_str());
+    assert_eq!(call["contact_id"], first["contact_id"]);
 }
