@@ -275,6 +275,25 @@ pub fn contact_by_phone(
         .optional()
 }
 
+/// The org's contacts with any of these phones (read in chunks, under the databases' limits on
+/// bound parameters).
+pub fn contacts_by_phones(
+    conn: &mut DbConnection,
+    org_id: &str,
+    phones: &[String],
+) -> QueryResult<Vec<ContactRow>> {
+    let mut found = Vec::new();
+    for chunk in phones.chunks(500) {
+        found.extend(
+            contacts::table
+                .filter(contacts::org_id.eq(org_id))
+                .filter(contacts::phone.eq_any(chunk))
+                .load::<ContactRow>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
 /// A page of an org's contacts, newest first.
 pub fn contacts_page(
     conn: &mut DbConnection,

@@ -3,12 +3,12 @@
 
 use super::orgs::Org;
 use super::{contacts, Engine};
-use crate::db::models::{CampaignContactRow, CampaignRow};
+use crate::db::models::{CampaignContactRow, CampaignRow, ContactRow};
 use crate::db::queries;
-use crate::db::writes::{WriteOp, WriteRequest};
+use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::campaign::{display, CallCounts, ContactStatus};
 use crate::domain::time::to_text;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -53,62 +53,78 @@ fn dialing_fields(row: &Value) -> Result<(Option<String>, i32), AppError> {
 }
 
 /// Links each contact (created when its phone is new) to the campaign, in order; a row whose phone
-/// cannot be read is reported with its row number, the others are kept.
+/// cannot be read is reported with its row number, the others are kept. One read finds the
+/// contacts the org already has and one commit creates the new ones and links them all (a list
+/// of 100,000 is one transaction, not 100,000); a contact another request created meanwhile
+/// makes that commit a duplicate, and it is read and made again.
 pub async fn add_contacts(
     engine: &Engine,
     org: &Org,
     campaign: &CampaignRow,
     rows: Vec<Value>,
 ) -> Result<Added, AppError> {
-    let id = campaign.id.clone();
-    let mut position = engine
-        .read(move |conn| Ok(queries::last_campaign_position(conn, &id)?))
-        .await?;
-    let mut ops = Vec::new();
+    let mut parsed = Vec::with_capacity(rows.len());
     let mut invalid = Vec::new();
-    for (n, row) in rows.into_iter().enumerate() {
-        let parsed = contacts::from_body(org, &row);
-        let dialing = parsed.and_then(|new| Ok((new, dialing_fields(&row)?)));
-        let (contact, (tz, priority)) = match dialing {
-            Ok((new, fields)) => (
-                contacts::find_or_insert(&engine.pool, &engine.writer, new).await?,
-                fields,
-            ),
-            Err(error) => {
-                invalid.push(
-                    json!({"row": n + 1, "phone": row.get("phone"), "error": error.to_string()}),
-                );
-                continue;
-            }
-        };
-        position += 1;
-        ops.push(WriteOp::AddCampaignContact(CampaignContactRow {
-            campaign_id: campaign.id.clone(),
-            contact_id: contact.id,
-            org_id: org.id.to_string(),
-            phone: contact.phone,
-            position,
-            status: ContactStatus::Pending.as_str().to_owned(),
-            attempts: 0,
-            last_outcome: None,
-            last_error: None,
-            next_attempt_at: None,
-            call_id: None,
-            updated_at: to_text(chrono::Utc::now()),
-            tz,
-            priority,
-        }));
+    for (n, row) in rows.iter().enumerate() {
+        match contacts::from_body(org, row).and_then(|new| Ok((new, dialing_fields(row)?))) {
+            Ok(contact) => parsed.push(contact),
+            Err(error) => invalid
+                .push(json!({"row": n + 1, "phone": row.get("phone"), "error": error.to_string()})),
+        }
     }
-    let added = ops.len();
-    engine
-        .writer
-        .commit(WriteRequest {
+    let phones: Vec<String> = parsed.iter().map(|(c, _)| c.phone.clone()).collect();
+    for _ in 0..3 {
+        let (org_id, id, phones) = (org.id.to_string(), campaign.id.clone(), phones.clone());
+        let (existing, position) = engine
+            .read(move |conn| {
+                let existing = queries::contacts_by_phones(conn, &org_id, &phones)?;
+                Ok((existing, queries::last_campaign_position(conn, &id)?))
+            })
+            .await?;
+        let mut known: HashMap<String, ContactRow> =
+            existing.into_iter().map(|c| (c.phone.clone(), c)).collect();
+        let mut ops = Vec::with_capacity(parsed.len() * 2);
+        let mut links = Vec::with_capacity(parsed.len());
+        let now = to_text(chrono::Utc::now());
+        for (n, (new, (tz, priority))) in parsed.iter().enumerate() {
+            let contact = known.entry(new.phone.clone()).or_insert_with(|| {
+                ops.push(WriteOp::InsertContact(new.clone()));
+                new.clone()
+            });
+            links.push(WriteOp::AddCampaignContact(CampaignContactRow {
+                campaign_id: campaign.id.clone(),
+                contact_id: contact.id.clone(),
+                org_id: org.id.to_string(),
+                phone: contact.phone.clone(),
+                position: position + 1 + n as i64,
+                status: ContactStatus::Pending.as_str().to_owned(),
+                attempts: 0,
+                last_outcome: None,
+                last_error: None,
+                next_attempt_at: None,
+                call_id: None,
+                updated_at: now.clone(),
+                tz: tz.clone(),
+                priority: *priority,
+            }));
+        }
+        ops.extend(links);
+        let request = WriteRequest {
             org_id: org.id.clone(),
             ops,
             events: Vec::new(),
-        })
-        .await?;
-    Ok(Added { added, invalid })
+        };
+        if let WriteOutcome::Committed(_) = engine.writer.commit(request).await? {
+            return Ok(Added {
+                added: parsed.len(),
+                invalid,
+            });
+        }
+    }
+    Err(AppError::new(
+        Code::ContactExists,
+        "the org's contacts kept changing while these were added; send them again",
+    ))
 }
 
 /// The progress object: the seed's keys, then the richer figures a dashboard needs.

@@ -440,6 +440,39 @@ async fn contacts_arrive_as_json_or_csv_with_bad_rows_reported() {
         .unwrap()
         .iter()
         .all(|c| c["status"] == "pending"));
+    // A number the org already has keeps its contact, as it is; a new one is created.
+    let (status, known) = app
+        .request(
+            "POST",
+            "/api/v1/contacts",
+            Some(&org.api_token),
+            Some(json!({"phone": "+919000000003", "name": "Known"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{known}");
+    let (status, report) = app
+        .request(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/contacts"),
+            Some(&org.api_token),
+            Some(json!([{"phone": "+919000000003", "name": "Other"}, {"phone": "+919000000004"}])),
+        )
+        .await;
+    assert_eq!((status, report["added"].as_u64()), (200, Some(2)));
+    let listed = app
+        .get(&format!("/api/v1/campaigns/{id}/contacts"), &org.api_token)
+        .await;
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    assert_eq!(items[3]["contact_id"], known["id"]);
+    let again = app
+        .get("/api/v1/contacts/by-phone/+919000000003", &org.api_token)
+        .await;
+    assert_eq!(again["name"], "Known");
+    let created = app
+        .get("/api/v1/contacts/by-phone/+919000000004", &org.api_token)
+        .await;
+    assert_eq!(items[4]["contact_id"], created["id"]);
 }
 
 #[actix_web::test]
