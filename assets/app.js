@@ -582,12 +582,14 @@ function renderCampaignDetail() {
   figure('failed', c.failed + c.skipped);
   figure('pending', c.pending + c.retry_scheduled);
   figure('live calls', progress.liveCalls);
-  // The dialer's live figures (its actor's): pace, abandon rate, idle agents, time to finish.
+  // The dialer's live figures (its actor's): pace, abandon rate, idle agents (and, predictive,
+  // those about to be free), time to finish.
   if (progress.dialMode) {
     figure('dial mode', progress.dialMode);
     figure('dials/s', progress.dialRate);
     figure('abandon rate', `${((progress.abandonRate || 0) * 100).toFixed(1)}%`);
     if (progress.agentsIdle !== null && progress.agentsIdle !== undefined) figure('agents idle', progress.agentsIdle);
+    if (progress.dialMode === 'predictive' && progress.agentsFreeing !== null && progress.agentsFreeing !== undefined) figure('agents freeing', progress.agentsFreeing);
     figure('time to finish', progress.etaSeconds === null || progress.etaSeconds === undefined ? '—' : ago(new Date(Date.now() - progress.etaSeconds * 1000).toISOString(), Date.now()));
   }
   for (const [code, n] of Object.entries(progress.dispositions || {})) figure(code, n);

@@ -262,9 +262,9 @@ test('an agent takes a queued call from its own page and disposes of it; the wal
   mkdirSync(new URL('../target', import.meta.url).pathname, { recursive: true });
   await supervisor.screenshot({ path: new URL('../target/desk-wallboard.png', import.meta.url).pathname });
 
-  // A progressive campaign on the queue: its view shows the dialer's live figures.
+  // A predictive campaign on the queue: its view shows the dialer's live figures.
   const { body: dialing } = await org.request('POST', '/api/v1/campaigns', {
-    name: 'Progressive follow-ups', provider: 'twilio', mode: 'progressive', queue_id: queue.id,
+    name: 'Predictive follow-ups', provider: 'twilio', mode: 'predictive', queue_id: queue.id,
     contacts: [{ phone: '+919876500002' }],
   });
   await org.request('POST', `/api/v1/campaigns/${dialing.id}/start`);
@@ -273,8 +273,9 @@ test('an agent takes a queued call from its own page and disposes of it; the wal
   await campaignRow.waitFor();
   await campaignRow.locator('button', { hasText: 'Open' }).click();
   const detail = supervisor.locator('#campaign-detail');
-  await until(async () => /progressive/.test(await detail.textContent()), 'the campaign view names its dial mode');
+  await until(async () => /predictive/.test(await detail.textContent()), 'the campaign view names its dial mode');
   assert.match(await detail.textContent(), /agents idle/);
+  assert.match(await detail.textContent(), /agents freeing/);
   assert.match(await detail.textContent(), /abandon rate/);
   assert.deepEqual(errors, [], 'no script errors');
   await supervisor.close();

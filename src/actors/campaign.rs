@@ -101,6 +101,9 @@ pub struct CampaignActor {
     org: Arc<Org>,
     campaign: CampaignRow,
     contacts: Vec<CampaignContactRow>,
+    /// Each contact's index in `contacts` (rebuilt whenever they are reordered): every call
+    /// that changes finds its contact without a scan of the campaign.
+    at: HashMap<String, usize>,
     /// Live calls (not yet disconnected or final) → their contact.
     live: HashMap<String, String>,
     /// Every call of the campaign seen → (status, analytics merged).
@@ -210,7 +213,7 @@ impl CampaignActor {
     /// Asks the desk how many agents of the campaign's queue are idle and how many will be free
     /// by the time a call dialed now is answered (one question at a time); a changed answer
     /// dials at once.
-    fn ask_idle(&mut self, ctx: &mut Context<Self>) {
+    fn ask_agents(&mut self, ctx: &mut Context<Self>) {
         let Some(queue_id) = self.campaign.queue_id.clone().filter(|_| !self.asking) else {
             return;
         };
@@ -264,6 +267,9 @@ impl CampaignActor {
                 .cmp(&a.priority)
                 .then(a.position.cmp(&b.position))
         });
+        self.at = (self.contacts.iter().enumerate())
+            .map(|(i, c)| (c.contact_id.clone(), i))
+            .collect();
         self.scan_from = 0;
     }
 
@@ -292,9 +298,7 @@ impl CampaignActor {
     }
 
     fn index(&self, contact_id: &str) -> Option<usize> {
-        self.contacts
-            .iter()
-            .position(|c| c.contact_id == contact_id)
+        self.at.get(contact_id).copied()
     }
 
     /// Commits changed rows with the events they make; waits for nothing (the writer keeps order).
@@ -518,7 +522,7 @@ impl CampaignActor {
         let rate = self.account_rate();
         let mode = self.mode();
         if mode != DialMode::Fixed {
-            self.ask_idle(ctx);
+            self.ask_agents(ctx);
         }
         let concurrency = self.campaign.concurrency.max(1) as usize;
         let wanted = calls_wanted(
@@ -1033,10 +1037,10 @@ impl Handler<ContactsAdded> for CampaignActor {
         });
         ctx.wait(read.into_actor(self).map(|added, act, ctx| match added {
             Ok(added) => {
-                let known: std::collections::HashSet<String> =
-                    act.contacts.iter().map(|c| c.contact_id.clone()).collect();
-                act.contacts
-                    .extend(added.into_iter().filter(|c| !known.contains(&c.contact_id)));
+                let new = added
+                    .into_iter()
+                    .filter(|c| !act.at.contains_key(&c.contact_id));
+                act.contacts.extend(new);
                 act.order_contacts();
                 act.progress_dirty = true;
                 act.tick(ctx);
@@ -1049,7 +1053,6 @@ impl Handler<ContactsAdded> for CampaignActor {
     }
 }
 
-/// Appends to a window of the last `limit` values.
 /// A due callback of one of the campaign's contacts (a `CALLBACK` disposition): while the
 /// campaign runs it takes the callback — dialed before any other contact, in one of its own
 /// slots, under its mode, window and daily cap — and stores how the dial went. False when it does
@@ -1072,6 +1075,7 @@ impl Handler<CallbackDue> for CampaignActor {
     }
 }
 
+/// Appends to a window of the last `limit` values.
 fn push_bounded(window: &mut VecDeque<bool>, value: bool, limit: usize) {
     window.push_back(value);
     while window.len() > limit {
@@ -1189,6 +1193,7 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                         org,
                         campaign,
                         contacts: Vec::new(),
+                        at: HashMap::new(),
                         live: HashMap::new(),
                         calls: HashMap::new(),
                         dispositions: HashMap::new(),

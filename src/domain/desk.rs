@@ -486,8 +486,9 @@ impl Desk {
     /// The agents a progressive or predictive campaign paces by: idle agents who can take the
     /// queue's calls (less the answered calls already waiting for one), and — for a predictive
     /// campaign's look-ahead — those expected to be free within `horizon`: their wrap-up ends,
-    /// or their call has lasted nearly its queue's mean talk time (plus the wrap-up after it).
-    /// An agent away, unreachable or busy on a call of its own is in neither.
+    /// or their call will have lasted its queue's mean talk time (plus the wrap-up after it) —
+    /// not one already past that. An agent away, unreachable, offered a call or busy on a call
+    /// of its own is in neither.
     pub fn outlook_for(&self, queue_id: &str, now: DateTime<Utc>, horizon: Duration) -> Outlook {
         let Some(queue) = self.queues.get(queue_id) else {
             return Outlook::default();
@@ -514,7 +515,9 @@ impl Desk {
                         let talk = Duration::milliseconds((talk * 1000.0) as i64);
                         Some(assigned.since + talk + seconds(wrap_up))
                     });
-                    outlook.freeing += usize::from(free_at.is_some_and(|at| at <= by));
+                    // A call already past its expected end says nothing of when it ends.
+                    let soon = free_at.is_some_and(|at| now <= at && at <= by);
+                    outlook.freeing += usize::from(soon);
                 }
                 _ => {}
             }
@@ -1263,6 +1266,11 @@ mod tests {
         );
         assert_eq!(outlook(&d, 165, 6), looks(1, 0));
         assert_eq!(outlook(&d, 165, 7), looks(1, 1), "b is about to be free");
+        assert_eq!(
+            outlook(&d, 175, 5),
+            looks(1, 0),
+            "b's call runs past its expected end: not counted"
+        );
         // An answered campaign call waiting for an agent takes an idle one.
         d.answered.push(Answered {
             call_id: "c3".into(),

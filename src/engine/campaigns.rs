@@ -135,17 +135,20 @@ pub fn progress_json(
     live: u64,
     dispositions: &HashMap<String, u64>,
 ) -> Value {
-    let by_status = |s: ContactStatus| contacts.iter().filter(|c| c.status == s.as_str()).count();
-    let done = by_status(ContactStatus::Done) as u64;
-    // Skipped contacts (do-not-call, cancelled) are not reached: they count with the failed.
-    let failed = (by_status(ContactStatus::Failed) + by_status(ContactStatus::Skipped)) as u64;
-    let mut outcomes: HashMap<String, u64> = HashMap::new();
+    // One pass over the contacts (a campaign may have 100,000): by status, and by last outcome.
+    let mut by_status: HashMap<&str, u64> = HashMap::new();
+    let mut outcomes: HashMap<&str, u64> = HashMap::new();
     for c in contacts {
+        *by_status.entry(c.status.as_str()).or_default() += 1;
         if let Some(outcome) = &c.last_outcome {
-            *outcomes.entry(outcome.clone()).or_default() += 1;
+            *outcomes.entry(outcome.as_str()).or_default() += 1;
         }
     }
-    let attempted = contacts.iter().filter(|c| c.last_outcome.is_some()).count() as f64;
+    let count = |s: ContactStatus| by_status.get(s.as_str()).copied().unwrap_or(0);
+    let done = count(ContactStatus::Done);
+    // Skipped contacts (do-not-call, cancelled) are not reached: they count with the failed.
+    let failed = count(ContactStatus::Failed) + count(ContactStatus::Skipped);
+    let attempted = outcomes.values().sum::<u64>() as f64;
     let answered = outcomes.get("completed").copied().unwrap_or(0) as f64;
     let total = contacts.len() as u64;
     json!({
@@ -158,13 +161,13 @@ pub fn progress_json(
         "totalCalls": counts.total(),
         "liveCalls": live,
         "contacts": {
-            "pending": by_status(ContactStatus::Pending),
-            "dialing": by_status(ContactStatus::Dialing),
-            "in_call": by_status(ContactStatus::InCall),
-            "retry_scheduled": by_status(ContactStatus::RetryScheduled),
-            "done": by_status(ContactStatus::Done),
-            "failed": by_status(ContactStatus::Failed),
-            "skipped": by_status(ContactStatus::Skipped),
+            "pending": count(ContactStatus::Pending),
+            "dialing": count(ContactStatus::Dialing),
+            "in_call": count(ContactStatus::InCall),
+            "retry_scheduled": count(ContactStatus::RetryScheduled),
+            "done": done,
+            "failed": count(ContactStatus::Failed),
+            "skipped": count(ContactStatus::Skipped),
         },
         "outcomes": outcomes,
         "dispositions": dispositions,

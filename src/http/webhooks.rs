@@ -242,25 +242,30 @@ fn plivo_answer(
     target: Option<&str>,
     message: Option<&str>,
 ) -> String {
-    let flag = |name: &str| {
-        form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, v)| k == name && v == "1")
-    };
+    let flag = |name| query_value(req, name).is_some_and(|v| v == "1");
     let xml = match flag("hold") {
         true => plivo::hold_xml(None, 30),
         false => plivo::answer_xml(target, message.unwrap_or(DEFAULT_INBOUND_MESSAGE)),
     };
     match flag("record") {
-        true => plivo::recorded(&xml, &recording_url(state, org, &accepted.call_id)),
+        true => plivo::recorded(&xml, &plivo_recording_url(state, org, &accepted.call_id)),
         false => xml,
     }
 }
 
-/// Where a provider reports a call's recording.
-fn recording_url(state: &AppState, org: &Org, call_id: &impl std::fmt::Display) -> String {
+/// Where Plivo reports a call's recording.
+fn plivo_recording_url(state: &AppState, org: &Org, call_id: &impl std::fmt::Display) -> String {
     format!(
         "{}/webhooks/plivo/{}/recording?call={call_id}",
         state.engine.public_url, org.id
     )
+}
+
+/// The value of one field of the request's query (the first, if it repeats).
+fn query_value(req: &HttpRequest, name: &str) -> Option<String> {
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The call a callback URL names with `?call=<our id>`, if the org has it for that provider.
@@ -270,10 +275,7 @@ async fn named_call(
     org: &Org,
     provider: Provider,
 ) -> Result<Option<CallId>, AppError> {
-    let Some(call_id) = form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(k, _)| k == "call")
-        .and_then(|(_, v)| CallId::parse(&v))
-    else {
+    let Some(call_id) = query_value(req, "call").and_then(|v| CallId::parse(&v)) else {
         return Ok(None);
     };
     let known = calls::is_providers(&state.engine, &org.id, &call_id, provider.as_str()).await?;
@@ -420,15 +422,13 @@ pub async fn plivo_connect(
                 });
             // A campaign's call records from its answer, when its campaign or org says so.
             let record = org.record && call.campaign_id.is_none();
-            let recording = recording_url(&state, &org, &call.id);
+            let recording = plivo_recording_url(&state, &org, &call.id);
             plivo::connect_xml(&target, record.then_some(recording.as_str()))
         }
         // No agent: the desk's goodbye (a queue's overflow message, a campaign's abandon
         // message) is in the URL it transferred the call to.
         None => {
-            let say = form_urlencoded::parse(req.query_string().as_bytes())
-                .find(|(k, _)| k == "say")
-                .map(|(_, v)| v.into_owned());
+            let say = query_value(&req, "say");
             plivo::answer_xml(None, say.as_deref().unwrap_or(DEFAULT_INBOUND_MESSAGE))
         }
     };

@@ -51,6 +51,24 @@ impl Provider {
     }
 }
 
+/// Why a request to a provider or the PBX got no answer, with its causes ("error sending
+/// request: connection closed before message completed"), without its URL (which may name an
+/// account).
+pub fn unreachable_reason(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !reason.contains(&cause_text) {
+            reason.push_str(": ");
+            reason.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    reason
+}
+
 /// The name/value pairs of a form body or query string, decoded, in the order sent
 /// (repeated names kept: signatures cover every value).
 pub fn form_pairs(encoded: &[u8]) -> Vec<(String, String)> {

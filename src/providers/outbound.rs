@@ -105,7 +105,7 @@ async fn answer_of(
 ) -> Result<Value, OriginateError> {
     let unreachable = |e: reqwest::Error| OriginateError::Unreachable {
         provider: provider.as_str(),
-        message: e.without_url().to_string(),
+        message: super::unreachable_reason(e),
     };
     let response = request.send().await.map_err(unreachable)?;
     let status = response.status().as_u16();

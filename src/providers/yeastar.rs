@@ -582,7 +582,7 @@ impl YeastarApi {
         if let Some(token) = access_token {
             request = request.query(&[("access_token", token)]);
         }
-        let unreachable = |e: reqwest::Error| DialError::Unreachable(e.without_url().to_string());
+        let unreachable = |e: reqwest::Error| DialError::Unreachable(super::unreachable_reason(e));
         request
             .send()
             .await

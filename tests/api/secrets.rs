@@ -58,9 +58,10 @@ async fn tokens_and_credentials_never_reach_logs_errors_or_metrics() {
             .await,
     );
 
-    // Calls through each provider, and an extension dial through the PBX: all fail upstream.
+    // Calls through each provider, and an extension dial through the PBX: all fail upstream,
+    // each saying why (the cause under reqwest's "error sending request"), never with a secret.
     for provider in ["twilio", "exotel", "bolna"] {
-        keep(
+        let (_, call) = keep(
             app.request(
                 "POST",
                 "/api/v1/calls",
@@ -68,6 +69,11 @@ async fn tokens_and_credentials_never_reach_logs_errors_or_metrics() {
                 Some(json!({"to": "+919812300001", "provider": provider})),
             )
             .await,
+        );
+        let cause = call["hangup_cause"].as_str().unwrap_or_default();
+        assert!(
+            cause.contains("could not be reached") && cause.contains("Connection refused"),
+            "{provider}: {call}"
         );
     }
     keep(
