@@ -705,8 +705,14 @@ impl CampaignActor {
                     }
                 }
                 self.contacts[i].status = ContactStatus::InCall.as_str().to_owned();
-                let status = dialed.call.status;
-                let analytics = dialed.call.analytics.is_some();
+                // The call's callbacks may have been heard before the dial's own answer (a
+                // callee who does not answer within the API's round trip under load): the
+                // further of the two says where the call is (statuses only move forward).
+                let placed = (dialed.call.status, dialed.call.analytics.is_some());
+                let (status, analytics) = match self.calls.get(&call_id) {
+                    Some(heard) if heard.0.rank() >= placed.0.rank() => *heard,
+                    _ => placed,
+                };
                 self.calls.insert(call_id.clone(), (status, analytics));
                 if status.is_live() {
                     self.live.insert(call_id.clone(), contact_id.to_owned());

@@ -64,8 +64,13 @@ impl Engine {
         writer: Writer,
         billing: BillingBook,
     ) -> Result<Self, String> {
+        // An idle pooled connection is dropped before a server's keep-alive closes it (5 s is
+        // common, and the stand-in's): reusing one the server is closing at that moment fails
+        // the request with "connection closed before message completed", and a call's
+        // origination cannot be retried blindly.
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
+            .pool_idle_timeout(Duration::from_secs(3))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Engine {

@@ -18,6 +18,10 @@ pub enum TwilioPlay {
     /// A signed `initiated` callback is posted, and accepted, before the API answers (a callback
     /// that beats the API's answer); nothing follows.
     EarlyInitiated,
+    /// A signed `no-answer` callback is posted, and accepted, before the API answers (a callee
+    /// who did not answer within the API's round trip, as under load): the call is over before
+    /// its dial returns.
+    EarlyNoAnswer,
     /// Every status callback, `step` apart: `initiated`, `ringing`, then `busy` for numbers
     /// ending in 7, else `in-progress` and `completed`; with `MachineDetection=Enable`, the
     /// `in-progress` one says `AnsweredBy` (`machine_end_beep` for numbers ending in 5, else
@@ -128,6 +132,7 @@ impl FakeProviders {
             tally: Mutex::default(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
+                .pool_idle_timeout(Duration::from_secs(3))
                 .build()
                 .map_err(std::io::Error::other)?,
         });
@@ -265,15 +270,23 @@ async fn twilio_callback(
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish();
-    let response = client
-        .post(url)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .header("X-Twilio-Signature", signature)
-        .body(body)
-        .send()
-        .await
-        .ok()?;
-    Some(response.status().as_u16())
+    // Like Twilio, a callback whose connection failed is sent again (up to 3 times): a pooled
+    // connection the engine closed at that moment must not lose the callback.
+    for _ in 0..3 {
+        let sent = client
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("X-Twilio-Signature", &signature)
+            .body(body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(response) => return Some(response.status().as_u16()),
+            Err(error) => tracing::debug!(%error, "a Twilio callback could not be sent: again"),
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
 }
 
 /// Twilio `POST /2010-04-01/Accounts/{sid}/Calls.json` (providers.md §1.1).
@@ -322,6 +335,14 @@ async fn twilio_calls(
     match script.twilio_play {
         TwilioPlay::EarlyInitiated => {
             let early = params("initiated", 0);
+            let status = twilio_callback(&shared.client, &callback, &token, &early).await;
+            if status != Some(200) {
+                tracing::warn!(?status, "the early callback was not accepted");
+            }
+        }
+        TwilioPlay::EarlyNoAnswer => {
+            shared.tally.lock().unwrap().live -= 1;
+            let early = params("no-answer", 1);
             let status = twilio_callback(&shared.client, &callback, &token, &early).await;
             if status != Some(200) {
                 tracing::warn!(?status, "the early callback was not accepted");

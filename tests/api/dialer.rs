@@ -844,3 +844,34 @@ async fn a_due_callback_is_dialed_by_its_running_campaign_first_and_in_one_of_it
     assert_eq!(call["campaign_id"], id.as_str());
     assert_eq!(call["contact_id"], first["contact_id"]);
 }
+
+#[actix_web::test]
+async fn a_call_over_before_its_dial_returns_still_frees_its_slot_and_moves_its_contact_on() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyNoAnswer);
+    let org = dialer_org(&app, &providers).await;
+    let leads: Vec<Value> = (0..3)
+        .map(|i| json!({"phone": format!("+91900000095{i}")}))
+        .collect();
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Early ends", "provider": "twilio", "concurrency": 1, "contacts": leads}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    until("the campaign completes", async || {
+        let campaign = app
+            .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+            .await;
+        (campaign["status"] == "completed").then_some(())
+    })
+    .await;
+    assert_eq!(providers.tally().total, 3);
+    let all = contacts(&app, &org, &id).await;
+    assert!(
+        all.iter()
+            .all(|c| c["status"] == "failed" && c["last_outcome"] == "no_answer"),
+        "{all:?}"
+    );
+}
