@@ -270,8 +270,8 @@ async fn twilio_callback(
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish();
-    // Like Twilio, a callback whose connection failed is sent again (up to 3 times): a pooled
-    // connection the engine closed at that moment must not lose the callback.
+    // A callback whose pooled connection the engine closed at that moment is sent again (up to
+    // 3 times), as Twilio retries; an engine that cannot be connected to (stopped) is not.
     for _ in 0..3 {
         let sent = client
             .post(url)
@@ -282,6 +282,7 @@ async fn twilio_callback(
             .await;
         match sent {
             Ok(response) => return Some(response.status().as_u16()),
+            Err(error) if error.is_connect() => return None,
             Err(error) => tracing::debug!(%error, "a Twilio callback could not be sent: again"),
         }
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
