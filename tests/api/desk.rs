@@ -646,13 +646,7 @@ async fn a_callback_disposition_dials_the_contact_again_at_the_chosen_time_throu
     assert_eq!(status, 200, "{body}");
     let pending = app.get("/api/v1/callbacks", &org.api_token).await;
     assert_eq!(pending["items"][0]["status"], "pending");
-    until("the campaign completes", async || {
-        let campaign = app
-            .get(&format!("/api/v1/campaigns/{campaign_id}"), &org.api_token)
-            .await;
-        (campaign["status"] == "completed").then_some(())
-    })
-    .await;
+    crate::dialer::until_completed(&app, &org, &campaign_id).await;
     assert_eq!(
         providers.bodies("twilio").len(),
         1,

@@ -50,6 +50,17 @@ async fn start(app: &TestApp, org: &TestOrg, id: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
+/// Waits until the campaign is `completed`: the campaign.
+pub async fn until_completed(app: &TestApp, org: &TestOrg, id: &str) -> Value {
+    until("the campaign completes", async || {
+        let campaign = app
+            .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+            .await;
+        (campaign["status"] == "completed").then_some(campaign)
+    })
+    .await
+}
+
 async fn contacts(app: &TestApp, org: &TestOrg, id: &str) -> Vec<Value> {
     let page = app
         .get(
@@ -92,13 +103,7 @@ async fn contacts_added_while_a_campaign_runs_are_dialed_before_it_completes() {
         )
         .await;
     assert_eq!((status, added["added"].as_u64()), (200, Some(2)), "{added}");
-    let done = until("the campaign completes", async || {
-        let campaign = app
-            .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
-            .await;
-        (campaign["status"] == "completed").then_some(campaign)
-    })
-    .await;
+    let done = until_completed(&app, &org, &id).await;
     assert_eq!(done["status"], "completed");
     let all = contacts(&app, &org, &id).await;
     assert_eq!(all.len(), 3);
@@ -453,13 +458,7 @@ async fn a_progressive_campaign_dials_one_call_per_idle_agent_and_connects_each_
     )
     .await;
     start(&app, &org, &id).await;
-    until("the campaign completes", async || {
-        let campaign = app
-            .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
-            .await;
-        (campaign["status"] == "completed").then_some(())
-    })
-    .await;
+    until_completed(&app, &org, &id).await;
     assert!(
         providers.tally().max_live <= 2,
         "one call per idle agent: {:?}",
@@ -814,13 +813,7 @@ async fn a_due_callback_is_dialed_by_its_running_campaign_first_and_in_one_of_it
         (callback["status"] == "dialed").then_some(callback)
     })
     .await;
-    until("the campaign completes", async || {
-        let campaign = app
-            .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
-            .await;
-        (campaign["status"] == "completed").then_some(())
-    })
-    .await;
+    until_completed(&app, &org, &id).await;
     let numbers = dialed(&providers);
     assert_eq!(numbers.len(), 7, "{numbers:?}");
     let again = numbers.iter().rposition(|n| n == "+919000000900").unwrap();
@@ -861,13 +854,7 @@ async fn a_call_over_before_its_dial_returns_still_frees_its_slot_and_moves_its_
     )
     .await;
     start(&app, &org, &id).await;
-    until("the campaign completes", async || {
-        let campaign = app
-            .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
-            .await;
-        (campaign["status"] == "completed").then_some(())
-    })
-    .await;
+    until_completed(&app, &org, &id).await;
     assert_eq!(providers.tally().total, 3);
     let all = contacts(&app, &org, &id).await;
     assert!(
