@@ -276,6 +276,7 @@ test('an agent takes a queued call from its own page and disposes of it; the wal
   await until(async () => /predictive/.test(await detail.textContent()), 'the campaign view names its dial mode');
   assert.match(await detail.textContent(), /agents idle/);
   assert.match(await detail.textContent(), /agents freeing/);
+  await supervisor.screenshot({ path: new URL('../target/campaign-dialer.png', import.meta.url).pathname });
   assert.match(await detail.textContent(), /abandon rate/);
   assert.deepEqual(errors, [], 'no script errors');
   await supervisor.close();

@@ -184,7 +184,7 @@ impl CampaignActor {
 
     /// The dialer's live figures: dials a second over the last minute, the abandon rate, idle
     /// agents of its queue, and the seconds to go at this pace (null when it is not dialing).
-    fn figures(&self) -> Value {
+    fn figures(&self, left: u64) -> Value {
         let now = Instant::now();
         let recent = self
             .dial_times
@@ -195,7 +195,7 @@ impl CampaignActor {
             now.duration_since(*t).as_secs_f64().clamp(1.0, 60.0)
         });
         let dial_rate = recent as f64 / window;
-        let left = self.contacts.iter().filter(|c| dialable(&c.status)).count() as f64;
+        let left = left as f64;
         let agents = self.mode() != DialMode::Fixed;
         let measured = self.measured();
         serde_json::json!({
@@ -402,7 +402,13 @@ impl CampaignActor {
             self.live.len() as u64,
             &dispositions,
         );
-        if let (Value::Object(fields), Value::Object(figures)) = (&mut progress, self.figures()) {
+        // The contacts still to dial, as the progress just counted them.
+        let left = ["pending", "retry_scheduled"]
+            .iter()
+            .filter_map(|s| progress["contacts"][s].as_u64())
+            .sum();
+        if let (Value::Object(fields), Value::Object(figures)) = (&mut progress, self.figures(left))
+        {
             fields.extend(figures);
         }
         progress
