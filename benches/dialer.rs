@@ -8,6 +8,10 @@
 //! 100000 —, `DIALER_AGENTS` 200, `DIALER_CPS` 200, `DIALER_ANSWERED` 0.4, `DIALER_RING_MS` 500,
 //! `DIALER_TALK_MS` 2000, `DIALER_WRAP_S` 1). Engine, stand-in and agents share the process; the
 //! agents are real dashboard sessions (agent tokens' WebSockets).
+//!
+//! `DIALER_RETRY_S` (unset: no third run) adds a third campaign: predictive again, its no-answers
+//! retried after that many seconds (say 7200, the two hours), measured until every
+//! contact had its first attempt — the retries waiting behind must not slow the dialing down.
 
 #[path = "common/usage.rs"]
 mod usage;
@@ -75,18 +79,23 @@ async fn run(
     stand_in: &FakeProviders,
     wal: &std::path::Path,
     mode: &str,
+    retry_s: Option<u64>,
     queue_id: &str,
     contacts: u64,
     offset: u64,
     cps: f64,
 ) -> Run {
+    let recycle = match retry_s {
+        Some(after_s) => json!([{"outcome": "no_answer", "after_s": after_s, "max_attempts": 2}]),
+        None => json!([]),
+    };
     let campaign = api
         .call(
             "POST",
             "/api/v1/campaigns",
             Some(
                 json!({"name": mode, "provider": "twilio", "mode": mode, "queue_id": queue_id,
-                "concurrency": 1000, "calls_per_second": cps}),
+                "concurrency": 1000, "calls_per_second": cps, "recycle": recycle}),
             ),
         )
         .await;
@@ -123,6 +132,16 @@ async fn run(
             .await;
         max_live = max_live.max(progress["liveCalls"].as_u64().unwrap_or(0));
         if progress["campaignStatus"] == "completed" {
+            break progress;
+        }
+        // With retries waiting: done when every contact had its first attempt.
+        let first_attempts_left: u64 = ["pending", "dialing", "in_call"]
+            .iter()
+            .filter_map(|s| progress["contacts"][s].as_u64())
+            .sum();
+        if retry_s.is_some() && first_attempts_left == 0 && progress["liveCalls"] == 0 {
+            api.call("POST", &format!("/api/v1/campaigns/{id}/cancel"), None)
+                .await;
             break progress;
         }
     };
@@ -239,13 +258,24 @@ fn main() {
         );
         let wal = dir.join("bench.db-wal");
         let baseline =
-            run(&api, &stand_in, &wal, "progressive", &queue_id, contacts, 0, cps).await;
+            run(&api, &stand_in, &wal, "progressive", None, &queue_id, contacts, 0, cps).await;
         let predictive =
-            run(&api, &stand_in, &wal, "predictive", &queue_id, contacts, contacts, cps).await;
+            run(&api, &stand_in, &wal, "predictive", None, &queue_id, contacts, contacts, cps).await;
+        let retry_s = std::env::var("DIALER_RETRY_S").ok().and_then(|v| v.parse().ok());
+        let mut retried = None;
+        if retry_s.is_some() {
+            let offset = 2 * contacts;
+            let run = run(&api, &stand_in, &wal, "predictive", retry_s, &queue_id, contacts, offset, cps);
+            retried = Some(run.await);
+        }
         let (_, peak) = usage();
-        for (name, r) in [("progressive (baseline)", &baseline), ("predictive", &predictive)] {
+        let retried_name = format!("predictive, retries {}s", retry_s.unwrap_or(0));
+        let runs = [("progressive (baseline)", &baseline), ("predictive", &predictive)]
+            .into_iter()
+            .chain(retried.as_ref().map(|r| (retried_name.as_str(), r)));
+        for (name, r) in runs {
             println!(
-                "{name:<24} {:>7.1} dials/s over {:>6.1} s   abandon rate {:.3} (last 100 answers; {} abandoned = {:.2} % of all)   calls out at most {}   WAL at most {:.0} MiB   CPU {:.1} s ({:.0} % of a core)",
+                "{name:<28} {:>7.1} dials/s over {:>6.1} s   abandon rate {:.3} (last 100 answers; {} abandoned = {:.2} % of all)   calls out at most {}   WAL at most {:.0} MiB   CPU {:.1} s ({:.0} % of a core)",
                 r.dials as f64 / r.seconds,
                 r.seconds,
                 r.abandon_rate,
@@ -262,6 +292,12 @@ fn main() {
             (predictive.dials as f64 / predictive.seconds) / (baseline.dials as f64 / baseline.seconds),
             predictive.seconds / baseline.seconds
         );
+        if let Some(retried) = &retried {
+            println!(
+                "predictive with no-answers waiting to be retried ÷ predictive: dial rate ×{:.2}",
+                (retried.dials as f64 / retried.seconds) / (predictive.dials as f64 / predictive.seconds)
+            );
+        }
         for desk in desks {
             desk.abort();
         }

@@ -16,6 +16,7 @@ use crate::domain::campaign::{
     after_call, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy,
 };
 use crate::domain::desk::Outlook;
+use crate::domain::dial_queue::{DialQueue, Dialable};
 use crate::domain::dialer::{
     calls_wanted, outcome_word, zone_of, AmdRule, DialMode, Measured, ABANDON_WINDOW,
 };
@@ -117,9 +118,9 @@ pub struct CampaignActor {
     gate: Arc<AtomicBool>,
     progress_dirty: bool,
     progress_at: Instant,
-    /// No contact before this index can be dialed (pending or waiting for a retry): where the
-    /// search for the next one starts, so a large campaign is not scanned from its top per dial.
-    scan_from: usize,
+    /// The contacts that may still be dialed (pending, or waiting for a retry), by place in
+    /// `contacts`: the next is found without a scan of the campaign.
+    queue: DialQueue,
     /// The calling window, read once (a campaign's window does not change).
     window: Option<CallingWindow>,
     /// One of its writes failed: its state is read back at the next tick with no dial in flight.
@@ -270,26 +271,25 @@ impl CampaignActor {
         self.at = (self.contacts.iter().enumerate())
             .map(|(i, c)| (c.contact_id.clone(), i))
             .collect();
-        self.scan_from = 0;
+        self.queue.clear();
+        for (i, contact) in self.contacts.iter().enumerate() {
+            self.queue.set(i, dialable(contact));
+        }
     }
 
-    /// Whether the campaign's window is open now for this contact, read in its own zone (its
-    /// `tz`, else the zone its number says, else the window's); memoized per zone for a tick.
+    /// Whether the campaign's window is open now in this zone (a contact's own, see
+    /// [`zone_for`]; None: the window's); memoized per zone for a tick.
     fn window_open(
         window: Option<&CallingWindow>,
-        contact: &CampaignContactRow,
+        zone: Option<&str>,
         now: chrono::DateTime<Utc>,
         seen: &mut HashMap<Option<String>, bool>,
     ) -> bool {
         let Some(window) = window else {
             return true;
         };
-        let zone = contact
-            .tz
-            .clone()
-            .or_else(|| zone_of(&contact.phone).map(str::to_owned));
         *seen
-            .entry(zone)
+            .entry(zone.map(str::to_owned))
             .or_insert_with_key(|zone| window.contains_in(now, zone.as_deref()))
     }
 
@@ -344,7 +344,6 @@ impl CampaignActor {
                 act.order_contacts();
                 act.live.clear();
                 act.calls.clear();
-                act.scan_from = 0;
                 act.progress_dirty = true;
                 act.recover_contacts(calls);
             }
@@ -356,9 +355,7 @@ impl CampaignActor {
     }
 
     fn save_contact(&mut self, i: usize) -> Saved {
-        if dialable(&self.contacts[i].status) {
-            self.scan_from = self.scan_from.min(i);
-        }
+        self.queue.set(i, dialable(&self.contacts[i]));
         self.contacts[i].updated_at = to_text(Utc::now());
         self.progress_dirty = true;
         self.write(
@@ -422,30 +419,9 @@ impl CampaignActor {
         now: chrono::DateTime<Utc>,
         windows: &mut HashMap<Option<String>, bool>,
     ) -> Option<usize> {
-        while self
-            .contacts
-            .get(self.scan_from)
-            .is_some_and(|c| !dialable(&c.status))
-        {
-            self.scan_from += 1;
-        }
-        let from = self.scan_from;
         let window = self.window.as_ref();
-        self.contacts[from..]
-            .iter()
-            .position(|c| {
-                let due = match ContactStatus::parse(&c.status) {
-                    Some(ContactStatus::Pending) => true,
-                    Some(ContactStatus::RetryScheduled) => c
-                        .next_attempt_at
-                        .as_deref()
-                        .and_then(from_text)
-                        .is_none_or(|at| at <= now),
-                    _ => false,
-                };
-                due && Self::window_open(window, c, now, windows)
-            })
-            .map(|i| from + i)
+        self.queue
+            .next(now, |zone| Self::window_open(window, zone, now, windows))
     }
 
     /// The first due callback whose contact has no call live and whose window is open, with
@@ -463,7 +439,8 @@ impl CampaignActor {
                 ContactStatus::parse(&contact.status),
                 Some(ContactStatus::Dialing | ContactStatus::InCall)
             );
-            (!live && Self::window_open(window, contact, now, windows)).then_some((at, i))
+            let zone = zone_for(contact);
+            (!live && Self::window_open(window, zone.as_deref(), now, windows)).then_some((at, i))
         })?;
         self.callbacks.remove(at).map(|callback| (i, callback))
     }
@@ -767,6 +744,7 @@ impl CampaignActor {
             || self.in_flight > 0
             || !self.live.is_empty()
             || !self.callbacks.is_empty()
+            || !self.queue.is_empty()
         {
             return;
         }
@@ -899,7 +877,7 @@ impl Handler<Steer> for CampaignActor {
                 for i in reopened {
                     drop(self.save_contact(i));
                 }
-                if !self.contacts.iter().any(|c| dialable(&c.status)) {
+                if self.queue.is_empty() {
                     return conflict(
                         Code::NothingToDial,
                         "the campaign has no contact left to dial".into(),
@@ -921,7 +899,7 @@ impl Handler<Steer> for CampaignActor {
             {
                 let mut skipped = Vec::new();
                 for (i, c) in self.contacts.iter_mut().enumerate() {
-                    if dialable(&c.status) {
+                    if dialable(c).is_some() {
                         c.status = ContactStatus::Skipped.as_str().to_owned();
                         c.last_error = Some("cancelled".into());
                         skipped.push(i);
@@ -1117,9 +1095,24 @@ fn start_of_day(now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
         .map_or(now, |midnight| midnight.and_utc())
 }
 
-/// Whether a contact in this status may still be dialed (now or at its retry time).
-fn dialable(status: &str) -> bool {
-    status == ContactStatus::Pending.as_str() || status == ContactStatus::RetryScheduled.as_str()
+/// The contact's place in the dial queue when it may still be dialed: due now when pending (or
+/// its retry time is unreadable), else at its retry time.
+fn dialable(contact: &CampaignContactRow) -> Option<Dialable> {
+    let due = match ContactStatus::parse(&contact.status)? {
+        ContactStatus::Pending => None,
+        ContactStatus::RetryScheduled => contact.next_attempt_at.as_deref().and_then(from_text),
+        _ => return None,
+    };
+    Some(Dialable {
+        zone: zone_for(contact),
+        due,
+    })
+}
+
+/// The zone a contact's calling window is read in: its own `tz`, else the one its number says
+/// (None: the campaign window's).
+fn zone_for(contact: &CampaignContactRow) -> Option<String> {
+    (contact.tz.clone()).or_else(|| zone_of(&contact.phone).map(str::to_owned))
 }
 
 /// The campaign actors, by campaign id; a campaign's actor is started (and loaded) when first
@@ -1213,7 +1206,7 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                         gate: Arc::new(AtomicBool::new(running)),
                         progress_dirty: true,
                         progress_at: Instant::now() - PROGRESS_EVERY,
-                        scan_from: 0,
+                        queue: DialQueue::default(),
                         window,
                         diverged: Arc::new(AtomicBool::new(false)),
                         resynced_at: Instant::now() - RESYNC_EVERY,

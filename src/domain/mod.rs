@@ -4,6 +4,7 @@ pub mod billing;
 pub mod call;
 pub mod campaign;
 pub mod desk;
+pub mod dial_queue;
 pub mod dialer;
 pub mod events;
 pub mod extension;
