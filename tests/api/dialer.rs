@@ -288,6 +288,55 @@ async fn higher_priority_leads_are_dialed_first() {
 }
 
 #[actix_web::test]
+async fn a_lead_waiting_for_its_retry_holds_up_none_after_it() {
+    let app = spawn_app().await;
+    let providers = full_play();
+    let org = dialer_org(&app, &providers).await;
+    // The first lead is busy (numbers ending in 7) and is retried only in an hour.
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Later", "provider": "twilio", "concurrency": 1,
+        "recycle": [{"outcome": "busy", "after_s": 3600, "max_attempts": 3}],
+        "contacts": [
+            {"phone": "+919000000401"},
+            {"phone": "+919000000417", "priority": 5},
+            {"phone": "+919000000421"},
+        ]}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    let waiting = until("the two after it are done", async || {
+        let all = contacts(&app, &org, &id).await;
+        let done = all.iter().filter(|c| c["status"] == "done").count();
+        let waiting = all.iter().find(|c| c["status"] == "retry_scheduled");
+        (done == 2).then(|| waiting.cloned()).flatten()
+    })
+    .await;
+    assert_eq!(
+        dialed(&providers),
+        ["+919000000417", "+919000000401", "+919000000421"]
+    );
+    assert_eq!(waiting["phone"], "+919000000417");
+    let retry: chrono::DateTime<chrono::Utc> = waiting["next_attempt_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        retry > chrono::Utc::now() + chrono::Duration::minutes(59),
+        "{waiting}"
+    );
+    // Its hour has not come: it is not dialed again, and the campaign waits for it.
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(dialed(&providers).len(), 3);
+    let stored = app
+        .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+        .await;
+    assert_eq!(stored["status"], "running", "{stored}");
+}
+
+#[actix_web::test]
 async fn answering_machine_detection_is_asked_for_and_a_machine_is_hung_up_on() {
     let app = spawn_app().await;
     let providers = full_play();
