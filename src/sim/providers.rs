@@ -265,14 +265,17 @@ async fn twilio_callback(
     auth_token: &str,
     params: &[(String, String)],
 ) -> Option<u16> {
-    let url = url.split('#').next().unwrap_or(url);
+    let (url, fragment) = url.split_once('#').unwrap_or((url, ""));
+    let again_on_5xx = retries_on_5xx(fragment);
     let signature = twilio::signature(auth_token, url, params);
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish();
     // A callback whose pooled connection the engine closed at that moment is sent again (up to
-    // 3 times), as Twilio retries; an engine that cannot be connected to (stopped) is not.
-    for _ in 0..3 {
+    // 3 times), as Twilio retries; an engine that cannot be connected to (stopped) is not. A 5xx
+    // is sent again only as the URL's retry override (`#rc=…&rp=…5xx`) asks, a second later.
+    let (mut broken, mut refused) = (0, 0);
+    loop {
         let sent = client
             .post(url)
             .header("Content-Type", "application/x-www-form-urlencoded")
@@ -281,13 +284,36 @@ async fn twilio_callback(
             .send()
             .await;
         match sent {
+            Ok(response) if response.status().is_server_error() && refused < again_on_5xx => {
+                refused += 1;
+                actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+            }
             Ok(response) => return Some(response.status().as_u16()),
             Err(error) if error.is_connect() => return None,
-            Err(error) => tracing::debug!(%error, "a Twilio callback could not be sent: again"),
+            Err(error) if broken < 2 => {
+                broken += 1;
+                tracing::debug!(%error, "a Twilio callback could not be sent: again");
+                actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(_) => return None,
         }
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
-    None
+}
+
+/// How many times Twilio sends a callback again after a 5xx, as its URL's fragment says
+/// (`rc` retries when `rp` names `5xx` or `all`; by default none).
+fn retries_on_5xx(fragment: &str) -> u32 {
+    let fields: HashMap<_, _> = fragment
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    let policy = fields.get("rp").copied().unwrap_or("ct,rt");
+    let on_5xx = policy.split(',').any(|p| p == "5xx" || p == "all");
+    match (on_5xx, fields.get("rc")) {
+        (true, Some(count)) => count.parse().unwrap_or(1).min(5),
+        (true, None) => 1,
+        (false, _) => 0,
+    }
 }
 
 /// Twilio `POST /2010-04-01/Accounts/{sid}/Calls.json` (providers.md §1.1).
@@ -700,4 +726,24 @@ async fn pbx_dial(
         }
     }
     HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "SUCCESS", "call_id": call_id}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retries_on_5xx;
+
+    #[test]
+    fn a_5xx_is_sent_again_only_as_the_urls_override_says() {
+        for (fragment, again) in [
+            ("", 0),
+            // What the engine appends to every Twilio callback URL it hands out.
+            ("rc=3&rp=ct,rt,5xx", 3),
+            ("rc=3&rp=ct,rt", 0),
+            ("rp=all", 1),
+            ("rc=9&rp=5xx", 5),
+            ("rc=x&rp=5xx", 1),
+        ] {
+            assert_eq!(retries_on_5xx(fragment), again, "{fragment}");
+        }
+    }
 }
