@@ -59,6 +59,10 @@ pub struct Settings {
     pub writer_max_batch: usize,
     /// `SWITCHBOARD_CALL_GRACE_S`: how long a finished call's actor stays for late events.
     pub call_grace: Duration,
+    /// `SWITCHBOARD_CAMPAIGN_GRACE_S`: how long the actor of a campaign that does not run (and has
+    /// no call live) stays in memory after it was last used; read back from the database when
+    /// next needed.
+    pub campaign_grace: Duration,
     /// `SWITCHBOARD_PRICE_RETRY_S`: the first wait before a provider's API is asked again for a
     /// price it did not have yet (doubled each time, at most an hour; given up after a day).
     pub price_retry: Duration,
@@ -96,6 +100,7 @@ impl Default for Settings {
             sqlite_sync: SqliteSync::Full,
             writer_max_batch: 1000,
             call_grace: Duration::from_secs(60),
+            campaign_grace: Duration::from_secs(60),
             price_retry: Duration::from_secs(30),
             read_pool_size: 8,
             ws_heartbeat: Duration::from_secs(10),
@@ -163,6 +168,7 @@ impl Settings {
             sqlite_sync,
             writer_max_batch: number("SWITCHBOARD_WRITER_MAX_BATCH", 1000)? as usize,
             call_grace: secs("SWITCHBOARD_CALL_GRACE_S", defaults.call_grace)?,
+            campaign_grace: secs("SWITCHBOARD_CAMPAIGN_GRACE_S", defaults.campaign_grace)?,
             price_retry: secs("SWITCHBOARD_PRICE_RETRY_S", defaults.price_retry)?,
             read_pool_size: number("SWITCHBOARD_READ_POOL", 8)? as u32,
             ws_heartbeat: secs("SWITCHBOARD_WS_HEARTBEAT_S", defaults.ws_heartbeat)?,

@@ -147,6 +147,9 @@ pub struct CampaignActor {
     /// Due callbacks of its contacts, oldest first: each is dialed before any other contact, in
     /// the next free slot (once its contact has no call live and its window is open).
     callbacks: VecDeque<CallbackRow>,
+    /// When a message last reached it: a campaign that does not run leaves memory after the
+    /// grace (`campaign_grace`) without one.
+    used_at: Instant,
 }
 
 impl CampaignActor {
@@ -483,8 +486,24 @@ impl CampaignActor {
         Provider::parse(&self.campaign.provider).unwrap_or(Provider::Twilio)
     }
 
+    /// Whether the campaign may leave memory: it does not run, nothing of it is live or waiting,
+    /// its state is the database's, and nothing used it for the grace.
+    fn retired(&self) -> bool {
+        self.status() != CampaignStatus::Running
+            && self.live.is_empty()
+            && self.in_flight == 0
+            && self.callbacks.is_empty()
+            && !self.asking
+            && !self.diverged.load(Ordering::SeqCst)
+            && self.used_at.elapsed() >= self.engine.settings.campaign_grace
+    }
+
     /// Dials what it may: within concurrency, the window and the account's pace.
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.retired() {
+            ctx.stop();
+            return;
+        }
         if self.diverged.load(Ordering::SeqCst)
             && self.in_flight == 0
             && self.resynced_at.elapsed() >= RESYNC_EVERY
@@ -834,6 +853,7 @@ impl Handler<Steer> for CampaignActor {
     type Result = ResponseActFuture<Self, Result<CampaignRow, AppError>>;
 
     fn handle(&mut self, msg: Steer, ctx: &mut Context<Self>) -> Self::Result {
+        self.used_at = Instant::now();
         let status = self.status();
         let conflict = |code: Code, message: String| -> Self::Result {
             Box::pin(actix::fut::ready(Err(AppError::new(code, message))))
@@ -931,6 +951,7 @@ impl Handler<CallChanged> for CampaignActor {
     type Result = ();
 
     fn handle(&mut self, msg: CallChanged, ctx: &mut Context<Self>) {
+        self.used_at = Instant::now();
         self.calls
             .insert(msg.call_id.clone(), (msg.status, msg.has_analytics));
         if let Some(code) = &msg.disposition {
@@ -1015,6 +1036,7 @@ impl Handler<ContactsAdded> for CampaignActor {
     type Result = ();
 
     fn handle(&mut self, _: ContactsAdded, ctx: &mut Context<Self>) {
+        self.used_at = Instant::now();
         let after = self.contacts.iter().map(|c| c.position).max();
         let campaign_id = self.campaign.id.clone();
         let read = self.engine.read(move |conn| {
@@ -1055,6 +1077,7 @@ impl Handler<CallbackDue> for CampaignActor {
     type Result = bool;
 
     fn handle(&mut self, msg: CallbackDue, ctx: &mut Context<Self>) -> bool {
+        self.used_at = Instant::now();
         let known = msg.0.contact_id.as_deref().and_then(|c| self.index(c));
         if self.status() != CampaignStatus::Running || known.is_none() {
             return false;
@@ -1084,6 +1107,7 @@ impl Handler<CurrentProgress> for CampaignActor {
     type Result = MessageResult<CurrentProgress>;
 
     fn handle(&mut self, _: CurrentProgress, _: &mut Context<Self>) -> Self::Result {
+        self.used_at = Instant::now();
         MessageResult(self.progress())
     }
 }
@@ -1116,7 +1140,8 @@ fn zone_for(contact: &CampaignContactRow) -> Option<String> {
 }
 
 /// The campaign actors, by campaign id; a campaign's actor is started (and loaded) when first
-/// needed and stays.
+/// needed and stays while it runs — one that does not run leaves memory after its grace without
+/// use (`campaign_grace`) and is loaded again when next needed.
 pub struct CampaignRegistry {
     campaigns: HashMap<String, Addr<CampaignActor>>,
     engine: Arc<Engine>,
@@ -1220,6 +1245,7 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                         dialed_at: HashMap::new(),
                         answer_after: None,
                         callbacks: VecDeque::new(),
+                        used_at: Instant::now(),
                     }
                     .start();
                     act.campaigns.insert(id, actor);

@@ -3,6 +3,7 @@
 use crate::helpers::*;
 use serde_json::{json, Value};
 use std::time::Duration;
+use switchboard::config::Settings;
 
 /// The stand-in Twilio: answers `Calls.json` at once, then plays the call through its
 /// StatusCallback (initiated, ringing, then busy for numbers ending in 7, else in-progress and
@@ -593,4 +594,55 @@ async fn a_campaign_whose_write_failed_reads_itself_back_and_ends_as_the_databas
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the campaign never caught up with what it should store: {last}");
+}
+
+/// A campaign that no longer runs leaves memory after its grace without use, and is read back
+/// from the database when next asked: what was changed there meanwhile is what it then says.
+#[actix_web::test]
+async fn a_finished_campaign_leaves_memory_after_its_grace_and_is_read_back_when_next_asked() {
+    let settings = Settings {
+        campaign_grace: Duration::from_millis(500),
+        ..test_settings()
+    };
+    let url = settings.database_url.clone();
+    let app = spawn_app_with(settings).await;
+    let twilio = fake_twilio(60);
+    let org = campaign_org(&app, twilio.base(), TWILIO_AUTH_TOKEN).await;
+    let (_, campaign) = app
+        .request(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&org.api_token),
+            Some(json!({"name": "Done", "provider": "twilio", "contacts": numbers(3)})),
+        )
+        .await;
+    let id = campaign["id"].as_str().unwrap().to_owned();
+    let progress = format!("/api/v1/campaigns/{id}/progress");
+    app.request(
+        "POST",
+        &format!("/api/v1/campaigns/{id}/start"),
+        Some(&org.api_token),
+        None,
+    )
+    .await;
+    wait_for_status(&app, &org, &id, "completed").await;
+    // An operator marks one contact skipped behind the engine's back: the campaign's actor,
+    // used a moment ago, still says what it holds.
+    let skip = format!("UPDATE campaign_contacts SET status = 'skipped' WHERE campaign_id = '{id}' AND phone = '+919000000001'");
+    crate::hostile::execute(&url, &[skip]);
+    let held = app.get(&progress, &org.api_token).await;
+    assert_eq!(held["contacts"]["done"], 3, "{held}");
+    // Unused past its grace, it left; asked again, it is read back from the database.
+    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+    let read_back = app.get(&progress, &org.api_token).await;
+    assert_eq!(
+        (
+            &read_back["contacts"]["done"],
+            &read_back["contacts"]["skipped"]
+        ),
+        (&json!(2), &json!(1)),
+        "{read_back}"
+    );
+    assert_eq!(read_back["campaignStatus"], "completed");
+    assert_eq!(twilio.tally().total, 3, "nobody was dialed again");
 }

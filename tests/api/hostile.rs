@@ -170,7 +170,6 @@ pub fn refuse(
     table: &str,
     when: Option<&str>,
 ) {
-    use diesel::{Connection, RunQueryDsl};
     let statements = match (url, when) {
         (switchboard::db::DatabaseUrl::Sqlite(_), Some(when)) => vec![format!(
             "CREATE TRIGGER refuse BEFORE {statement} ON {table} WHEN {when} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
@@ -185,19 +184,24 @@ pub fn refuse(
             "DROP FUNCTION refuse()".to_owned(),
         ],
     };
-    let run = |conn: &mut dyn FnMut(&str)| statements.iter().for_each(|sql| conn(sql));
+    execute(url, &statements);
+}
+
+/// Runs statements on the test's database behind the engine's back (an operator's hand).
+pub fn execute(url: &switchboard::db::DatabaseUrl, statements: &[String]) {
+    use diesel::{Connection, RunQueryDsl};
     match url {
         switchboard::db::DatabaseUrl::Sqlite(path) => {
             let mut conn = diesel::SqliteConnection::establish(path).unwrap();
-            run(&mut |sql| {
+            for sql in statements {
                 diesel::sql_query(sql).execute(&mut conn).unwrap();
-            });
+            }
         }
         switchboard::db::DatabaseUrl::Postgres(url) => {
             let mut conn = diesel::PgConnection::establish(url).unwrap();
-            run(&mut |sql| {
+            for sql in statements {
                 diesel::sql_query(sql).execute(&mut conn).unwrap();
-            });
+            }
         }
     }
 }
