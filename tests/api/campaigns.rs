@@ -601,7 +601,7 @@ async fn a_campaign_whose_write_failed_reads_itself_back_and_ends_as_the_databas
 #[actix_web::test]
 async fn a_finished_campaign_leaves_memory_after_its_grace_and_is_read_back_when_next_asked() {
     let settings = Settings {
-        campaign_grace: Duration::from_millis(500),
+        campaign_grace: Duration::from_secs(2),
         ..test_settings()
     };
     let url = settings.database_url.clone();
@@ -633,7 +633,7 @@ async fn a_finished_campaign_leaves_memory_after_its_grace_and_is_read_back_when
     let held = app.get(&progress, &org.api_token).await;
     assert_eq!(held["contacts"]["done"], 3, "{held}");
     // Unused past its grace, it left; asked again, it is read back from the database.
-    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+    actix_web::rt::time::sleep(Duration::from_secs(4)).await;
     let read_back = app.get(&progress, &org.api_token).await;
     assert_eq!(
         (

@@ -193,6 +193,12 @@ pub fn execute(url: &switchboard::db::DatabaseUrl, statements: &[String]) {
     match url {
         switchboard::db::DatabaseUrl::Sqlite(path) => {
             let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+            // The engine's writer may hold the file's lock a moment: wait for it.
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut conn,
+                "PRAGMA busy_timeout = 5000",
+            )
+            .unwrap();
             for sql in statements {
                 diesel::sql_query(sql).execute(&mut conn).unwrap();
             }
