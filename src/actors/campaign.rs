@@ -188,7 +188,7 @@ impl CampaignActor {
 
     /// The dialer's live figures: dials a second over the last minute, the abandon rate, idle
     /// agents of its queue, and the seconds to go at this pace (null when it is not dialing).
-    fn figures(&self, left: u64) -> Value {
+    fn figures(&self) -> Value {
         let now = Instant::now();
         let recent = self
             .dial_times
@@ -199,7 +199,7 @@ impl CampaignActor {
             now.duration_since(*t).as_secs_f64().clamp(1.0, 60.0)
         });
         let dial_rate = recent as f64 / window;
-        let left = left as f64;
+        let left = self.queue.len() as f64;
         let agents = self.mode() != DialMode::Fixed;
         let measured = self.measured();
         serde_json::json!({
@@ -402,13 +402,7 @@ impl CampaignActor {
             self.live.len() as u64,
             &dispositions,
         );
-        // The contacts still to dial, as the progress just counted them.
-        let left = ["pending", "retry_scheduled"]
-            .iter()
-            .filter_map(|s| progress["contacts"][s].as_u64())
-            .sum();
-        if let (Value::Object(fields), Value::Object(figures)) = (&mut progress, self.figures(left))
-        {
+        if let (Value::Object(fields), Value::Object(figures)) = (&mut progress, self.figures()) {
             fields.extend(figures);
         }
         progress
@@ -917,15 +911,11 @@ impl Handler<Steer> for CampaignActor {
                     CampaignStatus::Running | CampaignStatus::Paused | CampaignStatus::Pending
                 ) =>
             {
-                let mut skipped = Vec::new();
-                for (i, c) in self.contacts.iter_mut().enumerate() {
-                    if dialable(c).is_some() {
-                        c.status = ContactStatus::Skipped.as_str().to_owned();
-                        c.last_error = Some("cancelled".into());
-                        skipped.push(i);
-                    }
-                }
+                let skipped: Vec<usize> = self.queue.places().collect();
                 for i in skipped {
+                    let c = &mut self.contacts[i];
+                    c.status = ContactStatus::Skipped.as_str().to_owned();
+                    c.last_error = Some("cancelled".into());
                     drop(self.save_contact(i));
                 }
                 self.set_status(CampaignStatus::Cancelled, None)

@@ -64,8 +64,10 @@ impl DialQueue {
         now: DateTime<Utc>,
         mut open: impl FnMut(Option<&str>) -> bool,
     ) -> Option<usize> {
-        while let Some(&(at, place)) = self.later.first().filter(|(at, _)| *at <= now) {
-            self.later.remove(&(at, place));
+        while self.later.first().is_some_and(|(at, _)| *at <= now) {
+            let Some((_, place)) = self.later.pop_first() else {
+                break;
+            };
             if let Some(entry) = self.entries.get_mut(&place) {
                 entry.due = None;
                 self.due
@@ -79,6 +81,11 @@ impl DialQueue {
             .filter(|(zone, _)| open(zone.as_deref()))
             .filter_map(|(_, places)| places.first().copied())
             .min()
+    }
+
+    /// Every place in the queue (due now or later), in no order.
+    pub fn places(&self) -> impl Iterator<Item = usize> + '_ {
+        self.entries.keys().copied()
     }
 
     /// How many contacts may still be dialed (now or later).
@@ -130,6 +137,9 @@ mod tests {
         queue.set(2, entry(Some("America/New_York"), None));
         queue.set(1, entry(Some("Asia/Kolkata"), Some(30)));
         assert_eq!(queue.len(), 3);
+        let mut places: Vec<usize> = queue.places().collect();
+        places.sort();
+        assert_eq!(places, [1, 2, 5]);
         // Place 1 waits for its retry; 2 comes before 5.
         assert_eq!(queue.next(at(0), all_open), Some(2));
         // New York asleep: the others are not held up by it.

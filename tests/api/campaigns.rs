@@ -608,23 +608,14 @@ async fn a_finished_campaign_leaves_memory_after_its_grace_and_is_read_back_when
     let app = spawn_app_with(settings).await;
     let twilio = fake_twilio(60);
     let org = campaign_org(&app, twilio.base(), TWILIO_AUTH_TOKEN).await;
-    let (_, campaign) = app
-        .request(
-            "POST",
-            "/api/v1/campaigns",
-            Some(&org.api_token),
-            Some(json!({"name": "Done", "provider": "twilio", "contacts": numbers(3)})),
-        )
-        .await;
-    let id = campaign["id"].as_str().unwrap().to_owned();
-    let progress = format!("/api/v1/campaigns/{id}/progress");
-    app.request(
-        "POST",
-        &format!("/api/v1/campaigns/{id}/start"),
-        Some(&org.api_token),
-        None,
+    let id = crate::dialer::campaign(
+        &app,
+        &org,
+        json!({"name": "Done", "provider": "twilio", "contacts": numbers(3)}),
     )
     .await;
+    let progress = format!("/api/v1/campaigns/{id}/progress");
+    crate::dialer::start(&app, &org, &id).await;
     wait_for_status(&app, &org, &id, "completed").await;
     // An operator marks one contact skipped behind the engine's back: the campaign's actor,
     // used a moment ago, still says what it holds.
@@ -644,5 +635,20 @@ async fn a_finished_campaign_leaves_memory_after_its_grace_and_is_read_back_when
         "{read_back}"
     );
     assert_eq!(read_back["campaignStatus"], "completed");
+    // Gone again, it still answers a supervisor: a re-run finds nobody left to dial.
+    actix_web::rt::time::sleep(Duration::from_secs(4)).await;
+    let (status, body) = app
+        .request(
+            "POST",
+            &format!("/api/v1/campaigns/{id}/start"),
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("nothing_to_dial")),
+        "{body}"
+    );
     assert_eq!(twilio.tally().total, 3, "nobody was dialed again");
 }

@@ -25,7 +25,8 @@ fn full_play() -> FakeProviders {
     })
 }
 
-async fn campaign(app: &TestApp, org: &TestOrg, body: Value) -> String {
+/// Creates a campaign (answered 201): its id.
+pub async fn campaign(app: &TestApp, org: &TestOrg, body: Value) -> String {
     let (status, created) = app
         .request(
             "POST",
@@ -38,7 +39,8 @@ async fn campaign(app: &TestApp, org: &TestOrg, body: Value) -> String {
     created["id"].as_str().unwrap().to_owned()
 }
 
-async fn start(app: &TestApp, org: &TestOrg, id: &str) {
+/// Starts a campaign (answered 200).
+pub async fn start(app: &TestApp, org: &TestOrg, id: &str) {
     let (status, body) = app
         .request(
             "POST",
