@@ -316,6 +316,8 @@ async fn credits_are_debited_once_per_call_and_an_empty_balance_stops_new_calls(
     app.request("PUT", "/api/v1/credits", token, Some(body))
         .await;
     let mut ws = app.ws(&org.api_token, None).await;
+    // Joined once its opening snapshot arrives: the top-up after it is heard live.
+    assert_eq!(ws.next().await["type"], "snapshot");
     let (status, credits) = top_up(&app, &org, "0.10").await;
     assert_eq!(status, 200, "{credits}");
     assert_eq!(
