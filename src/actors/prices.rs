@@ -4,15 +4,22 @@
 //! while the provider has not priced the call yet, given up 24 h after the call ended
 //! (CONTRACT.md, "Billing and credits"). A price found goes to the call's actor as an event of its
 //! own: the call, its bill, the org's totals and its credits move with it, and its timeline says so.
+//!
+//! What is still to be asked is durable without a list of its own: a finished call with no
+//! provider price that ended less than a day ago. On start the fetcher reads those back from the
+//! calls table, so a deploy between a call's end and its price forgets nothing.
 
 use super::call::ProviderEvent;
 use super::registry::{deliver, CallRef, CallRegistry};
+use crate::db::queries;
 use crate::domain::call::{Authority, CallEvent};
 use crate::domain::ids::{CallId, OrgId};
+use crate::domain::time::{from_text, to_text};
 use crate::engine::Engine;
 use crate::providers::outbound::fetch_price;
 use crate::providers::Provider;
 use actix::prelude::*;
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,12 +37,13 @@ pub struct WantPrice {
     pub call_id: CallId,
     pub provider: Provider,
     pub provider_call_id: String,
+    /// When the call ended: its price is given up a day after.
+    pub ended_at: DateTime<Utc>,
 }
 
 /// A wanted price and when to ask for it.
 struct Wanted {
     call: WantPrice,
-    since: Instant,
     due: Instant,
     attempts: u32,
 }
@@ -126,7 +134,62 @@ impl Actor for PriceFetcher {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.every, |act, ctx| act.tick(ctx));
+        let (engine, me) = (self.engine.clone(), ctx.address());
+        actix::spawn(async move {
+            if let Err(error) = recover(&engine, &me).await {
+                tracing::error!(%error, "the prices still to be asked could not be read back");
+            }
+        });
     }
+}
+
+/// Wants again the price of every call that ended in the last day without one, for accounts
+/// that fetch prices: what the fetcher held in memory before a restart.
+async fn recover(engine: &Engine, me: &Addr<PriceFetcher>) -> Result<(), crate::error::AppError> {
+    const PAGE: i64 = 1_000;
+    let since = to_text(Utc::now() - GIVE_UP_AFTER);
+    let mut after: Option<String> = None;
+    let mut wanted = 0usize;
+    loop {
+        let (since, from) = (since.clone(), after.clone());
+        let page = engine
+            .read(move |conn| {
+                Ok(queries::unpriced_calls(
+                    conn,
+                    &since,
+                    from.as_deref(),
+                    PAGE,
+                )?)
+            })
+            .await?;
+        after = page.last().map(|call| call.id.clone());
+        for call in &page {
+            let Some(provider) = Provider::parse(&call.provider) else {
+                continue;
+            };
+            let org_id = OrgId::from_stored(call.org_id.clone());
+            let fetches = engine.orgs.credentials(&org_id, provider).await?;
+            if !fetches.is_some_and(|c| c.fetches_prices()) {
+                continue;
+            }
+            let ended_at = call.ended_at.as_deref().unwrap_or(&call.last_event_at);
+            me.do_send(WantPrice {
+                org_id,
+                call_id: CallId::from_stored(call.id.clone()),
+                provider,
+                provider_call_id: call.provider_call_id.clone().unwrap_or_default(),
+                ended_at: from_text(ended_at).unwrap_or_else(Utc::now),
+            });
+            wanted += 1;
+        }
+        if (page.len() as i64) < PAGE {
+            break;
+        }
+    }
+    if wanted > 0 {
+        tracing::info!(calls = wanted, "prices still to be asked were read back");
+    }
+    Ok(())
 }
 
 impl Handler<WantPrice> for PriceFetcher {
@@ -137,7 +200,6 @@ impl Handler<WantPrice> for PriceFetcher {
         let now = Instant::now();
         self.wanted.entry(account).or_default().push(Wanted {
             call: msg,
-            since: now,
             // Providers price a call a few seconds after it ends.
             due: now + Duration::from_secs(2),
             attempts: 0,
@@ -155,7 +217,11 @@ impl Handler<Retry> for PriceFetcher {
 
     fn handle(&mut self, msg: Retry, _: &mut Context<Self>) {
         let mut wanted = msg.0;
-        if wanted.since.elapsed() >= GIVE_UP_AFTER {
+        if (Utc::now() - wanted.call.ended_at)
+            .to_std()
+            .unwrap_or_default()
+            >= GIVE_UP_AFTER
+        {
             tracing::warn!(call_id = %wanted.call.call_id, "no price from the provider after a day; given up");
             return;
         }

@@ -9,6 +9,9 @@ use diesel::prelude::*;
 pub const UNFINISHED_STATUSES: [&str; 5] =
     ["queued", "dialing", "ringing", "answered", "disconnected"];
 
+/// The statuses of a call whose outcome is known.
+pub const FINAL_STATUSES: [&str; 5] = ["completed", "busy", "no_answer", "canceled", "failed"];
+
 pub fn org_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrgRow>> {
     orgs::table.find(id).first(conn).optional()
 }
@@ -155,6 +158,49 @@ pub fn unfinished_calls(
         query = query.filter(calls::id.gt(after));
     }
     query.order(calls::id.asc()).limit(limit).load(conn)
+}
+
+/// A finished call whose provider price is still unknown.
+#[derive(Queryable)]
+pub struct UnpricedCall {
+    pub org_id: String,
+    pub id: String,
+    pub provider: String,
+    pub provider_call_id: Option<String>,
+    pub ended_at: Option<String>,
+    pub last_event_at: String,
+}
+
+/// A page of every org's finished calls that the provider has not priced yet and whose last
+/// event is at or after `since`, by id after `after`: the prices still to be asked for after a
+/// start.
+pub fn unpriced_calls(
+    conn: &mut DbConnection,
+    since: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<UnpricedCall>> {
+    let mut query = calls::table
+        .filter(calls::status.eq_any(FINAL_STATUSES))
+        .filter(calls::provider_price.is_null())
+        .filter(calls::provider_call_id.is_not_null())
+        .filter(calls::last_event_at.ge(since.to_owned()))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(calls::id.gt(after.to_owned()));
+    }
+    query
+        .select((
+            calls::org_id,
+            calls::id,
+            calls::provider,
+            calls::provider_call_id,
+            calls::ended_at,
+            calls::last_event_at,
+        ))
+        .order(calls::id.asc())
+        .limit(limit)
+        .load(conn)
 }
 
 /// The dedupe keys of the timelines of these calls, as (call id, key).

@@ -211,13 +211,9 @@ impl CallCounts {
     }
 }
 
-/// The table's text: `45/100 (5 failed)`.
+/// The table's text, always with its failed count: `45/100 (5 failed)`, `0/40 (0 failed)`.
 pub fn display(done: u64, total: u64, failed: u64) -> String {
-    if failed > 0 {
-        format!("{done}/{total} ({failed} failed)")
-    } else {
-        format!("{done}/{total}")
-    }
+    format!("{done}/{total} ({failed} failed)")
 }
 
 #[cfg(test)]
@@ -380,6 +376,7 @@ mod tests {
         );
         assert_eq!(counts.total(), 7);
         assert_eq!(display(45, 100, 5), "45/100 (5 failed)");
-        assert_eq!(display(3, 3, 0), "3/3");
+        assert_eq!(display(3, 3, 0), "3/3 (0 failed)");
+        assert_eq!(display(0, 40, 0), "0/40 (0 failed)");
     }
 }

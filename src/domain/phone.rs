@@ -89,14 +89,27 @@ fn e164_of(cleaned: &str, default_country: &str) -> Option<String> {
         // National first; then the same digits as an international number without its `+`.
         vec![cleaned.to_owned(), format!("+{cleaned}")]
     };
-    candidates
+    let valid = candidates
         .iter()
         .filter_map(|text| {
             let region = if text.starts_with('+') { None } else { country };
             phonenumber::parse(region, text).ok()
         })
         .find(phonenumber::is_valid)
-        .map(|number| number.format().mode(Mode::E164).to_string())
+        .map(|number| number.format().mode(Mode::E164).to_string());
+    // Numbering metadata lags real allocations (and leaves out fictional and test ranges): a
+    // number written internationally stands as it is once its form is E.164's.
+    let explicit = (cleaned.starts_with('+') || cleaned.starts_with("00")).then(|| &candidates[0]);
+    valid.or_else(|| explicit.and_then(|text| well_formed_e164(text)))
+}
+
+/// `+`, a country calling code libphonenumber knows, and 8–15 digits in all: the E.164 form,
+/// whether or not the metadata says the range is assigned.
+fn well_formed_e164(text: &str) -> Option<String> {
+    let digits = text.strip_prefix('+')?;
+    let well_formed =
+        (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    (well_formed && phonenumber::parse(None, text).is_ok()).then(|| text.to_owned())
 }
 
 /// A call party as the call model shows it: E.164 when the text is a phone number, otherwise as
@@ -148,6 +161,38 @@ mod tests {
             PhoneNumber::parse("08041234567", "IN").unwrap().e164(),
             "+918041234567"
         );
+    }
+
+    #[test]
+    fn a_well_formed_e164_number_stands_where_the_metadata_calls_it_unassigned() {
+        let table = [
+            // (written, default country, E.164)
+            ("+15551234567", "IN", "+15551234567"), // NANP fictional 555-01xx range
+            ("+1 555 123 4567", "US", "+15551234567"),
+            ("+447700900123", "IN", "+447700900123"), // Ofcom's drama range
+            ("+44 7700 900123", "GB", "+447700900123"),
+            ("0044 7700 900123", "IN", "+447700900123"),
+            ("+91 12345 678", "US", "+9112345678"), // 10 digits with its code
+        ];
+        for (text, country, e164) in table {
+            let number = PhoneNumber::parse(text, country).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(number.e164(), e164, "{text} in {country}");
+        }
+        // The metadata still decides how a national form is read: no fallback without `+`/`00`.
+        assert!(PhoneNumber::parse("5551234567", "IN").is_err());
+    }
+
+    #[test]
+    fn an_international_form_needs_a_known_code_and_eight_to_fifteen_digits() {
+        for text in [
+            "+9991234567",
+            "+1555123",
+            "+1555123456789012",
+            "+80012",
+            "+0123456789",
+        ] {
+            assert!(PhoneNumber::parse(text, "IN").is_err(), "{text}");
+        }
     }
 
     #[test]

@@ -229,51 +229,57 @@ pub async fn create_campaign(
     Ok(HttpResponse::Created().json(answer))
 }
 
-/// Rows of a `text/csv` body with a `phone` column; every other column is kept as a contact field.
-pub fn csv_rows(text: &str) -> Result<Vec<Value>, AppError> {
-    // Excel starts its UTF-8 CSVs with a byte-order mark.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header = lines.next().ok_or_else(|| invalid("the CSV is empty"))?;
-    let columns: Vec<String> = split_csv_line(header)
-        .into_iter()
-        .map(|c| c.trim().to_owned())
+/// The columns a contact reads itself (the others are kept as its fields, as named).
+const OWN_COLUMNS: [&str; 5] = ["phone", "name", "company", "tz", "priority"];
+
+/// Rows of a `text/csv` body (RFC 4180: quoted fields with commas, line breaks and doubled
+/// quotes; `\r\n` or `\n`; an Excel byte-order mark) with a `phone` column. A contact's own
+/// fields ([`OWN_COLUMNS`]) are named in any case; every other column is kept as a contact field
+/// under its own name. Blank rows are skipped;
+/// a row with fewer cells than the header keeps those it has.
+pub fn csv_rows(body: &[u8]) -> Result<Vec<Value>, AppError> {
+    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(body);
+    let mut records = reader.byte_records();
+    let unreadable = |e: csv::Error| invalid(format!("the CSV cannot be read: {e}"));
+    let cell = |bytes: &[u8]| String::from_utf8_lossy(bytes).trim().to_owned();
+    let header = loop {
+        match records.next().transpose().map_err(unreadable)? {
+            None => return Err(invalid("the CSV is empty")),
+            Some(record) if record.iter().all(|c| cell(c).is_empty()) => continue,
+            Some(record) => break record,
+        }
+    };
+    let columns: Vec<String> = header
+        .iter()
+        .map(cell)
+        .map(
+            |c| match OWN_COLUMNS.iter().find(|own| own.eq_ignore_ascii_case(&c)) {
+                Some(own) => (*own).to_owned(),
+                None => c,
+            },
+        )
         .collect();
     if !columns.iter().any(|c| c == "phone") {
         return Err(invalid("the CSV needs a `phone` column"));
     }
-    Ok(lines
-        .map(|line| {
-            let cells = split_csv_line(line);
-            Value::Object(
-                columns
-                    .iter()
-                    .zip(cells)
-                    .filter(|(_, v)| !v.trim().is_empty())
-                    .map(|(k, v)| (k.clone(), Value::from(v.trim().to_owned())))
-                    .collect(),
-            )
-        })
-        .collect())
-}
-
-/// One CSV line's cells (double quotes around a cell; `""` inside is a quote).
-fn split_csv_line(line: &str) -> Vec<String> {
-    let mut cells = vec![String::new()];
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                cells.last_mut().unwrap().push('"');
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => cells.push(String::new()),
-            c => cells.last_mut().unwrap().push(c),
+    let mut rows = Vec::new();
+    for record in records {
+        let record = record.map_err(unreadable)?;
+        let fields: serde_json::Map<String, Value> = columns
+            .iter()
+            .zip(record.iter().map(cell))
+            .filter(|(name, value)| !name.is_empty() && !value.is_empty())
+            .map(|(name, value)| (name.clone(), Value::from(value)))
+            .collect();
+        if record.iter().any(|c| !cell(c).is_empty()) {
+            rows.push(Value::Object(fields));
         }
     }
-    cells
+    Ok(rows)
 }
 
 /// `POST /api/v1/campaigns/{id}/contacts`: a JSON array of contacts, or `text/csv`.
@@ -293,7 +299,7 @@ pub async fn post_contacts(
         .unwrap_or_default()
         .to_ascii_lowercase();
     let rows = if content_type.starts_with("text/csv") {
-        csv_rows(&String::from_utf8_lossy(&body))?
+        csv_rows(&body)?
     } else {
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Array(rows)) => rows,
@@ -452,22 +458,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_csv_with_quotes_and_extra_columns() {
+    fn reads_csv_as_rfc_4180_writes_it() {
         let rows =
-            csv_rows("name,phone,city\n\"Rao, Asha\",09876543210,Pune\nRavi,+919000000001,\n\n")
+            csv_rows(b"name,phone,city\n\"Rao, Asha\",09876543210,Pune\nRavi,+919000000001,\n\n")
                 .unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0]["name"], "Rao, Asha");
         assert_eq!(rows[0]["phone"], "09876543210");
         assert_eq!(rows[0]["city"], "Pune");
         assert!(rows[1].get("city").is_none());
-        assert!(csv_rows("name,number\nA,1").is_err());
-        let excel = csv_rows("\u{feff}phone,name\n+919876543210,Asha").unwrap();
+        assert!(csv_rows(b"name,number\nA,1").is_err());
+        let excel = csv_rows("\u{feff}Phone,name\r\n+919876543210,Asha\r\n".as_bytes()).unwrap();
         assert_eq!(excel[0]["phone"], "+919876543210");
-        assert!(csv_rows("").is_err());
-        assert_eq!(
-            split_csv_line(r#""say ""hi""",2"#),
-            vec![r#"say "hi""#.to_owned(), "2".into()]
-        );
+        assert_eq!(excel[0]["name"], "Asha");
+        assert!(csv_rows(b"").is_err());
+        assert!(csv_rows(b"\n\n").is_err());
+        // A quoted line break stays in its field; doubled quotes are one quote; nothing shifts.
+        let rows = csv_rows(
+            b"phone,note,city\r\n+919876543210,\"two\nlines\",Pune\r\n+919000000001,\"say \"\"hi\"\"\",Goa\r\n,,\r\n",
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["note"], "two\nlines");
+        assert_eq!(rows[0]["city"], "Pune");
+        assert_eq!(rows[1]["phone"], "+919000000001");
+        assert_eq!(rows[1]["note"], "say \"hi\"");
+        assert_eq!(rows[1]["city"], "Goa");
     }
 }

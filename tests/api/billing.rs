@@ -699,3 +699,54 @@ async fn a_late_twilio_price_read_from_its_api_replaces_the_rate_and_adjusts_the
     assert_eq!(totals["cost"], json!({"USD": "0.017"}));
     assert_eq!(totals["calls_by_status"], json!({"completed": 1}));
 }
+
+/// A price still to be asked when the engine stops is asked by the next one: the call ended, the
+/// provider had not priced it, the process was killed; after the restart the price arrives and the
+/// cost, the ledger and the totals converge on it.
+#[actix_web::test]
+async fn a_price_not_yet_given_before_a_restart_is_asked_after_it() {
+    use crate::restart::start_engine_with;
+    let url = database_url_text(&fresh_database());
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    providers.script(|s| s.twilio_price = None);
+    let details = || {
+        providers
+            .requests()
+            .iter()
+            .filter(|r| r.operation == "call_details")
+            .count()
+    };
+    // The first engine asks once (the provider has no price yet), then would wait an hour.
+    let (first, address) = start_engine_with(&url, 600, &[("SWITCHBOARD_PRICE_RETRY_S", "3600")]);
+    let app = TestApp::at(address).await;
+    let org = app.create_org("Acme").await;
+    app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": providers.base(), "fetch_prices": "true"})).await;
+    app.request("PUT", "/api/v1/rates", Some(&org.api_token), Some(rates()))
+        .await;
+    top_up(&app, &org, "1.00").await;
+    let call_id = call_to(&app, &org, &format!("CA{:032}", 7), "+15550002222", true).await;
+    until("the first engine asked for the price", async || {
+        (details() >= 1).then_some(())
+    })
+    .await;
+    drop(first);
+
+    providers.script(|s| s.twilio_price = Some("-0.01700".into()));
+    let (_second, address) = start_engine_with(&url, 600, &[("SWITCHBOARD_PRICE_RETRY_S", "1")]);
+    let app = TestApp::at(address).await;
+    let call = until("the price arrives after the restart", async || {
+        let call = app
+            .get(&format!("/api/v1/calls/{call_id}"), &org.api_token)
+            .await;
+        (call["provider_cost"] == "0.017").then_some(call)
+    })
+    .await;
+    assert_eq!(call["cost"], "0.017", "{call}");
+    assert_eq!(
+        app.get("/api/v1/credits", &org.api_token).await["balance"],
+        "0.983",
+        "debited the rate's 0.026, then given back the difference"
+    );
+    let totals = kept_totals(&app, &org).await;
+    assert_eq!(totals["cost"], json!({"USD": "0.017"}));
+}

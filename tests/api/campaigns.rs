@@ -369,6 +369,58 @@ async fn rejected_provider_credentials_fail_the_campaign_with_the_reason() {
 }
 
 #[actix_web::test]
+async fn a_csv_is_read_as_rfc_4180_writes_it_and_progress_always_counts_failures() {
+    let app = spawn_app().await;
+    let stand_in = fake_twilio(50);
+    let org = campaign_org(&app, stand_in.base(), TWILIO_AUTH_TOKEN).await;
+    let (_, campaign) = app
+        .request(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&org.api_token),
+            Some(json!({"name": "Spreadsheet", "provider": "twilio"})),
+        )
+        .await;
+    let id = campaign["id"].as_str().unwrap().to_owned();
+    // As a spreadsheet exports it: a byte-order mark, `\r\n`, a capitalised header, quoted commas,
+    // a quoted line break, doubled quotes, numbers whose ranges the metadata calls unassigned.
+    let csv = "\u{feff}Name,Phone,Note,City\r\n\
+        \"Rao, Asha\",+1 555 123 4567,\"call after 5,\r\nnot before\",Pune\r\n\
+        \"Ravi \"\"RK\"\" Kumar\",+44 7700 900123,\"said \"\"maybe\"\"\",Leeds\r\n\
+        Bad,12,,\r\n";
+    let (status, report) = app
+        .post_raw(
+            &format!("/api/v1/campaigns/{id}/contacts"),
+            &[
+                ("Content-Type", "text/csv; charset=utf-8".into()),
+                ("Authorization", format!("Bearer {}", org.api_token)),
+            ],
+            csv.into(),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["added"], 2, "{report}");
+    assert_eq!(report["invalid"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["invalid"][0]["row"], 3, "no phantom row: {report}");
+    let asha = app
+        .get("/api/v1/contacts/by-phone/+15551234567", &org.api_token)
+        .await;
+    assert_eq!(asha["name"], "Rao, Asha", "{asha}");
+    assert_eq!(asha["Note"], "call after 5,\r\nnot before", "{asha}");
+    assert_eq!(asha["City"], "Pune", "{asha}");
+    let ravi = app
+        .get("/api/v1/contacts/by-phone/+447700900123", &org.api_token)
+        .await;
+    assert_eq!(ravi["name"], "Ravi \"RK\" Kumar", "{ravi}");
+    assert_eq!(ravi["Note"], "said \"maybe\"", "{ravi}");
+    assert_eq!(ravi["City"], "Leeds", "{ravi}");
+    let progress = app
+        .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)
+        .await;
+    assert_eq!(progress["display"], "0/2 (0 failed)", "{progress}");
+}
+
+#[actix_web::test]
 async fn contacts_arrive_as_json_or_csv_with_bad_rows_reported() {
     let app = spawn_app().await;
     let stand_in = fake_twilio(50);

@@ -1,6 +1,7 @@
 //! The do-not-call list: listed in any written form, checked before a dial.
 
 use crate::helpers::*;
+use crate::inbound::{post_voice, voice_params};
 use crate::pbx::{envelope, pbx_org, push};
 use serde_json::json;
 
@@ -104,4 +105,117 @@ async fn numbers_are_listed_once_in_any_form_and_never_dialed() {
         app.get("/api/v1/dnc", &other.api_token).await["items"],
         json!([])
     );
+}
+
+/// Numbers in ranges libphonenumber's metadata calls unassigned (NANP's 555-01xx, Ofcom's drama
+/// range) are real callers' numbers as far as the list goes: a caller who asks never to be called
+/// again is listed, by the API and by an agent's DNC disposition, and never dialed.
+#[actix_web::test]
+async fn any_well_formed_e164_caller_can_be_put_on_the_list() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = app.create_org("Acme").await;
+    app.configure(
+        &org,
+        "twilio",
+        json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN,
+               "from_number": "+15550000000", "api_base": providers.base()}),
+    )
+    .await;
+    let token = Some(org.api_token.as_str());
+    let (status, entry) = app
+        .request(
+            "POST",
+            "/api/v1/dnc",
+            token,
+            Some(json!({"phone": "+1 (555) 123-4567"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{entry}");
+    assert_eq!(entry["phone"], "+15551234567");
+
+    // An agent's DNC disposition of a call from such a caller lists the caller.
+    for (sid, from) in [
+        ("CAdnc0001", "+447700900123"),
+        ("CAdnc0002", "+15550104242"),
+    ] {
+        let (status, _) = post_voice(&app, &org, &voice_params(sid, from)).await;
+        assert_eq!(status, 200);
+        let page = app
+            .get(
+                &format!("/api/v1/calls?provider_call_id={sid}"),
+                &org.api_token,
+            )
+            .await;
+        let call = &page["items"][0];
+        assert_eq!(call["from"], from, "{call}");
+        let path = format!("/api/v1/calls/{}/disposition", call["id"].as_str().unwrap());
+        let (status, disposed) = app
+            .request("POST", &path, token, Some(json!({"code": "DNC"})))
+            .await;
+        assert_eq!(status, 200, "{disposed}");
+    }
+    let listed: Vec<String> = app.get("/api/v1/dnc", &org.api_token).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["phone"].as_str().unwrap().to_owned())
+        .collect();
+    for phone in ["+15551234567", "+447700900123", "+15550104242"] {
+        assert!(listed.iter().any(|p| p == phone), "{phone} in {listed:?}");
+    }
+
+    // Neither a direct dial nor a campaign reaches them.
+    let (status, body) = app
+        .request(
+            "POST",
+            "/api/v1/calls",
+            token,
+            Some(json!({"to": "+44 7700 900123", "provider": "twilio"})),
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("do_not_call")));
+    let (status, campaign) = app
+        .request(
+            "POST",
+            "/api/v1/campaigns",
+            token,
+            Some(json!({"name": "Renewals", "provider": "twilio",
+                "contacts": [{"phone": "+15551234567"}, {"phone": "+447700900123"}]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{campaign}");
+    assert_eq!(campaign["contacts_added"], 2, "{campaign}");
+    let id = campaign["id"].as_str().unwrap();
+    app.request(
+        "POST",
+        &format!("/api/v1/campaigns/{id}/start"),
+        token,
+        None,
+    )
+    .await;
+    until("both contacts are skipped", async || {
+        let contacts = app
+            .get(&format!("/api/v1/campaigns/{id}/contacts"), &org.api_token)
+            .await;
+        let items = contacts["items"].as_array().unwrap().clone();
+        items
+            .iter()
+            .all(|c| c["status"] == "skipped" && c["last_error"] == "do_not_call")
+            .then_some(())
+    })
+    .await;
+    assert!(
+        providers.bodies("twilio").is_empty(),
+        "nothing was dialed: {:?}",
+        providers.bodies("twilio")
+    );
+
+    // Taken off the list in any written form.
+    let (status, _) = app
+        .request("DELETE", "/api/v1/dnc/+1%20555%20123%204567", token, None)
+        .await;
+    assert!(status == 200 || status == 204, "{status}");
+    let left = app.get("/api/v1/dnc", &org.api_token).await;
+    assert_eq!(left["items"].as_array().unwrap().len(), 2, "{left}");
 }
