@@ -29,7 +29,7 @@ const state = {
   metrics: null,
   openCampaign: null,
   // What the next frame redraws.
-  dirty: { ext: new Set(), calls: new Set(), campaigns: false, metrics: false, board: false, desk: false },
+  dirty: { ext: new Set(), calls: new Set(), campaigns: false, metrics: false, board: false, desk: false, incoming: false },
   frame: 0,
   events: 0,
 };
@@ -177,6 +177,13 @@ function receive(event) {
     case 'agent:updated':
       state.agents.set(data.id, data);
       if (data.id === myAgent() && !(data.offer)) dropOffers();
+      // A supervisor's list: a call this agent no longer holds an offer for waits again.
+      for (const [id, pop] of incoming) {
+        if (pop.offer && pop.offer.agent_id === data.id && !(data.offer && data.offer.call_id === id)) {
+          incoming.set(id, { ...pop, offer: null });
+          mark('incoming');
+        }
+      }
       mark('desk');
       break;
     case 'queue:updated':
@@ -195,6 +202,9 @@ function applySnapshot(event) {
   state.extensions = new Map((data.extensions || []).map((e) => [e.number, e]));
   for (const call of data.calls || []) putCall(call);
   state.campaigns = new Map((data.campaigns || []).map((c) => [c.id, c]));
+  // A pop-up of a call that ended while this page was away goes with it.
+  const live = new Set((data.calls || []).map((c) => c.id));
+  for (const id of [...incoming.keys(), ...popups.keys()]) if (!live.has(id)) settle(id);
   state.dirty.board = true;
   mark('campaigns');
   for (const campaign of state.campaigns.values()) loadProgress(campaign.id);
@@ -209,9 +219,7 @@ function putCall(call) {
   state.dirty.calls.add(call.id);
   for (const number of call.extensions || []) state.dirty.ext.add(number);
   if (call.campaign_id && call.campaign_id === state.openCampaign) mark('campaigns');
-  // An offer is over once someone took the call or the caller hung up.
-  const offered = offers.get(call.id);
-  if (offered && (call.agent_id || !LIVE.has(call.status))) { offered.remove(); offers.delete(call.id); }
+  if (taken(call)) settle(call.id);
   maybeDispose(call);
 }
 
@@ -264,6 +272,7 @@ function render() {
   if (dirty.campaigns) { renderCampaigns(); dirty.campaigns = false; }
   if (dirty.metrics) { renderMetrics(); dirty.metrics = false; }
   if (dirty.desk) { renderDesk(); dirty.desk = false; }
+  if (dirty.incoming) { renderIncoming(); dirty.incoming = false; }
 }
 
 const cards = new Map(); // number → card element
@@ -698,22 +707,99 @@ function renderMetrics() {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Incoming calls. An agent's page shows its own offers (Accept / Reject) and screen pops as cards;
+// a supervisor's page one compact count of the callers nobody has taken yet, who they are in a
+// list under it. Either goes when its call is taken, offered elsewhere, or ends.
+
+const incoming = new Map(); // a supervisor's page: call id → its latest incoming:call data
+const popups = new Map(); // an agent's page: call id → its card
+
+/** A call nobody waits on any more: ended, taken by an agent, or answered by a person (a caller
+ * who waits in a queue is held by the engine, not answered, until an agent takes it). */
+function taken(call) {
+  return !LIVE.has(call.status) || Boolean(call.agent_id) || (!call.queue_id && call.status === 'answered');
+}
+
+/** The call's pop-up goes, on either kind of page. */
+function settle(id) {
+  if (incoming.delete(id)) { mark('incoming'); schedule(); }
+  const box = popups.get(id);
+  if (box) { box.remove(); popups.delete(id); }
+}
+
 function popup(data) {
+  const id = data.call_id || (data.call && data.call.id);
+  if (!id) return;
+  const known = state.calls.get(id);
+  if (known && taken(known)) return;
+  if (!myAgent()) {
+    incoming.set(id, data);
+    mark('incoming');
+    return;
+  }
   if (data.offer) { offerPopup(data); return; }
-  const box = el('div', 'popup');
-  const contact = data.contact || {};
-  box.appendChild(el('h3', '', `Incoming call · ${data.caller_name || contact.phone || (data.call && data.call.from) || 'unknown caller'}`));
-  if (data.company) box.appendChild(el('div', '', data.company));
-  box.appendChild(el('div', 'mono', (data.call && data.call.from) || ''));
-  box.appendChild(el('div', '', `${data.previous_calls || 0} previous calls` + (data.last_call_at ? ` · last ${new Date(data.last_call_at).toLocaleString()} (${data.last_call_status})` : '')));
+  const box = callerCard(id, data, 'popup');
   if (data.suggested_agent) box.appendChild(el('div', '', `Suggested: ${data.suggested_agent.number} ${data.suggested_agent.name || ''}`));
   const dismiss = el('button', '', 'Dismiss');
-  dismiss.onclick = () => box.remove();
+  dismiss.onclick = () => settle(id);
   box.appendChild(dismiss);
-  $('popups').prepend(box);
-  while ($('popups').children.length > 3) $('popups').lastChild.remove();
-  setTimeout(() => box.remove(), 15000);
+  showCard(id, box);
 }
+
+/** A pop-up card with what is known of the caller (the screen pop). */
+function callerCard(id, data, className) {
+  const box = el('div', className);
+  box.dataset.call = id;
+  const contact = data.contact || {};
+  box.appendChild(el('h3', '', `Incoming call · ${callerName(data)}`));
+  if (data.company || contact.company) box.appendChild(el('div', '', data.company || contact.company));
+  box.appendChild(el('div', 'mono', (data.call && data.call.from) || ''));
+  box.appendChild(el('div', '', `${data.previous_calls || 0} previous calls` + (data.last_call_at ? ` · last ${new Date(data.last_call_at).toLocaleString()} (${data.last_call_status})` : '')));
+  if (data.last_sentiment) box.appendChild(el('div', '', `Last bot call: ${data.last_sentiment}`));
+  return box;
+}
+
+/** Puts a call's card on an agent's page, in place of any earlier one of the same call. */
+function showCard(id, box) {
+  settle(id);
+  popups.set(id, box);
+  $('popups').prepend(box);
+}
+
+function callerName(data) {
+  const contact = data.contact || {};
+  return data.caller_name || contact.name || contact.phone || (data.call && data.call.from) || 'unknown caller';
+}
+
+/** A supervisor's compact count of incoming calls, newest first in its list. */
+function renderIncoming() {
+  const box = $('incoming');
+  for (const id of incoming.keys()) {
+    const call = state.calls.get(id);
+    if (call && taken(call)) incoming.delete(id);
+  }
+  box.hidden = incoming.size === 0;
+  if (box.hidden) { box.open = false; return; }
+  const items = [...incoming.entries()].reverse();
+  const offered = items.filter(([, d]) => d.offer).length;
+  box.querySelector('summary').textContent = `${incoming.size} incoming` + (offered ? ` · ${offered} offered` : '');
+  const list = box.querySelector('ul');
+  list.textContent = '';
+  for (const [id, data] of items.slice(0, INCOMING_LISTED)) {
+    const item = el('li');
+    item.dataset.call = id;
+    const queued = data.call && data.call.queue_id;
+    const where = data.offer ? `offered to ${agentName(data.offer.agent_id)}`
+      : queued ? 'waiting' : data.suggested_agent ? `ringing ${data.suggested_agent.number}` : 'ringing';
+    item.append(el('b', '', callerName(data)), el('span', 'mono', (data.call && data.call.from) || ''), el('span', 'where', where));
+    list.appendChild(item);
+  }
+  if (items.length > INCOMING_LISTED) list.appendChild(el('li', 'more', `and ${items.length - INCOMING_LISTED} more`));
+}
+
+/** How many incoming callers a supervisor's list names. */
+const INCOMING_LISTED = 8;
 
 async function loadLogs() {
   const provider = $('log-provider').value;
@@ -770,7 +856,7 @@ async function loadDesk() {
   if (codes) state.codes = codes.items;
   // An offer made before this page was open (or while it reconnected) still gets its pop-up.
   const mine = state.agents.get(myAgent());
-  if (mine && mine.offer && !offers.has(mine.offer.call_id)) {
+  if (mine && mine.offer && !popups.has(mine.offer.call_id)) {
     const call = await api('GET', `/api/v1/calls/${mine.offer.call_id}`).catch(() => null);
     offerPopup({ call_id: mine.offer.call_id, call, offer: { ...mine.offer, agent_id: mine.id } });
   }
@@ -833,47 +919,35 @@ function renderDesk() {
   }
 }
 
-const offers = new Map(); // call id → its offer pop-up
+/** This agent has no offer any more: its offer cards go (its screen pops stay). */
+function dropOffers() {
+  for (const [id, box] of popups) if (box.classList.contains('offer')) { box.remove(); popups.delete(id); }
+}
 
-function dropOffers() { for (const box of offers.values()) box.remove(); offers.clear(); }
-
+/** An offer on an agent's page: its own get a card with Accept / Reject until the offer
+ * expires; one offered elsewhere goes. */
 function offerPopup(data) {
-  const previous = offers.get(data.call_id);
-  if (previous) previous.remove();
   const offer = data.offer;
-  const forMe = offer.agent_id === myAgent();
-  // An agent's page shows only its own offers; everyone else sees whom each call is offered to.
-  if (myAgent() && !forMe) { offers.delete(data.call_id); return; }
-  const box = el('div', 'popup offer');
-  box.dataset.call = data.call_id;
-  const contact = data.contact || {};
-  const from = (data.call && data.call.from) || '';
-  box.appendChild(el('h3', '', `Incoming call · ${data.caller_name || contact.name || from || 'unknown caller'}`));
-  if (data.company || contact.company) box.appendChild(el('div', '', data.company || contact.company));
-  box.appendChild(el('div', 'mono', from));
-  box.appendChild(el('div', '', `${data.previous_calls || 0} previous calls` + (data.last_call_at ? ` · last ${new Date(data.last_call_at).toLocaleString()} (${data.last_call_status})` : '')));
-  if (data.last_sentiment) box.appendChild(el('div', '', `Last bot call: ${data.last_sentiment}`));
-  box.appendChild(el('div', 'expires', forMe ? 'For you' : `Offered to ${agentName(offer.agent_id)}`));
-  if (forMe) {
-    const buttons = el('div', 'buttons');
-    const accept = el('button', 'primary accept', 'Accept');
-    const reject = el('button', 'danger reject', 'Reject');
-    const answer = (verb) => act(async () => {
-      accept.disabled = true; reject.disabled = true;
-      try {
-        const call = await api('POST', `/api/v1/calls/${data.call_id}/${verb}`, {});
-        if (verb === 'accept' && call) putCall(call);
-      } finally { box.remove(); offers.delete(data.call_id); }
-    });
-    accept.onclick = () => answer('accept');
-    reject.onclick = () => answer('reject');
-    buttons.append(accept, reject);
-    box.appendChild(buttons);
-  }
-  offers.set(data.call_id, box);
-  $('popups').prepend(box);
+  if (offer.agent_id !== myAgent()) { settle(data.call_id); return; }
+  const box = callerCard(data.call_id, data, 'popup offer');
+  box.appendChild(el('div', 'expires', 'For you'));
+  const buttons = el('div', 'buttons');
+  const accept = el('button', 'primary accept', 'Accept');
+  const reject = el('button', 'danger reject', 'Reject');
+  const answer = (verb) => act(async () => {
+    accept.disabled = true; reject.disabled = true;
+    try {
+      const call = await api('POST', `/api/v1/calls/${data.call_id}/${verb}`, {});
+      if (verb === 'accept' && call) putCall(call);
+    } finally { settle(data.call_id); }
+  });
+  accept.onclick = () => answer('accept');
+  reject.onclick = () => answer('reject');
+  buttons.append(accept, reject);
+  box.appendChild(buttons);
+  showCard(data.call_id, box);
   const left = Math.max(1000, Date.parse(offer.expires_at) - Date.now());
-  setTimeout(() => { if (offers.get(data.call_id) === box) { box.remove(); offers.delete(data.call_id); } }, left);
+  setTimeout(() => { if (popups.get(data.call_id) === box) settle(data.call_id); }, left);
 }
 
 /** After this agent's call ends: the disposition form, once per call. */

@@ -1,9 +1,10 @@
 // The dashboard in headless Chromium against the real engine: the snapshot, an extension card
 // following signed PBX webhooks, a campaign started and paused from its buttons, a cut WebSocket
 // whose replay brings exactly the missed events, a viewer token's page without buttons, and the
-// credit balance going low with a campaign paused for it until a top-up, and the agent desk: an
-// agent's page goes available, is offered a queued caller, accepts it and records a disposition
-// while the supervisor's wallboard counts it.
+// credit balance going low with a campaign paused for it until a top-up, incoming-call pop-ups that
+// leave when their call is answered or ends, and the agent desk: an agent's page goes available,
+// is offered a queued caller, accepts it and records a disposition while the supervisor's
+// wallboard counts it.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -189,6 +190,51 @@ test('the credit balance goes low as calls are billed, and a campaign paused for
   await page.close();
 });
 
+test('incoming-call pop-ups leave when their call is answered or ends, and a supervisor sees a count, not a tower', async () => {
+  const org = await makeOrg(engine.base, 'Browser pops');
+  const extensions = ['301', '302', '303', '304', '305'];
+  for (const number of extensions) await pbx(engine.base, org, 30007, { extension: number, status: 'Registered' });
+  await org.request('POST', '/api/v1/contacts', { phone: '+919876511111', name: 'Anil Rao', company: 'Rao Traders' });
+  const page = await chrome.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(`${engine.base}/#token=${org.token}`);
+  await page.waitForSelector('#link.up');
+  const count = page.locator('#incoming');
+  assert.ok(await count.isHidden(), 'nothing incoming yet');
+
+  // Five callers ring five extensions at once: one compact count, no card.
+  const callers = extensions.map((number, i) => ({ id: `950.${i}`, from: `0987651111${i + 1}`, number }));
+  for (const c of callers) {
+    await pbx(engine.base, org, 30011, { call_id: c.id, members: [inbound(c.from, 'ALERT'), ext(c.number, 'RING')] });
+  }
+  const summary = count.locator('summary');
+  await until(async () => (await summary.textContent()) === '5 incoming', 'five incoming');
+  assert.equal(await page.locator('.popup').count(), 0, 'no tower of cards');
+  await summary.click();
+  assert.match(await count.textContent(), /Anil Rao/, 'a known caller is named');
+  assert.equal(await count.locator('li').count(), 5);
+
+  // Answered by its extension: it goes. Hung up while ringing: it goes.
+  const [first, second] = callers;
+  await pbx(engine.base, org, 30011, { call_id: first.id, members: [inbound(first.from, 'ANSWERED'), ext(first.number, 'ANSWER')] });
+  await until(async () => (await summary.textContent()) === '4 incoming', 'the answered call left the count');
+  await pbx(engine.base, org, 30011, { call_id: second.id, members: [inbound(second.from, 'BYE'), ext(second.number, 'BYE')] });
+  await until(async () => (await summary.textContent()) === '3 incoming', 'the ended call left the count');
+  assert.equal(await count.locator(`li[data-call]`).count(), 3);
+
+  // The others end or are answered: the count goes with the last of them.
+  for (const c of callers.slice(2, 4)) {
+    await pbx(engine.base, org, 30011, { call_id: c.id, members: [inbound(c.from, 'BYE'), ext(c.number, 'BYE')] });
+  }
+  await until(async () => (await summary.textContent()) === '1 incoming', 'one left');
+  const last = callers[4];
+  await pbx(engine.base, org, 30011, { call_id: last.id, members: [inbound(last.from, 'ANSWERED'), ext(last.number, 'ANSWER')] });
+  await until(async () => count.isHidden(), 'nothing incoming any more');
+  assert.deepEqual(errors, [], 'no script errors');
+  await page.close();
+});
+
 test('an agent takes a queued call from its own page and disposes of it; the wallboard counts it', async () => {
   const org = await makeOrg(engine.base, 'Browser desk');
   const stand_in = await fakeTwilio();
@@ -233,10 +279,13 @@ test('an agent takes a queued call from its own page and disposes of it; the wal
   assert.match(await offer.textContent(), /Meera Iyer/);
   assert.match(await offer.textContent(), /Iyer & Sons/);
   await until(async () => (await card.locator('[data-figure="waiting"] b').textContent()) === '1', 'the wallboard shows one waiting');
-  const watched = supervisor.locator('.popup.offer');
+  // The supervisor's page: one compact count, no card, naming the caller and whom it is offered to.
+  const watched = supervisor.locator('#incoming');
   await watched.waitFor();
-  assert.equal(await watched.locator('button.accept').count(), 0, 'only the agent answers its offer');
-  assert.match(await watched.textContent(), /Offered to Kiran/);
+  assert.equal(await supervisor.locator('.popup').count(), 0, "a supervisor's page has no pop-up cards");
+  await until(async () => (await watched.locator('summary').textContent()) === '1 incoming · 1 offered', 'the count says one offered');
+  await watched.locator('summary').click();
+  assert.match(await watched.locator('li').textContent(), /Meera Iyer.*offered to Kiran/);
 
   await offer.locator('button.accept').click();
   await until(() => stand_in.requests.find((r) => r.url.endsWith('/Calls/CAdesk1.json')), 'the caller is moved to Kiran');
@@ -244,7 +293,8 @@ test('an agent takes a queued call from its own page and disposes of it; the wal
   assert.match(update.form.Twiml, /<Number>\+15550007777<\/Number>/);
   await until(async () => (await desk.locator('#agent-state').textContent()) === 'on a call', 'the agent is on the call');
   await until(async () => (await card.locator('[data-figure="answered"] b').textContent()) === '1', 'the wallboard counts it answered');
-  await until(async () => (await watched.count()) === 0, "the supervisor's pop-up goes once the call is taken");
+  await until(async () => watched.isHidden(), "the supervisor's count goes once the call is taken");
+  assert.equal(await offer.count(), 0, "the agent's card went when it accepted");
   assert.equal(await card.locator('[data-figure="sla"] b').textContent(), '100%');
 
   // The caller hangs up: the disposition form opens on the agent's page.

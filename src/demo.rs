@@ -3,17 +3,19 @@
 //! that reaches the engine only through its webhook endpoints, signed as each provider signs. The
 //! demo sets itself up as a supervisor would, through the REST API: credentials, extension names,
 //! the do-not-call list, a campaign it starts, and an agent desk: a queue for the Twilio number's
-//! callers, three simulated agents on PBX extensions who answer their own offers through the API
-//! (as a person's clicks would), and one agent left for whoever watches — its desk link is the
-//! second line on stdout.
+//! callers, simulated agents on their own desk extensions who answer their own offers through the
+//! API (as a person's clicks would) — as many as Erlang C says the queue's traffic needs for 80 %
+//! of its callers answered within 20 s, unless `--agents` says otherwise — and one agent left for
+//! whoever watches: its desk link is the second line on stdout.
 
 use crate::config::Settings;
 use crate::db::DatabaseUrl;
 use crate::domain::money::Money;
+use crate::domain::staffing;
 use crate::engine::{billing, orgs};
 use crate::sim::dice::Dice;
 use crate::sim::pbx::PbxSim;
-use crate::sim::providers::{FakeProviders, Script, TwilioLine, TwilioPlay};
+use crate::sim::providers::{FakeProviders, Script, TwilioLine, TwilioPlay, CALLER_TALK_S};
 use crate::startup::Application;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -34,8 +36,37 @@ pub struct DemoOptions {
     pub calls_per_minute: f64,
     /// Multiplies the rate and divides ring and talk times.
     pub speed: f64,
+    /// Simulated agents of the Support queue; None: as many as its traffic needs ([`sized_agents`]).
+    pub agents: Option<u32>,
     /// Contacts in the sample campaign.
     pub campaign_contacts: u32,
+}
+
+/// Shares of `--calls-per-minute`: the office PBX's calls, callers of the Twilio number (the
+/// Support queue), and the campaign's pace (a ceiling: its concurrency of 5 usually limits it).
+const PBX_SHARE: f64 = 0.45;
+const QUEUE_SHARE: f64 = 0.20;
+const CAMPAIGN_SHARE: f64 = 0.35;
+/// The Support queue's service level: `SLA_TARGET` of its callers answered within `SLA_S`.
+const SLA_S: i64 = 20;
+const SLA_TARGET: f64 = 0.8;
+/// The Support queue's wrap-up after each call (before `--speed`).
+const WRAP_UP_S: f64 = 10.0;
+/// A simulated agent's time to click Accept (before `--speed`), and how often it rejects instead.
+const THINK_S: (u64, u64) = (1, 4);
+const REJECTS: f64 = 0.05;
+/// What an offer costs beyond the agent's think time: the agent's page hearing it, the connect.
+const OFFER_LATENCY_S: f64 = 1.0;
+
+/// The agents the Support queue needs for its callers at `calls_per_minute` (Erlang C, for
+/// [`SLA_TARGET`] answered within [`SLA_S`]): each caller holds an agent for the talk, the
+/// wrap-up and the moments of an offer. The same at every `--speed` (rates and times scale
+/// together).
+pub fn sized_agents(calls_per_minute: f64) -> u32 {
+    let arrivals_per_s = calls_per_minute * QUEUE_SHARE / 60.0;
+    let mean = |(low, high): (u64, u64)| (low + high) as f64 / 2.0;
+    let handle_s = mean(CALLER_TALK_S) + WRAP_UP_S + mean(THINK_S) + OFFER_LATENCY_S;
+    staffing::agents_for(arrivals_per_s, handle_s, SLA_S as f64, SLA_TARGET)
 }
 
 const NAMES: [&str; 12] = [
@@ -50,6 +81,9 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
     }
     if !(options.calls_per_minute > 0.0 && options.calls_per_minute.is_finite()) {
         return Err("--calls-per-minute must be a positive number".into());
+    }
+    if options.agents == Some(0) {
+        return Err("--agents must be at least 1".into());
     }
     let speed = options.speed;
     let scaled = |seconds: f64, floor: f64| Duration::from_secs_f64((seconds / speed).max(floor));
@@ -95,49 +129,105 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
     })
 }
 
-/// The agents the demo plays itself, each on one of the first PBX extensions.
-const DESK_AGENTS: [&str; 3] = ["Asha", "Ravi", "Meera"];
 /// The agent left for the person watching the demo.
 const YOUR_AGENT: &str = "You";
 
-/// Sets up the demo's agent desk (once per database: a rerun finds it) and starts the simulated
-/// agents, who accept nine offers in ten after a few seconds and reject the rest.
+/// The name of the `i`-th simulated agent (from 0).
+fn agent_name(i: usize) -> String {
+    match i / NAMES.len() {
+        0 => NAMES[i].to_owned(),
+        round => format!("{} {}", NAMES[i % NAMES.len()], round + 1),
+    }
+}
+
+/// The desk extension of the `i`-th simulated agent (from 0): `9001`, `9002`, … — apart from the
+/// office's extensions, so the office's own calls never make an agent busy.
+pub fn desk_extension(i: usize) -> String {
+    format!("9{:03}", i + 1)
+}
+
+/// Sets up the demo's agent desk (once per database: a rerun finds it and logs out the agents a
+/// smaller `--agents` leaves without a desk) and starts the simulated agents, who accept nineteen
+/// offers in twenty after a few seconds and reject the rest.
 async fn demo_desk(
     client: &reqwest::Client,
     base: &str,
     token: &str,
-    extensions: &[String],
+    agents: usize,
     speed: f64,
 ) -> Result<(), String> {
     let scaled = |seconds: f64, floor: f64| (seconds / speed).max(floor).round() as i64;
     let queues = api(client, base, token, "GET", "/api/v1/queues", Value::Null).await?;
     if queues["items"].as_array().is_none_or(|q| q.is_empty()) {
         let queue = json!({
-            "name": "Support", "sla_s": 20, "ring_timeout_s": scaled(15.0, 3.0),
-            "wrap_up_s": scaled(10.0, 1.0), "max_wait_s": scaled(180.0, 20.0),
+            "name": "Support", "sla_s": SLA_S, "ring_timeout_s": scaled(15.0, 3.0),
+            "wrap_up_s": scaled(WRAP_UP_S, 1.0), "max_wait_s": scaled(180.0, 20.0),
             "overflow_message": "All our agents are busy. We will call you back.",
         });
         api(client, base, token, "POST", "/api/v1/queues", queue).await?;
     }
-    let known = api(client, base, token, "GET", "/api/v1/agents", Value::Null).await?;
+    let known = api(
+        client,
+        base,
+        token,
+        "GET",
+        "/api/v1/agents?limit=1000",
+        Value::Null,
+    )
+    .await?;
+    let known = known["items"].as_array().cloned().unwrap_or_default();
     let id_of = |name: &str| {
-        known["items"]
-            .as_array()
-            .and_then(|a| a.iter().find(|x| x["name"] == name))
+        known
+            .iter()
+            .find(|x| x["name"] == name)
             .and_then(|x| x["id"].as_str().map(str::to_owned))
     };
-    for (i, name) in DESK_AGENTS.iter().enumerate() {
-        if id_of(name).is_none() {
-            let agent = json!({"name": name, "extensions": extensions.get(i).into_iter().collect::<Vec<_>>(),
-                "phone": format!("+1555010000{i}"), "availability": "available"});
-            api(client, base, token, "POST", "/api/v1/agents", agent).await?;
+    let mine: Vec<String> = (0..agents).map(agent_name).collect();
+    for (i, name) in mine.iter().enumerate() {
+        let desk = json!({"extensions": [desk_extension(i)], "phone": format!("+1555010{i:04}"),
+            "availability": "available"});
+        match id_of(name) {
+            Some(id) => {
+                api(
+                    client,
+                    base,
+                    token,
+                    "PATCH",
+                    &format!("/api/v1/agents/{id}"),
+                    desk,
+                )
+                .await?
+            }
+            None => {
+                let mut agent = desk;
+                agent["name"] = json!(name);
+                api(client, base, token, "POST", "/api/v1/agents", agent).await?
+            }
+        };
+    }
+    // Agents of an earlier, larger run have no desk now.
+    for agent in &known {
+        let name = agent["name"].as_str().unwrap_or_default();
+        if name != YOUR_AGENT && !mine.iter().any(|m| m == name) {
+            if let Some(id) = agent["id"].as_str() {
+                let away = json!({"availability": "logged_out"});
+                api(
+                    client,
+                    base,
+                    token,
+                    "PATCH",
+                    &format!("/api/v1/agents/{id}"),
+                    away,
+                )
+                .await?;
+            }
         }
     }
     let you = match id_of(YOUR_AGENT) {
         Some(id) => id,
         None => {
             let agent =
-                json!({"name": YOUR_AGENT, "phone": "+15550100009", "availability": "available"});
+                json!({"name": YOUR_AGENT, "phone": "+15550109999", "availability": "available"});
             let created = api(client, base, token, "POST", "/api/v1/agents", agent).await?;
             created["id"].as_str().unwrap_or_default().to_owned()
         }
@@ -162,8 +252,18 @@ async fn demo_desk(
         let mut answered: std::collections::HashSet<String> = std::collections::HashSet::new();
         loop {
             actix_web::rt::time::sleep(Duration::from_secs_f64((1.0 / speed).max(0.2))).await;
-            let Ok(agents) =
-                api(&client, &base, &token, "GET", "/api/v1/agents", Value::Null).await
+            if answered.len() > 100_000 {
+                answered.clear(); // offers long gone
+            }
+            let Ok(agents) = api(
+                &client,
+                &base,
+                &token,
+                "GET",
+                "/api/v1/agents?limit=1000",
+                Value::Null,
+            )
+            .await
             else {
                 continue;
             };
@@ -177,8 +277,12 @@ async fn demo_desk(
                 {
                     continue;
                 }
-                let verb = if dice.chance(0.9) { "accept" } else { "reject" };
-                let think = dice.seconds(1, 4, speed);
+                let verb = if dice.chance(REJECTS) {
+                    "reject"
+                } else {
+                    "accept"
+                };
+                let think = dice.seconds(THINK_S.0, THINK_S.1, speed);
                 let path = format!("/api/v1/calls/{call_id}/{verb}");
                 let body = json!({"agent_id": agent_id});
                 let (client, base, token) = (client.clone(), base.clone(), token.clone());
@@ -239,6 +343,14 @@ async fn start_traffic(
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
     let speed = options.speed;
+    let agents = options
+        .agents
+        .unwrap_or_else(|| sized_agents(options.calls_per_minute)) as usize;
+    tracing::info!(
+        agents,
+        "the Support queue's agents (Erlang C for {:.0} % of its callers within {SLA_S} s, unless --agents)",
+        SLA_TARGET * 100.0
+    );
     let mut dice = Dice::from_clock();
     // Made up per run; a stand-in's secrets, never a real provider's.
     let twilio_token = format!("demo-{}", uuid::Uuid::new_v4().simple());
@@ -253,7 +365,7 @@ async fn start_traffic(
         ..Script::default()
     })
     .map_err(|e| e.to_string())?;
-    let campaign_share = options.calls_per_minute * 0.25 * speed / 60.0;
+    let campaign_share = options.calls_per_minute * CAMPAIGN_SHARE * speed / 60.0;
     api(
         &client,
         base,
@@ -309,7 +421,8 @@ async fn start_traffic(
         webhook_url: format!("{base}/webhooks/yeastar/{org_id}"),
         secret: pbx_secret,
         extensions: options.extensions,
-        calls_per_minute: options.calls_per_minute * 0.35,
+        desks: (0..agents).map(desk_extension).collect(),
+        calls_per_minute: options.calls_per_minute * PBX_SHARE,
         speed,
         lost_bye: 0.03,
         lost_cdr: 0.05,
@@ -330,7 +443,7 @@ async fn start_traffic(
         )
         .await?;
     }
-    demo_desk(&client, base, token, &pbx.numbers(), speed).await?;
+    demo_desk(&client, base, token, agents, speed).await?;
     actix_web::rt::spawn(pbx.run(Dice::new(dice.between(0, u64::MAX - 1))));
 
     // The sample campaign: a few hundred leads, some on the do-not-call list, one retry.
@@ -380,11 +493,14 @@ async fn start_traffic(
         auth_token: twilio_token,
         number: twilio_number.into(),
         speed,
+        provider: providers.clone(),
     };
-    let every = Duration::from_secs_f64(60.0 / (options.calls_per_minute * 0.4 * speed).max(0.01));
+    // Callers arrive at random (a Poisson stream, as Erlang C assumes), at the queue's rate.
+    let mean_gap_s = 60.0 / (options.calls_per_minute * QUEUE_SHARE * speed).max(0.01);
     actix_web::rt::spawn(async move {
         loop {
-            actix_web::rt::time::sleep(every).await;
+            let gap_s = -(1.0 - dice.unit()).ln() * mean_gap_s;
+            actix_web::rt::time::sleep(Duration::from_secs_f64(gap_s.min(mean_gap_s * 20.0))).await;
             let mut call_dice = Dice::new(dice.between(0, u64::MAX - 1));
             let from = format!("+9199{:08}", call_dice.between(0, 99_999_999));
             let (line, client) = (line.clone(), client.clone());

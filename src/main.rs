@@ -34,6 +34,10 @@ enum Command {
         /// Time compression: multiplies the rate and divides ring and talk times.
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
+        /// Simulated agents in the Support queue (default: as many as Erlang C says answer 80 %
+        /// of its callers within 20 s); fewer overloads the queue on purpose.
+        #[arg(long)]
+        agents: Option<u32>,
         /// The demo's own SQLite file.
         #[arg(long, default_value = "switchboard-demo.db")]
         database: String,
@@ -63,6 +67,7 @@ fn main() {
             extensions,
             calls_per_minute,
             speed,
+            agents,
             database,
         } => {
             let mut settings = settings;
@@ -74,6 +79,7 @@ fn main() {
                 extensions,
                 calls_per_minute,
                 speed,
+                agents,
                 campaign_contacts: 300,
             };
             switchboard::demo::run(settings, options)

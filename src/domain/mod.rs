@@ -11,5 +11,6 @@ pub mod extension;
 pub mod ids;
 pub mod money;
 pub mod phone;
+pub mod staffing;
 pub mod tally;
 pub mod time;

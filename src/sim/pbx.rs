@@ -21,6 +21,9 @@ pub struct PbxSim {
     pub secret: String,
     /// Extensions `101`, `102`, …
     pub extensions: u32,
+    /// Agents' desk extensions: registered, but never part of the office's own calls (the desk
+    /// connects their calls).
+    pub desks: Vec<String>,
     /// New calls per minute (before `speed`).
     pub calls_per_minute: f64,
     /// Multiplies the rate and divides ring and talk times.
@@ -56,6 +59,10 @@ impl PbxSim {
                 "Registered"
             };
             pbx.send(30007, json!({"extension": number, "status": status}))
+                .await;
+        }
+        for desk in &self.desks {
+            pbx.send(30007, json!({"extension": desk, "status": "Registered"}))
                 .await;
         }
         let online: Vec<String> = numbers
@@ -222,7 +229,7 @@ impl Pbx {
         let answered = dice.chance(0.8);
         let talk = if answered {
             self.send(30011, snapshot("ANSWERED", "ANSWER")).await;
-            let talk = dice.seconds(8, 90, speed);
+            let talk = dice.seconds(8, 60, speed);
             actix_web::rt::time::sleep(talk).await;
             talk
         } else {

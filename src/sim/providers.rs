@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::oneshot;
 
 /// How a call placed through the stand-in Twilio plays out.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -112,6 +113,8 @@ struct Shared {
     script: Mutex<Script>,
     requests: Mutex<Vec<Recorded>>,
     tally: Mutex<Tally>,
+    /// Who waits for the next call update of a call sid (a simulated caller on hold).
+    update_waiters: Mutex<HashMap<String, oneshot::Sender<String>>>,
     /// One client for every callback (building one per request costs milliseconds).
     client: reqwest::Client,
 }
@@ -130,6 +133,7 @@ impl FakeProviders {
             script: Mutex::new(script),
             requests: Mutex::default(),
             tally: Mutex::default(),
+            update_waiters: Mutex::default(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .pool_idle_timeout(Duration::from_secs(3))
@@ -199,6 +203,17 @@ impl FakeProviders {
     }
 
     /// What the stand-in Twilio saw of the calls it placed.
+    /// The TwiML of the next call update the stand-in Twilio accepts for `sid`: how a simulated
+    /// caller on hold hears that it was connected to an agent (`<Dial>`) or given a goodbye
+    /// (`<Hangup/>`). Dropped unanswered when the stand-in stops.
+    pub fn next_call_update(&self, sid: &str) -> oneshot::Receiver<String> {
+        let (tx, rx) = oneshot::channel();
+        let mut waiters = self.shared.update_waiters.lock().unwrap();
+        waiters.retain(|_, waiter| !waiter.is_closed()); // callers who hung up meanwhile
+        waiters.insert(sid.to_owned(), tx);
+        rx
+    }
+
     pub fn tally(&self) -> Tally {
         self.shared.tally.lock().unwrap().clone()
     }
@@ -492,8 +507,17 @@ async fn push_analytics(client: &reqwest::Client, url: &str, token: &str, sid: &
     }
 }
 
-/// The engine's Twilio number as the simulated carrier reaches it.
-#[derive(Debug, Clone)]
+/// How long a simulated caller of the org's number talks with the agent it reaches, in seconds
+/// (before `speed`): what the demo sizes its queue's agents by.
+pub const CALLER_TALK_S: (u64, u64) = (15, 75);
+/// How long a caller waits on hold for an agent before hanging up (before `speed`); one caller in
+/// twenty is impatient and gives up within [`IMPATIENT_S`].
+pub const CALLER_PATIENCE_S: (u64, u64) = (30, 180);
+pub const IMPATIENT_S: (u64, u64) = (3, 10);
+
+/// The org's Twilio number, as callers reach it: each call posts the signed `voice` webhook (the
+/// engine answers TwiML, e.g. `<Enqueue>`), then its status callbacks as Twilio sends them.
+#[derive(Clone)]
 pub struct TwilioLine {
     /// `…/webhooks/twilio/{org}/voice` and `…/status`, on the engine's public URL.
     pub voice_url: String,
@@ -502,11 +526,25 @@ pub struct TwilioLine {
     /// The org's Twilio number callers dial.
     pub number: String,
     pub speed: f64,
+    /// The stand-in Twilio whose call updates tell a held caller that it was connected.
+    pub provider: FakeProviders,
+}
+
+/// What ended a caller's wait on hold.
+enum Held {
+    /// The desk connected it (`<Dial>`): it talks, then hangs up.
+    Connected,
+    /// The queue sent it away (its goodbye message, then `<Hangup/>`).
+    SentAway,
+    /// Its patience ran out first: it hung up (abandoned).
+    GaveUp,
 }
 
 impl TwilioLine {
     /// Places an incoming call from `from` as Twilio does: the signed `voice` webhook, then the
-    /// call's status callbacks (answered 8 in 10 times) as it rings, talks and ends.
+    /// call's status callbacks — `in-progress` once the engine's TwiML holds it, `completed`
+    /// (with its duration) when the caller hangs up: after talking with the agent the desk
+    /// connected it to, after the queue's goodbye, or when its patience ran out on hold.
     pub async fn incoming_call(&self, client: &reqwest::Client, from: &str, dice: &mut Dice) {
         let sid = format!("CAin{:016x}", dice.between(0, u64::MAX - 1));
         let params = |status: &str, seq: usize| {
@@ -520,21 +558,35 @@ impl TwilioLine {
             ]
         };
         let token = &self.auth_token;
+        let update = self.provider.next_call_update(&sid);
+        let started = std::time::Instant::now();
         twilio_callback(client, &self.voice_url, token, &params("ringing", 0)).await;
-        let mut steps = Vec::new();
-        if dice.chance(0.8) {
-            steps.push((dice.seconds(2, 10, self.speed), params("in-progress", 1)));
-            let talk = dice.seconds(20, 200, self.speed);
-            let mut completed = params("completed", 2);
-            completed.push(("CallDuration".into(), talk.as_secs().max(1).to_string()));
-            steps.push((talk, completed));
+        actix_web::rt::time::sleep(dice.seconds(0, 1, self.speed)).await;
+        twilio_callback(client, &self.status_url, token, &params("in-progress", 1)).await;
+        let (low, high) = if dice.chance(0.05) {
+            IMPATIENT_S
         } else {
-            steps.push((dice.seconds(15, 30, self.speed), params("no-answer", 1)));
-        }
-        for (wait, params) in steps {
-            actix_web::rt::time::sleep(wait).await;
-            twilio_callback(client, &self.status_url, token, &params).await;
-        }
+            CALLER_PATIENCE_S
+        };
+        let patience = dice.seconds(low, high, self.speed);
+        let held = tokio::select! {
+            twiml = update => match twiml {
+                Ok(twiml) if twiml.contains("<Dial") => Held::Connected,
+                Ok(_) => Held::SentAway,
+                Err(_) => Held::GaveUp,
+            },
+            () = actix_web::rt::time::sleep(patience) => Held::GaveUp,
+        };
+        let rest = match held {
+            Held::Connected => dice.seconds(CALLER_TALK_S.0, CALLER_TALK_S.1, self.speed),
+            Held::SentAway => dice.seconds(3, 6, self.speed),
+            Held::GaveUp => Duration::ZERO,
+        };
+        actix_web::rt::time::sleep(rest).await;
+        let mut completed = params("completed", 2);
+        let duration = started.elapsed().as_secs().max(1);
+        completed.push(("CallDuration".into(), duration.to_string()));
+        twilio_callback(client, &self.status_url, token, &completed).await;
     }
 }
 
@@ -602,7 +654,14 @@ async fn twilio_call_update(
             actix_web::http::StatusCode::from_u16(status).unwrap_or_default(),
         )
         .json(json!({"code": 21220, "message": "Call is not in-progress. Cannot redirect.", "status": status})),
-        None => HttpResponse::Ok().json(json!({"sid": path.1, "status": "in-progress"})),
+        None => {
+            let waiter = shared.update_waiters.lock().unwrap().remove(&path.1);
+            if let Some(waiter) = waiter {
+                let twiml = pairs.iter().find(|(k, _)| k == "Twiml").map(|(_, v)| v.clone());
+                let _ = waiter.send(twiml.unwrap_or_default());
+            }
+            HttpResponse::Ok().json(json!({"sid": path.1, "status": "in-progress"}))
+        }
     }
 }
 

@@ -25,18 +25,25 @@ impl Drop for Demo {
     }
 }
 
-fn start_demo(database: &str) -> Demo {
+/// `switchboard demo` at `--speed 20` with `agents` simulated agents (None: the default sizing).
+fn start_demo(database: &str, agents: Option<u32>) -> Demo {
+    let args = [
+        "--speed",
+        "20",
+        "--calls-per-minute",
+        "240",
+        "--extensions",
+        "12",
+    ];
+    start_demo_with(database, &args, agents)
+}
+
+/// `switchboard demo` with these flags.
+fn start_demo_with(database: &str, flags: &[&str], agents: Option<u32>) -> Demo {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args([
-            "demo",
-            "--bind",
-            "127.0.0.1:0",
-            "--speed",
-            "20",
-            "--calls-per-minute",
-            "240",
-        ])
-        .args(["--extensions", "12", "--database", database])
+        .args(["demo", "--bind", "127.0.0.1:0", "--database", database])
+        .args(flags)
+        .args(agents.map(|n| format!("--agents={n}")))
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
         .stdout(Stdio::piped())
@@ -106,7 +113,7 @@ async fn the_demo_makes_calls_presence_and_campaign_progress_through_the_webhook
     let dir = std::env::temp_dir().join(format!("sb_demo_{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let database = dir.join("demo.db").to_string_lossy().into_owned();
-    let demo = start_demo(&database);
+    let demo = start_demo(&database, Some(4));
 
     let metrics = demo
         .eventually("/api/v1/metrics", |m| m["calls"].as_i64() >= Some(5))
@@ -118,7 +125,8 @@ async fn the_demo_makes_calls_presence_and_campaign_progress_through_the_webhook
     let extensions = demo
         .eventually("/api/v1/extensions", |e| {
             let items = e["items"].as_array().unwrap();
-            items.len() == 12
+            // The office's 12 and the 4 agents' desk extensions.
+            items.len() == 12 + 4
                 && items
                     .iter()
                     .any(|x| x["presence"] != "offline" && x["presence"] != "online")
@@ -179,7 +187,7 @@ async fn the_demo_makes_calls_presence_and_campaign_progress_through_the_webhook
         .iter()
         .map(|a| a["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 4, "{names:?}");
+    assert_eq!(names.len(), 4 + 1, "four simulated and You: {names:?}");
 
     // SIGTERM stops it within 10 s.
     let mut demo = demo;
@@ -202,7 +210,7 @@ async fn the_demo_makes_calls_presence_and_campaign_progress_through_the_webhook
     // The same database again: the demo org is reused, with a new token; the old one is refused.
     let old_token = demo.token.clone();
     drop(demo);
-    let again = start_demo(&database);
+    let again = start_demo(&database, Some(2));
     assert_ne!(again.token, old_token);
     let app = again.app();
     let (status, _) = app
@@ -219,11 +227,54 @@ async fn the_demo_makes_calls_presence_and_campaign_progress_through_the_webhook
         "the first run's calls are still there"
     );
     let agents = again.app().get("/api/v1/agents", &again.token).await;
+    let availability: Vec<(&str, &str)> = agents["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap(),
+                a["availability"].as_str().unwrap(),
+            )
+        })
+        .collect();
     assert_eq!(
-        agents["items"].as_array().unwrap().len(),
-        4,
-        "the desk is set up once"
+        availability.len(),
+        5,
+        "the desk is set up once: {availability:?}"
+    );
+    let logged_out = availability.iter().filter(|(_, a)| *a == "logged_out");
+    assert_eq!(
+        logged_out.count(),
+        2,
+        "two fewer agents this time: {availability:?}"
     );
     let queues = again.app().get("/api/v1/queues", &again.token).await;
     assert_eq!(queues["items"].as_array().unwrap().len(), 1);
+}
+
+/// The demo is a floor a supervisor recognises as healthy: at `--speed 5` with its default
+/// agents, a minute in (five simulated minutes), the Support queue has answered most callers
+/// within its SLA and lost few — by the queue's own figures.
+#[actix_web::test]
+async fn the_demo_floor_is_healthy_at_its_default_size() {
+    let dir = std::env::temp_dir().join(format!("sb_demo_{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = dir.join("demo.db").to_string_lossy().into_owned();
+    let demo = start_demo_with(&database, &["--speed", "5"], None);
+    actix_web::rt::time::sleep(Duration::from_secs(60)).await;
+    let queue = demo.app().get("/api/v1/queues", &demo.token).await["items"][0].clone();
+    let figure = |name: &str| queue[name].as_u64().unwrap() as f64;
+    let (answered, within, abandoned) = (
+        figure("answered"),
+        figure("answered_within_sla"),
+        figure("abandoned"),
+    );
+    assert!(answered >= 20.0, "callers were answered: {queue}");
+    assert!(within / answered >= 0.7, "≥ 70 % within the SLA: {queue}");
+    assert!(
+        abandoned / (answered + abandoned) <= 0.15,
+        "≤ 15 % abandoned: {queue}"
+    );
+    assert!(figure("waiting") <= 10.0, "a bounded line: {queue}");
 }
