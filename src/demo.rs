@@ -3,16 +3,17 @@
 //! that reaches the engine only through its webhook endpoints, signed as each provider signs. The
 //! demo sets itself up as a supervisor would, through the REST API: credentials, extension names,
 //! the do-not-call list, a campaign it starts, and an agent desk: a queue for the Twilio number's
-//! callers, simulated agents on their own desk extensions who answer their own offers through the
-//! API (as a person's clicks would) — as many as Erlang C says the queue's traffic needs for 80 %
-//! of its callers answered within 20 s, unless `--agents` says otherwise — and one agent left for
-//! whoever watches: its desk link is the second line on stdout.
+//! callers, simulated agents who keep their own agent pages open and answer their offers through
+//! the API (as a person's clicks would) — as many as Erlang C says the queue's traffic needs for
+//! 80 % of its callers answered within 20 s, unless `--agents` says otherwise — and one agent left
+//! for whoever watches: its desk link is the second line on stdout.
 
 use crate::config::Settings;
 use crate::db::DatabaseUrl;
 use crate::domain::money::Money;
 use crate::domain::staffing;
 use crate::engine::{billing, orgs};
+use crate::sim::agents::{AgentHabits, SimulatedAgent};
 use crate::sim::dice::Dice;
 use crate::sim::pbx::PbxSim;
 use crate::sim::providers::{FakeProviders, Script, TwilioLine, TwilioPlay, CALLER_TALK_S};
@@ -52,9 +53,13 @@ const SLA_S: i64 = 20;
 const SLA_TARGET: f64 = 0.8;
 /// The Support queue's wrap-up after each call (before `--speed`).
 const WRAP_UP_S: f64 = 10.0;
-/// A simulated agent's time to click Accept (before `--speed`), and how often it rejects instead.
-const THINK_S: (u64, u64) = (1, 4);
-const REJECTS: f64 = 0.05;
+/// How the simulated agents work (times before `--speed`).
+const HABITS: AgentHabits = AgentHabits {
+    think_s: (1, 4),
+    rejects: 0.05,
+    back_after_s: (5, 20),
+    speed: 1.0,
+};
 /// What an offer costs beyond the agent's think time: the agent's page hearing it, the connect.
 const OFFER_LATENCY_S: f64 = 1.0;
 
@@ -65,7 +70,7 @@ const OFFER_LATENCY_S: f64 = 1.0;
 pub fn sized_agents(calls_per_minute: f64) -> u32 {
     let arrivals_per_s = calls_per_minute * QUEUE_SHARE / 60.0;
     let mean = |(low, high): (u64, u64)| (low + high) as f64 / 2.0;
-    let handle_s = mean(CALLER_TALK_S) + WRAP_UP_S + mean(THINK_S) + OFFER_LATENCY_S;
+    let handle_s = mean(CALLER_TALK_S) + WRAP_UP_S + mean(HABITS.think_s) + OFFER_LATENCY_S;
     staffing::agents_for(arrivals_per_s, handle_s, SLA_S as f64, SLA_TARGET)
 }
 
@@ -140,15 +145,8 @@ fn agent_name(i: usize) -> String {
     }
 }
 
-/// The desk extension of the `i`-th simulated agent (from 0): `9001`, `9002`, … — apart from the
-/// office's extensions, so the office's own calls never make an agent busy.
-pub fn desk_extension(i: usize) -> String {
-    format!("9{:03}", i + 1)
-}
-
 /// Sets up the demo's agent desk (once per database: a rerun finds it and logs out the agents a
-/// smaller `--agents` leaves without a desk) and starts the simulated agents, who accept nineteen
-/// offers in twenty after a few seconds and reject the rest.
+/// smaller `--agents` leaves out) and starts the simulated agents, each on its own agent page.
 async fn demo_desk(
     client: &reqwest::Client,
     base: &str,
@@ -182,11 +180,15 @@ async fn demo_desk(
             .find(|x| x["name"] == name)
             .and_then(|x| x["id"].as_str().map(str::to_owned))
     };
-    let mine: Vec<String> = (0..agents).map(agent_name).collect();
-    for (i, name) in mine.iter().enumerate() {
-        let desk = json!({"extensions": [desk_extension(i)], "phone": format!("+1555010{i:04}"),
+    let habits = AgentHabits { speed, ..HABITS };
+    let mut dice = Dice::from_clock();
+    let names: Vec<String> = (0..agents).map(agent_name).collect();
+    for (i, name) in names.iter().enumerate() {
+        // Reached on their own phones (their pages make them reachable), not on the office's
+        // extensions: the office's calls never make an agent busy.
+        let desk = json!({"extensions": [], "phone": format!("+1555010{i:04}"),
             "availability": "available"});
-        match id_of(name) {
+        let agent_id = match id_of(name) {
             Some(id) => {
                 api(
                     client,
@@ -196,28 +198,38 @@ async fn demo_desk(
                     &format!("/api/v1/agents/{id}"),
                     desk,
                 )
-                .await?
+                .await?;
+                id
             }
             None => {
                 let mut agent = desk;
                 agent["name"] = json!(name);
-                api(client, base, token, "POST", "/api/v1/agents", agent).await?
+                let created = api(client, base, token, "POST", "/api/v1/agents", agent).await?;
+                created["id"].as_str().unwrap_or_default().to_owned()
             }
         };
+        let page = agent_token(client, base, token, &agent_id).await?;
+        let agent = SimulatedAgent {
+            base: base.to_owned(),
+            token: page,
+            agent_id,
+            habits: habits.clone(),
+        };
+        actix_web::rt::spawn(agent.work(Dice::new(dice.between(0, u64::MAX - 1))));
     }
-    // Agents of an earlier, larger run have no desk now.
+    // Agents of an earlier, larger run are off shift now.
     for agent in &known {
         let name = agent["name"].as_str().unwrap_or_default();
-        if name != YOUR_AGENT && !mine.iter().any(|m| m == name) {
+        if name != YOUR_AGENT && !names.iter().any(|n| n == name) {
             if let Some(id) = agent["id"].as_str() {
-                let away = json!({"availability": "logged_out"});
+                let off = json!({"availability": "logged_out"});
                 api(
                     client,
                     base,
                     token,
                     "PATCH",
                     &format!("/api/v1/agents/{id}"),
-                    away,
+                    off,
                 )
                 .await?;
             }
@@ -232,69 +244,22 @@ async fn demo_desk(
             created["id"].as_str().unwrap_or_default().to_owned()
         }
     };
-    let issued = api(
-        client,
-        base,
-        token,
-        "POST",
-        "/api/v1/tokens",
-        json!({"role": "agent", "agent_id": you}),
-    )
-    .await?;
-    println!(
-        "Agent desk: {base}/#token={}",
-        issued["token"].as_str().unwrap_or_default()
-    );
+    let yours = agent_token(client, base, token, &you).await?;
+    println!("Agent desk: {base}/#token={yours}");
     let _ = std::io::stdout().flush();
-    let (client, base, token) = (client.clone(), base.to_owned(), token.to_owned());
-    actix_web::rt::spawn(async move {
-        let mut dice = Dice::from_clock();
-        let mut answered: std::collections::HashSet<String> = std::collections::HashSet::new();
-        loop {
-            actix_web::rt::time::sleep(Duration::from_secs_f64((1.0 / speed).max(0.2))).await;
-            if answered.len() > 100_000 {
-                answered.clear(); // offers long gone
-            }
-            let Ok(agents) = api(
-                &client,
-                &base,
-                &token,
-                "GET",
-                "/api/v1/agents?limit=1000",
-                Value::Null,
-            )
-            .await
-            else {
-                continue;
-            };
-            for agent in agents["items"].as_array().into_iter().flatten() {
-                let (Some(call_id), Some(agent_id)) =
-                    (agent["offer"]["call_id"].as_str(), agent["id"].as_str())
-                else {
-                    continue;
-                };
-                if agent["name"] == YOUR_AGENT || !answered.insert(format!("{call_id}/{agent_id}"))
-                {
-                    continue;
-                }
-                let verb = if dice.chance(REJECTS) {
-                    "reject"
-                } else {
-                    "accept"
-                };
-                let think = dice.seconds(THINK_S.0, THINK_S.1, speed);
-                let path = format!("/api/v1/calls/{call_id}/{verb}");
-                let body = json!({"agent_id": agent_id});
-                let (client, base, token) = (client.clone(), base.clone(), token.clone());
-                actix_web::rt::spawn(async move {
-                    actix_web::rt::time::sleep(think).await;
-                    // The offer may have moved on meanwhile (409): a person would have missed it too.
-                    let _ = api(&client, &base, &token, "POST", &path, body).await;
-                });
-            }
-        }
-    });
     Ok(())
+}
+
+/// A new agent token of the agent: the key to its own page.
+async fn agent_token(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    agent_id: &str,
+) -> Result<String, String> {
+    let body = json!({"role": "agent", "agent_id": agent_id});
+    let issued = api(client, base, token, "POST", "/api/v1/tokens", body).await?;
+    Ok(issued["token"].as_str().unwrap_or_default().to_owned())
 }
 
 /// A supervisor's REST call with the demo org's token.
@@ -421,7 +386,6 @@ async fn start_traffic(
         webhook_url: format!("{base}/webhooks/yeastar/{org_id}"),
         secret: pbx_secret,
         extensions: options.extensions,
-        desks: (0..agents).map(desk_extension).collect(),
         calls_per_minute: options.calls_per_minute * PBX_SHARE,
         speed,
         lost_bye: 0.03,

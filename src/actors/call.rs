@@ -557,7 +557,7 @@ impl CallActor {
                 call_id: call.id.clone(),
                 provider,
                 provider_call_id: provider_call_id.clone(),
-                ended_at: call.ended_at.unwrap_or_else(Utc::now),
+                seen_ended_at: Utc::now(),
             });
         }
     }

@@ -37,8 +37,9 @@ pub struct WantPrice {
     pub call_id: CallId,
     pub provider: Provider,
     pub provider_call_id: String,
-    /// When the call ended: its price is given up a day after.
-    pub ended_at: DateTime<Utc>,
+    /// When the engine saw the call end (its own clock: a provider's may be off, or the call's
+    /// times old): its price is given up a day after.
+    pub seen_ended_at: DateTime<Utc>,
 }
 
 /// A wanted price and when to ask for it.
@@ -172,13 +173,12 @@ async fn recover(engine: &Engine, me: &Addr<PriceFetcher>) -> Result<(), crate::
             if !fetches.is_some_and(|c| c.fetches_prices()) {
                 continue;
             }
-            let ended_at = call.ended_at.as_deref().unwrap_or(&call.last_event_at);
             me.do_send(WantPrice {
                 org_id,
                 call_id: CallId::from_stored(call.id.clone()),
                 provider,
                 provider_call_id: call.provider_call_id.clone().unwrap_or_default(),
-                ended_at: from_text(ended_at).unwrap_or_else(Utc::now),
+                seen_ended_at: from_text(&call.last_event_at).unwrap_or_else(Utc::now),
             });
             wanted += 1;
         }
@@ -217,7 +217,7 @@ impl Handler<Retry> for PriceFetcher {
 
     fn handle(&mut self, msg: Retry, _: &mut Context<Self>) {
         let mut wanted = msg.0;
-        if (Utc::now() - wanted.call.ended_at)
+        if (Utc::now() - wanted.call.seen_ended_at)
             .to_std()
             .unwrap_or_default()
             >= GIVE_UP_AFTER

@@ -167,7 +167,7 @@ pub struct UnpricedCall {
     pub id: String,
     pub provider: String,
     pub provider_call_id: Option<String>,
-    pub ended_at: Option<String>,
+    /// When the engine last heard of it (its own clock): at or after its end.
     pub last_event_at: String,
 }
 
@@ -195,7 +195,6 @@ pub fn unpriced_calls(
             calls::id,
             calls::provider,
             calls::provider_call_id,
-            calls::ended_at,
             calls::last_event_at,
         ))
         .order(calls::id.asc())

@@ -2,6 +2,7 @@
 //! tests, the benches and `switchboard demo`. It reaches the engine only as providers do: through
 //! the REST APIs it answers and the signed webhooks it sends.
 
+pub mod agents;
 pub mod dice;
 pub mod pbx;
 pub mod providers;

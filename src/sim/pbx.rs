@@ -21,9 +21,6 @@ pub struct PbxSim {
     pub secret: String,
     /// Extensions `101`, `102`, …
     pub extensions: u32,
-    /// Agents' desk extensions: registered, but never part of the office's own calls (the desk
-    /// connects their calls).
-    pub desks: Vec<String>,
     /// New calls per minute (before `speed`).
     pub calls_per_minute: f64,
     /// Multiplies the rate and divides ring and talk times.
@@ -59,10 +56,6 @@ impl PbxSim {
                 "Registered"
             };
             pbx.send(30007, json!({"extension": number, "status": status}))
-                .await;
-        }
-        for desk in &self.desks {
-            pbx.send(30007, json!({"extension": desk, "status": "Registered"}))
                 .await;
         }
         let online: Vec<String> = numbers

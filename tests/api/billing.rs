@@ -620,13 +620,7 @@ async fn a_late_twilio_price_read_from_its_api_replaces_the_rate_and_adjusts_the
     );
 
     // Twilio has not priced the call yet; then it has (its price is a negative charge).
-    let details = || {
-        providers
-            .requests()
-            .iter()
-            .filter(|r| r.operation == "call_details")
-            .count()
-    };
+    let details = || price_asks(&providers);
     for _ in 0..100 {
         if details() > 0 {
             break;
@@ -709,13 +703,7 @@ async fn a_price_not_yet_given_before_a_restart_is_asked_after_it() {
     let url = database_url_text(&fresh_database());
     let providers = fake_providers(TwilioPlay::EarlyInitiated);
     providers.script(|s| s.twilio_price = None);
-    let details = || {
-        providers
-            .requests()
-            .iter()
-            .filter(|r| r.operation == "call_details")
-            .count()
-    };
+    let details = || price_asks(&providers);
     // The first engine asks once (the provider has no price yet), then would wait an hour.
     let (first, address) = start_engine_with(&url, 600, &[("SWITCHBOARD_PRICE_RETRY_S", "3600")]);
     let app = TestApp::at(address).await;
@@ -749,4 +737,13 @@ async fn a_price_not_yet_given_before_a_restart_is_asked_after_it() {
     );
     let totals = kept_totals(&app, &org).await;
     assert_eq!(totals["cost"], json!({"USD": "0.017"}));
+}
+
+/// How many times the stand-in's call-details API (where prices are read) was asked.
+fn price_asks(providers: &FakeProviders) -> usize {
+    providers
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "call_details")
+        .count()
 }

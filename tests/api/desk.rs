@@ -523,15 +523,7 @@ async fn a_dnc_disposition_blocks_the_number_from_every_dial() {
     let listed = app.get("/api/v1/dnc", &org.api_token).await;
     assert_eq!(listed["items"][0]["phone"], "+919812345678");
     // Neither a direct dial nor a campaign reaches the number again.
-    let (status, body) = app
-        .request(
-            "POST",
-            "/api/v1/calls",
-            token,
-            Some(json!({"to": "09812345678", "provider": "twilio"})),
-        )
-        .await;
-    assert_eq!((status, body["error"].as_str()), (409, Some("do_not_call")));
+    crate::dnc::direct_dial_is_refused(&app, token, "09812345678").await;
     let campaign = create(
         &app,
         &org,

@@ -166,15 +166,7 @@ async fn any_well_formed_e164_caller_can_be_put_on_the_list() {
     }
 
     // Neither a direct dial nor a campaign reaches them.
-    let (status, body) = app
-        .request(
-            "POST",
-            "/api/v1/calls",
-            token,
-            Some(json!({"to": "+44 7700 900123", "provider": "twilio"})),
-        )
-        .await;
-    assert_eq!((status, body["error"].as_str()), (409, Some("do_not_call")));
+    direct_dial_is_refused(&app, token, "+44 7700 900123").await;
     let (status, campaign) = app
         .request(
             "POST",
@@ -218,4 +210,18 @@ async fn any_well_formed_e164_caller_can_be_put_on_the_list() {
     assert!(status == 200 || status == 204, "{status}");
     let left = app.get("/api/v1/dnc", &org.api_token).await;
     assert_eq!(left["items"].as_array().unwrap().len(), 2, "{left}");
+}
+
+/// A direct Twilio dial to `to` answers 409 `do_not_call`.
+pub async fn direct_dial_is_refused(app: &TestApp, token: Option<&str>, to: &str) {
+    let (status, body) = app
+        .request(
+            "POST",
+            "/api/v1/calls",
+            token,
+            Some(json!({"to": to, "provider": "twilio"})),
+        )
+        .await;
+    let refused = (status, body["error"].as_str());
+    assert_eq!(refused, (409, Some("do_not_call")), "{to}: {body}");
 }
