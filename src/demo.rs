@@ -111,6 +111,15 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
         billing::top_up(&engine, &created.org.id, credits)
             .await
             .map_err(|e| e.to_string())?;
+        // A reused database: the calls its last run left live had simulated parties that
+        // stopped with it; they would hold agents and extensions until their deadlines.
+        let ended = app
+            .end_unfinished_calls(&created.org.id, "demo_restarted")
+            .await
+            .map_err(|e| e.to_string())?;
+        if ended > 0 {
+            tracing::info!(calls = ended, "the last run's unfinished calls were ended");
+        }
         let base = engine.public_url.clone();
         println!("Dashboard: {base}/#token={}", created.api_token);
         let _ = std::io::stdout().flush();

@@ -1,15 +1,16 @@
 //! Builds the engine from settings: database, writer, actors, HTTP server, recovery. Shared by
 //! `main`, the tests and the benches.
 
+use crate::actors::call::ForceEnd;
 use crate::actors::campaign::RouteCampaign;
-use crate::actors::registry::Recover;
+use crate::actors::registry::{CallRef, Recover, Route};
 use crate::actors::{Actors, Fanout};
 use crate::config::Settings;
 use crate::db::health::DbHealth;
 use crate::db::writer::Writer;
 use crate::db::{self, queries};
 use crate::domain::call::Call;
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{CallId, OrgId};
 use crate::engine::billing::BillingBook;
 use crate::engine::Engine;
 use crate::error::AppError;
@@ -97,6 +98,30 @@ impl Application {
     /// The engine core (benches reach the writer and settings through it).
     pub fn engine(&self) -> Arc<Engine> {
         self.state.engine.clone()
+    }
+
+    /// Once live state is recovered, ends every unfinished call of the org the engine's way, with
+    /// `reason` as its hang-up cause; answers how many. For `switchboard demo` on a reused
+    /// database: the simulated callers of its earlier run stopped with it and can never hang up.
+    pub async fn end_unfinished_calls(
+        &self,
+        org_id: &OrgId,
+        reason: &'static str,
+    ) -> Result<usize, AppError> {
+        let (engine, actors) = (&self.state.engine, &self.state.actors);
+        while !engine.is_ready() {
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        let org = org_id.to_string();
+        let ids = engine
+            .read(move |conn| Ok(queries::unfinished_call_ids(conn, &org)?))
+            .await?;
+        for id in &ids {
+            let call = CallRef::Ours(org_id.clone(), CallId::from_stored(id.clone()));
+            let actor = actors.calls.send(Route(call)).await?;
+            actor.send(ForceEnd { reason }).await??;
+        }
+        Ok(ids.len())
     }
 
     /// Serves until the server is stopped (SIGINT/SIGTERM stop it gracefully).

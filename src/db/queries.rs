@@ -202,6 +202,16 @@ pub fn unpriced_calls(
         .load(conn)
 }
 
+/// The ids of an org's calls that have not reached a final status.
+pub fn unfinished_call_ids(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<String>> {
+    calls::table
+        .filter(calls::org_id.eq(org_id))
+        .filter(calls::status.eq_any(UNFINISHED_STATUSES))
+        .select(calls::id)
+        .order(calls::id.asc())
+        .load(conn)
+}
+
 /// The dedupe keys of the timelines of these calls, as (call id, key).
 pub fn dedupe_keys_of(
     conn: &mut DbConnection,

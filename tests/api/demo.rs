@@ -188,6 +188,19 @@ async fn the_demo_makes_calls_presence_and_campaign_progress_through_the_webhook
         .collect();
     assert_eq!(names.len(), 4 + 1, "four simulated and You: {names:?}");
 
+    // The calls live when it stops: their simulated parties stop with it.
+    let mut live = Vec::new();
+    for status in ["queued", "dialing", "ringing", "answered"] {
+        let page = demo
+            .app()
+            .get(&format!("/api/v1/calls?status={status}&limit=1000"), &demo.token)
+            .await;
+        for call in page["items"].as_array().unwrap() {
+            live.push(call["id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(!live.is_empty(), "calls are live at this rate");
+
     // SIGTERM stops it within 10 s.
     let mut demo = demo;
     let stopped = Instant::now();
@@ -216,6 +229,19 @@ async fn the_demo_makes_calls_presence_and_campaign_progress_through_the_webhook
         .request("GET", "/api/v1/calls", Some(&old_token), None)
         .await;
     assert_eq!(status, 401, "the old token was rotated away");
+    // What the first run left live was ended before the new traffic (its parties are gone), or
+    // had ended before the stop; nothing holds an agent or an extension for ever.
+    let mut ended_by_restart = 0;
+    for id in &live {
+        let call = app.get(&format!("/api/v1/calls/{id}"), &again.token).await;
+        let status = call["status"].as_str().unwrap();
+        assert!(
+            ["completed", "busy", "no_answer", "canceled", "failed"].contains(&status),
+            "{call}"
+        );
+        ended_by_restart += usize::from(call["hangup_cause"] == "demo_restarted");
+    }
+    assert!(ended_by_restart > 0, "the restart ended the first run's live calls");
     let calls = again
         .eventually("/api/v1/calls?limit=1000", |c| {
             c["items"].as_array().is_some_and(|i| !i.is_empty())
