@@ -193,7 +193,10 @@ async fn the_demo_makes_calls_presence_and_campaign_progress_through_the_webhook
     for status in ["queued", "dialing", "ringing", "answered"] {
         let page = demo
             .app()
-            .get(&format!("/api/v1/calls?status={status}&limit=1000"), &demo.token)
+            .get(
+                &format!("/api/v1/calls?status={status}&limit=1000"),
+                &demo.token,
+            )
             .await;
         for call in page["items"].as_array().unwrap() {
             live.push(call["id"].as_str().unwrap().to_owned());
@@ -241,7 +244,10 @@ async fn the_demo_makes_calls_presence_and_campaign_progress_through_the_webhook
         );
         ended_by_restart += usize::from(call["hangup_cause"] == "demo_restarted");
     }
-    assert!(ended_by_restart > 0, "the restart ended the first run's live calls");
+    assert!(
+        ended_by_restart > 0,
+        "the restart ended the first run's live calls"
+    );
     let calls = again
         .eventually("/api/v1/calls?limit=1000", |c| {
             c["items"].as_array().is_some_and(|i| !i.is_empty())
