@@ -27,7 +27,11 @@ pub fn create_org(settings: &Settings, name: &str) -> Result<(), String> {
         Default::default(),
     );
     let created = actix_web::rt::System::new()
-        .block_on(crate::engine::orgs::create(&writer, name))
+        .block_on(crate::engine::orgs::create(
+            &writer,
+            name,
+            &settings.default_country,
+        ))
         .map_err(|e| e.to_string())?;
     println!(
         "{}",

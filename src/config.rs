@@ -48,6 +48,9 @@ pub struct Settings {
     pub database_url: DatabaseUrl,
     /// `SWITCHBOARD_ADMIN_TOKEN`: enables the admin API when set.
     pub admin_token: Option<String>,
+    /// `SWITCHBOARD_DEFAULT_COUNTRY` (ISO 3166 alpha-2, default `IN`): the `default_country` of a
+    /// new org that names none.
+    pub default_country: String,
     /// `SWITCHBOARD_PUBLIC_URL`: the base providers call back and sign; default `http://<bound address>`.
     pub public_url: Option<String>,
     /// Stuck-call deadlines (`SWITCHBOARD_RING_DEADLINE_S`, `_TALK_`, `_WRAPUP_`).
@@ -95,6 +98,7 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".into(),
             database_url: DatabaseUrl::Sqlite("switchboard.db".into()),
             admin_token: None,
+            default_country: "IN".into(),
             public_url: None,
             deadlines: Deadlines::default(),
             sqlite_sync: SqliteSync::Full,
@@ -158,6 +162,12 @@ impl Settings {
                 None => defaults.database_url,
             },
             admin_token: non_empty("SWITCHBOARD_ADMIN_TOKEN"),
+            default_country: match non_empty("SWITCHBOARD_DEFAULT_COUNTRY") {
+                Some(text) => crate::domain::phone::country(&text).ok_or_else(|| {
+                    format!("SWITCHBOARD_DEFAULT_COUNTRY `{text}` is not an ISO 3166 alpha-2 country code (e.g. US, IN, GB)")
+                })?,
+                None => defaults.default_country,
+            },
             public_url: non_empty("SWITCHBOARD_PUBLIC_URL")
                 .map(|u| u.trim_end_matches('/').to_owned()),
             deadlines: Deadlines {
@@ -237,10 +247,19 @@ mod tests {
         assert_eq!(s.deadlines.talk, Duration::from_secs(14_400));
         assert_eq!(s.deadlines.wrapup, Duration::from_secs(600));
         assert!(s.admin_token.is_none());
+        assert_eq!(s.default_country, "IN");
         assert_eq!(s.sqlite_sync, SqliteSync::Full);
         assert_eq!(Settings::default().sqlite_sync, SqliteSync::Full);
         let normal = read(&[("SWITCHBOARD_SQLITE_SYNC", "normal")]).unwrap();
         assert_eq!(normal.sqlite_sync, SqliteSync::Normal);
+    }
+
+    #[test]
+    fn the_default_country_is_a_known_one() {
+        let us = read(&[("SWITCHBOARD_DEFAULT_COUNTRY", "us")]).unwrap();
+        assert_eq!(us.default_country, "US");
+        let wrong = read(&[("SWITCHBOARD_DEFAULT_COUNTRY", "USA")]).unwrap_err();
+        assert!(wrong.contains("SWITCHBOARD_DEFAULT_COUNTRY"), "{wrong}");
     }
 
     #[test]

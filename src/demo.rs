@@ -24,6 +24,8 @@ use std::time::Duration;
 
 /// The demo org's name (reused, with new tokens, on every run over the same database).
 pub const DEMO_ORG: &str = "Switchboard demo";
+/// The demo org's country: its simulated PBX writes Indian numbers in their national form.
+const DEMO_COUNTRY: &str = "IN";
 /// The credits the demo org is topped up with at each start, and its low-balance warning.
 const DEMO_CREDITS: &str = "5.00";
 const DEMO_LOW_CREDITS: &str = "1.00";
@@ -104,7 +106,7 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
         let engine = app.engine();
-        let created = orgs::reissue(&engine.pool, &engine.writer, DEMO_ORG)
+        let created = orgs::reissue(&engine.pool, &engine.writer, DEMO_ORG, DEMO_COUNTRY)
             .await
             .map_err(|e| e.to_string())?;
         let credits = Money::parse(DEMO_CREDITS).expect("a decimal");

@@ -58,6 +58,8 @@ error_codes! {
     InvalidName = BAD_REQUEST, "invalid_name";
     /// A phone number that cannot be read in the org's country.
     InvalidPhone = BAD_REQUEST, "invalid_phone";
+    /// A `default_country` that is not an ISO 3166 alpha-2 code of a known country.
+    InvalidCountry = BAD_REQUEST, "invalid_country";
     /// A contact body that is not a contact.
     InvalidContact = BAD_REQUEST, "invalid_contact";
     /// A campaign body outside what a campaign may be.

@@ -24,6 +24,17 @@ pub struct OrgRow {
     pub record: bool,
 }
 
+/// A change of an org's settings: each field given is set, the others are kept.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = orgs)]
+pub struct OrgChange {
+    #[diesel(skip_update)]
+    pub org_id: String,
+    pub name: Option<String>,
+    pub default_country: Option<String>,
+    pub record: Option<bool>,
+}
+
 /// One provider account of an org: credentials as a JSON object.
 #[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
 #[diesel(table_name = provider_accounts)]

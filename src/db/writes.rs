@@ -18,6 +18,8 @@ pub enum WriteOp {
     /// request a duplicate, with no effect.
     AcceptWebhook(InboxRow),
     CreateOrg(OrgRow),
+    /// Changes an org's settings: each field given is set.
+    ChangeOrg(super::models::OrgChange),
     /// Replaces an org's tokens (their hashes): the old ones stop working.
     RotateOrgTokens {
         org_id: String,
@@ -111,11 +113,6 @@ pub enum DeskOp {
         availability: String,
         reason: Option<String>,
         since: String,
-    },
-    /// Sets whether an org's calls are recorded.
-    SetOrgRecord {
-        org_id: String,
-        record: bool,
     },
 }
 
@@ -410,6 +407,11 @@ fn apply_changes(
             WriteOp::CreateOrg(row) => {
                 diesel::insert_into(orgs::table).values(row).execute(conn)?;
             }
+            WriteOp::ChangeOrg(change) => {
+                diesel::update(orgs::table.find(&change.org_id))
+                    .set(change)
+                    .execute(conn)?;
+            }
             WriteOp::Desk(op) => {
                 if !apply_desk(conn, op)? {
                     return Ok(false);
@@ -699,11 +701,6 @@ fn apply_desk(conn: &mut DbConnection, op: &DeskOp) -> QueryResult<bool> {
                     agents::availability_since.eq(since),
                     agents::updated_at.eq(since),
                 ))
-                .execute(conn)?;
-        }
-        DeskOp::SetOrgRecord { org_id, record } => {
-            diesel::update(orgs::table.find(org_id))
-                .set(orgs::record.eq(record))
                 .execute(conn)?;
         }
     }

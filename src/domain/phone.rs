@@ -112,6 +112,14 @@ fn well_formed_e164(text: &str) -> Option<String> {
     (well_formed && phonenumber::parse(None, text).is_ok()).then(|| text.to_owned())
 }
 
+/// The ISO 3166 alpha-2 code (upper case) of a country libphonenumber knows, read from `text` in
+/// any case: an org's `default_country`, the country its national numbers are read in.
+pub fn country(text: &str) -> Option<String> {
+    let code = text.trim().to_ascii_uppercase();
+    let known = code.len() == 2 && code.parse::<country::Id>().is_ok();
+    known.then_some(code)
+}
+
 /// A call party as the call model shows it: E.164 when the text is a phone number, otherwise as
 /// given (extension numbers, `client:alice`, SIP URIs).
 pub fn party(raw: &str, default_country: &str) -> String {
@@ -192,6 +200,15 @@ mod tests {
             "+0123456789",
         ] {
             assert!(PhoneNumber::parse(text, "IN").is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn countries_are_read_in_any_case_and_only_known_ones() {
+        assert_eq!(country("us").as_deref(), Some("US"));
+        assert_eq!(country(" GB ").as_deref(), Some("GB"));
+        for text in ["", "U", "USA", "ZZ", "12", "xx"] {
+            assert_eq!(country(text), None, "{text}");
         }
     }
 

@@ -1,7 +1,7 @@
 //! Organizations: creation, token checks and provider credentials, with an in-memory directory in
 //! front of the database (tokens are stored only as SHA-256 hashes).
 
-use crate::db::models::{ApiTokenRow, OrgRow, ProviderAccountRow};
+use crate::db::models::{ApiTokenRow, OrgChange, OrgRow, ProviderAccountRow};
 use crate::db::writer::Writer;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::db::{self, queries, DbPool};
@@ -90,8 +90,8 @@ fn new_token(prefix: &str) -> String {
     )
 }
 
-/// Creates an org through the writer.
-pub async fn create(writer: &Writer, name: &str) -> Result<CreatedOrg, AppError> {
+/// An org's name, trimmed: 1 to 200 characters.
+fn org_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::new(
@@ -99,14 +99,35 @@ pub async fn create(writer: &Writer, name: &str) -> Result<CreatedOrg, AppError>
             "an org needs a name of 1 to 200 characters",
         ));
     }
+    Ok(name.to_owned())
+}
+
+/// An org's `default_country`: an ISO 3166 alpha-2 code of a known country, in any case.
+pub fn default_country(text: &str) -> Result<String, AppError> {
+    crate::domain::phone::country(text).ok_or_else(|| {
+        AppError::new(
+            Code::InvalidCountry,
+            format!("`{text}` is not an ISO 3166 alpha-2 country code (e.g. US, IN, GB)"),
+        )
+    })
+}
+
+/// Creates an org through the writer; its national numbers are read in `default_country`.
+pub async fn create(
+    writer: &Writer,
+    name: &str,
+    default_country: &str,
+) -> Result<CreatedOrg, AppError> {
+    let name = org_name(name)?;
+    let default_country = self::default_country(default_country)?;
     let api_token = new_token("sbk");
     let webhook_token = new_token("sbw");
     let row = OrgRow {
         id: OrgId::generate().to_string(),
-        name: name.to_owned(),
+        name,
         api_token_hash: token_hash(&api_token),
         webhook_token_hash: token_hash(&webhook_token),
-        default_country: "IN".into(),
+        default_country,
         created_at: to_text(chrono::Utc::now()),
         record: false,
     };
@@ -124,13 +145,19 @@ pub async fn create(writer: &Writer, name: &str) -> Result<CreatedOrg, AppError>
     })
 }
 
-/// The org named `name` with new tokens (the old ones stop working), or a new org of that name:
-/// how `switchboard demo` reuses its org, whose tokens are stored only as hashes.
-pub async fn reissue(pool: &DbPool, writer: &Writer, name: &str) -> Result<CreatedOrg, AppError> {
+/// The org named `name` with new tokens (the old ones stop working), or a new org of that name
+/// in `default_country`: how `switchboard demo` reuses its org, whose tokens are stored only as
+/// hashes.
+pub async fn reissue(
+    pool: &DbPool,
+    writer: &Writer,
+    name: &str,
+    default_country: &str,
+) -> Result<CreatedOrg, AppError> {
     let lookup = name.to_owned();
     let found = db::read(pool, move |conn| Ok(queries::org_by_name(conn, &lookup)?)).await?;
     let Some(row) = found else {
-        return create(writer, name).await;
+        return create(writer, name, default_country).await;
     };
     let (api_token, webhook_token) = (new_token("sbk"), new_token("sbw"));
     let org = OrgRow {
@@ -336,29 +363,42 @@ impl OrgDirectory {
         Ok(())
     }
 
-    /// Records (or stops recording) the org's calls, in the database and in every cached copy.
-    pub async fn set_record(
+    /// Changes the org's settings — its name, the country its national numbers are read in,
+    /// whether its calls are recorded — in the database and in every cached copy; each checked
+    /// first (nothing changes when one is wrong).
+    pub async fn change(
         &self,
         writer: &Writer,
         org_id: &OrgId,
-        record: bool,
+        name: Option<&str>,
+        default_country: Option<&str>,
+        record: Option<bool>,
     ) -> Result<(), AppError> {
-        let op = crate::db::writes::DeskOp::SetOrgRecord {
+        let change = OrgChange {
             org_id: org_id.to_string(),
+            name: name.map(org_name).transpose()?,
+            default_country: default_country.map(self::default_country).transpose()?,
             record,
         };
+        if change.name.is_none() && change.default_country.is_none() && record.is_none() {
+            return Ok(());
+        }
         writer
             .commit(WriteRequest {
                 org_id: org_id.clone(),
-                ops: vec![WriteOp::Desk(op)],
+                ops: vec![WriteOp::ChangeOrg(change.clone())],
                 events: Vec::new(),
             })
             .await?;
         let changed = |org: &Arc<Org>| {
-            Arc::new(Org {
-                record,
-                ..(**org).clone()
-            })
+            let mut org = (**org).clone();
+            org.name = change.name.clone().unwrap_or(org.name);
+            org.default_country = change
+                .default_country
+                .clone()
+                .unwrap_or(org.default_country);
+            org.record = change.record.unwrap_or(org.record);
+            Arc::new(org)
         };
         if let Some(org) = self.by_id.write().unwrap().get_mut(org_id) {
             *org = changed(org);

@@ -10,6 +10,9 @@ use subtle::ConstantTimeEq;
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewOrg {
     name: String,
+    /// ISO 3166 alpha-2: the country its national numbers are read in (default
+    /// `SWITCHBOARD_DEFAULT_COUNTRY`, itself `IN` by default).
+    default_country: Option<String>,
 }
 
 /// Creates an org; needs `Authorization: Bearer $SWITCHBOARD_ADMIN_TOKEN`.
@@ -20,7 +23,12 @@ pub async fn create_org(
     body: web::Json<NewOrg>,
 ) -> Result<HttpResponse, AppError> {
     require_admin(&req, &state)?;
-    let created = crate::engine::orgs::create(&state.engine.writer, &body.name).await?;
+    let engine = &state.engine;
+    let country = body
+        .default_country
+        .as_deref()
+        .unwrap_or(&engine.settings.default_country);
+    let created = crate::engine::orgs::create(&engine.writer, &body.name, country).await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -51,24 +59,37 @@ pub async fn current_org(ApiCaller(caller): ApiCaller) -> HttpResponse {
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub struct OrgChange {
+    /// A new name (1 to 200 characters).
+    name: Option<String>,
+    /// ISO 3166 alpha-2: the country national numbers are read in from now on.
+    default_country: Option<String>,
     /// Record every call of the org (passed to the provider at originate and answer).
     record: Option<bool>,
 }
 
-/// Changes the org's settings (`record`): 200 the org.
-#[utoipa::path(patch, path = "/api/v1/org", tag = "orgs", request_body = OrgChange, responses((status = 200, description = "The org")))]
+/// Changes the org's settings (`name`, `default_country`, `record`): 200 the org.
+#[utoipa::path(patch, path = "/api/v1/org", tag = "orgs", request_body = OrgChange, responses((status = 200, description = "The org"), (status = 400, description = "`invalid_name` or `invalid_country`: nothing changed")))]
 pub async fn patch_org(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
     body: web::Json<OrgChange>,
 ) -> Result<HttpResponse, AppError> {
     let engine = &state.engine;
-    if let Some(record) = body.record {
-        engine
-            .orgs
-            .set_record(&engine.writer, &org.id, record)
-            .await?;
-    }
+    let OrgChange {
+        name,
+        default_country,
+        record,
+    } = body.into_inner();
+    engine
+        .orgs
+        .change(
+            &engine.writer,
+            &org.id,
+            name.as_deref(),
+            default_country.as_deref(),
+            record,
+        )
+        .await?;
     let org = engine
         .orgs
         .by_id(org.id.as_str())

@@ -265,3 +265,115 @@ async fn unknown_endpoints_and_bad_bodies_are_json_errors() {
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "invalid_json");
 }
+
+/// An org reads national numbers in its own country: set at creation or changed later, checked
+/// (an unknown code changes nothing), used for contacts and for a PBX's callers alike.
+#[actix_web::test]
+async fn an_org_reads_national_numbers_in_its_own_country() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .request(
+            "POST",
+            "/api/v1/orgs",
+            Some(ADMIN_TOKEN),
+            Some(json!({"name": "Nowhere", "default_country": "ZZ"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_country"))
+    );
+    let (status, created) = app
+        .request(
+            "POST",
+            "/api/v1/orgs",
+            Some(ADMIN_TOKEN),
+            Some(json!({"name": "Acme US", "default_country": "us"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["default_country"], "US");
+    let org = TestOrg {
+        id: created["org_id"].as_str().unwrap().to_owned(),
+        api_token: created["api_token"].as_str().unwrap().to_owned(),
+        webhook_token: created["webhook_token"].as_str().unwrap().to_owned(),
+    };
+    let token = Some(org.api_token.as_str());
+    let (status, dana) = app
+        .request(
+            "POST",
+            "/api/v1/contacts",
+            token,
+            Some(json!({"phone": "(415) 555-0102", "name": "Dana"})),
+        )
+        .await;
+    assert_eq!(
+        (status, dana["phone"].as_str()),
+        (201, Some("+14155550102")),
+        "{dana}"
+    );
+
+    // The PBX's caller, written nationally, is the same contact.
+    let pbx = json!({"webhook_secret": crate::pbx::SECRET, "utc_offset": "-08:00"});
+    app.configure(&org, "yeastar", pbx).await;
+    let members = json!([
+        {"inbound": {"from": "4155550102", "to": "5550100", "trunk_name": "pri", "member_status": "ALERT"}},
+        {"extension": {"number": "101", "channel_id": "PJSIP/101-01", "member_status": "RING"}},
+    ]);
+    let msg = json!({"call_id": "77.1", "members": members});
+    crate::pbx::push(&app, &org, crate::pbx::envelope(30011, msg)).await;
+    let calls = app
+        .get("/api/v1/calls?provider_call_id=77.1", &org.api_token)
+        .await;
+    let call = &calls["items"][0];
+    assert_eq!(call["from"], "+14155550102", "{call}");
+    assert_eq!(call["contact_id"], dana["id"], "{call}");
+
+    // Changed later: checked first, nothing changes when it is wrong.
+    let (status, body) = app
+        .request(
+            "PATCH",
+            "/api/v1/org",
+            token,
+            Some(json!({"default_country": "XX", "name": "Acme UK"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_country"))
+    );
+    let org_now = app.get("/api/v1/org", &org.api_token).await;
+    assert_eq!(
+        (
+            org_now["default_country"].as_str(),
+            org_now["name"].as_str()
+        ),
+        (Some("US"), Some("Acme US"))
+    );
+    let (status, body) = app
+        .request(
+            "PATCH",
+            "/api/v1/org",
+            token,
+            Some(json!({"default_country": "gb", "name": "Acme UK"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["default_country"].as_str(), body["name"].as_str()),
+        (Some("GB"), Some("Acme UK"))
+    );
+    let (status, london) = app
+        .request(
+            "POST",
+            "/api/v1/contacts",
+            token,
+            Some(json!({"phone": "020 7946 0018"})),
+        )
+        .await;
+    assert_eq!(
+        (status, london["phone"].as_str()),
+        (201, Some("+442079460018")),
+        "{london}"
+    );
+}

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use std::time::Duration;
 
-const SECRET: &str = "0123456789abcdef0123456789abcdef";
+pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
 pub async fn pbx_org(app: &TestApp, api_base: Option<&str>) -> TestOrg {
     let org = app.create_org("Floor").await;
