@@ -92,6 +92,9 @@ error_codes! {
     ProviderNotConfigured = CONFLICT, "provider_not_configured";
     /// `SWITCHBOARD_ADMIN_TOKEN` is not set.
     AdminDisabled = CONFLICT, "admin_disabled";
+    /// A currency change while money is held in the current one (a balance, ledger entries,
+    /// rates).
+    CurrencyInUse = CONFLICT, "currency_in_use";
     /// Start on a running campaign.
     CampaignRunning = CONFLICT, "campaign_running";
     /// Start on a paused campaign (resume it).

@@ -854,6 +854,14 @@ pub fn ledger_page(
         .load(conn)
 }
 
+/// Whether the org's credit ledger has any entry.
+pub fn has_ledger_entries(conn: &mut DbConnection, org_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        credit_ledger::table.filter(credit_ledger::org_id.eq(org_id)),
+    ))
+    .get_result(conn)
+}
+
 /// The ids of an org's campaigns paused with `reason`.
 pub fn campaigns_paused_for(
     conn: &mut DbConnection,

@@ -198,14 +198,36 @@ pub async fn put_credits(
     let body = body.into_inner();
     let org_id = org.id.to_string();
     let now = to_text(chrono::Utc::now());
-    let mut row = state
+    let (mut row, ledger) = state
         .engine
-        .read(move |conn| Ok(queries::credit_account(conn, &org_id)?))
-        .await?
-        .unwrap_or_else(|| blank_account(&org.id, &now));
+        .read(move |conn| {
+            let row = queries::credit_account(conn, &org_id)?;
+            Ok((row, queries::has_ledger_entries(conn, &org_id)?))
+        })
+        .await?;
+    let mut row = row.unwrap_or_else(|| blank_account(&org.id, &now));
     if let Some(currency) = &body.currency {
-        row.currency = currency_code(currency)
+        let currency = currency_code(currency)
             .ok_or_else(|| invalid(format!("`{currency}` is not a currency code")))?;
+        // Money is never relabelled: 1.00 USD does not become 1.00 INR.
+        let rates = !state.engine.billing.of(&org.id).rates.is_empty();
+        let held = [
+            (row.balance_micros != 0, "a balance"),
+            (ledger, "ledger entries"),
+            (rates, "rates"),
+        ];
+        let held: Vec<&str> = held.iter().filter(|(h, _)| *h).map(|(_, w)| *w).collect();
+        if currency != row.currency && !held.is_empty() {
+            return Err(AppError::new(
+                Code::CurrencyInUse,
+                format!(
+                    "the org holds {} in {}: its currency cannot change",
+                    held.join(" and "),
+                    row.currency
+                ),
+            ));
+        }
+        row.currency = currency;
     }
     if let Some(threshold) = body.low_threshold {
         row.low_threshold_micros = match threshold {

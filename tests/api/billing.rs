@@ -235,16 +235,25 @@ async fn a_rate_or_currency_that_is_not_one_is_refused_and_changes_nothing() {
             (400, Some("invalid_money"))
         );
     }
+    // The rates are money in USD: the currency is not relabelled under them, and nothing changes.
     let body = json!({"currency": "inr", "low_threshold": "5.00"});
     let (status, answer) = app
         .request("PUT", "/api/v1/credits", token, Some(body))
         .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (409, Some("currency_in_use"))
+    );
+    let body = json!({"currency": "usd", "low_threshold": "5.00"});
+    let (status, answer) = app
+        .request("PUT", "/api/v1/credits", token, Some(body))
+        .await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["currency"], "INR");
+    assert_eq!(answer["currency"], "USD");
     assert_eq!(answer["low_threshold"], "5.00");
     assert_eq!(
         app.get("/api/v1/rates", &org.api_token).await["currency"],
-        "INR"
+        "USD"
     );
     let (_, answer) = app
         .request(
@@ -256,7 +265,7 @@ async fn a_rate_or_currency_that_is_not_one_is_refused_and_changes_nothing() {
         .await;
     assert_eq!(answer["low_threshold"], Value::Null);
     assert_eq!(
-        answer["currency"], "INR",
+        answer["currency"], "USD",
         "an absent field is left as it was"
     );
 }
@@ -746,4 +755,91 @@ fn price_asks(providers: &FakeProviders) -> usize {
         .iter()
         .filter(|r| r.operation == "call_details")
         .count()
+}
+
+/// Money is never relabelled: once an org holds money in its currency (a balance, ledger
+/// entries, rates), the currency cannot change; an org with none may choose it.
+#[actix_web::test]
+async fn a_currency_holding_money_cannot_be_relabelled() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let token = Some(org.api_token.as_str());
+    let (status, body) = app
+        .request(
+            "PUT",
+            "/api/v1/credits",
+            token,
+            Some(json!({"currency": "inr"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["currency"].as_str()),
+        (200, Some("INR")),
+        "{body}"
+    );
+    let (status, body) = app
+        .request(
+            "PUT",
+            "/api/v1/credits",
+            token,
+            Some(json!({"currency": "USD"})),
+        )
+        .await;
+    assert_eq!(status, 200, "nothing held yet: {body}");
+    app.request("PUT", "/api/v1/rates", token, Some(rates()))
+        .await;
+    let (status, body) = app
+        .request(
+            "PUT",
+            "/api/v1/credits",
+            token,
+            Some(json!({"currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("currency_in_use")),
+        "{body}"
+    );
+    app.request("PUT", "/api/v1/rates", token, Some(json!({"rates": []})))
+        .await;
+    top_up(&app, &org, "1.00").await;
+    let (status, body) = app
+        .request(
+            "PUT",
+            "/api/v1/credits",
+            token,
+            Some(json!({"currency": "INR", "low_threshold": "0.50"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("currency_in_use")),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("USD"), "{body}");
+    let credits = app.get("/api/v1/credits", &org.api_token).await;
+    assert_eq!(
+        (
+            credits["balance"].as_str(),
+            credits["currency"].as_str(),
+            credits["low_threshold"].as_str()
+        ),
+        (Some("1.00"), Some("USD"), None),
+        "nothing changed: {credits}"
+    );
+    // The same currency again, with a threshold: fine.
+    let (status, body) = app
+        .request(
+            "PUT",
+            "/api/v1/credits",
+            token,
+            Some(json!({"currency": "usd", "low_threshold": "0.50"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["low_threshold"].as_str()),
+        (200, Some("0.50")),
+        "{body}"
+    );
 }
