@@ -198,7 +198,7 @@ pub async fn put_credits(
     let body = body.into_inner();
     let org_id = org.id.to_string();
     let now = to_text(chrono::Utc::now());
-    let (mut row, ledger) = state
+    let (row, ledger) = state
         .engine
         .read(move |conn| {
             let row = queries::credit_account(conn, &org_id)?;
