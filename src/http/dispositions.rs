@@ -171,6 +171,15 @@ pub async fn dispose(
                 .map_err(|_| invalid("`callback_at` must be an RFC 3339 time"))
         })
         .transpose()?;
+    let now = Utc::now();
+    if callback_at.is_some_and(|at| at < now) {
+        return Err(invalid(
+            "`callback_at` is in the past: a callback is dialed then, not while the customer is still on the line",
+        ));
+    }
+    if callback_at.is_some_and(|at| at > now + chrono::Duration::days(366)) {
+        return Err(invalid("`callback_at` is more than a year ahead"));
+    }
     if code == CALLBACK && callback_at.is_none() {
         return Err(invalid("a CALLBACK needs `callback_at`"));
     }

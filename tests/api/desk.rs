@@ -626,6 +626,23 @@ async fn a_callback_disposition_dials_the_contact_again_at_the_chosen_time_throu
         (400, Some("invalid_body")),
         "needs callback_at"
     );
+    // A time in the past would dial the customer at once, while still on the line; a time
+    // years ahead is a typo. Both are refused, and nothing is scheduled.
+    let now = chrono::Utc::now();
+    for at in [
+        now - chrono::Duration::minutes(5),
+        now + chrono::Duration::days(400),
+    ] {
+        let body = json!({"code": "CALLBACK", "callback_at": at.to_rfc3339()});
+        let (status, answer) = app.request("POST", &path, token, Some(body)).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (400, Some("invalid_body")),
+            "{at}: {answer}"
+        );
+    }
+    let pending = app.get("/api/v1/callbacks", &org.api_token).await;
+    assert_eq!(pending["items"].as_array().unwrap().len(), 0, "{pending}");
     let due = chrono::Utc::now() + chrono::Duration::seconds(2);
     let (status, body) = app
         .request(
