@@ -18,6 +18,8 @@ pub fn totals(
     let mut by_status = Map::new();
     let (mut calls, mut live, mut answered, mut talk_s, mut talked) =
         (0i64, 0i64, 0i64, 0i64, 0i64);
+    // The answer rate's calls: those no longer live (a live call is in neither of its terms).
+    let (mut finished, mut finished_answered) = (0i64, 0i64);
     let (mut cost, mut billed_s) = (BTreeMap::<String, i64>::new(), 0i64);
     // Whole days come from the totals kept per day; any other bound counts the calls themselves.
     let rows = if filter.whole_days() {
@@ -38,6 +40,9 @@ pub fn totals(
         billed_s += row.billed_s;
         if status.is_live() {
             live += row.calls;
+        } else {
+            finished += row.calls;
+            finished_answered += row.answered;
         }
         if let (Some(currency), Some(micros)) = (row.currency, row.cost_micros) {
             *cost.entry(currency).or_default() += micros;
@@ -68,7 +73,7 @@ pub fn totals(
         "calls_by_status": by_status,
         "live_calls": live,
         "answered": answered,
-        "answer_rate": if calls > 0 { answered as f64 / calls as f64 } else { 0.0 },
+        "answer_rate": if finished > 0 { finished_answered as f64 / finished as f64 } else { 0.0 },
         "talk_minutes": talk_s as f64 / 60.0,
         "average_talk_s": if talked > 0 { talk_s as f64 / talked as f64 } else { 0.0 },
         "billed_minutes": billed_s as f64 / 60.0,
