@@ -3,7 +3,7 @@
 
 use super::{list_page, page, ApiOrg, AppState, PageQuery};
 use crate::actors::campaign::{
-    CampaignActor, ContactsAdded, Control, CurrentProgress, RouteCampaign, Steer,
+    CampaignActor, ContactsAdded, Control, CurrentProgress, RouteCampaign, Steer, NO_CREDITS,
 };
 use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
@@ -12,8 +12,8 @@ use crate::domain::campaign::{CallingWindow, CampaignStatus};
 use crate::domain::dialer::{AmdRule, DialMode, RecycleRule};
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::time::to_text;
-use crate::engine::campaigns;
 use crate::engine::orgs::Org;
+use crate::engine::{billing, campaigns};
 use crate::error::{AppError, Code};
 use crate::providers::Provider;
 use actix::Addr;
@@ -440,6 +440,13 @@ pub async fn steer(
         _ => return Err(AppError::not_found("endpoint")),
     };
     let campaign = campaigns::find(&state.engine, &org, &id).await?;
+    let paused_for_credits = campaign.status == CampaignStatus::Paused.as_str()
+        && campaign.failure_reason.as_deref() == Some(NO_CREDITS);
+    if paused_for_credits && matches!(control, Control::Start | Control::Resume) {
+        // It cannot run on used-up credits: 402 and it stays paused (it would only be paused
+        // again at its next dial).
+        billing::check_credits(&state.engine, &org.id).await?;
+    }
     if control == Control::Start {
         // Loads the account's credentials into memory (the actor checks them there).
         if let Some(provider) = Provider::parse(&campaign.provider) {

@@ -475,6 +475,21 @@ async fn a_campaign_pauses_when_credits_run_out_and_resumes_after_a_top_up() {
     assert_eq!(campaign["status"], "paused", "{campaign}");
     assert_eq!(campaign["failure_reason"], "insufficient_credits");
     assert!(providers.bodies("twilio").is_empty(), "nobody was dialed");
+    // A supervisor's resume (or start) cannot run it without credits: 402, and it stays paused.
+    for action in ["resume", "start"] {
+        let path = format!("/api/v1/campaigns/{id}/{action}");
+        let (status, body) = app.request("POST", &path, token, None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (402, Some("insufficient_credits")),
+            "{action}: {body}"
+        );
+    }
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+    let still = app
+        .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+        .await;
+    assert_eq!(still["status"], "paused", "{still}");
 
     let (status, _) = top_up(&app, &org, "10.00").await;
     assert_eq!(status, 200);
