@@ -503,6 +503,8 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
         next.queued_at = Some(received_at);
     }
 
+    infer_answer(&mut next);
+
     let status_changed = next.status != call.status;
     let changed = next != *call;
     next.last_event_at = received_at.max(call.last_event_at);
@@ -513,6 +515,19 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
         call: next,
         changed,
         status_changed,
+    }
+}
+
+/// A final call whose record says it talked was answered, whatever events came before (Twilio's
+/// default callbacks send only `completed`, with `CallDuration`): with no answer time of its own
+/// it is dated back from the end by the talk (CONTRACT.md, "What the figures mean").
+fn infer_answer(call: &mut Call) {
+    if call.answered_at.is_some() || !call.status.is_final() {
+        return;
+    }
+    let talk = call.reported_talk_s.filter(|talk| *talk > 0);
+    if let (Some(talk), Some(ended)) = (talk, call.ended_at) {
+        call.answered_at = Some(ended - chrono::Duration::seconds(talk));
     }
 }
 
@@ -668,6 +683,38 @@ mod tests {
         events
             .iter()
             .fold(new_call(), |call, e| apply(&call, e, t(1000)).call)
+    }
+
+    #[test]
+    fn a_final_record_with_talk_is_an_answer_dated_back_from_its_end() {
+        let talked = |talk_s: Option<i64>| CallEvent {
+            talk_s,
+            ..ev(CallStatus::Completed, 1100)
+        };
+        // (events, answered_at, talk_s)
+        let table: [(Vec<CallEvent>, Option<u32>, Option<i64>); 5] = [
+            // Twilio's default callbacks: `completed` with its duration, nothing before.
+            (vec![talked(Some(42))], Some(1058), Some(42)),
+            // An answer event of its own wins over the inference, in either order.
+            (
+                vec![ev(CallStatus::Answered, 1050), talked(Some(42))],
+                Some(1050),
+                Some(42),
+            ),
+            (
+                vec![talked(Some(42)), ev(CallStatus::Answered, 1050)],
+                Some(1050),
+                Some(42),
+            ),
+            // No talk: no answer.
+            (vec![talked(Some(0))], None, Some(0)),
+            (vec![ev(CallStatus::NoAnswer, 1100)], None, Some(0)),
+        ];
+        for (events, answered, talk) in table {
+            let call = run(&events);
+            assert_eq!(call.answered_at, answered.map(t), "{events:?}");
+            assert_eq!(call.talk_s(), talk, "{events:?}");
+        }
     }
 
     #[test]

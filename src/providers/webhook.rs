@@ -163,6 +163,9 @@ impl Webhook for TwilioStatus {
         let pairs = request.form();
         let callback = twilio::StatusCallback::parse(&pairs)?;
         let mut event = callback.to_event();
+        // Twilio posts a status callback as the status changes; one without `Timestamp` (the
+        // field is optional) is dated when it arrives, so an answered and ended call has its times.
+        event.occurred_at = event.occurred_at.or_else(|| Some(chrono::Utc::now()));
         event.from = event.from.map(|n| party(&n, country));
         event.to = event.to.map(|n| party(&n, country));
         Ok(CallWebhook {

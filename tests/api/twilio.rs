@@ -1,7 +1,7 @@
 //! Twilio status callbacks through the real server.
 
 use crate::helpers::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use switchboard::config::Settings;
 
 /// The call as a reader sees it, without what differs between two calls by construction.
@@ -310,4 +310,67 @@ async fn a_late_callback_after_the_calls_actor_retired_reaches_the_same_call() {
     let calls = app.get("/api/v1/calls", &org.api_token).await;
     assert_eq!(calls["items"].as_array().unwrap().len(), 1, "{calls}");
     assert_eq!(calls["items"][0]["status"], "completed");
+}
+
+/// Twilio's default status callbacks send only `completed`: a call that talked 42 s is answered,
+/// dated back from its end, and every figure counts it; callbacks without `Timestamp` (optional)
+/// still give an answered, ended call its times.
+#[actix_web::test]
+async fn a_call_known_only_by_its_completed_callback_is_answered_and_counted() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let mut completed = twilio_params("CAdefault0001", "completed", 0, 100);
+    for (name, value) in completed.iter_mut() {
+        if *name == "CallDuration" {
+            *value = "42".into();
+        }
+    }
+    let (status, body) = app.twilio_status(&org, &completed).await;
+    assert_eq!(status, 200, "{body}");
+    let call = app
+        .get(
+            &format!("/api/v1/calls/{}", body["call_id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(call["status"], "completed", "{call}");
+    assert_eq!(call["talk_s"], 42, "{call}");
+    assert_eq!(call["ended_at"], "2025-03-04T10:01:40Z", "{call}");
+    assert_eq!(
+        call["answered_at"], "2025-03-04T10:00:58Z",
+        "end − talk: {call}"
+    );
+    let metrics = app.get("/api/v1/metrics", &org.api_token).await;
+    assert_eq!(
+        (
+            &metrics["answered"],
+            &metrics["answer_rate"],
+            &metrics["average_talk_s"]
+        ),
+        (&json!(1), &json!(1.0), &json!(42.0)),
+        "{metrics}"
+    );
+
+    // The whole sequence without `Timestamp`: answered and ended all the same.
+    for params in twilio_sequence("CAnotime0001") {
+        let params: Vec<_> = params
+            .into_iter()
+            .filter(|(k, _)| *k != "Timestamp")
+            .collect();
+        assert_eq!(app.twilio_status(&org, &params).await.0, 200);
+    }
+    let page = app
+        .get(
+            "/api/v1/calls?provider_call_id=CAnotime0001",
+            &org.api_token,
+        )
+        .await;
+    let call = &page["items"][0];
+    assert_eq!(call["status"], "completed", "{call}");
+    for time in ["ringing_at", "answered_at", "ended_at"] {
+        assert!(call[time].is_string(), "{time}: {call}");
+    }
+    assert_eq!(call["talk_s"], 61, "{call}");
+    let metrics = app.get("/api/v1/metrics", &org.api_token).await;
+    assert_eq!(metrics["answered"], 2, "{metrics}");
 }
