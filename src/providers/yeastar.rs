@@ -348,17 +348,25 @@ pub fn failure_status(reason: &str) -> CallStatus {
     }
 }
 
-/// The call's state in a 30011 snapshot: answered when any member talks or holds, ringing when
-/// any rings, dialing when only the caller is there, disconnected when everyone said BYE.
+/// The call's state in a 30011 snapshot: answered when a person took it — a callee member says
+/// ANSWER, a member holds, or an extension's own call says ANSWERED (its callee answered, also
+/// behind a trunk the PBX does not monitor) with nobody ringing; ringing when any member rings;
+/// dialing while only the caller is there — hearing ringback (ALERT), or answered by the PBX
+/// itself (an inbound trunk ANSWERED by its IVR or queue is not a person's answer);
+/// disconnected when everyone said BYE.
 pub fn snapshot_status(members: &[Member]) -> Option<CallStatus> {
     let any = |words: &[&str]| members.iter().any(|m| words.contains(&m.status.as_str()));
+    let extension_answered = members
+        .iter()
+        .any(|m| matches!(m.kind, MemberKind::Extension { .. }) && m.status == "ANSWERED");
+    let rings = any(&["RING", "EARLYMEDIA"]);
     if members.is_empty() {
         None
-    } else if any(&["ANSWER", "ANSWERED", "HOLD"]) {
+    } else if any(&["ANSWER", "HOLD"]) || (extension_answered && !rings) {
         Some(CallStatus::Answered)
-    } else if any(&["RING", "EARLYMEDIA"]) {
+    } else if rings {
         Some(CallStatus::Ringing)
-    } else if any(&["ALERT"]) {
+    } else if any(&["ALERT", "ANSWERED"]) {
         Some(CallStatus::Dialing)
     } else if members.iter().all(|m| m.status == "BYE") {
         Some(CallStatus::Disconnected)
@@ -888,10 +896,41 @@ mod tests {
             (vec!["HOLD", "ANSWER"], Some(CallStatus::Answered)),
             (vec!["BYE", "ANSWER"], Some(CallStatus::Answered)),
             (vec!["BYE", "BYE"], Some(CallStatus::Disconnected)),
+            // An extension's own call answered behind an unmonitored trunk.
+            (vec!["ANSWERED"], Some(CallStatus::Answered)),
             (vec![], None),
         ];
         for (words, expected) in table {
             let members: Vec<Member> = words.iter().map(|w| m(w)).collect();
+            assert_eq!(snapshot_status(&members), expected, "{words:?}");
+        }
+        // An inbound trunk the PBX answered (IVR, queue) while an extension rings, or with none
+        // yet: nobody has answered.
+        let trunk = |status: &str| Member {
+            kind: MemberKind::Inbound {
+                from: Some("09876543210".into()),
+                to: Some("8035739222".into()),
+            },
+            status: status.into(),
+            channel_id: None,
+        };
+        let table = [
+            (
+                vec![trunk("ANSWERED"), m("RING")],
+                Some(CallStatus::Ringing),
+            ),
+            (vec![trunk("ANSWERED")], Some(CallStatus::Dialing)),
+            (
+                vec![trunk("ANSWERED"), m("ANSWER")],
+                Some(CallStatus::Answered),
+            ),
+            (
+                vec![trunk("ANSWERED"), m("HOLD")],
+                Some(CallStatus::Answered),
+            ),
+        ];
+        for (members, expected) in table {
+            let words: Vec<&str> = members.iter().map(|m| m.status.as_str()).collect();
             assert_eq!(snapshot_status(&members), expected, "{words:?}");
         }
         assert_eq!(m("RING").membership(), Some(Membership::Ringing));

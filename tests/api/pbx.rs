@@ -1049,3 +1049,29 @@ async fn a_pbx_inbound_call_ringing_an_extension_pops_its_caller() {
         "the call knows its caller: {call}"
     );
 }
+
+/// An inbound call the PBX's trunk answered (its IVR or queue) while the extension only rang is
+/// not answered by a person: when the extension was busy, the call is busy with no answer time,
+/// and no figure counts it answered.
+#[actix_web::test]
+async fn a_trunk_answered_by_the_pbx_while_the_extension_rings_is_not_an_answer() {
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    push(
+        &app,
+        &org,
+        call_state("1950.1", vec![inbound("ANSWERED"), ext("60", "RING")]),
+    )
+    .await;
+    let call = call_of(&app, &org, "1950.1").await;
+    assert_eq!(call["status"], "ringing", "{call}");
+    assert!(call["answered_at"].is_null(), "{call}");
+    let failed = json!({"call_id": "1950.1", "reason": "486 User Busy",
+        "members": [{"extension": {"number": "60", "member_status": "BYE"}}]});
+    push(&app, &org, envelope(30015, failed)).await;
+    let call = call_of(&app, &org, "1950.1").await;
+    assert_eq!(call["status"], "busy", "{call}");
+    assert!(call["answered_at"].is_null(), "{call}");
+    let metrics = app.get("/api/v1/metrics", &org.api_token).await;
+    assert_eq!(metrics["answered"], 0, "{metrics}");
+}
