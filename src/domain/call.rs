@@ -556,6 +556,14 @@ fn record_time(call: &mut Call, status: CallStatus, at: DateTime<Utc>) {
             }
             return;
         }
+        // A moment before the end, dated after it (a late event dated by its arrival), says
+        // nothing of when it happened.
+        _ if !status.is_final()
+            && status != CallStatus::Disconnected
+            && call.ended_at.is_some_and(|end| at > end) =>
+        {
+            return;
+        }
         CallStatus::Dialing => None,
         CallStatus::Ringing => Some(&mut call.ringing_at),
         CallStatus::Answered => Some(&mut call.answered_at),
@@ -715,6 +723,24 @@ mod tests {
             assert_eq!(call.answered_at, answered.map(t), "{events:?}");
             assert_eq!(call.talk_s(), talk, "{events:?}");
         }
+    }
+
+    #[test]
+    fn a_late_event_dated_after_the_end_does_not_date_a_moment_before_it() {
+        let call = run(&[
+            ev(CallStatus::Completed, 1100),
+            ev(CallStatus::Ringing, 1200),
+        ]);
+        assert_eq!((call.ringing_at, call.ended_at), (None, Some(t(1100))));
+        let call = run(&[
+            ev(CallStatus::Completed, 1100),
+            ev(CallStatus::Ringing, 1090),
+        ]);
+        assert_eq!(
+            call.ringing_at,
+            Some(t(1090)),
+            "a real earlier time still counts"
+        );
     }
 
     #[test]

@@ -26,17 +26,24 @@ impl Callback {
     }
 }
 
-/// Plivo's `CallStatus` words (providers.md §2.2, §8) in the canonical model. `completed` and
-/// `timeout` depend on the rest of the hangup: see [`Callback::to_event`].
+/// A Plivo status word as the mapping reads it: lower case, with `_` and spaces as `-`
+/// (providers.md: variants are case-insensitive, `-`/`_`/space alike).
+fn status_word(word: &str) -> String {
+    word.trim().to_ascii_lowercase().replace(['_', ' '], "-")
+}
+
+/// Plivo's `CallStatus` words (providers.md §2.2, §8) in the canonical model, in any of their
+/// written variants. `completed` and `timeout` depend on the rest of the hangup: see
+/// [`PlivoCallback::status`].
 pub fn map_status(word: &str) -> Option<CallStatus> {
-    Some(match word.to_ascii_lowercase().as_str() {
+    Some(match status_word(word).as_str() {
         "ringing" => CallStatus::Ringing,
-        "in-progress" => CallStatus::Answered,
+        "in-progress" | "answered" => CallStatus::Answered,
         "completed" => CallStatus::Completed,
         "busy" => CallStatus::Busy,
-        "no-answer" | "timeout" => CallStatus::NoAnswer,
+        "no-answer" | "noanswer" | "timeout" => CallStatus::NoAnswer,
         "failed" => CallStatus::Failed,
-        "cancel" => CallStatus::Canceled,
+        "cancel" | "canceled" | "cancelled" => CallStatus::Canceled,
         _ => return None,
     })
 }
@@ -55,6 +62,8 @@ pub struct PlivoCallback {
     pub answer_time: Option<DateTime<Utc>>,
     pub end_time: Option<DateTime<Utc>>,
     pub bill_duration: Option<i64>,
+    /// Answering-machine detection's verdict (`Machine=true|false`), where it ran.
+    pub machine: Option<bool>,
     pub hangup_cause_code: Option<i64>,
     pub hangup_cause_name: Option<String>,
     pub total_cost: Option<String>,
@@ -118,6 +127,13 @@ impl PlivoCallback {
             answer_time: plivo_time(pairs, "AnswerTime")?,
             end_time: plivo_time(pairs, "EndTime")?,
             bill_duration: int(pairs, "BillDuration")?,
+            machine: field(pairs, "Machine").and_then(|m| {
+                match m.trim().to_ascii_lowercase().as_str() {
+                    "true" => Some(true),
+                    "false" => Some(false),
+                    _ => None,
+                }
+            }),
             hangup_cause_code: int(pairs, "HangupCauseCode")?,
             hangup_cause_name: field(pairs, "HangupCauseName").map(str::to_owned),
             total_cost,
@@ -144,10 +160,7 @@ impl PlivoCallback {
     /// 2xxx/5xxx causes (connection), no_answer otherwise (ring timeout).
     pub fn status(&self) -> Option<CallStatus> {
         let answered = self.answer_time.is_some() || self.bill_duration.is_some_and(|d| d > 0);
-        match (
-            self.call_status.to_ascii_lowercase().as_str(),
-            self.callback,
-        ) {
+        match (status_word(&self.call_status).as_str(), self.callback) {
             ("completed", _) if !answered => Some(CallStatus::NoAnswer),
             ("timeout", _)
                 if self
@@ -181,6 +194,9 @@ impl PlivoCallback {
             direction: self.direction,
             cost: self.total_cost.clone(),
             currency: self.total_cost.as_ref().map(|_| "USD".to_owned()),
+            amd: self
+                .machine
+                .map(|machine| if machine { "machine" } else { "human" }.to_owned()),
             hangup_cause: hangup
                 .then(|| self.hangup_cause_name.clone())
                 .flatten()
@@ -428,7 +444,14 @@ mod tests {
             ("failed", Some(CallStatus::Failed)),
             ("timeout", Some(CallStatus::NoAnswer)),
             ("cancel", Some(CallStatus::Canceled)),
-            ("canceled", None),
+            // Variants: any case, `-`/`_`/space alike, the usual spellings.
+            ("canceled", Some(CallStatus::Canceled)),
+            ("Cancelled", Some(CallStatus::Canceled)),
+            ("no_answer", Some(CallStatus::NoAnswer)),
+            ("No Answer", Some(CallStatus::NoAnswer)),
+            ("NO-ANSWER", Some(CallStatus::NoAnswer)),
+            ("in_progress", Some(CallStatus::Answered)),
+            ("Busy", Some(CallStatus::Busy)),
             ("whatever", None),
         ];
         for (word, expected) in table {
@@ -456,6 +479,14 @@ mod tests {
         assert_eq!(connect_timeout.status(), Some(CallStatus::Failed));
         let canceled = hangup(&[("CallStatus", "cancel"), ("HangupCauseCode", "1000")]);
         assert_eq!(canceled.status(), Some(CallStatus::Canceled));
+        for word in ["no_answer", "canceled", "In Progress"] {
+            let variant = hangup(&[("CallStatus", word)]);
+            assert!(variant.status().is_some_and(CallStatus::is_final), "{word}");
+        }
+        let machine = hangup(&[("CallStatus", "completed"), ("Machine", "true")]);
+        assert_eq!(machine.to_event("IN").amd.as_deref(), Some("machine"));
+        let person = hangup(&[("CallStatus", "completed"), ("Machine", "False")]);
+        assert_eq!(person.to_event("IN").amd.as_deref(), Some("human"));
     }
 
     #[test]

@@ -305,6 +305,10 @@ impl Webhook for Callback {
         let fields = request.form();
         let parsed = PlivoCallback::parse(*self, &fields)?;
         let mut event = parsed.to_event(country);
+        if *self == Callback::Ring {
+            // Plivo posts ring_url as the call rings (with no time of its own): it dates the ring.
+            event.occurred_at = event.occurred_at.or_else(|| Some(chrono::Utc::now()));
+        }
         let inbound_start =
             *self == Callback::Answer && parsed.direction == Some(Direction::Inbound);
         if inbound_start {

@@ -602,3 +602,51 @@ async fn bolna_status_words_as_integrations_send_them() {
         assert_eq!(call["status"], expected, "{word}");
     }
 }
+
+/// Plivo's status words in their variants (any case, `-`/`_`/space alike) end the call as the
+/// canonical word says, never leave it live; its ring is dated; `Machine=true` marks the call.
+#[actix_web::test]
+async fn plivo_variant_words_end_the_call_and_its_machine_detection_counts() {
+    let app = spawn_app().await;
+    let org = org_with_providers(&app).await;
+    let table = [
+        ("no_answer", "no_answer"),
+        ("canceled", "canceled"),
+        ("No Answer", "no_answer"),
+        ("BUSY", "busy"),
+    ];
+    for (n, (word, expected)) in table.iter().enumerate() {
+        let uuid = format!("9a0c0000-0000-0000-0000-00000000000{n}");
+        let ring = plivo_params(&uuid, "Ring", "ringing", &[]);
+        let (status, _) = post_plivo(&app, &org, "ring", &ring, &format!("r{n}")).await;
+        assert_eq!(status, 200);
+        let hangup = plivo_params(&uuid, "Hangup", word, &[("HangupCauseCode", "3000")]);
+        let (status, body) = post_plivo(&app, &org, "hangup", &hangup, &format!("h{n}")).await;
+        assert_eq!(status, 200, "{body}");
+        let call = app
+            .get(
+                &format!("/api/v1/calls/{}", body["call_id"].as_str().unwrap()),
+                &org.api_token,
+            )
+            .await;
+        assert_eq!(call["status"], *expected, "{word}: {call}");
+        assert!(call["ringing_at"].is_string(), "{word}: {call}");
+    }
+    let uuid = "9a0c0000-0000-0000-0000-0000000000aa";
+    let extra = [
+        ("Machine", "true"),
+        ("AnswerTime", "2025-03-04 10:00:09"),
+        ("EndTime", "2025-03-04 10:00:30"),
+        ("BillDuration", "21"),
+    ];
+    let hangup = plivo_params(uuid, "Hangup", "completed", &extra);
+    let (status, body) = post_plivo(&app, &org, "hangup", &hangup, "m1").await;
+    assert_eq!(status, 200, "{body}");
+    let call = app
+        .get(
+            &format!("/api/v1/calls/{}", body["call_id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(call["amd"], "machine", "{call}");
+}
