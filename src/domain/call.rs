@@ -389,6 +389,10 @@ pub struct CallEvent {
     pub queue_id: Option<String>,
     /// Answering-machine detection's result (`human`, `machine`, `unknown`).
     pub amd: Option<String>,
+    /// A `completed` that does not say whether anyone answered (Exotel without
+    /// `ConversationDuration`, Bolna without `conversation_time`): completed when the call was
+    /// answered, no_answer when it has neither an answer nor talk.
+    pub completed_if_answered: bool,
 }
 
 impl CallEvent {
@@ -447,7 +451,7 @@ pub struct Applied {
 /// The result does not depend on the order events arrive in.
 pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Applied {
     let mut next = call.clone();
-    if let Some(status) = event.status {
+    if let Some(status) = outcome(call, event) {
         if moves_to(call, status, event) {
             next.status = status;
             next.final_by = status.is_final().then_some(event.authority);
@@ -504,6 +508,7 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
     }
 
     infer_answer(&mut next);
+    clear_unanswered(&mut next);
 
     let status_changed = next.status != call.status;
     let changed = next != *call;
@@ -528,6 +533,35 @@ fn infer_answer(call: &mut Call) {
     let talk = call.reported_talk_s.filter(|talk| *talk > 0);
     if let (Some(talk), Some(ended)) = (talk, call.ended_at) {
         call.answered_at = Some(ended - chrono::Duration::seconds(talk));
+    }
+}
+
+/// The status an event reports for this call: its own, except a `completed` that leaves the
+/// answer to the call (`completed_if_answered`), which is no_answer when neither the call nor
+/// the event shows an answer or any talk.
+fn outcome(call: &Call, event: &CallEvent) -> Option<CallStatus> {
+    let status = event.status?;
+    let answered = call.answered_at.is_some()
+        || event.answered_at.is_some()
+        || call.reported_talk_s.unwrap_or(0) > 0
+        || event.talk_s.unwrap_or(0) > 0;
+    if status == CallStatus::Completed && event.completed_if_answered && !answered {
+        return Some(CallStatus::NoAnswer);
+    }
+    Some(status)
+}
+
+/// The provider's final record has the last word on whether anyone answered (CONTRACT.md, "What
+/// the figures mean"): one that says nobody did (no-answer, busy, failed, canceled — an agent's
+/// leg answered while the customer's was not, a voicemail) clears an answer time an earlier
+/// event gave, whatever order they came in.
+fn clear_unanswered(call: &mut Call) {
+    let unanswered = matches!(
+        call.status,
+        CallStatus::NoAnswer | CallStatus::Busy | CallStatus::Failed | CallStatus::Canceled
+    );
+    if unanswered && call.final_by == Some(Authority::Provider) {
+        call.answered_at = None;
     }
 }
 
@@ -726,6 +760,57 @@ mod tests {
     }
 
     #[test]
+    fn the_final_record_says_whether_anyone_answered() {
+        let completed = |talk_s: Option<i64>| CallEvent {
+            talk_s,
+            completed_if_answered: true,
+            ..ev(CallStatus::Completed, 1100)
+        };
+        // (events, status, answered_at)
+        let table: [(Vec<CallEvent>, CallStatus, Option<u32>); 5] = [
+            // Answered, then a final record with no talk figure: completed, answered.
+            (
+                vec![ev(CallStatus::Answered, 1050), completed(None)],
+                CallStatus::Completed,
+                Some(1050),
+            ),
+            // Neither an answer nor talk: nobody answered.
+            (
+                vec![ev(CallStatus::Ringing, 1010), completed(None)],
+                CallStatus::NoAnswer,
+                None,
+            ),
+            (vec![completed(Some(0))], CallStatus::NoAnswer, None),
+            // An answer (an agent's leg), then the final record says no-answer: no answer, in
+            // either order.
+            (
+                vec![
+                    ev(CallStatus::Answered, 1050),
+                    ev(CallStatus::NoAnswer, 1100),
+                ],
+                CallStatus::NoAnswer,
+                None,
+            ),
+            (
+                vec![
+                    ev(CallStatus::NoAnswer, 1100),
+                    ev(CallStatus::Answered, 1050),
+                ],
+                CallStatus::NoAnswer,
+                None,
+            ),
+        ];
+        for (events, status, answered) in table {
+            let call = run(&events);
+            assert_eq!(
+                (call.status, call.answered_at),
+                (status, answered.map(t)),
+                "{events:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_late_event_dated_after_the_end_does_not_date_a_moment_before_it() {
         let call = run(&[
             ev(CallStatus::Completed, 1100),
@@ -787,6 +872,9 @@ mod tests {
             let mut call = new_call();
             call.status = current;
             call.final_by = current.is_final().then_some(Authority::Provider);
+            if current.rank() >= Answered.rank() && current != Busy {
+                call.answered_at = Some(t(3));
+            }
             let out = apply(&call, &ev(incoming, 5), t(1000));
             assert_eq!(out.call.status, expected, "{current:?} + {incoming:?}");
             assert_eq!(out.status_changed, expected != current);
@@ -925,7 +1013,14 @@ mod tests {
     fn talk_time_is_zero_only_for_unanswered_final_calls() {
         assert_eq!(run(&[ev(CallStatus::Ringing, 1)]).talk_s(), None);
         assert_eq!(run(&[ev(CallStatus::NoAnswer, 30)]).talk_s(), Some(0));
-        assert_eq!(run(&[ev(CallStatus::Completed, 30)]).talk_s(), None);
+        let answered = run(&[
+            ev(CallStatus::Answered, 10),
+            ev(CallStatus::Disconnected, 30),
+        ]);
+        assert_eq!(answered.talk_s(), Some(20), "from the times");
+        let mut unknown = answered;
+        unknown.ended_at = None;
+        assert_eq!(unknown.talk_s(), None, "no end yet");
     }
 
     #[test]

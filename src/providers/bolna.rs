@@ -126,8 +126,10 @@ impl BolnaExecution {
     /// `completed` with no conversation (or reaching voicemail) is no_answer (providers.md §8).
     pub fn canonical_status(&self) -> Option<CallStatus> {
         match map_status(&self.status)? {
+            // A voicemail, or a conversation of no length, is nobody answering; a `completed`
+            // with no conversation figure is decided by the call model (answered or not).
             CallStatus::Completed
-                if self.voicemail || self.conversation_time.unwrap_or(0.0) <= 0.0 =>
+                if self.voicemail || self.conversation_time.is_some_and(|t| t <= 0.0) =>
             {
                 Some(CallStatus::NoAnswer)
             }
@@ -164,6 +166,7 @@ impl BolnaExecution {
             recording_url: self.recording_url.clone(),
             analytics: (!self.analytics.is_empty()).then(|| self.analytics.clone()),
             carrier_call_id: self.carrier_call_id.clone(),
+            completed_if_answered: self.conversation_time.is_none(),
             ..CallEvent::default()
         }
     }

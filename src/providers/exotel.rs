@@ -119,15 +119,17 @@ impl ExotelStatus {
     }
 
     /// The canonical status: an `answered` event is answered; a live word moves the call forward
-    /// (never back, never to an end); a `completed` is completed only with a conversation
-    /// (ConversationDuration > 0, or the second leg completed; providers.md §7.2), else no_answer.
+    /// (never back, never to an end); a `completed` that says there was no conversation
+    /// (`ConversationDuration` 0 and the second leg not completed; providers.md §7.2) is
+    /// no_answer; one with no conversation figure at all is completed, and the call model
+    /// decides by whether the call was answered.
     pub fn canonical_status(&self) -> Option<CallStatus> {
         if self.event_type == "answered" {
             return Some(CallStatus::Answered);
         }
         match map_status(self.status.as_deref()?)? {
             CallStatus::Completed
-                if self.conversation_duration.unwrap_or(0) == 0 && !self.callee_completed =>
+                if self.conversation_duration == Some(0) && !self.callee_completed =>
             {
                 Some(CallStatus::NoAnswer)
             }
@@ -158,6 +160,7 @@ impl ExotelStatus {
             to: self.to.as_deref().map(|n| party(n, default_country)),
             direction: self.direction,
             talk_s: self.conversation_duration.filter(|_| terminal),
+            completed_if_answered: self.conversation_duration.is_none() && !self.callee_completed,
             recording_url: self.recording_url.clone(),
             ..CallEvent::default()
         }
@@ -222,7 +225,12 @@ mod tests {
                 json!({"Status": "ended", "ConversationDuration": 12}),
                 Some(CallStatus::Completed),
             ),
-            (json!({"Status": "ended"}), Some(CallStatus::NoAnswer)),
+            // No conversation figure: completed, and the call model decides by its answer.
+            (json!({"Status": "ended"}), Some(CallStatus::Completed)),
+            (
+                json!({"Status": "ended", "ConversationDuration": 0}),
+                Some(CallStatus::NoAnswer),
+            ),
             (json!({"Status": "no_answer"}), Some(CallStatus::NoAnswer)),
             (json!({"Status": "cancelled"}), Some(CallStatus::Canceled)),
             (json!({"Status": "BUSY"}), Some(CallStatus::Busy)),

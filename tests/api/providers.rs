@@ -650,3 +650,98 @@ async fn plivo_variant_words_end_the_call_and_its_machine_detection_counts() {
         .await;
     assert_eq!(call["amd"], "machine", "{call}");
 }
+
+/// The final record has the last word on whether anyone answered: one with no talk figure keeps
+/// an answered call completed; one that says the customer's leg never picked up (or a voicemail
+/// took it) clears the answer an agent's leg or the bot gave, and no figure counts it answered.
+#[actix_web::test]
+async fn exotel_and_bolna_final_records_decide_the_answer() {
+    let app = spawn_app().await;
+    let org = org_with_providers(&app).await;
+    let exotel = format!("/webhooks/exotel/{}/status", org.id);
+    let post = async |path: &str, body: Value| {
+        let (status, resp) = app.post_token_json(path, &org.webhook_token, &body).await;
+        assert_eq!(status, 200, "{resp}");
+    };
+    let call = async |id: &str| {
+        app.get(
+            &format!("/api/v1/calls?provider_call_id={id}"),
+            &org.api_token,
+        )
+        .await["items"][0]
+            .clone()
+    };
+    let answered = |sid: &str| {
+        json!({"CallSid": sid, "EventType": "answered", "Status": "in-progress",
+               "DateUpdated": "2025-03-04 15:30:18", "Direction": "outbound-api"})
+    };
+
+    // Answered, then a terminal `completed` without ConversationDuration: completed, answered.
+    post(&exotel, answered("exA")).await;
+    let mut terminal = exotel_terminal("exA");
+    terminal
+        .as_object_mut()
+        .unwrap()
+        .remove("ConversationDuration");
+    terminal.as_object_mut().unwrap().remove("Legs");
+    post(&exotel, terminal).await;
+    let a = call("exA").await;
+    assert_eq!(
+        (a["status"].as_str(), a["answered_at"].is_string()),
+        (Some("completed"), true),
+        "{a}"
+    );
+
+    // The agent's leg answered, the customer's leg never did: no_answer, no answer time.
+    post(&exotel, answered("exB")).await;
+    let mut terminal = exotel_terminal("exB");
+    terminal["Status"] = json!("no-answer");
+    terminal["ConversationDuration"] = json!(0);
+    terminal["Legs"] = json!([{"OnCallDuration": 40, "Status": "completed"}, {"OnCallDuration": 0, "Status": "no-answer"}]);
+    post(&exotel, terminal).await;
+    let b = call("exB").await;
+    assert_eq!(
+        (b["status"].as_str(), b["answered_at"].is_null()),
+        (Some("no_answer"), true),
+        "{b}"
+    );
+
+    // Bolna: in-progress, then `completed` without conversation_time — completed, not dialed again.
+    let bolna = format!("/webhooks/bolna/{}", org.id);
+    let id = "b7140000-0000-4000-8000-0000000000c1";
+    post(
+        &bolna,
+        bolna_snapshot(id, "in-progress", "2025-03-04T10:00:09Z"),
+    )
+    .await;
+    let mut done = bolna_snapshot(id, "completed", "2025-03-04T10:01:10Z");
+    done.as_object_mut().unwrap().remove("conversation_time");
+    post(&bolna, done).await;
+    let c = call(id).await;
+    assert_eq!(
+        (c["status"].as_str(), c["answered_at"].is_string()),
+        (Some("completed"), true),
+        "{c}"
+    );
+
+    // A Bolna call a voicemail answered: no_answer, its answer cleared.
+    let id = "b7140000-0000-4000-8000-0000000000c2";
+    post(
+        &bolna,
+        bolna_snapshot(id, "in-progress", "2025-03-04T10:00:09Z"),
+    )
+    .await;
+    let mut voicemail = bolna_snapshot(id, "completed", "2025-03-04T10:00:40Z");
+    voicemail["answered_by_voice_mail"] = json!(true);
+    post(&bolna, voicemail).await;
+    let d = call(id).await;
+    assert_eq!(
+        (d["status"].as_str(), d["answered_at"].is_null()),
+        (Some("no_answer"), true),
+        "{d}"
+    );
+
+    let metrics = app.get("/api/v1/metrics", &org.api_token).await;
+    assert_eq!(metrics["answered"], 2, "{metrics}");
+    assert_eq!(metrics["answer_rate"], 0.5, "{metrics}");
+}
