@@ -431,6 +431,18 @@ function duration(call, now) {
   return '';
 }
 
+/** A queued call's outcome as the call log says it (a handled one shows its status). */
+const QUEUE_TEXT = { waiting: 'waiting in queue', abandoned: 'abandoned in queue', overflowed: 'overflowed' };
+
+/** A queued call's wait and talk, apart: the hold is not talk. */
+function queueTimes(call, now) {
+  const wait = call.wait_s !== null && call.wait_s !== undefined ? `${call.wait_s}s`
+    : call.queue_outcome === 'waiting' ? ago(call.queued_at || call.created_at, now) : '';
+  const talk = call.talk_s !== null && call.talk_s !== undefined ? `${call.talk_s}s`
+    : call.answered_at && LIVE.has(call.status) ? ago(call.answered_at, now) : '';
+  return [wait && `wait ${wait}`, talk && `talk ${talk}`].filter(Boolean).join(' · ');
+}
+
 function renderCalls(ids) {
   const body = $('call-rows');
   const now = Date.now();
@@ -451,8 +463,8 @@ function renderCalls(ids) {
     cells[2].textContent = call.to || '';
     cells[3].textContent = call.provider;
     cells[4].textContent = call.direction;
-    cells[5].replaceChildren(el('span', `status ${call.status}`, call.status.replace('_', ' ')));
-    cells[6].textContent = duration(call, now);
+    cells[5].replaceChildren(el('span', `status ${call.status}`, QUEUE_TEXT[call.queue_outcome] || call.status.replace('_', ' ')));
+    cells[6].textContent = call.queue_outcome ? queueTimes(call, now) : duration(call, now);
     cells[7].textContent = call.cost ? `${call.cost} ${call.currency || ''}` : '';
   }
   // Newest first; rows beyond the limit leave the page (the API still has them).

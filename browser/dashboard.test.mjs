@@ -312,6 +312,16 @@ test('an agent takes a queued call from its own page and disposes of it; the wal
   mkdirSync(new URL('../target', import.meta.url).pathname, { recursive: true });
   await supervisor.screenshot({ path: new URL('../target/desk-wallboard.png', import.meta.url).pathname });
 
+  // A second caller hangs up on hold (Kiran is in wrap-up): the call log says so, wait apart.
+  const second = { ...voice, CallSid: 'CAdesk2', From: '+919876500002' };
+  await twilio(engine.base, org, 'voice', authToken, second);
+  await twilio(engine.base, org, 'status', authToken, { ...second, CallStatus: 'completed', SequenceNumber: '4', CallDuration: '25' });
+  const held = await org.request('GET', '/api/v1/calls?provider_call_id=CAdesk2');
+  await supervisor.click('#tabs button[data-view="calls"]');
+  const heldRow = supervisor.locator(`#call-rows tr[data-id="${held.body.items[0].id}"]`);
+  await until(async () => /abandoned in queue/.test(await heldRow.textContent()), 'the call log says abandoned in queue');
+  assert.match(await heldRow.textContent(), /wait \d+s · talk 0s/);
+
   // A predictive campaign on the queue: its view shows the dialer's live figures.
   const { body: dialing } = await org.request('POST', '/api/v1/campaigns', {
     name: 'Predictive follow-ups', provider: 'twilio', mode: 'predictive', queue_id: queue.id,

@@ -768,13 +768,11 @@ impl Handler<Annotate> for CallActor {
                 ))));
             }
             Annotation::Assign(agent_id) => {
-                next.agent_id = Some(agent_id.clone());
-                next.assigned_at = Some(now);
+                next = call::assign(&next, &agent_id, now);
                 ("assigned", serde_json::json!({ "agent_id": agent_id }))
             }
             Annotation::Unassign(data) => {
-                next.agent_id = None;
-                next.assigned_at = None;
+                next = call::unassign(&next);
                 ("unassigned", data)
             }
             Annotation::Dispose(disposition) => {
@@ -802,15 +800,26 @@ impl Handler<Annotate> for CallActor {
                 }
                 ("queued", serde_json::json!({ "queue_id": queue_id }))
             }
-            Annotation::Note(kind, data) => (kind, data),
+            Annotation::Note(kind, data) => {
+                if kind == "overflowed" && next.hangup_cause.is_none() {
+                    next.hangup_cause = Some(call::QUEUE_OVERFLOW.to_owned());
+                }
+                (kind, data)
+            }
         };
         let changed = next != self.call;
         if changed {
             next.updated_at = now;
         }
-        let mut ops = Vec::with_capacity(2);
+        let mut ops = Vec::with_capacity(3);
         let mut events = Vec::new();
         if changed {
+            // An agent taking a queued caller answers it: the org's totals move with it.
+            let changes = tally::change(Some(&self.call), &next);
+            if !changes.is_empty() {
+                let org_id = next.org_id.to_string();
+                ops.push(WriteOp::AddTotals { org_id, changes });
+            }
             ops.push(WriteOp::UpsertCall(Box::new(CallRow::from(&next))));
             events.push(call_event(EventType::CallUpdated, &next));
         }

@@ -89,7 +89,8 @@ impl OrgBilling {
         if !call.status.is_final() {
             return None;
         }
-        let talk_s = call.talk_s().unwrap_or(0).max(0);
+        // The provider's billed time: a queued caller's hold included.
+        let talk_s = call.billable_s().unwrap_or(0).max(0);
         let rate = self.rate_for(call);
         let billed_s = match rate {
             Some(_) if talk_s == 0 => 0,

@@ -262,6 +262,15 @@ impl Call {
     /// Answered to end: the provider's figure where given, else from the times; 0 for a call that
     /// ended unanswered; unknown otherwise.
     pub fn talk_s(&self) -> Option<i64> {
+        if self.queue_id.is_some() && self.direction == Direction::Inbound {
+            // A queued caller talks only once an agent took it: the provider's figure counts
+            // the hold too (it stays the billed time, [`Call::billable_s`]).
+            return match (self.answered_at, self.ended_at) {
+                (Some(answered), Some(ended)) => Some((ended - answered).num_seconds().max(0)),
+                (None, _) if self.status.is_final() => Some(0),
+                _ => None,
+            };
+        }
         if let Some(reported) = self.reported_talk_s {
             return Some(reported);
         }
@@ -270,6 +279,44 @@ impl Call {
             (None, _) if self.status.is_final() && self.status != CallStatus::Completed => Some(0),
             _ => None,
         }
+    }
+
+    /// The seconds the provider bills: its own talk figure where it gives one (for a queued
+    /// caller that includes the hold), else the talk time.
+    pub fn billable_s(&self) -> Option<i64> {
+        self.reported_talk_s.or_else(|| self.talk_s())
+    }
+
+    /// An inbound caller held in one of the desk's queues and not yet taken by an agent: the
+    /// provider's answer is the engine's hold (music, a message), not a person's.
+    pub fn held_in_queue(&self) -> bool {
+        self.queue_id.is_some() && self.direction == Direction::Inbound && self.agent_id.is_none()
+    }
+
+    /// What happened to the call in its queue: `waiting`, `handled` (an agent took it),
+    /// `overflowed` (the desk sent it away past its queue's maximum wait) or `abandoned` (the
+    /// caller hung up first); None for a call that never queued.
+    pub fn queue_outcome(&self) -> Option<&'static str> {
+        self.queue_id.as_ref()?;
+        Some(if self.agent_id.is_some() {
+            "handled"
+        } else if self.status.is_live() {
+            "waiting"
+        } else if self.hangup_cause.as_deref() == Some(QUEUE_OVERFLOW) {
+            "overflowed"
+        } else {
+            "abandoned"
+        })
+    }
+
+    /// Seconds the caller waited for an agent: until one took it, or until it left unanswered;
+    /// None while it still waits (the queue's `longest_wait_s` tells the live wait).
+    pub fn wait_s(&self) -> Option<i64> {
+        let queued = self.queued_at?;
+        let until = self
+            .assigned_at
+            .or(self.ended_at.filter(|_| self.agent_id.is_none()))?;
+        Some((until - queued).num_seconds().max(0))
     }
 
     /// The contract's JSON object for this call.
@@ -305,6 +352,8 @@ impl Call {
             "final_by": self.final_by,
             "queue_id": self.queue_id,
             "queued_at": self.queued_at,
+            "queue_outcome": self.queue_outcome(),
+            "wait_s": self.wait_s(),
             "agent_id": self.agent_id,
             "assigned_at": self.assigned_at,
             "disposition": self.disposition,
@@ -327,6 +376,8 @@ impl Call {
     /// When the engine stops waiting for this call's next event and reconciles it (invariant 5).
     pub fn deadline(&self, deadlines: &Deadlines) -> Option<DateTime<Utc>> {
         let wait = match self.status {
+            // A caller held in a queue is on the line: it has a talk's deadline, not a ring's.
+            CallStatus::Ringing if self.held_in_queue() => deadlines.talk,
             CallStatus::Queued | CallStatus::Dialing | CallStatus::Ringing => deadlines.ring,
             CallStatus::Answered => deadlines.talk,
             CallStatus::Disconnected => deadlines.wrapup,
@@ -334,6 +385,34 @@ impl Call {
         };
         Some(self.last_event_at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX))
     }
+}
+
+/// The hang-up cause of a caller the desk sent away past its queue's maximum wait.
+pub const QUEUE_OVERFLOW: &str = "queue_overflow";
+
+/// An agent took the call: it is answered now when it was a caller held in a queue.
+pub fn assign(call: &Call, agent_id: &str, now: DateTime<Utc>) -> Call {
+    let mut next = call.clone();
+    if call.held_in_queue() && call.status.is_live() {
+        next.status = CallStatus::Answered;
+        next.answered_at = Some(now);
+    }
+    next.agent_id = Some(agent_id.to_owned());
+    next.assigned_at = Some(now);
+    next
+}
+
+/// Connecting the agent failed: a queued caller waits again, unanswered (the engine's own
+/// answer is taken back, the one exception to forward-only status).
+pub fn unassign(call: &Call) -> Call {
+    let mut next = call.clone();
+    next.agent_id = None;
+    next.assigned_at = None;
+    if next.held_in_queue() && next.status == CallStatus::Answered {
+        next.status = CallStatus::Ringing;
+        next.answered_at = None;
+    }
+    next
 }
 
 /// How long a call may go without an event in each phase before the engine reconciles it.
@@ -507,6 +586,9 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
         next.queued_at = Some(received_at);
     }
 
+    if held(call, event) {
+        next.answered_at = None;
+    }
     infer_answer(&mut next);
     clear_unanswered(&mut next);
 
@@ -527,7 +609,7 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
 /// default callbacks send only `completed`, with `CallDuration`): with no answer time of its own
 /// it is dated back from the end by the talk (CONTRACT.md, "What the figures mean").
 fn infer_answer(call: &mut Call) {
-    if call.answered_at.is_some() || !call.status.is_final() {
+    if call.answered_at.is_some() || !call.status.is_final() || call.held_in_queue() {
         return;
     }
     let talk = call.reported_talk_s.filter(|talk| *talk > 0);
@@ -541,6 +623,14 @@ fn infer_answer(call: &mut Call) {
 /// the event shows an answer or any talk.
 fn outcome(call: &Call, event: &CallEvent) -> Option<CallStatus> {
     let status = event.status?;
+    if held(call, event) {
+        // The provider's answer is the engine's hold; hanging up on hold is not an answer.
+        return Some(match status {
+            CallStatus::Answered => CallStatus::Ringing,
+            CallStatus::Completed => CallStatus::NoAnswer,
+            status => status,
+        });
+    }
     let answered = call.answered_at.is_some()
         || event.answered_at.is_some()
         || call.reported_talk_s.unwrap_or(0) > 0
@@ -549,6 +639,13 @@ fn outcome(call: &Call, event: &CallEvent) -> Option<CallStatus> {
         return Some(CallStatus::NoAnswer);
     }
     Some(status)
+}
+
+/// Whether the call is (or, with this event, becomes) a caller held in a queue with no agent.
+fn held(call: &Call, event: &CallEvent) -> bool {
+    let queued = call.queue_id.is_some() || event.queue_id.is_some();
+    let inbound = event.direction.unwrap_or(call.direction) == Direction::Inbound;
+    queued && inbound && call.agent_id.is_none()
 }
 
 /// The provider's final record has the last word on whether anyone answered (CONTRACT.md, "What

@@ -1208,3 +1208,121 @@ async fn a_pbx_caller_who_dials_a_queue_number_is_transferred_to_the_accepting_a
     .await;
     until_state(&app, &org, &agent_id, "busy").await;
 }
+
+/// A caller held in a queue is not answered: Twilio's `in-progress` is the engine's hold. The call
+/// is answered when an agent takes it, talks only from then, and is billed the provider's whole
+/// duration; a caller who hangs up on hold is abandoned — no_answer, never answered — and every
+/// figure says so.
+#[actix_web::test]
+async fn a_caller_on_hold_is_answered_by_an_agent_not_by_the_queue() {
+    let app = spawn_app().await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = desk_org(&app, &providers).await;
+    let token = Some(org.api_token.as_str());
+    app.request("PUT", "/api/v1/rates", token, Some(json!({"rates": [
+        {"provider": "twilio", "direction": "inbound", "per_minute": "0.0100", "increment_s": 60}]})))
+        .await;
+    create(
+        &app,
+        &org,
+        "/api/v1/queues",
+        json!({"name": "Support", "ring_timeout_s": 30}),
+    )
+    .await;
+    let in_progress = |sid: &str, from: &str| {
+        let mut params = voice_params(sid, from);
+        for (name, value) in params.iter_mut() {
+            if *name == "CallStatus" {
+                *value = "in-progress".into();
+            }
+        }
+        params.push(("SequenceNumber", "1".into()));
+        params
+    };
+    // Nobody is free: both callers wait on hold.
+    for (sid, from) in [("CAhold1", "+14155550601"), ("CAhold2", "+14155550602")] {
+        post_voice(&app, &org, &voice_params(sid, from)).await;
+        assert_eq!(
+            app.twilio_status(&org, &in_progress(sid, from)).await.0,
+            200
+        );
+        let call = call_of(&app, &org, sid).await;
+        assert_eq!(
+            (call["status"].as_str(), call["queue_outcome"].as_str()),
+            (Some("ringing"), Some("waiting")),
+            "held, not answered: {call}"
+        );
+        assert!(call["answered_at"].is_null(), "{call}");
+    }
+    assert_eq!(
+        app.get("/api/v1/metrics", &org.api_token).await["answered"],
+        0
+    );
+
+    // The second caller hangs up on hold: abandoned, never answered, billed its hold.
+    app.twilio_status(&org, &inbound_end("CAhold2", "+14155550602"))
+        .await;
+    let gone = call_of(&app, &org, "CAhold2").await;
+    assert_eq!(
+        (gone["status"].as_str(), gone["queue_outcome"].as_str()),
+        (Some("no_answer"), Some("abandoned")),
+        "{gone}"
+    );
+    assert!(gone["answered_at"].is_null(), "{gone}");
+    assert_eq!(gone["talk_s"], 0, "{gone}");
+    assert!(gone["wait_s"].is_i64(), "{gone}");
+    assert_eq!(
+        gone["billed_s"], 60,
+        "the provider's 30 s, by the minute: {gone}"
+    );
+
+    // An agent comes and takes the first: answered from then, handled.
+    let ana = agent(&app, &org, "Ana", "+15550001001").await;
+    let ana_token = agent_token(&app, &org, &ana).await;
+    let _desk = desk_session(&app, &ana_token).await;
+    let waiting = call_of(&app, &org, "CAhold1").await;
+    let call_id = waiting["id"].as_str().unwrap().to_owned();
+    until("the waiting caller is offered to Ana", async || {
+        let agent = app
+            .get(&format!("/api/v1/agents/{ana}"), &org.api_token)
+            .await;
+        (agent["offer"]["call_id"] == call_id.as_str()).then_some(())
+    })
+    .await;
+    let (status, taken) = app
+        .request(
+            "POST",
+            &format!("/api/v1/calls/{call_id}/accept"),
+            Some(&ana_token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{taken}");
+    assert_eq!(
+        (taken["status"].as_str(), taken["queue_outcome"].as_str()),
+        (Some("answered"), Some("handled")),
+        "{taken}"
+    );
+    assert!(
+        taken["answered_at"].is_string() && taken["wait_s"].is_i64(),
+        "{taken}"
+    );
+    app.twilio_status(&org, &inbound_end("CAhold1", "+14155550601"))
+        .await;
+    let done = call_of(&app, &org, "CAhold1").await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(
+        done["talk_s"].as_i64().unwrap() < 30,
+        "only the time with the agent, not the provider's 30 s: {done}"
+    );
+    assert_eq!(
+        done["billed_s"], 60,
+        "billed the provider's duration: {done}"
+    );
+    let metrics = app.get("/api/v1/metrics", &org.api_token).await;
+    assert_eq!(
+        (&metrics["answered"], &metrics["answer_rate"]),
+        (&json!(1), &json!(0.5)),
+        "{metrics}"
+    );
+}
