@@ -46,6 +46,7 @@ impl PbxSim {
             sim: self.clone(),
             busy: RefCell::default(),
             next_call: RefCell::new(1),
+            started: chrono::Utc::now().timestamp(),
         });
         let numbers = self.numbers();
         for (i, number) in numbers.iter().enumerate() {
@@ -82,6 +83,8 @@ struct Pbx {
     /// Extensions in a call right now.
     busy: RefCell<HashSet<String>>,
     next_call: RefCell<u64>,
+    /// When this run of the PBX started (Unix seconds): the first part of its call ids.
+    started: i64,
 }
 
 /// One side of a call as a 30011 member.
@@ -144,7 +147,9 @@ impl Pbx {
         let id = {
             let mut next = self.next_call.borrow_mut();
             *next += 1;
-            format!("{}.{}", 1_700_000 + *next, dice.between(1, 9))
+            // As Yeastar writes them (`1651057476.362`: when the PBX started counting, then a
+            // sequence): a rerun never reuses the ids of an earlier run's calls.
+            format!("{}.{}{}", self.started, *next, dice.between(1, 9))
         };
         let customer = format!("0{}", dice.between(7_000_000_000, 9_999_999_999));
         let roll = dice.unit();

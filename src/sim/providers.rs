@@ -113,6 +113,8 @@ struct Shared {
     script: Mutex<Script>,
     requests: Mutex<Vec<Recorded>>,
     tally: Mutex<Tally>,
+    /// This run's part of every call sid the stand-in makes.
+    run: String,
     /// Who waits for the next call update of a call sid (a simulated caller on hold).
     update_waiters: Mutex<HashMap<String, oneshot::Sender<String>>>,
     /// One client for every callback (building one per request costs milliseconds).
@@ -134,6 +136,7 @@ impl FakeProviders {
             requests: Mutex::default(),
             tally: Mutex::default(),
             update_waiters: Mutex::default(),
+            run: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .pool_idle_timeout(Duration::from_secs(3))
@@ -357,7 +360,8 @@ async fn twilio_calls(
         tally.live += 1;
         tally.total += 1;
         tally.max_live = tally.max_live.max(tally.live);
-        format!("CAfake{:04}", tally.total)
+        // Unique across runs too (a rerun of the demo on the same database must never reuse one).
+        format!("CAfake{}{:04}", shared.run, tally.total)
     };
     let params = |status: &str, seq: usize| {
         vec![
