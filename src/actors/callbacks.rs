@@ -12,7 +12,7 @@ use crate::db::desk::{self as rows, CallbackRow};
 use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
 use crate::domain::ids::OrgId;
 use crate::domain::time::{from_text, to_text};
-use crate::engine::Engine;
+use crate::engine::{calls, Engine};
 use crate::error::AppError;
 use crate::providers::Provider;
 use actix::prelude::*;
@@ -70,9 +70,20 @@ impl CallbackScheduler {
             }
             let row = entry.remove();
             let (engine, dialer) = (self.engine.clone(), self.dialer.clone());
-            let campaigns = self.campaigns.clone();
+            let (campaigns, me) = (self.campaigns.clone(), ctx.address());
             actix::spawn(async move {
                 if through_campaign(&campaigns, &row).await {
+                    return;
+                }
+                // The customer is still on a call with the center (the agent who took the
+                // callback request, say): not now, a minute later.
+                let org_id = OrgId::from_stored(row.org_id.clone());
+                if calls::number_in_live_call(&engine, &org_id, &row.phone).await == Ok(true) {
+                    let later = Utc::now() + chrono::Duration::seconds(60);
+                    me.do_send(Schedule(CallbackRow {
+                        due_at: to_text(later),
+                        ..row
+                    }));
                     return;
                 }
                 let outcome = dial(&engine, &dialer, &row).await.map_err(|error| {

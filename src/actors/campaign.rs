@@ -23,6 +23,8 @@ use crate::domain::dialer::{
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::ids::OrgId;
 use crate::domain::time::{from_text, to_text};
+use crate::domain::phone::PhoneNumber;
+use crate::engine::{calls, dnc};
 use crate::engine::campaigns::progress_json;
 use crate::engine::orgs::{not_configured, Org};
 use crate::engine::Engine;
@@ -83,6 +85,9 @@ pub const NO_CREDITS: &str = "insufficient_credits";
 type Saved = SharedOutcome;
 
 /// How a dial ended.
+/// How long a contact whose number is on a live call waits before it is dialed again.
+const NUMBER_IN_CALL_RETRY_S: i64 = 60;
+
 enum DialResult {
     /// The campaign stopped running before the provider was asked.
     Withdrawn,
@@ -92,6 +97,8 @@ enum DialResult {
     NoCredits,
     /// The number had its day's attempts (across the org's campaigns): tried again tomorrow.
     DailyCap,
+    /// The number is on a live call with the org: tried again a minute later, no attempt spent.
+    NumberInCall,
     Placed(Box<dialer::Dialed>),
 }
 
@@ -454,6 +461,11 @@ impl CampaignActor {
                 self.callbacks.push_front(callback);
                 return;
             }
+            // The customer is still on a call with the center: the callback waits its turn.
+            Ok(DialResult::NumberInCall) => {
+                self.callbacks.push_back(callback);
+                return;
+            }
             Ok(DialResult::Withdrawn) => Err("the campaign was cancelled".to_owned()),
             Ok(DialResult::DailyCap) => Err("daily_attempt_cap".to_owned()),
             Ok(DialResult::DoNotCall) => Err("do_not_call".to_owned()),
@@ -612,6 +624,17 @@ impl CampaignActor {
             if today >= cap {
                 return Ok(DialResult::DailyCap);
             }
+            // A listed number is skipped for good before it is made to wait for its live call.
+            let listed = match PhoneNumber::parse(&dial.to, &org.default_country) {
+                Ok(phone) => dnc::check(&engine, &org, &phone).await.err(),
+                Err(_) => None,
+            };
+            if listed.is_some_and(|refusal| refusal.code == Code::DoNotCall) {
+                return Ok(DialResult::DoNotCall);
+            }
+            if calls::number_in_live_call(&engine, &org.id, &dial.to).await? {
+                return Ok(DialResult::NumberInCall);
+            }
             match dialer.place(&org, dial).await {
                 Ok(dialed) => Ok(DialResult::Placed(Box::new(dialed))),
                 Err(refusal) if refusal.code == Code::DoNotCall => Ok(DialResult::DoNotCall),
@@ -639,6 +662,7 @@ impl CampaignActor {
             Ok(DialResult::DoNotCall) => Some("do_not_call"),
             Ok(DialResult::NoCredits) => Some("no_credits"),
             Ok(DialResult::DailyCap) => Some("daily_cap"),
+            Ok(DialResult::NumberInCall) => Some("number_in_call"),
             Ok(DialResult::Placed(dialed)) if dialed.refused.is_some() => Some("refused"),
             Ok(DialResult::Placed(_)) => Some("placed"),
             Err(_) => Some("failed"),
@@ -671,6 +695,14 @@ impl CampaignActor {
                 c.last_error = Some("daily_attempt_cap".into());
                 let tomorrow = start_of_day(Utc::now()) + chrono::Duration::days(1);
                 c.next_attempt_at = Some(to_text(tomorrow));
+            }
+            Ok(DialResult::NumberInCall) => {
+                let c = &mut self.contacts[i];
+                c.attempts = (c.attempts - 1).max(0);
+                c.status = ContactStatus::RetryScheduled.as_str().to_owned();
+                c.last_error = Some("number_in_call".into());
+                let soon = Utc::now() + chrono::Duration::seconds(NUMBER_IN_CALL_RETRY_S);
+                c.next_attempt_at = Some(to_text(soon));
             }
             Ok(DialResult::DoNotCall) => {
                 let c = &mut self.contacts[i];

@@ -592,6 +592,26 @@ pub fn calls_to_since(
     Ok(recent.iter().filter(|at| at.as_str() >= since).count() as i64)
 }
 
+/// Whether the org has a live call (queued, dialing, ringing or answered) with this number on
+/// either side.
+pub fn number_in_live_call(
+    conn: &mut DbConnection,
+    org_id: &str,
+    number: &str,
+) -> QueryResult<bool> {
+    let live = ["queued", "dialing", "ringing", "answered"];
+    let to = calls::table
+        .filter(calls::org_id.eq(org_id))
+        .filter(calls::to_number.eq(number))
+        .filter(calls::status.eq_any(live));
+    let from = calls::table
+        .filter(calls::org_id.eq(org_id))
+        .filter(calls::from_number.eq(number))
+        .filter(calls::status.eq_any(live));
+    Ok(diesel::select(diesel::dsl::exists(to)).get_result(conn)?
+        || diesel::select(diesel::dsl::exists(from)).get_result(conn)?)
+}
+
 /// The statement of [`calls_to_since`] (a macro, so its query plan test reads the very statement).
 macro_rules! calls_to_query {
     ($org_id:expr, $number:expr) => {

@@ -17,6 +17,19 @@ pub async fn find(engine: &Engine, org_id: &OrgId, id: &str) -> Result<Call, App
     Call::try_from(row).map_err(AppError::internal)
 }
 
+/// Whether the number is on a live call with the org right now (inbound or outbound): a
+/// campaign or a callback does not ring a person who is already talking to the center.
+pub async fn number_in_live_call(
+    engine: &Engine,
+    org_id: &OrgId,
+    number: &str,
+) -> Result<bool, AppError> {
+    let (org_id, number) = (org_id.to_string(), number.to_owned());
+    engine
+        .read(move |conn| Ok(queries::number_in_live_call(conn, &org_id, &number)?))
+        .await
+}
+
 /// Whether the org has this call of this provider (a callback URL's `?call=<id>` is trusted only
 /// then; otherwise the provider's own id routes the event).
 pub async fn is_providers(

@@ -914,3 +914,52 @@ async fn a_call_over_before_its_dial_returns_still_frees_its_slot_and_moves_its_
         "{all:?}"
     );
 }
+
+/// A campaign never rings a person who is on a call with the center right now (here an inbound
+/// call still ringing in): the contact waits a minute, spends no attempt and is not failed, while
+/// the rest of the campaign is dialed.
+#[actix_web::test]
+async fn a_contact_on_a_live_call_with_the_center_waits_and_is_not_rung_twice() {
+    let app = spawn_app().await;
+    let providers = full_play();
+    let org = dialer_org(&app, &providers).await;
+    let (status, _) = crate::inbound::post_voice(
+        &app,
+        &org,
+        &crate::inbound::voice_params("CAlive0001", "+919000000011"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Follow-ups", "provider": "twilio", "concurrency": 2,
+               "contacts": [{"phone": "+919000000011"}, {"phone": "+919000000021"}]}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    let waiting = until("the busy contact waits", async || {
+        let items = contacts(&app, &org, &id).await;
+        let first = items
+            .iter()
+            .find(|c| c["phone"] == "+919000000011")?
+            .clone();
+        let second_done = items
+            .iter()
+            .any(|c| c["phone"] == "+919000000021" && c["status"] == "done");
+        (first["status"] == "retry_scheduled" && second_done).then_some(first)
+    })
+    .await;
+    assert_eq!(waiting["last_error"], "number_in_call", "{waiting}");
+    assert_eq!(waiting["attempts"], 0, "no attempt spent: {waiting}");
+    assert!(waiting["next_attempt_at"].is_string(), "{waiting}");
+    assert_eq!(
+        dialed(&providers),
+        ["+919000000021"],
+        "never rung while on the line"
+    );
+    let campaign = app
+        .get(&format!("/api/v1/campaigns/{id}"), &org.api_token)
+        .await;
+    assert_eq!(campaign["status"], "running", "{campaign}");
+}
