@@ -22,12 +22,12 @@ use crate::domain::dialer::{
 };
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::ids::OrgId;
-use crate::domain::time::{from_text, to_text};
 use crate::domain::phone::PhoneNumber;
-use crate::engine::{calls, dnc};
+use crate::domain::time::{from_text, to_text};
 use crate::engine::campaigns::progress_json;
 use crate::engine::orgs::{not_configured, Org};
 use crate::engine::Engine;
+use crate::engine::{calls, dnc};
 use crate::error::{AppError, Code};
 use crate::providers::Provider;
 use actix::prelude::*;
