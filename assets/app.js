@@ -981,7 +981,7 @@ function maybeDispose(call) {
   when.name = 'callback_at';
   when.type = 'datetime-local';
   // A callback is a time to come: the engine refuses one in the past.
-  when.min = new Date(Date.now() - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  when.min = new Date(Date.now() + 60000 - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
   const whenLabel = el('label', '', 'Call back at');
   whenLabel.hidden = true;
   whenLabel.appendChild(when);

@@ -76,9 +76,9 @@ impl CallbackScheduler {
                     return;
                 }
                 // The customer is still on a call with the center (the agent who took the
-                // callback request, say): not now, a minute later.
+                // callback request, say) — or that cannot be told now: not now, a minute later.
                 let org_id = OrgId::from_stored(row.org_id.clone());
-                if calls::number_in_live_call(&engine, &org_id, &row.phone).await == Ok(true) {
+                if calls::number_in_live_call(&engine, &org_id, &row.phone).await != Ok(false) {
                     let later = Utc::now() + chrono::Duration::seconds(60);
                     me.do_send(Schedule(CallbackRow {
                         due_at: to_text(later),

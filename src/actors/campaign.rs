@@ -84,10 +84,10 @@ pub const NO_CREDITS: &str = "insufficient_credits";
 /// A write of the campaign's, awaited by whoever needs its outcome and watched for failure.
 type Saved = SharedOutcome;
 
-/// How a dial ended.
 /// How long a contact whose number is on a live call waits before it is dialed again.
 const NUMBER_IN_CALL_RETRY_S: i64 = 60;
 
+/// How a dial ended.
 enum DialResult {
     /// The campaign stopped running before the provider was asked.
     Withdrawn,
@@ -436,7 +436,11 @@ impl CampaignActor {
         windows: &mut HashMap<Option<String>, bool>,
     ) -> Option<(usize, CallbackRow)> {
         let window = self.window.as_ref();
+        let due = to_text(now);
         let (at, i) = self.callbacks.iter().enumerate().find_map(|(at, row)| {
+            if row.due_at > due {
+                return None; // put off (its number was on a live call)
+            }
             let i = row.contact_id.as_deref().and_then(|c| self.index(c))?;
             let contact = &self.contacts[i];
             let live = matches!(
@@ -461,9 +465,13 @@ impl CampaignActor {
                 self.callbacks.push_front(callback);
                 return;
             }
-            // The customer is still on a call with the center: the callback waits its turn.
+            // The customer is still on a call with the center: the callback waits a minute.
             Ok(DialResult::NumberInCall) => {
-                self.callbacks.push_back(callback);
+                let later = Utc::now() + chrono::Duration::seconds(NUMBER_IN_CALL_RETRY_S);
+                self.callbacks.push_back(CallbackRow {
+                    due_at: to_text(later),
+                    ..callback
+                });
                 return;
             }
             Ok(DialResult::Withdrawn) => Err("the campaign was cancelled".to_owned()),
@@ -589,6 +597,8 @@ impl CampaignActor {
             self.dial_times.pop_front();
         }
         let contact = &mut self.contacts[i];
+        // A callback that finds its number still on a live call leaves the contact as it was.
+        let before = (contact.status.clone(), contact.next_attempt_at.clone());
         contact.status = ContactStatus::Dialing.as_str().to_owned();
         contact.attempts += 1;
         contact.next_attempt_at = None;
@@ -647,10 +657,21 @@ impl CampaignActor {
         let id = self.contacts[i].contact_id.clone();
         ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
             act.in_flight -= 1;
+            let waits = callback.is_some() && matches!(result, Ok(DialResult::NumberInCall));
             if let Some(callback) = callback {
                 act.callback_tried(callback, &result);
             }
-            act.dialed(&id, result);
+            if waits {
+                act.dialed_at.remove(&id);
+                if let Some(i) = act.index(&id) {
+                    let c = &mut act.contacts[i];
+                    (c.status, c.next_attempt_at) = before;
+                    c.attempts = (c.attempts - 1).max(0);
+                    drop(act.save_contact(i));
+                }
+            } else {
+                act.dialed(&id, result);
+            }
             act.tick(ctx);
         }));
     }

@@ -137,8 +137,10 @@ impl Actor for PriceFetcher {
         ctx.run_interval(self.every, |act, ctx| act.tick(ctx));
         let (engine, me) = (self.engine.clone(), ctx.address());
         actix::spawn(async move {
-            if let Err(error) = recover(&engine, &me).await {
-                tracing::error!(%error, "the prices still to be asked could not be read back");
+            // Until the database answers: what is not read back here is never asked.
+            while let Err(error) = recover(&engine, &me).await {
+                tracing::error!(%error, "the prices still to be asked cannot be read back yet; retrying");
+                actix::clock::sleep(Duration::from_secs(5)).await;
             }
         });
     }
@@ -169,8 +171,15 @@ async fn recover(engine: &Engine, me: &Addr<PriceFetcher>) -> Result<(), crate::
                 continue;
             };
             let org_id = OrgId::from_stored(call.org_id.clone());
-            let fetches = engine.orgs.credentials(&org_id, provider).await?;
-            if !fetches.is_some_and(|c| c.fetches_prices()) {
+            // One account that cannot be read now does not stop the others' prices.
+            let fetches = match engine.orgs.credentials(&org_id, provider).await {
+                Ok(credentials) => credentials.is_some_and(|c| c.fetches_prices()),
+                Err(error) => {
+                    tracing::warn!(%error, call_id = %call.id, "its account cannot be read: its price is not asked again");
+                    false
+                }
+            };
+            if !fetches {
                 continue;
             }
             me.do_send(WantPrice {

@@ -271,6 +271,11 @@ impl Call {
                 _ => None,
             };
         }
+        if self.status.is_final() && self.status != CallStatus::Completed {
+            // Nobody answered (a voicemail's conversation is not talk): what the provider bills
+            // stays in [`Call::billable_s`].
+            return Some(0);
+        }
         if let Some(reported) = self.reported_talk_s {
             return Some(reported);
         }
@@ -588,6 +593,14 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
 
     if held(call, event) {
         next.answered_at = None;
+    }
+    // A queued caller's answer is its agent's: a provider time from the hold (a late
+    // `in-progress`, a CDR's `end − talk`) never moves it earlier.
+    if let (Some(assigned), true) = (next.assigned_at, next.queue_id.is_some()) {
+        if next.direction == Direction::Inbound && next.answered_at.is_some_and(|at| at < assigned)
+        {
+            next.answered_at = Some(assigned);
+        }
     }
     infer_answer(&mut next);
     clear_unanswered(&mut next);

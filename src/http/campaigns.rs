@@ -425,7 +425,7 @@ pub(super) async fn actor(
 }
 
 /// `POST /api/v1/campaigns/{id}/{action}`: start, pause, resume or cancel.
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/{action}", tag = "campaigns", params(("id" = String, Path, description = "the campaign's id"), ("action" = String, Path, description = "start, pause, resume or cancel")), responses((status = 200, description = "The campaign after the change")))]
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/{action}", tag = "campaigns", params(("id" = String, Path, description = "the campaign's id"), ("action" = String, Path, description = "start, pause, resume or cancel")), responses((status = 200, description = "The campaign after the change"), (status = 402, description = "`insufficient_credits`: a campaign paused for credits cannot start or resume while they stay used up")))]
 pub async fn steer(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

@@ -205,7 +205,6 @@ impl FakeProviders {
             .collect()
     }
 
-    /// What the stand-in Twilio saw of the calls it placed.
     /// The TwiML of the next call update the stand-in Twilio accepts for `sid`: how a simulated
     /// caller on hold hears that it was connected to an agent (`<Dial>`) or given a goodbye
     /// (`<Hangup/>`). Dropped unanswered when the stand-in stops.
@@ -217,6 +216,7 @@ impl FakeProviders {
         rx
     }
 
+    /// What the stand-in Twilio saw of the calls it placed.
     pub fn tally(&self) -> Tally {
         self.shared.tally.lock().unwrap().clone()
     }
@@ -517,6 +517,7 @@ pub const CALLER_TALK_S: (u64, u64) = (15, 75);
 /// How long a caller waits on hold for an agent before hanging up (before `speed`); one caller in
 /// twenty is impatient and gives up within [`IMPATIENT_S`].
 pub const CALLER_PATIENCE_S: (u64, u64) = (30, 180);
+/// How long an impatient caller waits on hold (before `speed`).
 pub const IMPATIENT_S: (u64, u64) = (3, 10);
 
 /// The org's Twilio number, as callers reach it: each call posts the signed `voice` webhook (the

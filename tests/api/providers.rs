@@ -740,6 +740,7 @@ async fn exotel_and_bolna_final_records_decide_the_answer() {
         (Some("no_answer"), true),
         "{d}"
     );
+    assert_eq!(d["talk_s"], 0, "a voicemail's 61 s are not talk: {d}");
 
     let metrics = app.get("/api/v1/metrics", &org.api_token).await;
     assert_eq!(metrics["answered"], 2, "{metrics}");
