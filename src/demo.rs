@@ -201,15 +201,7 @@ async fn demo_desk(
             "availability": "available"});
         let agent_id = match id_of(name) {
             Some(id) => {
-                api(
-                    client,
-                    base,
-                    token,
-                    "PATCH",
-                    &format!("/api/v1/agents/{id}"),
-                    desk,
-                )
-                .await?;
+                change_agent(client, base, token, &id, desk).await?;
                 id
             }
             None => {
@@ -234,15 +226,7 @@ async fn demo_desk(
         if name != YOUR_AGENT && !names.iter().any(|n| n == name) {
             if let Some(id) = agent["id"].as_str() {
                 let off = json!({"availability": "logged_out"});
-                api(
-                    client,
-                    base,
-                    token,
-                    "PATCH",
-                    &format!("/api/v1/agents/{id}"),
-                    off,
-                )
-                .await?;
+                change_agent(client, base, token, id, off).await?;
             }
         }
     }
@@ -259,6 +243,18 @@ async fn demo_desk(
     println!("Agent desk: {base}/#token={yours}");
     let _ = std::io::stdout().flush();
     Ok(())
+}
+
+/// `PATCH /api/v1/agents/{id}` with the org's token.
+async fn change_agent(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    agent_id: &str,
+    change: Value,
+) -> Result<Value, String> {
+    let path = format!("/api/v1/agents/{agent_id}");
+    api(client, base, token, "PATCH", &path, change).await
 }
 
 /// A new agent token of the agent: the key to its own page.

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 /// An org whose Twilio account is the stand-in's.
-async fn desk_org(app: &TestApp, providers: &FakeProviders) -> TestOrg {
+pub async fn desk_org(app: &TestApp, providers: &FakeProviders) -> TestOrg {
     let org = app.create_org("Acme Support").await;
     app.configure(
         &org,

@@ -114,14 +114,7 @@ async fn numbers_are_listed_once_in_any_form_and_never_dialed() {
 async fn any_well_formed_e164_caller_can_be_put_on_the_list() {
     let app = spawn_app().await;
     let providers = fake_providers(TwilioPlay::EarlyInitiated);
-    let org = app.create_org("Acme").await;
-    app.configure(
-        &org,
-        "twilio",
-        json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN,
-               "from_number": "+15550000000", "api_base": providers.base()}),
-    )
-    .await;
+    let org = crate::desk::desk_org(&app, &providers).await;
     let token = Some(org.api_token.as_str());
     let (status, entry) = app
         .request(
