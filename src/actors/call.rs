@@ -768,11 +768,13 @@ impl Handler<Annotate> for CallActor {
                 ))));
             }
             Annotation::Assign(agent_id) => {
-                next = call::assign(&next, &agent_id, now);
+                next.agent_id = Some(agent_id.clone());
+                next.assigned_at = Some(now);
                 ("assigned", serde_json::json!({ "agent_id": agent_id }))
             }
             Annotation::Unassign(data) => {
-                next = call::unassign(&next);
+                next.agent_id = None;
+                next.assigned_at = None;
                 ("unassigned", data)
             }
             Annotation::Dispose(disposition) => {
@@ -801,6 +803,10 @@ impl Handler<Annotate> for CallActor {
                 ("queued", serde_json::json!({ "queue_id": queue_id }))
             }
             Annotation::Note(kind, data) => {
+                if kind == "connected" {
+                    // The caller reached its agent: a person answered it now.
+                    next = call::connected(&next, now);
+                }
                 if kind == "overflowed" && next.hangup_cause.is_none() {
                     next.hangup_cause = Some(call::QUEUE_OVERFLOW.to_owned());
                 }

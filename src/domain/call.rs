@@ -292,10 +292,12 @@ impl Call {
         self.reported_talk_s.or_else(|| self.talk_s())
     }
 
-    /// An inbound caller held in one of the desk's queues and not yet taken by an agent: the
-    /// provider's answer is the engine's hold (music, a message), not a person's.
+    /// An inbound caller held in one of the desk's queues and not yet connected to an agent:
+    /// the provider's answer is the engine's hold (music, a message), not a person's.
     pub fn held_in_queue(&self) -> bool {
-        self.queue_id.is_some() && self.direction == Direction::Inbound && self.agent_id.is_none()
+        self.queue_id.is_some()
+            && self.direction == Direction::Inbound
+            && self.answered_at.is_none()
     }
 
     /// What happened to the call in its queue: `waiting`, `handled` (an agent took it),
@@ -303,7 +305,7 @@ impl Call {
     /// caller hung up first); None for a call that never queued.
     pub fn queue_outcome(&self) -> Option<&'static str> {
         self.queue_id.as_ref()?;
-        Some(if self.agent_id.is_some() {
+        Some(if self.agent_id.is_some() && self.answered_at.is_some() {
             "handled"
         } else if self.status.is_live() {
             "waiting"
@@ -395,27 +397,13 @@ impl Call {
 /// The hang-up cause of a caller the desk sent away past its queue's maximum wait.
 pub const QUEUE_OVERFLOW: &str = "queue_overflow";
 
-/// An agent took the call: it is answered now when it was a caller held in a queue.
-pub fn assign(call: &Call, agent_id: &str, now: DateTime<Utc>) -> Call {
+/// The desk connected a caller held in a queue to the agent who took it: answered now, by a
+/// person (status forward only; nothing for any other call).
+pub fn connected(call: &Call, now: DateTime<Utc>) -> Call {
     let mut next = call.clone();
-    if call.held_in_queue() && call.status.is_live() {
+    if call.held_in_queue() && call.agent_id.is_some() && call.status.is_live() {
         next.status = CallStatus::Answered;
         next.answered_at = Some(now);
-    }
-    next.agent_id = Some(agent_id.to_owned());
-    next.assigned_at = Some(now);
-    next
-}
-
-/// Connecting the agent failed: a queued caller waits again, unanswered (the engine's own
-/// answer is taken back, the one exception to forward-only status).
-pub fn unassign(call: &Call) -> Call {
-    let mut next = call.clone();
-    next.agent_id = None;
-    next.assigned_at = None;
-    if next.held_in_queue() && next.status == CallStatus::Answered {
-        next.status = CallStatus::Ringing;
-        next.answered_at = None;
     }
     next
 }
@@ -658,7 +646,7 @@ fn outcome(call: &Call, event: &CallEvent) -> Option<CallStatus> {
 fn held(call: &Call, event: &CallEvent) -> bool {
     let queued = call.queue_id.is_some() || event.queue_id.is_some();
     let inbound = event.direction.unwrap_or(call.direction) == Direction::Inbound;
-    queued && inbound && call.agent_id.is_none()
+    queued && inbound && call.answered_at.is_none()
 }
 
 /// The provider's final record has the last word on whether anyone answered (CONTRACT.md, "What
