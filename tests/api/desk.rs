@@ -1102,9 +1102,14 @@ async fn a_caller_past_the_maximum_wait_overflows_to_the_next_queue_then_hears_t
             "{queue}"
         );
     }
-    let call = call_of(&app, &org, "CAo1").await;
-    let kinds = timeline_kinds(&app, &org, call["id"].as_str().unwrap()).await;
-    assert!(kinds.iter().any(|k| k == "overflowed"), "{kinds:?}");
+    // The desk notes the goodbye on the call once the provider has taken it.
+    let call = until("the call says it overflowed", async || {
+        let call = call_of(&app, &org, "CAo1").await;
+        let kinds = timeline_kinds(&app, &org, call["id"].as_str().unwrap()).await;
+        kinds.iter().any(|k| k == "overflowed").then_some(call)
+    })
+    .await;
+    assert_eq!(call["hangup_cause"], "queue_overflow", "{call}");
     // A queue with callers in it is not deleted from under them; an empty one is.
     let (status, _) = app
         .request(
