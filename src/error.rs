@@ -90,6 +90,8 @@ error_codes! {
     ExtensionOffline = CONFLICT, "extension_offline";
     /// The org has no (or incomplete) credentials for the provider.
     ProviderNotConfigured = CONFLICT, "provider_not_configured";
+    /// A campaign's or callback's callee is on a live call with the org: not dialed now.
+    NumberInCall = CONFLICT, "number_in_call";
     /// `SWITCHBOARD_ADMIN_TOKEN` is not set.
     AdminDisabled = CONFLICT, "admin_disabled";
     /// A currency change while money is held in the current one (a balance, ledger entries,

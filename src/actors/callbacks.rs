@@ -12,8 +12,8 @@ use crate::db::desk::{self as rows, CallbackRow};
 use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
 use crate::domain::ids::OrgId;
 use crate::domain::time::{from_text, to_text};
-use crate::engine::{calls, Engine};
-use crate::error::AppError;
+use crate::engine::Engine;
+use crate::error::{AppError, Code};
 use crate::providers::Provider;
 use actix::prelude::*;
 use chrono::Utc;
@@ -75,18 +75,20 @@ impl CallbackScheduler {
                 if through_campaign(&campaigns, &row).await {
                     return;
                 }
-                // The customer is still on a call with the center (the agent who took the
-                // callback request, say) — or that cannot be told now: not now, a minute later.
-                let org_id = OrgId::from_stored(row.org_id.clone());
-                if calls::number_in_live_call(&engine, &org_id, &row.phone).await != Ok(false) {
-                    let later = Utc::now() + chrono::Duration::seconds(60);
-                    me.do_send(Schedule(CallbackRow {
-                        due_at: to_text(later),
-                        ..row
-                    }));
-                    return;
-                }
-                let outcome = dial(&engine, &dialer, &row).await.map_err(|error| {
+                let outcome = match dial(&engine, &dialer, &row).await {
+                    // The customer is still on a call with the center (the agent who took the
+                    // callback request, say): not now, a minute later.
+                    Err(busy) if busy.code == Code::NumberInCall => {
+                        let later = Utc::now() + chrono::Duration::seconds(60);
+                        me.do_send(Schedule(CallbackRow {
+                            due_at: to_text(later),
+                            ..row
+                        }));
+                        return;
+                    }
+                    outcome => outcome,
+                };
+                let outcome = outcome.map_err(|error| {
                     tracing::warn!(%error, callback = %row.id, "callback not dialed");
                     error.to_string()
                 });
@@ -150,6 +152,7 @@ async fn dial(engine: &Engine, dialer: &Dialer, row: &CallbackRow) -> Result<Str
                 record: org.record,
                 amd: false,
                 for_agent: false,
+                not_while_in_call: true,
             },
         )
         .await?;

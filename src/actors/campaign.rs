@@ -22,12 +22,10 @@ use crate::domain::dialer::{
 };
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::ids::OrgId;
-use crate::domain::phone::PhoneNumber;
 use crate::domain::time::{from_text, to_text};
 use crate::engine::campaigns::progress_json;
 use crate::engine::orgs::{not_configured, Org};
 use crate::engine::Engine;
-use crate::engine::{calls, dnc};
 use crate::error::{AppError, Code};
 use crate::providers::Provider;
 use actix::prelude::*;
@@ -619,6 +617,7 @@ impl CampaignActor {
             record: self.campaign.record || self.org.record,
             amd: self.amd() != AmdRule::Off,
             for_agent: self.mode() != DialMode::Fixed,
+            not_while_in_call: true,
         };
         let work = async move {
             saved.await?;
@@ -634,20 +633,10 @@ impl CampaignActor {
             if today >= cap {
                 return Ok(DialResult::DailyCap);
             }
-            // A listed number is skipped for good before it is made to wait for its live call.
-            let listed = match PhoneNumber::parse(&dial.to, &org.default_country) {
-                Ok(phone) => dnc::check(&engine, &org, &phone).await.err(),
-                Err(_) => None,
-            };
-            if listed.is_some_and(|refusal| refusal.code == Code::DoNotCall) {
-                return Ok(DialResult::DoNotCall);
-            }
-            if calls::number_in_live_call(&engine, &org.id, &dial.to).await? {
-                return Ok(DialResult::NumberInCall);
-            }
             match dialer.place(&org, dial).await {
                 Ok(dialed) => Ok(DialResult::Placed(Box::new(dialed))),
                 Err(refusal) if refusal.code == Code::DoNotCall => Ok(DialResult::DoNotCall),
+                Err(refusal) if refusal.code == Code::NumberInCall => Ok(DialResult::NumberInCall),
                 Err(refusal) if refusal.code == Code::InsufficientCredits => {
                     Ok(DialResult::NoCredits)
                 }

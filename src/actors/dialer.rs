@@ -53,6 +53,9 @@ pub struct Dial {
     /// An agent takes the call once answered (progressive, predictive): the callee holds in
     /// silence until the desk connects an agent, instead of hearing the account's message.
     pub for_agent: bool,
+    /// Not while the callee is on a live call with the org (a campaign's or a callback's dial:
+    /// nobody is rung a second time while talking to the center): 409 `number_in_call`.
+    pub not_while_in_call: bool,
 }
 
 /// What became of a dial: the call as stored, and the provider's refusal if it refused.
@@ -107,6 +110,14 @@ impl Dialer {
     /// PBX's refusal also frees the extension and is answered 502.
     pub async fn place(&self, org: &Org, dial: Dial) -> Result<Dialed, AppError> {
         let checked = self.check(org, &dial).await?;
+        if dial.not_while_in_call
+            && calls::number_in_live_call(&self.engine, &org.id, &checked.to).await?
+        {
+            return Err(AppError::new(
+                Code::NumberInCall,
+                "the number is on a live call with the org: dial it once that call ends",
+            ));
+        }
         billing::check_credits(&self.engine, &org.id).await?;
         let call_id = self.write(org, &dial, &checked).await?;
         let (event, kind, data, refused) = match &checked.line {

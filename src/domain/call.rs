@@ -262,21 +262,14 @@ impl Call {
     /// Answered to end: the provider's figure where given, else from the times; 0 for a call that
     /// ended unanswered; unknown otherwise.
     pub fn talk_s(&self) -> Option<i64> {
-        if self.queue_id.is_some() && self.direction == Direction::Inbound {
-            // A queued caller talks only once an agent took it: the provider's figure counts
-            // the hold too (it stays the billed time, [`Call::billable_s`]).
-            return match (self.answered_at, self.ended_at) {
-                (Some(answered), Some(ended)) => Some((ended - answered).num_seconds().max(0)),
-                (None, _) if self.status.is_final() => Some(0),
-                _ => None,
-            };
-        }
         if self.status.is_final() && self.status != CallStatus::Completed {
             // Nobody answered (a voicemail's conversation is not talk): what the provider bills
             // stays in [`Call::billable_s`].
             return Some(0);
         }
-        if let Some(reported) = self.reported_talk_s {
+        // A queued caller talks only from its agent's answer: the provider's figure counts the
+        // hold too (it stays the billed time).
+        if let Some(reported) = self.reported_talk_s.filter(|_| !self.queued_inbound()) {
             return Some(reported);
         }
         match (self.answered_at, self.ended_at) {
@@ -295,9 +288,12 @@ impl Call {
     /// An inbound caller held in one of the desk's queues and not yet connected to an agent:
     /// the provider's answer is the engine's hold (music, a message), not a person's.
     pub fn held_in_queue(&self) -> bool {
-        self.queue_id.is_some()
-            && self.direction == Direction::Inbound
-            && self.answered_at.is_none()
+        self.queued_inbound() && self.answered_at.is_none()
+    }
+
+    /// An inbound caller that waited in one of the desk's queues.
+    fn queued_inbound(&self) -> bool {
+        self.queue_id.is_some() && self.direction == Direction::Inbound
     }
 
     /// What happened to the call in its queue: `waiting`, `handled` (an agent took it),
@@ -584,9 +580,8 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
     }
     // A queued caller's answer is its agent's: a provider time from the hold (a late
     // `in-progress`, a CDR's `end − talk`) never moves it earlier.
-    if let (Some(assigned), true) = (next.assigned_at, next.queue_id.is_some()) {
-        if next.direction == Direction::Inbound && next.answered_at.is_some_and(|at| at < assigned)
-        {
+    if let Some(assigned) = next.assigned_at.filter(|_| next.queued_inbound()) {
+        if next.answered_at.is_some_and(|at| at < assigned) {
             next.answered_at = Some(assigned);
         }
     }

@@ -144,6 +144,7 @@ pub async fn create_call(
         record: body.record || org.record,
         amd: false,
         for_agent: false,
+        not_while_in_call: false,
     };
     let dialed = state.actors.dialer.place(&org, dial).await?;
     Ok(HttpResponse::Created().json(dialed.call.to_json()))
