@@ -404,7 +404,7 @@ setInterval(() => requestAnimationFrame(() => {
   if ($('view-calls').hidden) return;
   for (const row of $('call-rows').children) {
     const call = state.calls.get(row.dataset.id);
-    if (call && LIVE.has(call.status)) row.children[6].textContent = duration(call, now);
+    if (call && LIVE.has(call.status)) row.children[6].textContent = callTimes(call, now);
   }
 }), 1000);
 
@@ -443,6 +443,11 @@ function queueTimes(call, now) {
   return [wait && `wait ${wait}`, talk && `talk ${talk}`].filter(Boolean).join(' · ');
 }
 
+/** The call log's time column: a queued call's wait and talk apart, any other call's duration. */
+function callTimes(call, now) {
+  return call.queue_outcome ? queueTimes(call, now) : duration(call, now);
+}
+
 function renderCalls(ids) {
   const body = $('call-rows');
   const now = Date.now();
@@ -464,7 +469,7 @@ function renderCalls(ids) {
     cells[3].textContent = call.provider;
     cells[4].textContent = call.direction;
     cells[5].replaceChildren(el('span', `status ${call.status}`, QUEUE_TEXT[call.queue_outcome] || call.status.replace('_', ' ')));
-    cells[6].textContent = call.queue_outcome ? queueTimes(call, now) : duration(call, now);
+    cells[6].textContent = callTimes(call, now);
     cells[7].textContent = call.cost ? `${call.cost} ${call.currency || ''}` : '';
   }
   // Newest first; rows beyond the limit leave the page (the API still has them).

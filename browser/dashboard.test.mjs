@@ -321,6 +321,15 @@ test('an agent takes a queued call from its own page and disposes of it; the wal
   const heldRow = supervisor.locator(`#call-rows tr[data-id="${held.body.items[0].id}"]`);
   await until(async () => /abandoned in queue/.test(await heldRow.textContent()), 'the call log says abandoned in queue');
   assert.match(await heldRow.textContent(), /wait \d+s · talk 0s/);
+  // A caller still on hold keeps "wait …" through the page's once-a-second timer.
+  const third = { ...voice, CallSid: 'CAdesk3', From: '+919876500003' };
+  await twilio(engine.base, org, 'voice', authToken, third);
+  const holding = await org.request('GET', '/api/v1/calls?provider_call_id=CAdesk3');
+  const holdingRow = supervisor.locator(`#call-rows tr[data-id="${holding.body.items[0].id}"]`);
+  await until(async () => /waiting in queue/.test(await holdingRow.textContent()), 'the call log says waiting in queue');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.match(await holdingRow.locator('td').nth(6).textContent(), /^wait \d+s$/);
+  await twilio(engine.base, org, 'status', authToken, { ...third, CallStatus: 'completed', SequenceNumber: '4', CallDuration: '5' });
 
   // A predictive campaign on the queue: its view shows the dialer's live figures.
   const { body: dialing } = await org.request('POST', '/api/v1/campaigns', {
