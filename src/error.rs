@@ -122,6 +122,8 @@ error_codes! {
     Overloaded = SERVICE_UNAVAILABLE, "overloaded";
     /// The database cannot be reached (`/readyz`).
     DatabaseUnavailable = SERVICE_UNAVAILABLE, "database_unavailable";
+    /// The database answers but refuses writes (`/readyz`).
+    DatabaseReadOnly = SERVICE_UNAVAILABLE, "database_read_only";
     /// A bug: the detail is logged, never shown.
     Internal = INTERNAL_SERVER_ERROR, "internal";
 }

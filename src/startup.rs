@@ -36,7 +36,9 @@ impl Application {
         let sync = settings.sqlite_sync;
         let mut write_conn =
             db::connect(&url, sync).map_err(|e| format!("cannot open the database: {e}"))?;
-        db::run_migrations(&mut write_conn)?;
+        db::run_migrations(&mut write_conn)
+            .and_then(|()| db::health::probe_write(&mut write_conn).map_err(|e| e.to_string()))
+            .map_err(db::health::explain_read_only)?;
         let billing = BillingBook::load(&mut write_conn)
             .map_err(|e| format!("cannot read the orgs' billing: {e}"))?;
         let health = DbHealth::watched(url.clone(), sync);

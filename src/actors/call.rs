@@ -42,6 +42,10 @@ pub struct ProviderEvent {
     pub data: serde_json::Value,
     /// For an incoming call: the screen pop to publish (`incoming:call`) with the call.
     pub screen_pop: Option<serde_json::Value>,
+    /// A snapshot of the call's state with no id or sequence of its own (Yeastar's 30011, keyed
+    /// by its body): the same snapshot again is a retry only when nothing came between; after
+    /// another one (an un-hold after a hold) it is a new event.
+    pub snapshot: bool,
 }
 
 /// Applies a provider event to the call; answered at once with the commit to wait for.
@@ -134,6 +138,9 @@ pub struct CallActor {
     timer: Option<SpawnHandle>,
     /// The call was handed over already read ([`CallActor::stored`]).
     loaded: bool,
+    /// The dedupe key of the last state snapshot applied ([`ProviderEvent::snapshot`]); unknown
+    /// after a restart, when a repeat is taken for a retry.
+    last_snapshot: Option<String>,
 }
 
 impl CallActor {
@@ -152,6 +159,7 @@ impl CallActor {
             deps,
             timer: None,
             loaded: false,
+            last_snapshot: None,
         }
     }
 
@@ -562,6 +570,28 @@ impl CallActor {
         }
     }
 
+    /// A state snapshot seen before but not the last one is the state coming back (an un-hold):
+    /// it is stored under its own key, `<key>:<n>`. The last one again is a retry, left as it is
+    /// for the duplicate check.
+    fn key_repeated_snapshot(&mut self, event: &mut ProviderEvent) {
+        let key = std::mem::take(&mut event.dedupe_key);
+        let repeated = self.seen.contains(&key)
+            && self.last_snapshot.as_ref().is_some_and(|last| *last != key);
+        self.last_snapshot = Some(key.clone());
+        event.dedupe_key = if repeated {
+            let again = (2..)
+                .map(|n| format!("{key}:{n}"))
+                .find(|again| !self.seen.contains(again))
+                .expect("a free key");
+            if let Some(inbox) = &mut event.inbox {
+                inbox.dedupe_key.clone_from(&again);
+            }
+            again
+        } else {
+            key
+        };
+    }
+
     /// After a failed commit the in-memory state may be ahead of the database: read it back.
     fn reload(&mut self, ctx: &mut Context<Self>) {
         self.seen.clear();
@@ -646,6 +676,9 @@ impl Handler<ApplyEvent> for CallActor {
                 commit: original,
                 accepted: self.accepted(true),
             });
+        }
+        if provider_event.snapshot {
+            self.key_repeated_snapshot(&mut provider_event);
         }
         if self.seen.contains(&provider_event.dedupe_key) {
             // Answer only once the first delivery's commit (queued before this) is through.

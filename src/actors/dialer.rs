@@ -345,6 +345,7 @@ impl Dialer {
             raw_status: None,
             data,
             screen_pop: None,
+            snapshot: false,
         };
         deliver(
             &self.calls,

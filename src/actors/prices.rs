@@ -119,6 +119,7 @@ async fn ask(engine: &Engine, calls: &Addr<CallRegistry>, call: &WantPrice) -> b
         raw_status: None,
         data: serde_json::json!({"price": price.amount, "price_unit": price.currency}),
         screen_pop: None,
+        snapshot: false,
     };
     let target = CallRef::Ours(call.org_id.clone(), call.call_id.clone());
     match deliver(calls, target, event).await {

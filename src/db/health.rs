@@ -16,6 +16,9 @@ const PROBE_EVERY: Duration = Duration::from_millis(200);
 #[derive(Debug, Default)]
 pub struct DbHealth {
     down: AtomicBool,
+    /// The database answers but refuses writes (a read-only file or replica, a full-disk guard,
+    /// PostgreSQL's `default_transaction_read_only`): reads go on, `/readyz` is 503.
+    read_only: AtomicBool,
     outages: AtomicU64,
 }
 
@@ -34,6 +37,9 @@ impl DbHealth {
                 };
                 if health.is_down() && answers(&url, sync) {
                     health.mark_up();
+                }
+                if health.is_read_only() && writable(&url, sync).is_ok() {
+                    health.mark_writable();
                 }
             })
             .expect("the database probe starts");
@@ -66,10 +72,70 @@ impl DbHealth {
         }
     }
 
+    pub fn is_read_only(&self) -> bool {
+        self.read_only.load(Ordering::Acquire)
+    }
+
+    /// A write was refused because the database is read-only: `/readyz` says so until the probe's
+    /// write goes through (a batch of the writer's may have written nothing).
+    pub fn mark_read_only(&self, error: &dyn std::fmt::Display) {
+        if !self.read_only.swap(true, Ordering::AcqRel) {
+            tracing::error!(%error, "the database refuses writes: not ready until it takes them");
+        }
+    }
+
+    pub fn mark_writable(&self) {
+        if self.read_only.swap(false, Ordering::AcqRel) {
+            tracing::warn!("the database takes writes again");
+        }
+    }
+
     pub fn mark_up(&self) {
         if self.down.swap(false, Ordering::AcqRel) {
             tracing::warn!("the database is reachable again");
         }
+    }
+}
+
+/// Whether the database takes a write: an update of no row, which SQLite (a read-only file) and
+/// PostgreSQL (a read-only transaction or standby) refuse all the same. Answers why not.
+pub fn writable(url: &DatabaseUrl, sync: SqliteSync) -> Result<(), String> {
+    let mut conn = connect(url, sync).map_err(|e| e.to_string())?;
+    probe_write(&mut conn).map_err(|e| e.to_string())
+}
+
+/// The write probe on an open connection (after migrations, so its table exists).
+pub fn probe_write(conn: &mut super::DbConnection) -> diesel::QueryResult<()> {
+    conn.batch_execute("UPDATE __diesel_schema_migrations SET version = version WHERE 1 = 0")
+}
+
+/// Whether a failed statement failed because the database is read-only.
+pub fn is_read_only_error(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => true,
+        Error::DatabaseError(_, info) => says_read_only(info.message()),
+        _ => false,
+    }
+}
+
+/// SQLite's "attempt to write a readonly database", PostgreSQL's "cannot execute UPDATE in a
+/// read-only transaction".
+fn says_read_only(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("readonly database") || message.contains("read-only transaction")
+}
+
+/// A start-up error that says what to do when the cause is a database that refuses writes.
+pub fn explain_read_only(error: String) -> String {
+    if says_read_only(&error) {
+        format!(
+            "the database can be read but not written ({error}): check that its file and folder \
+             are writable by this user, or that the PostgreSQL server is a primary that is not \
+             read-only"
+        )
+    } else {
+        error
     }
 }
 

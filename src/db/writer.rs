@@ -83,6 +83,7 @@ impl Writer {
                     publish,
                     seqs: SeqCache::default(),
                     outages_seen: health.outages(),
+                    read_only_session: false,
                     health,
                 }
                 .run(inbox)
@@ -116,6 +117,8 @@ struct WriterLoop {
     health: Arc<DbHealth>,
     /// The outages of the database this connection was checked after.
     outages_seen: u64,
+    /// This connection was refused a write as read-only: it may keep that setting.
+    read_only_session: bool,
 }
 
 impl WriterLoop {
@@ -131,6 +134,10 @@ impl WriterLoop {
             if self.health.is_down() {
                 self.refuse(batch, "the database is unavailable");
                 continue;
+            }
+            if self.read_only_session && !self.health.is_read_only() {
+                self.read_only_session = false;
+                self.reconnect();
             }
             if self.health.outages() != self.outages_seen {
                 // Whatever took the database away most likely took this connection with it.
@@ -165,9 +172,18 @@ impl WriterLoop {
         metrics::METRICS
             .writer_commit_seconds
             .observe(started.elapsed().as_secs_f64());
-        if result.is_err() {
-            self.seqs.clear();
-            self.reconnect_if_broken();
+        match &result {
+            Err(error) if crate::db::health::is_read_only_error(error) => {
+                // A session keeps the read-only setting it opened with: once the probe finds the
+                // database writable, the next batch opens a new one.
+                self.seqs.clear();
+                self.read_only_session = true;
+            }
+            Err(_) => {
+                self.seqs.clear();
+                self.reconnect_if_broken();
+            }
+            Ok(_) => {}
         }
         result
     }
@@ -191,8 +207,13 @@ impl WriterLoop {
 
     fn fail(&mut self, batch: Vec<Job>, error: &diesel::result::Error) {
         tracing::error!(%error, requests = batch.len(), "write failed");
+        if crate::db::health::is_read_only_error(error) {
+            self.health.mark_read_only(error);
+        }
         let reason = if self.health.is_down() {
             "the database is unavailable"
+        } else if self.health.is_read_only() {
+            "the database is read-only"
         } else {
             "the change could not be stored"
         };
@@ -209,9 +230,13 @@ impl WriterLoop {
     /// After a failure, checks the connection and opens a new one if it is gone (PostgreSQL
     /// restart); when no new one opens, the database is marked down.
     fn reconnect_if_broken(&mut self) {
-        if self.conn.batch_execute("SELECT 1").is_ok() {
-            return;
+        if self.conn.batch_execute("SELECT 1").is_err() {
+            self.reconnect();
         }
+    }
+
+    /// Opens a new connection in place of this one; when none opens, the database is marked down.
+    fn reconnect(&mut self) {
         match connect(&self.url, self.sync) {
             Ok(conn) => {
                 tracing::warn!("writer reconnected to the database");

@@ -587,6 +587,7 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
     }
     infer_answer(&mut next);
     clear_unanswered(&mut next);
+    created_first(&mut next);
 
     let status_changed = next.status != call.status;
     let changed = next != *call;
@@ -611,6 +612,21 @@ fn infer_answer(call: &mut Call) {
     let talk = call.reported_talk_s.filter(|talk| *talk > 0);
     if let (Some(talk), Some(ended)) = (talk, call.ended_at) {
         call.answered_at = Some(ended - chrono::Duration::seconds(talk));
+    }
+}
+
+/// A call is created no later than anything the provider dates on it: a final record that
+/// arrives after the call ended (with no start time of its own) dates the call back to its first
+/// known moment, so time filters and the call's own order of moments agree.
+fn created_first(call: &mut Call) {
+    let moments = [
+        call.started_at,
+        call.ringing_at,
+        call.answered_at,
+        call.ended_at,
+    ];
+    if let Some(first) = moments.into_iter().flatten().min() {
+        call.created_at = call.created_at.min(first);
     }
 }
 
@@ -1067,6 +1083,22 @@ mod tests {
         assert!(out.changed && !out.status_changed);
         let nothing = apply(&out.call, &CallEvent::default(), t(1002));
         assert!(!nothing.changed);
+    }
+
+    #[test]
+    fn a_call_first_heard_of_after_it_ended_is_created_no_later_than_its_end() {
+        let late = CallEvent {
+            talk_s: Some(30),
+            ..ev(CallStatus::Completed, 100)
+        };
+        let call = run(&[late]);
+        assert_eq!(call.ended_at, Some(t(100)));
+        assert_eq!(call.answered_at, Some(t(70)));
+        assert_eq!(
+            call.created_at,
+            t(70),
+            "its first known moment, not t(1000)"
+        );
     }
 
     #[test]

@@ -9,11 +9,14 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// 200 once migrations ran and live state was recovered, while the database can be reached; 503
-/// before, and while it cannot (`database_unavailable`).
+/// 200 once migrations ran and live state was recovered, while the database can be reached and
+/// written; 503 before, and while it cannot (`database_unavailable`, `database_read_only`).
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if state.engine.pool.health().is_down() {
+    let health = state.engine.pool.health();
+    if health.is_down() {
         AppError::new(Code::DatabaseUnavailable, "the database cannot be reached").error_response()
+    } else if health.is_read_only() {
+        AppError::new(Code::DatabaseReadOnly, "the database refuses writes").error_response()
     } else if state.engine.is_ready() {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {

@@ -219,6 +219,7 @@ async fn accept(
         raw_status: incoming.raw_status,
         data: incoming.data,
         screen_pop,
+        snapshot: incoming.kind == yeastar::CALL_STATE,
     };
     let accepted = deliver(&state.actors.calls, call, event).await?;
     let result = if accepted.duplicate {
@@ -529,7 +530,7 @@ pub async fn yeastar(
             let raw = words.join(",");
             (
                 call_id,
-                "yeastar.30011",
+                yeastar::CALL_STATE,
                 direction,
                 event,
                 Some(raw),
@@ -571,7 +572,7 @@ pub async fn yeastar(
     event.extensions = members.iter().map(|(n, _)| n.clone()).collect();
     // The first event of a call an extension dialed through the PBX's API may beat the API's
     // answer: it adopts the call the engine wrote for that dial.
-    let adopted = (kind == "yeastar.30011")
+    let adopted = (kind == yeastar::CALL_STATE)
         .then(|| {
             let dials = &state.engine.pbx_dials;
             dials.adopt(&org.id, &event.extensions, event.to.as_deref())
@@ -586,7 +587,7 @@ pub async fn yeastar(
     // once, for the call's first ringing snapshot (a ring group repeats them). A caller who
     // dialed a desk queue's number (held by the PBX's IVR or queue) waits in that queue, its
     // channel kept for the transfer to the agent who accepts.
-    let first = kind == "yeastar.30011"
+    let first = kind == yeastar::CALL_STATE
         && direction == Direction::Inbound
         && !calls::is_known(&state.engine, &org.id, Provider::Yeastar.as_str(), &call_id).await?;
     let queue = match (first, &caller_channel) {

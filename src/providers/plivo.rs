@@ -61,6 +61,8 @@ pub struct PlivoCallback {
     pub start_time: Option<DateTime<Utc>>,
     pub answer_time: Option<DateTime<Utc>>,
     pub end_time: Option<DateTime<Utc>>,
+    /// The whole call's seconds (`Duration`): dates the start when `StartTime` is missing.
+    pub duration: Option<i64>,
     pub bill_duration: Option<i64>,
     /// Answering-machine detection's verdict (`Machine=true|false`), where it ran.
     pub machine: Option<bool>,
@@ -126,6 +128,7 @@ impl PlivoCallback {
             start_time: plivo_time(pairs, "StartTime")?,
             answer_time: plivo_time(pairs, "AnswerTime")?,
             end_time: plivo_time(pairs, "EndTime")?,
+            duration: int(pairs, "Duration")?,
             bill_duration: int(pairs, "BillDuration")?,
             machine: field(pairs, "Machine").and_then(|m| {
                 match m.trim().to_ascii_lowercase().as_str() {
@@ -187,7 +190,12 @@ impl PlivoCallback {
             final_record: hangup,
             status,
             occurred_at: if hangup { self.end_time } else { None },
-            started_at: self.start_time,
+            // Without `StartTime`, the start is `Duration` before the end (`BillDuration` is what
+            // Plivo bills, rounded to its pulse: not a time).
+            started_at: self.start_time.or_else(|| {
+                let (end, seconds) = (self.end_time?, self.duration.filter(|s| *s >= 0)?);
+                Some(end - chrono::Duration::seconds(seconds))
+            }),
             answered_at: self.answer_time,
             from: self.from.as_deref().map(|n| party(n, default_country)),
             to: self.to.as_deref().map(|n| party(n, default_country)),
@@ -521,6 +529,23 @@ mod tests {
         assert_eq!(
             e.hangup_cause, None,
             "a completed call has no failure cause"
+        );
+    }
+
+    #[test]
+    fn without_a_start_time_the_start_is_the_duration_before_the_end() {
+        let cb = hangup(&[
+            ("CallStatus", "completed"),
+            ("AnswerTime", "2025-03-04 10:00:09"),
+            ("EndTime", "2025-03-04 10:01:10"),
+            ("Duration", "69"),
+            ("BillDuration", "120"),
+        ]);
+        let e = cb.to_event("IN");
+        assert_eq!(
+            e.started_at.unwrap().to_rfc3339(),
+            "2025-03-04T10:00:01+00:00",
+            "Duration, not BillDuration"
         );
     }
 

@@ -46,6 +46,9 @@ pub enum MemberKind {
     },
 }
 
+/// The kind of a call-state snapshot (30011) on the timeline.
+pub const CALL_STATE: &str = "yeastar.30011";
+
 /// One member of a 30011 snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {

@@ -691,3 +691,83 @@ async fn a_locked_database_is_a_503_within_the_lock_wait_and_the_retry_is_stored
     let calls = app.get("/api/v1/calls", &org.api_token).await;
     assert_eq!(calls["items"].as_array().unwrap().len(), 1);
 }
+
+/// PostgreSQL turns read-only (a failover onto a standby, `default_transaction_read_only`): every
+/// write is a 503 and nothing is stored, reads go on, `/readyz` answers 503 `database_read_only`
+/// so a load balancer sends the traffic elsewhere, a new engine refuses to start with a sentence
+/// that says why; once writes are taken again the engine is ready by itself.
+#[actix_web::test]
+async fn a_database_that_refuses_writes_is_not_ready_and_a_new_engine_says_why() {
+    let settings = test_settings();
+    let switchboard::db::DatabaseUrl::Postgres(url) = settings.database_url.clone() else {
+        return; // SQLite: the user running the tests (root) writes a read-only file anyway.
+    };
+    let database = url.rsplit('/').next().unwrap().to_owned();
+    let app = spawn_app_with(settings.clone()).await;
+    let org = app.create_org("Acme").await;
+    assert_eq!(
+        app.twilio_status(&org, &twilio_params("CAbefore", "ringing", 1, 5))
+            .await
+            .0,
+        200
+    );
+
+    on_postgres_server(&format!(
+        "ALTER DATABASE {database} SET default_transaction_read_only = on"
+    ));
+    on_postgres_server(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"
+    ));
+    let during = twilio_params("CAduring", "ringing", 1, 5);
+    let mut ready_status = 0;
+    for _ in 0..100 {
+        let (status, body) = app.twilio_status(&org, &during).await;
+        assert_eq!(status, 503, "a write to a read-only database: {body}");
+        let mut ready = app
+            .client
+            .get(format!("{}/readyz", app.address))
+            .send()
+            .await
+            .unwrap();
+        ready_status = ready.status().as_u16();
+        let body: serde_json::Value = ready.json().await.unwrap();
+        if body["error"] == "database_read_only" {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        ready_status, 503,
+        "/readyz while the database refuses writes"
+    );
+    let calls = app.get("/api/v1/calls", &org.api_token).await;
+    assert_eq!(
+        calls["items"].as_array().unwrap().len(),
+        1,
+        "reads go on: {calls}"
+    );
+
+    let refused = switchboard::startup::Application::build(settings.clone())
+        .await
+        .err();
+    let refused = refused.expect("an engine does not start on a database it cannot write");
+    assert!(
+        refused.contains("can be read but not written"),
+        "the start-up error says why: {refused}"
+    );
+
+    on_postgres_server(&format!(
+        "ALTER DATABASE {database} SET default_transaction_read_only = off"
+    ));
+    let back = std::time::Instant::now();
+    app.wait_ready().await;
+    eprintln!("writes taken again: ready after {:?}", back.elapsed());
+    let (status, body) = app.twilio_status(&org, &during).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("accepted")),
+        "{body}"
+    );
+    let calls = app.get("/api/v1/calls", &org.api_token).await;
+    assert_eq!(calls["items"].as_array().unwrap().len(), 2, "{calls}");
+}

@@ -1075,3 +1075,49 @@ async fn a_trunk_answered_by_the_pbx_while_the_extension_rings_is_not_an_answer(
     let metrics = app.get("/api/v1/metrics", &org.api_token).await;
     assert_eq!(metrics["answered"], 0, "{metrics}");
 }
+
+/// A 30011 snapshot has no id or sequence: the same snapshot again right after itself is a retry,
+/// but after another one it is the call's state coming back — an agent takes the caller off hold —
+/// and it goes on the timeline (a retry of that is still a duplicate).
+#[actix_web::test]
+async fn a_call_taken_off_hold_is_a_new_event_not_a_duplicate_of_its_first_answer() {
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    let talking = call_state("1800.1", vec![inbound("ANSWERED"), ext("40", "ANSWER")]);
+    let holding = call_state("1800.1", vec![inbound("ANSWERED"), ext("40", "HOLD")]);
+    let outcomes = [
+        push(&app, &org, talking.clone()).await,
+        push(&app, &org, talking.clone()).await,
+        push(&app, &org, holding).await,
+        push(&app, &org, talking.clone()).await,
+        push(&app, &org, talking).await,
+    ];
+    let words: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        words,
+        ["accepted", "duplicate", "accepted", "accepted", "duplicate"],
+        "answer, its retry, hold, un-hold, its retry"
+    );
+    let call = call_of(&app, &org, "1800.1").await;
+    let timeline = app
+        .get(
+            &format!("/api/v1/calls/{}/events", call["id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    let statuses: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["raw_status"].as_str())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["ANSWERED,ANSWER", "ANSWERED,HOLD", "ANSWERED,ANSWER"],
+        "{timeline}"
+    );
+    assert_eq!(call["status"], "answered");
+}
