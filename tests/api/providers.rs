@@ -746,3 +746,62 @@ async fn exotel_and_bolna_final_records_decide_the_answer() {
     assert_eq!(metrics["answered"], 2, "{metrics}");
     assert_eq!(metrics["answer_rate"], 0.5, "{metrics}");
 }
+
+/// Plivo's hangup without `StartTime`: the call lasted `Duration` (69 s), not what Plivo bills
+/// (`BillDuration` 120, its pulse), and talked from `AnswerTime` to `EndTime` (61 s).
+#[actix_web::test]
+async fn a_plivo_call_lasts_its_duration_and_talks_from_its_answer() {
+    let app = spawn_app().await;
+    let org = org_with_providers(&app).await;
+    let extra = [
+        ("AnswerTime", "2025-03-04 10:00:09"),
+        ("EndTime", "2025-03-04 10:01:10"),
+        ("Duration", "69"),
+        ("BillDuration", "120"),
+    ];
+    let uuid = "9a0c0000-0000-0000-0000-0000000000d1";
+    let hangup = plivo_params(uuid, "Hangup", "completed", &extra);
+    let (status, body) = post_plivo(&app, &org, "hangup", &hangup, "d1").await;
+    assert_eq!(status, 200, "{body}");
+    let call = app
+        .get(
+            &format!("/api/v1/calls/{}", body["call_id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(
+        (&call["duration_s"], &call["talk_s"], &call["status"]),
+        (&json!(69), &json!(61), &json!("completed")),
+        "{call}"
+    );
+    assert_eq!(call["created_at"], "2025-03-04T10:00:01Z", "{call}");
+}
+
+/// Twilio's default callbacks: one `completed`, sent (or retried) well after the call ended. The
+/// call is dated by its provider moments — created no later than it was answered — so a time
+/// filter over the hour it happened finds it.
+#[actix_web::test]
+async fn a_call_first_heard_of_after_it_ended_is_dated_when_it_happened() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let completed = twilio_params("CAlate0001", "completed", 3, 100);
+    assert_eq!(app.twilio_status(&org, &completed).await.0, 200);
+    let call = app
+        .get("/api/v1/calls?provider_call_id=CAlate0001", &org.api_token)
+        .await["items"][0]
+        .clone();
+    assert_eq!(call["ended_at"], "2025-03-04T10:01:40Z", "{call}");
+    assert_eq!(call["answered_at"], "2025-03-04T10:00:39Z", "{call}");
+    assert_eq!(call["created_at"], "2025-03-04T10:00:39Z", "{call}");
+    let hour = app
+        .get(
+            "/api/v1/metrics?from=2025-03-04T10:00:00Z&to=2025-03-04T11:00:00Z",
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(
+        (&hour["calls"], &hour["answered"]),
+        (&json!(1), &json!(1)),
+        "{hour}"
+    );
+}
