@@ -505,6 +505,7 @@ impl CallActor {
                 disposition: self.call.disposition.as_ref().map(|d| d.code.clone()),
                 amd: self.call.amd.clone(),
                 abandoned: self.call.abandoned(),
+                answered: self.call.answered_at.is_some(),
             });
         let desk_news = self.desk_news(newly_queued || applied.status_changed, queued_pop);
         let (campaigns, desks) = (self.deps.campaigns.clone(), self.deps.desks.clone());
@@ -823,6 +824,7 @@ impl Handler<Annotate> for CallActor {
                         disposition: Some(disposition.code.clone()),
                         amd: next.amd.clone(),
                         abandoned: next.abandoned(),
+                        answered: next.answered_at.is_some(),
                     });
                 }
                 next.disposition = Some(disposition);

@@ -13,7 +13,7 @@ use crate::db::writer::SharedOutcome;
 use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
 use crate::domain::call::CallStatus;
 use crate::domain::campaign::{
-    after_call, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy,
+    after_call, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy, SeenCall,
 };
 use crate::domain::desk::Outlook;
 use crate::domain::dial_queue::{DialQueue, Dialable};
@@ -74,6 +74,8 @@ pub struct CallChanged {
     pub amd: Option<String>,
     /// Answered while no agent of the campaign's queue was free: hung up (abandoned).
     pub abandoned: bool,
+    /// Answered by the one definition (it has `answered_at`).
+    pub answered: bool,
 }
 
 /// The reason of a campaign paused because the org's credits ran out (a top-up resumes it).
@@ -112,8 +114,8 @@ pub struct CampaignActor {
     at: HashMap<String, usize>,
     /// Live calls (not yet disconnected or final) → their contact.
     live: HashMap<String, String>,
-    /// Every call of the campaign seen → (status, analytics merged).
-    calls: HashMap<String, (CallStatus, bool)>,
+    /// Every call of the campaign seen.
+    calls: HashMap<String, SeenCall>,
     /// The disposition code of each of its calls that has one.
     dispositions: HashMap<String, String>,
     /// Dials asked for and not yet answered: they hold a slot too.
@@ -393,8 +395,8 @@ impl CampaignActor {
 
     fn progress(&self) -> Value {
         let mut counts = CallCounts::default();
-        for (status, analytics) in self.calls.values() {
-            counts.add(*status, *analytics, 1);
+        for call in self.calls.values() {
+            counts.add(*call, 1);
         }
         let mut dispositions: HashMap<String, u64> = HashMap::new();
         for code in self.dispositions.values() {
@@ -557,7 +559,7 @@ impl CampaignActor {
                     .filter(|id| {
                         self.calls
                             .get(*id)
-                            .is_none_or(|(s, _)| *s != CallStatus::Answered)
+                            .is_none_or(|call| call.status != CallStatus::Answered)
                     })
                     .count(),
             } + self.in_flight;
@@ -746,12 +748,17 @@ impl CampaignActor {
                 // The call's callbacks may have been heard before the dial's own answer (a
                 // callee who does not answer within the API's round trip under load): the
                 // further of the two says where the call is (statuses only move forward).
-                let placed = (dialed.call.status, dialed.call.analytics.is_some());
-                let (status, analytics) = match self.calls.get(&call_id) {
-                    Some(heard) if heard.0.rank() >= placed.0.rank() => *heard,
+                let placed = SeenCall {
+                    status: dialed.call.status,
+                    analytics: dialed.call.analytics.is_some(),
+                    answered: dialed.call.answered_at.is_some(),
+                };
+                let seen = match self.calls.get(&call_id) {
+                    Some(heard) if heard.status.rank() >= placed.status.rank() => *heard,
                     _ => placed,
                 };
-                self.calls.insert(call_id.clone(), (status, analytics));
+                let status = seen.status;
+                self.calls.insert(call_id.clone(), seen);
                 if status.is_live() {
                     self.live.insert(call_id.clone(), contact_id.to_owned());
                 }
@@ -775,22 +782,71 @@ impl CampaignActor {
     /// recycling rule, and for a machine by the campaign's rule (hang up or let the flow leave its
     /// message: done; retry: dialed again).
     fn conclude(&mut self, i: usize, outcome: CallStatus, amd: Option<&str>, abandoned: bool) {
+        // What pacing measures: whether a person answered, and whether that answer was abandoned.
+        let person = outcome == CallStatus::Completed && amd != Some("machine") && !abandoned;
+        push_bounded(&mut self.reached, person || abandoned, 200);
+        if person || abandoned {
+            push_bounded(&mut self.answers, abandoned, ABANDON_WINDOW);
+        }
+        self.conclude_without_pacing(i, outcome, amd, abandoned);
+    }
+
+    /// The contact's status, next attempt and last outcome after its call ended with `outcome`.
+    fn conclude_without_pacing(
+        &mut self,
+        i: usize,
+        outcome: CallStatus,
+        amd: Option<&str>,
+        abandoned: bool,
+    ) {
         let policy = self.policy();
         let mut word = outcome_word(outcome, amd, abandoned);
         if word == "machine" && self.amd() != AmdRule::Retry {
             word = CallStatus::Completed.as_str();
-        }
-        // What pacing measures: whether a person answered, and whether that answer was abandoned.
-        let person = word == CallStatus::Completed.as_str() && amd != Some("machine");
-        push_bounded(&mut self.reached, person || abandoned, 200);
-        if person || abandoned {
-            push_bounded(&mut self.answers, abandoned, ABANDON_WINDOW);
         }
         let c = &mut self.contacts[i];
         let (status, next) = after_call(word, c.attempts.max(0) as u32, &policy, Utc::now());
         c.status = status.as_str().to_owned();
         c.last_outcome = Some(outcome_word(outcome, amd, abandoned).to_owned());
         c.next_attempt_at = next.map(to_text);
+    }
+
+    /// The provider corrected the outcome of a contact's last call after the contact concluded
+    /// (the engine closed the call at its ring deadline, then the provider's record said it was
+    /// answered): the contact follows the call's final outcome. A retry is not scheduled once the
+    /// campaign has stopped dialing. Answers whether the contact changed.
+    fn correct(
+        &mut self,
+        i: usize,
+        outcome: CallStatus,
+        amd: Option<&str>,
+        abandoned: bool,
+    ) -> bool {
+        let word = outcome_word(outcome, amd, abandoned);
+        let c = &self.contacts[i];
+        let concluded = [
+            ContactStatus::Done,
+            ContactStatus::Failed,
+            ContactStatus::RetryScheduled,
+        ]
+        .map(ContactStatus::as_str)
+        .contains(&c.status.as_str());
+        if !concluded || c.last_outcome.as_deref() == Some(word) {
+            return false;
+        }
+        tracing::info!(campaign = %self.campaign.id, contact = %c.contact_id, was = ?c.last_outcome, now = word,
+            "a contact follows its call's corrected outcome");
+        let dialing = matches!(
+            self.status(),
+            CampaignStatus::Running | CampaignStatus::Paused
+        );
+        self.conclude_without_pacing(i, outcome, amd, abandoned);
+        let c = &mut self.contacts[i];
+        if !dialing && c.status == ContactStatus::RetryScheduled.as_str() {
+            c.status = ContactStatus::Failed.as_str().to_owned();
+            c.next_attempt_at = None;
+        }
+        true
     }
 
     /// Completed when no contact is open and no call is live.
@@ -830,8 +886,12 @@ impl CampaignActor {
     fn recover_contacts(&mut self, calls: Vec<queries::CampaignCall>) {
         let mut latest: HashMap<String, (String, CallStatus)> = HashMap::new();
         for call in &calls {
-            self.calls
-                .insert(call.id.clone(), (call.status, call.has_analytics));
+            let seen = SeenCall {
+                status: call.status,
+                analytics: call.has_analytics,
+                answered: call.answered,
+            };
+            self.calls.insert(call.id.clone(), seen);
             if let Some(code) = &call.disposition {
                 self.dispositions.insert(call.id.clone(), code.clone());
             }
@@ -847,7 +907,7 @@ impl CampaignActor {
             let call = self.contacts[i]
                 .call_id
                 .clone()
-                .and_then(|id| self.calls.get(&id).map(|(s, _)| (id, *s)))
+                .and_then(|id| self.calls.get(&id).map(|call| (id, call.status)))
                 .or_else(|| latest.get(&self.contacts[i].contact_id).cloned());
             match call {
                 // The dial was committed but no call was written: the provider was never asked.
@@ -984,8 +1044,12 @@ impl Handler<CallChanged> for CampaignActor {
 
     fn handle(&mut self, msg: CallChanged, ctx: &mut Context<Self>) {
         self.used_at = Instant::now();
-        self.calls
-            .insert(msg.call_id.clone(), (msg.status, msg.has_analytics));
+        let seen = SeenCall {
+            status: msg.status,
+            analytics: msg.has_analytics,
+            answered: msg.answered,
+        };
+        self.calls.insert(msg.call_id.clone(), seen);
         if let Some(code) = &msg.disposition {
             self.dispositions.insert(msg.call_id.clone(), code.clone());
         }
@@ -1008,6 +1072,9 @@ impl Handler<CallChanged> for CampaignActor {
                 let current = self.contacts[i].call_id.as_deref() == Some(msg.call_id.as_str());
                 if current && self.contacts[i].status == ContactStatus::InCall.as_str() {
                     self.conclude(i, msg.status, msg.amd.as_deref(), msg.abandoned);
+                    drop(self.save_contact(i));
+                } else if current && self.correct(i, msg.status, msg.amd.as_deref(), msg.abandoned)
+                {
                     drop(self.save_contact(i));
                 }
             }

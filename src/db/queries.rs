@@ -633,6 +633,7 @@ pub struct CampaignCall {
     pub status: crate::domain::call::CallStatus,
     pub has_analytics: bool,
     pub disposition: Option<String>,
+    pub answered: bool,
 }
 
 /// A campaign's calls, oldest first.
@@ -647,6 +648,7 @@ pub fn campaign_calls(
         String,
         Option<String>,
         Option<String>,
+        Option<String>,
     );
     let rows: Vec<Row> = calls::table
         .filter(calls::org_id.eq(org_id))
@@ -658,19 +660,23 @@ pub fn campaign_calls(
             calls::status,
             calls::analytics,
             calls::disposition,
+            calls::answered_at,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, contact, status, analytics, disposition)| {
-            crate::domain::call::CallStatus::parse(&status).map(|status| CampaignCall {
-                id,
-                contact_id: contact,
-                status,
-                has_analytics: analytics.is_some(),
-                disposition,
-            })
-        })
+        .filter_map(
+            |(id, contact, status, analytics, disposition, answered_at)| {
+                crate::domain::call::CallStatus::parse(&status).map(|status| CampaignCall {
+                    id,
+                    contact_id: contact,
+                    status,
+                    has_analytics: analytics.is_some(),
+                    disposition,
+                    answered: answered_at.is_some(),
+                })
+            },
+        )
         .collect())
 }
 

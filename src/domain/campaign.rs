@@ -184,8 +184,18 @@ fn parse_hhmm(text: &str) -> Option<NaiveTime> {
     NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
 }
 
+/// What a campaign knows of one of its calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeenCall {
+    pub status: CallStatus,
+    /// The provider's analytics were merged in.
+    pub analytics: bool,
+    /// Answered by the one definition (CONTRACT.md, "What the figures mean": it has `answered_at`).
+    pub answered: bool,
+}
+
 /// The seed's four buckets over a campaign's calls (CONTRACT.md, progress): they add up to the
-/// number of calls.
+/// number of calls. Also the terms of the answer rate, which are not among the seed's keys.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct CallCounts {
     pub processed: u64,
@@ -193,16 +203,37 @@ pub struct CallCounts {
     #[serde(rename = "call-ended")]
     pub call_ended: u64,
     pub completed: u64,
+    /// Calls no longer live.
+    #[serde(skip)]
+    pub finished: u64,
+    /// Finished calls that were answered.
+    #[serde(skip)]
+    pub finished_answered: u64,
 }
 
 impl CallCounts {
     /// Counts one call.
-    pub fn add(&mut self, status: CallStatus, has_analytics: bool, count: u64) {
-        match status {
+    pub fn add(&mut self, call: SeenCall, count: u64) {
+        match call.status {
             CallStatus::Queued | CallStatus::Dialing => self.processed += count,
             CallStatus::Ringing | CallStatus::Answered => self.ringing += count,
-            _ if status.is_final() && has_analytics => self.completed += count,
+            status if status.is_final() && call.analytics => self.completed += count,
             _ => self.call_ended += count,
+        }
+        if !call.status.is_live() {
+            self.finished += count;
+            if call.answered {
+                self.finished_answered += count;
+            }
+        }
+    }
+
+    /// Answered / finished calls, as `GET /api/v1/metrics` counts them; 0 before any finished.
+    pub fn answer_rate(&self) -> f64 {
+        if self.finished > 0 {
+            self.finished_answered as f64 / self.finished as f64
+        } else {
+            0.0
         }
     }
 
@@ -354,16 +385,21 @@ mod tests {
     #[test]
     fn the_four_buckets_add_up() {
         let mut counts = CallCounts::default();
-        for (status, analytics) in [
-            (CallStatus::Queued, false),
-            (CallStatus::Dialing, false),
-            (CallStatus::Ringing, false),
-            (CallStatus::Answered, false),
-            (CallStatus::Disconnected, false),
-            (CallStatus::Busy, false),
-            (CallStatus::Completed, true),
+        for (status, analytics, answered) in [
+            (CallStatus::Queued, false, false),
+            (CallStatus::Dialing, false, false),
+            (CallStatus::Ringing, false, false),
+            (CallStatus::Answered, false, true),
+            (CallStatus::Disconnected, false, true),
+            (CallStatus::Busy, false, false),
+            (CallStatus::Completed, true, true),
         ] {
-            counts.add(status, analytics, 1);
+            let call = SeenCall {
+                status,
+                analytics,
+                answered,
+            };
+            counts.add(call, 1);
         }
         assert_eq!(
             counts,
@@ -371,10 +407,16 @@ mod tests {
                 processed: 2,
                 ringing: 2,
                 call_ended: 2,
-                completed: 1
+                completed: 1,
+                finished: 3,
+                finished_answered: 2,
             }
         );
         assert_eq!(counts.total(), 7);
+        assert!(
+            (counts.answer_rate() - 2.0 / 3.0).abs() < 1e-9,
+            "live calls are in neither term"
+        );
         assert_eq!(display(45, 100, 5), "45/100 (5 failed)");
         assert_eq!(display(3, 3, 0), "3/3 (0 failed)");
         assert_eq!(display(0, 40, 0), "0/40 (0 failed)");

@@ -148,8 +148,6 @@ pub fn progress_json(
     let done = count(ContactStatus::Done);
     // Skipped contacts (do-not-call, cancelled) are not reached: they count with the failed.
     let failed = count(ContactStatus::Failed) + count(ContactStatus::Skipped);
-    let attempted = outcomes.values().sum::<u64>() as f64;
-    let answered = outcomes.get("completed").copied().unwrap_or(0) as f64;
     let total = contacts.len() as u64;
     json!({
         "success": true,
@@ -171,7 +169,7 @@ pub fn progress_json(
         },
         "outcomes": outcomes,
         "dispositions": dispositions,
-        "answerRate": if attempted > 0.0 { answered / attempted } else { 0.0 },
+        "answerRate": counts.answer_rate(),
         "display": display(done + failed, total, failed),
     })
 }

@@ -963,3 +963,87 @@ async fn a_contact_on_a_live_call_with_the_center_waits_and_is_not_rung_twice() 
         .await;
     assert_eq!(campaign["status"], "running", "{campaign}");
 }
+
+/// The engine closes two unanswered calls at their ring deadline and the campaign completes
+/// "2/2 (2 failed)"; then Twilio's late `in-progress` and `completed` (40 s of talk) say one was
+/// answered after all: its contact follows its call (done, `completed`), the display says one
+/// failed, and the campaign's answer rate is the org metrics' for the campaign — answered over
+/// finished calls, one definition.
+#[actix_web::test]
+async fn a_late_provider_correction_moves_the_contact_and_the_campaigns_figures() {
+    let mut settings = test_settings();
+    settings.deadlines.ring = Duration::from_secs(1);
+    let app = spawn_app_with(settings).await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = dialer_org(&app, &providers).await;
+    let leads = json!([{"phone": "+919000000961"}, {"phone": "+919000000962"}]);
+    let id = campaign(
+        &app,
+        &org,
+        json!({"name": "Late", "provider": "twilio", "max_attempts": 1, "contacts": leads}),
+    )
+    .await;
+    start(&app, &org, &id).await;
+    until_completed(&app, &org, &id).await;
+    let progress = app
+        .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)
+        .await;
+    assert_eq!(progress["display"], "2/2 (2 failed)", "{progress}");
+
+    let calls = app
+        .get(&format!("/api/v1/calls?campaign_id={id}"), &org.api_token)
+        .await;
+    let late = calls["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["to"] == "+919000000961")
+        .unwrap()
+        .clone();
+    assert_eq!(late["status"], "no_answer", "{late}");
+    let sid = late["provider_call_id"].as_str().unwrap();
+    let at = |s: i64| (chrono::Utc::now() + chrono::Duration::seconds(s)).to_rfc2822();
+    let mut answered = twilio_params(sid, "in-progress", 3, 0);
+    let mut completed = twilio_params(sid, "completed", 4, 0);
+    for (params, when) in [(&mut answered, at(-45)), (&mut completed, at(-5))] {
+        params.retain(|(k, _)| !["Timestamp", "CallDuration", "To"].contains(k));
+        params.push(("Timestamp", when));
+        params.push(("To", "+919000000961".into()));
+    }
+    completed.push(("CallDuration", "40".into()));
+    for params in [&answered, &completed] {
+        let (status, body) = app.twilio_status(&org, params).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let call = app
+        .get(
+            &format!("/api/v1/calls/{}", late["id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    assert_eq!(
+        (&call["status"], &call["talk_s"]),
+        (&json!("completed"), &json!(40)),
+        "{call}"
+    );
+
+    let progress = until("the contact follows its call", async || {
+        let progress = app
+            .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)
+            .await;
+        (progress["display"] == "2/2 (1 failed)").then_some(progress)
+    })
+    .await;
+    let all = contacts(&app, &org, &id).await;
+    let corrected = all.iter().find(|c| c["phone"] == "+919000000961").unwrap();
+    assert_eq!(
+        (&corrected["status"], &corrected["last_outcome"]),
+        (&json!("done"), &json!("completed")),
+        "{corrected}"
+    );
+    let metrics = app
+        .get(&format!("/api/v1/metrics?campaign_id={id}"), &org.api_token)
+        .await;
+    assert_eq!(metrics["answer_rate"], json!(0.5), "{metrics}");
+    assert_eq!(progress["answerRate"], metrics["answer_rate"], "{progress}");
+}
