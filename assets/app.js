@@ -522,6 +522,19 @@ async function showTimeline(id) {
 /** A campaign's stored reason as a supervisor reads it. */
 const REASONS = { insufficient_credits: 'Paused: credits used up. A top-up resumes it.' };
 
+/** What a running campaign that dials nothing waits for (its progress's `status_detail`). */
+const WAITING = {
+  waiting_for_window: (at) => `Waiting for its calling window${at ? ` — opens ${when(at)}` : ''}`,
+  waiting_for_retry: (at) => `Waiting for retries${at ? ` — next ${when(at)}` : ''}`,
+  waiting_for_agents: () => 'Waiting for a free agent',
+};
+
+/** A time today as a clock, another day with its date. */
+function when(at) {
+  const date = new Date(at);
+  return date.toDateString() === new Date().toDateString() ? date.toLocaleTimeString() : date.toLocaleString();
+}
+
 const CONTROLS = { pending: ['start', 'cancel'], running: ['pause', 'cancel'], paused: ['resume', 'cancel'], completed: ['start'], cancelled: ['start'], failed: [] };
 
 function renderCampaigns() {
@@ -536,6 +549,8 @@ function renderCampaigns() {
     const status = el('td');
     status.appendChild(el('span', `status ${campaign.status}`, campaign.status));
     if (campaign.failure_reason) status.appendChild(el('div', 'error', REASONS[campaign.failure_reason] || campaign.failure_reason));
+    const waiting = campaign.status === 'running' && progress && WAITING[progress.status_detail];
+    if (waiting) status.appendChild(el('div', 'waiting', waiting(progress.next_attempt_at)));
     row.appendChild(status);
     row.appendChild(el('td', '', campaign.provider));
     const cell = el('td', 'progress');
@@ -603,7 +618,7 @@ function renderCampaignDetail() {
   const figures = el('div', 'figures');
   const figure = (label, value) => { const d = el('div'); d.append(el('b', '', String(value)), el('span', '', label)); figures.appendChild(d); };
   figure('progress', progress.display);
-  figure('success rate', `${Math.round((progress.answerRate || 0) * 100)}%`);
+  figure('answer rate', `${Math.round((progress.answerRate || 0) * 100)}%`);
   figure('successful', c.done);
   figure('failed', c.failed + c.skipped);
   figure('pending', c.pending + c.retry_scheduled);

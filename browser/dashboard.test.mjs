@@ -183,6 +183,14 @@ test('the credit balance goes low as calls are billed, and a campaign paused for
   await topUp(engine.base, org, '10.00');
   await until(async () => (await org.request('GET', `/api/v1/campaigns/${campaign.id}`)).body.status !== 'paused', 'resumed by the top-up');
   await until(async () => !/credits used up/.test(await row.textContent()), 'the row no longer says so');
+  // A campaign outside its calling window runs and says it waits for it, and when it opens.
+  const hhmm = (d) => d.toISOString().slice(11, 16);
+  const later = new Date(Date.now() + 2 * 3600 * 1000);
+  const closed = { start: hhmm(later), end: hhmm(new Date(later.getTime() + 3600 * 1000)), tz: 'UTC' };
+  const { body: night } = await org.request('POST', '/api/v1/campaigns', { name: 'Night shift', provider: 'twilio', window: closed, contacts: [{ phone: '+919820009999' }] });
+  await org.request('POST', `/api/v1/campaigns/${night.id}/start`);
+  const waiting = page.locator(`#campaign-rows tr[data-id="${night.id}"] .waiting`);
+  await until(async () => /Waiting for its calling window — opens/.test((await waiting.textContent().catch(() => '')) || ''), 'the row says it waits for its window');
   await page.click('#tabs button[data-view="board"]');
   await until(async () => (await credits.locator('.value').textContent()) === '9.50 USD', 'balance 9.50');
   assert.doesNotMatch(await credits.getAttribute('class'), /\blow\b/);

@@ -209,7 +209,10 @@ impl CampaignActor {
         let left = self.queue.len() as f64;
         let agents = self.mode() != DialMode::Fixed;
         let measured = self.measured();
+        let (status_detail, next_attempt_at) = self.waiting(Utc::now());
         serde_json::json!({
+            "status_detail": status_detail,
+            "next_attempt_at": next_attempt_at,
             "dialMode": self.mode().as_str(),
             "dialRate": (dial_rate * 100.0).round() / 100.0,
             "abandonRate": measured.abandon_rate,
@@ -219,6 +222,40 @@ impl CampaignActor {
             "answerAfterSeconds": self.answer_after.map(|d| (d.as_secs_f64() * 100.0).round() / 100.0),
             "etaSeconds": (dial_rate > 0.0).then(|| (left / dial_rate).round()),
         })
+    }
+
+    /// Why a running campaign with contacts left dials none now, and when it next may: every
+    /// contact that is due is outside its calling window (`waiting_for_window`, until the first
+    /// of those windows opens), the campaign's agents are all busy (`waiting_for_agents`), or
+    /// every contact left waits for its retry time (`waiting_for_retry`, until the first).
+    fn waiting(
+        &self,
+        now: chrono::DateTime<Utc>,
+    ) -> (Option<&'static str>, Option<chrono::DateTime<Utc>>) {
+        if self.status() != CampaignStatus::Running || !self.live.is_empty() || self.in_flight > 0 {
+            return (None, None);
+        }
+        let due: Vec<Option<&str>> = self.queue.due_zones().collect();
+        if due.is_empty() {
+            return match self.queue.next_retry() {
+                Some(at) => (Some("waiting_for_retry"), Some(at)),
+                None => (None, None),
+            };
+        }
+        if let Some(window) = &self.window {
+            if !due.iter().any(|zone| window.contains_in(now, *zone)) {
+                let opens = due
+                    .iter()
+                    .filter_map(|zone| window.opens_in(now, *zone))
+                    .min();
+                return (Some("waiting_for_window"), opens);
+            }
+        }
+        let agents = self.mode() != DialMode::Fixed;
+        if agents && self.agents.idle == 0 && self.agents.freeing == 0 {
+            return (Some("waiting_for_agents"), None);
+        }
+        (None, None)
     }
 
     /// Asks the desk how many agents of the campaign's queue are idle and how many will be free

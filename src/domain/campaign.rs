@@ -2,7 +2,7 @@
 //! and the seed's progress buckets. Plain data and plain functions.
 
 use super::call::CallStatus;
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -178,6 +178,28 @@ impl CallingWindow {
             local >= start || local < end
         }
     }
+
+    /// When the window is next open in `zone` (as [`CallingWindow::contains_in`] reads it):
+    /// `now` when it is open, else its next start (a start that falls in a daylight-saving gap is
+    /// moved past the gap). None for a window that cannot be read.
+    pub fn opens_in(&self, now: DateTime<Utc>, zone: Option<&str>) -> Option<DateTime<Utc>> {
+        if self.contains_in(now, zone) {
+            return Some(now);
+        }
+        let tz = zone
+            .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+            .or_else(|| self.tz.parse::<chrono_tz::Tz>().ok())?;
+        let start = parse_hhmm(&self.start)?;
+        let local = now.with_timezone(&tz);
+        (0..=2).find_map(|days| {
+            let date = local.date_naive() + chrono::Duration::days(days);
+            (0..=2).find_map(|hours| {
+                let at = date.and_time(start) + chrono::Duration::hours(hours);
+                let at = tz.from_local_datetime(&at).earliest()?.with_timezone(&Utc);
+                (at > now).then_some(at)
+            })
+        })
+    }
 }
 
 fn parse_hhmm(text: &str) -> Option<NaiveTime> {
@@ -342,6 +364,47 @@ mod tests {
             window.contains_in(now, Some("not a zone")),
             "falls back to the window's"
         );
+    }
+
+    #[test]
+    fn a_closed_window_says_when_it_opens() {
+        let window = CallingWindow {
+            start: "09:00".into(),
+            end: "18:00".into(),
+            tz: "Asia/Kolkata".into(),
+        };
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        // 20:00 in Kolkata: tomorrow 09:00 IST = 03:30 UTC.
+        let evening = at("2025-03-04T14:30:00Z");
+        assert_eq!(
+            window.opens_in(evening, None),
+            Some(at("2025-03-05T03:30:00Z"))
+        );
+        // 07:00 in Kolkata: today 09:00.
+        let morning = at("2025-03-04T01:30:00Z");
+        assert_eq!(
+            window.opens_in(morning, None),
+            Some(at("2025-03-04T03:30:00Z"))
+        );
+        let open = at("2025-03-04T06:00:00Z");
+        assert_eq!(window.opens_in(open, None), Some(open));
+        // Read in a contact's own zone: 09:00 in New York on 4 March = 14:00 UTC.
+        assert_eq!(
+            window.opens_in(morning, Some("America/New_York")),
+            Some(at("2025-03-04T14:00:00Z"))
+        );
+        // 02:30 does not exist in New York on 9 March 2025 (clocks go 02:00 → 03:00).
+        let gap = CallingWindow {
+            start: "02:30".into(),
+            end: "05:00".into(),
+            tz: "America/New_York".into(),
+        };
+        let before = at("2025-03-09T05:00:00Z");
+        assert_eq!(gap.opens_in(before, None), Some(at("2025-03-09T07:30:00Z")));
     }
 
     #[test]

@@ -83,6 +83,19 @@ impl DialQueue {
             .min()
     }
 
+    /// The zones of the places due now (None: the campaign's own).
+    pub fn due_zones(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        self.due
+            .iter()
+            .filter(|(_, places)| !places.is_empty())
+            .map(|(zone, _)| zone.as_deref())
+    }
+
+    /// The earliest retry time of the places waiting for one.
+    pub fn next_retry(&self) -> Option<DateTime<Utc>> {
+        self.later.first().map(|(at, _)| *at)
+    }
+
     /// Every place in the queue (due now or later), in no order.
     pub fn places(&self) -> impl Iterator<Item = usize> + '_ {
         self.entries.keys().copied()

@@ -250,6 +250,21 @@ async fn a_calling_window_is_kept_in_each_contacts_own_time_zone() {
         campaign["status"], "running",
         "waiting contacts keep it running"
     );
+    // Once the open contact's call is over, the campaign says what it waits for, and until when.
+    let progress = until("the campaign says it waits for a window", async || {
+        let progress = app
+            .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)
+            .await;
+        (progress["status_detail"] == "waiting_for_window").then_some(progress)
+    })
+    .await;
+    let next = progress["next_attempt_at"].as_str().unwrap();
+    let next = chrono::DateTime::parse_from_rfc3339(next).unwrap();
+    let ahead = next.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    assert!(
+        ahead > chrono::Duration::zero() && ahead < chrono::Duration::hours(24),
+        "the next window opens within a day: {progress}"
+    );
     // A zone that is not one is refused for that contact only.
     let (_, added) = app
         .request(
