@@ -405,6 +405,10 @@ impl CallActor {
     ) -> Commit {
         let now = Utc::now();
         let mut applied = call::apply(&self.call, event, now);
+        if let (Some(why), serde_json::Value::Object(fields)) = (applied.ignored, &mut entry.data) {
+            tracing::warn!(call_id = %self.call.id, kind = entry.kind, why, "an event not applied to its call");
+            fields.insert("ignored".into(), serde_json::json!(why));
+        }
         // A call is priced the moment it is final, and again when a late event moves its bill.
         let billing = self.deps.engine.billing.of(&applied.call.org_id);
         let before = applied.call.cost;
@@ -451,12 +455,13 @@ impl CallActor {
             events.push(call_event(EventType::CallUpdated, &applied.call));
         }
         ops.push(WriteOp::AppendTimeline(entry.row(&applied.call, now)));
-        if let (true, true, Some(cost)) = (rebilled, billing.credits, applied.call.cost) {
-            // The writer debits what the ledger does not have yet: once, whatever repeats.
+        if rebilled && billing.credits {
+            // The writer brings the ledger to the cost — debits it once whatever repeats, and a
+            // cost that changed (or went, with the rate that priced it) by an adjustment.
             ops.push(WriteOp::SettleCall {
                 org_id: applied.call.org_id.to_string(),
                 call_id: applied.call.id.to_string(),
-                cost_micros: cost.micros(),
+                cost_micros: applied.call.cost.map_or(0, |cost| cost.micros()),
                 ledger_id: uuid::Uuid::now_v7().to_string(),
                 at: to_text(now),
             });

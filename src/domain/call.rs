@@ -513,11 +513,25 @@ pub struct Applied {
     /// Anything a reader of the call object would see changed.
     pub changed: bool,
     pub status_changed: bool,
+    /// The event was not applied, and why (it is still kept on the call's timeline).
+    pub ignored: Option<&'static str>,
 }
+
+/// How long after a call ended an event that says it is a different call (another direction,
+/// other numbers) is taken for a new call under a reused id rather than a correction.
+pub const REUSED_ID_AFTER: chrono::Duration = chrono::Duration::hours(1);
 
 /// Applies one event to a call: forward-only status, earliest times, enrichment of late data.
 /// The result does not depend on the order events arrive in.
 pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Applied {
+    if is_another_call(call, event, received_at) {
+        return Applied {
+            call: call.clone(),
+            changed: false,
+            status_changed: false,
+            ignored: Some("another_call"),
+        };
+    }
     let mut next = call.clone();
     if let Some(status) = outcome(call, event) {
         if moves_to(call, status, event) {
@@ -599,7 +613,22 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
         call: next,
         changed,
         status_changed,
+        ignored: None,
     }
+}
+
+/// An event for a call that ended long ago ([`REUSED_ID_AFTER`]) which names another direction
+/// or other numbers: a provider (a PBX after a restart, a simulator run again) reused the id for
+/// a new call. It never turns the finished call into that one — its talk, cost and debit stay.
+fn is_another_call(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> bool {
+    let ended = call.ended_at.unwrap_or(call.last_event_at);
+    if !call.status.is_final() || received_at - ended < REUSED_ID_AFTER {
+        return false;
+    }
+    let differs = |ours: &Option<String>, theirs: &Option<String>| matches!((ours, theirs), (Some(a), Some(b)) if a != b);
+    event.direction.is_some_and(|d| d != call.direction)
+        || differs(&call.from, &event.from)
+        || differs(&call.to, &event.to)
 }
 
 /// A final call whose record says it talked was answered, whatever events came before (Twilio's
@@ -1083,6 +1112,33 @@ mod tests {
         assert!(out.changed && !out.status_changed);
         let nothing = apply(&out.call, &CallEvent::default(), t(1002));
         assert!(!nothing.changed);
+    }
+
+    #[test]
+    fn an_event_long_after_the_end_that_names_another_call_is_not_applied() {
+        let ended = run(&[CallEvent {
+            to: Some("+919000000001".into()),
+            talk_s: Some(30),
+            ..ev(CallStatus::Completed, 100)
+        }]);
+        let reused = CallEvent {
+            direction: Some(Direction::Internal),
+            to: Some("201".into()),
+            talk_s: Some(90),
+            ..ev(CallStatus::Completed, 9000)
+        };
+        let later = t(1000) + REUSED_ID_AFTER;
+        let out = apply(&ended, &reused, later);
+        assert_eq!(out.ignored, Some("another_call"));
+        assert_eq!(out.call, ended);
+        // The same call's own late record (its price, its recording) is still applied.
+        let price = CallEvent {
+            cost: Some("0.012".into()),
+            ..CallEvent::default()
+        };
+        assert!(apply(&ended, &price, later).changed);
+        // Soon after the end, a record that disagrees is a correction, not another call.
+        assert_eq!(apply(&ended, &reused, t(1100)).ignored, None);
     }
 
     #[test]

@@ -525,7 +525,8 @@ async fn the_billing_export_streams_every_call_once_in_creation_order() {
     let calls = 1_050;
     for n in 0..calls {
         let sid = format!("CA{n:032}");
-        let mut params = twilio_params(&sid, "completed", 3, 70);
+        // Each a second after the last: a call is dated by its provider times.
+        let mut params = twilio_params(&sid, "completed", 3, 70 + n as u32);
         params.retain(|(k, _)| *k != "CallDuration");
         params.push(("CallDuration", "61".into()));
         let (status, body) = app.twilio_status(&org, &params).await;
@@ -554,7 +555,7 @@ async fn the_billing_export_streams_every_call_once_in_creation_order() {
         assert_eq!(&row[column("cost")], "0.026");
         assert_eq!(&row[column("currency")], "USD");
     }
-    // By period: the calls created before the 500th (these began when first heard of).
+    // By period: the calls created before the 500th (each began 61 s before its `completed`).
     let cut = created[500].to_owned();
     let path = format!("/api/v1/calls/export.csv?from=2025-01-01T00:00:00Z&to={cut}");
     let (_, body) = app.request("GET", &path, token, None).await;
@@ -562,7 +563,7 @@ async fn the_billing_export_streams_every_call_once_in_creation_order() {
         .records()
         .count();
     assert_eq!(rows, created.iter().filter(|c| **c < cut.as_str()).count());
-    assert!(rows > 0 && rows <= 500, "{rows}");
+    assert_eq!(rows, 500);
     let (status, body) = app
         .request("GET", "/api/v1/calls/export.csv?from=soon", token, None)
         .await;
@@ -856,5 +857,71 @@ async fn a_currency_holding_money_cannot_be_relabelled() {
         (status, body["low_threshold"].as_str()),
         (200, Some("0.50")),
         "{body}"
+    );
+}
+
+/// A provider reuses a call id long after that call ended (a PBX after a restart, a simulator run
+/// again): the late event is kept on the old call's timeline, marked `ignored: another_call`, and
+/// never turns it into the new call — its talk, cost and debit stay, and the ledger's debits equal
+/// the calls' costs.
+#[actix_web::test]
+async fn a_reused_call_id_long_after_its_call_ended_never_rewrites_that_call_or_its_money() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let token = Some(org.api_token.as_str());
+    app.request("PUT", "/api/v1/rates", token, Some(rates()))
+        .await;
+    assert_eq!(top_up(&app, &org, "1.00").await.0, 200);
+    // Ended on 4 March 2025 (its provider times): long ago.
+    let call_id = call_to(&app, &org, "CAreused01", "+919876543210", true).await;
+    let before = app
+        .get(&format!("/api/v1/calls/{call_id}"), &org.api_token)
+        .await;
+    assert_eq!(
+        before["cost"], "0.022",
+        "61 s by 6 s at 0.02 a minute: {before}"
+    );
+
+    let mut reused = twilio_params("CAreused01", "completed", 9, 0);
+    for (k, v) in reused.iter_mut() {
+        match *k {
+            "To" => *v = "+15550009999".into(),
+            "CallDuration" => *v = "300".into(),
+            "Timestamp" => *v = chrono::Utc::now().to_rfc2822(),
+            "SequenceNumber" => *v = "12".into(),
+            _ => {}
+        }
+    }
+    let (status, body) = app.twilio_status(&org, &reused).await;
+    assert_eq!(status, 200, "{body}");
+    let after = app
+        .get(&format!("/api/v1/calls/{call_id}"), &org.api_token)
+        .await;
+    for field in ["to", "talk_s", "cost", "status", "ended_at"] {
+        assert_eq!(after[field], before[field], "{field}: {after}");
+    }
+    let timeline = app
+        .get(&format!("/api/v1/calls/{call_id}/events"), &org.api_token)
+        .await;
+    let last = timeline["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["data"]["ignored"], "another_call", "{last}");
+
+    let ledger = app.get("/api/v1/credits/ledger", &org.api_token).await;
+    let debits: Vec<&str> = ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["call_id"].is_string())
+        .map(|l| l["amount"].as_str().unwrap())
+        .collect();
+    assert_eq!(debits, ["-0.022"], "{ledger}");
+    assert_eq!(
+        kept_totals(&app, &org).await["cost"],
+        json!({"USD": "0.022"})
     );
 }
