@@ -41,6 +41,11 @@ enum Command {
         /// The demo's own SQLite file.
         #[arg(long, default_value = "switchboard-demo.db")]
         database: String,
+        /// After this many seconds of traffic: close the floor, let every call end, compare the
+        /// board with what the simulators really did, print the report and exit (1 on any
+        /// mismatch).
+        #[arg(long, value_name = "SECONDS")]
+        check_after: Option<f64>,
     },
     /// Bring the database schema up to date, then exit.
     Migrate,
@@ -69,6 +74,7 @@ fn main() {
             speed,
             agents,
             database,
+            check_after,
         } => {
             let mut settings = settings;
             if let Some(bind) = bind {
@@ -81,6 +87,12 @@ fn main() {
                 speed,
                 agents,
                 campaign_contacts: 300,
+                check_after: match check_after {
+                    Some(s) if !(s.is_finite() && s >= 0.0) => {
+                        return Err("--check-after must be a number of seconds".into())
+                    }
+                    other => other.map(std::time::Duration::from_secs_f64),
+                },
             };
             switchboard::demo::run(settings, options)
         }

@@ -92,6 +92,11 @@ impl Application {
         })
     }
 
+    /// Stops the server (gracefully, or at once) from elsewhere.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// The port the server is bound to (useful with port 0).
     pub fn port(&self) -> u16 {
         self.port

@@ -313,8 +313,10 @@ fn cdr(msg: &Map<String, Value>) -> Result<Cdr, ParseError> {
 }
 
 /// A CDR `status` (ANSWERED, ANSWERD, NO ANSWER, NO ANSWERED, BUSY, FAILED, VOICEMAIL; any case)
-/// in the canonical model; an answered CDR without talk time is no_answer (providers.md §7.2).
-pub fn cdr_status(word: &str, talk_duration: Option<i64>) -> Option<CallStatus> {
+/// in the canonical model. An answered CDR is completed — with no talk time (under a second, which
+/// the PBX rounds to 0) only if an answer event came (providers.md §7.2:
+/// [`CallEvent::completed_if_answered`]).
+pub fn cdr_status(word: &str) -> Option<CallStatus> {
     let word = word.trim().to_ascii_uppercase();
     if word.starts_with("NO ANSWER")
         || word.starts_with("NOANSWER")
@@ -322,11 +324,7 @@ pub fn cdr_status(word: &str, talk_duration: Option<i64>) -> Option<CallStatus> 
     {
         Some(CallStatus::NoAnswer)
     } else if word.starts_with("ANSWER") {
-        Some(if talk_duration.unwrap_or(0) > 0 {
-            CallStatus::Completed
-        } else {
-            CallStatus::NoAnswer
-        })
+        Some(CallStatus::Completed)
     } else if word.starts_with("BUSY") {
         Some(CallStatus::Busy)
     } else if word.starts_with("FAIL") {
@@ -482,9 +480,10 @@ impl Cdr {
         let answered = end
             .zip(talk_duration.filter(|t| *t > 0))
             .map(|(e, t)| e - chrono::Duration::seconds(t));
-        let status = cdr_status(&self.status, talk_duration);
+        let status = cdr_status(&self.status);
         CallEvent {
             final_record: true,
+            completed_if_answered: status == Some(CallStatus::Completed),
             status,
             occurred_at: end,
             started_at: start,
@@ -823,10 +822,7 @@ mod tests {
                 (read.call_id.as_str(), read.call_duration),
                 ("2.2", Some(30))
             );
-            assert_eq!(
-                cdr_status(&read.status, read.talk_duration),
-                Some(CallStatus::NoAnswer)
-            );
+            assert_eq!(cdr_status(&read.status), Some(CallStatus::NoAnswer));
         }
         let (_, status) = parse(
             json!({"event": "CallStatus", "callid": "3.3", "members": [
@@ -947,18 +943,18 @@ mod tests {
     #[test]
     fn cdr_status_table() {
         let table = [
-            ("ANSWERED", Some(30), Some(CallStatus::Completed)),
-            ("ANSWERD", Some(30), Some(CallStatus::Completed)),
-            ("answered", Some(0), Some(CallStatus::NoAnswer)),
-            ("NO ANSWER", Some(0), Some(CallStatus::NoAnswer)),
-            ("NO ANSWERED", None, Some(CallStatus::NoAnswer)),
-            ("BUSY", None, Some(CallStatus::Busy)),
-            ("FAILED", None, Some(CallStatus::Failed)),
-            ("VOICEMAIL", Some(12), Some(CallStatus::NoAnswer)),
-            ("SOMETHING", None, None),
+            ("ANSWERED", Some(CallStatus::Completed)),
+            ("ANSWERD", Some(CallStatus::Completed)),
+            ("answered", Some(CallStatus::Completed)),
+            ("NO ANSWER", Some(CallStatus::NoAnswer)),
+            ("NO ANSWERED", Some(CallStatus::NoAnswer)),
+            ("BUSY", Some(CallStatus::Busy)),
+            ("FAILED", Some(CallStatus::Failed)),
+            ("VOICEMAIL", Some(CallStatus::NoAnswer)),
+            ("SOMETHING", None),
         ];
-        for (word, talk, expected) in table {
-            assert_eq!(cdr_status(word, talk), expected, "{word}");
+        for (word, expected) in table {
+            assert_eq!(cdr_status(word), expected, "{word}");
         }
     }
 

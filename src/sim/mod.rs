@@ -6,3 +6,4 @@ pub mod agents;
 pub mod dice;
 pub mod pbx;
 pub mod providers;
+pub mod truth;

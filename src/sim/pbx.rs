@@ -5,6 +5,7 @@
 //! repair it) and a caller reaches a busy extension.
 
 use super::dice::Dice;
+use super::truth::{Line, Truth};
 use crate::providers::yeastar;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -28,6 +29,8 @@ pub struct PbxSim {
     /// Share of calls whose BYE (and CDR) never arrive, and of calls whose CDR never arrives.
     pub lost_bye: f64,
     pub lost_cdr: f64,
+    /// Where each call's real outcome is recorded; new calls start only while it is open.
+    pub truth: Option<Truth>,
 }
 
 impl PbxSim {
@@ -69,6 +72,9 @@ impl PbxSim {
         actix_web::rt::spawn(async move {
             loop {
                 actix_web::rt::time::sleep(every).await;
+                if pbx.sim.truth.as_ref().is_some_and(|truth| !truth.is_open()) {
+                    return;
+                }
                 let seed = dice.between(0, u64::MAX - 1);
                 let call = pbx.clone().call(online.clone(), Dice::new(seed));
                 actix_web::rt::spawn(call);
@@ -158,6 +164,7 @@ impl Pbx {
             let busy_now: Vec<String> = self.busy.borrow().iter().cloned().collect();
             if dice.chance(0.08) {
                 if let Some(busy) = dice.pick(&busy_now).cloned() {
+                    self.began(&id);
                     let caller = Side::Inbound {
                         from: customer,
                         to: "8035739222".into(),
@@ -174,6 +181,7 @@ impl Pbx {
                         "members": [Side::Extension(busy).member("BYE")]}),
                     )
                     .await;
+                    self.ended(&id, false, Duration::ZERO);
                     return;
                 }
             }
@@ -219,6 +227,7 @@ impl Pbx {
             })
             .collect();
         self.busy.borrow_mut().extend(exts.iter().cloned());
+        self.began(&id);
         let started = chrono::Utc::now();
         let snapshot = |a: &str, b: &str| json!({"call_id": id, "members": [caller.member(a), callee.member(b)]});
         self.send(30011, snapshot("ALERT", "RING")).await;
@@ -239,10 +248,12 @@ impl Pbx {
             self.busy.borrow_mut().remove(ext);
         }
         if lost_bye {
+            self.ended(&id, answered, talk);
             return;
         }
         self.send(30011, snapshot("BYE", "BYE")).await;
         if lost_cdr {
+            self.ended(&id, answered, talk);
             return;
         }
         // Durations as the engine's clock saw them pass (times are compressed by `speed`).
@@ -260,5 +271,18 @@ impl Pbx {
             }),
         )
         .await;
+        self.ended(&id, answered, talk);
+    }
+
+    fn began(&self, id: &str) {
+        if let Some(truth) = &self.sim.truth {
+            truth.began(id, Line::Pbx);
+        }
+    }
+
+    fn ended(&self, id: &str, answered: bool, talk: Duration) {
+        if let Some(truth) = &self.sim.truth {
+            truth.ended(id, answered, talk, None);
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! benches and the demo all use this one stand-in.
 
 use super::dice::Dice;
+use super::truth::{Line, Truth, Wait};
 use crate::providers::{form_pairs, twilio, yeastar};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::Engine as _;
@@ -65,6 +66,8 @@ pub struct Script {
     /// Before answering a dial, the PBX pushes its first call event (30011, the caller's
     /// extension alerted) to this webhook URL, signed with this secret.
     pub pbx_event_before_answer: Option<(String, String)>,
+    /// Where [`TwilioPlay::Realistic`] records what really happened to each call it plays.
+    pub truth: Option<Truth>,
 }
 
 impl Default for Script {
@@ -79,6 +82,7 @@ impl Default for Script {
             pbx_refuse_logins: false,
             analytics: None,
             pbx_event_before_answer: None,
+            truth: None,
         }
     }
 }
@@ -424,7 +428,7 @@ async fn twilio_calls(
                     (step, p)
                 })
                 .collect();
-            play(shared.clone(), callback, token, steps, None);
+            play(shared.clone(), callback, token, steps, None, None);
         }
         TwilioPlay::Dialer {
             answered,
@@ -440,31 +444,56 @@ async fn twilio_calls(
             } else {
                 steps.push((ring, params("no-answer", 2)));
             }
-            play(shared.clone(), callback, token, steps, None);
+            play(shared.clone(), callback, token, steps, None, None);
         }
         TwilioPlay::CompletedOnly { talk } => {
             let mut last = params("completed", 3);
             last.push(("CallDuration".into(), "5".into()));
-            play(shared.clone(), callback, token, vec![(talk, last)], None);
+            play(
+                shared.clone(),
+                callback,
+                token,
+                vec![(talk, last)],
+                None,
+                None,
+            );
         }
         TwilioPlay::Realistic { speed } => {
-            let steps = realistic(&mut Dice::from_clock(), speed, params);
+            let (steps, answered, talk) = realistic(&mut Dice::from_clock(), speed, params);
             let bot = script
                 .analytics
                 .clone()
                 .map(|(url, token)| (url, token, sid.clone()));
-            play(shared.clone(), callback, token, steps, bot);
+            let outcome = script.truth.clone().map(|truth| {
+                truth.began(&sid, Line::Outbound);
+                Outcome {
+                    truth,
+                    sid: sid.clone(),
+                    answered,
+                    talk,
+                }
+            });
+            play(shared.clone(), callback, token, steps, bot, outcome);
         }
     }
     HttpResponse::Created().json(json!({"sid": sid, "status": "queued"}))
 }
 
-/// A realistic call's callbacks, each with the wait before it.
+/// What a played call really was, for the [`Truth`]: recorded once its last callback went out.
+struct Outcome {
+    truth: Truth,
+    sid: String,
+    answered: bool,
+    talk: Duration,
+}
+
+/// A realistic call's callbacks, each with the wait before it; whether the callee answered, and
+/// how long they talked.
 fn realistic(
     dice: &mut Dice,
     speed: f64,
     params: impl Fn(&str, usize) -> Vec<(String, String)>,
-) -> Vec<(Duration, Vec<(String, String)>)> {
+) -> (Vec<(Duration, Vec<(String, String)>)>, bool, Duration) {
     let mut steps = vec![
         (dice.seconds(0, 1, speed), params("initiated", 0)),
         (dice.seconds(1, 3, speed), params("ringing", 1)),
@@ -476,6 +505,7 @@ fn realistic(
         let mut completed = params("completed", 3);
         completed.push(("CallDuration".into(), talk.as_secs().max(1).to_string()));
         steps.push((talk, completed));
+        (steps, true, talk)
     } else {
         let (word, ring) = if roll < 0.8 {
             ("busy", dice.seconds(1, 3, speed))
@@ -485,8 +515,8 @@ fn realistic(
             ("failed", dice.seconds(0, 2, speed))
         };
         steps.push((ring, params(word, 2)));
+        (steps, false, Duration::ZERO)
     }
-    steps
 }
 
 /// A voice bot's analytics for a call, pushed with the org's webhook token.
@@ -533,6 +563,8 @@ pub struct TwilioLine {
     pub speed: f64,
     /// The stand-in Twilio whose call updates tell a held caller that it was connected.
     pub provider: FakeProviders,
+    /// Where each caller's fate is recorded.
+    pub truth: Option<Truth>,
 }
 
 /// What ended a caller's wait on hold.
@@ -565,6 +597,9 @@ impl TwilioLine {
         let token = &self.auth_token;
         let update = self.provider.next_call_update(&sid);
         let started = std::time::Instant::now();
+        if let Some(truth) = &self.truth {
+            truth.began(&sid, Line::Queue);
+        }
         twilio_callback(client, &self.voice_url, token, &params("ringing", 0)).await;
         actix_web::rt::time::sleep(dice.seconds(0, 1, self.speed)).await;
         twilio_callback(client, &self.status_url, token, &params("in-progress", 1)).await;
@@ -592,6 +627,15 @@ impl TwilioLine {
         let duration = started.elapsed().as_secs().max(1);
         completed.push(("CallDuration".into(), duration.to_string()));
         twilio_callback(client, &self.status_url, token, &completed).await;
+        if let Some(truth) = &self.truth {
+            let wait = match held {
+                Held::Connected => Wait::Connected,
+                Held::SentAway => Wait::SentAway,
+                Held::GaveUp => Wait::GaveUp,
+            };
+            // Talk is the time with the agent; the goodbye of a caller sent away is not.
+            truth.ended(&sid, wait == Wait::Connected, rest, Some(wait));
+        }
     }
 }
 
@@ -604,6 +648,7 @@ fn play(
     token: String,
     steps: Vec<(Duration, Vec<(String, String)>)>,
     bot: Option<(String, String, String)>,
+    outcome: Option<Outcome>,
 ) {
     actix_web::rt::spawn(async move {
         let count = steps.len();
@@ -618,6 +663,9 @@ fn play(
                 tally.live = tally.live.saturating_sub(1);
             }
             twilio_callback(&shared.client, &callback, &token, &params).await;
+        }
+        if let Some(o) = outcome {
+            o.truth.ended(&o.sid, o.answered, o.talk, None);
         }
         if let (true, Some((url, webhook_token, sid))) = (answered, bot) {
             if Dice::from_clock().chance(0.5) {

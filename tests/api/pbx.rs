@@ -1121,3 +1121,48 @@ async fn a_call_taken_off_hold_is_a_new_event_not_a_duplicate_of_its_first_answe
     );
     assert_eq!(call["status"], "answered");
 }
+
+/// A call answered and hung up within a second: the extension said ANSWER, and the CDR says
+/// ANSWERED with `talk_duration` 0 (the PBX rounds). It was answered — found by the demo's check
+/// against its simulators' truth. An ANSWERED CDR with no talk and no answer event is not.
+#[actix_web::test]
+async fn an_answer_shorter_than_a_second_is_still_an_answer() {
+    let app = spawn_app().await;
+    let org = pbx_org(&app, None).await;
+    push(
+        &app,
+        &org,
+        call_state("1900.1", vec![inbound("ANSWERED"), ext("40", "ANSWER")]),
+    )
+    .await;
+    push(
+        &app,
+        &org,
+        cdr("1900.1", "09876543210", "40", 0, "ANSWERED", "Inbound"),
+    )
+    .await;
+    let call = call_of(&app, &org, "1900.1").await;
+    assert_eq!(
+        (
+            &call["status"],
+            call["answered_at"].is_string(),
+            &call["talk_s"]
+        ),
+        (&json!("completed"), true, &json!(0)),
+        "{call}"
+    );
+    push(
+        &app,
+        &org,
+        cdr("1900.2", "09876543210", "41", 0, "ANSWERED", "Inbound"),
+    )
+    .await;
+    let call = call_of(&app, &org, "1900.2").await;
+    assert_eq!(
+        (&call["status"], call["answered_at"].is_null()),
+        (&json!("no_answer"), true),
+        "{call}"
+    );
+    let metrics = app.get("/api/v1/metrics", &org.api_token).await;
+    assert_eq!(metrics["answered"], 1, "{metrics}");
+}

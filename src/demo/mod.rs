@@ -8,6 +8,8 @@
 //! 80 % of its callers answered within 20 s, unless `--agents` says otherwise — and one agent left
 //! for whoever watches: its desk link is the second line on stdout.
 
+mod check;
+
 use crate::config::Settings;
 use crate::db::DatabaseUrl;
 use crate::domain::money::Money;
@@ -17,6 +19,7 @@ use crate::sim::agents::{AgentHabits, SimulatedAgent};
 use crate::sim::dice::Dice;
 use crate::sim::pbx::PbxSim;
 use crate::sim::providers::{FakeProviders, Script, TwilioLine, TwilioPlay, CALLER_TALK_S};
+use crate::sim::truth::Truth;
 use crate::startup::Application;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -43,6 +46,9 @@ pub struct DemoOptions {
     pub agents: Option<u32>,
     /// Contacts in the sample campaign.
     pub campaign_contacts: u32,
+    /// After this much traffic, close the floor, let every call end, compare the board with what
+    /// the simulators did ([`check`]), print the report and stop (None: run until stopped).
+    pub check_after: Option<Duration>,
 }
 
 /// Shares of `--calls-per-minute`: the office PBX's calls, callers of the Twilio number (the
@@ -125,18 +131,32 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
         let base = engine.public_url.clone();
         println!("Dashboard: {base}/#token={}", created.api_token);
         let _ = std::io::stdout().flush();
+        let stop = app.handle();
         let server = actix_web::rt::spawn(app.run_until_stopped());
         let org_id = created.org.id.to_string();
-        if let Err(error) = start_traffic(
-            &base,
-            &org_id,
-            &created.api_token,
-            &created.webhook_token,
-            &options,
-        )
-        .await
-        {
-            tracing::error!(%error, "the demo could not set itself up");
+        let token = &created.api_token;
+        let floor = start_traffic(&base, &org_id, token, &created.webhook_token, &options).await;
+        let floor = match floor {
+            Ok(floor) => Some(floor),
+            Err(error) if options.check_after.is_some() => return Err(error),
+            Err(error) => {
+                tracing::error!(%error, "the demo could not set itself up");
+                None
+            }
+        };
+        if let (Some(after), Some(floor)) = (options.check_after, floor) {
+            actix_web::rt::time::sleep(after).await;
+            let client = reqwest::Client::new();
+            let report = check::run(&client, &base, token, &floor, speed).await;
+            stop.stop(true).await;
+            let report = report?;
+            for line in report.lines() {
+                println!("{line}");
+            }
+            return match report.mismatches {
+                0 => Ok(()),
+                n => Err(format!("{n} figures differ from what really happened")),
+            };
         }
         match server.await {
             Ok(result) => result.map_err(|e| e.to_string()),
@@ -164,17 +184,21 @@ async fn demo_desk(
     token: &str,
     agents: usize,
     speed: f64,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let scaled = |seconds: f64, floor: f64| (seconds / speed).max(floor).round() as i64;
     let queues = api(client, base, token, "GET", "/api/v1/queues", Value::Null).await?;
-    if queues["items"].as_array().is_none_or(|q| q.is_empty()) {
-        let queue = json!({
-            "name": "Support", "sla_s": SLA_S, "ring_timeout_s": scaled(15.0, 3.0),
-            "wrap_up_s": scaled(WRAP_UP_S, 1.0), "max_wait_s": scaled(180.0, 20.0),
-            "overflow_message": "All our agents are busy. We will call you back.",
-        });
-        api(client, base, token, "POST", "/api/v1/queues", queue).await?;
-    }
+    let queue_id = match queues["items"][0]["id"].as_str() {
+        Some(id) => id.to_owned(),
+        None => {
+            let queue = json!({
+                "name": "Support", "sla_s": SLA_S, "ring_timeout_s": scaled(15.0, 3.0),
+                "wrap_up_s": scaled(WRAP_UP_S, 1.0), "max_wait_s": scaled(180.0, 20.0),
+                "overflow_message": "All our agents are busy. We will call you back.",
+            });
+            let created = api(client, base, token, "POST", "/api/v1/queues", queue).await?;
+            created["id"].as_str().unwrap_or_default().to_owned()
+        }
+    };
     let known = api(
         client,
         base,
@@ -242,7 +266,7 @@ async fn demo_desk(
     let yours = agent_token(client, base, token, &you).await?;
     println!("Agent desk: {base}/#token={yours}");
     let _ = std::io::stdout().flush();
-    Ok(())
+    Ok(queue_id)
 }
 
 /// `PATCH /api/v1/agents/{id}` with the org's token.
@@ -302,7 +326,7 @@ async fn start_traffic(
     token: &str,
     webhook_token: &str,
     options: &DemoOptions,
-) -> Result<(), String> {
+) -> Result<check::Floor, String> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -323,6 +347,11 @@ async fn start_traffic(
         "the Support queue's agents (Erlang C for {:.0} % of its callers within {SLA_S} s, unless --agents)",
         SLA_TARGET * 100.0
     );
+    // This run's calls: those created from a second before its traffic (a PBX's times are whole
+    // seconds).
+    let since = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let since = since.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let truth = Truth::new();
     let mut dice = Dice::from_clock();
     // Made up per run; a stand-in's secrets, never a real provider's.
     let twilio_token = format!("demo-{}", uuid::Uuid::new_v4().simple());
@@ -334,6 +363,7 @@ async fn start_traffic(
         twilio_auth_token: twilio_token.clone(),
         twilio_play: TwilioPlay::Realistic { speed },
         analytics: Some((analytics_url, webhook_token.to_owned())),
+        truth: Some(truth.clone()),
         ..Script::default()
     })
     .map_err(|e| e.to_string())?;
@@ -395,8 +425,15 @@ async fn start_traffic(
         extensions: options.extensions,
         calls_per_minute: options.calls_per_minute * PBX_SHARE,
         speed,
-        lost_bye: 0.03,
+        // A lost BYE leaves a call's end to the engine's deadline: no engine can know its true
+        // talk without asking the PBX, so a checked run loses none (lost CDRs it still has).
+        lost_bye: if options.check_after.is_some() {
+            0.0
+        } else {
+            0.03
+        },
         lost_cdr: 0.05,
+        truth: Some(truth.clone()),
     };
     for (i, number) in pbx.numbers().iter().enumerate() {
         let name = format!(
@@ -414,7 +451,8 @@ async fn start_traffic(
         )
         .await?;
     }
-    demo_desk(&client, base, token, agents, speed).await?;
+    let queue_id = demo_desk(&client, base, token, agents, speed).await?;
+    let queue_before = check::queue_counts(&client, base, token, &queue_id).await?;
     actix_web::rt::spawn(pbx.run(Dice::new(dice.between(0, u64::MAX - 1))));
 
     // The sample campaign: a few hundred leads, some on the do-not-call list, one retry.
@@ -446,7 +484,8 @@ async fn start_traffic(
         }),
     )
     .await?;
-    let id = campaign["id"].as_str().unwrap_or_default();
+    let campaign_id = campaign["id"].as_str().unwrap_or_default().to_owned();
+    let id = &campaign_id;
     api(
         &client,
         base,
@@ -465,13 +504,18 @@ async fn start_traffic(
         number: twilio_number.into(),
         speed,
         provider: providers.clone(),
+        truth: Some(truth.clone()),
     };
     // Callers arrive at random (a Poisson stream, as Erlang C assumes), at the queue's rate.
     let mean_gap_s = 60.0 / (options.calls_per_minute * QUEUE_SHARE * speed).max(0.01);
+    let open = truth.clone();
     actix_web::rt::spawn(async move {
         loop {
             let gap_s = -(1.0 - dice.unit()).ln() * mean_gap_s;
             actix_web::rt::time::sleep(Duration::from_secs_f64(gap_s.min(mean_gap_s * 20.0))).await;
+            if !open.is_open() {
+                return;
+            }
             let mut call_dice = Dice::new(dice.between(0, u64::MAX - 1));
             let from = format!("+9199{:08}", call_dice.between(0, 99_999_999));
             let (line, client) = (line.clone(), client.clone());
@@ -480,5 +524,11 @@ async fn start_traffic(
             });
         }
     });
-    Ok(())
+    Ok(check::Floor {
+        truth,
+        campaign_id,
+        queue_id,
+        queue_before,
+        since,
+    })
 }

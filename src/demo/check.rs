@@ -1,0 +1,347 @@
+//! `switchboard demo --check-after N`: after N seconds of traffic the floor closes (no new call,
+//! the campaign paused), every call under way runs to its end, and what the board says — the
+//! org's figures over this run's calls, the Support queue's card, the credit ledger — is compared
+//! with what the simulators really did ([`Truth`]), read only through the public API as a
+//! supervisor's screen reads it. One line per figure, then one JSON line; any mismatch fails.
+
+use super::api;
+use crate::sim::truth::{TrueFigures, Truth};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// Seconds the board's average talk may differ from the truth's: providers report talk in whole
+/// seconds (Twilio's `CallDuration`, a Yeastar CDR), and a queued caller's talk is timed by the
+/// engine from its own connect — each within a second of the simulators' clock.
+const TALK_TOLERANCE_S: f64 = 1.0;
+
+/// What the check needs to know of the floor it was set up on.
+pub struct Floor {
+    pub truth: Truth,
+    pub campaign_id: String,
+    pub queue_id: String,
+    /// The Support queue's counts of the day before this run's callers (a rerun on the same
+    /// database, the same day, starts from the last run's).
+    pub queue_before: QueueCounts,
+    /// The run's calls are those created from this moment (RFC 3339).
+    pub since: String,
+}
+
+/// A queue card's counts of the day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueCounts {
+    pub abandoned: u64,
+    pub overflowed: u64,
+}
+
+/// One figure as the board shows it and as it really was.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compared {
+    pub figure: &'static str,
+    pub board: Value,
+    pub truth: Value,
+    pub ok: bool,
+}
+
+/// The check's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub figures: Vec<Compared>,
+    pub mismatches: usize,
+    /// The first calls that differ, as the truth and the board have them.
+    pub calls: Vec<CallDiff>,
+}
+
+impl Report {
+    /// The report as printed: a line per figure, then the whole as one JSON line.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .figures
+            .iter()
+            .map(|c| {
+                let mark = if c.ok { "ok" } else { "MISMATCH" };
+                format!(
+                    "check {:<22} board {:<12} truth {:<12} {mark}",
+                    c.figure, c.board, c.truth
+                )
+            })
+            .collect();
+        lines.push(serde_json::to_string(self).unwrap_or_default());
+        lines
+    }
+}
+
+/// The Support queue's counts now.
+pub async fn queue_counts(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    queue_id: &str,
+) -> Result<QueueCounts, String> {
+    let path = format!("/api/v1/queues/{queue_id}");
+    let queue = api(client, base, token, "GET", &path, Value::Null).await?;
+    let count = |name: &str| queue[name].as_u64().unwrap_or(0);
+    Ok(QueueCounts {
+        abandoned: count("abandoned"),
+        overflowed: count("overflowed"),
+    })
+}
+
+/// Closes the floor, waits for every call to end, and compares.
+pub async fn run(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    floor: &Floor,
+    speed: f64,
+) -> Result<Report, String> {
+    floor.truth.close();
+    let pause = format!("/api/v1/campaigns/{}/pause", floor.campaign_id);
+    if let Err(error) = api(client, base, token, "POST", &pause, json!({})).await {
+        // A campaign that already completed (or paused for credits) dials nothing more anyway.
+        tracing::info!(%error, "the campaign was not paused");
+    }
+    let figures_path = format!("/api/v1/metrics?from={}", floor.since);
+    // The longest simulated call: a caller's patience and the queue's maximum wait, then talk.
+    let deadline = Instant::now() + Duration::from_secs_f64(500.0 / speed + 30.0);
+    let mut board = api(client, base, token, "GET", &figures_path, Value::Null).await?;
+    while floor.truth.live() > 0 || board["live_calls"].as_u64() != Some(0) {
+        if Instant::now() > deadline {
+            tracing::warn!(
+                truth_live = floor.truth.live(),
+                board_live = %board["live_calls"],
+                "calls still live when the check gave up waiting"
+            );
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(250)).await;
+        board = api(client, base, token, "GET", &figures_path, Value::Null).await?;
+    }
+    // The desk counts a queue's callers once their calls are committed: a moment later.
+    actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+    let board = api(client, base, token, "GET", &figures_path, Value::Null).await?;
+    let queue_now = queue_counts(client, base, token, &floor.queue_id).await?;
+    let truth = floor.truth.figures();
+    let mut figures = compare_figures(&board, &truth);
+    let queue = QueueCounts {
+        abandoned: queue_now
+            .abandoned
+            .saturating_sub(floor.queue_before.abandoned),
+        overflowed: queue_now
+            .overflowed
+            .saturating_sub(floor.queue_before.overflowed),
+    };
+    figures.push(exact(
+        "abandoned in queue",
+        queue.abandoned,
+        truth.abandoned,
+    ));
+    figures.push(exact(
+        "sent away by queue",
+        queue.overflowed,
+        truth.sent_away,
+    ));
+    figures.extend(money(client, base, token).await?);
+    let calls = differing_calls(client, base, token, floor).await?;
+    figures.push(exact("calls that differ", calls.len() as u64, 0));
+    let mismatches = figures.iter().filter(|c| !c.ok).count();
+    Ok(Report {
+        figures,
+        mismatches,
+        calls: calls.into_iter().take(20).collect(),
+    })
+}
+
+/// One call whose board answer differs from what really happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallDiff {
+    pub provider_call_id: String,
+    pub line: crate::sim::truth::Line,
+    pub truth_answered: bool,
+    pub truth_talk_s: f64,
+    /// The call as the API shows it (null: the engine has no such call).
+    pub board: Value,
+}
+
+/// The run's calls, one by one, whose answer or talk differs from the truth (talk by more than
+/// [`TALK_TOLERANCE_S`]).
+async fn differing_calls(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    floor: &Floor,
+) -> Result<Vec<CallDiff>, String> {
+    let mut board = std::collections::HashMap::new();
+    let mut cursor: Option<String> = None;
+    'pages: loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/calls?limit=1000&cursor={c}"),
+            None => "/api/v1/calls?limit=1000".to_owned(),
+        };
+        let page = api(client, base, token, "GET", &path, Value::Null).await?;
+        for call in page["items"].as_array().into_iter().flatten() {
+            if call["created_at"].as_str() < Some(floor.since.as_str()) {
+                break 'pages;
+            }
+            if let Some(id) = call["provider_call_id"].as_str() {
+                board.insert(id.to_owned(), call.clone());
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let mut diffs: Vec<CallDiff> = floor
+        .truth
+        .all()
+        .into_iter()
+        .filter_map(|(id, truth)| {
+            let call = board.get(&id).cloned().unwrap_or(Value::Null);
+            let answered = call["answered_at"].is_string();
+            let talk = call["talk_s"].as_f64().unwrap_or(0.0);
+            let same =
+                answered == truth.answered && (talk - truth.talk_s).abs() <= TALK_TOLERANCE_S;
+            (!same).then_some(CallDiff {
+                provider_call_id: id,
+                line: truth.line,
+                truth_answered: truth.answered,
+                truth_talk_s: (truth.talk_s * 1000.0).round() / 1000.0,
+                board: call,
+            })
+        })
+        .collect();
+    diffs.sort_by(|a, b| a.provider_call_id.cmp(&b.provider_call_id));
+    Ok(diffs)
+}
+
+/// The org's figures over the run's calls against the truth's.
+fn compare_figures(board: &Value, truth: &TrueFigures) -> Vec<Compared> {
+    let count = |name: &str| board[name].as_u64().unwrap_or(u64::MAX);
+    let real = |name: &str| board[name].as_f64().unwrap_or(f64::NAN);
+    vec![
+        exact("calls", count("calls"), truth.calls),
+        exact("live calls", count("live_calls"), truth.live),
+        exact("answered", count("answered"), truth.answered),
+        within("answer rate", real("answer_rate"), truth.answer_rate, 1e-9),
+        within(
+            "average talk (s)",
+            real("average_talk_s"),
+            truth.average_talk_s,
+            TALK_TOLERANCE_S,
+        ),
+    ]
+}
+
+/// Debits equal costs: the ledger's call entries (debits and adjustments) against the cost of
+/// every call, all time, each summed here from the decimal text the API shows.
+async fn money(client: &reqwest::Client, base: &str, token: &str) -> Result<Vec<Compared>, String> {
+    let all = api(client, base, token, "GET", "/api/v1/metrics", Value::Null).await?;
+    let costs = all["cost"]["USD"].as_str().map_or(Some(0), micros);
+    let mut debited = 0i64;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/credits/ledger?limit=1000&cursor={c}"),
+            None => "/api/v1/credits/ledger?limit=1000".to_owned(),
+        };
+        let page = api(client, base, token, "GET", &path, Value::Null).await?;
+        for entry in page["items"].as_array().into_iter().flatten() {
+            if entry["call_id"].is_string() {
+                debited += entry["amount"]
+                    .as_str()
+                    .and_then(micros)
+                    .unwrap_or(i64::MIN / 2);
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let costs = costs.unwrap_or(i64::MAX);
+    Ok(vec![Compared {
+        figure: "debits = costs (USD)",
+        board: json!(format_micros(-debited)),
+        truth: json!(format_micros(costs)),
+        ok: -debited == costs,
+    }])
+}
+
+/// `"-0.0123"` → -12300 millionths; None when it is not a decimal with at most 6 places.
+fn micros(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if fraction.len() > 6 || whole.is_empty() {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    let fraction: i64 = format!("{fraction:0<6}").parse().ok()?;
+    let value = whole * 1_000_000 + fraction;
+    Some(if negative { -value } else { value })
+}
+
+fn format_micros(value: i64) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    let value = value.unsigned_abs();
+    format!("{sign}{}.{:06}", value / 1_000_000, value % 1_000_000)
+}
+
+fn exact(figure: &'static str, board: u64, truth: u64) -> Compared {
+    Compared {
+        figure,
+        board: json!(board),
+        truth: json!(truth),
+        ok: board == truth,
+    }
+}
+
+fn within(figure: &'static str, board: f64, truth: f64, tolerance: f64) -> Compared {
+    let round = |x: f64| (x * 1000.0).round() / 1000.0;
+    Compared {
+        figure,
+        board: json!(round(board)),
+        truth: json!(round(truth)),
+        ok: (board - truth).abs() <= tolerance,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_text_is_read_to_the_millionth() {
+        assert_eq!(micros("0.022"), Some(22_000));
+        assert_eq!(micros("-1.5"), Some(-1_500_000));
+        assert_eq!(micros("5"), Some(5_000_000));
+        assert_eq!(micros("0.0000001"), None);
+        assert_eq!(micros("abc"), None);
+        assert_eq!(format_micros(-22_000), "-0.022000");
+    }
+
+    #[test]
+    fn a_figure_off_by_one_is_a_mismatch() {
+        let truth = TrueFigures {
+            calls: 10,
+            answered: 7,
+            answer_rate: 0.7,
+            average_talk_s: 40.0,
+            ..TrueFigures::default()
+        };
+        let board = json!({"calls": 10, "live_calls": 0, "answered": 7, "answer_rate": 0.7,
+            "average_talk_s": 40.6});
+        assert!(compare_figures(&board, &truth).iter().all(|c| c.ok));
+        let board = json!({"calls": 10, "live_calls": 0, "answered": 8, "answer_rate": 0.8,
+            "average_talk_s": 41.5});
+        let wrong: Vec<&str> = compare_figures(&board, &truth)
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.figure)
+            .collect();
+        assert_eq!(wrong, ["answered", "answer rate", "average talk (s)"]);
+    }
+}
