@@ -9,10 +9,10 @@
 
 use super::call::Annotation;
 use super::registry::{annotate, CallRegistry};
-use crate::db::desk as rows;
+use crate::db::desk::{self as rows, QueuedCall};
 use crate::db::writer::Pending;
 use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
-use crate::domain::call::Call;
+use crate::domain::call::{Call, QUEUE_OVERFLOW};
 use crate::domain::desk::{Agent, Availability, Desk, Effect, OfferRefusal, Outlook, Queue};
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::extension::Presence;
@@ -182,8 +182,19 @@ impl DeskActor {
         }
         let today = to_text(start_of_day(now));
         let mut waiting = Vec::new();
-        for (call_id, queue_id, status, agent_id, queued_at, assigned_at, campaign) in calls {
-            let outbound = campaign.is_some();
+        for call in calls {
+            let QueuedCall {
+                id: call_id,
+                queue_id,
+                status,
+                agent_id,
+                queued_at,
+                assigned_at,
+                campaign_id,
+                answered_at,
+                hangup_cause,
+            } = call;
+            let outbound = campaign_id.is_some();
             let Some(queue) = self.desk.queues.get(&queue_id) else {
                 continue;
             };
@@ -201,9 +212,14 @@ impl DeskActor {
             };
             if !outbound && queued_at.as_deref().is_some_and(|q| q >= today.as_str()) {
                 let counts = self.desk.counts.entry(queue_id.clone()).or_default();
-                if agent_id.is_some() {
+                // As the live desk counts: answered once accepted (a caller who hung up before
+                // its agent was connected is abandoned), overflowed when the queue sent it away.
+                let overflowed = hangup_cause.as_deref() == Some(QUEUE_OVERFLOW);
+                if agent_id.is_some() && (live || answered_at.is_some()) {
                     counts.answered += 1;
                     counts.answered_within_sla += u64::from(within_sla);
+                } else if !live && overflowed {
+                    counts.overflowed += 1;
                 } else if !live {
                     counts.abandoned += 1;
                 }
@@ -586,6 +602,8 @@ pub struct QueuedCallChanged {
     pub queued_at: DateTime<Utc>,
     pub live: bool,
     pub assigned: bool,
+    /// Its agent is on the line with it (the desk connected them).
+    pub connected: bool,
     /// A campaign's call (given to an agent when answered, never queued as a caller).
     pub outbound: bool,
     /// The caller's screen pop (with the call), shown with every offer.
@@ -599,7 +617,7 @@ impl Handler<QueuedCallChanged> for DeskActor {
         let now = Utc::now();
         let effects = if !msg.live {
             self.abandon_messages.remove(&msg.call_id);
-            self.desk.call_ended(&msg.call_id, now)
+            self.desk.call_ended(&msg.call_id, msg.connected, now)
         } else if !msg.assigned && !msg.outbound {
             let pop = msg.pop.unwrap_or_else(|| json!({}));
             self.desk

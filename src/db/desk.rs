@@ -265,18 +265,21 @@ pub fn callbacks_page(
     query.order(callbacks::id.asc()).limit(limit).load(conn)
 }
 
-/// What the desk reads back of the calls queued since `since` or still unfinished: each call's
-/// id, queue, status, agent, queue times and campaign (the day's counts, the callers still
-/// waiting, the agents still on a call).
-pub type QueuedCall = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// What the desk reads back of a call queued since `since` or still unfinished (the day's counts,
+/// the callers still waiting, the agents still on a call).
+#[derive(Debug, Clone, Queryable)]
+pub struct QueuedCall {
+    pub id: String,
+    pub queue_id: String,
+    pub status: String,
+    pub agent_id: Option<String>,
+    pub queued_at: Option<String>,
+    pub assigned_at: Option<String>,
+    pub campaign_id: Option<String>,
+    /// Set once the caller talked with its agent.
+    pub answered_at: Option<String>,
+    pub hangup_cause: Option<String>,
+}
 
 pub fn queued_calls_since(
     conn: &mut DbConnection,
@@ -299,6 +302,8 @@ pub fn queued_calls_since(
             calls::queued_at,
             calls::assigned_at,
             calls::campaign_id,
+            calls::answered_at,
+            calls::hangup_cause,
         ))
         .load(conn)
 }

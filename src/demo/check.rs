@@ -5,7 +5,7 @@
 //! supervisor's screen reads it. One line per figure, then one JSON line; any mismatch fails.
 
 use super::api;
-use crate::sim::truth::{TrueFigures, Truth};
+use crate::sim::truth::{TrueFigures, Truth, Wait};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -163,8 +163,8 @@ pub struct CallDiff {
     pub board: Value,
 }
 
-/// The run's calls, one by one, whose answer or talk differs from the truth (talk by more than
-/// [`TALK_TOLERANCE_S`]).
+/// The run's calls, one by one, whose answer, talk (by more than [`TALK_TOLERANCE_S`]) or fate in
+/// the queue differs from the truth.
 async fn differing_calls(
     client: &reqwest::Client,
     base: &str,
@@ -200,8 +200,14 @@ async fn differing_calls(
             let call = board.get(&id).cloned().unwrap_or(Value::Null);
             let answered = call["answered_at"].is_string();
             let talk = call["talk_s"].as_f64().unwrap_or(0.0);
-            let same =
-                answered == truth.answered && (talk - truth.talk_s).abs() <= TALK_TOLERANCE_S;
+            let outcome = truth.wait.map(|wait| match wait {
+                Wait::Connected => "handled",
+                Wait::SentAway => "overflowed",
+                Wait::GaveUp => "abandoned",
+            });
+            let same = answered == truth.answered
+                && (talk - truth.talk_s).abs() <= TALK_TOLERANCE_S
+                && call["queue_outcome"].as_str() == outcome;
             (!same).then_some(CallDiff {
                 provider_call_id: id,
                 line: truth.line,

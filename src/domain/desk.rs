@@ -783,8 +783,15 @@ impl Desk {
     }
 
     /// A call the desk knows left the live statuses: a waiting caller hung up (abandoned), or an
-    /// agent's call ended (wrap-up starts).
-    pub fn call_ended(&mut self, call_id: &str, now: DateTime<Utc>) -> Vec<Effect> {
+    /// agent's call ended (wrap-up starts). A caller an agent accepted who hung up before the desk
+    /// connected them (`connected` false) never talked to anyone: it is abandoned, not answered,
+    /// and the agent is free at once.
+    pub fn call_ended(
+        &mut self,
+        call_id: &str,
+        connected: bool,
+        now: DateTime<Utc>,
+    ) -> Vec<Effect> {
         let mut effects = Vec::new();
         self.answered.retain(|a| a.call_id != call_id);
         if let Some(at) = self.waiting.iter().position(|w| w.call_id == call_id) {
@@ -805,15 +812,28 @@ impl Desk {
             effects.push(Effect::QueueChanged(waiting.queue_id));
         }
         if let Some(assigned) = self.assigned.remove(call_id) {
-            let talked = (now - assigned.since).num_milliseconds().max(0) as f64 / 1000.0;
-            self.talk_s
-                .entry(assigned.queue_id.clone())
-                .and_modify(|mean| *mean += (talked - *mean) * TALK_WEIGHT)
-                .or_insert(talked);
-            let wrap_up = self
-                .queues
-                .get(&assigned.queue_id)
-                .map_or(0, |q| q.wrap_up_s);
+            let never_talked = !connected && !assigned.outbound;
+            if never_talked {
+                let counts = self.counts.entry(assigned.queue_id.clone()).or_default();
+                counts.answered = counts.answered.saturating_sub(1);
+                if assigned.within_sla {
+                    counts.answered_within_sla = counts.answered_within_sla.saturating_sub(1);
+                }
+                counts.abandoned += 1;
+            } else {
+                let talked = (now - assigned.since).num_milliseconds().max(0) as f64 / 1000.0;
+                self.talk_s
+                    .entry(assigned.queue_id.clone())
+                    .and_modify(|mean| *mean += (talked - *mean) * TALK_WEIGHT)
+                    .or_insert(talked);
+            }
+            let wrap_up = match never_talked {
+                true => 0,
+                false => self
+                    .queues
+                    .get(&assigned.queue_id)
+                    .map_or(0, |q| q.wrap_up_s),
+            };
             if let Some(agent) = self.agents.get_mut(&assigned.agent_id) {
                 if agent.call.as_deref() == Some(call_id) {
                     agent.call = None;
@@ -1250,7 +1270,7 @@ mod tests {
         d.enqueue("c1", "q", at(100), serde_json::json!({}), at(100));
         d.begin_accept("c1", "a", at(100)).unwrap();
         d.accepted("c1", "a", at(100));
-        d.call_ended("c1", at(130));
+        d.call_ended("c1", true, at(130));
         assert_eq!(d.talk_s["q"], 30.0);
         // b takes c2 at 132: free at 132 + 30 + 10 = 172, by its queue's figures.
         d.enqueue("c2", "q", at(132), serde_json::json!({}), at(132));
@@ -1279,8 +1299,28 @@ mod tests {
         });
         assert_eq!(outlook(&d, 165, 7), looks(0, 1));
         // The mean moves with each call: b talks 50 s → 32 s.
-        d.call_ended("c2", at(182));
+        d.call_ended("c2", true, at(182));
         assert!((d.talk_s["q"] - 32.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_caller_who_hangs_up_between_accept_and_connect_is_abandoned() {
+        let mut d = desk(vec![agent("a", 0, &[])], vec![queue("q", &[])]);
+        d.enqueue("c1", "q", at(100), serde_json::json!({}), at(100));
+        d.begin_accept("c1", "a", at(103)).unwrap();
+        d.accepted("c1", "a", at(103));
+        d.call_ended("c1", false, at(104));
+        let counts = d.figures("q", at(104)).unwrap().counts;
+        assert_eq!(
+            (
+                counts.answered,
+                counts.answered_within_sla,
+                counts.abandoned
+            ),
+            (0, 0, 1)
+        );
+        assert_eq!(d.agents["a"].state(at(104)), AgentState::Idle, "no wrap-up");
+        assert!(d.talk_s.get("q").is_none(), "no talk to learn from");
     }
 
     #[test]
@@ -1312,7 +1352,7 @@ mod tests {
         assert_eq!((figures.waiting, figures.counts.answered), (0, 1));
         assert_eq!(figures.counts.answered_within_sla, 1);
         // The call ends: wrap-up, then idle again, and last in line.
-        d.call_ended("c1", at(200));
+        d.call_ended("c1", true, at(200));
         assert_eq!(d.agents["b"].state(at(205)), AgentState::WrapUp);
         d.tick(at(210));
         assert_eq!(d.agents["b"].state(at(210)), AgentState::Idle);
@@ -1387,7 +1427,7 @@ mod tests {
     fn a_caller_who_hangs_up_while_waiting_is_abandoned() {
         let mut d = desk(vec![agent("a", 0, &[])], vec![queue("q", &[])]);
         d.enqueue("c1", "q", at(0), serde_json::json!({}), at(0));
-        d.call_ended("c1", at(4));
+        d.call_ended("c1", true, at(4));
         let figures = d.figures("q", at(4)).unwrap();
         assert_eq!((figures.waiting, figures.counts.abandoned), (0, 1));
         assert_eq!(d.agents["a"].state(at(4)), AgentState::Idle);

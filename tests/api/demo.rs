@@ -309,3 +309,50 @@ async fn the_demo_floor_is_healthy_at_its_default_size() {
     );
     assert!(figure("waiting") <= 10.0, "a bounded line: {queue}");
 }
+
+/// `switchboard demo --check-after`: after its traffic the board's answered, answer rate, average
+/// talk, abandoned in queue, every call one by one, and the ledger's debits against the calls'
+/// costs equal what the simulators really did — counted from their own records, not by the
+/// engine's functions. Twice on the same file: the second run is checked on its own calls, with
+/// the first run's money still adding up.
+#[test]
+fn the_board_equals_what_the_simulators_did_run_after_run() {
+    let dir = std::env::temp_dir().join(format!("sb_check_{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = dir.join("demo.db").to_string_lossy().into_owned();
+    for run in 1..=2 {
+        let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["demo", "--bind", "127.0.0.1:0", "--database", &database])
+            .args([
+                "--speed",
+                "20",
+                "--calls-per-minute",
+                "120",
+                "--extensions",
+                "12",
+            ])
+            .args(["--check-after", "15"])
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("run {run}: the last line is the report ({e}): {stdout}"));
+        assert_eq!(report["mismatches"], 0, "run {run}: {stdout}");
+        assert!(output.status.success(), "run {run}: {stdout}");
+        let figure = |name: &str| {
+            report["figures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["figure"] == name)
+                .unwrap()["truth"]
+                .clone()
+        };
+        assert!(
+            figure("calls").as_u64() > Some(50) && figure("answered").as_u64() > Some(20),
+            "run {run}: a floor's worth of calls: {stdout}"
+        );
+    }
+}
