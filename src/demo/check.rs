@@ -172,26 +172,17 @@ async fn differing_calls(
     floor: &Floor,
 ) -> Result<Vec<CallDiff>, String> {
     let mut board = std::collections::HashMap::new();
-    let mut cursor: Option<String> = None;
-    'pages: loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/calls?limit=1000&cursor={c}"),
-            None => "/api/v1/calls?limit=1000".to_owned(),
-        };
-        let page = api(client, base, token, "GET", &path, Value::Null).await?;
-        for call in page["items"].as_array().into_iter().flatten() {
-            if call["created_at"].as_str() < Some(floor.since.as_str()) {
-                break 'pages;
-            }
-            if let Some(id) = call["provider_call_id"].as_str() {
-                board.insert(id.to_owned(), call.clone());
-            }
+    // Newest first: the run's calls, then the earlier runs'.
+    each_item(client, base, token, "/api/v1/calls", |call| {
+        if call["created_at"].as_str() < Some(floor.since.as_str()) {
+            return false;
         }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
+        if let Some(id) = call["provider_call_id"].as_str() {
+            board.insert(id.to_owned(), call.clone());
         }
-    }
+        true
+    })
+    .await?;
     let mut diffs: Vec<CallDiff> = floor
         .truth
         .all()
@@ -245,26 +236,16 @@ async fn money(client: &reqwest::Client, base: &str, token: &str) -> Result<Vec<
     let all = api(client, base, token, "GET", "/api/v1/metrics", Value::Null).await?;
     let costs = all["cost"]["USD"].as_str().map_or(Some(0), micros);
     let mut debited = 0i64;
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/credits/ledger?limit=1000&cursor={c}"),
-            None => "/api/v1/credits/ledger?limit=1000".to_owned(),
-        };
-        let page = api(client, base, token, "GET", &path, Value::Null).await?;
-        for entry in page["items"].as_array().into_iter().flatten() {
-            if entry["call_id"].is_string() {
-                debited += entry["amount"]
-                    .as_str()
-                    .and_then(micros)
-                    .unwrap_or(i64::MIN / 2);
-            }
+    each_item(client, base, token, "/api/v1/credits/ledger", |entry| {
+        if entry["call_id"].is_string() {
+            debited += entry["amount"]
+                .as_str()
+                .and_then(micros)
+                .unwrap_or(i64::MIN / 2);
         }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
+        true
+    })
+    .await?;
     let costs = costs.unwrap_or(i64::MAX);
     Ok(vec![Compared {
         figure: "debits = costs (USD)",
@@ -272,6 +253,29 @@ async fn money(client: &reqwest::Client, base: &str, token: &str) -> Result<Vec<
         truth: json!(format_micros(costs)),
         ok: -debited == costs,
     }])
+}
+
+/// Reads a list page by page, handing each item to `take` until it answers false.
+async fn each_item(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    list: &str,
+    mut take: impl FnMut(&Value) -> bool,
+) -> Result<(), String> {
+    let mut path = format!("{list}?limit=1000");
+    loop {
+        let page = api(client, base, token, "GET", &path, Value::Null).await?;
+        for item in page["items"].as_array().into_iter().flatten() {
+            if !take(item) {
+                return Ok(());
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => path = format!("{list}?limit=1000&cursor={next}"),
+            None => return Ok(()),
+        }
+    }
 }
 
 /// `"-0.0123"` → -12300 millionths; None when it is not a decimal with at most 6 places.
