@@ -1320,7 +1320,7 @@ mod tests {
             (0, 0, 1)
         );
         assert_eq!(d.agents["a"].state(at(104)), AgentState::Idle, "no wrap-up");
-        assert!(d.talk_s.get("q").is_none(), "no talk to learn from");
+        assert!(!d.talk_s.contains_key("q"), "no talk to learn from");
     }
 
     #[test]

@@ -479,6 +479,9 @@ async fn twilio_calls(
     HttpResponse::Created().json(json!({"sid": sid, "status": "queued"}))
 }
 
+/// A call's callbacks, each with the wait before it.
+type Steps = Vec<(Duration, Vec<(String, String)>)>;
+
 /// What a played call really was, for the [`Truth`]: recorded once its last callback went out.
 struct Outcome {
     truth: Truth,
@@ -493,7 +496,7 @@ fn realistic(
     dice: &mut Dice,
     speed: f64,
     params: impl Fn(&str, usize) -> Vec<(String, String)>,
-) -> (Vec<(Duration, Vec<(String, String)>)>, bool, Duration) {
+) -> (Steps, bool, Duration) {
     let mut steps = vec![
         (dice.seconds(0, 1, speed), params("initiated", 0)),
         (dice.seconds(1, 3, speed), params("ringing", 1)),
@@ -646,7 +649,7 @@ fn play(
     shared: web::Data<Shared>,
     callback: String,
     token: String,
-    steps: Vec<(Duration, Vec<(String, String)>)>,
+    steps: Steps,
     bot: Option<(String, String, String)>,
     outcome: Option<Outcome>,
 ) {
