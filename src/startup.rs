@@ -126,7 +126,11 @@ impl Application {
         for id in &ids {
             let call = CallRef::Ours(org_id.clone(), CallId::from_stored(id.clone()));
             let actor = actors.calls.send(Route(call)).await?;
-            actor.send(ForceEnd { reason }).await??;
+            let end = ForceEnd {
+                reason,
+                trigger: "restart",
+            };
+            actor.send(end).await??;
         }
         Ok(ids.len())
     }

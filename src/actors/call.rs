@@ -90,6 +90,8 @@ pub struct Accepted {
 #[rtype(result = "Result<Accepted, AppError>")]
 pub struct ForceEnd {
     pub reason: &'static str,
+    /// Who ended it, for its timeline (`supervisor`, `pbx_resync`, …).
+    pub trigger: &'static str,
 }
 
 /// What a call actor talks to besides its registry.
@@ -758,7 +760,7 @@ impl Handler<ForceEnd> for CallActor {
         if self.call.status.is_final() {
             return Box::pin(actix::fut::ready(Ok(self.accepted(true))));
         }
-        let pending = self.end_by_engine(msg.reason, "supervisor");
+        let pending = self.end_by_engine(msg.reason, msg.trigger);
         self.arm_timer(ctx);
         Box::pin(
             pending

@@ -11,6 +11,7 @@ pub mod dialer;
 pub mod extension;
 pub mod org_hub;
 pub mod org_metrics;
+pub mod pbx_resync;
 pub mod prices;
 pub mod registry;
 

@@ -5,6 +5,7 @@ use super::{page, ApiOrg, AppState, PageQuery};
 use crate::actors::call::ForceEnd;
 use crate::actors::dialer::{Dial, Via};
 use crate::actors::extension::{change_extension, current_extension};
+use crate::actors::pbx_resync;
 use crate::actors::registry::{CallRef, Route};
 use crate::db::queries;
 use crate::domain::extension::{Extension, ExtensionChange};
@@ -143,6 +144,7 @@ pub async fn reset(
             match actor
                 .send(ForceEnd {
                     reason: "manual_reset",
+                    trigger: "supervisor",
                 })
                 .await
             {
@@ -163,4 +165,17 @@ pub async fn reset(
     }
     let ext = known_extension(&state, &org, &ext.number).await?;
     Ok(HttpResponse::Ok().json(ext.to_json()))
+}
+
+/// Asks the PBX's own API what is true now — its extensions and its live calls — and brings the
+/// board in line: calls the PBX no longer has end (`pbx_resync`), registrations and do-not-disturb
+/// follow the PBX, extensions leave calls they are no longer in. 502 `provider_error` when the
+/// PBX's API fails (nothing changes then).
+#[utoipa::path(post, path = "/api/v1/extensions/resync", tag = "extensions", responses((status = 200, description = "What changed: `calls_ended`, `extensions_changed`, `memberships_left`"), (status = 502, description = "The PBX's API failed; nothing changed")))]
+pub async fn resync(
+    ApiOrg(org): ApiOrg,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let done = pbx_resync::resync(&state.engine, &state.actors, &org.id).await?;
+    Ok(HttpResponse::Ok().json(done))
 }

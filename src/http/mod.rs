@@ -331,6 +331,7 @@ api_routes! {
     get "/contacts/{id}" => contacts::get_contact,
     patch "/contacts/{id}" => contacts::patch_contact,
     get "/extensions" => extensions::list_extensions,
+    post "/extensions/resync" => extensions::resync,
     put "/extensions/{number}" => extensions::put_extension,
     post "/extensions/{number}/dial" => extensions::dial,
     post "/extensions/{number}/reset" => extensions::reset,

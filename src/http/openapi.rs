@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
         contacts::create_contact, contacts::list_contacts, contacts::contact_by_phone,
         contacts::get_contact, contacts::patch_contact,
         extensions::list_extensions, extensions::put_extension, extensions::dial,
-        extensions::reset,
+        extensions::reset, extensions::resync,
         dnc::add, dnc::list, dnc::remove,
         org_metrics::org_metrics,
         billing::put_rates, billing::get_rates, billing::get_credits, billing::put_credits,

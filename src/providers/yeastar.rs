@@ -584,11 +584,26 @@ impl YeastarApi {
         access_token: Option<&str>,
         body: Value,
     ) -> Result<Value, DialError> {
+        self.send(http, path, access_token, ApiRequest::Post(body))
+            .await
+    }
+
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        access_token: Option<&str>,
+        request: ApiRequest,
+    ) -> Result<Value, DialError> {
         let url = format!(
             "{}/openapi/v1.0/{path}",
             self.api_base.trim_end_matches('/')
         );
-        let mut request = http.post(url).header("User-Agent", "OpenAPI").json(&body);
+        let mut request = match request {
+            ApiRequest::Post(body) => http.post(url).json(&body),
+            ApiRequest::Get(query) => http.get(url).query(&query),
+        }
+        .header("User-Agent", "OpenAPI");
         if let Some(token) = access_token {
             request = request.query(&[("access_token", token)]);
         }
@@ -679,7 +694,7 @@ impl YeastarApi {
         sessions: &PbxSessions,
         org: &str,
         path: &str,
-        body: Value,
+        request: ApiRequest,
     ) -> Result<Value, DialError> {
         let session = sessions
             .lock()
@@ -689,7 +704,7 @@ impl YeastarApi {
             .unwrap_or_default();
         let (token, session) = self.access_token(http, session).await;
         sessions.lock().unwrap().insert(org.to_owned(), session);
-        let answer = self.post(http, path, Some(&token?), body).await?;
+        let answer = self.send(http, path, Some(&token?), request).await?;
         if answer.get("errcode").and_then(Value::as_i64) == Some(0) {
             return Ok(answer);
         }
@@ -710,7 +725,7 @@ impl YeastarApi {
     ) -> Result<String, DialError> {
         let body = json!({"caller": caller, "callee": callee, "auto_answer": "no"});
         let answer = self
-            .call_api(http, sessions, org, "call/dial", body)
+            .call_api(http, sessions, org, "call/dial", ApiRequest::Post(body))
             .await?;
         answer
             .get("call_id")
@@ -731,9 +746,141 @@ impl YeastarApi {
         number: &str,
     ) -> Result<(), DialError> {
         let body = json!({"type": "blind", "channel_id": channel_id, "number": number});
-        self.call_api(http, sessions, org, "call/transfer", body)
+        self.call_api(http, sessions, org, "call/transfer", ApiRequest::Post(body))
             .await
             .map(|_| ())
+    }
+
+    /// What the PBX says is true now (providers.md §4.6): every extension from its extension list
+    /// (page by page) and every call it has, with its members.
+    pub async fn state(
+        &self,
+        http: &reqwest::Client,
+        sessions: &PbxSessions,
+        org: &str,
+    ) -> Result<PbxState, DialError> {
+        let mut extensions = Vec::new();
+        for page in 1.. {
+            let query = vec![
+                ("page".to_owned(), page.to_string()),
+                ("page_size".to_owned(), EXTENSION_PAGE.to_string()),
+            ];
+            let answer = self
+                .call_api(
+                    http,
+                    sessions,
+                    org,
+                    "extension/list",
+                    ApiRequest::Get(query),
+                )
+                .await?;
+            let listed = extension_list(&answer);
+            let total = answer["total_number"].as_u64().unwrap_or(0) as usize;
+            let last = listed.len() < EXTENSION_PAGE;
+            extensions.extend(listed);
+            if last || extensions.len() >= total {
+                break;
+            }
+        }
+        let answer = self
+            .call_api(
+                http,
+                sessions,
+                org,
+                "call/query",
+                ApiRequest::Get(Vec::new()),
+            )
+            .await?;
+        Ok(PbxState {
+            extensions,
+            calls: active_calls(&answer),
+        })
+    }
+}
+
+/// A request to the PBX's API: a JSON body, or a query string.
+enum ApiRequest {
+    Post(Value),
+    Get(Vec<(String, String)>),
+}
+
+/// Extensions asked for per page of the extension list.
+const EXTENSION_PAGE: usize = 100;
+
+/// An extension as the PBX's extension list has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PbxExtension {
+    pub number: String,
+    /// Some endpoint of it is online (SIP phone, Linkus desktop, mobile or web).
+    pub registered: bool,
+    /// Its presence is do-not-disturb.
+    pub dnd: bool,
+}
+
+/// What the PBX says is true now: its extensions and its live calls.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PbxState {
+    pub extensions: Vec<PbxExtension>,
+    /// Every call the PBX has, by its call id, with its members as a 30011 names them.
+    pub calls: Vec<(String, Vec<Member>)>,
+}
+
+/// The extensions of an `extension/list` answer: each `number`, online when any endpoint of its
+/// `online_status` (or of a `status_list` inside one) says `status` 1, and `presence_status`.
+pub fn extension_list(answer: &Value) -> Vec<PbxExtension> {
+    fn online(endpoint: &Value) -> bool {
+        endpoint["status"].as_i64() == Some(1)
+            || endpoint["status"].as_str() == Some("1")
+            || endpoint["status_list"]
+                .as_array()
+                .is_some_and(|list| list.iter().any(online))
+    }
+    let Some(items) = answer["data"].as_array() else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let number = match &item["number"] {
+                Value::String(n) => n.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            let registered = item["online_status"]
+                .as_object()
+                .is_some_and(|endpoints| endpoints.values().any(online));
+            let dnd = item["presence_status"]
+                .as_str()
+                .is_some_and(|p| p.eq_ignore_ascii_case("do_not_disturb"));
+            Some(PbxExtension {
+                number,
+                registered,
+                dnd,
+            })
+        })
+        .collect()
+}
+
+/// The calls of a `call/query` answer, each with its members (a call that cannot be read is
+/// left out: the resync then leaves the engine's view of it as it is).
+pub fn active_calls(answer: &Value) -> Vec<(String, Vec<Member>)> {
+    let Some(items) = answer["data"].as_array() else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let call = item.as_object()?;
+            let call_id = json_text(call, "call_id")?;
+            Some((call_id, members(call).ok()?))
+        })
+        .collect()
+}
+
+impl PbxState {
+    /// Whether the PBX has this call.
+    pub fn has_call(&self, call_id: &str) -> bool {
+        self.calls.iter().any(|(id, _)| id == call_id)
     }
 }
 
@@ -938,6 +1085,45 @@ mod tests {
             assert_eq!(m(word).membership(), Some(Membership::Busy), "{word}");
         }
         assert_eq!(m("BYE").membership(), None);
+    }
+
+    #[test]
+    fn the_pbx_state_is_read_from_its_extension_list_and_call_query() {
+        let list = json!({"errcode": 0, "total_number": 4, "data": [
+            {"id": 1, "number": "101", "presence_status": "available",
+             "online_status": {"sip_phone": {"status": 1}, "linkus_mobile": {"status": 0}}},
+            {"id": 2, "number": "102", "presence_status": "do_not_disturb",
+             "online_status": {"sip_phone": {"status": 0, "status_list": [{"status": 1}]}}},
+            {"id": 3, "number": 103, "presence_status": "available",
+             "online_status": {"sip_phone": {"status": 0}}},
+            {"id": 4, "presence_status": "available"}
+        ]});
+        let ext = |number: &str, registered, dnd| PbxExtension {
+            number: number.into(),
+            registered,
+            dnd,
+        };
+        assert_eq!(
+            extension_list(&list),
+            [
+                ext("101", true, false),
+                ext("102", true, true),
+                ext("103", false, false)
+            ]
+        );
+        let calls = json!({"errcode": 0, "data": [
+            {"call_id": "1700.1", "members": [
+                {"inbound": {"from": "0987", "to": "8035", "member_status": "ANSWERED"}},
+                {"extension": {"number": "101", "channel_id": "PJSIP/101-1", "member_status": "ANSWER"}}]},
+            {"members": []}
+        ]});
+        let state = PbxState {
+            extensions: Vec::new(),
+            calls: active_calls(&calls),
+        };
+        assert!(state.has_call("1700.1") && !state.has_call("1700.2"));
+        assert_eq!(state.calls[0].1.len(), 2);
+        assert!(extension_list(&json!({"errcode": 10003})).is_empty());
     }
 
     #[test]

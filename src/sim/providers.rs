@@ -68,6 +68,12 @@ pub struct Script {
     pub pbx_event_before_answer: Option<(String, String)>,
     /// Where [`TwilioPlay::Realistic`] records what really happened to each call it plays.
     pub truth: Option<Truth>,
+    /// What the PBX's state API answers (providers.md §4.6): its extension list's items and its
+    /// live calls (each `{"call_id", "members"}` as a 30011 has them).
+    pub pbx_extensions: Vec<Value>,
+    pub pbx_calls: Vec<Value>,
+    /// The PBX's state API answers this errcode instead (a PBX that fails).
+    pub pbx_state_error: Option<i64>,
 }
 
 impl Default for Script {
@@ -83,6 +89,9 @@ impl Default for Script {
             analytics: None,
             pbx_event_before_answer: None,
             truth: None,
+            pbx_extensions: Vec::new(),
+            pbx_calls: Vec::new(),
+            pbx_state_error: None,
         }
     }
 }
@@ -177,6 +186,8 @@ impl FakeProviders {
                 .route("/openapi/v1.0/{operation}", web::post().to(pbx_api))
                 .route("/openapi/v1.0/call/dial", web::post().to(pbx_dial))
                 .route("/openapi/v1.0/call/transfer", web::post().to(pbx_transfer))
+                .route("/openapi/v1.0/extension/list", web::get().to(pbx_state))
+                .route("/openapi/v1.0/call/query", web::get().to(pbx_state))
         })
         .workers(1)
         .bind("127.0.0.1:0")?;
@@ -786,6 +797,48 @@ async fn pbx_api(
     HttpResponse::Ok().json(json!({
         "errcode": 0, "errmsg": "SUCCESS", "access_token": "tok-1",
         "access_token_expire_time": 1800, "refresh_token": "r-1",
+    }))
+}
+
+/// The P-Series OpenAPI's state queries (providers.md §4.6): `extension/list` (paged by `page`
+/// and `page_size`) and `call/query`, from the script's `pbx_extensions` and `pbx_calls`.
+async fn pbx_state(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+    let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default();
+    let operation = if req.path().ends_with("extension/list") {
+        "extension_list"
+    } else {
+        "call_query"
+    };
+    shared.record("yeastar", operation, &req, json!(query));
+    let script = shared.script();
+    if query.get("access_token").map(String::as_str) != Some("tok-1") {
+        return HttpResponse::Ok().json(json!({"errcode": 10003, "errmsg": "TOKEN INVALID"}));
+    }
+    if let Some(errcode) = script.pbx_state_error {
+        return HttpResponse::Ok().json(json!({"errcode": errcode, "errmsg": "FAILED"}));
+    }
+    if operation == "call_query" {
+        return HttpResponse::Ok()
+            .json(json!({"errcode": 0, "errmsg": "SUCCESS", "data": script.pbx_calls}));
+    }
+    let number = |name: &str, default: usize| {
+        query
+            .get(name)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let (page, size) = (number("page", 1).max(1), number("page_size", 20).max(1));
+    let items: Vec<&Value> = script
+        .pbx_extensions
+        .iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "errcode": 0, "errmsg": "SUCCESS",
+        "total_number": script.pbx_extensions.len(), "data": items,
     }))
 }
 

@@ -1166,3 +1166,131 @@ async fn an_answer_shorter_than_a_second_is_still_an_answer() {
     let metrics = app.get("/api/v1/metrics", &org.api_token).await;
     assert_eq!(metrics["answered"], 1, "{metrics}");
 }
+
+/// An extension as the PBX's extension list has it.
+fn listed(number: &str, online: bool, presence: &str) -> Value {
+    json!({"id": 1, "number": number, "presence_status": presence,
+           "online_status": {"sip_phone": {"status": i32::from(online)}}})
+}
+
+/// The PBX's webhooks go quiet while 3 of 5 calls end and two extensions change (one unregisters,
+/// one turns on do-not-disturb). `POST /api/v1/extensions/resync` asks the PBX's own API what is
+/// true and the board equals the PBX: the ended calls are over (`pbx_resync` on their timeline)
+/// and their extensions free, the live ones still in call, the changed extensions as the PBX says.
+/// A PBX whose API fails changes nothing and says so.
+#[actix_web::test]
+async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
+    let app = spawn_app().await;
+    let (base, providers) = fake_pbx_api(false);
+    let org = pbx_org(&app, Some(&base)).await;
+    let numbers: Vec<String> = (101..=107).map(|n| n.to_string()).collect();
+    for number in &numbers {
+        let registered = json!({"extension": number, "status": "Registered"});
+        push(&app, &org, envelope(30007, registered)).await;
+    }
+    for n in 1..=5 {
+        let members = vec![inbound("ANSWERED"), ext(&format!("10{n}"), "ANSWER")];
+        push(&app, &org, call_state(&format!("2000.{n}"), members)).await;
+    }
+    let p = presence(&app, &org).await;
+    assert!(
+        (101..=105).all(|n| of(&p, &n.to_string()) == "incall"),
+        "{p:?}"
+    );
+
+    // The gap: calls 1–3 ended, 106 unregistered, 107 went do-not-disturb; no webhook said so.
+    let still = |n: u32| json!({"call_id": format!("2000.{n}"), "members": [inbound("ANSWERED"), ext(&format!("10{n}"), "ANSWER")]});
+    providers.script(|s| {
+        s.pbx_calls = vec![still(4), still(5)];
+        s.pbx_extensions = numbers
+            .iter()
+            .map(|n| match n.as_str() {
+                "106" => listed(n, false, "available"),
+                "107" => listed(n, true, "do_not_disturb"),
+                _ => listed(n, true, "available"),
+            })
+            .collect();
+        s.pbx_state_error = Some(10001);
+    });
+    let (status, body) = app
+        .request(
+            "POST",
+            "/api/v1/extensions/resync",
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (502, Some("provider_error")),
+        "{body}"
+    );
+    assert_eq!(
+        presence(&app, &org).await,
+        p,
+        "a failed resync changes nothing"
+    );
+
+    providers.script(|s| s.pbx_state_error = None);
+    let (status, done) = app
+        .request(
+            "POST",
+            "/api/v1/extensions/resync",
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        (&done["calls_ended"], &done["extensions_changed"]),
+        (&json!(3), &json!(2)),
+        "{done}"
+    );
+    let p = presence(&app, &org).await;
+    let words: Vec<&str> = numbers.iter().map(|n| of(&p, n)).collect();
+    assert_eq!(
+        words,
+        ["online", "online", "online", "incall", "incall", "offline", "dnd"],
+        "{p:?}"
+    );
+    let ended = call_of(&app, &org, "2000.1").await;
+    assert_eq!(ended["hangup_cause"], "pbx_resync", "{ended}");
+    assert!(
+        !ended["status"]
+            .as_str()
+            .is_some_and(|s| ["queued", "dialing", "ringing", "answered"].contains(&s)),
+        "{ended}"
+    );
+    assert_eq!(call_of(&app, &org, "2000.4").await["status"], "answered");
+    let timeline = app
+        .get(
+            &format!("/api/v1/calls/{}/events", ended["id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    let last = timeline["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&last["kind"], &last["data"]["trigger"]),
+        (&json!("reconciled"), &json!("pbx_resync")),
+        "{last}"
+    );
+
+    // Again: nothing left to change.
+    let (_, again) = app
+        .request(
+            "POST",
+            "/api/v1/extensions/resync",
+            Some(&org.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        again,
+        json!({"calls_ended": 0, "extensions_changed": 0, "memberships_left": 0})
+    );
+}
