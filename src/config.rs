@@ -90,6 +90,9 @@ pub struct Settings {
     /// `SWITCHBOARD_MAX_IN_FLIGHT_PER_ORG`: the same bound for one org, so that its flood leaves
     /// room for the others.
     pub max_in_flight_per_org: usize,
+    /// `SWITCHBOARD_PBX_RESYNC_S` (default 60): a PBX silent this long while the engine believes
+    /// calls or busy extensions on it are live is asked what is true (at most once per period).
+    pub pbx_resync: Duration,
 }
 
 impl Default for Settings {
@@ -115,6 +118,7 @@ impl Default for Settings {
             max_in_flight_per_org: 512,
             retention: Some(Duration::from_secs(30 * 86_400)),
             prune_every: Duration::from_secs(600),
+            pbx_resync: Duration::from_secs(60),
         }
     }
 }
@@ -190,6 +194,7 @@ impl Settings {
             ),
             max_in_flight: number("SWITCHBOARD_MAX_IN_FLIGHT", 2048)? as usize,
             max_in_flight_per_org: number("SWITCHBOARD_MAX_IN_FLIGHT_PER_ORG", 512)? as usize,
+            pbx_resync: secs("SWITCHBOARD_PBX_RESYNC_S", defaults.pbx_resync)?,
             retention: match lookup("SWITCHBOARD_RETENTION_DAYS") {
                 None => defaults.retention,
                 Some(days) => match days.trim().parse::<u64>() {

@@ -3,6 +3,7 @@
 
 use crate::actors::call::ForceEnd;
 use crate::actors::campaign::RouteCampaign;
+use crate::actors::pbx_resync::Due;
 use crate::actors::registry::{CallRef, Recover, Route};
 use crate::actors::{Actors, Fanout};
 use crate::config::Settings;
@@ -195,6 +196,15 @@ async fn recover_once(state: &AppState) -> Result<(usize, usize, usize), AppErro
             .await?;
         let Some(last) = last else { break };
         unfinished += page.len();
+        // What the engine believes live on a PBX may have ended while it was down: ask the PBX.
+        let pbx_orgs: HashSet<OrgId> = page
+            .iter()
+            .filter(|(call, _)| call.provider == crate::providers::Provider::Yeastar.as_str())
+            .map(|(call, _)| call.org_id.clone())
+            .collect();
+        for org_id in pbx_orgs {
+            actors.pbx_watch.do_send(Due(org_id));
+        }
         started += actors.calls.send(Recover(page)).await?;
         after = Some(last);
     }

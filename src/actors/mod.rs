@@ -42,6 +42,10 @@ pub struct Actors {
     pub dialer: Dialer,
     /// Dials the callbacks agents schedule.
     pub callbacks: Addr<callbacks::CallbackScheduler>,
+    /// Resyncs a silent PBX.
+    pub pbx_watch: Addr<pbx_resync::PbxWatch>,
+    /// What an on-demand resync talks to.
+    pub resync: pbx_resync::ResyncDeps,
 }
 
 /// The actors the writer publishes to: started before the writer (and so before the engine),
@@ -128,7 +132,14 @@ impl Actors {
             desks.clone(),
         ));
         let dialer = Dialer::new(engine.clone(), calls.clone(), extensions.clone());
+        let resync = pbx_resync::ResyncDeps {
+            engine: engine.clone(),
+            calls: calls.clone(),
+            extensions: extensions.clone(),
+        };
         Actors {
+            pbx_watch: pbx_resync::PbxWatch::new(resync.clone()).start(),
+            resync,
             callbacks: callbacks::CallbackScheduler::new(engine, dialer.clone(), campaigns.clone())
                 .start(),
             dialer,

@@ -8,8 +8,9 @@
 
 use super::call::ForceEnd;
 use super::extension::change_extension;
+use super::extension::ExtensionRegistry;
+use super::registry::CallRegistry;
 use super::registry::{CallRef, Route};
-use super::Actors;
 use crate::db::queries;
 use crate::domain::extension::{Extension, ExtensionChange};
 use crate::domain::ids::{CallId, OrgId};
@@ -17,8 +18,11 @@ use crate::engine::Engine;
 use crate::error::{AppError, Code};
 use crate::providers::yeastar::{PbxState, YeastarApi};
 use crate::providers::Provider;
+use actix::prelude::*;
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// What a resync changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -34,12 +38,17 @@ pub struct Resynced {
 /// The hang-up cause of a call a resync ended.
 pub const RESYNC_REASON: &str = "pbx_resync";
 
+/// What a resync talks to.
+#[derive(Clone)]
+pub struct ResyncDeps {
+    pub engine: Arc<Engine>,
+    pub calls: Addr<CallRegistry>,
+    pub extensions: Addr<ExtensionRegistry>,
+}
+
 /// Asks the org's PBX what is true and brings the engine's view in line with it.
-pub async fn resync(
-    engine: &Engine,
-    actors: &Actors,
-    org_id: &OrgId,
-) -> Result<Resynced, AppError> {
+pub async fn resync(deps: &ResyncDeps, org_id: &OrgId) -> Result<Resynced, AppError> {
+    let engine = &deps.engine;
     let credentials = engine
         .orgs
         .required_credentials(org_id, Provider::Yeastar)
@@ -73,7 +82,7 @@ pub async fn resync(
         let Some(id) = CallId::parse(&call.id) else {
             continue;
         };
-        let actor = actors
+        let actor = deps
             .calls
             .send(Route(CallRef::Ours(org_id.clone(), id)))
             .await?;
@@ -99,7 +108,7 @@ pub async fn resync(
             } else {
                 done.extensions_changed += 1;
             }
-            change_extension(&actors.extensions, org_id, &ext.number, change, None).await?;
+            change_extension(&deps.extensions, org_id, &ext.number, change, None).await?;
         }
     }
     tracing::info!(org_id = %org_id, ?done, "presence resynced with the PBX");
@@ -135,4 +144,130 @@ fn differences(ext: &Extension, pbx: &PbxState, live: &HashSet<String>) -> Vec<E
         }
     }
     changes
+}
+
+/// Watches every org's PBX for silence: each yeastar webhook is [`Heard`]; a PBX silent for
+/// `SWITCHBOARD_PBX_RESYNC_S` while the engine believes calls or busy extensions on it are live is
+/// resynced, at most once per period per org. After a restart every org with live PBX calls is
+/// due at once ([`Due`]).
+pub struct PbxWatch {
+    deps: ResyncDeps,
+    period: Duration,
+    /// When each org's PBX was last heard from (or last looked at).
+    heard: HashMap<OrgId, Instant>,
+    /// Orgs with a resync under way.
+    running: HashSet<OrgId>,
+}
+
+/// A webhook from the org's PBX arrived.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Heard(pub OrgId);
+
+/// The org's view of its PBX may be stale (after a restart): look at it at once.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Due(pub OrgId);
+
+/// A look at the org's PBX finished (either way).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Finished(OrgId);
+
+impl PbxWatch {
+    pub fn new(deps: ResyncDeps) -> Self {
+        let period = deps.engine.settings.pbx_resync.max(Duration::from_secs(1));
+        PbxWatch {
+            deps,
+            period,
+            heard: HashMap::new(),
+            running: HashSet::new(),
+        }
+    }
+
+    /// Every org silent for a period: resynced if it believes anything live on its PBX.
+    fn look(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let period = self.period;
+        let silent: Vec<OrgId> = self
+            .heard
+            .iter()
+            .filter(|(org, at)| now.duration_since(**at) >= period && !self.running.contains(*org))
+            .map(|(org, _)| org.clone())
+            .collect();
+        for org_id in silent {
+            // The next look at this org is a period from now, whatever this one finds.
+            self.heard.insert(org_id.clone(), now);
+            self.running.insert(org_id.clone());
+            let (deps, me) = (self.deps.clone(), ctx.address());
+            actix::spawn(async move {
+                match believes_live(&deps, &org_id).await {
+                    Ok(true) => {
+                        if let Err(error) = resync(&deps, &org_id).await {
+                            tracing::warn!(%error, org_id = %org_id, "the PBX could not be resynced; its state is left as it is");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(%error, "a PBX's silence could not be checked"),
+                }
+                me.do_send(Finished(org_id));
+            });
+        }
+    }
+}
+
+/// Whether the engine believes a call or a busy extension is live on the org's PBX.
+async fn believes_live(deps: &ResyncDeps, org_id: &OrgId) -> Result<bool, AppError> {
+    let org = org_id.to_string();
+    deps.engine
+        .read(move |conn| {
+            let calls = queries::live_calls(conn, &org)?;
+            if calls
+                .iter()
+                .any(|c| c.provider == Provider::Yeastar.as_str())
+            {
+                return Ok(true);
+            }
+            let busy = queries::extensions_by_presence(conn, &org)?;
+            Ok(busy
+                .iter()
+                .any(|(presence, n)| *n > 0 && (presence == "ringing" || presence == "incall")))
+        })
+        .await
+}
+
+impl Actor for PbxWatch {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let every = (self.period / 4).max(Duration::from_millis(250));
+        ctx.run_interval(every, |act, ctx| act.look(ctx));
+    }
+}
+
+impl Handler<Heard> for PbxWatch {
+    type Result = ();
+
+    fn handle(&mut self, msg: Heard, _: &mut Context<Self>) {
+        self.heard.insert(msg.0, Instant::now());
+    }
+}
+
+impl Handler<Due> for PbxWatch {
+    type Result = ();
+
+    fn handle(&mut self, msg: Due, _: &mut Context<Self>) {
+        let long_ago = Instant::now()
+            .checked_sub(self.period)
+            .unwrap_or_else(Instant::now);
+        self.heard.insert(msg.0, long_ago);
+    }
+}
+
+impl Handler<Finished> for PbxWatch {
+    type Result = ();
+
+    fn handle(&mut self, msg: Finished, _: &mut Context<Self>) {
+        self.running.remove(&msg.0);
+    }
 }

@@ -434,6 +434,7 @@ async fn start_traffic(
         },
         lost_cdr: 0.05,
         truth: Some(truth.clone()),
+        api: Some(providers.clone()),
     };
     for (i, number) in pbx.numbers().iter().enumerate() {
         let name = format!(

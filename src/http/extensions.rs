@@ -176,6 +176,6 @@ pub async fn resync(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let done = pbx_resync::resync(&state.engine, &state.actors, &org.id).await?;
+    let done = pbx_resync::resync(&state.actors.resync, &org.id).await?;
     Ok(HttpResponse::Ok().json(done))
 }

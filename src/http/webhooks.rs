@@ -8,6 +8,7 @@ use super::{page, ApiOrg, AppState, PageQuery};
 use crate::actors::call::{Accepted, ProviderEvent};
 use crate::actors::desk::QueueFor;
 use crate::actors::extension::change_extension;
+use crate::actors::pbx_resync::Heard;
 use crate::actors::registry::{deliver, CallKey, CallRef};
 use crate::db::models::InboxRow;
 use crate::db::queries;
@@ -510,6 +511,7 @@ pub async fn yeastar(
     })
     .await?;
     let _permit = state.engine.admission.admit(&org.id)?;
+    state.actors.pbx_watch.do_send(Heard(org.id.clone()));
     let (_sn, event) = yeastar::parse(&body).map_err(malformed)?;
     let dedupe_key = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
     let data: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);

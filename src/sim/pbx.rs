@@ -5,6 +5,7 @@
 //! repair it) and a caller reaches a busy extension.
 
 use super::dice::Dice;
+use super::providers::FakeProviders;
 use super::truth::{Line, Truth};
 use crate::providers::yeastar;
 use serde_json::{json, Value};
@@ -14,7 +15,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 /// What the simulated PBX does.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PbxSim {
     /// `…/webhooks/yeastar/{org_id}` of the engine.
     pub webhook_url: String,
@@ -31,6 +32,9 @@ pub struct PbxSim {
     pub lost_cdr: f64,
     /// Where each call's real outcome is recorded; new calls start only while it is open.
     pub truth: Option<Truth>,
+    /// The stand-in whose PBX state API (extension list, call query) answers what this PBX
+    /// really has — also what its lost webhooks did not say.
+    pub api: Option<FakeProviders>,
 }
 
 impl PbxSim {
@@ -59,6 +63,7 @@ impl PbxSim {
             } else {
                 "Registered"
             };
+            pbx.registered(number, status == "Registered");
             pbx.send(30007, json!({"extension": number, "status": status}))
                 .await;
         }
@@ -173,8 +178,10 @@ impl Pbx {
                         caller.member("ANSWERED"),
                         Side::Extension(busy.clone()).member("RING"),
                     ];
+                    self.mirror(&id, Some(&members));
                     self.send(30011, json!({"call_id": id, "members": members}))
                         .await;
+                    self.mirror(&id, None);
                     self.send(
                         30015,
                         json!({"call_id": id, "reason": "486 User Busy",
@@ -229,12 +236,15 @@ impl Pbx {
         self.busy.borrow_mut().extend(exts.iter().cloned());
         self.began(&id);
         let started = chrono::Utc::now();
-        let snapshot = |a: &str, b: &str| json!({"call_id": id, "members": [caller.member(a), callee.member(b)]});
+        let members = |a: &str, b: &str| vec![caller.member(a), callee.member(b)];
+        let snapshot = |a: &str, b: &str| json!({"call_id": id, "members": members(a, b)});
+        self.mirror(&id, Some(&members("ALERT", "RING")));
         self.send(30011, snapshot("ALERT", "RING")).await;
         let ring = dice.seconds(3, 15, speed);
         actix_web::rt::time::sleep(ring).await;
         let answered = dice.chance(0.8);
         let talk = if answered {
+            self.mirror(&id, Some(&members("ANSWERED", "ANSWER")));
             self.send(30011, snapshot("ANSWERED", "ANSWER")).await;
             let talk = dice.seconds(8, 60, speed);
             actix_web::rt::time::sleep(talk).await;
@@ -247,6 +257,8 @@ impl Pbx {
         for ext in &exts {
             self.busy.borrow_mut().remove(ext);
         }
+        // The PBX knows the call ended, whether or not its webhooks say so.
+        self.mirror(&id, None);
         if lost_bye {
             self.ended(&id, answered, talk);
             return;
@@ -272,6 +284,31 @@ impl Pbx {
         )
         .await;
         self.ended(&id, answered, talk);
+    }
+
+    /// Keeps the state API's view of a call: its members while it lasts, gone once it ended.
+    fn mirror(&self, id: &str, members: Option<&[Value]>) {
+        let Some(api) = &self.sim.api else { return };
+        api.script(|script| {
+            script.pbx_calls.retain(|call| call["call_id"] != id);
+            if let Some(members) = members {
+                script
+                    .pbx_calls
+                    .push(json!({"call_id": id, "members": members}));
+            }
+        });
+    }
+
+    /// Keeps the state API's view of an extension's registration.
+    fn registered(&self, number: &str, online: bool) {
+        let Some(api) = &self.sim.api else { return };
+        api.script(|script| {
+            script.pbx_extensions.retain(|e| e["number"] != number);
+            script.pbx_extensions.push(json!({
+                "number": number, "presence_status": "available",
+                "online_status": {"sip_phone": {"status": i32::from(online)}},
+            }));
+        });
     }
 
     fn began(&self, id: &str) {

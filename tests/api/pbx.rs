@@ -82,7 +82,9 @@ async fn presence(
     app: &TestApp,
     org: &TestOrg,
 ) -> std::collections::BTreeMap<String, (String, usize)> {
-    let list = app.get("/api/v1/extensions", &org.api_token).await;
+    let list = app
+        .get("/api/v1/extensions?limit=1000", &org.api_token)
+        .await;
     list["items"]
         .as_array()
         .unwrap()
@@ -1293,4 +1295,64 @@ async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
         again,
         json!({"calls_ended": 0, "extensions_changed": 0, "memberships_left": 0})
     );
+}
+
+/// The done-when of issue 28's resync, time-scaled: the PBX's webhooks stop while 50 of 60 calls
+/// end and 10 extensions turn on do-not-disturb. With `SWITCHBOARD_PBX_RESYNC_S` = 2, within
+/// 2 + 5 s of the last webhook the board equals the PBX, with no request from anyone.
+#[actix_web::test]
+async fn a_silent_pbx_is_resynced_by_itself_within_its_period() {
+    let mut settings = test_settings();
+    settings.pbx_resync = std::time::Duration::from_secs(2);
+    let app = spawn_app_with(settings).await;
+    let (base, providers) = fake_pbx_api(false);
+    let org = pbx_org(&app, Some(&base)).await;
+    let numbers: Vec<String> = (101..=160).map(|n| n.to_string()).collect();
+    for number in &numbers {
+        let registered = json!({"extension": number, "status": "Registered"});
+        push(&app, &org, envelope(30007, registered)).await;
+    }
+    let member = |n: usize| vec![inbound("ANSWERED"), ext(&numbers[n], "ANSWER")];
+    for n in 0..60 {
+        push(&app, &org, call_state(&format!("3000.{n}"), member(n))).await;
+    }
+    providers.script(|s| {
+        s.pbx_calls = (50..60)
+            .map(|n| json!({"call_id": format!("3000.{n}"), "members": member(n)}))
+            .collect();
+        s.pbx_extensions = numbers
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                listed(
+                    n,
+                    true,
+                    if i < 10 {
+                        "do_not_disturb"
+                    } else {
+                        "available"
+                    },
+                )
+            })
+            .collect();
+    });
+    let silent = std::time::Instant::now();
+    let expected: Vec<&str> = (0..60)
+        .map(|i| match i {
+            0..10 => "dnd",
+            10..50 => "online",
+            _ => "incall",
+        })
+        .collect();
+    until("the board equals the PBX", async || {
+        let p = presence(&app, &org).await;
+        let words: Vec<&str> = numbers.iter().map(|n| of(&p, n)).collect();
+        (words == expected).then_some(())
+    })
+    .await;
+    let took = silent.elapsed();
+    eprintln!("a silent PBX resynced {took:?} after its last webhook");
+    assert!(took < std::time::Duration::from_secs(7), "{took:?}");
+    let metrics = app.get("/api/v1/metrics", &org.api_token).await;
+    assert_eq!(metrics["live_calls"], 10, "{metrics}");
 }
