@@ -96,7 +96,7 @@ impl Handler<ChangeExtension> for ExtensionActor {
             events.push(NewEvent {
                 event_type: EventType::ExtensionUpdated,
                 subject: next.number.clone(),
-                data: next.to_json(),
+                data: next.to_json(now),
             });
         }
         // Even with nothing to write this waits its turn, so the answer never precedes an earlier

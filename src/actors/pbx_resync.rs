@@ -33,6 +33,8 @@ pub struct Resynced {
     pub extensions_changed: usize,
     /// Calls extensions were taken out of (the PBX did not show them in those calls).
     pub memberships_left: usize,
+    /// Extensions the PBX listed as the engine had them (their `confirmed_at` moves).
+    pub extensions_confirmed: usize,
 }
 
 /// The hang-up cause of a call a resync ended.
@@ -103,10 +105,10 @@ pub async fn resync(deps: &ResyncDeps, org_id: &OrgId) -> Result<Resynced, AppEr
             }
         };
         for change in differences(&ext, &pbx, &live_ids(&live, &ended)) {
-            if matches!(change, ExtensionChange::Left { .. }) {
-                done.memberships_left += 1;
-            } else {
-                done.extensions_changed += 1;
+            match change {
+                ExtensionChange::Left { .. } => done.memberships_left += 1,
+                ExtensionChange::Confirmed => done.extensions_confirmed += 1,
+                _ => done.extensions_changed += 1,
             }
             change_extension(&deps.extensions, org_id, &ext.number, change, None).await?;
         }
@@ -124,7 +126,7 @@ fn live_ids(live: &[crate::db::models::CallRow], ended: &HashSet<String>) -> Has
 }
 
 /// What must change for the extension to be as the PBX says: its registration, its
-/// do-not-disturb, and the calls it is still a member of that are no longer live (ended by this
+/// do-not-disturb (or, when both agree, a confirmation of them), and the calls it is still a member of that are no longer live (ended by this
 /// resync, or long over with the leave lost).
 fn differences(ext: &Extension, pbx: &PbxState, live: &HashSet<String>) -> Vec<ExtensionChange> {
     let mut changes = Vec::new();
@@ -134,6 +136,9 @@ fn differences(ext: &Extension, pbx: &PbxState, live: &HashSet<String>) -> Vec<E
         }
         if on_pbx.dnd != ext.dnd {
             changes.push(ExtensionChange::DoNotDisturb(on_pbx.dnd));
+        }
+        if changes.is_empty() {
+            changes.push(ExtensionChange::Confirmed);
         }
     }
     for call_id in ext.calls.keys() {

@@ -266,6 +266,8 @@ pub struct ExtensionRow {
     pub left_calls: String,
     pub since: String,
     pub updated_at: String,
+    /// When the PBX last confirmed its state.
+    pub confirmed_at: Option<String>,
 }
 
 impl ExtensionRow {
@@ -281,6 +283,7 @@ impl ExtensionRow {
             left_calls: serde_json::to_string(&ext.left).unwrap_or_else(|_| "[]".into()),
             since: to_text(ext.since),
             updated_at: to_text(now),
+            confirmed_at: ext.confirmed_at.map(to_text),
         }
     }
 }
@@ -295,6 +298,7 @@ impl TryFrom<ExtensionRow> for Extension {
             calls: serde_json::from_str(&row.calls).unwrap_or_default(),
             left: serde_json::from_str(&row.left_calls).unwrap_or_default(),
             since: time(&row.since)?,
+            confirmed_at: row.confirmed_at.as_deref().map(time).transpose()?,
             number: row.number,
             name: row.name,
             registered: row.registered,

@@ -90,6 +90,7 @@ diesel::table! {
         left_calls -> Text,
         since -> Text,
         updated_at -> Text,
+        confirmed_at -> Nullable<Text>,
     }
 }
 

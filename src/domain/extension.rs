@@ -67,7 +67,13 @@ pub struct Extension {
     pub presence: Presence,
     /// When the presence last changed.
     pub since: DateTime<Utc>,
+    /// When the PBX last confirmed its state: a webhook about it, or a resync (None: never).
+    pub confirmed_at: Option<DateTime<Utc>>,
 }
+
+/// A confirmation this much newer than the last one stored is written and announced (a quieter
+/// one is kept in memory only): the board's age of a state is never off by more.
+pub const CONFIRMED_EVERY: chrono::Duration = chrono::Duration::seconds(10);
 
 /// A fact about an extension.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +93,8 @@ pub enum ExtensionChange {
     DoNotDisturb(bool),
     /// Evidence it is online (30008 extension call status).
     Seen,
+    /// The PBX's API confirmed its state as it is (a resync that found nothing to change).
+    Confirmed,
     Rename(Option<String>),
 }
 
@@ -102,6 +110,7 @@ impl Extension {
             left: VecDeque::new(),
             presence: Presence::Offline,
             since: now,
+            confirmed_at: None,
         }
     }
 
@@ -126,7 +135,9 @@ impl Extension {
     }
 
     /// The contract's extension object.
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The contract's object, with how old its state is at `now` (`state_age_s`: since the PBX
+    /// last confirmed it; null when it never has).
+    pub fn to_json(&self, now: DateTime<Utc>) -> serde_json::Value {
         serde_json::json!({
             "number": self.number,
             "name": self.name,
@@ -135,6 +146,8 @@ impl Extension {
             "registered": self.registered,
             "dnd": self.dnd,
             "since": self.since,
+            "confirmed_at": self.confirmed_at,
+            "state_age_s": self.confirmed_at.map(|at| (now - at).num_seconds().max(0)),
         })
     }
 }
@@ -165,17 +178,36 @@ pub fn apply(ext: &Extension, change: &ExtensionChange, now: DateTime<Utc>) -> (
         ExtensionChange::Registration(registered) => next.registered = *registered,
         ExtensionChange::DoNotDisturb(dnd) => next.dnd = *dnd,
         ExtensionChange::Seen => next.registered = true,
+        ExtensionChange::Confirmed => {}
         ExtensionChange::Rename(name) => next.name.clone_from(name),
+    }
+    // What the PBX says about the extension confirms it; the engine's own closes and a
+    // supervisor's rename do not.
+    if !matches!(
+        change,
+        ExtensionChange::Left { .. } | ExtensionChange::Rename(_)
+    ) {
+        next.confirmed_at = Some(now);
     }
     next.presence = next.derived_presence();
     if next.presence != ext.presence {
         next.since = now;
     }
+    let reconfirmed = match (ext.confirmed_at, next.confirmed_at) {
+        (None, Some(_)) => true,
+        (Some(before), Some(after)) => after - before >= CONFIRMED_EVERY,
+        _ => false,
+    };
     let visible = next.presence != ext.presence
         || next.calls != ext.calls
         || next.name != ext.name
         || next.registered != ext.registered
-        || next.dnd != ext.dnd;
+        || next.dnd != ext.dnd
+        || reconfirmed;
+    if !visible {
+        // Kept as it was stored: what the board shows and what a restart reads agree.
+        next.confirmed_at = ext.confirmed_at;
+    }
     (next, visible)
 }
 
@@ -270,7 +302,25 @@ mod tests {
     fn since_moves_only_with_presence() {
         let ext = run(&[Presence::Online].map(|_| ExtensionChange::Registration(true)));
         assert_eq!(ext.since, t(1));
-        let (same, visible) = apply(&ext, &ExtensionChange::Seen, t(50));
+        let (same, visible) = apply(&ext, &ExtensionChange::Seen, t(5));
         assert_eq!((same.since, visible), (t(1), false));
+        assert_eq!(
+            same.confirmed_at,
+            Some(t(1)),
+            "a confirmation within 10 s is not stored"
+        );
+        let (same, visible) = apply(&ext, &ExtensionChange::Confirmed, t(50));
+        assert_eq!(
+            (same.since, visible),
+            (t(1), true),
+            "a newer confirmation is announced"
+        );
+        assert_eq!(same.confirmed_at, Some(t(50)));
+        let (left, _) = apply(&same, &left("c9"), t(90));
+        assert_eq!(
+            left.confirmed_at,
+            Some(t(50)),
+            "the engine's own close confirms nothing"
+        );
     }
 }

@@ -13,6 +13,7 @@ use crate::domain::ids::CallId;
 use crate::engine::orgs::Org;
 use crate::error::{AppError, Code};
 use actix_web::{web, HttpResponse};
+use chrono::Utc;
 use serde::Deserialize;
 
 /// Extension numbers as PBXs write them: 1 to 32 of digits, letters, `*`, `#`, `+`, `-`, `_`.
@@ -54,7 +55,7 @@ pub async fn list_extensions(
         extensions,
         limit,
         |e| e.number.clone(),
-        Extension::to_json,
+        |e| e.to_json(Utc::now()),
     ))
 }
 
@@ -85,7 +86,7 @@ pub async fn put_extension(
         None,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(ext.to_json()))
+    Ok(HttpResponse::Ok().json(ext.to_json(Utc::now())))
 }
 
 async fn known_extension(state: &AppState, org: &Org, number: &str) -> Result<Extension, AppError> {
@@ -164,7 +165,7 @@ pub async fn reset(
         }
     }
     let ext = known_extension(&state, &org, &ext.number).await?;
-    Ok(HttpResponse::Ok().json(ext.to_json()))
+    Ok(HttpResponse::Ok().json(ext.to_json(Utc::now())))
 }
 
 /// Asks the PBX's own API what is true now — its extensions and its live calls — and brings the

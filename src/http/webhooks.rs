@@ -749,8 +749,9 @@ async fn yeastar_extension_event(
         Some(inbox),
     )
     .await?;
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "status": "accepted", "extension": ext.to_json() })))
+    Ok(HttpResponse::Ok().json(
+        serde_json::json!({ "status": "accepted", "extension": ext.to_json(chrono::Utc::now()) }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1293,8 +1293,15 @@ async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
         .await;
     assert_eq!(
         again,
-        json!({"calls_ended": 0, "extensions_changed": 0, "memberships_left": 0})
+        json!({"calls_ended": 0, "extensions_changed": 0, "memberships_left": 0,
+               "extensions_confirmed": 7})
     );
+    // Every extension says how fresh its state is: the PBX's API confirmed it just now.
+    let list = app.get("/api/v1/extensions", &org.api_token).await;
+    for e in list["items"].as_array().unwrap() {
+        assert!(e["confirmed_at"].is_string(), "{e}");
+        assert!(e["state_age_s"].as_i64().is_some_and(|age| age <= 2), "{e}");
+    }
 }
 
 /// The done-when of issue 28's resync, time-scaled: the PBX's webhooks stop while 50 of 60 calls

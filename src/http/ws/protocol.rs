@@ -49,7 +49,7 @@ pub fn opening(
         .into_iter()
         .map(|row| {
             Extension::try_from(row)
-                .map(|e| e.to_json())
+                .map(|e| e.to_json(chrono::Utc::now()))
                 .map_err(AppError::internal)
         })
         .collect::<Result<Vec<_>, _>>()?;
