@@ -27,6 +27,8 @@ const state = {
   codes: [],               // the org's disposition codes
   disposed: new Set(),     // calls whose disposition form this agent has seen
   metrics: null,
+  // A ringing or in-call card the PBX has not confirmed for this long is shown as stale.
+  staleAfterS: null,
   openCampaign: null,
   // What the next frame redraws.
   dirty: { ext: new Set(), calls: new Set(), campaigns: false, metrics: false, board: false, desk: false, incoming: false },
@@ -199,6 +201,7 @@ function receive(event) {
 function applySnapshot(event) {
   state.seq = event.seq;
   const data = event.data || {};
+  state.staleAfterS = data.stale_after_s ?? null;
   state.extensions = new Map((data.extensions || []).map((e) => [e.number, e]));
   for (const call of data.calls || []) putCall(call);
   state.campaigns = new Map((data.campaigns || []).map((c) => [c.id, c]));
@@ -347,6 +350,8 @@ function fillCard(card, ext) {
   card.querySelector('.name').textContent = ext.name || (state.role === 'viewer' ? '' : 'add a name');
   card.querySelector('.state').textContent = PRESENCE_TEXT[ext.presence] || ext.presence;
   card.dataset.since = ext.since || '';
+  card.dataset.confirmed = ext.confirmed_at || '';
+  card.dataset.live = ext.presence === 'ringing' || ext.presence === 'incall' ? 'yes' : '';
   const call = currentCall(ext);
   card.dataset.callStart = call ? (call.answered_at || call.ringing_at || call.created_at) : '';
   card.dataset.party = call ? otherParty(call, ext.number) : '';
@@ -378,6 +383,12 @@ function ago(iso, now) {
 
 function tickCard(card, now) {
   card.querySelector('.since').textContent = card.dataset.since ? `for ${ago(card.dataset.since, now)}` : '';
+  // A call the PBX has not spoken of for a while may have ended unheard: the card says so.
+  const { confirmed, live } = card.dataset;
+  const age = confirmed ? (now - Date.parse(confirmed)) / 1000 : Infinity;
+  const stale = Boolean(live) && state.staleAfterS !== null && age > state.staleAfterS;
+  card.classList.toggle('stale', stale);
+  card.title = stale ? (confirmed ? `not confirmed by the PBX for ${ago(confirmed, now)}` : 'never confirmed by the PBX') : '';
   const { party, callStart } = card.dataset;
   card.querySelector('.party').textContent = party ? (callStart ? `${party} · ${ago(callStart, now)}` : party) : '';
 }

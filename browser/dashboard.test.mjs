@@ -13,7 +13,8 @@ import { browser, ext, fakeTwilio, inbound, makeOrg, pbx, startEngine, topUp, tw
 let engine;
 let chrome;
 before(async () => {
-  engine = await startEngine();
+  // A silent PBX is resynced after 6 s; a live card unconfirmed for 12 s looks stale.
+  engine = await startEngine({ SWITCHBOARD_PBX_RESYNC_S: '6' });
   chrome = await browser();
 });
 after(async () => {
@@ -359,4 +360,26 @@ test('an agent takes a queued call from its own page and disposes of it; the wal
   await supervisor.close();
   await desk.close();
   stand_in.close();
+});
+
+test('a call the PBX has not confirmed for two resync periods looks stale until the PBX speaks again', async () => {
+  const org = await makeOrg(engine.base, 'Browser stale');
+  await pbx(engine.base, org, 30007, { extension: '601', status: 'Registered' });
+  const page = await chrome.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(`${engine.base}/#token=${org.token}`);
+  await page.waitForSelector('#link.up');
+  const card = page.locator('.ext[data-number="601"]');
+  await pbx(engine.base, org, 30011, { call_id: '960.1', members: [inbound('09876560001', 'ANSWERED'), ext('601', 'ANSWER')] });
+  await until(async () => (await card.locator('.state').textContent()) === 'in call', 'in call');
+  assert.doesNotMatch(await card.getAttribute('class'), /\bstale\b/, 'fresh at first');
+  // The PBX goes quiet (its API is not configured, so no resync can confirm it either).
+  await until(async () => /\bstale\b/.test(await card.getAttribute('class')), 'the card looks stale', 20000);
+  assert.match(await card.getAttribute('title'), /not confirmed by the PBX for \d+s/);
+  // The PBX speaks of the call again (the agent holds): confirmed, fresh again.
+  await pbx(engine.base, org, 30011, { call_id: '960.1', members: [inbound('09876560001', 'ANSWERED'), ext('601', 'HOLD')] });
+  await until(async () => !/\bstale\b/.test(await card.getAttribute('class')), 'fresh again');
+  assert.deepEqual(errors, [], 'no script errors');
+  await page.close();
 });

@@ -95,6 +95,14 @@ pub struct Settings {
     pub pbx_resync: Duration,
 }
 
+impl Settings {
+    /// How long a ringing or in-call extension may go without the PBX confirming its state before
+    /// the board shows it as stale: two resync periods (a silent PBX is asked after one).
+    pub fn stale_after(&self) -> Duration {
+        self.pbx_resync * 2
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {

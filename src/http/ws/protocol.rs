@@ -22,6 +22,7 @@ pub fn opening(
     org_id: &OrgId,
     since: Option<i64>,
     replay_limit: i64,
+    stale_after_s: u64,
 ) -> Result<Opening, AppError> {
     let last = queries::last_seq(conn, org_id.as_str())?;
     let replayable = |since: &i64| {
@@ -61,7 +62,8 @@ pub fn opening(
         "seq": last,
         "type": "snapshot",
         "at": chrono::Utc::now(),
-        "data": { "extensions": extensions, "calls": calls, "campaigns": campaigns },
+        "data": { "extensions": extensions, "calls": calls, "campaigns": campaigns,
+                  "stale_after_s": stale_after_s },
     });
     Ok(Opening {
         frames: vec![snapshot.to_string()],

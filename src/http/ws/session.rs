@@ -111,8 +111,9 @@ impl Actor for WsSession {
         let first = async move {
             subscribe.await?;
             let limit = engine.settings.replay_limit;
+            let stale_after_s = engine.settings.stale_after().as_secs();
             engine
-                .read(move |conn| opening(conn, &org_id, since, limit))
+                .read(move |conn| opening(conn, &org_id, since, limit, stale_after_s))
                 .await
         };
         ctx.wait(first.into_actor(self).map(
