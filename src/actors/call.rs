@@ -411,10 +411,11 @@ impl CallActor {
             tracing::warn!(call_id = %self.call.id, kind = entry.kind, why, "an event not applied to its call");
             fields.insert("ignored".into(), serde_json::json!(why));
         }
-        // A call is priced the moment it is final, and again when a late event moves its bill.
+        // A call is priced the moment it is final, and again when a late event moves its bill
+        // (an event not applied moves nothing).
         let billing = self.deps.engine.billing.of(&applied.call.org_id);
         let before = applied.call.cost;
-        let rebilled = billing.settle(&mut applied.call);
+        let rebilled = applied.ignored.is_none() && billing.settle(&mut applied.call);
         if rebilled {
             applied.changed = true;
             if let serde_json::Value::Object(fields) = &mut entry.data {

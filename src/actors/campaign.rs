@@ -238,8 +238,9 @@ impl CampaignActor {
         let due: Vec<Option<&str>> = self.queue.due_zones().collect();
         if due.is_empty() {
             return match self.queue.next_retry() {
-                Some(at) => (Some("waiting_for_retry"), Some(at)),
-                None => (None, None),
+                // A retry whose time came is dialed at the next tick: not a wait.
+                Some(at) if at > now => (Some("waiting_for_retry"), Some(at)),
+                _ => (None, None),
             };
         }
         if let Some(window) = &self.window {

@@ -3,8 +3,9 @@
 //! live calls (providers.md §4.6) — and applies the difference as if the missed webhooks had come:
 //! a call the engine still believes live that the PBX no longer has is ended (`reconciled`,
 //! `pbx_resync`, its extensions released); an extension's registration and do-not-disturb follow
-//! the PBX; an extension still in a call the PBX does not show it in leaves that call. A PBX whose
-//! API fails leaves everything as it is, and says so.
+//! the PBX (which confirms its state); an extension still counted in a call that is no longer live
+//! leaves it. A PBX whose API fails, or answers what cannot be read, leaves everything as it is,
+//! and says so.
 
 use super::call::ForceEnd;
 use super::extension::change_extension;
@@ -19,6 +20,7 @@ use crate::error::{AppError, Code};
 use crate::providers::yeastar::{PbxState, YeastarApi};
 use crate::providers::Provider;
 use actix::prelude::*;
+use chrono::Utc;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -33,7 +35,7 @@ pub struct Resynced {
     pub extensions_changed: usize,
     /// Calls extensions were taken out of (the PBX did not show them in those calls).
     pub memberships_left: usize,
-    /// Extensions the PBX listed as the engine had them (their `confirmed_at` moves).
+    /// Extensions the PBX listed as the engine had them (confirmed).
     pub extensions_confirmed: usize,
 }
 
@@ -48,7 +50,10 @@ pub struct ResyncDeps {
     pub extensions: Addr<ExtensionRegistry>,
 }
 
-/// Asks the org's PBX what is true and brings the engine's view in line with it.
+/// Asks the org's PBX what is true and brings the engine's view in line with it. The engine's
+/// view is read first (extensions, then live calls: a call an extension is in was created before
+/// it was read, so it is in the list), then the PBX is asked: a call that starts in between is on
+/// the PBX and is left alone, and one the engine is still placing (no PBX call id yet) too.
 pub async fn resync(deps: &ResyncDeps, org_id: &OrgId) -> Result<Resynced, AppError> {
     let engine = &deps.engine;
     let credentials = engine
@@ -56,29 +61,29 @@ pub async fn resync(deps: &ResyncDeps, org_id: &OrgId) -> Result<Resynced, AppEr
         .required_credentials(org_id, Provider::Yeastar)
         .await?;
     let api = YeastarApi::from_credentials(&credentials)?;
+    let org = org_id.to_string();
+    let (extensions, live) = engine
+        .read(move |conn| {
+            let extensions = queries::extensions_page(conn, &org, None, i64::MAX)?;
+            let live = queries::live_calls(conn, &org)?;
+            Ok((extensions, live))
+        })
+        .await?;
+    let asked_at = Utc::now();
     let pbx = api
         .state(&engine.http, &engine.pbx_sessions, org_id.as_str())
         .await
         .map_err(|error| AppError::new(Code::ProviderError, error.to_string()))?;
-    let org = org_id.to_string();
-    let (live, extensions) = engine
-        .read(move |conn| {
-            let live = queries::live_calls(conn, &org)?;
-            let extensions = queries::extensions_page(conn, &org, None, i64::MAX)?;
-            Ok((live, extensions))
-        })
-        .await?;
     let mut done = Resynced::default();
     let mut ended: HashSet<String> = HashSet::new();
     for call in live
         .iter()
         .filter(|call| call.provider == Provider::Yeastar.as_str())
     {
-        let on_pbx = call
-            .provider_call_id
-            .as_deref()
-            .is_some_and(|id| pbx.has_call(id));
-        if on_pbx {
+        let Some(pbx_call_id) = call.provider_call_id.as_deref() else {
+            continue; // Still being placed: the PBX's answer names it.
+        };
+        if pbx.has_call(pbx_call_id) {
             continue;
         }
         let Some(id) = CallId::parse(&call.id) else {
@@ -96,6 +101,7 @@ pub async fn resync(deps: &ResyncDeps, org_id: &OrgId) -> Result<Resynced, AppEr
         ended.insert(call.id.clone());
         done.calls_ended += 1;
     }
+    let still_live = live_ids(&live, &ended);
     for row in extensions {
         let ext = match Extension::try_from(row) {
             Ok(ext) => ext,
@@ -104,13 +110,18 @@ pub async fn resync(deps: &ResyncDeps, org_id: &OrgId) -> Result<Resynced, AppEr
                 continue;
             }
         };
-        for change in differences(&ext, &pbx, &live_ids(&live, &ended)) {
-            match change {
-                ExtensionChange::Left { .. } => done.memberships_left += 1,
-                ExtensionChange::Confirmed => done.extensions_confirmed += 1,
-                _ => done.extensions_changed += 1,
+        for change in differences(&ext, &pbx, &still_live, asked_at) {
+            let listed = matches!(change, ExtensionChange::Resynced { .. });
+            if !listed {
+                done.memberships_left += 1;
             }
-            change_extension(&deps.extensions, org_id, &ext.number, change, None).await?;
+            let after =
+                change_extension(&deps.extensions, org_id, &ext.number, change, None).await?;
+            if listed && (after.registered, after.dnd) != (ext.registered, ext.dnd) {
+                done.extensions_changed += 1;
+            } else if listed {
+                done.extensions_confirmed += 1;
+            }
         }
     }
     tracing::info!(org_id = %org_id, ?done, "presence resynced with the PBX");
@@ -125,21 +136,23 @@ fn live_ids(live: &[crate::db::models::CallRow], ended: &HashSet<String>) -> Has
         .collect()
 }
 
-/// What must change for the extension to be as the PBX says: its registration, its
-/// do-not-disturb (or, when both agree, a confirmation of them), and the calls it is still a member of that are no longer live (ended by this
-/// resync, or long over with the leave lost).
-fn differences(ext: &Extension, pbx: &PbxState, live: &HashSet<String>) -> Vec<ExtensionChange> {
+/// What must change for the extension to be as the PBX says: its registration and do-not-disturb
+/// as the PBX listed them at `as_of` (the extension's actor keeps a newer word of the PBX's, a
+/// webhook that came after), and leaving the calls it is still counted in that are no longer live
+/// (ended by this resync, or long over with the leave lost).
+fn differences(
+    ext: &Extension,
+    pbx: &PbxState,
+    live: &HashSet<String>,
+    as_of: chrono::DateTime<Utc>,
+) -> Vec<ExtensionChange> {
     let mut changes = Vec::new();
     if let Some(on_pbx) = pbx.extensions.iter().find(|e| e.number == ext.number) {
-        if on_pbx.registered != ext.registered {
-            changes.push(ExtensionChange::Registration(on_pbx.registered));
-        }
-        if on_pbx.dnd != ext.dnd {
-            changes.push(ExtensionChange::DoNotDisturb(on_pbx.dnd));
-        }
-        if changes.is_empty() {
-            changes.push(ExtensionChange::Confirmed);
-        }
+        changes.push(ExtensionChange::Resynced {
+            registered: on_pbx.registered,
+            dnd: on_pbx.dnd,
+            as_of,
+        });
     }
     for call_id in ext.calls.keys() {
         if !live.contains(call_id) {

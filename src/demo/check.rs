@@ -173,8 +173,12 @@ async fn differing_calls(
 ) -> Result<Vec<CallDiff>, String> {
     let mut board = std::collections::HashMap::new();
     // Newest first: the run's calls, then the earlier runs'.
+    let since = chrono::DateTime::parse_from_rfc3339(&floor.since).map_err(|e| e.to_string())?;
     each_item(client, base, token, "/api/v1/calls", |call| {
-        if call["created_at"].as_str() < Some(floor.since.as_str()) {
+        let created = call["created_at"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        if created.is_none_or(|created| created < since) {
             return false;
         }
         if let Some(id) = call["provider_call_id"].as_str() {

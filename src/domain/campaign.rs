@@ -163,12 +163,11 @@ impl CallingWindow {
     /// Whether `now` falls inside the window's hours read in `zone` (a contact's own; the
     /// window's zone when None or not a zone).
     pub fn contains_in(&self, now: DateTime<Utc>, zone: Option<&str>) -> bool {
-        let zone = zone
-            .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
-            .or_else(|| self.tz.parse::<chrono_tz::Tz>().ok());
-        let (Some(start), Some(end), Some(tz)) =
-            (parse_hhmm(&self.start), parse_hhmm(&self.end), zone)
-        else {
+        let (Some(start), Some(end), Some(tz)) = (
+            parse_hhmm(&self.start),
+            parse_hhmm(&self.end),
+            self.zone(zone),
+        ) else {
             return false;
         };
         let local = now.with_timezone(&tz).time();
@@ -186,19 +185,25 @@ impl CallingWindow {
         if self.contains_in(now, zone) {
             return Some(now);
         }
-        let tz = zone
-            .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
-            .or_else(|| self.tz.parse::<chrono_tz::Tz>().ok())?;
+        let tz = self.zone(zone)?;
         let start = parse_hhmm(&self.start)?;
         let local = now.with_timezone(&tz);
         (0..=2).find_map(|days| {
             let date = local.date_naive() + chrono::Duration::days(days);
-            (0..=2).find_map(|hours| {
+            // The start that day; one that does not exist (a daylight-saving gap) moves past it.
+            let at = (0..=2).find_map(|hours| {
                 let at = date.and_time(start) + chrono::Duration::hours(hours);
-                let at = tz.from_local_datetime(&at).earliest()?.with_timezone(&Utc);
-                (at > now).then_some(at)
-            })
+                tz.from_local_datetime(&at).earliest()
+            })?;
+            let at = at.with_timezone(&Utc);
+            (at > now).then_some(at)
         })
+    }
+
+    /// The zone the window is read in: `zone` (a contact's own) when it is one, else the window's.
+    fn zone(&self, zone: Option<&str>) -> Option<chrono_tz::Tz> {
+        zone.and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+            .or_else(|| self.tz.parse::<chrono_tz::Tz>().ok())
     }
 }
 
@@ -252,11 +257,7 @@ impl CallCounts {
 
     /// Answered / finished calls, as `GET /api/v1/metrics` counts them; 0 before any finished.
     pub fn answer_rate(&self) -> f64 {
-        if self.finished > 0 {
-            self.finished_answered as f64 / self.finished as f64
-        } else {
-            0.0
-        }
+        super::tally::answer_rate(self.finished_answered, self.finished)
     }
 
     pub fn total(&self) -> u64 {
@@ -405,6 +406,17 @@ mod tests {
         };
         let before = at("2025-03-09T05:00:00Z");
         assert_eq!(gap.opens_in(before, None), Some(at("2025-03-09T07:30:00Z")));
+        // A short window whose start passed today opens tomorrow, not an hour later.
+        let short = CallingWindow {
+            start: "09:00".into(),
+            end: "09:30".into(),
+            tz: "UTC".into(),
+        };
+        let after = at("2025-03-04T09:45:00Z");
+        assert_eq!(
+            short.opens_in(after, None),
+            Some(at("2025-03-05T09:00:00Z"))
+        );
     }
 
     #[test]

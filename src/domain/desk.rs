@@ -322,6 +322,16 @@ pub struct Counts {
     pub overflowed: u64,
 }
 
+impl Counts {
+    /// Takes back an answer counted at an accept that never became a conversation.
+    fn unanswer(&mut self, within_sla: bool) {
+        self.answered = self.answered.saturating_sub(1);
+        if within_sla {
+            self.answered_within_sla = self.answered_within_sla.saturating_sub(1);
+        }
+    }
+}
+
 /// A queue's live figures: what a wallboard reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueFigures {
@@ -815,10 +825,7 @@ impl Desk {
             let never_talked = !connected && !assigned.outbound;
             if never_talked {
                 let counts = self.counts.entry(assigned.queue_id.clone()).or_default();
-                counts.answered = counts.answered.saturating_sub(1);
-                if assigned.within_sla {
-                    counts.answered_within_sla = counts.answered_within_sla.saturating_sub(1);
-                }
+                counts.unanswer(assigned.within_sla);
                 counts.abandoned += 1;
             } else {
                 let talked = (now - assigned.since).num_milliseconds().max(0) as f64 / 1000.0;
@@ -876,10 +883,7 @@ impl Desk {
             return effects;
         }
         let counts = self.counts.entry(assigned.queue_id.clone()).or_default();
-        counts.answered = counts.answered.saturating_sub(1);
-        if assigned.within_sla {
-            counts.answered_within_sla = counts.answered_within_sla.saturating_sub(1);
-        }
+        counts.unanswer(assigned.within_sla);
         if let Some(agent) = self.agents.get_mut(&assigned.agent_id) {
             agent.call = None;
         }

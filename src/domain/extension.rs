@@ -71,8 +71,8 @@ pub struct Extension {
     pub confirmed_at: Option<DateTime<Utc>>,
 }
 
-/// A confirmation this much newer than the last one stored is written and announced (a quieter
-/// one is kept in memory only): the board's age of a state is never off by more.
+/// A confirmation this much newer than the last one stored is written and announced (a nearer
+/// one is not kept at all): the board's age of a state is never off by more.
 pub const CONFIRMED_EVERY: chrono::Duration = chrono::Duration::seconds(10);
 
 /// A fact about an extension.
@@ -93,8 +93,13 @@ pub enum ExtensionChange {
     DoNotDisturb(bool),
     /// Evidence it is online (30008 extension call status).
     Seen,
-    /// The PBX's API confirmed its state as it is (a resync that found nothing to change).
-    Confirmed,
+    /// The PBX's API listed it so at `as_of` (a resync): registration and do-not-disturb follow,
+    /// unless a newer word of the PBX's came since.
+    Resynced {
+        registered: bool,
+        dnd: bool,
+        as_of: DateTime<Utc>,
+    },
     Rename(Option<String>),
 }
 
@@ -178,7 +183,17 @@ pub fn apply(ext: &Extension, change: &ExtensionChange, now: DateTime<Utc>) -> (
         ExtensionChange::Registration(registered) => next.registered = *registered,
         ExtensionChange::DoNotDisturb(dnd) => next.dnd = *dnd,
         ExtensionChange::Seen => next.registered = true,
-        ExtensionChange::Confirmed => {}
+        ExtensionChange::Resynced {
+            registered,
+            dnd,
+            as_of,
+        } => {
+            if ext.confirmed_at.is_some_and(|at| at > *as_of) {
+                return (next, false);
+            }
+            next.registered = *registered;
+            next.dnd = *dnd;
+        }
         ExtensionChange::Rename(name) => next.name.clone_from(name),
     }
     // What the PBX says about the extension confirms it; the engine's own closes and a
@@ -309,13 +324,25 @@ mod tests {
             Some(t(1)),
             "a confirmation within 10 s is not stored"
         );
-        let (same, visible) = apply(&ext, &ExtensionChange::Confirmed, t(50));
+        let resynced = |as_of| ExtensionChange::Resynced {
+            registered: true,
+            dnd: false,
+            as_of,
+        };
+        let (same, visible) = apply(&ext, &resynced(t(49)), t(50));
         assert_eq!(
             (same.since, visible),
             (t(1), true),
             "a newer confirmation is announced"
         );
         assert_eq!(same.confirmed_at, Some(t(50)));
+        let older = ExtensionChange::Resynced {
+            registered: false,
+            dnd: true,
+            as_of: t(20),
+        };
+        let unchanged = apply(&same, &older, t(60));
+        assert_eq!(unchanged, (same.clone(), false), "older than what it knows");
         let (left, _) = apply(&same, &left("c9"), t(90));
         assert_eq!(
             left.confirmed_at,

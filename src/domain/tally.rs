@@ -118,6 +118,16 @@ pub fn change(before: Option<&Call>, after: &Call) -> Vec<Tally> {
     vec![old, new]
 }
 
+/// Answered ÷ finished calls (CONTRACT.md, "What the figures mean": live calls are in neither
+/// term); 0 before any call finished.
+pub fn answer_rate(answered: u64, finished: u64) -> f64 {
+    if finished > 0 {
+        answered as f64 / finished as f64
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@ use crate::db::queries::{self, TotalsFilter};
 use crate::db::DbConnection;
 use crate::domain::call::CallStatus;
 use crate::domain::money::Money;
+use crate::domain::tally;
 use crate::error::AppError;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -73,7 +74,7 @@ pub fn totals(
         "calls_by_status": by_status,
         "live_calls": live,
         "answered": answered,
-        "answer_rate": if finished > 0 { finished_answered as f64 / finished as f64 } else { 0.0 },
+        "answer_rate": tally::answer_rate(finished_answered as u64, finished as u64),
         "talk_minutes": talk_s as f64 / 60.0,
         "average_talk_s": if talked > 0 { talk_s as f64 / talked as f64 } else { 0.0 },
         "billed_minutes": billed_s as f64 / 60.0,

@@ -170,9 +170,9 @@ pub async fn reset(
 
 /// Asks the PBX's own API what is true now — its extensions and its live calls — and brings the
 /// board in line: calls the PBX no longer has end (`pbx_resync`), registrations and do-not-disturb
-/// follow the PBX, extensions leave calls they are no longer in. 502 `provider_error` when the
-/// PBX's API fails (nothing changes then).
-#[utoipa::path(post, path = "/api/v1/extensions/resync", tag = "extensions", responses((status = 200, description = "What changed: `calls_ended`, `extensions_changed`, `memberships_left`"), (status = 502, description = "The PBX's API failed; nothing changed")))]
+/// follow the PBX (which confirms them), extensions leave calls that are no longer live. 502
+/// `provider_error` when the PBX's API fails or cannot be read (nothing changes then).
+#[utoipa::path(post, path = "/api/v1/extensions/resync", tag = "extensions", responses((status = 200, description = "What changed: `calls_ended`, `extensions_changed`, `memberships_left`, `extensions_confirmed`"), (status = 502, description = "The PBX's API failed; nothing changed")))]
 pub async fn resync(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,

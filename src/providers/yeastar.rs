@@ -775,10 +775,10 @@ impl YeastarApi {
                 )
                 .await?;
             let listed = extension_list(&answer);
-            let total = answer["total_number"].as_u64().unwrap_or(0) as usize;
             let last = listed.len() < EXTENSION_PAGE;
             extensions.extend(listed);
-            if last || extensions.len() >= total {
+            let total = answer["total_number"].as_u64().map(|n| n as usize);
+            if last || total.is_some_and(|total| extensions.len() >= total) {
                 break;
             }
         }
@@ -791,10 +791,9 @@ impl YeastarApi {
                 ApiRequest::Get(Vec::new()),
             )
             .await?;
-        Ok(PbxState {
-            extensions,
-            calls: active_calls(&answer),
-        })
+        let calls = active_calls(&answer)
+            .ok_or_else(|| DialError::Refused("the PBX's call list could not be read".into()))?;
+        Ok(PbxState { extensions, calls })
     }
 }
 
@@ -861,15 +860,16 @@ pub fn extension_list(answer: &Value) -> Vec<PbxExtension> {
         .collect()
 }
 
-/// The calls of a `call/query` answer, each with its members (a call that cannot be read is
-/// left out: the resync then leaves the engine's view of it as it is).
-pub fn active_calls(answer: &Value) -> Vec<(String, Vec<Member>)> {
-    let Some(items) = answer["data"].as_array() else {
-        return Vec::new();
+/// The calls of a `call/query` answer, each with its members; None when any of them cannot be
+/// read (a call left out would be taken for ended). No `data` is no call.
+pub fn active_calls(answer: &Value) -> Option<Vec<(String, Vec<Member>)>> {
+    let Some(items) = answer.get("data") else {
+        return Some(Vec::new());
     };
     items
+        .as_array()?
         .iter()
-        .filter_map(|item| {
+        .map(|item| {
             let call = item.as_object()?;
             let call_id = json_text(call, "call_id")?;
             Some((call_id, members(call).ok()?))
@@ -1114,15 +1114,17 @@ mod tests {
         let calls = json!({"errcode": 0, "data": [
             {"call_id": "1700.1", "members": [
                 {"inbound": {"from": "0987", "to": "8035", "member_status": "ANSWERED"}},
-                {"extension": {"number": "101", "channel_id": "PJSIP/101-1", "member_status": "ANSWER"}}]},
-            {"members": []}
+                {"extension": {"number": "101", "channel_id": "PJSIP/101-1", "member_status": "ANSWER"}}]}
         ]});
         let state = PbxState {
             extensions: Vec::new(),
-            calls: active_calls(&calls),
+            calls: active_calls(&calls).unwrap(),
         };
         assert!(state.has_call("1700.1") && !state.has_call("1700.2"));
         assert_eq!(state.calls[0].1.len(), 2);
+        let unreadable = json!({"errcode": 0, "data": [{"members": []}]});
+        assert_eq!(active_calls(&unreadable), None, "never taken for no call");
+        assert_eq!(active_calls(&json!({"errcode": 0})), Some(Vec::new()));
         assert!(extension_list(&json!({"errcode": 10003})).is_empty());
     }
 
