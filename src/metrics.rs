@@ -65,6 +65,9 @@ pub struct Metrics {
     /// `connect_failed` (an accepted caller the provider could not move), `overflowed` (a caller
     /// past the maximum wait with nowhere else to go).
     pub desk_offers: Family<ResultLabel, Counter>,
+    /// Resyncs with a PBX's state API by result: `ok`, `failed` (its API failed or could not be
+    /// read; nothing changed).
+    pub pbx_resyncs: Family<ResultLabel, Counter>,
 }
 
 fn response_histogram() -> Histogram {
@@ -90,6 +93,7 @@ impl Metrics {
             campaign_dials: Family::default(),
             provider_api: Family::default(),
             desk_offers: Family::default(),
+            pbx_resyncs: Family::default(),
             registry: Registry::default(),
         };
         let m = &metrics;
@@ -159,6 +163,11 @@ impl Metrics {
             "The agent desk's offers by result",
             m.desk_offers.clone(),
         );
+        registry.register(
+            "pbx_resyncs",
+            "Resyncs with a PBX's state API by result",
+            m.pbx_resyncs.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -195,6 +204,12 @@ impl Metrics {
     }
 
     /// One of the agent desk's offers, and what became of it.
+    pub fn pbx_resync(&self, result: &'static str) {
+        self.pbx_resyncs
+            .get_or_create(&ResultLabel { result })
+            .inc();
+    }
+
     pub fn desk_offer(&self, result: &'static str) {
         self.desk_offers
             .get_or_create(&ResultLabel { result })

@@ -73,7 +73,11 @@ pub async fn resync(deps: &ResyncDeps, org_id: &OrgId) -> Result<Resynced, AppEr
     let pbx = api
         .state(&engine.http, &engine.pbx_sessions, org_id.as_str())
         .await
-        .map_err(|error| AppError::new(Code::ProviderError, error.to_string()))?;
+        .map_err(|error| {
+            crate::metrics::METRICS.pbx_resync("failed");
+            AppError::new(Code::ProviderError, error.to_string())
+        })?;
+    crate::metrics::METRICS.pbx_resync("ok");
     let mut done = Resynced::default();
     let mut ended: HashSet<String> = HashSet::new();
     for call in live

@@ -1227,6 +1227,13 @@ async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
         (502, Some("provider_error")),
         "{body}"
     );
+    let metrics = app.request("GET", "/metrics", None, None).await.1;
+    assert!(
+        metrics
+            .as_str()
+            .is_some_and(|m| m.contains("switchboard_pbx_resyncs_total{result=\"failed\"}")),
+        "a failed resync is counted: {metrics}"
+    );
     assert_eq!(
         presence(&app, &org).await,
         p,
