@@ -50,6 +50,8 @@ pub struct Report {
     pub mismatches: usize,
     /// The first calls that differ, as the truth and the board have them.
     pub calls: Vec<CallDiff>,
+    /// The first extensions that differ.
+    pub extensions: Vec<String>,
 }
 
 impl Report {
@@ -144,12 +146,44 @@ pub async fn run(
     figures.extend(money(client, base, token).await?);
     let calls = differing_calls(client, base, token, floor).await?;
     figures.push(exact("calls that differ", calls.len() as u64, 0));
+    let extensions = differing_extensions(client, base, token, &floor.truth).await?;
+    figures.push(exact("extensions that differ", extensions.len() as u64, 0));
     let mismatches = figures.iter().filter(|c| !c.ok).count();
     Ok(Report {
         figures,
         mismatches,
         calls: calls.into_iter().take(20).collect(),
+        extensions: extensions.into_iter().take(20).collect(),
     })
+}
+
+/// The PBX's extensions whose presence on the board is not the PBX's own, once every call ended:
+/// online when registered, offline when not (as `number: board presence`).
+async fn differing_extensions(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    truth: &Truth,
+) -> Result<Vec<String>, String> {
+    let mut board = std::collections::HashMap::new();
+    each_item(client, base, token, "/api/v1/extensions", |ext| {
+        if let (Some(number), Some(presence)) = (ext["number"].as_str(), ext["presence"].as_str()) {
+            board.insert(number.to_owned(), presence.to_owned());
+        }
+        true
+    })
+    .await?;
+    let mut differ: Vec<String> = truth
+        .extensions()
+        .into_iter()
+        .filter_map(|(number, registered)| {
+            let expected = if registered { "online" } else { "offline" };
+            let shown = board.get(&number).map_or("missing", String::as_str);
+            (shown != expected).then(|| format!("{number}: {shown}, the PBX says {expected}"))
+        })
+        .collect();
+    differ.sort();
+    Ok(differ)
 }
 
 /// One call whose board answer differs from what really happened.

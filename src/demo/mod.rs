@@ -108,6 +108,7 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
     settings.deadlines.ring = scaled(60.0, 2.0);
     settings.deadlines.talk = scaled(400.0, 5.0);
     settings.deadlines.wrapup = scaled(30.0, 2.0);
+    settings.pbx_resync = scaled(60.0, 2.0);
     settings.metrics_interval = Duration::from_secs(1);
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;

@@ -299,8 +299,11 @@ impl Pbx {
         });
     }
 
-    /// Keeps the state API's view of an extension's registration.
+    /// Keeps the state API's view of an extension's registration, and the truth's.
     fn registered(&self, number: &str, online: bool) {
+        if let Some(truth) = &self.sim.truth {
+            truth.registered(number, online);
+        }
         let Some(api) = &self.sim.api else { return };
         api.script(|script| {
             script.pbx_extensions.retain(|e| e["number"] != number);

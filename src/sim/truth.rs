@@ -21,6 +21,8 @@ pub struct Truth {
 struct Inner {
     closed: AtomicBool,
     calls: Mutex<HashMap<String, TrueCall>>,
+    /// The PBX's extensions: registered or not.
+    extensions: Mutex<HashMap<String, bool>>,
 }
 
 /// Where a call came from.
@@ -111,6 +113,16 @@ impl Truth {
         }
     }
 
+    /// A PBX extension registered (or not).
+    pub fn registered(&self, number: &str, online: bool) {
+        lock(&self.inner.extensions).insert(number.to_owned(), online);
+    }
+
+    /// The PBX's extensions and whether each is registered.
+    pub fn extensions(&self) -> HashMap<String, bool> {
+        lock(&self.inner.extensions).clone()
+    }
+
     /// Every call so far, by its provider's id.
     pub fn all(&self) -> HashMap<String, TrueCall> {
         self.calls().clone()
@@ -155,11 +167,14 @@ impl Truth {
     }
 
     fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, TrueCall>> {
-        self.inner
-            .calls
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.inner.calls)
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
