@@ -436,6 +436,7 @@ async fn start_traffic(
         lost_cdr: 0.05,
         truth: Some(truth.clone()),
         api: Some(providers.clone()),
+        gap: None,
     };
     for (i, number) in pbx.numbers().iter().enumerate() {
         let name = format!(

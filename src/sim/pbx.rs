@@ -35,6 +35,16 @@ pub struct PbxSim {
     /// The stand-in whose PBX state API (extension list, call query) answers what this PBX
     /// really has — also what its lost webhooks did not say.
     pub api: Option<FakeProviders>,
+    /// A webhook gap on purpose: from `after` the start for `lasting`, no webhook is sent (calls
+    /// go on, the state API stays true) — what a resync must repair.
+    pub gap: Option<Gap>,
+}
+
+/// When the PBX's webhooks go quiet, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Gap {
+    pub after: Duration,
+    pub lasting: Duration,
 }
 
 impl PbxSim {
@@ -54,6 +64,7 @@ impl PbxSim {
             busy: RefCell::default(),
             next_call: RefCell::new(1),
             started: chrono::Utc::now().timestamp(),
+            began: std::time::Instant::now(),
         });
         let numbers = self.numbers();
         for (i, number) in numbers.iter().enumerate() {
@@ -96,6 +107,8 @@ struct Pbx {
     next_call: RefCell<u64>,
     /// When this run of the PBX started (Unix seconds): the first part of its call ids.
     started: i64,
+    /// The same moment on the monotonic clock (the gap is timed from it).
+    began: std::time::Instant,
 }
 
 /// One side of a call as a 30011 member.
@@ -130,6 +143,12 @@ impl Side {
 impl Pbx {
     /// Posts one PBX event, signed as the PBX signs it.
     async fn send(&self, event_type: u32, msg: Value) {
+        if let Some(gap) = self.sim.gap {
+            let since = self.began.elapsed();
+            if since >= gap.after && since < gap.after + gap.lasting {
+                return;
+            }
+        }
         let body =
             json!({"type": event_type, "sn": "SIM0000000001", "msg": msg.to_string()}).to_string();
         let signature = yeastar::signature(&self.sim.secret, body.as_bytes());

@@ -1370,3 +1370,70 @@ async fn a_silent_pbx_is_resynced_by_itself_within_its_period() {
     let metrics = app.get("/api/v1/metrics", &org.api_token).await;
     assert_eq!(metrics["live_calls"], 10, "{metrics}");
 }
+
+/// The simulated PBX itself goes quiet for 4 s in the middle of its traffic (every webhook lost,
+/// its state API still true): afterwards, with the resync period at 1 s, the board equals what the
+/// PBX really has — every extension's presence as registered, no call the PBX ended still live.
+#[actix_web::test]
+async fn a_simulated_pbx_webhook_gap_is_repaired_by_the_resync() {
+    use switchboard::sim::dice::Dice;
+    use switchboard::sim::pbx::{Gap, PbxSim};
+    use switchboard::sim::truth::Truth;
+    let mut settings = test_settings();
+    settings.pbx_resync = std::time::Duration::from_secs(1);
+    let app = spawn_app_with(settings).await;
+    let (base, providers) = fake_pbx_api(false);
+    let org = pbx_org(&app, Some(&base)).await;
+    let truth = Truth::new();
+    let sim = PbxSim {
+        webhook_url: format!("{}/webhooks/yeastar/{}", app.address, org.id),
+        secret: SECRET.into(),
+        extensions: 20,
+        calls_per_minute: 60.0,
+        speed: 10.0,
+        lost_bye: 0.0,
+        lost_cdr: 0.0,
+        truth: Some(truth.clone()),
+        api: Some(providers.clone()),
+        gap: Some(Gap {
+            after: std::time::Duration::from_secs(2),
+            lasting: std::time::Duration::from_secs(4),
+        }),
+    };
+    actix_web::rt::spawn(sim.run(Dice::new(7)));
+    actix_web::rt::time::sleep(std::time::Duration::from_secs(8)).await;
+    truth.close();
+    until("the PBX's calls are over", async || {
+        (truth.live() == 0).then_some(())
+    })
+    .await;
+    let over = std::time::Instant::now();
+    let registered = truth.extensions();
+    assert_eq!(registered.len(), 20);
+    until("the board equals the PBX", async || {
+        let p = presence(&app, &org).await;
+        let same = registered.iter().all(|(n, online)| {
+            p.get(n).map(|(word, _)| word.as_str())
+                == Some(if *online { "online" } else { "offline" })
+        });
+        let live = app.get("/api/v1/metrics", &org.api_token).await["live_calls"].as_i64();
+        (same && live == Some(0)).then_some(())
+    })
+    .await;
+    eprintln!(
+        "the board equals the PBX {:?} after its last call",
+        over.elapsed()
+    );
+    assert!(over.elapsed() < std::time::Duration::from_secs(6));
+    let ended = app.get("/api/v1/calls?limit=1000", &org.api_token).await;
+    let resynced = ended["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["hangup_cause"] == "pbx_resync")
+        .count();
+    assert!(
+        resynced > 0,
+        "the gap swallowed calls' ends, the resync ended them: {ended}"
+    );
+}
