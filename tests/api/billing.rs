@@ -678,15 +678,7 @@ async fn a_late_twilio_price_read_from_its_api_replaces_the_rate_and_adjusts_the
         call["billed_s"], 120,
         "billed seconds still follow the rate's increment"
     );
-    let timeline = app
-        .get(&format!("/api/v1/calls/{call_id}/events"), &org.api_token)
-        .await;
-    let last = timeline["items"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let last = app.last_timeline_entry(&org, &call_id).await;
     assert_eq!(last["kind"], "price", "{last}");
     assert_eq!(last["data"]["billing"]["previous_cost"], "0.026");
     // Debited 0.026 first, then given back the difference: once each.
@@ -900,15 +892,7 @@ async fn a_reused_call_id_long_after_its_call_ended_never_rewrites_that_call_or_
     for field in ["to", "talk_s", "cost", "status", "ended_at"] {
         assert_eq!(after[field], before[field], "{field}: {after}");
     }
-    let timeline = app
-        .get(&format!("/api/v1/calls/{call_id}/events"), &org.api_token)
-        .await;
-    let last = timeline["items"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let last = app.last_timeline_entry(&org, &call_id).await;
     assert_eq!(last["data"]["ignored"], "another_call", "{last}");
 
     let ledger = app.get("/api/v1/credits/ledger", &org.api_token).await;

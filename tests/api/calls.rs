@@ -141,15 +141,7 @@ async fn a_call_silent_past_its_deadline_is_reconciled_and_a_late_final_record_s
         serde_json::Value::Null,
         "no end time is invented"
     );
-    let timeline = app
-        .get(&format!("/api/v1/calls/{call_id}/events"), &org.api_token)
-        .await;
-    let last = timeline["items"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let last = app.last_timeline_entry(&org, &call_id).await;
     assert_eq!(
         (last["source"].as_str(), last["kind"].as_str()),
         (Some("engine"), Some("reconciled"))

@@ -168,6 +168,18 @@ impl TestApp {
         org
     }
 
+    /// The last entry of a call's timeline.
+    pub async fn last_timeline_entry(&self, org: &TestOrg, call_id: &str) -> Value {
+        let timeline = self
+            .get(&format!("/api/v1/calls/{call_id}/events"), &org.api_token)
+            .await;
+        timeline["items"]
+            .as_array()
+            .and_then(|items| items.last())
+            .cloned()
+            .unwrap_or_else(|| panic!("the call has a timeline: {timeline}"))
+    }
+
     /// Adds a contact known to the org (Asha Rao of Rao Traders), whose calls pop her up.
     pub async fn add_caller(&self, org: &TestOrg, phone: &str) {
         let (status, body) = self

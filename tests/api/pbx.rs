@@ -1271,18 +1271,9 @@ async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
         "{ended}"
     );
     assert_eq!(call_of(&app, &org, "2000.4").await["status"], "answered");
-    let timeline = app
-        .get(
-            &format!("/api/v1/calls/{}/events", ended["id"].as_str().unwrap()),
-            &org.api_token,
-        )
+    let last = app
+        .last_timeline_entry(&org, ended["id"].as_str().unwrap())
         .await;
-    let last = timeline["items"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
     assert_eq!(
         (&last["kind"], &last["data"]["trigger"]),
         (&json!("reconciled"), &json!("pbx_resync")),
