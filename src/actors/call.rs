@@ -548,7 +548,7 @@ impl CallActor {
                 queued_at: self.call.queued_at.unwrap_or(self.call.created_at),
                 live: self.call.status.is_live(),
                 assigned: self.call.agent_id.is_some(),
-                connected: self.call.agent_id.is_some() && self.call.answered_at.is_some(),
+                connected: self.call.connected_to_agent(),
                 outbound: self.call.campaign_id.is_some(),
                 pop,
             },

@@ -12,7 +12,7 @@ use super::registry::{annotate, CallRegistry};
 use crate::db::desk::{self as rows, QueuedCall};
 use crate::db::writer::Pending;
 use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
-use crate::domain::call::{Call, QUEUE_OVERFLOW};
+use crate::domain::call::{Call, QueueOutcome};
 use crate::domain::desk::{Agent, Availability, Desk, Effect, OfferRefusal, Outlook, Queue};
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::extension::Presence;
@@ -212,16 +212,15 @@ impl DeskActor {
             };
             if !outbound && queued_at.as_deref().is_some_and(|q| q >= today.as_str()) {
                 let counts = self.desk.counts.entry(queue_id.clone()).or_default();
-                // As the live desk counts: answered once accepted (a caller who hung up before
-                // its agent was connected is abandoned), overflowed when the queue sent it away.
-                let overflowed = hangup_cause.as_deref() == Some(QUEUE_OVERFLOW);
-                if agent_id.is_some() && (live || answered_at.is_some()) {
-                    counts.answered += 1;
-                    counts.answered_within_sla += u64::from(within_sla);
-                } else if !live && overflowed {
-                    counts.overflowed += 1;
-                } else if !live {
-                    counts.abandoned += 1;
+                // As the live desk counts: answered once accepted (while it is being connected
+                // too), abandoned or overflowed as the call's own outcome says.
+                let connected = agent_id.is_some() && answered_at.is_some();
+                match QueueOutcome::of(live, connected, hangup_cause.as_deref()) {
+                    QueueOutcome::Handled => counts.answer(within_sla),
+                    QueueOutcome::Waiting if agent_id.is_some() => counts.answer(within_sla),
+                    QueueOutcome::Waiting => {}
+                    QueueOutcome::Overflowed => counts.overflowed += 1,
+                    QueueOutcome::Abandoned => counts.abandoned += 1,
                 }
             }
             match (live, agent_id) {

@@ -299,17 +299,18 @@ impl Call {
     /// What happened to the call in its queue: `waiting`, `handled` (an agent took it),
     /// `overflowed` (the desk sent it away past its queue's maximum wait) or `abandoned` (the
     /// caller hung up first); None for a call that never queued.
-    pub fn queue_outcome(&self) -> Option<&'static str> {
+    pub fn queue_outcome(&self) -> Option<QueueOutcome> {
         self.queue_id.as_ref()?;
-        Some(if self.agent_id.is_some() && self.answered_at.is_some() {
-            "handled"
-        } else if self.status.is_live() {
-            "waiting"
-        } else if self.hangup_cause.as_deref() == Some(QUEUE_OVERFLOW) {
-            "overflowed"
-        } else {
-            "abandoned"
-        })
+        Some(QueueOutcome::of(
+            self.status.is_live(),
+            self.connected_to_agent(),
+            self.hangup_cause.as_deref(),
+        ))
+    }
+
+    /// Its agent is on the line with it: assigned, and the answer is the agent's.
+    pub fn connected_to_agent(&self) -> bool {
+        self.agent_id.is_some() && self.answered_at.is_some()
     }
 
     /// Seconds the caller waited for an agent: until one took it, or until it left unanswered;
@@ -355,7 +356,7 @@ impl Call {
             "final_by": self.final_by,
             "queue_id": self.queue_id,
             "queued_at": self.queued_at,
-            "queue_outcome": self.queue_outcome(),
+            "queue_outcome": self.queue_outcome().map(QueueOutcome::as_str),
             "wait_s": self.wait_s(),
             "agent_id": self.agent_id,
             "assigned_at": self.assigned_at,
@@ -387,6 +388,40 @@ impl Call {
             _ => return None,
         };
         Some(self.last_event_at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX))
+    }
+}
+
+/// What happened to a caller in its queue (the one rule for the call object and the desk's
+/// counts): `handled` once connected to an agent, `waiting` while live, `overflowed` when the desk
+/// sent it away, else `abandoned`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueOutcome {
+    Waiting,
+    Handled,
+    Overflowed,
+    Abandoned,
+}
+
+impl QueueOutcome {
+    pub fn of(live: bool, connected: bool, hangup_cause: Option<&str>) -> Self {
+        if connected {
+            Self::Handled
+        } else if live {
+            Self::Waiting
+        } else if hangup_cause == Some(QUEUE_OVERFLOW) {
+            Self::Overflowed
+        } else {
+            Self::Abandoned
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Handled => "handled",
+            Self::Overflowed => "overflowed",
+            Self::Abandoned => "abandoned",
+        }
     }
 }
 

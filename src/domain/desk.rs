@@ -323,6 +323,12 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// An answer: an agent accepted the caller (within the queue's SLA or not).
+    pub fn answer(&mut self, within_sla: bool) {
+        self.answered += 1;
+        self.answered_within_sla += u64::from(within_sla);
+    }
+
     /// Takes back an answer counted at an accept that never became a conversation.
     fn unanswer(&mut self, within_sla: bool) {
         self.answered = self.answered.saturating_sub(1);
@@ -691,9 +697,10 @@ impl Desk {
         let waiting = self.waiting.remove(at);
         let sla = self.queues.get(&waiting.queue_id).map_or(0, |q| q.sla_s);
         let within_sla = now - waiting.since <= seconds(sla);
-        let counts = self.counts.entry(waiting.queue_id.clone()).or_default();
-        counts.answered += 1;
-        counts.answered_within_sla += u64::from(within_sla);
+        self.counts
+            .entry(waiting.queue_id.clone())
+            .or_default()
+            .answer(within_sla);
         if let Some(agent) = self.agents.get_mut(agent_id) {
             agent.offer = None;
             agent.call = Some(call_id.to_owned());
