@@ -143,6 +143,7 @@ pub async fn run(
         queue.overflowed,
         truth.sent_away,
     ));
+    figures.extend(exported(client, base, token, floor, &truth).await?);
     figures.extend(money(client, base, token).await?);
     let calls = differing_calls(client, base, token, floor).await?;
     figures.push(exact("calls that differ", calls.len() as u64, 0));
@@ -266,6 +267,41 @@ fn compare_figures(board: &Value, truth: &TrueFigures) -> Vec<Compared> {
             TALK_TOLERANCE_S,
         ),
     ]
+}
+
+/// The billing export of the run's calls against the truth: its rows and its answered calls
+/// (a row with `answered_at`), as an accountant's spreadsheet would count them.
+async fn exported(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    floor: &Floor,
+    truth: &TrueFigures,
+) -> Result<Vec<Compared>, String> {
+    let url = format!("{base}/api/v1/calls/export.csv?from={}", floor.since);
+    let response = client.get(url).bearer_auth(token).send().await;
+    let text = match response {
+        Ok(r) if r.status().is_success() => r.text().await.map_err(|e| e.to_string())?,
+        Ok(r) => return Err(format!("the export answered {}", r.status())),
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let answered_at = reader
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .position(|h| h == "answered_at")
+        .ok_or("the export has no answered_at column")?;
+    let (mut rows, mut answered) = (0u64, 0u64);
+    for record in reader.records() {
+        let record = record.map_err(|e| e.to_string())?;
+        rows += 1;
+        answered += u64::from(record.get(answered_at).is_some_and(|t| !t.is_empty()));
+    }
+    Ok(vec![
+        exact("export: calls", rows, truth.calls),
+        exact("export: answered", answered, truth.answered),
+    ])
 }
 
 /// Debits equal costs: the ledger's call entries (debits and adjustments) against the cost of
