@@ -27,7 +27,8 @@ pub struct PbxSim {
     pub calls_per_minute: f64,
     /// Multiplies the rate and divides ring and talk times.
     pub speed: f64,
-    /// Share of calls whose BYE (and CDR) never arrive, and of calls whose CDR never arrives.
+    /// Share of calls whose BYE never arrives, and of calls whose CDR never arrives (each on its
+    /// own: a call can lose both, and then only the PBX's API or a deadline can end it).
     pub lost_bye: f64,
     pub lost_cdr: f64,
     /// Where each call's real outcome is recorded; new calls start only while it is open.
@@ -141,13 +142,18 @@ impl Side {
 }
 
 impl Pbx {
-    /// Posts one PBX event, signed as the PBX signs it.
+    /// Posts one PBX event, signed as the PBX signs it; a call's event is timed (for the
+    /// dashboard's latency) and its acknowledgement recorded in the truth.
     async fn send(&self, event_type: u32, msg: Value) {
         if let Some(gap) = self.sim.gap {
             let since = self.began.elapsed();
             if since >= gap.after && since < gap.after + gap.lasting {
                 return;
             }
+        }
+        let truth = self.sim.truth.as_ref();
+        if let (Some(truth), Some(call_id)) = (truth, msg["call_id"].as_str()) {
+            truth.sending(call_id);
         }
         let body =
             json!({"type": event_type, "sn": "SIM0000000001", "msg": msg.to_string()}).to_string();
@@ -160,8 +166,17 @@ impl Pbx {
             .body(body)
             .send()
             .await;
-        if let Err(error) = sent {
-            tracing::debug!(%error, "the simulated PBX could not reach the engine");
+        match sent {
+            Ok(response) if response.status().is_success() => {
+                let answer: Value = response.json().await.unwrap_or(Value::Null);
+                if let Some(truth) = truth {
+                    truth.acknowledged(&answer);
+                }
+            }
+            Ok(response) => {
+                tracing::debug!(status = %response.status(), "the engine refused a PBX event");
+            }
+            Err(error) => tracing::debug!(%error, "the simulated PBX could not reach the engine"),
         }
     }
 
@@ -188,7 +203,7 @@ impl Pbx {
             let busy_now: Vec<String> = self.busy.borrow().iter().cloned().collect();
             if dice.chance(0.08) {
                 if let Some(busy) = dice.pick(&busy_now).cloned() {
-                    self.began(&id);
+                    self.began(&id, "inbound", &customer);
                     let caller = Side::Inbound {
                         from: customer,
                         to: "8035739222".into(),
@@ -253,7 +268,12 @@ impl Pbx {
             })
             .collect();
         self.busy.borrow_mut().extend(exts.iter().cloned());
-        self.began(&id);
+        let (direction, priced_by) = match kind {
+            "Inbound" => ("inbound", caller.number()),
+            "Outbound" => ("outbound", callee.number()),
+            _ => ("internal", callee.number()),
+        };
+        self.began(&id, direction, &priced_by);
         let started = chrono::Utc::now();
         let members = |a: &str, b: &str| vec![caller.member(a), callee.member(b)];
         let snapshot = |a: &str, b: &str| json!({"call_id": id, "members": members(a, b)});
@@ -272,19 +292,22 @@ impl Pbx {
             Duration::ZERO
         };
         let lost_bye = dice.chance(self.sim.lost_bye);
-        let lost_cdr = lost_bye || dice.chance(self.sim.lost_cdr);
+        let lost_cdr = dice.chance(self.sim.lost_cdr);
         for ext in &exts {
             self.busy.borrow_mut().remove(ext);
         }
         // The PBX knows the call ended, whether or not its webhooks say so.
         self.mirror(&id, None);
-        if lost_bye {
-            self.ended(&id, answered, talk);
-            return;
+        if !lost_bye {
+            self.send(30011, snapshot("BYE", "BYE")).await;
         }
-        self.send(30011, snapshot("BYE", "BYE")).await;
         if lost_cdr {
             self.ended(&id, answered, talk);
+            if lost_bye {
+                if let Some(truth) = &self.sim.truth {
+                    truth.end_untold(&id);
+                }
+            }
             return;
         }
         // Durations as the engine's clock saw them pass (times are compressed by `speed`).
@@ -333,9 +356,9 @@ impl Pbx {
         });
     }
 
-    fn began(&self, id: &str) {
+    fn began(&self, id: &str, direction: &'static str, priced_by: &str) {
         if let Some(truth) = &self.sim.truth {
-            truth.began(id, Line::Pbx);
+            truth.began(id, Line::Pbx, direction, priced_by);
         }
     }
 

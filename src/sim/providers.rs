@@ -68,6 +68,8 @@ pub struct Script {
     pub pbx_event_before_answer: Option<(String, String)>,
     /// Where [`TwilioPlay::Realistic`] records what really happened to each call it plays.
     pub truth: Option<Truth>,
+    /// Callbacks of realistic calls delivered twice, or two of a call's swapped.
+    pub callback_faults: CallbackFaults,
     /// What the PBX's state API answers (providers.md §4.6): its extension list's items and its
     /// live calls (each `{"call_id", "members"}` as a 30011 has them).
     pub pbx_extensions: Vec<Value>,
@@ -89,6 +91,7 @@ impl Default for Script {
             analytics: None,
             pbx_event_before_answer: None,
             truth: None,
+            callback_faults: CallbackFaults::default(),
             pbx_extensions: Vec::new(),
             pbx_calls: Vec::new(),
             pbx_state_error: None,
@@ -291,23 +294,30 @@ fn basic(user: &str, password: &str) -> String {
     )
 }
 
-/// Posts a status callback signed as Twilio signs it (over the URL without its fragment).
+/// Posts a status callback signed as Twilio signs it (over the URL without its fragment); the
+/// engine's acknowledgement is recorded in `truth` when there is one.
 async fn twilio_callback(
     client: &reqwest::Client,
     url: &str,
     auth_token: &str,
     params: &[(String, String)],
+    truth: Option<&Truth>,
 ) -> Option<u16> {
     let (url, fragment) = url.split_once('#').unwrap_or((url, ""));
-    let again_on_5xx = retries_on_5xx(fragment);
+    let again = Retries::of(fragment);
     let signature = twilio::signature(auth_token, url, params);
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish();
+    let sid = params.iter().find(|(k, _)| k == "CallSid").map(|(_, v)| v);
+    if let (Some(truth), Some(sid)) = (truth, sid) {
+        truth.sending(sid);
+    }
     // A callback whose pooled connection the engine closed at that moment is sent again (up to
-    // 3 times), as Twilio retries; an engine that cannot be connected to (stopped) is not. A 5xx
-    // is sent again only as the URL's retry override (`#rc=…&rp=…5xx`) asks, a second later.
-    let (mut broken, mut refused) = (0, 0);
+    // 3 times), as Twilio retries; one the engine refused with a 5xx, or that could not be
+    // connected (an engine restarting), only as the URL's retry override (`#rc=…&rp=…`) asks,
+    // a second later.
+    let (mut broken, mut refused, mut unreachable) = (0, 0, 0);
     loop {
         let sent = client
             .post(url)
@@ -317,11 +327,22 @@ async fn twilio_callback(
             .send()
             .await;
         match sent {
-            Ok(response) if response.status().is_server_error() && refused < again_on_5xx => {
+            Ok(response) if response.status().is_server_error() && refused < again.on_5xx => {
                 refused += 1;
                 actix_web::rt::time::sleep(Duration::from_secs(1)).await;
             }
-            Ok(response) => return Some(response.status().as_u16()),
+            Ok(response) => {
+                let status = response.status();
+                if let (Some(truth), true) = (truth, status.is_success()) {
+                    let answer: Value = response.json().await.unwrap_or(Value::Null);
+                    truth.acknowledged(&answer);
+                }
+                return Some(status.as_u16());
+            }
+            Err(error) if error.is_connect() && unreachable < again.on_connect => {
+                unreachable += 1;
+                actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+            }
             Err(error) if error.is_connect() => return None,
             Err(error) if broken < 2 => {
                 broken += 1;
@@ -333,19 +354,30 @@ async fn twilio_callback(
     }
 }
 
-/// How many times Twilio sends a callback again after a 5xx, as its URL's fragment says
-/// (`rc` retries when `rp` names `5xx` or `all`; by default none).
-fn retries_on_5xx(fragment: &str) -> u32 {
-    let fields: HashMap<_, _> = fragment
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .collect();
-    let policy = fields.get("rp").copied().unwrap_or("ct,rt");
-    let on_5xx = policy.split(',').any(|p| p == "5xx" || p == "all");
-    match (on_5xx, fields.get("rc")) {
-        (true, Some(count)) => count.parse().unwrap_or(1).min(5),
-        (true, None) => 1,
-        (false, _) => 0,
+/// How many times Twilio sends a callback again, as its URL's fragment says (`rc` retries, for
+/// what `rp` names: `5xx`, `ct` a connection that could not be made, `all`); by default no
+/// 5xx is sent again and a failed connection once.
+#[derive(Debug, PartialEq, Eq)]
+struct Retries {
+    on_5xx: u32,
+    on_connect: u32,
+}
+
+impl Retries {
+    fn of(fragment: &str) -> Self {
+        let fields: HashMap<_, _> = fragment
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .collect();
+        let policy = fields.get("rp").copied().unwrap_or("ct,rt");
+        let count = fields
+            .get("rc")
+            .map_or(1, |count| count.parse().unwrap_or(1).min(5));
+        let names = |what: &str| policy.split(',').any(|p| p == what || p == "all");
+        Retries {
+            on_5xx: if names("5xx") { count } else { 0 },
+            on_connect: if names("ct") { count } else { 0 },
+        }
     }
 }
 
@@ -396,7 +428,7 @@ async fn twilio_calls(
     match script.twilio_play {
         TwilioPlay::EarlyInitiated => {
             let early = params("initiated", 0);
-            let status = twilio_callback(&shared.client, &callback, &token, &early).await;
+            let status = twilio_callback(&shared.client, &callback, &token, &early, None).await;
             if status != Some(200) {
                 tracing::warn!(?status, "the early callback was not accepted");
             }
@@ -404,7 +436,7 @@ async fn twilio_calls(
         TwilioPlay::EarlyNoAnswer => {
             shared.tally.lock().unwrap().live -= 1;
             let early = params("no-answer", 1);
-            let status = twilio_callback(&shared.client, &callback, &token, &early).await;
+            let status = twilio_callback(&shared.client, &callback, &token, &early, None).await;
             if status != Some(200) {
                 tracing::warn!(?status, "the early callback was not accepted");
             }
@@ -476,7 +508,7 @@ async fn twilio_calls(
                 .clone()
                 .map(|(url, token)| (url, token, sid.clone()));
             let outcome = script.truth.clone().map(|truth| {
-                truth.began(&sid, Line::Outbound);
+                truth.began(&sid, Line::Outbound, "outbound", &to);
                 Outcome {
                     truth,
                     sid: sid.clone(),
@@ -488,6 +520,15 @@ async fn twilio_calls(
         }
     }
     HttpResponse::Created().json(json!({"sid": sid, "status": "queued"}))
+}
+
+/// How often a played call's callbacks go wrong on the way, as a provider's do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallbackFaults {
+    /// The share of callbacks sent twice.
+    pub duplicate: f64,
+    /// The share of calls two of whose callbacks arrive the other way round.
+    pub reorder: f64,
 }
 
 /// A call's callbacks, each with the wait before it.
@@ -612,11 +653,13 @@ impl TwilioLine {
         let update = self.provider.next_call_update(&sid);
         let started = std::time::Instant::now();
         if let Some(truth) = &self.truth {
-            truth.began(&sid, Line::Queue);
+            truth.began(&sid, Line::Queue, "inbound", from);
         }
-        twilio_callback(client, &self.voice_url, token, &params("ringing", 0)).await;
+        let truth = self.truth.as_ref();
+        twilio_callback(client, &self.voice_url, token, &params("ringing", 0), truth).await;
         actix_web::rt::time::sleep(dice.seconds(0, 1, self.speed)).await;
-        twilio_callback(client, &self.status_url, token, &params("in-progress", 1)).await;
+        let answered = params("in-progress", 1);
+        twilio_callback(client, &self.status_url, token, &answered, truth).await;
         let (low, high) = if dice.chance(0.05) {
             IMPATIENT_S
         } else {
@@ -638,10 +681,11 @@ impl TwilioLine {
         };
         actix_web::rt::time::sleep(rest).await;
         let mut completed = params("completed", 2);
-        let duration = started.elapsed().as_secs().max(1);
+        let length = started.elapsed();
+        let duration = length.as_secs().max(1);
         completed.push(("CallDuration".into(), duration.to_string()));
-        twilio_callback(client, &self.status_url, token, &completed).await;
-        if let Some(truth) = &self.truth {
+        twilio_callback(client, &self.status_url, token, &completed, truth).await;
+        if let Some(truth) = truth {
             let wait = match held {
                 Held::Connected => Wait::Connected,
                 Held::SentAway => Wait::SentAway,
@@ -649,6 +693,7 @@ impl TwilioLine {
             };
             // Talk is the time with the agent; the goodbye of a caller sent away is not.
             truth.ended(&sid, wait == Wait::Connected, rest, Some(wait));
+            truth.billed_whole_call(&sid, length);
         }
     }
 }
@@ -664,9 +709,19 @@ fn play(
     bot: Option<(String, String, String)>,
     outcome: Option<Outcome>,
 ) {
+    let faults = shared.script().callback_faults;
     actix_web::rt::spawn(async move {
+        let mut dice = Dice::from_clock();
+        let mut steps = steps;
+        // Two callbacks that arrive the other way round (Twilio does not promise their order).
+        if steps.len() >= 2 && dice.chance(faults.reorder) {
+            let i = dice.between(0, steps.len() as u64 - 2) as usize;
+            let later = std::mem::take(&mut steps[i + 1].1);
+            steps[i + 1].1 = std::mem::replace(&mut steps[i].1, later);
+        }
         let count = steps.len();
         let mut answered = false;
+        let truth = outcome.as_ref().map(|o| &o.truth);
         for (i, (wait, params)) in steps.into_iter().enumerate() {
             actix_web::rt::time::sleep(wait).await;
             answered |= params
@@ -676,7 +731,11 @@ fn play(
                 let mut tally = shared.tally.lock().unwrap();
                 tally.live = tally.live.saturating_sub(1);
             }
-            twilio_callback(&shared.client, &callback, &token, &params).await;
+            twilio_callback(&shared.client, &callback, &token, &params, truth).await;
+            // The same callback delivered twice (a retry after a lost answer).
+            if dice.chance(faults.duplicate) {
+                twilio_callback(&shared.client, &callback, &token, &params, truth).await;
+            }
         }
         if let Some(o) = outcome {
             o.truth.ended(&o.sid, o.answered, o.talk, None);
@@ -898,20 +957,21 @@ async fn pbx_dial(
 
 #[cfg(test)]
 mod tests {
-    use super::retries_on_5xx;
+    use super::Retries;
 
     #[test]
-    fn a_5xx_is_sent_again_only_as_the_urls_override_says() {
-        for (fragment, again) in [
-            ("", 0),
+    fn a_callback_is_sent_again_only_as_the_urls_override_says() {
+        for (fragment, on_5xx, on_connect) in [
+            ("", 0, 1),
             // What the engine appends to every Twilio callback URL it hands out.
-            ("rc=3&rp=ct,rt,5xx", 3),
-            ("rc=3&rp=ct,rt", 0),
-            ("rp=all", 1),
-            ("rc=9&rp=5xx", 5),
-            ("rc=x&rp=5xx", 1),
+            ("rc=3&rp=ct,rt,5xx", 3, 3),
+            ("rc=3&rp=ct,rt", 0, 3),
+            ("rp=all", 1, 1),
+            ("rc=9&rp=5xx", 5, 0),
+            ("rc=x&rp=5xx", 1, 0),
         ] {
-            assert_eq!(retries_on_5xx(fragment), again, "{fragment}");
+            let retries = Retries::of(fragment);
+            assert_eq!((retries.on_5xx, retries.on_connect), (on_5xx, on_connect), "{fragment}");
         }
     }
 }

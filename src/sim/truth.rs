@@ -6,9 +6,9 @@
 
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The simulators' shared record of the floor, and the switch that closes it (no new call
 /// starts). Cheap to clone.
@@ -23,6 +23,14 @@ struct Inner {
     calls: Mutex<HashMap<String, TrueCall>>,
     /// The PBX's extensions: registered or not.
     extensions: Mutex<HashMap<String, bool>>,
+    /// Webhooks the engine acknowledged (2xx), duplicates included.
+    acknowledged: AtomicU64,
+    /// Deliveries the engine answered `accepted`, by the engine's call id it named.
+    accepted: Mutex<HashMap<String, u32>>,
+    /// When the last webhook of each call (by provider id) was sent, until the dashboard shows
+    /// the call again; and how long that took, each time.
+    sent: Mutex<HashMap<String, Instant>>,
+    latencies: Mutex<Vec<Duration>>,
 }
 
 /// Where a call came from.
@@ -53,6 +61,17 @@ pub enum Wait {
 #[derive(Debug, Clone)]
 pub struct TrueCall {
     pub line: Line,
+    /// `inbound`, `outbound` or `internal`, as the provider would bill it.
+    pub direction: &'static str,
+    /// The number its price is looked up by: the callee of an outbound or internal call, the
+    /// caller of an inbound one.
+    pub priced_by: String,
+    /// Seconds the provider bills: the talk, or for a caller of the Twilio number the whole call
+    /// (its hold included).
+    pub billable_s: f64,
+    /// The engine was told how it ended (false: its BYE and its CDR were both lost, and only the
+    /// PBX's own API can say it is over — then its end is known within a resync's period).
+    pub end_told: bool,
     /// Its last event was sent and acknowledged (or deliberately lost).
     pub ended: bool,
     /// A person picked up (the callee, the extension, or the agent for a queued caller).
@@ -60,6 +79,52 @@ pub struct TrueCall {
     /// Seconds the parties talked (0 when nobody answered).
     pub talk_s: f64,
     pub wait: Option<Wait>,
+}
+
+/// A price the org set for a kind of call (the simulated floor's rate card): per started
+/// `increment_s`, at least `minimum_s` for an answered call, in millionths of the currency.
+#[derive(Debug, Clone, Copy)]
+pub struct TrueRate {
+    pub provider: &'static str,
+    pub direction: &'static str,
+    pub prefix: &'static str,
+    pub per_minute_micros: i64,
+    pub increment_s: i64,
+    pub minimum_s: i64,
+}
+
+impl TrueCall {
+    /// The call's provider, as its line is billed.
+    pub fn provider(&self) -> &'static str {
+        match self.line {
+            Line::Pbx => "yeastar",
+            Line::Outbound | Line::Queue => "twilio",
+        }
+    }
+
+    /// What the call costs at `rates` (millionths), as a range: providers bill whole seconds
+    /// they measured themselves, within a second of the simulators' clock either way. None
+    /// when no rate applies.
+    pub fn cost_micros(&self, rates: &[TrueRate]) -> Option<(i64, i64)> {
+        let rate = rates
+            .iter()
+            .filter(|r| r.provider == self.provider() && r.direction == self.direction)
+            .filter(|r| self.priced_by.starts_with(r.prefix))
+            .max_by_key(|r| r.prefix.len())?;
+        let price = |seconds: f64| {
+            let whole = seconds.max(0.0).ceil() as i64;
+            if whole == 0 {
+                return 0;
+            }
+            let increment = rate.increment_s.max(1);
+            let billed = (whole + increment - 1) / increment * increment;
+            rate.per_minute_micros * billed.max(rate.minimum_s) / 60
+        };
+        if !self.answered && self.billable_s == 0.0 {
+            return Some((0, 0));
+        }
+        Some((price(self.billable_s - 1.0), price(self.billable_s + 1.0)))
+    }
 }
 
 /// The floor's figures, counted from [`TrueCall`]s.
@@ -91,10 +156,15 @@ impl Truth {
         self.inner.closed.store(true, Ordering::Release);
     }
 
-    /// A call began (its first event is about to be sent).
-    pub fn began(&self, id: &str, line: Line) {
+    /// A call began (its first event is about to be sent): its line, its direction and the
+    /// number it is priced by.
+    pub fn began(&self, id: &str, line: Line, direction: &'static str, priced_by: &str) {
         let call = TrueCall {
             line,
+            direction,
+            priced_by: priced_by.to_owned(),
+            billable_s: 0.0,
+            end_told: true,
             ended: false,
             answered: false,
             talk_s: 0.0,
@@ -109,8 +179,68 @@ impl Truth {
             call.ended = true;
             call.answered = answered;
             call.talk_s = if answered { talk.as_secs_f64() } else { 0.0 };
+            call.billable_s = call.talk_s;
             call.wait = wait;
         }
+    }
+
+    /// The provider bills the call's whole length (a caller held in a queue, then talking).
+    pub fn billed_whole_call(&self, id: &str, length: Duration) {
+        if let Some(call) = self.calls().get_mut(id) {
+            call.billable_s = length.as_secs_f64();
+        }
+    }
+
+    /// Neither the call's BYE nor its CDR reached the engine.
+    pub fn end_untold(&self, id: &str) {
+        if let Some(call) = self.calls().get_mut(id) {
+            call.end_told = false;
+        }
+    }
+
+    /// A webhook of call `id` (the provider's id) is being sent: the dashboard's latency is
+    /// timed from now until it shows the call again.
+    pub fn sending(&self, id: &str) {
+        lock(&self.inner.sent).insert(id.to_owned(), Instant::now());
+    }
+
+    /// The engine answered a webhook with a 2xx and this body (`{"status","call_id"?}`).
+    pub fn acknowledged(&self, answer: &serde_json::Value) {
+        self.inner.acknowledged.fetch_add(1, Ordering::Relaxed);
+        if let ("accepted", Some(call_id)) = (
+            answer["status"].as_str().unwrap_or_default(),
+            answer["call_id"].as_str(),
+        ) {
+            *lock(&self.inner.accepted)
+                .entry(call_id.to_owned())
+                .or_default() += 1;
+        }
+    }
+
+    /// Webhooks acknowledged so far.
+    pub fn acknowledged_count(&self) -> u64 {
+        self.inner.acknowledged.load(Ordering::Relaxed)
+    }
+
+    /// Deliveries answered `accepted`, by the engine's call id.
+    pub fn accepted(&self) -> HashMap<String, u32> {
+        lock(&self.inner.accepted).clone()
+    }
+
+    /// The dashboard showed call `id` (the provider's id): the time since its last webhook was
+    /// sent is one latency (once per webhook).
+    pub fn shown(&self, id: &str) {
+        if let Some(sent) = lock(&self.inner.sent).remove(id) {
+            lock(&self.inner.latencies).push(sent.elapsed());
+        }
+    }
+
+    /// The `q`-quantile (0–1) of the webhook → dashboard latencies so far, and their count.
+    pub fn latency(&self, q: f64) -> (Option<Duration>, usize) {
+        let mut all = lock(&self.inner.latencies).clone();
+        all.sort_unstable();
+        let at = ((all.len() as f64 * q).ceil() as usize).saturating_sub(1);
+        (all.get(at).copied(), all.len())
     }
 
     /// A PBX extension registered (or not).
@@ -185,7 +315,7 @@ mod tests {
     fn figures_count_finished_calls_and_talk_of_answered_ones() {
         let truth = Truth::new();
         for id in ["a", "b", "c", "d"] {
-            truth.began(id, Line::Queue);
+            truth.began(id, Line::Queue, "inbound", "+15550000000");
         }
         truth.ended("a", true, Duration::from_secs(30), Some(Wait::Connected));
         truth.ended("b", true, Duration::from_secs(60), None);

@@ -688,7 +688,9 @@ async fn a_predictive_campaign_dials_ahead_of_its_agents_and_holds_the_abandon_r
         abandon_rate <= 0.1,
         "held near its 3 % cap over a short run: {progress}"
     );
-    // Every abandoned answer heard the message, and waits for its recycling.
+    // Every message played was for an abandoned answer, and every abandoned answer waits for its
+    // recycling. (A person who hangs up within the 2 s before an agent is free is abandoned too,
+    // without a message: the test above proves the message on its own.)
     let all = contacts(&app, &org, &id).await;
     let abandoned = all
         .iter()
@@ -703,7 +705,7 @@ async fn a_predictive_campaign_dials_ahead_of_its_agents_and_holds_the_abandon_r
                 .is_some_and(|t| t.contains("<Say>We will call you back</Say>"))
         })
         .count();
-    assert_eq!(messages, abandoned, "{progress}");
+    assert!(messages <= abandoned, "{messages} messages: {progress}");
     assert!(all
         .iter()
         .filter(|c| c["last_outcome"] == "abandoned")
