@@ -47,6 +47,32 @@ enum Command {
         #[arg(long, value_name = "SECONDS")]
         check_after: Option<f64>,
     },
+    /// Run a call center's day, compressed, against ground truth: the engine with simulated
+    /// seats, PBX, callers and a campaign through its real webhook endpoints; at the end the
+    /// engine's public API is compared with what the simulators did. The last line on stdout is
+    /// the report as JSON; exit 1 when anything differs.
+    Simulate {
+        /// People on the floor (each with a PBX extension).
+        #[arg(long, default_value_t = 200)]
+        seats: u32,
+        /// Hours of the day to simulate.
+        #[arg(long, default_value_t = 1.0)]
+        hours: f64,
+        /// Time compression: 120 runs an hour in 30 s.
+        #[arg(long, default_value_t = 120.0)]
+        speed: f64,
+        /// Play the day's faults: PBX webhooks lost and a PBX webhook gap, Twilio callbacks
+        /// duplicated and reordered, a dashboard that never reads.
+        #[arg(long)]
+        faults: bool,
+        /// The database URL (default: a new SQLite file in the temporary directory, removed
+        /// after the run).
+        #[arg(long)]
+        database: Option<String>,
+        /// Where to listen (default: a free port on 127.0.0.1).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: String,
+    },
     /// Bring the database schema up to date, then exit.
     Migrate,
     /// Manage organizations.
@@ -81,12 +107,14 @@ fn main() {
                 settings.bind = bind;
             }
             let options = switchboard::demo::DemoOptions {
-                database,
+                database: switchboard::db::DatabaseUrl::Sqlite(database),
                 extensions,
                 calls_per_minute,
                 speed,
                 agents,
                 campaign_contacts: 300,
+                campaign_concurrency: 5,
+                faults: switchboard::demo::Faults::demo(),
                 check_after: match check_after {
                     Some(s) if !(s.is_finite() && s >= 0.0) => {
                         return Err("--check-after must be a number of seconds".into())
@@ -95,6 +123,32 @@ fn main() {
                 },
             };
             switchboard::demo::run(settings, options)
+        }
+        Command::Simulate {
+            seats,
+            hours,
+            speed,
+            faults,
+            database,
+            bind,
+        } => {
+            let mut settings = settings;
+            settings.bind = bind;
+            let day = switchboard::demo::simulate::SimulateOptions {
+                seats,
+                hours,
+                speed,
+                faults,
+                database,
+            };
+            let scratch = day.database.is_none();
+            let floor = day.floor()?;
+            let database = floor.database.clone();
+            let result = switchboard::demo::run(settings, floor);
+            if scratch {
+                switchboard::demo::simulate::remove_scratch(&database);
+            }
+            result
         }
         Command::Migrate => switchboard::cli::migrate(&settings),
         Command::Org {

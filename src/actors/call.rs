@@ -16,6 +16,7 @@ use crate::domain::extension::ExtensionChange;
 use crate::domain::ids::CallId;
 use crate::domain::tally;
 use crate::domain::time::to_text;
+use crate::engine::pbx_records::{self, PbxRecord};
 use crate::engine::Engine;
 use crate::error::AppError;
 use crate::metrics;
@@ -304,17 +305,32 @@ impl CallActor {
                 act.arm_timer(ctx);
                 return;
             }
+            use futures_util::future::Either;
             let pending = match polled {
-                Some(status) if status.rank() > act.call.status.rank() || status.is_live() => {
+                Polled::Status(status)
+                    if status.rank() > act.call.status.rank() || status.is_live() =>
+                {
                     let event = CallEvent {
                         authority: crate::domain::call::Authority::Engine,
                         status: Some(status),
                         ..CallEvent::default()
                     };
                     let entry = Entry::engine("polled", serde_json::json!({"status": status}));
-                    futures_util::future::Either::Left(act.record(&event, None, entry, None))
+                    Either::Left(act.record(&event, None, entry, None))
                 }
-                _ => futures_util::future::Either::Right(act.end_by_engine("timeout", "deadline")),
+                Polled::Record(record) => {
+                    let record = *record;
+                    let entry = Entry {
+                        source: "engine",
+                        kind: "yeastar.30012",
+                        raw_status: Some(record.status.clone()),
+                        dedupe_key: Some(pbx_records::record_key(&record.call_id)),
+                        occurred_at: record.event.occurred_at,
+                        data: record.data,
+                    };
+                    Either::Left(act.record(&record.event, None, entry, None))
+                }
+                _ => Either::Right(act.end_by_engine("timeout", "deadline")),
             };
             ctx.spawn(pending.into_actor(act).map(|result, act, ctx| {
                 if let Err(error) = result {
@@ -330,24 +346,41 @@ impl CallActor {
         }));
     }
 
-    /// How the provider says the call stands, when it has an API for that and answers.
-    fn poll(
-        &self,
-    ) -> impl std::future::Future<Output = Option<crate::domain::call::CallStatus>> + 'static {
+    /// How the provider says the call stands, when it has an API for that and answers: a status
+    /// (Twilio, Plivo, Exotel, Bolna), or the PBX's record of the call (its missed 30012).
+    fn poll(&self) -> impl std::future::Future<Output = Polled> + 'static {
         let engine = self.deps.engine.clone();
         let (org_id, provider, id) = (
             self.call.org_id.clone(),
             crate::providers::Provider::parse(&self.call.provider),
             self.call.provider_call_id.clone(),
         );
+        let since = self.call.created_at;
         async move {
-            let (provider, id) = (provider?, id?);
-            let credentials = engine.orgs.credentials(&org_id, provider).await.ok()??;
+            let (Some(provider), Some(id)) = (provider, id) else {
+                return Polled::Nothing;
+            };
+            let Ok(Some(credentials)) = engine.orgs.credentials(&org_id, provider).await else {
+                return Polled::Nothing;
+            };
+            if provider == crate::providers::Provider::Yeastar {
+                return match pbx_records::record_of(&engine, &org_id, &credentials, &id, since)
+                    .await
+                {
+                    Ok(Some(record)) => Polled::Record(Box::new(record)),
+                    Ok(None) => Polled::Nothing,
+                    Err(error) => {
+                        tracing::warn!(%error, "the PBX's call records could not be read");
+                        Polled::Nothing
+                    }
+                };
+            }
             match crate::providers::outbound::poll_status(&engine.http, &credentials, &id).await {
-                Ok(status) => status,
+                Ok(Some(status)) => Polled::Status(status),
+                Ok(None) => Polled::Nothing,
                 Err(error) => {
                     tracing::warn!(%error, "the provider's call-status API did not answer");
-                    None
+                    Polled::Nothing
                 }
             }
         }
@@ -611,6 +644,16 @@ impl CallActor {
 
 /// A commit of the call's, awaited by the delivery that made it and by any repeat of it.
 type Commit = SharedOutcome;
+
+/// What the provider's API said of a call past its deadline.
+enum Polled {
+    /// Its status now.
+    Status(call::CallStatus),
+    /// The PBX's record of how it went.
+    Record(Box<PbxRecord>),
+    /// Nothing (no such API, no answer, no record).
+    Nothing,
+}
 
 /// One line of a call's timeline, before it is written.
 struct Entry {

@@ -7,20 +7,22 @@
 //! leaves it. A PBX whose API fails, or answers what cannot be read, leaves everything as it is,
 //! and says so.
 
-use super::call::ForceEnd;
+use super::call::{ForceEnd, ProviderEvent};
 use super::extension::change_extension;
 use super::extension::ExtensionRegistry;
 use super::registry::CallRegistry;
-use super::registry::{CallRef, Route};
+use super::registry::{deliver, CallKey, CallRef, Route};
 use crate::db::queries;
 use crate::domain::extension::{Extension, ExtensionChange};
 use crate::domain::ids::{CallId, OrgId};
+use crate::engine::pbx_records;
 use crate::engine::Engine;
 use crate::error::{AppError, Code};
+use crate::providers::credentials::Credentials;
 use crate::providers::yeastar::{PbxState, YeastarApi};
 use crate::providers::Provider;
 use actix::prelude::*;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -37,6 +39,9 @@ pub struct Resynced {
     pub memberships_left: usize,
     /// Extensions the PBX listed as the engine had them (confirmed).
     pub extensions_confirmed: usize,
+    /// Calls whose records the PBX has and whose end the engine had not heard (it never heard of
+    /// them at all, or still believed them live): applied as their missed 30012s.
+    pub records_applied: usize,
 }
 
 /// The hang-up cause of a call a resync ended.
@@ -54,7 +59,16 @@ pub struct ResyncDeps {
 /// view is read first (extensions, then live calls: a call an extension is in was created before
 /// it was read, so it is in the list), then the PBX is asked: a call that starts in between is on
 /// the PBX and is left alone, and one the engine is still placing (no PBX call id yet) too.
-pub async fn resync(deps: &ResyncDeps, org_id: &OrgId) -> Result<Resynced, AppError> {
+///
+/// Then the PBX's call records of calls that started from `silent_since` (less the longest a
+/// call may ring and talk) are read: a call the engine never heard of (all its webhooks lost),
+/// believed live until now, or closed by a deadline, gets its record applied as the 30012 it
+/// missed.
+pub async fn resync(
+    deps: &ResyncDeps,
+    org_id: &OrgId,
+    silent_since: Option<DateTime<Utc>>,
+) -> Result<Resynced, AppError> {
     let engine = &deps.engine;
     let credentials = engine
         .orgs
@@ -77,7 +91,6 @@ pub async fn resync(deps: &ResyncDeps, org_id: &OrgId) -> Result<Resynced, AppEr
             crate::metrics::METRICS.pbx_resync("failed");
             AppError::new(Code::ProviderError, error.to_string())
         })?;
-    crate::metrics::METRICS.pbx_resync("ok");
     let mut done = Resynced::default();
     let mut ended: HashSet<String> = HashSet::new();
     for call in live
@@ -128,8 +141,78 @@ pub async fn resync(deps: &ResyncDeps, org_id: &OrgId) -> Result<Resynced, AppEr
             }
         }
     }
+    let since = silent_since.unwrap_or(asked_at).min(asked_at) - pbx_records::lookback(engine);
+    let was_live: HashSet<String> = live
+        .iter()
+        .filter_map(|call| call.provider_call_id.clone())
+        .collect();
+    done.records_applied = apply_records(deps, org_id, &credentials, since, &was_live)
+        .await
+        .inspect_err(|_| crate::metrics::METRICS.pbx_resync("failed"))?;
+    crate::metrics::METRICS.pbx_resync("ok");
     tracing::info!(org_id = %org_id, ?done, "presence resynced with the PBX");
     Ok(done)
+}
+
+/// Applies the PBX's records (from `since`) of calls whose end the engine has not heard from the
+/// PBX: unknown to it, closed by its own inference (a deadline), or in `was_live` (the PBX ids
+/// of the calls it believed live when the resync began, some of which it just ended).
+async fn apply_records(
+    deps: &ResyncDeps,
+    org_id: &OrgId,
+    credentials: &Credentials,
+    since: DateTime<Utc>,
+    was_live: &HashSet<String>,
+) -> Result<usize, AppError> {
+    let engine = &deps.engine;
+    let records = pbx_records::records_since(engine, org_id, credentials, since).await?;
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let (org, ids) = (
+        org_id.to_string(),
+        records
+            .iter()
+            .map(|r| r.call_id.clone())
+            .collect::<Vec<_>>(),
+    );
+    let told = engine
+        .read(move |conn| {
+            Ok(queries::provider_ended_calls(
+                conn,
+                &org,
+                Provider::Yeastar.as_str(),
+                &ids,
+            )?)
+        })
+        .await?;
+    let mut applied = 0;
+    for record in records {
+        if told.contains(&record.call_id) && !was_live.contains(&record.call_id) {
+            continue;
+        }
+        let event = ProviderEvent {
+            event: record.event,
+            dedupe_key: pbx_records::record_key(&record.call_id),
+            inbox: None,
+            kind: "yeastar.30012",
+            raw_status: Some(record.status),
+            data: record.data,
+            screen_pop: None,
+            snapshot: false,
+        };
+        let call = CallRef::Provider(
+            CallKey {
+                org_id: org_id.clone(),
+                provider: Provider::Yeastar.as_str().to_owned(),
+                provider_call_id: record.call_id,
+            },
+            record.direction,
+        );
+        deliver(&deps.calls, call, event).await?;
+        applied += 1;
+    }
+    Ok(applied)
 }
 
 /// Our ids of the org's calls still live after the resync ended the ones the PBX no longer has.
@@ -170,8 +253,9 @@ fn differences(
 
 /// Watches every org's PBX for silence: each yeastar webhook is [`Heard`]; a PBX silent for
 /// `SWITCHBOARD_PBX_RESYNC_S` while the engine believes calls or busy extensions on it are live is
-/// resynced, at most once per period per org. After a restart every org with live PBX calls is
-/// due at once ([`Due`]).
+/// resynced, at most once per period per org; when it is heard again after such a gap, once more
+/// (the calls that ended after the last look lost their webhooks too). After a restart every org
+/// with live PBX calls is due at once ([`Due`]).
 pub struct PbxWatch {
     deps: ResyncDeps,
     period: Duration,
@@ -179,6 +263,10 @@ pub struct PbxWatch {
     heard: HashMap<OrgId, Instant>,
     /// Orgs with a resync under way.
     running: HashSet<OrgId>,
+    /// Orgs resynced for their silence, and since when they were silent: when such a PBX is
+    /// heard again, one more resync covers the end of its gap (the calls that ended after the
+    /// last look, whose webhooks were lost too).
+    after_silence: HashMap<OrgId, DateTime<Utc>>,
 }
 
 /// A webhook from the org's PBX arrived.
@@ -191,10 +279,14 @@ pub struct Heard(pub OrgId);
 #[rtype(result = "()")]
 pub struct Due(pub OrgId);
 
-/// A look at the org's PBX finished (either way).
+/// A look at the org's PBX finished (either way); `gap`: it found the PBX silent while calls
+/// were live, silent since then.
 #[derive(Message)]
 #[rtype(result = "()")]
-struct Finished(OrgId);
+struct Finished {
+    org_id: OrgId,
+    gap: Option<DateTime<Utc>>,
+}
 
 impl PbxWatch {
     pub fn new(deps: ResyncDeps) -> Self {
@@ -204,6 +296,7 @@ impl PbxWatch {
             period,
             heard: HashMap::new(),
             running: HashSet::new(),
+            after_silence: HashMap::new(),
         }
     }
 
@@ -211,30 +304,60 @@ impl PbxWatch {
     fn look(&mut self, ctx: &mut Context<Self>) {
         let now = Instant::now();
         let period = self.period;
-        let silent: Vec<OrgId> = self
+        let silent: Vec<(OrgId, Duration)> = self
             .heard
             .iter()
             .filter(|(org, at)| now.duration_since(**at) >= period && !self.running.contains(*org))
-            .map(|(org, _)| org.clone())
+            .map(|(org, at)| (org.clone(), now.duration_since(*at)))
             .collect();
-        for org_id in silent {
+        for (org_id, silence) in silent {
+            let silent_since = chrono::Duration::from_std(silence)
+                .map(|silence| Utc::now() - silence)
+                .unwrap_or_else(|_| Utc::now());
+            // The silence began with the first look that found it, however many looks follow.
+            let silent_since = self
+                .after_silence
+                .get(&org_id)
+                .copied()
+                .unwrap_or(silent_since);
             // The next look at this org is a period from now, whatever this one finds.
             self.heard.insert(org_id.clone(), now);
-            self.running.insert(org_id.clone());
-            let (deps, me) = (self.deps.clone(), ctx.address());
-            actix::spawn(async move {
-                match believes_live(&deps, &org_id).await {
-                    Ok(true) => {
-                        if let Err(error) = resync(&deps, &org_id).await {
-                            tracing::warn!(%error, org_id = %org_id, "the PBX could not be resynced; its state is left as it is");
-                        }
-                    }
-                    Ok(false) => {}
-                    Err(error) => tracing::warn!(%error, "a PBX's silence could not be checked"),
-                }
-                me.do_send(Finished(org_id));
-            });
+            self.start(org_id, silent_since, true, ctx);
         }
+    }
+
+    /// Resyncs the org (when `only_if_live`, only if it believes anything live on its PBX).
+    fn start(
+        &mut self,
+        org_id: OrgId,
+        silent_since: DateTime<Utc>,
+        only_if_live: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        self.running.insert(org_id.clone());
+        let (deps, me) = (self.deps.clone(), ctx.address());
+        actix::spawn(async move {
+            let due = match only_if_live {
+                true => believes_live(&deps, &org_id).await,
+                false => Ok(true),
+            };
+            let gap = match due {
+                Ok(true) => {
+                    if let Err(error) = resync(&deps, &org_id, Some(silent_since)).await {
+                        tracing::warn!(%error, org_id = %org_id, "the PBX could not be resynced; its state is left as it is");
+                    }
+                    // A silence while calls were live is a gap: once the PBX is heard again,
+                    // one more look (even after a failed one).
+                    only_if_live.then_some(silent_since)
+                }
+                Ok(false) => None,
+                Err(error) => {
+                    tracing::warn!(%error, "a PBX's silence could not be checked");
+                    None
+                }
+            };
+            me.do_send(Finished { org_id, gap });
+        });
     }
 }
 
@@ -270,8 +393,15 @@ impl Actor for PbxWatch {
 impl Handler<Heard> for PbxWatch {
     type Result = ();
 
-    fn handle(&mut self, msg: Heard, _: &mut Context<Self>) {
-        self.heard.insert(msg.0, Instant::now());
+    fn handle(&mut self, msg: Heard, ctx: &mut Context<Self>) {
+        let org_id = msg.0;
+        self.heard.insert(org_id.clone(), Instant::now());
+        if self.running.contains(&org_id) {
+            return;
+        }
+        if let Some(silent_since) = self.after_silence.remove(&org_id) {
+            self.start(org_id, silent_since, false, ctx);
+        }
     }
 }
 
@@ -290,6 +420,9 @@ impl Handler<Finished> for PbxWatch {
     type Result = ();
 
     fn handle(&mut self, msg: Finished, _: &mut Context<Self>) {
-        self.running.remove(&msg.0);
+        self.running.remove(&msg.org_id);
+        if let Some(since) = msg.gap {
+            self.after_silence.entry(msg.org_id).or_insert(since);
+        }
     }
 }

@@ -393,6 +393,46 @@ pub fn contact_calls(
 /// bounded read however often a number has called.
 pub const CONTACT_CALLS_COUNTED: i64 = 100;
 
+/// Which of `provider_call_ids` the org has calls for (of that provider) whose end the provider
+/// itself told (`final_by` `provider`): the calls a provider's record would teach nothing new.
+pub fn provider_ended_calls(
+    conn: &mut DbConnection,
+    org_id: &str,
+    provider: &str,
+    provider_call_ids: &[String],
+) -> QueryResult<std::collections::HashSet<String>> {
+    let mut known = std::collections::HashSet::new();
+    for ids in provider_call_ids.chunks(500) {
+        let found: Vec<Option<String>> = calls::table
+            .filter(calls::org_id.eq(org_id))
+            .filter(calls::provider.eq(provider))
+            .filter(calls::provider_call_id.eq_any(ids))
+            .filter(calls::final_by.eq("provider"))
+            .select(calls::provider_call_id)
+            .load(conn)?;
+        known.extend(found.into_iter().flatten());
+    }
+    Ok(known)
+}
+
+/// The database's size on disk, in bytes (SQLite: its pages; PostgreSQL: the database's).
+pub fn database_bytes(conn: &mut DbConnection) -> QueryResult<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Size {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        bytes: i64,
+    }
+    let size: Size = db_run!(conn,
+        sqlite |c| diesel::sql_query(
+            "SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()",
+        ).get_result(c),
+        postgres |c| diesel::sql_query(
+            "SELECT pg_database_size(current_database())::BIGINT AS bytes",
+        ).get_result(c)
+    )?;
+    Ok(size.bytes)
+}
+
 /// How many calls a contact has had (linked to it, or from or to its phone), up to
 /// [`CONTACT_CALLS_COUNTED`], over the same three index lookups.
 pub fn contact_call_count(

@@ -5,9 +5,10 @@
 //! supervisor's screen reads it. One line per figure, then one JSON line; any mismatch fails.
 
 use super::api;
-use crate::sim::truth::{TrueFigures, Truth, Wait};
+use crate::sim::truth::{Line, TrueCall, TrueFigures, TrueRate, Truth, Wait};
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// Seconds the board's average talk may differ from the truth's: providers report talk in whole
@@ -25,6 +26,16 @@ pub struct Floor {
     pub queue_before: QueueCounts,
     /// The run's calls are those created from this moment (RFC 3339).
     pub since: String,
+    /// The org's rate card, as the truth prices calls with it.
+    pub rates: &'static [TrueRate],
+    /// Phones on the do-not-call list (never to be dialed), and how often a contact may be.
+    pub do_not_call: HashSet<String>,
+    pub max_attempts: u64,
+    /// How far the talk of a call whose BYE and CDR were both lost may be off: its end is known
+    /// only when the talk deadline or a resync closes it.
+    pub untold_tolerance_s: f64,
+    /// The Support queue's wrap-up: agents are idle again this long after their last call.
+    pub wrap_up: Duration,
 }
 
 /// A queue card's counts of the day.
@@ -43,15 +54,94 @@ pub struct Compared {
     pub ok: bool,
 }
 
+/// What differs, by kind (CONTRACT.md, "Simulation"): each a count that must be 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Mismatches {
+    /// Calls missing, or whose answer or queue fate differs.
+    pub call_status: u64,
+    /// Calls whose talk differs by more than its tolerance.
+    pub call_duration: u64,
+    /// Calls whose cost is not what their provider's talk costs at the org's rates.
+    pub call_cost: u64,
+    /// Extensions whose presence is not the PBX's.
+    pub presence: u64,
+    /// Agents still offered a call or busy once every call ended and wrap-up passed.
+    pub agents_stuck: u64,
+    /// The campaign's calls, answered contacts or open contacts that differ.
+    pub campaign_counts: u64,
+    /// 1 when the ledger's call debits differ from the sum of call costs.
+    pub ledger: u64,
+    /// Deliveries the engine answered `accepted` that are not on their call's timeline.
+    pub acked_missing: u64,
+    /// Dials beyond a contact's attempts, or to a number on the do-not-call list.
+    pub duplicate_dials: u64,
+    /// The board's figures (totals, rates, queue cards, export) that differ.
+    pub board_figures: u64,
+}
+
+impl Mismatches {
+    pub fn total(&self) -> u64 {
+        let Mismatches {
+            call_status,
+            call_duration,
+            call_cost,
+            presence,
+            agents_stuck,
+            campaign_counts,
+            ledger,
+            acked_missing,
+            duplicate_dials,
+            board_figures,
+        } = *self;
+        call_status
+            + call_duration
+            + call_cost
+            + presence
+            + agents_stuck
+            + campaign_counts
+            + ledger
+            + acked_missing
+            + duplicate_dials
+            + board_figures
+    }
+}
+
 /// The check's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The run's calls, as the simulators placed them.
+    pub calls: u64,
     pub figures: Vec<Compared>,
-    pub mismatches: usize,
+    pub mismatches: Mismatches,
     /// The first calls that differ, as the truth and the board have them.
-    pub calls: Vec<CallDiff>,
+    pub differing_calls: Vec<CallDiff>,
     /// The first extensions that differ.
-    pub extensions: Vec<String>,
+    pub differing_extensions: Vec<String>,
+    /// How the run went (filled in by its runner).
+    #[serde(flatten)]
+    pub run: Option<RunFigures>,
+}
+
+/// How the engine held up over the run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunFigures {
+    /// Webhooks the engine acknowledged, and per second of traffic.
+    pub events: u64,
+    pub events_per_s: f64,
+    /// Webhook sent → its call shown on a dashboard's WebSocket: the 99th percentile and median,
+    /// in milliseconds, over this many samples.
+    pub latency_p99_ms: Option<f64>,
+    pub latency_p50_ms: Option<f64>,
+    pub latency_samples: usize,
+    /// The process's resident memory when traffic began and once every call ended (kB).
+    pub rss_start_kb: Option<u64>,
+    pub rss_end_kb: Option<u64>,
+    /// The database's size over the calls it holds.
+    pub db_bytes: Option<i64>,
+    pub db_bytes_per_call: Option<f64>,
+    /// Seconds of traffic, and the faults played.
+    pub traffic_s: f64,
+    pub faults: Vec<String>,
 }
 
 impl Report {
@@ -68,6 +158,25 @@ impl Report {
                 )
             })
             .collect();
+        let m = serde_json::to_value(self.mismatches).unwrap_or_default();
+        for (kind, count) in m.as_object().into_iter().flatten() {
+            let mark = if count == 0 { "ok" } else { "MISMATCH" };
+            lines.push(format!("mismatches {kind:<20} {count:<12} {mark}"));
+        }
+        if let Some(run) = &self.run {
+            lines.push(format!(
+                "run: {} events in {:.0} s ({:.0}/s), webhook → dashboard p50 {} ms p99 {} ms ({} samples), RSS {} → {} kB, {} bytes of database per call",
+                run.events,
+                run.traffic_s,
+                run.events_per_s,
+                run.latency_p50_ms.map_or("-".into(), |v| format!("{v:.1}")),
+                run.latency_p99_ms.map_or("-".into(), |v| format!("{v:.1}")),
+                run.latency_samples,
+                run.rss_start_kb.map_or("-".into(), |v| v.to_string()),
+                run.rss_end_kb.map_or("-".into(), |v| v.to_string()),
+                run.db_bytes_per_call.map_or("-".into(), |v| format!("{v:.0}")),
+            ));
+        }
         lines.push(serde_json::to_string(self).unwrap_or_default());
         lines
     }
@@ -119,8 +228,9 @@ pub async fn run(
         actix_web::rt::time::sleep(Duration::from_millis(250)).await;
         board = api(client, base, token, "GET", &figures_path, Value::Null).await?;
     }
-    // The desk counts a queue's callers once their calls are committed: a moment later.
-    actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+    // The desk counts a queue's callers once their calls are committed, and agents are idle
+    // again once their wrap-up passed: a moment later.
+    actix_web::rt::time::sleep(floor.wrap_up + Duration::from_secs(1)).await;
     let board = api(client, base, token, "GET", &figures_path, Value::Null).await?;
     let queue_now = queue_counts(client, base, token, &floor.queue_id).await?;
     let truth = floor.truth.figures();
@@ -144,18 +254,133 @@ pub async fn run(
         truth.sent_away,
     ));
     figures.extend(exported(client, base, token, floor, &truth).await?);
-    figures.extend(money(client, base, token).await?);
+    let ledger = money(client, base, token).await?;
     let calls = differing_calls(client, base, token, floor).await?;
-    figures.push(exact("calls that differ", calls.len() as u64, 0));
     let extensions = differing_extensions(client, base, token, &floor.truth).await?;
-    figures.push(exact("extensions that differ", extensions.len() as u64, 0));
-    let mismatches = figures.iter().filter(|c| !c.ok).count();
+    let count = |kind: Differs| calls.iter().filter(|c| c.differs.contains(&kind)).count() as u64;
+    let campaign = campaign_counts(client, base, token, floor).await?;
+    let mismatches = Mismatches {
+        call_status: count(Differs::Status),
+        call_duration: count(Differs::Duration),
+        call_cost: count(Differs::Cost),
+        presence: extensions.len() as u64,
+        agents_stuck: agents_stuck(client, base, token).await?,
+        campaign_counts: campaign.iter().filter(|c| !c.ok).count() as u64,
+        ledger: u64::from(!ledger.ok),
+        acked_missing: acked_missing(client, base, token, &floor.truth).await?,
+        duplicate_dials: duplicate_dials(floor),
+        board_figures: figures.iter().filter(|c| !c.ok).count() as u64,
+    };
+    figures.push(ledger);
+    figures.extend(campaign);
     Ok(Report {
+        calls: truth.calls,
         figures,
         mismatches,
-        calls: calls.into_iter().take(20).collect(),
-        extensions: extensions.into_iter().take(20).collect(),
+        differing_calls: calls.into_iter().take(20).collect(),
+        differing_extensions: extensions.into_iter().take(20).collect(),
+        run: None,
     })
+}
+
+/// Agents whose state is still `offered`, `busy` or `wrap_up` now that every call ended and
+/// wrap-up passed.
+async fn agents_stuck(client: &reqwest::Client, base: &str, token: &str) -> Result<u64, String> {
+    let mut stuck = 0;
+    each_item(client, base, token, "/api/v1/agents", |agent| {
+        let state = agent["state"].as_str().unwrap_or_default();
+        stuck += u64::from(matches!(state, "offered" | "busy" | "wrap_up"));
+        true
+    })
+    .await?;
+    Ok(stuck)
+}
+
+/// The campaign's progress against the truth of its calls: how many it placed, how many
+/// contacts were reached (a call answered), and none left dialing or in a call.
+async fn campaign_counts(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    floor: &Floor,
+) -> Result<Vec<Compared>, String> {
+    let path = format!("/api/v1/campaigns/{}/progress", floor.campaign_id);
+    let progress = api(client, base, token, "GET", &path, Value::Null).await?;
+    let outbound: Vec<TrueCall> = floor
+        .truth
+        .all()
+        .into_values()
+        .filter(|c| c.line == Line::Outbound)
+        .collect();
+    let reached: HashSet<&str> = outbound
+        .iter()
+        .filter(|c| c.answered)
+        .map(|c| c.priced_by.as_str())
+        .collect();
+    let contacts = &progress["contacts"];
+    let count = |v: &Value| v.as_u64().unwrap_or(u64::MAX);
+    Ok(vec![
+        exact(
+            "campaign: calls",
+            count(&progress["totalCalls"]),
+            outbound.len() as u64,
+        ),
+        exact(
+            "campaign: reached",
+            count(&contacts["done"]),
+            reached.len() as u64,
+        ),
+        exact(
+            "campaign: still open",
+            count(&contacts["dialing"]).saturating_add(count(&contacts["in_call"])),
+            0,
+        ),
+    ])
+}
+
+/// Dials the truth saw beyond each number's allowed attempts, and dials to numbers on the
+/// do-not-call list.
+fn duplicate_dials(floor: &Floor) -> u64 {
+    let mut dials: HashMap<String, u64> = HashMap::new();
+    for call in floor.truth.all().into_values() {
+        if call.line == Line::Outbound {
+            *dials.entry(call.priced_by).or_default() += 1;
+        }
+    }
+    dials
+        .iter()
+        .map(|(phone, &n)| match floor.do_not_call.contains(phone) {
+            true => n,
+            false => n.saturating_sub(floor.max_attempts),
+        })
+        .sum()
+}
+
+/// Deliveries the engine answered `accepted` for a call that its timeline does not hold: each
+/// call's provider entries against its accepted deliveries.
+async fn acked_missing(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    truth: &Truth,
+) -> Result<u64, String> {
+    use futures_util::StreamExt;
+    let accepted = truth.accepted();
+    let missing = futures_util::stream::iter(accepted)
+        .map(|(call_id, accepted)| async move {
+            let mut held = 0u32;
+            let list = format!("/api/v1/calls/{call_id}/events");
+            each_item(client, base, token, &list, |entry| {
+                held += u32::from(entry["source"] == "provider");
+                true
+            })
+            .await
+            .map(|()| u64::from(accepted.saturating_sub(held)))
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<_>>()
+        .await;
+    missing.into_iter().sum()
 }
 
 /// The PBX's extensions whose presence on the board is not the PBX's own, once every call ended:
@@ -187,9 +412,22 @@ async fn differing_extensions(
     Ok(differ)
 }
 
+/// What about a call differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Differs {
+    /// Missing, answered or not, or its fate in the queue.
+    Status,
+    /// Its talk, beyond the tolerance.
+    Duration,
+    /// Its cost, outside what its provider's talk costs at the org's rates.
+    Cost,
+}
+
 /// One call whose board answer differs from what really happened.
 #[derive(Debug, Clone, Serialize)]
 pub struct CallDiff {
+    pub differs: Vec<Differs>,
     pub provider_call_id: String,
     pub line: crate::sim::truth::Line,
     pub truth_answered: bool,
@@ -235,10 +473,32 @@ async fn differing_calls(
                 Wait::SentAway => "overflowed",
                 Wait::GaveUp => "abandoned",
             });
-            let same = answered == truth.answered
-                && (talk - truth.talk_s).abs() <= TALK_TOLERANCE_S
-                && call["queue_outcome"].as_str() == outcome;
-            (!same).then_some(CallDiff {
+            let tolerance = match truth.end_told {
+                true => TALK_TOLERANCE_S,
+                false => floor.untold_tolerance_s,
+            };
+            let cost = match (truth.cost_micros(floor.rates), &call["cost"]) {
+                (None, Value::Null) => true,
+                (Some((low, high)), Value::String(cost)) => {
+                    micros(cost).is_some_and(|cost| (low..=high).contains(&cost))
+                }
+                _ => false,
+            };
+            let differs: Vec<Differs> = [
+                (
+                    call.is_null()
+                        || answered != truth.answered
+                        || call["queue_outcome"].as_str() != outcome,
+                    Differs::Status,
+                ),
+                ((talk - truth.talk_s).abs() > tolerance, Differs::Duration),
+                (truth.end_told && !cost, Differs::Cost),
+            ]
+            .into_iter()
+            .filter_map(|(differs, kind)| differs.then_some(kind))
+            .collect();
+            (!differs.is_empty()).then_some(CallDiff {
+                differs,
                 provider_call_id: id,
                 line: truth.line,
                 truth_answered: truth.answered,
@@ -306,7 +566,7 @@ async fn exported(
 
 /// Debits equal costs: the ledger's call entries (debits and adjustments) against the cost of
 /// every call, all time, each summed here from the decimal text the API shows.
-async fn money(client: &reqwest::Client, base: &str, token: &str) -> Result<Vec<Compared>, String> {
+async fn money(client: &reqwest::Client, base: &str, token: &str) -> Result<Compared, String> {
     let all = api(client, base, token, "GET", "/api/v1/metrics", Value::Null).await?;
     let costs = all["cost"]["USD"].as_str().map_or(Some(0), micros);
     let mut debited = 0i64;
@@ -321,12 +581,12 @@ async fn money(client: &reqwest::Client, base: &str, token: &str) -> Result<Vec<
     })
     .await?;
     let costs = costs.unwrap_or(i64::MAX);
-    Ok(vec![Compared {
+    Ok(Compared {
         figure: "debits = costs (USD)",
         board: json!(format_micros(-debited)),
         truth: json!(format_micros(costs)),
         ok: -debited == costs,
-    }])
+    })
 }
 
 /// Reads a list page by page, handing each item to `take` until it answers false.

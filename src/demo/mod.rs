@@ -9,6 +9,7 @@
 //! for whoever watches: its desk link is the second line on stdout.
 
 mod check;
+pub mod simulate;
 
 use crate::config::Settings;
 use crate::db::DatabaseUrl;
@@ -17,9 +18,11 @@ use crate::domain::staffing;
 use crate::engine::{billing, orgs};
 use crate::sim::agents::{AgentHabits, SimulatedAgent};
 use crate::sim::dice::Dice;
-use crate::sim::pbx::PbxSim;
-use crate::sim::providers::{FakeProviders, Script, TwilioLine, TwilioPlay, CALLER_TALK_S};
-use crate::sim::truth::Truth;
+use crate::sim::pbx::{Gap, PbxSim};
+use crate::sim::providers::{
+    CallbackFaults, FakeProviders, Script, TwilioLine, TwilioPlay, CALLER_TALK_S,
+};
+use crate::sim::truth::{TrueRate, Truth};
 use crate::startup::Application;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -36,20 +39,141 @@ const DEMO_LOW_CREDITS: &str = "1.00";
 /// How much traffic, how fast.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
-    /// The demo's own SQLite file.
-    pub database: String,
+    /// The demo's own database (an SQLite file unless told otherwise).
+    pub database: DatabaseUrl,
     pub extensions: u32,
     pub calls_per_minute: f64,
     /// Multiplies the rate and divides ring and talk times.
     pub speed: f64,
     /// Simulated agents of the Support queue; None: as many as its traffic needs ([`sized_agents`]).
     pub agents: Option<u32>,
-    /// Contacts in the sample campaign.
+    /// Contacts in the sample campaign, and how many of its calls may be under way at once.
     pub campaign_contacts: u32,
+    pub campaign_concurrency: u32,
     /// After this much traffic, close the floor, let every call end, compare the board with what
     /// the simulators did ([`check`]), print the report and stop (None: run until stopped).
     pub check_after: Option<Duration>,
+    /// What goes wrong on purpose.
+    pub faults: Faults,
 }
+
+/// What goes wrong on a simulated floor, on purpose.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Shares of PBX calls whose BYE, and whose CDR, never arrive (each on its own).
+    pub lost_bye: f64,
+    pub lost_cdr: f64,
+    /// Twilio callbacks delivered twice, or two of a call's the other way round.
+    pub callbacks: CallbackFaults,
+    /// A time the PBX's webhooks go quiet (its calls go on): the resync must repair it.
+    pub pbx_gap: Option<Gap>,
+    /// A dashboard that connects and never reads: the engine must drop it, not wait for it.
+    pub slow_dashboard: bool,
+}
+
+impl Faults {
+    /// What the demo always has: now and then a lost BYE or CDR, as a real PBX loses them.
+    pub fn demo() -> Self {
+        Faults {
+            lost_bye: 0.03,
+            lost_cdr: 0.05,
+            ..Faults::default()
+        }
+    }
+
+    /// The faults played, in words (for the report).
+    pub fn names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let share = |what: &str, share: f64| format!("{what} {:.0} %", share * 100.0);
+        if self.lost_bye > 0.0 {
+            names.push(share("PBX BYE lost", self.lost_bye));
+        }
+        if self.lost_cdr > 0.0 {
+            names.push(share("PBX CDR lost", self.lost_cdr));
+        }
+        if self.callbacks.duplicate > 0.0 {
+            names.push(share(
+                "Twilio callbacks sent twice",
+                self.callbacks.duplicate,
+            ));
+        }
+        if self.callbacks.reorder > 0.0 {
+            names.push(share(
+                "Twilio calls with callbacks swapped",
+                self.callbacks.reorder,
+            ));
+        }
+        if let Some(gap) = self.pbx_gap {
+            names.push(format!(
+                "PBX webhooks silent for {:.1} s from {:.1} s",
+                gap.lasting.as_secs_f64(),
+                gap.after.as_secs_f64()
+            ));
+        }
+        if self.slow_dashboard {
+            names.push("a dashboard that never reads".into());
+        }
+        names
+    }
+}
+
+/// The demo org's rate card: what its calls cost (Twilio's own price is not fetched, so the
+/// rates price every call).
+const RATES: [TrueRate; 5] = [
+    rate("twilio", "outbound", "", 13_000, 60, 0),
+    rate("twilio", "outbound", "+91", 9_000, 6, 6),
+    rate("twilio", "inbound", "", 8_500, 60, 0),
+    rate("yeastar", "inbound", "", 4_000, 60, 0),
+    rate("yeastar", "outbound", "", 12_000, 60, 0),
+];
+
+const fn rate(
+    provider: &'static str,
+    direction: &'static str,
+    prefix: &'static str,
+    per_minute_micros: i64,
+    increment_s: i64,
+    minimum_s: i64,
+) -> TrueRate {
+    TrueRate {
+        provider,
+        direction,
+        prefix,
+        per_minute_micros,
+        increment_s,
+        minimum_s,
+    }
+}
+
+/// The rate card as `PUT /api/v1/rates` takes it.
+fn rate_card() -> Value {
+    let rates: Vec<Value> = RATES
+        .iter()
+        .map(|r| {
+            let per_minute = format!(
+                "{}.{:06}",
+                r.per_minute_micros / 1_000_000,
+                r.per_minute_micros % 1_000_000
+            );
+            let mut rate = json!({"provider": r.provider, "direction": r.direction,
+                "per_minute": per_minute, "increment_s": r.increment_s, "minimum_s": r.minimum_s});
+            if !r.prefix.is_empty() {
+                rate["prefix"] = json!(r.prefix);
+            }
+            rate
+        })
+        .collect();
+    json!({ "rates": rates })
+}
+
+/// The talk deadline (before `--speed`): a call answered this long ago with no word of its end
+/// is closed by the engine.
+const TALK_DEADLINE_S: f64 = 400.0;
+
+/// The campaign's attempts per contact.
+const MAX_ATTEMPTS: u64 = 2;
+/// One contact in this many is on the do-not-call list.
+const DNC_EVERY: usize = 25;
 
 /// Shares of `--calls-per-minute`: the office PBX's calls, callers of the Twilio number (the
 /// Support queue), and the campaign's pace (a ceiling: its concurrency of 5 usually limits it).
@@ -100,15 +224,15 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
     }
     let speed = options.speed;
     let scaled = |seconds: f64, floor: f64| Duration::from_secs_f64((seconds / speed).max(floor));
-    settings.database_url = DatabaseUrl::Sqlite(options.database.clone());
+    settings.database_url = options.database.clone();
     // The simulators call the engine where it listens.
     settings.public_url = None;
     // Short enough that a lost BYE or CDR is repaired while one watches, longer than any
     // simulated ring or talk.
     settings.deadlines.ring = scaled(60.0, 2.0);
-    settings.deadlines.talk = scaled(400.0, 5.0);
+    settings.deadlines.talk = scaled(TALK_DEADLINE_S, 5.0);
     settings.deadlines.wrapup = scaled(30.0, 2.0);
-    settings.pbx_resync = scaled(60.0, 2.0);
+    settings.pbx_resync = resync_period(speed);
     settings.metrics_interval = Duration::from_secs(1);
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
@@ -146,15 +270,39 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
             }
         };
         if let (Some(after), Some(floor)) = (options.check_after, floor) {
+            let (rss_start_kb, began) = (rss_kb(), std::time::Instant::now());
             actix_web::rt::time::sleep(after).await;
+            let traffic_s = began.elapsed().as_secs_f64();
+            let events = floor.truth.acknowledged_count();
             let client = reqwest::Client::new();
             let report = check::run(&client, &base, token, &floor, speed).await;
+            let db_bytes = engine
+                .read(|conn| Ok(crate::db::queries::database_bytes(conn)?))
+                .await
+                .ok();
             stop.stop(true).await;
-            let report = report?;
+            let mut report = report?;
+            let (p99, samples) = floor.truth.latency(0.99);
+            let ms = |d: Duration| (d.as_secs_f64() * 10_000.0).round() / 10.0;
+            report.run = Some(check::RunFigures {
+                events,
+                events_per_s: (events as f64 / traffic_s * 10.0).round() / 10.0,
+                latency_p99_ms: p99.map(ms),
+                latency_p50_ms: floor.truth.latency(0.5).0.map(ms),
+                latency_samples: samples,
+                rss_start_kb,
+                rss_end_kb: rss_kb(),
+                db_bytes,
+                db_bytes_per_call: db_bytes
+                    .filter(|_| report.calls > 0)
+                    .map(|b| (b as f64 / report.calls as f64).round()),
+                traffic_s: (traffic_s * 10.0).round() / 10.0,
+                faults: options.faults.names(),
+            });
             for line in report.lines() {
                 println!("{line}");
             }
-            return match report.mismatches {
+            return match report.mismatches.total() {
                 0 => Ok(()),
                 n => Err(format!("{n} figures differ from what really happened")),
             };
@@ -164,6 +312,67 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
             Err(e) => Err(e.to_string()),
         }
     })
+}
+
+/// How long the PBX may be silent, while calls are live on it, before the engine asks it what
+/// is true: a minute of the floor's time, at least 2 s.
+fn resync_period(speed: f64) -> Duration {
+    Duration::from_secs_f64((60.0 / speed).max(2.0))
+}
+
+/// `seconds` of the floor's time at `speed`, whole, at least `floor`.
+fn scaled_s(seconds: f64, floor: f64, speed: f64) -> i64 {
+    (seconds / speed).max(floor).round() as i64
+}
+
+/// Dashboards watching the floor: one that reads every event and times each webhook until its
+/// call is shown (the report's latency), and with `slow` one that connects and never reads.
+async fn dashboards(base: &str, token: &str, truth: &Truth, slow: bool) -> Result<(), String> {
+    let url = format!("{}/api/v1/ws?token={token}", base.replacen("http", "ws", 1));
+    let ws = awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .finish();
+    let (_, mut watcher) = ws.ws(&url).connect().await.map_err(|e| e.to_string())?;
+    let truth = truth.clone();
+    actix_web::rt::spawn(async move {
+        use futures_util::{SinkExt, StreamExt};
+        while let Some(Ok(frame)) = watcher.next().await {
+            match frame {
+                awc::ws::Frame::Ping(bytes) => {
+                    let _ = watcher.send(awc::ws::Message::Pong(bytes)).await;
+                }
+                awc::ws::Frame::Text(text) => {
+                    let Ok(event) = serde_json::from_slice::<Value>(&text) else {
+                        continue;
+                    };
+                    let kind = event["type"].as_str().unwrap_or_default();
+                    if let ("call:created" | "call:updated", Some(id)) =
+                        (kind, event["data"]["provider_call_id"].as_str())
+                    {
+                        truth.shown(id);
+                    }
+                }
+                awc::ws::Frame::Close(_) => break,
+                _ => {}
+            }
+        }
+    });
+    if slow {
+        let (_, stalled) = ws.ws(&url).connect().await.map_err(|e| e.to_string())?;
+        actix_web::rt::spawn(async move {
+            // Never read: the engine must drop it rather than wait for it.
+            actix_web::rt::time::sleep(Duration::from_secs(24 * 3600)).await;
+            drop(stalled);
+        });
+    }
+    Ok(())
+}
+
+/// This process's resident memory (kB), where the system says it (Linux).
+fn rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The agent left for the person watching the demo.
@@ -186,7 +395,7 @@ async fn demo_desk(
     agents: usize,
     speed: f64,
 ) -> Result<String, String> {
-    let scaled = |seconds: f64, floor: f64| (seconds / speed).max(floor).round() as i64;
+    let scaled = |seconds: f64, floor: f64| scaled_s(seconds, floor, speed);
     let queues = api(client, base, token, "GET", "/api/v1/queues", Value::Null).await?;
     let queue_id = match queues["items"][0]["id"].as_str() {
         Some(id) => id.to_owned(),
@@ -365,6 +574,8 @@ async fn start_traffic(
         twilio_play: TwilioPlay::Realistic { speed },
         analytics: Some((analytics_url, webhook_token.to_owned())),
         truth: Some(truth.clone()),
+        callback_faults: options.faults.callbacks,
+        record_requests: false,
         ..Script::default()
     })
     .map_err(|e| e.to_string())?;
@@ -378,27 +589,15 @@ async fn start_traffic(
         json!({
             "account_sid": "ACdemo0000", "auth_token": twilio_token, "from_number": twilio_number,
             "api_base": providers.base(), "calls_per_second": campaign_share.max(0.05),
-            "fetch_prices": "true",
+            // A checked run prices every call by the rates (Twilio's price would arrive at its
+            // own pace, at most one a second); the demo shows Twilio's own price.
+            "fetch_prices": if options.check_after.is_some() { "false" } else { "true" },
         }),
     )
     .await?;
     // Money: rates for every call (Twilio's own price replaces the rate once its API has it),
     // and credits that the campaign spends: when they run out it pauses, as a real one would.
-    api(
-        &client,
-        base,
-        token,
-        "PUT",
-        "/api/v1/rates",
-        json!({"rates": [
-            {"provider": "twilio", "direction": "outbound", "per_minute": "0.0130", "increment_s": 60},
-            {"provider": "twilio", "direction": "outbound", "prefix": "+91", "per_minute": "0.0090", "increment_s": 6, "minimum_s": 6},
-            {"provider": "twilio", "direction": "inbound", "per_minute": "0.0085", "increment_s": 60},
-            {"provider": "yeastar", "direction": "inbound", "per_minute": "0.0040", "increment_s": 60},
-            {"provider": "yeastar", "direction": "outbound", "per_minute": "0.0120", "increment_s": 60},
-        ]}),
-    )
-    .await?;
+    api(&client, base, token, "PUT", "/api/v1/rates", rate_card()).await?;
     api(
         &client,
         base,
@@ -426,17 +625,11 @@ async fn start_traffic(
         extensions: options.extensions,
         calls_per_minute: options.calls_per_minute * PBX_SHARE,
         speed,
-        // A lost BYE leaves a call's end to the engine's deadline: no engine can know its true
-        // talk without asking the PBX, so a checked run loses none (lost CDRs it still has).
-        lost_bye: if options.check_after.is_some() {
-            0.0
-        } else {
-            0.03
-        },
-        lost_cdr: 0.05,
+        lost_bye: options.faults.lost_bye,
+        lost_cdr: options.faults.lost_cdr,
         truth: Some(truth.clone()),
         api: Some(providers.clone()),
-        gap: None,
+        gap: options.faults.pbx_gap,
     };
     for (i, number) in pbx.numbers().iter().enumerate() {
         let name = format!(
@@ -462,7 +655,12 @@ async fn start_traffic(
     let contacts: Vec<Value> = (0..options.campaign_contacts)
         .map(|i| json!({"phone": format!("+9198{:08}", 10_000_000 + i * 7919 % 89_999_999), "name": format!("Lead {}", i + 1)}))
         .collect();
-    for contact in contacts.iter().step_by(25) {
+    let do_not_call: std::collections::HashSet<String> = contacts
+        .iter()
+        .step_by(DNC_EVERY)
+        .filter_map(|c| c["phone"].as_str().map(str::to_owned))
+        .collect();
+    for contact in contacts.iter().step_by(DNC_EVERY) {
         api(
             &client,
             base,
@@ -481,7 +679,8 @@ async fn start_traffic(
         "/api/v1/campaigns",
         json!({
             "name": format!("Demo campaign {}", chrono::Utc::now().format("%H:%M")),
-            "provider": "twilio", "concurrency": 5, "max_attempts": 2,
+            "provider": "twilio", "concurrency": options.campaign_concurrency,
+            "max_attempts": MAX_ATTEMPTS,
             "retry_delay_s": (60.0 / speed).ceil().max(1.0) as i64,
             "contacts": contacts,
         }),
@@ -527,11 +726,18 @@ async fn start_traffic(
             });
         }
     });
+    dashboards(base, token, &truth, options.faults.slow_dashboard).await?;
     Ok(check::Floor {
         truth,
         campaign_id,
         queue_id,
         queue_before,
         since,
+        rates: &RATES,
+        do_not_call,
+        max_attempts: MAX_ATTEMPTS,
+        // A call whose BYE and CDR were both lost ends at its talk deadline (or a resync).
+        untold_tolerance_s: (TALK_DEADLINE_S / speed).max(5.0) + 2.0,
+        wrap_up: Duration::from_secs(scaled_s(WRAP_UP_S, 1.0, speed) as u64),
     })
 }

@@ -13,6 +13,7 @@ pub mod dnc;
 pub mod orgs;
 pub mod pacer;
 pub mod pbx_dials;
+pub mod pbx_records;
 pub mod totals;
 
 use crate::config::Settings;

@@ -170,13 +170,15 @@ pub async fn reset(
 
 /// Asks the PBX's own API what is true now — its extensions and its live calls — and brings the
 /// board in line: calls the PBX no longer has end (`pbx_resync`), registrations and do-not-disturb
-/// follow the PBX (which confirms them), extensions leave calls that are no longer live. 502
-/// `provider_error` when the PBX's API fails or cannot be read (nothing changes then).
-#[utoipa::path(post, path = "/api/v1/extensions/resync", tag = "extensions", responses((status = 200, description = "What changed: `calls_ended`, `extensions_changed`, `memberships_left`, `extensions_confirmed`"), (status = 502, description = "The PBX's API failed; nothing changed")))]
+/// follow the PBX (which confirms them), extensions leave calls that are no longer live, and the
+/// PBX's call records of calls whose end the engine missed are applied. 202 (CONTRACT.md) with
+/// what changed; 502 `provider_error` when the PBX's API fails or cannot be read (nothing changes
+/// then).
+#[utoipa::path(post, path = "/api/v1/extensions/resync", tag = "extensions", responses((status = 202, description = "What changed: `calls_ended`, `extensions_changed`, `memberships_left`, `extensions_confirmed`, `records_applied`"), (status = 502, description = "The PBX's API failed; nothing changed")))]
 pub async fn resync(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let done = pbx_resync::resync(&state.actors.resync, &org.id).await?;
-    Ok(HttpResponse::Ok().json(done))
+    let done = pbx_resync::resync(&state.actors.resync, &org.id, None).await?;
+    Ok(HttpResponse::Accepted().json(done))
 }

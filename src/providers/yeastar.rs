@@ -302,12 +302,7 @@ fn cdr(msg: &Map<String, Value>) -> Result<Cdr, ParseError> {
         call_duration: number(&["call_duration", "callduraction", "callduration"])?,
         talk_duration: number(&["talk_duration", "talkduraction", "talkduration"])?,
         status: text(&["status"]).ok_or(ParseError::Missing("status"))?,
-        direction: text(&["type"]).and_then(|t| match t.to_ascii_lowercase().as_str() {
-            "inbound" => Some(Direction::Inbound),
-            "outbound" => Some(Direction::Outbound),
-            "internal" => Some(Direction::Internal),
-            _ => None,
-        }),
+        direction: text(&["type"]).and_then(|t| direction_word(&t)),
         recording: text(&["recording"]),
     })
 }
@@ -794,6 +789,102 @@ impl YeastarApi {
         let calls = active_calls(&answer)
             .ok_or_else(|| DialError::Refused("the PBX's call list could not be read".into()))?;
         Ok(PbxState { extensions, calls })
+    }
+}
+
+impl YeastarApi {
+    /// The PBX's call records of calls that started from `since` (its `cdr/list`, newest
+    /// first, page by page until an older one; at most [`CDR_PAGES`] pages), each with the
+    /// time it started. `utc_offset` is the PBX's, to read the records' times as a 30012's.
+    pub async fn cdrs_since(
+        &self,
+        http: &reqwest::Client,
+        sessions: &PbxSessions,
+        org: &str,
+        since: DateTime<Utc>,
+        utc_offset: Option<&str>,
+    ) -> Result<Vec<Cdr>, DialError> {
+        let mut found = Vec::new();
+        for page in 1..=CDR_PAGES {
+            let query = vec![
+                ("page".to_owned(), page.to_string()),
+                ("page_size".to_owned(), CDR_PAGE.to_string()),
+                ("sort_by".to_owned(), "id".to_owned()),
+                ("order_by".to_owned(), "desc".to_owned()),
+            ];
+            let answer = self
+                .call_api(http, sessions, org, "cdr/list", ApiRequest::Get(query))
+                .await?;
+            let records = answer["data"].as_array().cloned().unwrap_or_default();
+            let mut older = records.len() < CDR_PAGE;
+            for record in &records {
+                let Some((started, cdr)) = cdr_record(record, utc_offset) else {
+                    continue;
+                };
+                if started < since {
+                    older = true;
+                    continue;
+                }
+                found.push(cdr);
+            }
+            if older {
+                break;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Call records asked for per page of the CDR list, and pages read at most by one resync.
+const CDR_PAGE: usize = 200;
+const CDR_PAGES: usize = 50;
+
+/// One record of the PBX's `cdr/list` (providers.md §4.6: `uid`, `timestamp`, `call_from`,
+/// `call_to`, `duration`, `talk_duration`, `disposition`, `call_type`) as the 30012 CDR it
+/// stands for, with when its call started; None when it names no call or no time.
+pub fn cdr_record(record: &Value, utc_offset: Option<&str>) -> Option<(DateTime<Utc>, Cdr)> {
+    let text = |name: &str| match &record[name] {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let number = |name: &str| match &record[name] {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    // "Name<1001>" names a party by name and number: the number is what counts.
+    let party = |name: &str| {
+        text(name).map(|t| match (t.find('<'), t.rfind('>')) {
+            (Some(open), Some(close)) if open < close => t[open + 1..close].to_owned(),
+            _ => t,
+        })
+    };
+    let started = DateTime::<Utc>::from_timestamp(number("timestamp")?, 0)?;
+    let offset = utc_offset
+        .and_then(parse_offset)
+        .unwrap_or(FixedOffset::east_opt(0)?);
+    let cdr = Cdr {
+        call_id: text("uid")?,
+        time_start: Some(started.with_timezone(&offset).naive_local()),
+        call_from: party("call_from"),
+        call_to: party("call_to"),
+        call_duration: number("duration"),
+        talk_duration: number("talk_duration"),
+        status: text("disposition")?,
+        direction: text("call_type").and_then(|t| direction_word(&t)),
+        recording: None,
+    };
+    Some((started, cdr))
+}
+
+/// A CDR's `type` / `call_type` (`Inbound`, `Outbound`, `Internal`; any case).
+fn direction_word(word: &str) -> Option<Direction> {
+    match word.to_ascii_lowercase().as_str() {
+        "inbound" => Some(Direction::Inbound),
+        "outbound" => Some(Direction::Outbound),
+        "internal" => Some(Direction::Internal),
+        _ => None,
     }
 }
 

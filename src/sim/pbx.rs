@@ -41,6 +41,9 @@ pub struct PbxSim {
     pub gap: Option<Gap>,
 }
 
+/// The shortest talk of an answered PBX call, whatever the speed.
+const MIN_TALK: Duration = Duration::from_millis(1200);
+
 /// When the PBX's webhooks go quiet, and for how long.
 #[derive(Debug, Clone, Copy)]
 pub struct Gap {
@@ -216,6 +219,15 @@ impl Pbx {
                     self.send(30011, json!({"call_id": id, "members": members}))
                         .await;
                     self.mirror(&id, None);
+                    if let Some(api) = &self.sim.api {
+                        let now = chrono::Utc::now();
+                        api.pbx_cdr(json!({
+                            "uid": id, "time": now.format("%Y-%m-%d %H:%M:%S").to_string(),
+                            "timestamp": now.timestamp(), "call_from": caller.number(),
+                            "call_to": busy, "duration": 0, "ring_duration": 0,
+                            "talk_duration": 0, "disposition": "BUSY", "call_type": "Inbound",
+                        }));
+                    }
                     self.send(
                         30015,
                         json!({"call_id": id, "reason": "486 User Busy",
@@ -285,7 +297,10 @@ impl Pbx {
         let talk = if answered {
             self.mirror(&id, Some(&members("ANSWERED", "ANSWER")));
             self.send(30011, snapshot("ANSWERED", "ANSWER")).await;
-            let talk = dice.seconds(8, 60, speed);
+            // At least a second and a bit however fast the day runs: a PBX counts talk in
+            // whole seconds, and an answered call it counts as 0 s is one no engine can tell
+            // from an unanswered one.
+            let talk = dice.seconds(8, 60, speed).max(MIN_TALK);
             actix_web::rt::time::sleep(talk).await;
             talk
         } else {
@@ -301,18 +316,27 @@ impl Pbx {
         if !lost_bye {
             self.send(30011, snapshot("BYE", "BYE")).await;
         }
-        if lost_cdr {
-            self.ended(&id, answered, talk);
-            if lost_bye {
-                if let Some(truth) = &self.sim.truth {
-                    truth.end_untold(&id);
-                }
-            }
-            return;
-        }
         // Durations as the engine's clock saw them pass (times are compressed by `speed`).
         let talk_s = talk.as_secs_f64().round() as i64;
         let ring_s = ring.as_secs_f64().round() as i64;
+        let status = if answered { "ANSWERED" } else { "NO ANSWER" };
+        // The PBX keeps its record of the call whether or not its webhook goes out.
+        if let Some(api) = &self.sim.api {
+            api.pbx_cdr(json!({
+                "uid": id, "time": started.format("%Y-%m-%d %H:%M:%S").to_string(),
+                "timestamp": started.timestamp(),
+                "call_from": caller.number(), "call_to": callee.number(),
+                "duration": ring_s + talk_s, "ring_duration": ring_s, "talk_duration": talk_s,
+                "disposition": status, "call_type": kind,
+            }));
+        }
+        if lost_cdr {
+            if let (true, Some(truth)) = (lost_bye, &self.sim.truth) {
+                truth.end_untold(&id);
+            }
+            self.ended(&id, answered, talk);
+            return;
+        }
         self.send(
             30012,
             json!({
@@ -320,7 +344,7 @@ impl Pbx {
                 "time_start": started.format("%Y-%m-%d %H:%M:%S").to_string(),
                 "call_from": caller.number(), "call_to": callee.number(),
                 "call_duration": ring_s + talk_s, "talk_duration": talk_s,
-                "status": if answered { "ANSWERED" } else { "NO ANSWER" },
+                "status": status,
                 "type": kind,
             }),
         )

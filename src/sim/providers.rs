@@ -70,6 +70,8 @@ pub struct Script {
     pub truth: Option<Truth>,
     /// Callbacks of realistic calls delivered twice, or two of a call's swapped.
     pub callback_faults: CallbackFaults,
+    /// Keep every request for [`FakeProviders::requests`] (a long simulation does not).
+    pub record_requests: bool,
     /// What the PBX's state API answers (providers.md §4.6): its extension list's items and its
     /// live calls (each `{"call_id", "members"}` as a 30011 has them).
     pub pbx_extensions: Vec<Value>,
@@ -92,6 +94,7 @@ impl Default for Script {
             pbx_event_before_answer: None,
             truth: None,
             callback_faults: CallbackFaults::default(),
+            record_requests: true,
             pbx_extensions: Vec::new(),
             pbx_calls: Vec::new(),
             pbx_state_error: None,
@@ -135,6 +138,8 @@ struct Shared {
     update_waiters: Mutex<HashMap<String, oneshot::Sender<String>>>,
     /// One client for every callback (building one per request costs milliseconds).
     client: reqwest::Client,
+    /// The PBX's call records (its `cdr/list`), oldest first.
+    pbx_cdrs: Mutex<Vec<Value>>,
 }
 
 /// The running stand-in.
@@ -152,6 +157,7 @@ impl FakeProviders {
             requests: Mutex::default(),
             tally: Mutex::default(),
             update_waiters: Mutex::default(),
+            pbx_cdrs: Mutex::default(),
             run: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -191,6 +197,7 @@ impl FakeProviders {
                 .route("/openapi/v1.0/call/transfer", web::post().to(pbx_transfer))
                 .route("/openapi/v1.0/extension/list", web::get().to(pbx_state))
                 .route("/openapi/v1.0/call/query", web::get().to(pbx_state))
+                .route("/openapi/v1.0/cdr/list", web::get().to(pbx_cdr_list))
         })
         .workers(1)
         .bind("127.0.0.1:0")?;
@@ -207,6 +214,16 @@ impl FakeProviders {
     /// Changes the script from now on.
     pub fn script(&self, change: impl FnOnce(&mut Script)) {
         change(&mut self.shared.script.lock().unwrap());
+    }
+
+    /// The PBX writes a call record (a `cdr/list` item, providers.md §4.6): it keeps it, whether
+    /// or not its webhook reached the engine.
+    pub fn pbx_cdr(&self, record: Value) {
+        let mut cdrs = self.shared.pbx_cdrs.lock().unwrap();
+        let id = cdrs.len() + 1;
+        let mut record = record;
+        record["id"] = json!(id);
+        cdrs.push(record);
     }
 
     /// Every request so far, oldest first.
@@ -271,6 +288,9 @@ impl Shared {
         req: &HttpRequest,
         body: Value,
     ) {
+        if !self.script.lock().unwrap().record_requests {
+            return;
+        }
         self.requests.lock().unwrap().push(Recorded {
             provider,
             operation,
@@ -901,6 +921,38 @@ async fn pbx_state(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse 
     }))
 }
 
+/// The PBX's call records (`GET /openapi/v1.0/cdr/list`, `page`, `page_size`, newest first as
+/// `sort_by=id&order_by=desc` asks), recorded as `cdr_list`.
+async fn pbx_cdr_list(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+    let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default();
+    shared.record("yeastar", "cdr_list", &req, json!(query));
+    if query.get("access_token").map(String::as_str) != Some("tok-1") {
+        return HttpResponse::Ok().json(json!({"errcode": 10003, "errmsg": "TOKEN INVALID"}));
+    }
+    if let Some(errcode) = shared.script.lock().unwrap().pbx_state_error {
+        return HttpResponse::Ok().json(json!({"errcode": errcode, "errmsg": "FAILED"}));
+    }
+    let number = |name: &str, default: usize| {
+        query
+            .get(name)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let (page, size) = (number("page", 1).max(1), number("page_size", 10_000).max(1));
+    let cdrs = shared.pbx_cdrs.lock().unwrap();
+    let items: Vec<&Value> = cdrs
+        .iter()
+        .rev()
+        .skip((page - 1) * size)
+        .take(size)
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "errcode": 0, "errmsg": "SUCCESS", "total_number": cdrs.len(), "data": items,
+    }))
+}
+
 /// The P-Series OpenAPI's `call/dial`: each dial gets a new PBX call id (`1800.N`).
 /// The PBX's call transfer (`POST /openapi/v1.0/call/transfer`), recorded as `pbx_transfer`.
 async fn pbx_transfer(
@@ -971,7 +1023,11 @@ mod tests {
             ("rc=x&rp=5xx", 1, 0),
         ] {
             let retries = Retries::of(fragment);
-            assert_eq!((retries.on_5xx, retries.on_connect), (on_5xx, on_connect), "{fragment}");
+            assert_eq!(
+                (retries.on_5xx, retries.on_connect),
+                (on_5xx, on_connect),
+                "{fragment}"
+            );
         }
     }
 }

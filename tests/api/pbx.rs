@@ -1241,6 +1241,17 @@ async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
     );
 
     providers.script(|s| s.pbx_state_error = None);
+    // The PBX's records: call 1 (whose end the engine missed) talked 42 s; call 9 rang and was
+    // answered entirely inside the gap (the engine never heard of it); call 8 is an old one.
+    let now = chrono::Utc::now().timestamp();
+    let record = |id: &str, at: i64, talk: i64| {
+        json!({"uid": id, "timestamp": at, "call_from": "Customer<09876543210>",
+            "call_to": "101", "duration": talk + 5, "talk_duration": talk,
+            "disposition": "ANSWERED", "call_type": "Inbound"})
+    };
+    providers.pbx_cdr(record("2000.8", now - 30 * 3600, 10));
+    providers.pbx_cdr(record("2000.1", now - 50, 42));
+    providers.pbx_cdr(record("2000.9", now - 20, 12));
     let (status, done) = app
         .request(
             "POST",
@@ -1249,11 +1260,26 @@ async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
             None,
         )
         .await;
-    assert_eq!(status, 200, "{done}");
+    assert_eq!(status, 202, "{done}");
     assert_eq!(
-        (&done["calls_ended"], &done["extensions_changed"]),
-        (&json!(3), &json!(2)),
+        (
+            &done["calls_ended"],
+            &done["extensions_changed"],
+            &done["records_applied"]
+        ),
+        (&json!(3), &json!(2), &json!(2)),
         "{done}"
+    );
+    let unheard = call_of(&app, &org, "2000.9").await;
+    assert_eq!(
+        (&unheard["status"], &unheard["talk_s"], &unheard["from"]),
+        (&json!("completed"), &json!(12), &json!("+919876543210")),
+        "a call the engine never heard of is on the board from the PBX's record: {unheard}"
+    );
+    assert_eq!(
+        call_of(&app, &org, "2000.1").await["talk_s"],
+        42,
+        "the missed CDR's talk, not the resync's guess"
     );
     let p = presence(&app, &org).await;
     let words: Vec<&str> = numbers.iter().map(|n| of(&p, n)).collect();
@@ -1271,13 +1297,25 @@ async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
         "{ended}"
     );
     assert_eq!(call_of(&app, &org, "2000.4").await["status"], "answered");
-    let last = app
-        .last_timeline_entry(&org, ended["id"].as_str().unwrap())
+    let timeline = app
+        .get(
+            &format!("/api/v1/calls/{}/events", ended["id"].as_str().unwrap()),
+            &org.api_token,
+        )
         .await;
+    let said: Vec<(Value, Value)> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].clone(), e["data"]["trigger"].clone()))
+        .collect();
     assert_eq!(
-        (&last["kind"], &last["data"]["trigger"]),
-        (&json!("reconciled"), &json!("pbx_resync")),
-        "{last}"
+        said[said.len() - 2..],
+        [
+            (json!("reconciled"), json!("pbx_resync")),
+            (json!("yeastar.30012"), Value::Null)
+        ],
+        "ended by the resync, then its record applied: {timeline}"
     );
 
     // Again: nothing left to change.
@@ -1292,7 +1330,7 @@ async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
     assert_eq!(
         again,
         json!({"calls_ended": 0, "extensions_changed": 0, "memberships_left": 0,
-               "extensions_confirmed": 7})
+               "extensions_confirmed": 7, "records_applied": 0})
     );
     // Every extension says how fresh its state is: the PBX's API confirmed it just now.
     let list = app.get("/api/v1/extensions", &org.api_token).await;
