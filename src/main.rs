@@ -114,6 +114,7 @@ fn main() {
                 agents,
                 campaign_contacts: 300,
                 campaign_concurrency: 5,
+                credits: switchboard::demo::DEMO_CREDITS.to_owned(),
                 faults: switchboard::demo::Faults::demo(),
                 check_after: match check_after {
                     Some(s) if !(s.is_finite() && s >= 0.0) => {

@@ -33,7 +33,7 @@ pub const DEMO_ORG: &str = "Switchboard demo";
 /// The demo org's country: its simulated PBX writes Indian numbers in their national form.
 const DEMO_COUNTRY: &str = "IN";
 /// The credits the demo org is topped up with at each start, and its low-balance warning.
-const DEMO_CREDITS: &str = "5.00";
+pub const DEMO_CREDITS: &str = "5.00";
 const DEMO_LOW_CREDITS: &str = "1.00";
 
 /// How much traffic, how fast.
@@ -50,6 +50,9 @@ pub struct DemoOptions {
     /// Contacts in the sample campaign, and how many of its calls may be under way at once.
     pub campaign_contacts: u32,
     pub campaign_concurrency: u32,
+    /// The credits the org is topped up with at the start (a decimal); when they run out the
+    /// campaign pauses, as a real one would.
+    pub credits: String,
     /// After this much traffic, close the floor, let every call end, compare the board with what
     /// the simulators did ([`check`]), print the report and stop (None: run until stopped).
     pub check_after: Option<Duration>,
@@ -240,7 +243,7 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
         let created = orgs::reissue(&engine.pool, &engine.writer, DEMO_ORG, DEMO_COUNTRY)
             .await
             .map_err(|e| e.to_string())?;
-        let credits = Money::parse(DEMO_CREDITS).expect("a decimal");
+        let credits = Money::parse(&options.credits).ok_or("the credits are not a decimal")?;
         billing::top_up(&engine, &created.org.id, credits)
             .await
             .map_err(|e| e.to_string())?;

@@ -75,6 +75,8 @@ impl SimulateOptions {
             // Enough leads for the whole day at the campaign's share.
             campaign_contacts: (campaign_per_s * self.hours * 3600.0).ceil() as u32 + 10,
             campaign_concurrency: ((campaign_per_s * CAMPAIGN_CALL_S * 1.5).ceil() as u32).max(5),
+            // Enough for the day's calls (about a cent each): the campaign runs all day.
+            credits: format!("{:.2}", calls_per_minute * 60.0 * self.hours * 0.05 + 5.0),
             check_after: Some(day),
             faults,
         })

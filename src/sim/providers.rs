@@ -140,6 +140,8 @@ struct Shared {
     client: reqwest::Client,
     /// The PBX's call records (its `cdr/list`), oldest first.
     pbx_cdrs: Mutex<Vec<Value>>,
+    /// Callers of the Twilio line who hung up on hold (their calls cannot be moved any more).
+    hung_up: Mutex<std::collections::HashSet<String>>,
 }
 
 /// The running stand-in.
@@ -158,6 +160,7 @@ impl FakeProviders {
             tally: Mutex::default(),
             update_waiters: Mutex::default(),
             pbx_cdrs: Mutex::default(),
+            hung_up: Mutex::default(),
             run: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -249,6 +252,13 @@ impl FakeProviders {
         waiters.retain(|_, waiter| !waiter.is_closed()); // callers who hung up meanwhile
         waiters.insert(sid.to_owned(), tx);
         rx
+    }
+
+    /// A held caller hung up: a call update that comes later finds the call over (Twilio's
+    /// 21220), one that came first has already moved it.
+    pub fn caller_hung_up(&self, sid: &str) {
+        self.shared.update_waiters.lock().unwrap().remove(sid);
+        self.shared.hung_up.lock().unwrap().insert(sid.to_owned());
     }
 
     /// What the stand-in Twilio saw of the calls it placed.
@@ -670,7 +680,7 @@ impl TwilioLine {
             ]
         };
         let token = &self.auth_token;
-        let update = self.provider.next_call_update(&sid);
+        let mut update = self.provider.next_call_update(&sid);
         let started = std::time::Instant::now();
         if let Some(truth) = &self.truth {
             truth.began(&sid, Line::Queue, "inbound", from);
@@ -686,13 +696,21 @@ impl TwilioLine {
             CALLER_PATIENCE_S
         };
         let patience = dice.seconds(low, high, self.speed);
+        let moved = |twiml: Result<String, _>| match twiml {
+            Ok(twiml) if twiml.contains("<Dial") => Held::Connected,
+            Ok(_) => Held::SentAway,
+            Err(_) => Held::GaveUp,
+        };
         let held = tokio::select! {
-            twiml = update => match twiml {
-                Ok(twiml) if twiml.contains("<Dial") => Held::Connected,
-                Ok(_) => Held::SentAway,
-                Err(_) => Held::GaveUp,
-            },
-            () = actix_web::rt::time::sleep(patience) => Held::GaveUp,
+            twiml = &mut update => moved(twiml),
+            () = actix_web::rt::time::sleep(patience) => {
+                // Hung up, unless an update moved the call at that very moment.
+                self.provider.caller_hung_up(&sid);
+                match update.try_recv() {
+                    Ok(twiml) => moved(Ok(twiml)),
+                    Err(_) => Held::GaveUp,
+                }
+            }
         };
         let rest = match held {
             Held::Connected => dice.seconds(CALLER_TALK_S.0, CALLER_TALK_S.1, self.speed),
@@ -739,18 +757,24 @@ fn play(
             let later = std::mem::take(&mut steps[i + 1].1);
             steps[i + 1].1 = std::mem::replace(&mut steps[i].1, later);
         }
-        let count = steps.len();
+        // The call ends on the provider's side when its last step is due, however long its
+        // callbacks take to deliver (an engine that is down is retried as the URL says).
+        let lasting: Duration = steps.iter().map(|(wait, _)| *wait).sum();
+        let ends = shared.clone();
+        actix_web::rt::spawn(async move {
+            actix_web::rt::time::sleep(lasting).await;
+            let mut tally = ends.tally.lock().unwrap();
+            tally.live = tally.live.saturating_sub(1);
+        });
+        let mut due = actix_web::rt::time::Instant::now();
         let mut answered = false;
         let truth = outcome.as_ref().map(|o| &o.truth);
-        for (i, (wait, params)) in steps.into_iter().enumerate() {
-            actix_web::rt::time::sleep(wait).await;
+        for (wait, params) in steps {
+            due += wait;
+            actix_web::rt::time::sleep_until(due).await;
             answered |= params
                 .iter()
                 .any(|(k, v)| k == "CallStatus" && v == "in-progress");
-            if i + 1 == count {
-                let mut tally = shared.tally.lock().unwrap();
-                tally.live = tally.live.saturating_sub(1);
-            }
             twilio_callback(&shared.client, &callback, &token, &params, truth).await;
             // The same callback delivered twice (a retry after a lost answer).
             if dice.chance(faults.duplicate) {
@@ -795,7 +819,8 @@ async fn twilio_call_update(
     let mut recorded = form_object(&pairs);
     recorded["CallSid"] = json!(path.1);
     shared.record("twilio", "call_update", &req, recorded);
-    match shared.script().twilio_update_status {
+    let over = shared.hung_up.lock().unwrap().contains(&path.1);
+    match shared.script().twilio_update_status.or(over.then_some(400)) {
         Some(status) => HttpResponse::build(
             actix_web::http::StatusCode::from_u16(status).unwrap_or_default(),
         )

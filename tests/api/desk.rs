@@ -1121,6 +1121,8 @@ async fn a_caller_past_the_maximum_wait_overflows_to_the_next_queue_then_hears_t
         kinds.iter().any(|k| k == "overflowed").then_some(call)
     })
     .await;
+    // Read again: the note may have been committed after the call was read above.
+    let call = call_of(&app, &org, call["provider_call_id"].as_str().unwrap()).await;
     assert_eq!(call["hangup_cause"], "queue_overflow", "{call}");
     // A queue with callers in it is not deleted from under them; an empty one is.
     let (status, _) = app
