@@ -142,14 +142,7 @@ fn main() {
                 faults,
                 database,
             };
-            let scratch = day.database.is_none();
-            let floor = day.floor()?;
-            let database = floor.database.clone();
-            let result = switchboard::demo::run(settings, floor);
-            if scratch {
-                switchboard::demo::simulate::remove_scratch(&database);
-            }
-            result
+            switchboard::demo::simulate::run(&settings, &day)
         }
         Command::Migrate => switchboard::cli::migrate(&settings),
         Command::Org {

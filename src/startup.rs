@@ -81,9 +81,16 @@ impl Application {
         .on_connect(http::ws::remember_socket)
         .listen(listener)
         .map_err(|e| e.to_string())?
-        // SIGINT / SIGTERM: in-flight requests get 5 s, so the process is gone within 10 s.
+        // SIGINT / SIGTERM (handled below): in-flight requests get 5 s, so the process is gone
+        // within 10 s.
         .shutdown_timeout(5)
+        .disable_signals()
         .run();
+        actix_web::rt::spawn(stop_on_signal(
+            server.handle(),
+            state.engine.clone(),
+            state.actors.hubs.clone(),
+        ));
         tracing::info!(%address, "switchboard listening");
         actix_web::rt::spawn(recover(state.clone()));
         Ok(Application {
@@ -221,4 +228,37 @@ async fn recover_once(state: &AppState) -> Result<(usize, usize, usize), AppErro
         }
     }
     Ok((unfinished, started, campaigns.len()))
+}
+
+/// On SIGINT or SIGTERM: dashboard sessions close, and a moment later those that could not are
+/// aborted (they would hold a graceful stop for its whole timeout); the server stops gracefully
+/// meanwhile — requests under way finish, nothing acknowledged is cut off.
+async fn stop_on_signal(
+    server: actix_web::dev::ServerHandle,
+    engine: Arc<Engine>,
+    hubs: actix::Addr<crate::actors::org_hub::HubDirectory>,
+) {
+    let interrupt = tokio::signal::ctrl_c();
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "SIGTERM cannot be handled");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("stopping: dashboard sessions close, requests under way finish");
+    engine.stop_sessions();
+    actix_web::rt::spawn(async move {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+        let _ = hubs.send(crate::actors::org_hub::AbortAll).await;
+    });
+    server.stop(true).await;
 }

@@ -211,6 +211,38 @@ impl Handler<Leave> for OrgHub {
     }
 }
 
+/// The engine is stopping and its sessions were told to close: the connections of those still
+/// here (clients that did not close, or a session stuck behind a full send buffer, which cannot
+/// even send its close frame) are aborted, so that a graceful stop waits for nobody.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AbortAll;
+
+impl Handler<AbortAll> for HubDirectory {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: AbortAll, _: &mut Context<Self>) -> Self::Result {
+        let hubs: Vec<Addr<OrgHub>> = self.hubs.values().cloned().collect();
+        Box::pin(async move {
+            for hub in hubs {
+                let _ = hub.send(AbortAll).await;
+            }
+        })
+    }
+}
+
+impl Handler<AbortAll> for OrgHub {
+    type Result = ();
+
+    fn handle(&mut self, _: AbortAll, _: &mut Context<Self>) {
+        for (_, member) in self.sessions.drain() {
+            if let Some(socket) = &member.socket {
+                socket.abort();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

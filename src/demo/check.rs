@@ -145,6 +145,17 @@ pub struct RunFigures {
 }
 
 impl Report {
+    /// Prints the report; an error when anything differs (the command exits 1).
+    pub fn print(&self) -> Result<(), String> {
+        for line in self.lines() {
+            println!("{line}");
+        }
+        match self.mismatches.total() {
+            0 => Ok(()),
+            n => Err(format!("{n} figures differ from what really happened")),
+        }
+    }
+
     /// The report as printed: a line per figure, then the whole as one JSON line.
     pub fn lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self

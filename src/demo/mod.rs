@@ -31,7 +31,7 @@ use std::time::Duration;
 /// The demo org's name (reused, with new tokens, on every run over the same database).
 pub const DEMO_ORG: &str = "Switchboard demo";
 /// The demo org's country: its simulated PBX writes Indian numbers in their national form.
-const DEMO_COUNTRY: &str = "IN";
+pub const DEMO_COUNTRY: &str = "IN";
 /// The credits the demo org is topped up with at each start, and its low-balance warning.
 pub const DEMO_CREDITS: &str = "5.00";
 const DEMO_LOW_CREDITS: &str = "1.00";
@@ -72,6 +72,9 @@ pub struct Faults {
     pub pbx_gap: Option<Gap>,
     /// A dashboard that connects and never reads: the engine must drop it, not wait for it.
     pub slow_dashboard: bool,
+    /// When the engine is restarted (SIGTERM, then started again on the same database and
+    /// address, as a deploy does); only an engine in a child process can be (`simulate`).
+    pub restart_at: Option<Duration>,
 }
 
 impl Faults {
@@ -115,6 +118,9 @@ impl Faults {
         }
         if self.slow_dashboard {
             names.push("a dashboard that never reads".into());
+        }
+        if let Some(at) = self.restart_at {
+            names.push(format!("the engine restarted at {:.1} s", at.as_secs_f64()));
         }
         names
     }
@@ -225,18 +231,14 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
     if options.agents == Some(0) {
         return Err("--agents must be at least 1".into());
     }
+    if options.faults.restart_at.is_some() {
+        return Err("an engine in this process cannot be restarted: use `simulate`".into());
+    }
     let speed = options.speed;
-    let scaled = |seconds: f64, floor: f64| Duration::from_secs_f64((seconds / speed).max(floor));
     settings.database_url = options.database.clone();
     // The simulators call the engine where it listens.
     settings.public_url = None;
-    // Short enough that a lost BYE or CDR is repaired while one watches, longer than any
-    // simulated ring or talk.
-    settings.deadlines.ring = scaled(60.0, 2.0);
-    settings.deadlines.talk = scaled(TALK_DEADLINE_S, 5.0);
-    settings.deadlines.wrapup = scaled(30.0, 2.0);
-    settings.pbx_resync = resync_period(speed);
-    settings.metrics_interval = Duration::from_secs(1);
+    FloorTimes::at(speed).apply(&mut settings);
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
         let engine = app.engine();
@@ -273,42 +275,25 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
             }
         };
         if let (Some(after), Some(floor)) = (options.check_after, floor) {
-            let (rss_start_kb, began) = (rss_kb(), std::time::Instant::now());
-            actix_web::rt::time::sleep(after).await;
-            let traffic_s = began.elapsed().as_secs_f64();
-            let events = floor.truth.acknowledged_count();
+            let rss_start_kb = rss_kb("self");
+            let traffic = Traffic::run_for(&floor, after).await;
             let client = reqwest::Client::new();
             let report = check::run(&client, &base, token, &floor, speed).await;
             let db_bytes = engine
                 .read(|conn| Ok(crate::db::queries::database_bytes(conn)?))
                 .await
                 .ok();
+            engine.stop_sessions();
             stop.stop(true).await;
             let mut report = report?;
-            let (p99, samples) = floor.truth.latency(0.99);
-            let ms = |d: Duration| (d.as_secs_f64() * 10_000.0).round() / 10.0;
-            report.run = Some(check::RunFigures {
-                events,
-                events_per_s: (events as f64 / traffic_s * 10.0).round() / 10.0,
-                latency_p99_ms: p99.map(ms),
-                latency_p50_ms: floor.truth.latency(0.5).0.map(ms),
-                latency_samples: samples,
-                rss_start_kb,
-                rss_end_kb: rss_kb(),
+            report.run = Some(traffic.figures(
+                &floor,
+                report.calls,
+                (rss_start_kb, rss_kb("self")),
                 db_bytes,
-                db_bytes_per_call: db_bytes
-                    .filter(|_| report.calls > 0)
-                    .map(|b| (b as f64 / report.calls as f64).round()),
-                traffic_s: (traffic_s * 10.0).round() / 10.0,
-                faults: options.faults.names(),
-            });
-            for line in report.lines() {
-                println!("{line}");
-            }
-            return match report.mismatches.total() {
-                0 => Ok(()),
-                n => Err(format!("{n} figures differ from what really happened")),
-            };
+                &options.faults,
+            ));
+            return report.print();
         }
         match server.await {
             Ok(result) => result.map_err(|e| e.to_string()),
@@ -320,7 +305,49 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
 /// How long the PBX may be silent, while calls are live on it, before the engine asks it what
 /// is true: a minute of the floor's time, at least 2 s.
 fn resync_period(speed: f64) -> Duration {
-    Duration::from_secs_f64((60.0 / speed).max(2.0))
+    Duration::from_secs(scaled_s(60.0, 2.0, speed) as u64)
+}
+
+/// The engine's times for a floor at `speed`: deadlines short enough that a lost BYE or CDR is
+/// repaired while one watches and longer than any simulated ring or talk, the PBX resync at a
+/// minute of the floor's time, figures every second. Whole seconds (as the environment takes
+/// them), so an engine in this process and one in a child process run alike.
+struct FloorTimes {
+    ring: u64,
+    talk: u64,
+    wrapup: u64,
+    resync: u64,
+}
+
+impl FloorTimes {
+    fn at(speed: f64) -> Self {
+        let whole = |seconds, floor| scaled_s(seconds, floor, speed) as u64;
+        FloorTimes {
+            ring: whole(60.0, 2.0),
+            talk: whole(TALK_DEADLINE_S, 5.0),
+            wrapup: whole(30.0, 2.0),
+            resync: resync_period(speed).as_secs(),
+        }
+    }
+
+    fn apply(&self, settings: &mut Settings) {
+        settings.deadlines.ring = Duration::from_secs(self.ring);
+        settings.deadlines.talk = Duration::from_secs(self.talk);
+        settings.deadlines.wrapup = Duration::from_secs(self.wrapup);
+        settings.pbx_resync = Duration::from_secs(self.resync);
+        settings.metrics_interval = Duration::from_secs(1);
+    }
+
+    /// The same as `serve` reads them from its environment.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("SWITCHBOARD_RING_DEADLINE_S", self.ring.to_string()),
+            ("SWITCHBOARD_TALK_DEADLINE_S", self.talk.to_string()),
+            ("SWITCHBOARD_WRAPUP_DEADLINE_S", self.wrapup.to_string()),
+            ("SWITCHBOARD_PBX_RESYNC_S", self.resync.to_string()),
+            ("SWITCHBOARD_METRICS_INTERVAL_S", "1".to_owned()),
+        ]
+    }
 }
 
 /// `seconds` of the floor's time at `speed`, whole, at least `floor`.
@@ -335,28 +362,41 @@ async fn dashboards(base: &str, token: &str, truth: &Truth, slow: bool) -> Resul
     let ws = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
-    let (_, mut watcher) = ws.ws(&url).connect().await.map_err(|e| e.to_string())?;
-    let truth = truth.clone();
+    let (_, first) = ws.ws(&url).connect().await.map_err(|e| e.to_string())?;
+    let (truth, watch, again_url) = (truth.clone(), ws.clone(), url.clone());
     actix_web::rt::spawn(async move {
         use futures_util::{SinkExt, StreamExt};
-        while let Some(Ok(frame)) = watcher.next().await {
-            match frame {
-                awc::ws::Frame::Ping(bytes) => {
-                    let _ = watcher.send(awc::ws::Message::Pong(bytes)).await;
-                }
-                awc::ws::Frame::Text(text) => {
-                    let Ok(event) = serde_json::from_slice::<Value>(&text) else {
-                        continue;
-                    };
-                    let kind = event["type"].as_str().unwrap_or_default();
-                    if let ("call:created" | "call:updated", Some(id)) =
-                        (kind, event["data"]["provider_call_id"].as_str())
-                    {
-                        truth.shown(id);
+        let mut watcher = first;
+        loop {
+            while let Some(Ok(frame)) = watcher.next().await {
+                match frame {
+                    awc::ws::Frame::Ping(bytes) => {
+                        let _ = watcher.send(awc::ws::Message::Pong(bytes)).await;
                     }
+                    awc::ws::Frame::Text(text) => {
+                        let Ok(event) = serde_json::from_slice::<Value>(&text) else {
+                            continue;
+                        };
+                        let kind = event["type"].as_str().unwrap_or_default();
+                        if let ("call:created" | "call:updated", Some(id)) =
+                            (kind, event["data"]["provider_call_id"].as_str())
+                        {
+                            truth.shown(id);
+                        }
+                    }
+                    awc::ws::Frame::Close(_) => break,
+                    _ => {}
                 }
-                awc::ws::Frame::Close(_) => break,
-                _ => {}
+            }
+            // The engine went away (a restart): the page lets go of its connection and
+            // reconnects, as the board's does.
+            let _ = watcher.close().await;
+            loop {
+                actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+                if let Ok((_, again)) = watch.ws(&again_url).connect().await {
+                    watcher = again;
+                    break;
+                }
             }
         }
     });
@@ -371,9 +411,56 @@ async fn dashboards(base: &str, token: &str, truth: &Truth, slow: bool) -> Resul
     Ok(())
 }
 
-/// This process's resident memory (kB), where the system says it (Linux).
-fn rss_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// A day's traffic, as it went.
+struct Traffic {
+    events: u64,
+    seconds: f64,
+}
+
+impl Traffic {
+    /// Lets the floor run for `day`, counting the webhooks the engine acknowledged.
+    async fn run_for(floor: &check::Floor, day: Duration) -> Self {
+        let began = std::time::Instant::now();
+        actix_web::rt::time::sleep(day).await;
+        Traffic {
+            events: floor.truth.acknowledged_count(),
+            seconds: began.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// The run's figures for the report.
+    fn figures(
+        &self,
+        floor: &check::Floor,
+        calls: u64,
+        (rss_start_kb, rss_end_kb): (Option<u64>, Option<u64>),
+        db_bytes: Option<i64>,
+        faults: &Faults,
+    ) -> check::RunFigures {
+        let tenth = |x: f64| (x * 10.0).round() / 10.0;
+        let ms = |d: Duration| tenth(d.as_secs_f64() * 1000.0);
+        let (p99, samples) = floor.truth.latency(0.99);
+        check::RunFigures {
+            events: self.events,
+            events_per_s: tenth(self.events as f64 / self.seconds),
+            latency_p99_ms: p99.map(ms),
+            latency_p50_ms: floor.truth.latency(0.5).0.map(ms),
+            latency_samples: samples,
+            rss_start_kb,
+            rss_end_kb,
+            db_bytes,
+            db_bytes_per_call: db_bytes
+                .filter(|_| calls > 0)
+                .map(|b| (b as f64 / calls as f64).round()),
+            traffic_s: tenth(self.seconds),
+            faults: faults.names(),
+        }
+    }
+}
+
+/// A process's resident memory (kB): `self`, or a process id; where the system says it (Linux).
+fn rss_kb(process: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
@@ -703,8 +790,9 @@ async fn start_traffic(
 
     // Inbound calls to the Twilio number.
     let line = TwilioLine {
-        voice_url: format!("{base}/webhooks/twilio/{org_id}/voice"),
-        status_url: format!("{base}/webhooks/twilio/{org_id}/status"),
+        // Configured with Twilio's retry override: an engine restarting is called again.
+        voice_url: format!("{base}/webhooks/twilio/{org_id}/voice#rc=5&rp=ct,5xx"),
+        status_url: format!("{base}/webhooks/twilio/{org_id}/status#rc=5&rp=ct,5xx"),
         auth_token: twilio_token,
         number: twilio_number.into(),
         speed,
@@ -740,7 +828,7 @@ async fn start_traffic(
         do_not_call,
         max_attempts: MAX_ATTEMPTS,
         // A call whose BYE and CDR were both lost ends at its talk deadline (or a resync).
-        untold_tolerance_s: (TALK_DEADLINE_S / speed).max(5.0) + 2.0,
+        untold_tolerance_s: FloorTimes::at(speed).talk as f64 + 2.0,
         wrap_up: Duration::from_secs(scaled_s(WRAP_UP_S, 1.0, speed) as u64),
     })
 }

@@ -6,10 +6,15 @@
 //! compares what the engine's public API says with what the simulators did (CONTRACT.md,
 //! "Simulation"; docs/simulate.md).
 
-use super::{DemoOptions, Faults};
+use super::{api, DemoOptions, Faults};
+use crate::config::Settings;
 use crate::db::DatabaseUrl;
 use crate::sim::pbx::Gap;
 use crate::sim::providers::CallbackFaults;
+use serde_json::json;
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// Calls a seat takes part in per hour (inbound, outbound and internal together).
@@ -50,21 +55,32 @@ impl SimulateOptions {
         let day = Duration::from_secs_f64(self.hours * 3600.0 / self.speed);
         let faults = match self.faults {
             false => Faults::default(),
-            true => Faults {
-                callbacks: CallbackFaults {
-                    duplicate: 0.02,
-                    reorder: 0.02,
-                },
-                // Two minutes of the day's time at 40 % of it, and long enough in real time for
-                // the resync to notice (three of its periods).
-                pbx_gap: Some(Gap {
-                    after: day.mul_f64(0.4),
+            true => {
+                // Two minutes of the day's time from a quarter of it, and long enough in real
+                // time for the resync to notice (three of its periods); over before the deploy.
+                let gap = Gap {
+                    after: day.mul_f64(0.25),
                     lasting: Duration::from_secs_f64(120.0 / self.speed)
                         .max(super::resync_period(self.speed) * 3),
-                }),
-                slow_dashboard: true,
-                ..Faults::demo()
-            },
+                };
+                if gap.after + gap.lasting > day.mul_f64(0.55) {
+                    return Err(format!(
+                        "--faults needs a longer day: {:.0} s of real time at least (raise --hours or lower --speed)",
+                        gap.lasting.as_secs_f64() / 0.3
+                    ));
+                }
+                Faults {
+                    callbacks: CallbackFaults {
+                        duplicate: 0.02,
+                        reorder: 0.02,
+                    },
+                    pbx_gap: Some(gap),
+                    slow_dashboard: true,
+                    // A deploy in the afternoon.
+                    restart_at: Some(day.mul_f64(0.6)),
+                    ..Faults::demo()
+                }
+            }
         };
         Ok(DemoOptions {
             database,
@@ -93,10 +109,188 @@ fn scratch_database() -> String {
 }
 
 /// Removes a scratch SQLite file and its journal.
-pub fn remove_scratch(database: &DatabaseUrl) {
+fn remove_scratch(database: &DatabaseUrl) {
     if let DatabaseUrl::Sqlite(path) = database {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{path}{suffix}"));
         }
     }
+}
+
+/// Runs the day: the engine as a child process (`switchboard serve`, so that it can be restarted
+/// and its memory is its own), the simulators in this one, reaching it only over HTTP; then the
+/// check. The first line on stdout is the dashboard's URL; the last, the report.
+pub fn run(settings: &Settings, day: &SimulateOptions) -> Result<(), String> {
+    let floor = day.floor()?;
+    let address = free_address(&settings.bind)?;
+    let base = format!("http://{address}");
+    let admin = format!("sim-{}", uuid::Uuid::new_v4().simple());
+    let database = match &floor.database {
+        DatabaseUrl::Sqlite(path) => format!("sqlite://{path}"),
+        DatabaseUrl::Postgres(url) => url.clone(),
+    };
+    let mut env = super::FloorTimes::at(floor.speed).env();
+    env.extend([
+        ("DATABASE_URL", database),
+        ("SWITCHBOARD_BIND", address.clone()),
+        ("SWITCHBOARD_ADMIN_TOKEN", admin.clone()),
+    ]);
+    let engine = Rc::new(RefCell::new(EngineProcess::start(&env)?));
+    let result = actix_web::rt::System::new().block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?;
+        wait_ready(&client, &base).await?;
+        let org = api(
+            &client,
+            &base,
+            &admin,
+            "POST",
+            "/api/v1/orgs",
+            json!({
+                "name": super::DEMO_ORG, "default_country": super::DEMO_COUNTRY,
+            }),
+        )
+        .await?;
+        let text = |name: &str| org[name].as_str().unwrap_or_default().to_owned();
+        let (org_id, token) = (text("org_id"), text("api_token"));
+        let top_up = format!("/api/v1/orgs/{org_id}/credits");
+        api(
+            &client,
+            &base,
+            &admin,
+            "POST",
+            &top_up,
+            json!({"amount": floor.credits}),
+        )
+        .await?;
+        println!("Dashboard: {base}/#token={token}");
+        let _ = std::io::stdout().flush();
+        let webhook_token = text("webhook_token");
+        let traffic = super::start_traffic(&base, &org_id, &token, &webhook_token, &floor).await?;
+        if let Some(at) = floor.faults.restart_at {
+            let (engine, env, base) = (engine.clone(), env.clone(), base.clone());
+            actix_web::rt::spawn(async move {
+                actix_web::rt::time::sleep(at).await;
+                if let Err(error) = restart(&engine, &env, &base).await {
+                    tracing::error!(%error, "the engine could not be restarted");
+                }
+            });
+        }
+        let rss_start = engine.borrow().rss_kb();
+        let day = floor.check_after.unwrap_or_default();
+        let ran = super::Traffic::run_for(&traffic, day).await;
+        let report = super::check::run(&client, &base, &token, &traffic, floor.speed).await;
+        let mut report = report?;
+        let rss_end = engine.borrow().rss_kb();
+        report.run = Some(ran.figures(
+            &traffic,
+            report.calls,
+            (rss_start, rss_end),
+            database_bytes(&floor.database),
+            &floor.faults,
+        ));
+        report.print()
+    });
+    engine.borrow_mut().stop();
+    if day.database.is_none() {
+        remove_scratch(&floor.database);
+    }
+    result
+}
+
+/// `switchboard serve` in a child process, with the floor's environment.
+struct EngineProcess {
+    child: std::process::Child,
+}
+
+impl EngineProcess {
+    fn start(env: &[(&'static str, String)]) -> Result<Self, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let child = std::process::Command::new(exe)
+            .arg("serve")
+            .env_remove("SWITCHBOARD_PUBLIC_URL")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("the engine could not be started: {e}"))?;
+        Ok(EngineProcess { child })
+    }
+
+    fn rss_kb(&self) -> Option<u64> {
+        super::rss_kb(&self.child.id().to_string())
+    }
+
+    /// SIGTERM (a graceful stop: in-flight requests finish), then waits for the exit.
+    fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        let signalled = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        if !signalled.is_ok_and(|s| s.success()) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for EngineProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A deploy: the engine stops (SIGTERM) and a new one starts on the same database and address.
+async fn restart(
+    engine: &Rc<RefCell<EngineProcess>>,
+    env: &[(&'static str, String)],
+    base: &str,
+) -> Result<(), String> {
+    tracing::warn!("simulated deploy: the engine restarts");
+    let stopped = std::time::Instant::now();
+    {
+        let mut old = engine.borrow_mut();
+        old.stop();
+        *old = EngineProcess::start(env)?;
+    }
+    wait_ready(&reqwest::Client::new(), base).await?;
+    tracing::warn!(
+        down_ms = stopped.elapsed().as_millis() as u64,
+        "the engine is back"
+    );
+    Ok(())
+}
+
+/// Waits (up to 60 s) until the engine answers `/readyz` 200.
+async fn wait_ready(client: &reqwest::Client, base: &str) -> Result<(), String> {
+    for _ in 0..1200 {
+        let ready = client.get(format!("{base}/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            return Ok(());
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err("the engine did not become ready within 60 s".into())
+}
+
+/// `bind` with a free port in place of port 0 (the engine restarts on the same one).
+fn free_address(bind: &str) -> Result<String, String> {
+    let listener =
+        std::net::TcpListener::bind(bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    Ok(address.to_string())
+}
+
+/// The database's size on disk: an SQLite file and its journal (a PostgreSQL database's is not
+/// read from here).
+fn database_bytes(database: &DatabaseUrl) -> Option<i64> {
+    let DatabaseUrl::Sqlite(path) = database else {
+        return None;
+    };
+    let size = |suffix: &str| std::fs::metadata(format!("{path}{suffix}")).map_or(0, |m| m.len());
+    Some((size("") + size("-wal")) as i64)
 }

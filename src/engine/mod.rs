@@ -54,6 +54,9 @@ pub struct Engine {
     pub billing: BillingBook,
     /// Migrations ran and live state was recovered.
     ready: AtomicBool,
+    /// Turns true when the engine is stopping: dashboard sessions close themselves (so that a
+    /// graceful stop waits only for requests, not for long-lived WebSockets).
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Engine {
@@ -87,7 +90,21 @@ impl Engine {
             pbx_sessions: PbxSessions::default(),
             pbx_dials: PendingPbxDials::default(),
             ready: AtomicBool::new(false),
+            stopping: tokio::sync::watch::channel(false).0,
         })
+    }
+
+    /// The engine is stopping: every dashboard session closes.
+    pub fn stop_sessions(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves when the engine is stopping.
+    pub fn stopped(&self) -> impl Future<Output = ()> + 'static {
+        let mut stopping = self.stopping.subscribe();
+        async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        }
     }
 
     /// Runs a blocking read on the read pool (the future borrows nothing: actors await it).

@@ -99,6 +99,16 @@ impl Actor for WsSession {
         metrics::METRICS.ws_sessions.inc();
         ctx.set_mailbox_capacity(self.engine.settings.ws_mailbox);
         self.heartbeat(ctx);
+        // A stopping engine closes its sessions (1012 "service restart"): the board reconnects,
+        // with `since`, to whichever engine answers next. (Those that cannot close in time are
+        // aborted by their hub: `AbortAll`.)
+        ctx.spawn(self.engine.stopped().into_actor(self).map(|(), _, ctx| {
+            ctx.close(Some(ws::CloseReason {
+                code: ws::CloseCode::Restart,
+                description: Some("the engine is restarting".into()),
+            }));
+            ctx.stop();
+        }));
         // Join the hub first, then read: whatever commits after the read reaches us live, and the
         // seq filter drops what the opening already covered.
         let subscribe = self.hubs.send(Subscribe {
