@@ -363,8 +363,8 @@ fn the_board_equals_what_the_simulators_did_run_after_run() {
 
 /// `switchboard simulate` at CI's size: 200 seats for an hour at 120× (30 s of traffic) with the
 /// day's faults — lost BYEs and CDRs, a PBX webhook gap, Twilio callbacks duplicated and swapped,
-/// a dashboard that never reads — and every figure equals what the simulators really did. The
-/// last line is the report (CONTRACT.md, "Simulation").
+/// a dashboard that never reads, a deploy (the engine restarted) — and every figure equals what
+/// the simulators really did. The last line is the report (CONTRACT.md, "Simulation").
 #[test]
 fn a_simulated_hour_with_faults_equals_its_ground_truth() {
     let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
@@ -402,7 +402,7 @@ fn a_simulated_hour_with_faults_equals_its_ground_truth() {
     assert!(report["latency_samples"].as_u64() > Some(1_000), "{stdout}");
     assert_eq!(
         report["faults"].as_array().map(Vec::len),
-        Some(6),
+        Some(7),
         "{stdout}"
     );
 }
