@@ -203,17 +203,19 @@ async fn recover_once(state: &AppState) -> Result<(usize, usize, usize), AppErro
             .await?;
         let Some(last) = last else { break };
         unfinished += page.len();
-        // What the engine believes live on a PBX may have ended while it was down: ask the PBX.
-        let pbx_orgs: HashSet<OrgId> = page
-            .iter()
-            .filter(|(call, _)| call.provider == crate::providers::Provider::Yeastar.as_str())
-            .map(|(call, _)| call.org_id.clone())
-            .collect();
-        for org_id in pbx_orgs {
-            actors.pbx_watch.do_send(Due(org_id));
-        }
         started += actors.calls.send(Recover(page)).await?;
         after = Some(last);
+    }
+    // A PBX went on while the engine was down: what it believes live may have ended, and calls
+    // may have begun and ended unheard. Every org with a PBX asks it.
+    let pbx_orgs = engine
+        .read(|conn| {
+            let yeastar = crate::providers::Provider::Yeastar.as_str();
+            Ok(queries::orgs_with_provider(conn, yeastar)?)
+        })
+        .await?;
+    for org_id in pbx_orgs {
+        actors.pbx_watch.do_send(Due(OrgId::from_stored(org_id)));
     }
     let campaigns = engine
         .read(|conn| Ok(queries::running_campaigns(conn)?))

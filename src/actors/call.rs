@@ -364,6 +364,10 @@ impl CallActor {
                 return Polled::Nothing;
             };
             if provider == crate::providers::Provider::Yeastar {
+                // A PBX whose API the org did not configure has no records to ask.
+                if crate::providers::yeastar::YeastarApi::from_credentials(&credentials).is_err() {
+                    return Polled::Nothing;
+                }
                 return match pbx_records::record_of(&engine, &org_id, &credentials, &id, since)
                     .await
                 {

@@ -146,9 +146,14 @@ pub async fn resync(
         .iter()
         .filter_map(|call| call.provider_call_id.clone())
         .collect();
-    done.records_applied = apply_records(deps, org_id, &credentials, since, &was_live)
-        .await
-        .inspect_err(|_| crate::metrics::METRICS.pbx_resync("failed"))?;
+    // The state is applied by now: records that cannot be read leave it so, and say so.
+    done.records_applied = match apply_records(deps, org_id, &credentials, since, &was_live).await {
+        Ok(applied) => applied,
+        Err(error) => {
+            tracing::warn!(%error, org_id = %org_id, "the PBX's call records could not be read or applied");
+            0
+        }
+    };
     crate::metrics::METRICS.pbx_resync("ok");
     tracing::info!(org_id = %org_id, ?done, "presence resynced with the PBX");
     Ok(done)
@@ -209,8 +214,8 @@ async fn apply_records(
             },
             record.direction,
         );
-        deliver(&deps.calls, call, event).await?;
-        applied += 1;
+        let accepted = deliver(&deps.calls, call, event).await?;
+        applied += usize::from(!accepted.duplicate);
     }
     Ok(applied)
 }
@@ -274,7 +279,8 @@ pub struct PbxWatch {
 #[rtype(result = "()")]
 pub struct Heard(pub OrgId);
 
-/// The org's view of its PBX may be stale (after a restart): look at it at once.
+/// The org's view of its PBX may be stale (after a restart): look at it at once, and at the
+/// PBX's records of the calls that started within a call's longest life before now.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Due(pub OrgId);
@@ -408,11 +414,13 @@ impl Handler<Heard> for PbxWatch {
 impl Handler<Due> for PbxWatch {
     type Result = ();
 
-    fn handle(&mut self, msg: Due, _: &mut Context<Self>) {
-        let long_ago = Instant::now()
-            .checked_sub(self.period)
-            .unwrap_or_else(Instant::now);
-        self.heard.insert(msg.0, long_ago);
+    fn handle(&mut self, msg: Due, ctx: &mut Context<Self>) {
+        // Whatever it believes live: calls that began and ended while no engine listened are
+        // known only to the PBX's records.
+        self.heard.insert(msg.0.clone(), Instant::now());
+        if !self.running.contains(&msg.0) {
+            self.start(msg.0, Utc::now(), false, ctx);
+        }
     }
 }
 

@@ -77,6 +77,15 @@ pub fn provider_accounts(
         .load(conn)
 }
 
+/// The orgs that configured `provider`.
+pub fn orgs_with_provider(conn: &mut DbConnection, provider: &str) -> QueryResult<Vec<String>> {
+    provider_accounts::table
+        .filter(provider_accounts::provider.eq(provider))
+        .select(provider_accounts::org_id)
+        .order(provider_accounts::org_id)
+        .load(conn)
+}
+
 pub fn call(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<Option<CallRow>> {
     calls::table
         .find(id)

@@ -31,9 +31,6 @@ pub struct Floor {
     /// Phones on the do-not-call list (never to be dialed), and how often a contact may be.
     pub do_not_call: HashSet<String>,
     pub max_attempts: u64,
-    /// How far the talk of a call whose BYE and CDR were both lost may be off: its end is known
-    /// only when the talk deadline or a resync closes it.
-    pub untold_tolerance_s: f64,
     /// The Support queue's wrap-up: agents are idle again this long after their last call.
     pub wrap_up: Duration,
 }
@@ -484,10 +481,6 @@ async fn differing_calls(
                 Wait::SentAway => "overflowed",
                 Wait::GaveUp => "abandoned",
             });
-            let tolerance = match truth.end_told {
-                true => TALK_TOLERANCE_S,
-                false => floor.untold_tolerance_s,
-            };
             let cost = match (truth.cost_micros(floor.rates), &call["cost"]) {
                 (None, Value::Null) => true,
                 (Some((low, high)), Value::String(cost)) => {
@@ -502,8 +495,11 @@ async fn differing_calls(
                         || call["queue_outcome"].as_str() != outcome,
                     Differs::Status,
                 ),
-                ((talk - truth.talk_s).abs() > tolerance, Differs::Duration),
-                (truth.end_told && !cost, Differs::Cost),
+                (
+                    (talk - truth.talk_s).abs() > TALK_TOLERANCE_S,
+                    Differs::Duration,
+                ),
+                (!cost, Differs::Cost),
             ]
             .into_iter()
             .filter_map(|(differs, kind)| differs.then_some(kind))

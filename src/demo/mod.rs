@@ -388,8 +388,8 @@ async fn dashboards(base: &str, token: &str, truth: &Truth, slow: bool) -> Resul
                     _ => {}
                 }
             }
-            // The engine went away (a restart): the page lets go of its connection and
-            // reconnects, as the board's does.
+            // The engine went away (a restart): the page lets go of its connection and opens a
+            // new one (a fresh snapshot: it only times calls shown from now on).
             let _ = watcher.close().await;
             loop {
                 actix_web::rt::time::sleep(Duration::from_millis(200)).await;
@@ -827,8 +827,6 @@ async fn start_traffic(
         rates: &RATES,
         do_not_call,
         max_attempts: MAX_ATTEMPTS,
-        // A call whose BYE and CDR were both lost ends at its talk deadline (or a resync).
-        untold_tolerance_s: FloorTimes::at(speed).talk as f64 + 2.0,
         wrap_up: Duration::from_secs(scaled_s(WRAP_UP_S, 1.0, speed) as u64),
     })
 }

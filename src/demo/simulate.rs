@@ -188,12 +188,15 @@ pub fn run(settings: &Settings, day: &SimulateOptions) -> Result<(), String> {
             &traffic,
             report.calls,
             (rss_start, rss_end),
-            database_bytes(&floor.database),
+            sqlite_file_bytes(&floor.database),
             &floor.faults,
         ));
         report.print()
     });
-    engine.borrow_mut().stop();
+    let last = engine.borrow_mut().child.take();
+    if let Some(child) = last {
+        terminate(child);
+    }
     if day.database.is_none() {
         remove_scratch(&floor.database);
     }
@@ -202,7 +205,7 @@ pub fn run(settings: &Settings, day: &SimulateOptions) -> Result<(), String> {
 
 /// `switchboard serve` in a child process, with the floor's environment.
 struct EngineProcess {
-    child: std::process::Child,
+    child: Option<std::process::Child>,
 }
 
 impl EngineProcess {
@@ -215,36 +218,38 @@ impl EngineProcess {
             .stdout(std::process::Stdio::null())
             .spawn()
             .map_err(|e| format!("the engine could not be started: {e}"))?;
-        Ok(EngineProcess { child })
+        Ok(EngineProcess { child: Some(child) })
     }
 
     fn rss_kb(&self) -> Option<u64> {
-        super::rss_kb(&self.child.id().to_string())
-    }
-
-    /// SIGTERM (a graceful stop: in-flight requests finish), then waits for the exit.
-    fn stop(&mut self) {
-        let pid = self.child.id().to_string();
-        let signalled = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status();
-        if !signalled.is_ok_and(|s| s.success()) {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
+        let child = self.child.as_ref()?;
+        super::rss_kb(&child.id().to_string())
     }
 }
 
 impl Drop for EngineProcess {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
 
+/// SIGTERM (a graceful stop: in-flight requests finish), then waits for the exit.
+fn terminate(mut child: std::process::Child) {
+    let pid = child.id().to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    if !signalled.is_ok_and(|s| s.success()) {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+}
+
 /// A deploy: the engine stops (SIGTERM) and a new one starts on the same database and address.
+/// The simulators go on meanwhile, as callers and PBXs do.
 async fn restart(
     engine: &Rc<RefCell<EngineProcess>>,
     env: &[(&'static str, String)],
@@ -252,11 +257,11 @@ async fn restart(
 ) -> Result<(), String> {
     tracing::warn!("simulated deploy: the engine restarts");
     let stopped = std::time::Instant::now();
-    {
-        let mut old = engine.borrow_mut();
-        old.stop();
-        *old = EngineProcess::start(env)?;
+    let old = engine.borrow_mut().child.take();
+    if let Some(child) = old {
+        let _ = actix_web::rt::task::spawn_blocking(move || terminate(child)).await;
     }
+    *engine.borrow_mut() = EngineProcess::start(env)?;
     wait_ready(&reqwest::Client::new(), base).await?;
     tracing::warn!(
         down_ms = stopped.elapsed().as_millis() as u64,
@@ -285,9 +290,9 @@ fn free_address(bind: &str) -> Result<String, String> {
     Ok(address.to_string())
 }
 
-/// The database's size on disk: an SQLite file and its journal (a PostgreSQL database's is not
-/// read from here).
-fn database_bytes(database: &DatabaseUrl) -> Option<i64> {
+/// The database's files on disk: an SQLite file and its journal (a PostgreSQL database's size
+/// is not read from here).
+fn sqlite_file_bytes(database: &DatabaseUrl) -> Option<i64> {
     let DatabaseUrl::Sqlite(path) = database else {
         return None;
     };

@@ -7,7 +7,7 @@ use crate::domain::call::{CallEvent, Direction};
 use crate::domain::ids::OrgId;
 use crate::error::{AppError, Code};
 use crate::providers::credentials::{Account, Credentials};
-use crate::providers::yeastar::YeastarApi;
+use crate::providers::yeastar::{self, YeastarApi};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -59,6 +59,8 @@ pub async fn records_since(
         .unwrap_or_default();
     Ok(cdrs
         .into_iter()
+        // A record whose outcome is not known to the engine says nothing it could apply.
+        .filter(|cdr| yeastar::cdr_status(&cdr.status).is_some())
         .map(|cdr| PbxRecord {
             event: cdr.to_event(&country, utc_offset.as_deref()),
             direction: cdr.direction.unwrap_or(Direction::Internal),

@@ -794,8 +794,8 @@ impl YeastarApi {
 
 impl YeastarApi {
     /// The PBX's call records of calls that started from `since` (its `cdr/list`, newest
-    /// first, page by page until an older one; at most [`CDR_PAGES`] pages), each with the
-    /// time it started. `utc_offset` is the PBX's, to read the records' times as a 30012's.
+    /// first, page by page until an older one; at most [`CDR_PAGES`] pages), as the 30012 CDRs
+    /// they stand for. `utc_offset` is the PBX's, to read the records' times as a 30012's.
     pub async fn cdrs_since(
         &self,
         http: &reqwest::Client,
@@ -835,14 +835,15 @@ impl YeastarApi {
     }
 }
 
-/// Call records asked for per page of the CDR list, and pages read at most by one resync.
+/// Call records asked for per page of the CDR list.
 const CDR_PAGE: usize = 200;
+/// Pages of the CDR list read at most by one look (a resync, a call's deadline).
 const CDR_PAGES: usize = 50;
 
 /// One record of the PBX's `cdr/list` (providers.md §4.6: `uid`, `timestamp`, `call_from`,
 /// `call_to`, `duration`, `talk_duration`, `disposition`, `call_type`) as the 30012 CDR it
 /// stands for, with when its call started; None when it names no call or no time.
-pub fn cdr_record(record: &Value, utc_offset: Option<&str>) -> Option<(DateTime<Utc>, Cdr)> {
+fn cdr_record(record: &Value, utc_offset: Option<&str>) -> Option<(DateTime<Utc>, Cdr)> {
     let text = |name: &str| match &record[name] {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -992,6 +993,35 @@ fn api_error(answer: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_of_the_cdr_list_reads_as_the_30012_it_stands_for() {
+        let record = json!({"id": 7, "uid": "1651057476.362", "timestamp": 1_700_000_000,
+            "time": "11/14/2023 22:13:20", "call_from": "Asha<2005>", "call_to": "919876543210",
+            "duration": "47", "ring_duration": 5, "talk_duration": 42,
+            "disposition": "ANSWERED", "call_type": "Outbound"});
+        let (started, cdr) = cdr_record(&record, Some("+05:30")).unwrap();
+        assert_eq!(started.timestamp(), 1_700_000_000);
+        assert_eq!(cdr.call_id, "1651057476.362");
+        assert_eq!(
+            (cdr.call_from.as_deref(), cdr.call_to.as_deref()),
+            (Some("2005"), Some("919876543210")),
+            "a party named Name<number> is its number"
+        );
+        assert_eq!((cdr.call_duration, cdr.talk_duration), (Some(47), Some(42)));
+        assert_eq!(cdr.direction, Some(Direction::Outbound));
+        // Its start, read back as a 30012's (PBX local time), is the same moment.
+        let event = cdr.to_event("IN", Some("+05:30"));
+        assert_eq!(event.started_at, Some(started));
+        assert_eq!(event.talk_s, Some(42));
+        for broken in [
+            json!({"timestamp": 1, "disposition": "ANSWERED"}),
+            json!({"uid": "1.2", "disposition": "ANSWERED"}),
+            json!({"uid": "1.2", "timestamp": 1}),
+        ] {
+            assert!(cdr_record(&broken, None).is_none(), "{broken}");
+        }
+    }
     use serde_json::json;
 
     fn envelope(event_type: i64, msg: Value) -> Vec<u8> {

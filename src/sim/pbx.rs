@@ -331,9 +331,6 @@ impl Pbx {
             }));
         }
         if lost_cdr {
-            if let (true, Some(truth)) = (lost_bye, &self.sim.truth) {
-                truth.end_untold(&id);
-            }
             self.ended(&id, answered, talk);
             return;
         }

@@ -257,7 +257,9 @@ impl FakeProviders {
     /// A held caller hung up: a call update that comes later finds the call over (Twilio's
     /// 21220), one that came first has already moved it.
     pub fn caller_hung_up(&self, sid: &str) {
-        self.shared.update_waiters.lock().unwrap().remove(sid);
+        // Under the waiters' lock, as the call update decides: one or the other comes first.
+        let mut waiters = self.shared.update_waiters.lock().unwrap();
+        waiters.remove(sid);
         self.shared.hung_up.lock().unwrap().insert(sid.to_owned());
     }
 
@@ -311,8 +313,16 @@ impl Shared {
         });
     }
 
+    /// A copy of the script without the PBX's state lists (a PBX of thousands of extensions
+    /// would be copied on every request): [`pbx_state`] reads those in place.
     fn script(&self) -> Script {
-        self.script.lock().unwrap().clone()
+        let mut script = self.script.lock().unwrap();
+        let extensions = std::mem::take(&mut script.pbx_extensions);
+        let calls = std::mem::take(&mut script.pbx_calls);
+        let copy = script.clone();
+        script.pbx_extensions = extensions;
+        script.pbx_calls = calls;
+        copy
     }
 }
 
@@ -669,6 +679,7 @@ impl TwilioLine {
     /// connected it to, after the queue's goodbye, or when its patience ran out on hold.
     pub async fn incoming_call(&self, client: &reqwest::Client, from: &str, dice: &mut Dice) {
         let sid = format!("CAin{:016x}", dice.between(0, u64::MAX - 1));
+        // Made when the event happens: `Timestamp` says when, however late it is delivered.
         let params = |status: &str, seq: usize| {
             vec![
                 ("CallSid".to_owned(), sid.clone()),
@@ -677,6 +688,7 @@ impl TwilioLine {
                 ("Direction".to_owned(), "inbound".to_owned()),
                 ("CallStatus".to_owned(), status.to_owned()),
                 ("SequenceNumber".to_owned(), seq.to_string()),
+                ("Timestamp".to_owned(), chrono::Utc::now().to_rfc2822()),
             ]
         };
         let token = &self.auth_token;
@@ -751,6 +763,13 @@ fn play(
     actix_web::rt::spawn(async move {
         let mut dice = Dice::from_clock();
         let mut steps = steps;
+        // Each callback says when its event happened (Twilio's `Timestamp`), however late it
+        // is delivered.
+        let mut at = chrono::Utc::now();
+        for (wait, params) in &mut steps {
+            at += chrono::Duration::from_std(*wait).unwrap_or_default();
+            params.push(("Timestamp".to_owned(), at.to_rfc2822()));
+        }
         // Two callbacks that arrive the other way round (Twilio does not promise their order).
         if steps.len() >= 2 && dice.chance(faults.reorder) {
             let i = dice.between(0, steps.len() as u64 - 2) as usize;
@@ -819,20 +838,27 @@ async fn twilio_call_update(
     let mut recorded = form_object(&pairs);
     recorded["CallSid"] = json!(path.1);
     shared.record("twilio", "call_update", &req, recorded);
+    // Under the waiters' lock, as a caller hanging up decides: the call is moved (its waiter
+    // taken) or it is over, never both.
+    let mut waiters = shared.update_waiters.lock().unwrap();
     let over = shared.hung_up.lock().unwrap().contains(&path.1);
-    match shared.script().twilio_update_status.or(over.then_some(400)) {
+    let refused = shared.script().twilio_update_status.or(over.then_some(400));
+    if refused.is_none() {
+        if let Some(waiter) = waiters.remove(&path.1) {
+            let twiml = pairs
+                .iter()
+                .find(|(k, _)| k == "Twiml")
+                .map(|(_, v)| v.clone());
+            let _ = waiter.send(twiml.unwrap_or_default());
+        }
+    }
+    drop(waiters);
+    match refused {
         Some(status) => HttpResponse::build(
             actix_web::http::StatusCode::from_u16(status).unwrap_or_default(),
         )
         .json(json!({"code": 21220, "message": "Call is not in-progress. Cannot redirect.", "status": status})),
-        None => {
-            let waiter = shared.update_waiters.lock().unwrap().remove(&path.1);
-            if let Some(waiter) = waiter {
-                let twiml = pairs.iter().find(|(k, _)| k == "Twiml").map(|(_, v)| v.clone());
-                let _ = waiter.send(twiml.unwrap_or_default());
-            }
-            HttpResponse::Ok().json(json!({"sid": path.1, "status": "in-progress"}))
-        }
+        None => HttpResponse::Ok().json(json!({"sid": path.1, "status": "in-progress"})),
     }
 }
 
@@ -916,7 +942,7 @@ async fn pbx_state(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse 
         "call_query"
     };
     shared.record("yeastar", operation, &req, json!(query));
-    let script = shared.script();
+    let script = shared.script.lock().unwrap();
     if query.get("access_token").map(String::as_str) != Some("tok-1") {
         return HttpResponse::Ok().json(json!({"errcode": 10003, "errmsg": "TOKEN INVALID"}));
     }

@@ -69,9 +69,6 @@ pub struct TrueCall {
     /// Seconds the provider bills: the talk, or for a caller of the Twilio number the whole call
     /// (its hold included).
     pub billable_s: f64,
-    /// The engine was told how it ended (false: its BYE and its CDR were both lost, and only the
-    /// PBX's own API can say it is over — then its end is known within a resync's period).
-    pub end_told: bool,
     /// Its last event was sent and acknowledged (or deliberately lost).
     pub ended: bool,
     /// A person picked up (the callee, the extension, or the agent for a queued caller).
@@ -164,7 +161,6 @@ impl Truth {
             direction,
             priced_by: priced_by.to_owned(),
             billable_s: 0.0,
-            end_told: true,
             ended: false,
             answered: false,
             talk_s: 0.0,
@@ -188,13 +184,6 @@ impl Truth {
     pub fn billed_whole_call(&self, id: &str, length: Duration) {
         if let Some(call) = self.calls().get_mut(id) {
             call.billable_s = length.as_secs_f64();
-        }
-    }
-
-    /// Neither the call's BYE nor its CDR reached the engine.
-    pub fn end_untold(&self, id: &str) {
-        if let Some(call) = self.calls().get_mut(id) {
-            call.end_told = false;
         }
     }
 
