@@ -1111,7 +1111,8 @@ impl Handler<CallChanged> for CampaignActor {
                 if current && self.contacts[i].status == ContactStatus::InCall.as_str() {
                     self.conclude(i, msg.status, msg.amd.as_deref(), msg.abandoned);
                     drop(self.save_contact(i));
-                } else if current && self.correct(i, msg.status, msg.amd.as_deref(), msg.abandoned)
+                } else if (current || reached_earlier(&msg))
+                    && self.correct(i, msg.status, msg.amd.as_deref(), msg.abandoned)
                 {
                     drop(self.save_contact(i));
                 }
@@ -1119,6 +1120,13 @@ impl Handler<CallChanged> for CampaignActor {
         }
         self.tick(ctx);
     }
+}
+
+/// An earlier call of a contact turned out answered after a later attempt was made (its
+/// callbacks were late, and the engine had closed it by its deadline): the person was reached,
+/// whatever the later attempt says.
+fn reached_earlier(msg: &CallChanged) -> bool {
+    msg.answered && msg.status == CallStatus::Completed
 }
 
 impl CampaignActor {

@@ -362,7 +362,13 @@ async fn dashboards(base: &str, token: &str, truth: &Truth, slow: bool) -> Resul
     let ws = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
-    let (_, first) = ws.ws(&url).connect().await.map_err(|e| e.to_string())?;
+    // A floor's snapshot (thousands of extensions) is larger than awc's 64 KiB frames.
+    let (_, first) = ws
+        .ws(&url)
+        .max_frame_size(crate::sim::agents::MAX_FRAME)
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
     let (truth, watch, again_url) = (truth.clone(), ws.clone(), url.clone());
     actix_web::rt::spawn(async move {
         use futures_util::{SinkExt, StreamExt};
@@ -393,7 +399,10 @@ async fn dashboards(base: &str, token: &str, truth: &Truth, slow: bool) -> Resul
             let _ = watcher.close().await;
             loop {
                 actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-                if let Ok((_, again)) = watch.ws(&again_url).connect().await {
+                let again = watch
+                    .ws(&again_url)
+                    .max_frame_size(crate::sim::agents::MAX_FRAME);
+                if let Ok((_, again)) = again.connect().await {
                     watcher = again;
                     break;
                 }

@@ -8,6 +8,9 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::time::Duration;
 
+/// The largest WebSocket frame a simulated page reads: a big floor's snapshot is one frame.
+pub const MAX_FRAME: usize = 64 * 1024 * 1024;
+
 /// How a simulated agent behaves; times before `speed`.
 #[derive(Debug, Clone)]
 pub struct AgentHabits {
@@ -52,7 +55,12 @@ impl SimulatedAgent {
             self.base.replacen("http", "ws", 1),
             self.token
         );
-        let (_, mut page) = client.ws(url).connect().await.map_err(|e| e.to_string())?;
+        let (_, mut page) = client
+            .ws(url)
+            .max_frame_size(MAX_FRAME)
+            .connect()
+            .await
+            .map_err(|e| e.to_string())?;
         while let Some(frame) = page.next().await {
             match frame.map_err(|e| e.to_string())? {
                 awc::ws::Frame::Ping(bytes) => page

@@ -142,6 +142,8 @@ struct Shared {
     pbx_cdrs: Mutex<Vec<Value>>,
     /// Callers of the Twilio line who hung up on hold (their calls cannot be moved any more).
     hung_up: Mutex<std::collections::HashSet<String>>,
+    /// Where each call it plays stands now, as its call-details API reports it.
+    statuses: Mutex<HashMap<String, String>>,
 }
 
 /// The running stand-in.
@@ -161,6 +163,7 @@ impl FakeProviders {
             update_waiters: Mutex::default(),
             pbx_cdrs: Mutex::default(),
             hung_up: Mutex::default(),
+            statuses: Mutex::default(),
             run: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -770,21 +773,40 @@ fn play(
             at += chrono::Duration::from_std(*wait).unwrap_or_default();
             params.push(("Timestamp".to_owned(), at.to_rfc2822()));
         }
+        // The provider's side: the call stands as its schedule says — its call-details API
+        // answers that — and ends when its last step is due, however late (or swapped) its
+        // callbacks reach the engine.
+        let word = |params: &[(String, String)]| {
+            let field = |name: &str| params.iter().find(|(k, _)| k == name);
+            field("CallSid")
+                .zip(field("CallStatus"))
+                .map(|((_, sid), (_, status))| (sid.clone(), status.clone()))
+        };
+        let mut when = actix_web::rt::time::Instant::now();
+        let schedule: Vec<_> = steps
+            .iter()
+            .map(|(wait, params)| {
+                when += *wait;
+                (when, word(params))
+            })
+            .collect();
+        let provider = shared.clone();
+        actix_web::rt::spawn(async move {
+            for (when, stands) in schedule {
+                actix_web::rt::time::sleep_until(when).await;
+                if let Some((sid, status)) = stands {
+                    provider.statuses.lock().unwrap().insert(sid, status);
+                }
+            }
+            let mut tally = provider.tally.lock().unwrap();
+            tally.live = tally.live.saturating_sub(1);
+        });
         // Two callbacks that arrive the other way round (Twilio does not promise their order).
         if steps.len() >= 2 && dice.chance(faults.reorder) {
             let i = dice.between(0, steps.len() as u64 - 2) as usize;
             let later = std::mem::take(&mut steps[i + 1].1);
             steps[i + 1].1 = std::mem::replace(&mut steps[i].1, later);
         }
-        // The call ends on the provider's side when its last step is due, however long its
-        // callbacks take to deliver (an engine that is down is retried as the URL says).
-        let lasting: Duration = steps.iter().map(|(wait, _)| *wait).sum();
-        let ends = shared.clone();
-        actix_web::rt::spawn(async move {
-            actix_web::rt::time::sleep(lasting).await;
-            let mut tally = ends.tally.lock().unwrap();
-            tally.live = tally.live.saturating_sub(1);
-        });
         let mut due = actix_web::rt::time::Instant::now();
         let mut answered = false;
         let truth = outcome.as_ref().map(|o| &o.truth);
@@ -819,8 +841,9 @@ async fn twilio_call_details(
 ) -> HttpResponse {
     shared.record("twilio", "call_details", &req, json!({"sid": path.1}));
     let script = shared.script();
+    let played = shared.statuses.lock().unwrap().get(&path.1).cloned();
     HttpResponse::Ok().json(json!({
-        "sid": path.1, "status": script.twilio_poll_status,
+        "sid": path.1, "status": played.unwrap_or(script.twilio_poll_status),
         "price": script.twilio_price, "price_unit": "USD",
     }))
 }
