@@ -179,6 +179,9 @@ fn rate_card() -> Value {
 /// is closed by the engine.
 const TALK_DEADLINE_S: f64 = 400.0;
 
+/// Contacts sent per request when the campaign is made.
+const CONTACTS_PER_REQUEST: usize = 10_000;
+
 /// The campaign's attempts per contact.
 const MAX_ATTEMPTS: u64 = 2;
 /// One contact in this many is on the do-not-call list.
@@ -781,12 +784,17 @@ async fn start_traffic(
             "provider": "twilio", "concurrency": options.campaign_concurrency,
             "max_attempts": MAX_ATTEMPTS,
             "retry_delay_s": (60.0 / speed).ceil().max(1.0) as i64,
-            "contacts": contacts,
+            "contacts": contacts.iter().take(CONTACTS_PER_REQUEST).collect::<Vec<_>>(),
         }),
     )
     .await?;
     let campaign_id = campaign["id"].as_str().unwrap_or_default().to_owned();
     let id = &campaign_id;
+    // A day's leads, a request's worth at a time (a request's body is bounded).
+    for more in contacts[CONTACTS_PER_REQUEST.min(contacts.len())..].chunks(CONTACTS_PER_REQUEST) {
+        let path = format!("/api/v1/campaigns/{id}/contacts");
+        api(&client, base, token, "POST", &path, json!(more)).await?;
+    }
     api(
         &client,
         base,

@@ -976,13 +976,7 @@ async fn pbx_state(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse 
         return HttpResponse::Ok()
             .json(json!({"errcode": 0, "errmsg": "SUCCESS", "data": script.pbx_calls}));
     }
-    let number = |name: &str, default: usize| {
-        query
-            .get(name)
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(default)
-    };
-    let (page, size) = (number("page", 1).max(1), number("page_size", 20).max(1));
+    let (page, size) = page_asked(&query, 20);
     let items: Vec<&Value> = script
         .pbx_extensions
         .iter()
@@ -993,6 +987,17 @@ async fn pbx_state(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse 
         "errcode": 0, "errmsg": "SUCCESS",
         "total_number": script.pbx_extensions.len(), "data": items,
     }))
+}
+
+/// The page a PBX list request asks for (`page` from 1, `page_size`, by default `size`).
+fn page_asked(query: &HashMap<String, String>, size: usize) -> (usize, usize) {
+    let number = |name: &str, default: usize| {
+        query
+            .get(name)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    (number("page", 1).max(1), number("page_size", size).max(1))
 }
 
 /// The PBX's call records (`GET /openapi/v1.0/cdr/list`, `page`, `page_size`, newest first as
@@ -1008,13 +1013,7 @@ async fn pbx_cdr_list(req: HttpRequest, shared: web::Data<Shared>) -> HttpRespon
     if let Some(errcode) = shared.script.lock().unwrap().pbx_state_error {
         return HttpResponse::Ok().json(json!({"errcode": errcode, "errmsg": "FAILED"}));
     }
-    let number = |name: &str, default: usize| {
-        query
-            .get(name)
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(default)
-    };
-    let (page, size) = (number("page", 1).max(1), number("page_size", 10_000).max(1));
+    let (page, size) = page_asked(&query, 10_000);
     let cdrs = shared.pbx_cdrs.lock().unwrap();
     let items: Vec<&Value> = cdrs
         .iter()

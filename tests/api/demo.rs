@@ -336,9 +336,7 @@ fn the_board_equals_what_the_simulators_did_run_after_run() {
             .env_remove("DATABASE_URL")
             .output()
             .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-            .unwrap_or_else(|e| panic!("run {run}: the last line is the report ({e}): {stdout}"));
+        let (stdout, report) = report_of(&output);
         let mismatches = report["mismatches"].as_object().unwrap();
         assert!(
             mismatches.len() >= 9 && mismatches.values().all(|n| n == 0),
@@ -376,9 +374,7 @@ fn a_simulated_hour_with_faults_equals_its_ground_truth() {
         .env_remove("DATABASE_URL")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("the last line is the report ({e}): {stdout}"));
+    let (stdout, report) = report_of(&output);
     let mismatches = report["mismatches"].as_object().unwrap();
     for kind in [
         "call_status",
@@ -405,4 +401,12 @@ fn a_simulated_hour_with_faults_equals_its_ground_truth() {
         Some(7),
         "{stdout}"
     );
+}
+
+/// A checked run's stdout, and its report (its last line, JSON).
+fn report_of(output: &std::process::Output) -> (String, Value) {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let report = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("the last line is the report ({e}): {stdout}"));
+    (stdout, report)
 }
