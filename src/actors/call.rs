@@ -322,7 +322,7 @@ impl CallActor {
                     let record = *record;
                     let entry = Entry {
                         source: "engine",
-                        kind: "yeastar.30012",
+                        kind: crate::providers::yeastar::CDR,
                         raw_status: Some(record.status.clone()),
                         dedupe_key: Some(pbx_records::record_key(&record.call_id)),
                         occurred_at: record.event.occurred_at,

@@ -19,7 +19,7 @@ use crate::engine::pbx_records;
 use crate::engine::Engine;
 use crate::error::{AppError, Code};
 use crate::providers::credentials::Credentials;
-use crate::providers::yeastar::{PbxState, YeastarApi};
+use crate::providers::yeastar::{self, PbxState, YeastarApi};
 use crate::providers::Provider;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
@@ -200,7 +200,7 @@ async fn apply_records(
             event: record.event,
             dedupe_key: pbx_records::record_key(&record.call_id),
             inbox: None,
-            kind: "yeastar.30012",
+            kind: yeastar::CDR,
             raw_status: Some(record.status),
             data: record.data,
             screen_pop: None,

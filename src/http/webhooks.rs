@@ -544,7 +544,7 @@ pub async fn yeastar(
             let direction = cdr.direction.unwrap_or(Direction::Internal);
             (
                 cdr.call_id.clone(),
-                "yeastar.30012",
+                yeastar::CDR,
                 direction,
                 event,
                 Some(cdr.status.clone()),

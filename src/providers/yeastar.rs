@@ -48,6 +48,9 @@ pub enum MemberKind {
 
 /// The kind of a call-state snapshot (30011) on the timeline.
 pub const CALL_STATE: &str = "yeastar.30011";
+/// The kind of a call's CDR (30012) — the webhook's, or a record of the PBX's `cdr/list` read in
+/// its place.
+pub const CDR: &str = "yeastar.30012";
 
 /// One member of a 30011 snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
