@@ -214,8 +214,12 @@ async fn apply_records(
             },
             record.direction,
         );
-        let accepted = deliver(&deps.calls, call, event).await?;
-        applied += usize::from(!accepted.duplicate);
+        // One record that cannot be applied (the store refusing for a moment) keeps none of the
+        // others from being applied; the next look tries it again.
+        match deliver(&deps.calls, call, event).await {
+            Ok(accepted) => applied += usize::from(!accepted.duplicate),
+            Err(error) => tracing::warn!(%error, "a PBX call record could not be applied"),
+        }
     }
     Ok(applied)
 }
@@ -258,8 +262,9 @@ fn differences(
 
 /// Watches every org's PBX for silence: each yeastar webhook is [`Heard`]; a PBX silent for
 /// `SWITCHBOARD_PBX_RESYNC_S` while the engine believes calls or busy extensions on it are live is
-/// resynced, at most once per period per org; when it is heard again after such a gap, once more
-/// (the calls that ended after the last look lost their webhooks too). After a restart every org
+/// resynced, at most once per period per org; when it is heard again after such a gap, at once
+/// and a period later (the calls that ended after the last look, or were under way when the
+/// webhooks came back, lost theirs too). After a restart every org
 /// with live PBX calls is due at once ([`Due`]).
 pub struct PbxWatch {
     deps: ResyncDeps,
@@ -406,7 +411,14 @@ impl Handler<Heard> for PbxWatch {
             return;
         }
         if let Some(silent_since) = self.after_silence.remove(&org_id) {
-            self.start(org_id, silent_since, false, ctx);
+            self.start(org_id.clone(), silent_since, false, ctx);
+            // And once more a period later: a call under way when the webhooks came back may
+            // have lost all of its own to the gap, and its record is written when it ends.
+            ctx.run_later(self.period, move |act, ctx| {
+                if !act.running.contains(&org_id) {
+                    act.start(org_id, silent_since, false, ctx);
+                }
+            });
         }
     }
 }
