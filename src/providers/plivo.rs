@@ -1,7 +1,7 @@
 //! Plivo Voice: ring, answer and hangup callbacks, the V3 signature and status words (providers.md §2).
 
 use super::{field, ParseError};
-use crate::domain::call::{CallEvent, CallStatus, Direction};
+use crate::domain::call::{possible_duration, CallEvent, CallStatus, Direction};
 use crate::domain::phone::party;
 use base64::Engine as _;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -193,8 +193,10 @@ impl PlivoCallback {
             // Without `StartTime`, the start is `Duration` before the end (`BillDuration` is what
             // Plivo bills, rounded to its pulse: not a time).
             started_at: self.start_time.or_else(|| {
-                let (end, seconds) = (self.end_time?, self.duration.filter(|s| *s >= 0)?);
-                Some(end - chrono::Duration::seconds(seconds))
+                // A duration no call can last gives no start (and no overflow).
+                let seconds = self.duration.filter(|s| possible_duration(*s))?;
+                self.end_time?
+                    .checked_sub_signed(chrono::Duration::try_seconds(seconds)?)
             }),
             answered_at: self.answer_time,
             from: self.from.as_deref().map(|n| party(n, default_country)),

@@ -492,6 +492,62 @@ async fn a_lost_bye_is_reconciled_at_the_deadline_and_a_late_cdr_still_enriches(
 }
 
 /// The stand-in PBX OpenAPI (`src/sim`), recording what it was asked.
+/// A PBX call whose BYE and CDR never came (the extension answered, then nothing): at its
+/// deadline the engine reads the PBX's own record of the call (`cdr/list`) and closes it as the
+/// PBX says — answered, 33 s of talk, the extension free — instead of guessing a timeout.
+#[actix_web::test]
+async fn a_pbx_call_whose_cdr_never_came_is_closed_at_its_deadline_by_the_pbxs_record() {
+    let mut settings = test_settings();
+    settings.deadlines.talk = Duration::from_secs(1);
+    let app = spawn_app_with(settings).await;
+    let (base, providers) = fake_pbx_api(false);
+    let org = pbx_org(&app, Some(&base)).await;
+    push(
+        &app,
+        &org,
+        call_state("1700.7", vec![inbound("ANSWERED"), ext("40", "ANSWER")]),
+    )
+    .await;
+    let started = chrono::Utc::now().timestamp() - 40;
+    providers.pbx_cdr(json!({"uid": "1700.7", "timestamp": started,
+        "call_from": "09876543210", "call_to": "40", "duration": 38, "ring_duration": 5,
+        "talk_duration": 33, "disposition": "ANSWERED", "call_type": "Inbound"}));
+    let call = until("the deadline closes the call", async || {
+        let call = call_of(&app, &org, "1700.7").await;
+        (call["status"] == "completed").then_some(call)
+    })
+    .await;
+    assert_eq!(
+        (&call["talk_s"], &call["hangup_cause"]),
+        (&json!(33), &Value::Null),
+        "the PBX's record, not a timeout: {call}"
+    );
+    let kinds = app
+        .get(
+            &format!("/api/v1/calls/{}/events", call["id"].as_str().unwrap()),
+            &org.api_token,
+        )
+        .await;
+    assert!(
+        kinds["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "yeastar.30012" && e["source"] == "engine"),
+        "{kinds}"
+    );
+    assert!(
+        pbx_log(&providers)
+            .iter()
+            .any(|r| r.get("cdr_list").is_some()),
+        "the PBX's records were asked"
+    );
+    until("the extension is free", async || {
+        (of(&presence(&app, &org).await, "40") == "online").then_some(())
+    })
+    .await;
+}
+
 fn fake_pbx_api(refuse_logins: bool) -> (String, FakeProviders) {
     let providers = fake_providers(TwilioPlay::EarlyInitiated);
     providers.script(|s| s.pbx_refuse_logins = refuse_logins);
