@@ -661,8 +661,9 @@ async fn a_predictive_campaign_dials_ahead_of_its_agents_and_holds_the_abandon_r
         "queue_id": queue_id, "concurrency": 50, "abandon_message": "We will call you back",
         "recycle": [{"outcome": "abandoned", "after_s": 3600}], "max_attempts": 2, "contacts": leads})).await;
     start(&app, &org, &id).await;
-    let progress = until(
+    let progress = until_within(
         "every lead has been dialed and no call is live",
+        Duration::from_secs(60),
         async || {
             let progress = app
                 .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)

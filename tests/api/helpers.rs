@@ -421,8 +421,18 @@ pub fn twilio_sequence(sid: &str) -> Vec<Vec<(&'static str, String)>> {
 }
 
 /// Polls `probe` every 25 ms until it answers; fails the test naming `what` after 20 s.
-pub async fn until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..800 {
+pub async fn until<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    until_within(what, Duration::from_secs(20), probe).await
+}
+
+/// [`until`] with its own limit, for a wait whose length grows with the machine's load (a
+/// campaign of many calls on a busy CI machine).
+pub async fn until_within<T>(
+    what: &str,
+    limit: Duration,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    for _ in 0..(limit.as_millis() / 25) {
         if let Some(found) = probe().await {
             return found;
         }
