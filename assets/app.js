@@ -31,7 +31,9 @@ const state = {
   staleAfterS: null,
   openCampaign: null,
   // What the next frame redraws.
-  dirty: { ext: new Set(), calls: new Set(), campaigns: false, metrics: false, board: false, desk: false, incoming: false },
+  dirty: { ext: new Set(), calls: new Set(), campaigns: false, metrics: false, board: false, desk: false, incoming: false, sync: false },
+  // The last look at the PBX's own API (`presence:resynced`): when, why, and whether it answered.
+  pbxSync: null,
   frame: 0,
   events: 0,
 };
@@ -192,6 +194,10 @@ function receive(event) {
       state.queues.set(data.id, data);
       mark('desk');
       break;
+    case 'presence:resynced':
+      state.pbxSync = { at: event.at, ...data };
+      mark('sync');
+      break;
     default:
       break;
   }
@@ -276,6 +282,23 @@ function render() {
   if (dirty.metrics) { renderMetrics(); dirty.metrics = false; }
   if (dirty.desk) { renderDesk(); dirty.desk = false; }
   if (dirty.incoming) { renderIncoming(); dirty.incoming = false; }
+  if (dirty.sync) { renderPbxSync(); dirty.sync = false; }
+}
+
+// What the last look at the PBX found: a board the PBX could not confirm says so.
+function renderPbxSync() {
+  const sync = state.pbxSync;
+  const line = $('pbx-sync');
+  const at = new Date(sync.at).toLocaleTimeString();
+  line.classList.toggle('failed', !sync.ok);
+  if (!sync.ok) {
+    line.textContent = `PBX could not be asked at ${at}: ${sync.error} — the board may be stale`;
+    return;
+  }
+  const c = sync.changed || {};
+  const fixed = (c.calls_ended || 0) + (c.extensions_changed || 0) + (c.memberships_left || 0) + (c.records_applied || 0);
+  line.textContent = `PBX checked at ${at}` + (fixed ? ` · corrected ${c.calls_ended} ended calls, ` +
+    `${c.extensions_changed} extensions, ${c.records_applied} missed call records` : ' · the board matched');
 }
 
 const cards = new Map(); // number → card element

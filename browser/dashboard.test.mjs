@@ -377,6 +377,10 @@ test('a call the PBX has not confirmed for two resync periods looks stale until 
   // The PBX goes quiet (its API is not configured, so no resync can confirm it either).
   await until(async () => /\bstale\b/.test(await card.getAttribute('class')), 'the card looks stale', 20000);
   assert.match(await card.getAttribute('title'), /not confirmed by the PBX for \d+s/);
+  // The engine looked at the PBX for its silence and could not ask it: the board says so.
+  const sync = page.locator('#pbx-sync');
+  await until(async () => /PBX could not be asked at .*not configured.* the board may be stale/.test(await sync.textContent()), 'the toolbar says the PBX could not be asked');
+  assert.match(await sync.getAttribute('class'), /\bfailed\b/);
   // The PBX speaks of the call again (the agent holds): confirmed, fresh again.
   await pbx(engine.base, org, 30011, { call_id: '960.1', members: [inbound('09876560001', 'ANSWERED'), ext('601', 'HOLD')] });
   await until(async () => !/\bstale\b/.test(await card.getAttribute('class')), 'fresh again');

@@ -13,6 +13,8 @@ use super::extension::ExtensionRegistry;
 use super::registry::CallRegistry;
 use super::registry::{deliver, CallKey, CallRef, Route};
 use crate::db::queries;
+use crate::db::writes::WriteRequest;
+use crate::domain::events::{EventType, NewEvent};
 use crate::domain::extension::{Extension, ExtensionChange};
 use crate::domain::ids::{CallId, OrgId};
 use crate::engine::pbx_records;
@@ -47,6 +49,20 @@ pub struct Resynced {
 /// The hang-up cause of a call a resync ended.
 pub const RESYNC_REASON: &str = "pbx_resync";
 
+/// Why the engine looked at the PBX (the `trigger` of `presence:resynced`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// `POST /api/v1/extensions/resync`.
+    Demand,
+    /// The PBX was silent for a period while the engine believed calls on it live.
+    Silence,
+    /// The PBX was heard again after such a silence (at once, and a period later).
+    Heard,
+    /// The engine started (or took the org over): what it believes may be stale.
+    Start,
+}
+
 /// What a resync talks to.
 #[derive(Clone)]
 pub struct ResyncDeps {
@@ -64,7 +80,51 @@ pub struct ResyncDeps {
 /// call may ring and talk) are read: a call the engine never heard of (all its webhooks lost),
 /// believed live until now, or closed by a deadline, gets its record applied as the 30012 it
 /// missed.
+///
+/// Either way the org's dashboards hear of it (`presence:resynced`, on its event log): what the
+/// look changed, or that the PBX could not be asked and why (the board may then be stale).
 pub async fn resync(
+    deps: &ResyncDeps,
+    org_id: &OrgId,
+    trigger: Trigger,
+    silent_since: Option<DateTime<Utc>>,
+) -> Result<Resynced, AppError> {
+    let result = bring_in_line(deps, org_id, silent_since).await;
+    let data = match &result {
+        Ok(done) => {
+            crate::metrics::METRICS.pbx_resync("ok");
+            serde_json::json!({ "trigger": trigger, "ok": true, "changed": done })
+        }
+        // The PBX could not be asked; other failures (the store) could not be announced either.
+        Err(error)
+            if matches!(
+                error.code,
+                Code::ProviderError | Code::ProviderNotConfigured
+            ) =>
+        {
+            crate::metrics::METRICS.pbx_resync("failed");
+            serde_json::json!({ "trigger": trigger, "ok": false, "error": error.message() })
+        }
+        Err(_) => return result,
+    };
+    let event = NewEvent {
+        event_type: EventType::PresenceResynced,
+        subject: Provider::Yeastar.as_str().to_owned(),
+        data,
+    };
+    let request = WriteRequest {
+        org_id: org_id.clone(),
+        ops: Vec::new(),
+        events: vec![event],
+    };
+    if let Err(error) = deps.engine.writer.commit(request).await {
+        tracing::warn!(%error, org_id = %org_id, "a resync's outcome could not be announced");
+    }
+    result
+}
+
+/// The look itself (see [`resync`]).
+async fn bring_in_line(
     deps: &ResyncDeps,
     org_id: &OrgId,
     silent_since: Option<DateTime<Utc>>,
@@ -87,10 +147,7 @@ pub async fn resync(
     let pbx = api
         .state(&engine.http, &engine.pbx_sessions, org_id.as_str())
         .await
-        .map_err(|error| {
-            crate::metrics::METRICS.pbx_resync("failed");
-            AppError::new(Code::ProviderError, error.to_string())
-        })?;
+        .map_err(|error| AppError::new(Code::ProviderError, error.to_string()))?;
     let mut done = Resynced::default();
     let mut ended: HashSet<String> = HashSet::new();
     for call in live
@@ -154,7 +211,6 @@ pub async fn resync(
             0
         }
     };
-    crate::metrics::METRICS.pbx_resync("ok");
     tracing::info!(org_id = %org_id, ?done, "presence resynced with the PBX");
     Ok(done)
 }
@@ -333,7 +389,7 @@ impl PbxWatch {
                 .unwrap_or(silent_since);
             // The next look at this org is a period from now, whatever this one finds.
             self.heard.insert(org_id.clone(), now);
-            self.start(org_id, silent_since, true, ctx);
+            self.start(org_id, silent_since, Trigger::Silence, ctx);
         }
     }
 
@@ -342,9 +398,10 @@ impl PbxWatch {
         &mut self,
         org_id: OrgId,
         silent_since: DateTime<Utc>,
-        only_if_live: bool,
+        trigger: Trigger,
         ctx: &mut Context<Self>,
     ) {
+        let only_if_live = trigger == Trigger::Silence;
         self.running.insert(org_id.clone());
         let (deps, me) = (self.deps.clone(), ctx.address());
         actix::spawn(async move {
@@ -354,7 +411,7 @@ impl PbxWatch {
             };
             let gap = match due {
                 Ok(true) => {
-                    if let Err(error) = resync(&deps, &org_id, Some(silent_since)).await {
+                    if let Err(error) = resync(&deps, &org_id, trigger, Some(silent_since)).await {
                         tracing::warn!(%error, org_id = %org_id, "the PBX could not be resynced; its state is left as it is");
                     }
                     // A silence while calls were live is a gap: once the PBX is heard again,
@@ -411,12 +468,12 @@ impl Handler<Heard> for PbxWatch {
             return;
         }
         if let Some(silent_since) = self.after_silence.remove(&org_id) {
-            self.start(org_id.clone(), silent_since, false, ctx);
+            self.start(org_id.clone(), silent_since, Trigger::Heard, ctx);
             // And once more a period later: a call under way when the webhooks came back may
             // have lost all of its own to the gap, and its record is written when it ends.
             ctx.run_later(self.period, move |act, ctx| {
                 if !act.running.contains(&org_id) {
-                    act.start(org_id, silent_since, false, ctx);
+                    act.start(org_id, silent_since, Trigger::Heard, ctx);
                 }
             });
         }
@@ -431,7 +488,7 @@ impl Handler<Due> for PbxWatch {
         // known only to the PBX's records.
         self.heard.insert(msg.0.clone(), Instant::now());
         if !self.running.contains(&msg.0) {
-            self.start(msg.0, Utc::now(), false, ctx);
+            self.start(msg.0, Utc::now(), Trigger::Start, ctx);
         }
     }
 }

@@ -16,6 +16,7 @@ pub enum EventType {
     CreditsUpdated,
     AgentUpdated,
     QueueUpdated,
+    PresenceResynced,
 }
 
 impl EventType {
@@ -31,6 +32,7 @@ impl EventType {
             Self::CreditsUpdated => "credits:updated",
             Self::AgentUpdated => "agent:updated",
             Self::QueueUpdated => "queue:updated",
+            Self::PresenceResynced => "presence:resynced",
         }
     }
 }

@@ -5,7 +5,7 @@ use super::{page, ApiOrg, AppState, PageQuery};
 use crate::actors::call::ForceEnd;
 use crate::actors::dialer::{Dial, Via};
 use crate::actors::extension::{change_extension, current_extension};
-use crate::actors::pbx_resync;
+use crate::actors::pbx_resync::{self, Trigger};
 use crate::actors::registry::{CallRef, Route};
 use crate::db::queries;
 use crate::domain::extension::{Extension, ExtensionChange};
@@ -179,6 +179,6 @@ pub async fn resync(
     ApiOrg(org): ApiOrg,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let done = pbx_resync::resync(&state.actors.resync, &org.id, None).await?;
+    let done = pbx_resync::resync(&state.actors.resync, &org.id, Trigger::Demand, None).await?;
     Ok(HttpResponse::Accepted().json(done))
 }

@@ -1270,6 +1270,7 @@ async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
             .collect();
         s.pbx_state_error = Some(10001);
     });
+    let mut board = app.ws(&org.api_token, None).await;
     let (status, body) = app
         .request(
             "POST",
@@ -1289,6 +1290,18 @@ async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
             .as_str()
             .is_some_and(|m| m.contains("switchboard_pbx_resyncs_total{result=\"failed\"}")),
         "a failed resync is counted: {metrics}"
+    );
+    let failed = board.next_of("presence:resynced", |_| true).await;
+    assert_eq!(
+        (&failed["data"]["trigger"], &failed["data"]["ok"]),
+        (&json!("demand"), &json!(false)),
+        "the dashboards hear that the PBX could not be asked: {failed}"
+    );
+    assert!(
+        failed["data"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{failed}"
     );
     assert_eq!(
         presence(&app, &org).await,
@@ -1325,6 +1338,12 @@ async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
         ),
         (&json!(3), &json!(2), &json!(2)),
         "{done}"
+    );
+    let announced = board.next_of("presence:resynced", |_| true).await;
+    assert_eq!(
+        announced["data"],
+        json!({"trigger": "demand", "ok": true, "changed": done}),
+        "the dashboards hear what the resync changed"
     );
     let unheard = call_of(&app, &org, "2000.9").await;
     assert_eq!(
@@ -1435,6 +1454,7 @@ async fn a_silent_pbx_is_resynced_by_itself_within_its_period() {
             })
             .collect();
     });
+    let mut board = app.ws(&org.api_token, None).await;
     let silent = std::time::Instant::now();
     let expected: Vec<&str> = (0..60)
         .map(|i| match i {
@@ -1454,6 +1474,13 @@ async fn a_silent_pbx_is_resynced_by_itself_within_its_period() {
     assert!(took < std::time::Duration::from_secs(7), "{took:?}");
     let metrics = app.get("/api/v1/metrics", &org.api_token).await;
     assert_eq!(metrics["live_calls"], 10, "{metrics}");
+    let announced = board
+        .next_of("presence:resynced", |d| d["trigger"] == "silence")
+        .await;
+    assert_eq!(
+        announced["data"]["changed"]["calls_ended"], 50,
+        "{announced}"
+    );
 }
 
 /// The simulated PBX itself goes quiet for 4 s in the middle of its traffic (every webhook lost,
