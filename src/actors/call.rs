@@ -8,7 +8,7 @@ use super::prices::{PriceFetcher, WantPrice};
 use super::registry::{Alias, CallKey, CallRegistry, Forget};
 use crate::db::models::{CallEventRow, CallRow, InboxRow};
 use crate::db::queries;
-use crate::db::writer::SharedOutcome;
+use crate::db::writer::{Chain, SharedOutcome};
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::call::{self, Call, CallEvent};
 use crate::domain::events::{EventType, NewEvent};
@@ -25,7 +25,7 @@ use chrono::Utc;
 use futures_util::FutureExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A provider's event for one call, as a webhook handler hands it over.
 #[derive(Debug, Clone)]
@@ -144,6 +144,14 @@ pub struct CallActor {
     /// The dedupe key of the last state snapshot applied ([`ProviderEvent::snapshot`]); unknown
     /// after a restart, when a repeat is taken for a retry.
     last_snapshot: Option<String>,
+    /// The engine closed the call, and its provider then spoke of it as going on
+    /// ([`call::contradicts_engine_close`]): its record is asked for once more ([`Self::second_look`]).
+    in_doubt: bool,
+    /// A close of the engine's that could not be stored is tried again no sooner than this.
+    retry_after: Option<Instant>,
+    /// This actor's commits are one chain ([`Chain`]): each is built on the one before, so one
+    /// that fails refuses the rest, until the call is read back and a new epoch begins.
+    epoch: u64,
 }
 
 impl CallActor {
@@ -163,6 +171,9 @@ impl CallActor {
             timer: None,
             loaded: false,
             last_snapshot: None,
+            in_doubt: false,
+            retry_after: None,
+            epoch: Chain::next_epoch(),
         }
     }
 
@@ -272,7 +283,10 @@ impl CallActor {
         if let Some(handle) = self.timer.take() {
             ctx.cancel_future(handle);
         }
-        let handle = if self.call.status.is_final() {
+        let handle = if self.call.status.is_final() && self.in_doubt {
+            let wrapup = self.deps.engine.settings.deadlines.wrapup;
+            ctx.run_later(wrapup, |act, ctx| act.second_look(ctx))
+        } else if self.call.status.is_final() {
             ctx.run_later(self.deps.engine.settings.call_grace, |act, ctx| {
                 act.registry.do_send(Forget {
                     call_id: act.call.id.clone(),
@@ -282,7 +296,10 @@ impl CallActor {
                 ctx.stop();
             })
         } else if let Some(deadline) = self.call.deadline(&self.deps.engine.settings.deadlines) {
-            let wait = (deadline - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            let mut wait = (deadline - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            if let Some(at) = self.retry_after.take() {
+                wait = wait.max(at.saturating_duration_since(Instant::now()));
+            }
             ctx.run_later(wait, |act, ctx| act.on_deadline(ctx))
         } else {
             return;
@@ -318,24 +335,17 @@ impl CallActor {
                     let entry = Entry::engine("polled", serde_json::json!({"status": status}));
                     Either::Left(act.record(&event, None, entry, None))
                 }
-                Polled::Record(record) => {
-                    let record = *record;
-                    let entry = Entry {
-                        source: "engine",
-                        kind: crate::providers::yeastar::CDR,
-                        raw_status: Some(record.status.clone()),
-                        dedupe_key: Some(pbx_records::record_key(&record.call_id)),
-                        occurred_at: record.event.occurred_at,
-                        data: record.data,
-                    };
-                    Either::Left(act.record(&record.event, None, entry, None))
-                }
+                Polled::Record(record) => Either::Left(act.record_from_pbx(*record)),
                 _ => Either::Right(act.end_by_engine("timeout", "deadline")),
             };
-            ctx.spawn(pending.into_actor(act).map(|result, act, ctx| {
+            let epoch = act.epoch;
+            ctx.spawn(pending.into_actor(act).map(move |result, act, ctx| {
                 if let Err(error) = result {
+                    // What was applied is not what is stored: read the call back, and try again
+                    // in a while (its deadline is still past).
                     tracing::error!(%error, call_id = %act.call.id, "reconciliation not stored; retrying");
-                    act.timer = Some(ctx.run_later(Duration::from_secs(5), |act, ctx| act.on_deadline(ctx)));
+                    act.retry_after = Some(Instant::now() + RETRY_CLOSE);
+                    act.reload_after_failure(epoch, ctx);
                     return;
                 }
                 if !act.call.status.is_live() {
@@ -344,6 +354,46 @@ impl CallActor {
                 act.arm_timer(ctx);
             }));
         }));
+    }
+
+    /// A call the engine closed whose provider then spoke of it as going on (its webhooks came
+    /// late, or some were lost, when the engine inferred its end): once it can have ended (a
+    /// wrap-up deadline after that word), the PBX's record of it is asked for, and a record found
+    /// replaces the engine's outcome as its lost 30012 would have. Once only.
+    fn second_look(&mut self, ctx: &mut Context<Self>) {
+        self.timer = None;
+        self.in_doubt = false;
+        let poll = self.poll();
+        ctx.spawn(poll.into_actor(self).map(|polled, act, ctx| {
+            let Polled::Record(record) = polled else {
+                act.arm_timer(ctx);
+                return;
+            };
+            let pending = act.record_from_pbx(*record);
+            let epoch = act.epoch;
+            ctx.spawn(pending.into_actor(act).map(move |result, act, ctx| {
+                if let Err(error) = result {
+                    tracing::warn!(%error, call_id = %act.call.id, "a PBX record asked for again could not be stored; asking again");
+                    act.in_doubt = true;
+                    act.reload_after_failure(epoch, ctx);
+                    return;
+                }
+                act.arm_timer(ctx);
+            }));
+        }));
+    }
+
+    /// Applies the PBX's record of the call, as the 30012 it stands for (`source: engine`).
+    fn record_from_pbx(&mut self, record: PbxRecord) -> Commit {
+        let entry = Entry {
+            source: "engine",
+            kind: crate::providers::yeastar::CDR,
+            raw_status: Some(record.status.clone()),
+            dedupe_key: Some(pbx_records::record_key(&record.call_id)),
+            occurred_at: record.event.occurred_at,
+            data: record.data,
+        };
+        self.record(&record.event, None, entry, None)
     }
 
     /// How the provider says the call stands, when it has an API for that and answers: a status
@@ -523,11 +573,16 @@ impl CallActor {
             }
         }
         let newly_queued = applied.call.queue_id.is_some() && self.call.queue_id.is_none();
-        let pending = self.deps.engine.writer.submit(WriteRequest {
+        let request = WriteRequest {
             org_id: self.call.org_id.clone(),
             ops,
             events,
-        });
+        };
+        let pending = self
+            .deps
+            .engine
+            .writer
+            .submit_chained(request, self.chain());
         self.unsaved = false;
         let analytics_arrived = applied.call.analytics.is_some() && self.call.analytics.is_none();
         if applied.status_changed && applied.call.status.is_final() {
@@ -640,11 +695,34 @@ impl CallActor {
     }
 
     /// After a failed commit the in-memory state may be ahead of the database: read it back.
+    /// The link of this actor's chain its next commit is.
+    fn chain(&self) -> Chain {
+        Chain {
+            id: self.call.id.to_string(),
+            epoch: self.epoch,
+        }
+    }
+
+    /// A commit of chain epoch `epoch` was not stored as applied: the call is read back, unless
+    /// an earlier failure of that epoch did so already — the read that began the current epoch
+    /// came after every commit of the old one was answered, and commits of the current one may
+    /// still be on their way to the store (read now, the call would miss them).
+    fn reload_after_failure(&mut self, epoch: u64, ctx: &mut Context<Self>) {
+        if epoch == self.epoch {
+            self.reload(ctx);
+        }
+    }
+
     fn reload(&mut self, ctx: &mut Context<Self>) {
         self.seen.clear();
+        self.loaded = false;
+        self.epoch = Chain::next_epoch();
         self.load(ctx);
     }
 }
+
+/// How long after a close of the engine's could not be stored it is tried again.
+const RETRY_CLOSE: Duration = Duration::from_secs(5);
 
 /// A commit of the call's, awaited by the delivery that made it and by any repeat of it.
 type Commit = SharedOutcome;
@@ -770,6 +848,7 @@ impl Handler<ApplyEvent> for CallActor {
             occurred_at: provider_event.event.occurred_at,
             data: provider_event.data,
         };
+        self.in_doubt |= call::contradicts_engine_close(&self.call, &provider_event.event);
         let pending = self.record(
             &provider_event.event,
             provider_event.inbox,
@@ -782,6 +861,7 @@ impl Handler<ApplyEvent> for CallActor {
         // commit the actor forgets it, and reads the call back if the commit did not go as applied.
         let key = provider_event.dedupe_key;
         self.in_flight.insert(key.clone(), pending.clone());
+        let epoch = self.epoch;
         ctx.spawn(
             pending
                 .clone()
@@ -790,7 +870,7 @@ impl Handler<ApplyEvent> for CallActor {
                     act.in_flight.remove(&key);
                     // A duplicate: the inbox knew the key though this actor did not.
                     if !matches!(result, Ok(WriteOutcome::Committed(_))) {
-                        act.reload(ctx);
+                        act.reload_after_failure(epoch, ctx);
                     }
                 }),
         );
@@ -810,13 +890,14 @@ impl Handler<ForceEnd> for CallActor {
         }
         let pending = self.end_by_engine(msg.reason, msg.trigger);
         self.arm_timer(ctx);
+        let epoch = self.epoch;
         Box::pin(
             pending
                 .into_actor(self)
-                .map(|result, act, ctx| match result {
+                .map(move |result, act, ctx| match result {
                     Ok(_) => Ok(act.accepted(false)),
                     Err(error) => {
-                        act.reload(ctx);
+                        act.reload_after_failure(epoch, ctx);
                         Err(error)
                     }
                 }),
@@ -923,11 +1004,16 @@ impl Handler<Annotate> for CallActor {
         ops.push(WriteOp::AppendTimeline(
             Entry::engine(kind, data).row(&next, now),
         ));
-        let pending = self.deps.engine.writer.submit(WriteRequest {
+        let request = WriteRequest {
             org_id: self.call.org_id.clone(),
             ops,
             events,
-        });
+        };
+        let pending = self
+            .deps
+            .engine
+            .writer
+            .submit_chained(request, self.chain());
         self.call = next;
         self.arm_timer(ctx);
         let campaigns = self.deps.campaigns.clone();
@@ -938,13 +1024,14 @@ impl Handler<Annotate> for CallActor {
             }
             outcome
         };
+        let epoch = self.epoch;
         Box::pin(
             committed
                 .into_actor(self)
-                .map(|outcome, act, ctx| match outcome {
+                .map(move |outcome, act, ctx| match outcome {
                     Ok(_) => Ok(act.call.clone()),
                     Err(error) => {
-                        act.reload(ctx);
+                        act.reload_after_failure(epoch, ctx);
                         Err(error)
                     }
                 }),

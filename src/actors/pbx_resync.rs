@@ -320,8 +320,8 @@ fn differences(
 /// `SWITCHBOARD_PBX_RESYNC_S` while the engine believes calls or busy extensions on it are live is
 /// resynced, at most once per period per org; when it is heard again after such a gap, at once
 /// and a period later (the calls that ended after the last look, or were under way when the
-/// webhooks came back, lost theirs too). After a restart every org
-/// with live PBX calls is due at once ([`Due`]).
+/// webhooks came back, lost theirs too). After a start every org with a PBX is due ([`Due`]):
+/// looked at at once and a period later, the same way.
 pub struct PbxWatch {
     deps: ResyncDeps,
     period: Duration,
@@ -427,6 +427,26 @@ impl PbxWatch {
             me.do_send(Finished { org_id, gap });
         });
     }
+
+    /// Resyncs the org now and once more a period later: a call under way when the webhooks came
+    /// back (or the engine did) may have lost all of its own, and its record is written when it
+    /// ends.
+    fn look_twice(
+        &mut self,
+        org_id: OrgId,
+        silent_since: DateTime<Utc>,
+        trigger: Trigger,
+        ctx: &mut Context<Self>,
+    ) {
+        if !self.running.contains(&org_id) {
+            self.start(org_id.clone(), silent_since, trigger, ctx);
+        }
+        ctx.run_later(self.period, move |act, ctx| {
+            if !act.running.contains(&org_id) {
+                act.start(org_id, silent_since, trigger, ctx);
+            }
+        });
+    }
 }
 
 /// Whether the engine believes a call or a busy extension is live on the org's PBX.
@@ -468,14 +488,7 @@ impl Handler<Heard> for PbxWatch {
             return;
         }
         if let Some(silent_since) = self.after_silence.remove(&org_id) {
-            self.start(org_id.clone(), silent_since, Trigger::Heard, ctx);
-            // And once more a period later: a call under way when the webhooks came back may
-            // have lost all of its own to the gap, and its record is written when it ends.
-            ctx.run_later(self.period, move |act, ctx| {
-                if !act.running.contains(&org_id) {
-                    act.start(org_id, silent_since, Trigger::Heard, ctx);
-                }
-            });
+            self.look_twice(org_id, silent_since, Trigger::Heard, ctx);
         }
     }
 }
@@ -487,9 +500,7 @@ impl Handler<Due> for PbxWatch {
         // Whatever it believes live: calls that began and ended while no engine listened are
         // known only to the PBX's records.
         self.heard.insert(msg.0.clone(), Instant::now());
-        if !self.running.contains(&msg.0) {
-            self.start(msg.0, Utc::now(), Trigger::Start, ctx);
-        }
+        self.look_twice(msg.0, Utc::now(), Trigger::Start, ctx);
     }
 }
 

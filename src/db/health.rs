@@ -119,6 +119,35 @@ pub fn is_read_only_error(error: &diesel::result::Error) -> bool {
     }
 }
 
+/// Whether a failed write says the database could take no write just then — locked or busy past
+/// the engine's wait (another connection holding the write lock, a failover), read-only, the
+/// connection gone — rather than that this one request cannot be stored. A batch refused so is
+/// refused whole, at once: tried again one request at a time, each would wait as long.
+pub fn refuses_every_write(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(
+            DatabaseErrorKind::ReadOnlyTransaction
+            | DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            says_read_only(&message)
+                || [
+                    "database is locked",
+                    "database table is locked",
+                    "lock timeout",
+                ]
+                .iter()
+                .any(|words| message.contains(words))
+        }
+        Error::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
 /// SQLite's "attempt to write a readonly database", PostgreSQL's "cannot execute UPDATE in a
 /// read-only transaction".
 fn says_read_only(message: &str) -> bool {
@@ -151,5 +180,65 @@ pub(super) struct MarkDown(pub Arc<DbHealth>);
 impl<E: std::fmt::Display> diesel::r2d2::HandleError<E> for MarkDown {
     fn handle_error(&self, error: E) {
         self.0.mark_down(&error);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuses_every_write;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn failed(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn a_locked_busy_read_only_or_lost_database_refuses_every_write_a_constraint_only_one() {
+        let cases = [
+            (
+                failed(DatabaseErrorKind::Unknown, "database is locked"),
+                true,
+            ),
+            (
+                failed(
+                    DatabaseErrorKind::Unknown,
+                    "canceling statement due to lock timeout",
+                ),
+                true,
+            ),
+            (
+                failed(
+                    DatabaseErrorKind::Unknown,
+                    "attempt to write a readonly database",
+                ),
+                true,
+            ),
+            (
+                failed(DatabaseErrorKind::ReadOnlyTransaction, "read-only"),
+                true,
+            ),
+            (
+                failed(
+                    DatabaseErrorKind::ClosedConnection,
+                    "server closed the connection",
+                ),
+                true,
+            ),
+            (
+                failed(
+                    DatabaseErrorKind::UniqueViolation,
+                    "UNIQUE constraint failed: calls.id",
+                ),
+                false,
+            ),
+            (
+                failed(DatabaseErrorKind::CheckViolation, "CHECK constraint failed"),
+                false,
+            ),
+            (Error::NotFound, false),
+        ];
+        for (error, whole) in cases {
+            assert_eq!(refuses_every_write(&error), whole, "{error}");
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! with no timer to wait for. A failed batch is retried request by request, so one bad request
 //! fails alone.
 
-use crate::db::health::DbHealth;
+use crate::db::health::{self, DbHealth};
 use crate::db::writes::{self, SeqCache, WriteOutcome, WriteRequest};
 use crate::db::{connect, DatabaseUrl, DbConnection, SqliteSync};
 use crate::domain::events::OrgEvent;
@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::metrics;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
+use std::collections::HashMap;
 use std::sync::{mpsc, Arc};
 use tokio::sync::oneshot;
 
@@ -25,7 +26,28 @@ pub type Publisher = Box<dyn Fn(&OrgId, Vec<OrgEvent>) + Send>;
 /// A write request and the sender waiting for its outcome.
 struct Job {
     request: WriteRequest,
+    chain: Option<Chain>,
     reply: oneshot::Sender<Result<WriteOutcome, String>>,
+}
+
+/// How long a broken chain's epoch is remembered.
+const BROKEN_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Commits each built on the one before (one call's, pipelined by its actor): once one of them
+/// fails, the rest of the chain is refused unstored — each was computed from a state the
+/// database does not have — until its owner reads back what is stored and starts a new `epoch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    pub id: String,
+    pub epoch: u64,
+}
+
+impl Chain {
+    /// A new epoch, later than every one given out before in this process.
+    pub fn next_epoch() -> u64 {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// The handle every actor and handler commits through. Cheap to clone.
@@ -84,6 +106,7 @@ impl Writer {
                     seqs: SeqCache::default(),
                     outages_seen: health.outages(),
                     read_only_session: false,
+                    broken: HashMap::new(),
                     health,
                 }
                 .run(inbox)
@@ -95,9 +118,22 @@ impl Writer {
     /// Queues a request now (so requests submitted in order commit in order) and returns the
     /// handle to await its outcome.
     pub fn submit(&self, request: WriteRequest) -> Pending {
+        self.send(request, None)
+    }
+
+    /// Queues a request as the next link of `chain` (see [`Chain`]).
+    pub fn submit_chained(&self, request: WriteRequest, chain: Chain) -> Pending {
+        self.send(request, Some(chain))
+    }
+
+    fn send(&self, request: WriteRequest, chain: Option<Chain>) -> Pending {
         let (reply, answer) = oneshot::channel();
         // A send error drops `reply`, which `Pending::outcome` reports as "the writer stopped".
-        let _ = self.jobs.send(Job { request, reply });
+        let _ = self.jobs.send(Job {
+            request,
+            chain,
+            reply,
+        });
         Pending(answer)
     }
 
@@ -119,6 +155,8 @@ struct WriterLoop {
     outages_seen: u64,
     /// This connection was refused a write as read-only: it may keep that setting.
     read_only_session: bool,
+    /// Chains whose link failed, by id: the epoch whose later links are refused, and when.
+    broken: HashMap<String, (u64, std::time::Instant)>,
 }
 
 impl WriterLoop {
@@ -130,6 +168,15 @@ impl WriterLoop {
                     Ok(job) => batch.push(job),
                     Err(_) => break,
                 }
+            }
+            let (batch, unlinked): (Vec<Job>, Vec<Job>) =
+                batch.into_iter().partition(|job| !self.is_broken(job));
+            self.refuse(
+                unlinked,
+                "an earlier change of the same call could not be stored",
+            );
+            if batch.is_empty() {
+                continue;
             }
             if self.health.is_down() {
                 self.refuse(batch, "the database is unavailable");
@@ -146,9 +193,19 @@ impl WriterLoop {
             }
             match self.commit(&batch) {
                 Ok(outcomes) => self.finish(batch, outcomes),
-                Err(error) if batch.len() == 1 => self.fail(batch, &error),
+                Err(error) if batch.len() == 1 || health::refuses_every_write(&error) => {
+                    self.fail(batch, &error)
+                }
+                // One request the database refuses (a constraint) keeps no other from committing.
                 Err(_) => {
                     for job in batch {
+                        if self.is_broken(&job) {
+                            self.refuse(
+                                vec![job],
+                                "an earlier change of the same call could not be stored",
+                            );
+                            continue;
+                        }
                         match self.commit(std::slice::from_ref(&job)) {
                             Ok(outcomes) => self.finish(vec![job], outcomes),
                             Err(error) => self.fail(vec![job], &error),
@@ -195,6 +252,19 @@ impl WriterLoop {
         m.writer_requests.inc_by(batch.len() as u64);
         m.writer_batch_size.observe(batch.len() as f64);
         for (job, outcome) in batch.into_iter().zip(outcomes) {
+            if let Some(chain) = &job.chain {
+                if outcome == WriteOutcome::Duplicate {
+                    // Nothing of it was written: what follows it was built on what is not stored.
+                    self.break_chain(chain);
+                } else if self
+                    .broken
+                    .get(&chain.id)
+                    .is_some_and(|(e, _)| *e < chain.epoch)
+                {
+                    // A new epoch stored: the chain is whole again.
+                    self.broken.remove(&chain.id);
+                }
+            }
             if let WriteOutcome::Committed(events) = &outcome {
                 if !events.is_empty() {
                     m.events_committed.inc_by(events.len() as u64);
@@ -220,7 +290,31 @@ impl WriterLoop {
         self.refuse(batch, reason);
     }
 
+    /// Whether the job is a later link of a chain whose earlier link failed.
+    fn is_broken(&self, job: &Job) -> bool {
+        job.chain
+            .as_ref()
+            .is_some_and(|chain| self.broken.get(&chain.id).map(|(e, _)| *e) == Some(chain.epoch))
+    }
+
+    /// Refuses the chain's later links of this epoch. A chain's owner starts a new epoch within
+    /// moments (or is gone): entries older than [`BROKEN_KEPT`] are let go.
+    fn break_chain(&mut self, chain: &Chain) {
+        let now = std::time::Instant::now();
+        if self.broken.len() >= 1024 {
+            self.broken
+                .retain(|_, (_, at)| now.duration_since(*at) < BROKEN_KEPT);
+        }
+        self.broken.insert(chain.id.clone(), (chain.epoch, now));
+    }
+
+    /// Answers every job of the batch with `reason`, unstored; their chains break.
     fn refuse(&mut self, batch: Vec<Job>, reason: &str) {
+        for job in &batch {
+            if let Some(chain) = &job.chain {
+                self.break_chain(chain);
+            }
+        }
         metrics::METRICS.writer_failures.inc_by(batch.len() as u64);
         for job in batch {
             let _ = job.reply.send(Err(reason.into()));
@@ -244,5 +338,82 @@ impl WriterLoop {
             }
             Err(error) => self.health.mark_down(&error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::models::CallEventRow;
+    use crate::db::writes::WriteOp;
+
+    /// A writer on a new SQLite file.
+    fn writer() -> Writer {
+        let dir = std::env::temp_dir().join(format!("sb_chain_{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = DatabaseUrl::Sqlite(dir.join("chain.db").to_string_lossy().into_owned());
+        let mut conn = connect(&url, SqliteSync::Normal).unwrap();
+        crate::db::run_migrations(&mut conn).unwrap();
+        let publish: Publisher = Box::new(|_, _| {});
+        Writer::start(conn, url, SqliteSync::Normal, 64, publish, Arc::default())
+    }
+
+    /// A request the database refuses: a timeline line of a call it does not have.
+    fn refused() -> WriteRequest {
+        let line = CallEventRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: "org".into(),
+            call_id: "no such call".into(),
+            dedupe_key: None,
+            source: "engine".into(),
+            kind: "created".into(),
+            raw_status: None,
+            status_after: "queued".into(),
+            occurred_at: None,
+            received_at: "2026-12-07T00:00:00Z".into(),
+            data: "{}".into(),
+        };
+        WriteRequest {
+            org_id: OrgId::from_stored("org".into()),
+            ops: vec![WriteOp::AppendTimeline(line)],
+            events: Vec::new(),
+        }
+    }
+
+    fn nothing() -> WriteRequest {
+        WriteRequest {
+            org_id: OrgId::from_stored("org".into()),
+            ops: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_failed_link_refuses_the_rest_of_its_chain_until_a_new_epoch() {
+        let writer = writer();
+        let chain = |epoch| Chain {
+            id: "call-1".into(),
+            epoch,
+        };
+        let (first, second) = (Chain::next_epoch(), Chain::next_epoch());
+        let failed = writer.submit_chained(refused(), chain(first));
+        let built_on_it = writer.submit_chained(nothing(), chain(first));
+        let other_call = writer.submit_chained(
+            nothing(),
+            Chain {
+                id: "call-2".into(),
+                epoch: first,
+            },
+        );
+        let unchained = writer.submit(nothing());
+        assert!(failed.outcome().await.is_err());
+        let refused = built_on_it.outcome().await.unwrap_err();
+        assert!(refused.to_string().contains("earlier change"), "{refused}");
+        assert!(other_call.outcome().await.is_ok());
+        assert!(unchained.outcome().await.is_ok());
+        let still = writer.submit_chained(nothing(), chain(first));
+        assert!(still.outcome().await.is_err(), "the epoch stays broken");
+        let reread = writer.submit_chained(nothing(), chain(second));
+        assert!(reread.outcome().await.is_ok(), "a new epoch is whole");
     }
 }

@@ -75,6 +75,10 @@ pub struct Faults {
     /// When the engine is restarted (SIGTERM, then started again on the same database and
     /// address, as a deploy does); only an engine in a child process can be (`simulate`).
     pub restart_at: Option<Duration>,
+    /// A time the database cannot store (its write lock held by another connection for longer
+    /// than the engine waits for it): the engine must answer 503, never 2xx, and lose nothing it
+    /// acknowledged; only with the engine in a child process (`simulate`).
+    pub db_outage: Option<Gap>,
 }
 
 impl Faults {
@@ -121,6 +125,13 @@ impl Faults {
         }
         if let Some(at) = self.restart_at {
             names.push(format!("the engine restarted at {:.1} s", at.as_secs_f64()));
+        }
+        if let Some(outage) = self.db_outage {
+            names.push(format!(
+                "the database refused writes for {:.1} s from {:.1} s",
+                outage.lasting.as_secs_f64(),
+                outage.after.as_secs_f64()
+            ));
         }
         names
     }
@@ -234,8 +245,10 @@ pub fn run(mut settings: Settings, options: DemoOptions) -> Result<(), String> {
     if options.agents == Some(0) {
         return Err("--agents must be at least 1".into());
     }
-    if options.faults.restart_at.is_some() {
-        return Err("an engine in this process cannot be restarted: use `simulate`".into());
+    if options.faults.restart_at.is_some() || options.faults.db_outage.is_some() {
+        return Err(
+            "an engine in this process cannot be restarted or cut off: use `simulate`".into(),
+        );
     }
     let speed = options.speed;
     settings.database_url = options.database.clone();

@@ -22,6 +22,10 @@ pub const CALLS_PER_SEAT_HOUR: f64 = 10.0;
 /// How long a campaign call lasts on average (before `speed`): ring, and 70 % answered for a
 /// minute and a half.
 const CAMPAIGN_CALL_S: f64 = 80.0;
+/// How long the database cannot store under `--faults`, in real time: more than twice as long
+/// as the engine waits for a lock (5 s), so that its writes fail batch after batch and it must
+/// say 503 to what it cannot store.
+const DB_OUTAGE: Duration = Duration::from_secs(12);
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
@@ -63,10 +67,18 @@ impl SimulateOptions {
                     lasting: Duration::from_secs_f64(120.0 / self.speed)
                         .max(super::resync_period(self.speed) * 3),
                 };
-                if gap.after + gap.lasting > day.mul_f64(0.55) {
+                // After the deploy, over before the floor closes.
+                let db_outage = Gap {
+                    after: day.mul_f64(0.7),
+                    lasting: DB_OUTAGE,
+                };
+                if gap.after + gap.lasting > day.mul_f64(0.55)
+                    || db_outage.after + db_outage.lasting > day.mul_f64(0.98)
+                {
+                    let shortest =
+                        (gap.lasting.as_secs_f64() / 0.3).max(DB_OUTAGE.as_secs_f64() / 0.28);
                     return Err(format!(
-                        "--faults needs a longer day: {:.0} s of real time at least (raise --hours or lower --speed)",
-                        gap.lasting.as_secs_f64() / 0.3
+                        "--faults needs a longer day: {shortest:.0} s of real time at least (raise --hours or lower --speed)"
                     ));
                 }
                 Faults {
@@ -76,8 +88,9 @@ impl SimulateOptions {
                     },
                     pbx_gap: Some(gap),
                     slow_dashboard: true,
-                    // A deploy in the afternoon.
+                    // A deploy in the afternoon, a database failover later.
                     restart_at: Some(day.mul_f64(0.6)),
+                    db_outage: Some(db_outage),
                     ..Faults::demo()
                 }
             }
@@ -178,6 +191,19 @@ pub fn run(settings: &Settings, day: &SimulateOptions) -> Result<(), String> {
                 }
             });
         }
+        if let Some(outage) = floor.faults.db_outage {
+            let database = floor.database.clone();
+            actix_web::rt::spawn(async move {
+                actix_web::rt::time::sleep(outage.after).await;
+                let held = actix_web::rt::task::spawn_blocking(move || {
+                    hold_database(&database, outage.lasting)
+                })
+                .await;
+                if let Ok(Err(error)) = held {
+                    tracing::error!(%error, "the database outage could not be played");
+                }
+            });
+        }
         let rss_start = engine.borrow().rss_kb();
         let day = floor.check_after.unwrap_or_default();
         let ran = super::Traffic::run_for(&traffic, day).await;
@@ -267,6 +293,28 @@ async fn restart(
         down_ms = stopped.elapsed().as_millis() as u64,
         "the engine is back"
     );
+    Ok(())
+}
+
+/// A database that cannot store for `lasting`, as during a failover: a transaction of this
+/// process's holds the write lock (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: the tables every
+/// commit writes, locked `EXCLUSIVE`) longer than the engine waits for it, so its writes fail
+/// while its reads go on; then lets go.
+fn hold_database(database: &DatabaseUrl, lasting: Duration) -> Result<(), String> {
+    use diesel::connection::SimpleConnection;
+    let mut conn = crate::db::connect(database, crate::db::SqliteSync::Normal)
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let begin = match database {
+        DatabaseUrl::Sqlite(_) => "BEGIN IMMEDIATE",
+        DatabaseUrl::Postgres(_) => {
+            "BEGIN; LOCK TABLE events, calls, call_events, webhook_inbox IN EXCLUSIVE MODE"
+        }
+    };
+    conn.batch_execute(begin).map_err(|e| e.to_string())?;
+    tracing::warn!("simulated database outage: writes are refused");
+    std::thread::sleep(lasting);
+    conn.batch_execute("ROLLBACK").map_err(|e| e.to_string())?;
+    tracing::warn!("the database stores again");
     Ok(())
 }
 

@@ -825,6 +825,18 @@ pub fn reconcile(call: &Call, reason: &str) -> CallEvent {
     }
 }
 
+/// Whether the provider says a call the engine closed by inference (a deadline, a resync) went on
+/// after all: its event is of a call still live, or just hung up. The engine's outcome stands
+/// until the provider's final record replaces it, so such a call is looked at again (the record
+/// may be lost with the webhooks that made the engine close it).
+pub fn contradicts_engine_close(call: &Call, event: &CallEvent) -> bool {
+    call.final_by == Some(Authority::Engine)
+        && event.authority == Authority::Provider
+        && event
+            .status
+            .is_some_and(|s| s.is_live() || s == CallStatus::Disconnected)
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -1079,6 +1091,34 @@ mod tests {
             call.id = reference.id.clone();
             call.org_id = reference.org_id.clone();
             assert_eq!(call, reference, "order {order:?}");
+        }
+    }
+
+    #[test]
+    fn a_provider_event_of_life_after_the_engine_closed_the_call_contradicts_the_close() {
+        let ringing = run(&[ev(CallStatus::Ringing, 1)]);
+        let timed_out = apply(&ringing, &reconcile(&ringing, "timeout"), t(2000)).call;
+        let completed = run(&[ev(CallStatus::Ringing, 1), ev(CallStatus::Completed, 9)]);
+        let by_engine = |status| CallEvent {
+            authority: Authority::Engine,
+            ..ev(status, 3)
+        };
+        let cases = [
+            (&timed_out, ev(CallStatus::Answered, 3), true),
+            (&timed_out, ev(CallStatus::Disconnected, 3), true),
+            (&timed_out, ev(CallStatus::Ringing, 3), true),
+            (&timed_out, ev(CallStatus::Completed, 3), false),
+            (&timed_out, by_engine(CallStatus::Answered), false),
+            (&timed_out, CallEvent::default(), false),
+            (&ringing, ev(CallStatus::Answered, 3), false),
+            (&completed, ev(CallStatus::Answered, 3), false),
+        ];
+        for (i, (call, event, contradicts)) in cases.iter().enumerate() {
+            assert_eq!(
+                contradicts_engine_close(call, event),
+                *contradicts,
+                "case {i}"
+            );
         }
     }
 

@@ -501,17 +501,30 @@ pub async fn yeastar(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let org = webhook_org(&state, &path).await?;
+    let answer = yeastar_event(req, &state, &org, body).await?;
+    // Heard once kept: the PBX does not send again what the engine refused (a database that could
+    // not store it), so a PBX whose events were refused is as silent as one that sent none.
+    state.actors.pbx_watch.do_send(Heard(org.id.clone()));
+    Ok(answer)
+}
+
+/// A PBX event, verified and applied (see [`yeastar`]).
+async fn yeastar_event(
+    req: HttpRequest,
+    state: &web::Data<AppState>,
+    org: &Arc<Org>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let signature = req
         .headers()
         .get("X-Signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let credentials = signed_credentials(&state, &org, Provider::Yeastar, |secret| {
+    let credentials = signed_credentials(state, org, Provider::Yeastar, |secret| {
         yeastar::verify(secret, &body, signature)
     })
     .await?;
     let _permit = state.engine.admission.admit(&org.id)?;
-    state.actors.pbx_watch.do_send(Heard(org.id.clone()));
     let (_sn, event) = yeastar::parse(&body).map_err(malformed)?;
     let dedupe_key = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
     let data: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -567,9 +580,7 @@ pub async fn yeastar(
                 members,
             )
         }
-        other => {
-            return yeastar_extension_event(&state, &req, &org, &body, dedupe_key, other).await
-        }
+        other => return yeastar_extension_event(state, &req, org, &body, dedupe_key, other).await,
     };
     event.extensions = members.iter().map(|(n, _)| n.clone()).collect();
     // The first event of a call an extension dialed through the PBX's API may beat the API's
@@ -595,7 +606,7 @@ pub async fn yeastar(
     let queue = match (first, &caller_channel) {
         (true, Some(_)) => {
             let to = event.to.clone();
-            let desk = desk_of(&state, &org).await?;
+            let desk = desk_of(state, org).await?;
             desk.send(QueueFor {
                 to,
                 numbered_only: true,
@@ -605,7 +616,7 @@ pub async fn yeastar(
         _ => None,
     };
     let screen_pop = if first && (queue.is_some() || event.status == Some(CallStatus::Ringing)) {
-        let (contact_id, mut pop) = caller_screen_pop(&state, &org, event.from.as_deref()).await?;
+        let (contact_id, mut pop) = caller_screen_pop(state, org, event.from.as_deref()).await?;
         event.contact_id = contact_id;
         if let (Some((queue_id, _)), Some(channel)) = (&queue, caller_channel) {
             event.queue_id = Some(queue_id.clone());
@@ -626,8 +637,8 @@ pub async fn yeastar(
         data,
         inbound_start: false,
     };
-    let accepted = accept(&state, &req, &org, &body, incoming, screen_pop, adopted).await?;
-    sync_extensions(&state, &org, &accepted, &members).await?;
+    let accepted = accept(state, &req, org, &body, incoming, screen_pop, adopted).await?;
+    sync_extensions(state, org, &accepted, &members).await?;
     Ok(accepted_json(&accepted))
 }
 
