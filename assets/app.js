@@ -296,7 +296,7 @@ function renderPbxSync() {
     return;
   }
   const c = sync.changed || {};
-  const fixed = (c.calls_ended || 0) + (c.extensions_changed || 0) + (c.memberships_left || 0) + (c.records_applied || 0);
+  const fixed = (c.calls_ended || 0) + (c.extensions_changed || 0) + (c.records_applied || 0);
   line.textContent = `PBX checked at ${at}` + (fixed ? ` · corrected ${c.calls_ended} ended calls, ` +
     `${c.extensions_changed} extensions, ${c.records_applied} missed call records` : ' · the board matched');
 }

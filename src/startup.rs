@@ -1,10 +1,10 @@
 //! Builds the engine from settings: database, writer, actors, HTTP server, recovery. Shared by
 //! `main`, the tests and the benches.
 
+use crate::actors::call::registry::{CallRef, Recover, Route};
 use crate::actors::call::ForceEnd;
 use crate::actors::campaign::RouteCampaign;
 use crate::actors::pbx_resync::Due;
-use crate::actors::registry::{CallRef, Recover, Route};
 use crate::actors::{Actors, Fanout};
 use crate::config::Settings;
 use crate::db::health::DbHealth;

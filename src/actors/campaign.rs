@@ -2,10 +2,11 @@
 //! than `concurrency` live calls, paced per provider account, DNC checked before every dial,
 //! retries after their delay, inside the calling window — and reports only what the calls say.
 
+use super::call::news::CallChanged;
+use super::call::registry::CallRegistry;
 use super::desk::{AgentOutlook, CampaignAnswered, DeskDirectory, DeskOf, ForOrg};
 use super::dialer::{self, Dial, Dialer, Via};
 use super::extension::ExtensionRegistry;
-use super::registry::CallRegistry;
 use crate::db::desk::CallbackRow;
 use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
@@ -58,25 +59,6 @@ pub enum Control {
 #[derive(Message)]
 #[rtype(result = "Result<CampaignRow, AppError>")]
 pub struct Steer(pub Control);
-
-/// A call of the campaign changed (sent by its call actor).
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct CallChanged {
-    pub org_id: OrgId,
-    pub campaign_id: String,
-    pub call_id: String,
-    pub contact_id: Option<String>,
-    pub status: CallStatus,
-    pub has_analytics: bool,
-    pub disposition: Option<String>,
-    /// Answering-machine detection's result.
-    pub amd: Option<String>,
-    /// Answered while no agent of the campaign's queue was free: hung up (abandoned).
-    pub abandoned: bool,
-    /// Answered by the one definition (it has `answered_at`).
-    pub answered: bool,
-}
 
 /// The reason of a campaign paused because the org's credits ran out (a top-up resumes it).
 pub const NO_CREDITS: &str = "insufficient_credits";

@@ -7,8 +7,9 @@
 //! the call's actor to commit an assignment, connects the caller through the provider, and wakes
 //! at the desk's next deadline (offer expiry, wrap-up end, maximum wait).
 
+use super::call::news::QueuedCallChanged;
+use super::call::registry::{annotate, CallRegistry};
 use super::call::Annotation;
-use super::registry::{annotate, CallRegistry};
 use crate::db::desk::{self as rows, QueuedCall};
 use crate::db::writer::Pending;
 use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
@@ -591,22 +592,12 @@ fn refusal(refused: OfferRefusal) -> AppError {
     }
 }
 
-/// A queued call's actor reports a committed change: a new caller waits, or a call the desk
-/// knows left the live statuses.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct QueuedCallChanged {
-    pub call_id: String,
-    pub queue_id: String,
-    pub queued_at: DateTime<Utc>,
-    pub live: bool,
-    pub assigned: bool,
-    /// Its agent is on the line with it (the desk connected them).
-    pub connected: bool,
-    /// A campaign's call (given to an agent when answered, never queued as a caller).
-    pub outbound: bool,
-    /// The caller's screen pop (with the call), shown with every offer.
-    pub pop: Option<Value>,
+impl Handler<QueuedCallChanged> for DeskDirectory {
+    type Result = ();
+
+    fn handle(&mut self, msg: QueuedCallChanged, _: &mut Context<Self>) {
+        self.desk(&msg.org_id).do_send(msg);
+    }
 }
 
 impl Handler<QueuedCallChanged> for DeskActor {

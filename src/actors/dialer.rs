@@ -5,9 +5,9 @@
 //! Twilio's and Plivo's retry fragment). The PBX's API cannot carry our id: the dial is left
 //! pending, and the PBX's first call event for that extension and callee adopts the call.
 
+use super::call::registry::{deliver, CallRef, CallRegistry, Create};
 use super::call::ProviderEvent;
 use super::extension::{change_extension, current_extension, ExtensionRegistry};
-use super::registry::{deliver, CallRef, CallRegistry, Create};
 use crate::domain::call::{Authority, Call, CallEvent, CallStatus, Direction};
 use crate::domain::extension::{ExtensionChange, Membership, Presence};
 use crate::domain::ids::CallId;
@@ -21,6 +21,9 @@ use crate::providers::{twilio, Provider};
 use actix::Addr;
 use serde_json::{json, Value};
 use std::sync::Arc;
+
+/// How many times a placed call's answer is offered to the store before the dial reports failure.
+const PLACED_RECORD_TRIES: u32 = 10;
 
 /// Twilio and Plivo retry only connection failures unless told: this asks them to retry a 5xx too.
 pub const RETRY_FRAGMENT: &str = "#rc=3&rp=ct,rt,5xx";
@@ -193,9 +196,42 @@ impl Dialer {
                 }
             }
         };
-        self.record(org, &call_id, kind, event, data).await?;
+        if refused.is_none() {
+            // The provider placed the call: what the engine failed to store of it (a database
+            // that refuses writes for a moment) is tried again, never reported as a dial that
+            // did not go out — the campaign would dial the person a second time.
+            self.record_placed(org, &call_id, kind, event, data).await?;
+        } else {
+            self.record(org, &call_id, kind, event, data).await?;
+        }
         let call = calls::find(&self.engine, &org.id, call_id.as_str()).await?;
         Ok(Dialed { call, refused })
+    }
+
+    /// Records a placed call's answer, trying again for up to [`PLACED_RECORD_TRIES`] × 2 s.
+    async fn record_placed(
+        &self,
+        org: &Org,
+        call_id: &CallId,
+        kind: &'static str,
+        event: CallEvent,
+        data: Value,
+    ) -> Result<(), AppError> {
+        let mut tries = 1;
+        loop {
+            match self
+                .record(org, call_id, kind, event.clone(), data.clone())
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(error) if tries < PLACED_RECORD_TRIES => {
+                    tracing::warn!(%error, call_id = %call_id, "a placed call's answer not stored; again in 2 s");
+                    tries += 1;
+                    actix::clock::sleep(std::time::Duration::from_secs(2)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// Everything that can refuse a dial before anything is stored: the callee, the line (an

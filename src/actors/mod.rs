@@ -13,12 +13,14 @@ pub mod org_hub;
 pub mod org_metrics;
 pub mod pbx_resync;
 pub mod prices;
-pub mod registry;
 
 use crate::db::writer::Publisher;
 use crate::domain::extension::Presence;
 use crate::engine::Engine;
 use actix::prelude::*;
+use call::news::Listeners;
+use call::registry::CallRegistry;
+use call::CallDeps;
 use campaign::CampaignRegistry;
 use desk::{DeskDirectory, ExtensionPresence, ForOrg};
 use dialer::Dialer;
@@ -26,7 +28,6 @@ use extension::ExtensionRegistry;
 use org_hub::{HubDirectory, Publish};
 use org_metrics::{MetricsPublisher, Touched};
 use prices::PriceFetcher;
-use registry::CallRegistry;
 use std::sync::Arc;
 
 /// The addresses of the long-lived actors, as the HTTP layer and start-up reach them.
@@ -113,13 +114,17 @@ impl Actors {
         let extensions = ExtensionRegistry::new(engine.clone()).start();
         let campaigns_context = Context::<CampaignRegistry>::new();
         let prices_context = Context::<PriceFetcher>::new();
-        let calls = CallRegistry::new(
-            engine.clone(),
-            extensions.clone(),
-            campaigns_context.address(),
-            prices_context.address(),
-            fanout.desks.address(),
-        )
+        // The call actors' listeners stand above them and need the registry: they get their
+        // addresses first, and start once it exists.
+        let calls = CallRegistry::new(CallDeps {
+            engine: engine.clone(),
+            extensions: extensions.clone(),
+            listeners: Listeners {
+                campaigns: campaigns_context.address().recipient(),
+                desks: fanout.desks.address().recipient(),
+                prices: prices_context.address().recipient(),
+            },
+        })
         .start();
         let desks = fanout
             .desks

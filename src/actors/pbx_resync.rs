@@ -7,11 +7,12 @@
 //! leaves it. A PBX whose API fails, or answers what cannot be read, leaves everything as it is,
 //! and says so.
 
+use super::call::registry::CallRegistry;
+use super::call::registry::{deliver, CallRef, Route};
+use super::call::CallKey;
 use super::call::{ForceEnd, ProviderEvent};
 use super::extension::change_extension;
 use super::extension::ExtensionRegistry;
-use super::registry::CallRegistry;
-use super::registry::{deliver, CallKey, CallRef, Route};
 use crate::db::queries;
 use crate::db::writes::WriteRequest;
 use crate::domain::events::{EventType, NewEvent};
@@ -94,6 +95,14 @@ pub async fn resync(
         Ok(done) => {
             crate::metrics::METRICS.pbx_resync("ok");
             serde_json::json!({ "trigger": trigger, "ok": true, "changed": done })
+        }
+        // A PBX whose API the org never configured: after a start, or when it speaks again, there
+        // is nothing to say (its silence with calls live, and a supervisor's demand, are said).
+        Err(error)
+            if error.code == Code::ProviderNotConfigured
+                && matches!(trigger, Trigger::Start | Trigger::Heard) =>
+        {
+            return result;
         }
         // The PBX could not be asked; other failures (the store) could not be announced either.
         Err(error)

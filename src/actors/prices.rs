@@ -9,8 +9,9 @@
 //! provider price that ended less than a day ago. On start the fetcher reads those back from the
 //! calls table, so a deploy between a call's end and its price forgets nothing.
 
+use super::call::news::WantPrice;
+use super::call::registry::{deliver, CallRef, CallRegistry};
 use super::call::ProviderEvent;
-use super::registry::{deliver, CallRef, CallRegistry};
 use crate::db::queries;
 use crate::domain::call::{Authority, CallEvent};
 use crate::domain::ids::{CallId, OrgId};
@@ -19,7 +20,7 @@ use crate::engine::Engine;
 use crate::providers::outbound::fetch_price;
 use crate::providers::Provider;
 use actix::prelude::*;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,19 +29,6 @@ use std::time::{Duration, Instant};
 const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// The longest wait between two asks (the first is `SWITCHBOARD_PRICE_RETRY_S`, doubled each time).
 const LONGEST_WAIT: Duration = Duration::from_secs(3600);
-
-/// A call whose price is wanted.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct WantPrice {
-    pub org_id: OrgId,
-    pub call_id: CallId,
-    pub provider: Provider,
-    pub provider_call_id: String,
-    /// When the engine saw the call end (its own clock: a provider's may be off, or the call's
-    /// times old): its price is given up a day after.
-    pub seen_ended_at: DateTime<Utc>,
-}
 
 /// A wanted price and when to ask for it.
 struct Wanted {

@@ -4,8 +4,9 @@
 //! then every request already waiting (up to `max_batch`), commits them as one transaction, assigns
 //! each org's `seq` inside it, and only after COMMIT hands the events to the hubs and answers every
 //! sender. Under load this groups many events per commit; when idle a request commits at once,
-//! with no timer to wait for. A failed batch is retried request by request, so one bad request
-//! fails alone.
+//! with no timer to wait for. A batch that fails for one of its requests (a constraint) is
+//! retried request by request, so one bad request fails alone; one the database refused whole (a
+//! lock held past the wait, read-only) is answered at once. A call's commits form a [`Chain`].
 
 use crate::db::health::{self, DbHealth};
 use crate::db::writes::{self, SeqCache, WriteOutcome, WriteRequest};
@@ -29,6 +30,9 @@ struct Job {
     chain: Option<Chain>,
     reply: oneshot::Sender<Result<WriteOutcome, String>>,
 }
+
+/// What a later link of a broken chain is answered.
+const CHAIN_BROKEN: &str = "an earlier change of the same call could not be stored";
 
 /// How long a broken chain's epoch is remembered.
 const BROKEN_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
@@ -169,12 +173,9 @@ impl WriterLoop {
                     Err(_) => break,
                 }
             }
-            let (batch, unlinked): (Vec<Job>, Vec<Job>) =
+            let (batch, refused): (Vec<Job>, Vec<Job>) =
                 batch.into_iter().partition(|job| !self.is_broken(job));
-            self.refuse(
-                unlinked,
-                "an earlier change of the same call could not be stored",
-            );
+            self.refuse(refused, CHAIN_BROKEN);
             if batch.is_empty() {
                 continue;
             }
@@ -200,10 +201,7 @@ impl WriterLoop {
                 Err(_) => {
                     for job in batch {
                         if self.is_broken(&job) {
-                            self.refuse(
-                                vec![job],
-                                "an earlier change of the same call could not be stored",
-                            );
+                            self.refuse(vec![job], CHAIN_BROKEN);
                             continue;
                         }
                         match self.commit(std::slice::from_ref(&job)) {
@@ -253,15 +251,12 @@ impl WriterLoop {
         m.writer_batch_size.observe(batch.len() as f64);
         for (job, outcome) in batch.into_iter().zip(outcomes) {
             if let Some(chain) = &job.chain {
-                if outcome == WriteOutcome::Duplicate {
-                    // Nothing of it was written: what follows it was built on what is not stored.
-                    self.break_chain(chain);
-                } else if self
+                // A new epoch stored: the chain is whole again.
+                if self
                     .broken
                     .get(&chain.id)
                     .is_some_and(|(e, _)| *e < chain.epoch)
                 {
-                    // A new epoch stored: the chain is whole again.
                     self.broken.remove(&chain.id);
                 }
             }
@@ -298,7 +293,8 @@ impl WriterLoop {
     }
 
     /// Refuses the chain's later links of this epoch. A chain's owner starts a new epoch within
-    /// moments (or is gone): entries older than [`BROKEN_KEPT`] are let go.
+    /// moments (or is gone): once 1,024 chains are remembered, those older than [`BROKEN_KEPT`]
+    /// are let go.
     fn break_chain(&mut self, chain: &Chain) {
         let now = std::time::Instant::now();
         if self.broken.len() >= 1024 {

@@ -357,6 +357,6 @@ pub async fn reject(
     let note = serde_json::json!({"agent_id": agent_id, "reason": body.reason});
     let calls = &state.actors.calls;
     let annotation = crate::actors::call::Annotation::Note("rejected", note);
-    crate::actors::registry::annotate(calls, &caller.org.id, &call_id, annotation).await?;
+    crate::actors::call::registry::annotate(calls, &caller.org.id, &call_id, annotation).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "rejected", "call_id": call_id})))
 }

@@ -4,9 +4,9 @@
 
 use super::agents::{act_as, store};
 use super::{list_page, ApiCaller, ApiOrg, AppState, PageQuery};
+use crate::actors::call::registry::annotate;
 use crate::actors::call::Annotation;
 use crate::actors::callbacks::{self, Schedule};
-use crate::actors::registry::annotate;
 use crate::db::desk::{self as rows, CallbackRow, DispositionCodeRow};
 use crate::db::writes::DeskOp;
 use crate::domain::call::{Direction, Disposition};

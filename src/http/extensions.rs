@@ -2,11 +2,11 @@
 //! `POST /api/v1/extensions/{number}/dial`, `POST /api/v1/extensions/{number}/reset`.
 
 use super::{page, ApiOrg, AppState, PageQuery};
+use crate::actors::call::registry::{CallRef, Route};
 use crate::actors::call::ForceEnd;
 use crate::actors::dialer::{Dial, Via};
 use crate::actors::extension::{change_extension, current_extension};
 use crate::actors::pbx_resync::{self, Trigger};
-use crate::actors::registry::{CallRef, Route};
 use crate::db::queries;
 use crate::domain::extension::{Extension, ExtensionChange};
 use crate::domain::ids::CallId;

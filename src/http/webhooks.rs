@@ -5,11 +5,12 @@
 
 use super::agents::desk_of;
 use super::{page, ApiOrg, AppState, PageQuery};
+use crate::actors::call::registry::{deliver, CallRef};
+use crate::actors::call::CallKey;
 use crate::actors::call::{Accepted, ProviderEvent};
 use crate::actors::desk::QueueFor;
 use crate::actors::extension::change_extension;
 use crate::actors::pbx_resync::Heard;
-use crate::actors::registry::{deliver, CallKey, CallRef};
 use crate::db::models::InboxRow;
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};

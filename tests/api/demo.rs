@@ -362,7 +362,7 @@ fn the_board_equals_what_the_simulators_did_run_after_run() {
 /// `switchboard simulate` at CI's size: 200 seats for an hour at 80× (45 s of traffic) with the
 /// day's faults — lost BYEs and CDRs, a PBX webhook gap, Twilio callbacks duplicated and swapped,
 /// a dashboard that never reads, a deploy (the engine restarted), a database that refuses writes
-/// for 12 s — and every figure equals what the simulators really did. The last line is the
+/// for 8 s — and every figure equals what the simulators really did. The last line is the
 /// report (CONTRACT.md, "Simulation").
 #[test]
 fn a_simulated_hour_with_faults_equals_its_ground_truth() {

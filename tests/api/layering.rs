@@ -233,3 +233,212 @@ fn the_check_sees_what_it_must_refuse() {
         vec!["`widgets` is a top-level module no layering rule names".to_owned()]
     );
 }
+
+/// A file's module path under `src/`: `actors/call/mod.rs` → `actors::call`,
+/// `actors/desk.rs` → `actors::desk`, `lib.rs` → the crate root.
+fn module_path(src: &Path, file: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = file
+        .strip_prefix(src)
+        .unwrap()
+        .components()
+        .map(|c| {
+            c.as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_owned()
+        })
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts
+}
+
+/// The module paths a source text names, whole: `crate::a::b`, `super::x` and `self::x` (from
+/// `module`), a child module it declares (`mod news;` then `news::X`), and each item of a
+/// `{…}` group. Comments are not code.
+fn paths_named(source: &str, module: &[String]) -> BTreeSet<Vec<String>> {
+    let code: String = source
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let children: Vec<String> = code
+        .lines()
+        .filter_map(|line| {
+            let line = line
+                .trim()
+                .trim_start_matches("pub ")
+                .trim_start_matches("pub(crate) ");
+            line.strip_prefix("mod ")?
+                .strip_suffix(';')
+                .map(|m| m.trim().to_owned())
+        })
+        .collect();
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut found = BTreeSet::new();
+    let bytes: Vec<char> = code.chars().collect();
+    let mut at = 0;
+    while at < bytes.len() {
+        let before = if at == 0 { None } else { Some(bytes[at - 1]) };
+        if before.is_some_and(|c| ident(c) || c == ':') || !ident(bytes[at]) {
+            at += 1;
+            continue;
+        }
+        let word: String = bytes[at..].iter().take_while(|c| ident(**c)).collect();
+        let start = at;
+        at += word.len();
+        let base: Option<Vec<String>> = match word.as_str() {
+            "crate" => Some(Vec::new()),
+            "super" | "self" => Some(module.to_vec()),
+            w if children.iter().any(|c| c == w) => Some(module.to_vec()),
+            _ => None,
+        };
+        let Some(mut base) = base else { continue };
+        if !bytes[at..].starts_with(&[':', ':']) && word != "crate" && word != "super" {
+            continue;
+        }
+        // Walk the path from its first word: `super` climbs, names descend, a group branches.
+        let rest: String = bytes[start..].iter().collect();
+        walk(&rest, &mut base, &mut found);
+    }
+    found
+}
+
+/// Follows one path (`super::super::x::{a, b::c}`) from `base`, adding each whole path found.
+fn walk(text: &str, base: &mut Vec<String>, found: &mut BTreeSet<Vec<String>>) {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut rest = text;
+    loop {
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 0;
+            let mut item = String::new();
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        walk(item.trim(), &mut base.clone(), found);
+                        item.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                item.push(c);
+            }
+            if !item.trim().is_empty() {
+                walk(item.trim(), &mut base.clone(), found);
+            }
+            return;
+        }
+        let word: String = rest.chars().take_while(|c| ident(*c)).collect();
+        if word.is_empty() {
+            break;
+        }
+        match word.as_str() {
+            "crate" => base.clear(),
+            "super" => {
+                base.pop();
+            }
+            "self" => {}
+            name => base.push(name.to_owned()),
+        }
+        rest = &rest[word.len()..];
+        match rest.strip_prefix("::") {
+            Some(next) => rest = next,
+            None => break,
+        }
+    }
+    found.insert(base.clone());
+}
+
+/// Every folder under `src/` (the crate's own included) → the graph of its rooms (its files and
+/// sub-folders, by name; its own mod.rs as `mod`) by what each names of the others.
+fn rooms(src: &Path) -> BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> {
+    let mut floors: BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for file in rust_files(src) {
+        let module = module_path(src, &file);
+        let is_root = file
+            .file_name()
+            .is_some_and(|n| n == "mod.rs" || n == "lib.rs" || n == "main.rs");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let named = paths_named(&text, &module);
+        // The file is a room of every folder above it: of its own folder as itself (`mod` for
+        // the folder's mod.rs), of the folders above as the sub-folder it stands in.
+        let own = if is_root {
+            module.len()
+        } else {
+            module.len() - 1
+        };
+        for depth in 0..=own {
+            let floor = module[..depth].to_vec();
+            let room = if depth == own && is_root {
+                "mod".to_owned()
+            } else {
+                module[depth].clone()
+            };
+            let graph = floors.entry(floor.clone()).or_default();
+            let edges = graph.entry(room.clone()).or_default();
+            for path in &named {
+                if path.len() > depth && path[..depth] == floor[..] && path[depth] != room {
+                    edges.insert(path[depth].clone());
+                }
+            }
+        }
+    }
+    floors
+}
+
+#[test]
+fn no_floor_has_a_circle_inside() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let floors = rooms(&src);
+    let actors = &floors[&vec!["actors".to_owned()]];
+    // Read from the code, not empty: the campaigns stand on the calls.
+    assert!(actors["campaign"].contains("call"), "{actors:?}");
+    let mut found = Vec::new();
+    for (floor, graph) in &floors {
+        // A folder's mod.rs is its door, not a room: it declares and wires the rooms, and they
+        // share what it defines (as the crate's wiring does one floor up).
+        let rooms_only: BTreeMap<String, BTreeSet<String>> = graph
+            .iter()
+            .filter(|(room, _)| *room != "mod")
+            .map(|(room, to)| {
+                let to = to.iter().filter(|t| *t != "mod" && graph.contains_key(*t));
+                (room.clone(), to.cloned().collect())
+            })
+            .collect();
+        for cycle in cycles(&rooms_only) {
+            found.push(format!("src/{}: {cycle}", floor.join("/")));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "circles inside a floor:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_room_check_reads_every_way_of_naming_a_room() {
+    let module = |m: &str| m.split("::").map(str::to_owned).collect::<Vec<_>>();
+    let named = paths_named(
+        "pub mod news;\nuse super::call::{self, news::X};\nuse super::super::db::Y;\n\
+         use crate::actors::{desk::Z, prices};\nuse news::W;\n// use super::campaign::V;",
+        &module("actors::call"),
+    );
+    let has = |p: &str| named.contains(&module(p));
+    assert!(has("actors::call"), "{named:?}");
+    assert!(has("actors::call::news::X"), "{named:?}");
+    assert!(has("db::Y"), "{named:?}");
+    assert!(has("actors::desk::Z") && has("actors::prices"), "{named:?}");
+    assert!(has("actors::call::news::W"), "{named:?}");
+    assert!(
+        !named.iter().any(|p| p.contains(&"campaign".to_owned())),
+        "{named:?}"
+    );
+}

@@ -1,11 +1,10 @@
 //! One actor per live call: it owns the call's state, applies events through the pure state machine,
 //! commits each change through the writer, and reconciles the call when its deadline passes.
 
-use super::campaign::{CallChanged, CampaignRegistry};
-use super::desk::{DeskDirectory, ForOrg, QueuedCallChanged};
+pub mod news;
+pub mod registry;
+
 use super::extension::{change_extension, ExtensionRegistry};
-use super::prices::{PriceFetcher, WantPrice};
-use super::registry::{Alias, CallKey, CallRegistry, Forget};
 use crate::db::models::{CallEventRow, CallRow, InboxRow};
 use crate::db::queries;
 use crate::db::writer::{Chain, SharedOutcome};
@@ -13,7 +12,7 @@ use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::call::{self, Call, CallEvent};
 use crate::domain::events::{EventType, NewEvent};
 use crate::domain::extension::ExtensionChange;
-use crate::domain::ids::CallId;
+use crate::domain::ids::{CallId, OrgId};
 use crate::domain::tally;
 use crate::domain::time::to_text;
 use crate::engine::pbx_records::{self, PbxRecord};
@@ -23,6 +22,7 @@ use crate::metrics;
 use actix::prelude::*;
 use chrono::Utc;
 use futures_util::FutureExt;
+use news::{CallChanged, Listeners, QueuedCallChanged, WantPrice};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -102,12 +102,42 @@ pub struct CallDeps {
     pub engine: Arc<Engine>,
     /// Told when a call the engine closes itself had extensions in it.
     pub extensions: Addr<ExtensionRegistry>,
-    /// Told when a campaign's call changes.
-    pub campaigns: Addr<CampaignRegistry>,
-    /// Told when a call whose price the provider's API will know has ended.
-    pub prices: Addr<PriceFetcher>,
-    /// Told when a queued call changes (a caller starts waiting, hangs up, or its call ends).
-    pub desks: Addr<DeskDirectory>,
+    /// Who hears the call's news.
+    pub listeners: Listeners,
+}
+
+/// A call as providers name it: unique per org and provider.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallKey {
+    pub org_id: OrgId,
+    pub provider: String,
+    pub provider_call_id: String,
+}
+
+/// A call actor knows both its ids now: it answers to either.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Alias {
+    pub call_id: CallId,
+    pub key: Option<CallKey>,
+    pub actor: Addr<CallActor>,
+}
+
+/// A call actor retires: forget it by its names, unless newer actors already took them.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Forget {
+    pub call_id: CallId,
+    /// Every provider key the actor may be known by (the one it was started for, the call's own).
+    pub keys: Vec<CallKey>,
+    pub actor: Addr<CallActor>,
+}
+
+/// How a call actor reaches the registry that started it: the keys it is known by, its retirement.
+#[derive(Clone)]
+pub struct Registrar {
+    pub alias: Recipient<Alias>,
+    pub forget: Recipient<Forget>,
 }
 
 /// Where an actor finds its call in the database.
@@ -136,7 +166,7 @@ pub struct CallActor {
     screen_popped: bool,
     /// Commits under way, by the dedupe key of the event they store.
     in_flight: HashMap<String, Commit>,
-    registry: Addr<CallRegistry>,
+    registry: Registrar,
     deps: CallDeps,
     timer: Option<SpawnHandle>,
     /// The call was handed over already read ([`CallActor::stored`]).
@@ -149,6 +179,8 @@ pub struct CallActor {
     in_doubt: bool,
     /// A close of the engine's that could not be stored is tried again no sooner than this.
     retry_after: Option<Instant>,
+    /// Reading the call back after a failed commit.
+    reloading: bool,
     /// This actor's commits are one chain ([`Chain`]): each is built on the one before, so one
     /// that fails refuses the rest, until the call is read back and a new epoch begins.
     epoch: u64,
@@ -156,7 +188,7 @@ pub struct CallActor {
 
 impl CallActor {
     /// An actor for `call`; on start it reads the call's stored state and dedupe keys, if any.
-    pub fn new(call: Call, lookup: Lookup, registry: Addr<CallRegistry>, deps: CallDeps) -> Self {
+    pub fn new(call: Call, lookup: Lookup, registry: Registrar, deps: CallDeps) -> Self {
         CallActor {
             blank: call.clone(),
             call,
@@ -173,18 +205,14 @@ impl CallActor {
             last_snapshot: None,
             in_doubt: false,
             retry_after: None,
+            reloading: false,
             epoch: Chain::next_epoch(),
         }
     }
 
     /// An actor for a call already read back from the database with its dedupe keys (recovery
     /// reads them by the page): it starts without a read of its own.
-    pub fn stored(
-        call: Call,
-        keys: HashSet<String>,
-        registry: Addr<CallRegistry>,
-        deps: CallDeps,
-    ) -> Self {
+    pub fn stored(call: Call, keys: HashSet<String>, registry: Registrar, deps: CallDeps) -> Self {
         let mut actor = CallActor::new(call, Lookup::Ours { create: false }, registry, deps);
         actor.seen = keys;
         actor.unsaved = false;
@@ -230,19 +258,46 @@ impl CallActor {
                     ctx.stop();
                     return;
                 }
+                Ok(None) if act.reloading => {
+                    // Read back after its first commit failed: nothing of the call is stored
+                    // (the webhook that made it was refused and will come again, the dial that
+                    // placed it failed and said so), so there is nothing to watch.
+                    act.retire(ctx);
+                    return;
+                }
                 Ok(None) => {
                     act.call = act.blank.clone();
                     act.unsaved = true;
                 }
-                Err(error) => {
+                Err(error) if !act.reloading => {
                     tracing::error!(%error, call_id = %act.call.id, "cannot load call");
                     ctx.stop();
                     return;
                 }
+                Err(error) => {
+                    // A read back after a failed commit: the call is live and nobody else
+                    // watches it, so the actor stays, and reads again in a while (taking no
+                    // event meanwhile: its state is not what is stored).
+                    tracing::warn!(%error, call_id = %act.call.id, "cannot read the call back; again in a while");
+                    let again = actix::clock::sleep(RETRY_CLOSE).into_actor(act);
+                    ctx.wait(again.map(|_, act, ctx| act.load(ctx)));
+                    return;
+                }
             }
+            act.reloading = false;
             act.alias(ctx);
             act.arm_timer(ctx);
         }));
+    }
+
+    /// Leaves the registry (unless a newer actor took its names) and stops.
+    fn retire(&mut self, ctx: &mut Context<Self>) {
+        self.registry.forget.do_send(Forget {
+            call_id: self.call.id.clone(),
+            keys: self.provider_keys(),
+            actor: ctx.address(),
+        });
+        ctx.stop();
     }
 
     /// The call's key by the provider's id, once known.
@@ -271,7 +326,7 @@ impl CallActor {
         }
         let key = self.provider_key();
         self.aliased = key.is_some();
-        self.registry.do_send(Alias {
+        self.registry.alias.do_send(Alias {
             call_id: self.call.id.clone(),
             key,
             actor: ctx.address(),
@@ -288,12 +343,7 @@ impl CallActor {
             ctx.run_later(wrapup, |act, ctx| act.second_look(ctx))
         } else if self.call.status.is_final() {
             ctx.run_later(self.deps.engine.settings.call_grace, |act, ctx| {
-                act.registry.do_send(Forget {
-                    call_id: act.call.id.clone(),
-                    keys: act.provider_keys(),
-                    actor: ctx.address(),
-                });
-                ctx.stop();
+                act.retire(ctx)
             })
         } else if let Some(deadline) = self.call.deadline(&self.deps.engine.settings.deadlines) {
             let mut wait = (deadline - Utc::now()).to_std().unwrap_or(Duration::ZERO);
@@ -345,7 +395,9 @@ impl CallActor {
                     // in a while (its deadline is still past).
                     tracing::error!(%error, call_id = %act.call.id, "reconciliation not stored; retrying");
                     act.retry_after = Some(Instant::now() + RETRY_CLOSE);
-                    act.reload_after_failure(epoch, ctx);
+                    if !act.reload_after_failure(epoch, ctx) {
+                        act.arm_timer(ctx);
+                    }
                     return;
                 }
                 if !act.call.status.is_live() {
@@ -356,13 +408,19 @@ impl CallActor {
         }));
     }
 
-    /// A call the engine closed whose provider then spoke of it as going on (its webhooks came
-    /// late, or some were lost, when the engine inferred its end): once it can have ended (a
-    /// wrap-up deadline after that word), the PBX's record of it is asked for, and a record found
-    /// replaces the engine's outcome as its lost 30012 would have. Once only.
+    /// A PBX call whose end the engine inferred (a 30015, or a close its provider then spoke of
+    /// as going on: its webhooks came late, or some were lost): once it can have ended (a wrap-up
+    /// deadline after the last word) with no CDR, the PBX's record of it is asked for, and a
+    /// record found replaces the engine's outcome as its lost 30012 would have. Once, unless the record cannot
+    /// be stored (then again a wrap-up later).
     fn second_look(&mut self, ctx: &mut Context<Self>) {
         self.timer = None;
         self.in_doubt = false;
+        if self.call.final_by != Some(call::Authority::Engine) {
+            // The provider's own final record came meanwhile.
+            self.arm_timer(ctx);
+            return;
+        }
         let poll = self.poll();
         ctx.spawn(poll.into_actor(self).map(|polled, act, ctx| {
             let Polled::Record(record) = polled else {
@@ -375,7 +433,9 @@ impl CallActor {
                 if let Err(error) = result {
                     tracing::warn!(%error, call_id = %act.call.id, "a PBX record asked for again could not be stored; asking again");
                     act.in_doubt = true;
-                    act.reload_after_failure(epoch, ctx);
+                    if !act.reload_after_failure(epoch, ctx) {
+                        act.arm_timer(ctx);
+                    }
                     return;
                 }
                 act.arm_timer(ctx);
@@ -608,15 +668,15 @@ impl CallActor {
                 answered: self.call.answered_at.is_some(),
             });
         let desk_news = self.desk_news(newly_queued || applied.status_changed, queued_pop);
-        let (campaigns, desks) = (self.deps.campaigns.clone(), self.deps.desks.clone());
+        let listeners = self.deps.listeners.clone();
         async move {
             let outcome = pending.outcome().await;
             if let Ok(WriteOutcome::Committed(_)) = &outcome {
                 if let Some(news) = campaign_news {
-                    campaigns.do_send(news);
+                    listeners.campaigns.do_send(news);
                 }
                 if let Some(news) = desk_news {
-                    desks.do_send(news);
+                    listeners.desks.do_send(news);
                 }
             }
             outcome
@@ -630,21 +690,19 @@ impl CallActor {
         &self,
         matters: bool,
         pop: Option<serde_json::Value>,
-    ) -> Option<ForOrg<QueuedCallChanged>> {
+    ) -> Option<QueuedCallChanged> {
         let queue_id = self.call.queue_id.clone().filter(|_| matters)?;
-        Some(ForOrg(
-            self.call.org_id.clone(),
-            QueuedCallChanged {
-                call_id: self.call.id.to_string(),
-                queue_id,
-                queued_at: self.call.queued_at.unwrap_or(self.call.created_at),
-                live: self.call.status.is_live(),
-                assigned: self.call.agent_id.is_some(),
-                connected: self.call.connected_to_agent(),
-                outbound: self.call.campaign_id.is_some(),
-                pop,
-            },
-        ))
+        Some(QueuedCallChanged {
+            org_id: self.call.org_id.clone(),
+            call_id: self.call.id.to_string(),
+            queue_id,
+            queued_at: self.call.queued_at.unwrap_or(self.call.created_at),
+            live: self.call.status.is_live(),
+            assigned: self.call.agent_id.is_some(),
+            connected: self.call.connected_to_agent(),
+            outbound: self.call.campaign_id.is_some(),
+            pop,
+        })
     }
 
     /// Asks for the call's price from the provider's API when its account wants that and the
@@ -662,7 +720,7 @@ impl CallActor {
         if let (true, None, Some(provider_call_id)) =
             (fetches, &call.provider_price, &call.provider_call_id)
         {
-            self.deps.prices.do_send(WantPrice {
+            self.deps.listeners.prices.do_send(WantPrice {
                 org_id: call.org_id.clone(),
                 call_id: call.id.clone(),
                 provider,
@@ -694,7 +752,6 @@ impl CallActor {
         };
     }
 
-    /// After a failed commit the in-memory state may be ahead of the database: read it back.
     /// The link of this actor's chain its next commit is.
     fn chain(&self) -> Chain {
         Chain {
@@ -707,15 +764,21 @@ impl CallActor {
     /// an earlier failure of that epoch did so already — the read that began the current epoch
     /// came after every commit of the old one was answered, and commits of the current one may
     /// still be on their way to the store (read now, the call would miss them).
-    fn reload_after_failure(&mut self, epoch: u64, ctx: &mut Context<Self>) {
-        if epoch == self.epoch {
+    /// Whether it reads it back.
+    fn reload_after_failure(&mut self, epoch: u64, ctx: &mut Context<Self>) -> bool {
+        let current = epoch == self.epoch;
+        if current {
             self.reload(ctx);
         }
+        current
     }
 
+    /// After a failed commit the in-memory state may be ahead of the database: read it back
+    /// (its deadline or retirement is armed again once read).
     fn reload(&mut self, ctx: &mut Context<Self>) {
         self.seen.clear();
         self.loaded = false;
+        self.reloading = true;
         self.epoch = Chain::next_epoch();
         self.load(ctx);
     }
@@ -848,13 +911,22 @@ impl Handler<ApplyEvent> for CallActor {
             occurred_at: provider_event.event.occurred_at,
             data: provider_event.data,
         };
-        self.in_doubt |= call::contradicts_engine_close(&self.call, &provider_event.event);
+        // Only the PBX's records can be asked again; other providers retry their final callbacks.
+        let pbx = self.call.provider == crate::providers::Provider::Yeastar.as_str();
+        let was_final = self.call.status.is_final();
+        self.in_doubt |= pbx && call::contradicts_engine_close(&self.call, &provider_event.event);
         let pending = self.record(
             &provider_event.event,
             provider_event.inbox,
             entry,
             provider_event.screen_pop,
         );
+        // An end the engine inferred from the PBX's word (a 30015) waits for the CDR: if that
+        // never comes, the PBX's record is asked for instead.
+        self.in_doubt |= pbx
+            && !was_final
+            && self.call.status.is_final()
+            && self.call.final_by == Some(call::Authority::Engine);
         self.alias(ctx);
         self.arm_timer(ctx);
         // A second delivery of this event, until this one is committed, waits for it; after the
@@ -1016,7 +1088,7 @@ impl Handler<Annotate> for CallActor {
             .submit_chained(request, self.chain());
         self.call = next;
         self.arm_timer(ctx);
-        let campaigns = self.deps.campaigns.clone();
+        let campaigns = self.deps.listeners.campaigns.clone();
         let committed = async move {
             let outcome = pending.outcome().await;
             if let (Ok(_), Some(news)) = (&outcome, campaign_news) {

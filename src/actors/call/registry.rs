@@ -1,29 +1,16 @@
 //! Finds the actor of a call — by the provider's id (webhooks) or by our own id (calls the engine
 //! placed, whose provider id may not exist yet) — starting it, and loading its state, on first use.
 
-use super::call::{
-    Accepted, Annotate, Annotation, ApplyEvent, CallActor, CallDeps, Lookup, ProviderEvent, Receipt,
+use super::{
+    Accepted, Alias, Annotate, Annotation, ApplyEvent, CallActor, CallDeps, CallKey, Forget,
+    Lookup, ProviderEvent, Receipt, Registrar,
 };
-use super::campaign::CampaignRegistry;
-use super::desk::DeskDirectory;
-use super::extension::ExtensionRegistry;
-use super::prices::PriceFetcher;
 use crate::domain::call::{Call, Direction};
 use crate::domain::ids::{CallId, OrgId};
-use crate::engine::Engine;
 use crate::error::AppError;
 use actix::prelude::*;
 use chrono::Utc;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-
-/// A call as providers name it: unique per org and provider.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CallKey {
-    pub org_id: OrgId,
-    pub provider: String,
-    pub provider_call_id: String,
-}
 
 /// How a message names its call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,30 +30,18 @@ pub struct CallRegistry {
 }
 
 impl CallRegistry {
-    /// The registry; every call actor it starts talks to `extensions`, `campaigns` and `prices`.
-    pub fn new(
-        engine: Arc<Engine>,
-        extensions: Addr<ExtensionRegistry>,
-        campaigns: Addr<CampaignRegistry>,
-        prices: Addr<PriceFetcher>,
-        desks: Addr<DeskDirectory>,
-    ) -> Self {
+    /// The registry; every call actor it starts talks to `deps`.
+    pub fn new(deps: CallDeps) -> Self {
         CallRegistry {
             by_key: HashMap::new(),
             by_id: HashMap::new(),
-            deps: CallDeps {
-                engine,
-                extensions,
-                campaigns,
-                prices,
-                desks,
-            },
+            deps,
         }
     }
 
     fn spawn(&mut self, call: Call, lookup: Lookup, ctx: &mut Context<Self>) -> Addr<CallActor> {
         let id = call.id.clone();
-        let actor = CallActor::new(call, lookup.clone(), ctx.address(), self.deps.clone()).start();
+        let actor = CallActor::new(call, lookup.clone(), registrar(ctx), self.deps.clone()).start();
         match lookup {
             Lookup::Provider(key) => {
                 self.by_key.insert(key, actor.clone());
@@ -191,13 +166,12 @@ impl Handler<Create> for CallRegistry {
     }
 }
 
-/// A call actor knows both its ids now: it answers to either.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Alias {
-    pub call_id: CallId,
-    pub key: Option<CallKey>,
-    pub actor: Addr<CallActor>,
+/// How a call actor started here reaches this registry.
+fn registrar(ctx: &Context<CallRegistry>) -> Registrar {
+    Registrar {
+        alias: ctx.address().recipient(),
+        forget: ctx.address().recipient(),
+    }
 }
 
 impl Handler<Alias> for CallRegistry {
@@ -227,22 +201,12 @@ impl Handler<Recover> for CallRegistry {
                 continue;
             }
             let id = call.id.clone();
-            let actor = CallActor::stored(call, keys, ctx.address(), self.deps.clone()).start();
+            let actor = CallActor::stored(call, keys, registrar(ctx), self.deps.clone()).start();
             self.by_id.insert(id, actor);
             started += 1;
         }
         started
     }
-}
-
-/// A call actor retires: forget it by its names, unless newer actors already took them.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Forget {
-    pub call_id: CallId,
-    /// Every provider key the actor may be known by (the one it was started for, the call's own).
-    pub keys: Vec<CallKey>,
-    pub actor: Addr<CallActor>,
 }
 
 impl Handler<Forget> for CallRegistry {
