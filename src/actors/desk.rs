@@ -10,6 +10,7 @@
 use super::call::news::QueuedCallChanged;
 use super::call::registry::{annotate, CallRegistry};
 use super::call::Annotation;
+use super::extension::ExtensionPresence;
 use crate::db::desk::{self as rows, QueuedCall};
 use crate::db::writer::Pending;
 use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
@@ -826,12 +827,12 @@ impl Handler<AgentSession> for DeskActor {
     }
 }
 
-/// An extension's presence, as committed (`extension:updated`).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ExtensionPresence {
-    pub number: String,
-    pub presence: Presence,
+impl Handler<ExtensionPresence> for DeskDirectory {
+    type Result = ();
+
+    fn handle(&mut self, msg: ExtensionPresence, _: &mut Context<Self>) {
+        self.desk(&msg.org_id).do_send(msg);
+    }
 }
 
 impl Handler<ExtensionPresence> for DeskActor {

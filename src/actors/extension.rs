@@ -5,7 +5,7 @@ use crate::db::models::{ExtensionRow, InboxRow};
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::events::{EventType, NewEvent};
-use crate::domain::extension::{self, Extension, ExtensionChange};
+use crate::domain::extension::{self, Extension, ExtensionChange, Presence};
 use crate::domain::ids::OrgId;
 use crate::engine::Engine;
 use crate::error::AppError;
@@ -23,6 +23,16 @@ pub struct ChangeExtension {
     pub inbox: Option<InboxRow>,
 }
 
+/// An extension's presence, as committed (with its `extension:updated`): the org's desk hears it
+/// (an agent's extension busy is an agent not to offer calls to).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct ExtensionPresence {
+    pub org_id: OrgId,
+    pub number: String,
+    pub presence: Presence,
+}
+
 /// The extension as it is now (for the busy check before a dial).
 #[derive(Message)]
 #[rtype(result = "Option<Extension>")]
@@ -36,6 +46,8 @@ pub struct ExtensionActor {
     /// Not in the database yet (nor announced).
     unsaved: bool,
     engine: Arc<Engine>,
+    /// Hears each committed presence.
+    presence: Recipient<ExtensionPresence>,
 }
 
 impl ExtensionActor {
@@ -101,6 +113,11 @@ impl Handler<ChangeExtension> for ExtensionActor {
         }
         // Even with nothing to write this waits its turn, so the answer never precedes an earlier
         // commit of this extension.
+        let announced = (!events.is_empty()).then(|| ExtensionPresence {
+            org_id: self.org_id.clone(),
+            number: next.number.clone(),
+            presence: next.presence,
+        });
         let pending = self.engine.writer.submit(WriteRequest {
             org_id: self.org_id.clone(),
             ops,
@@ -113,7 +130,12 @@ impl Handler<ChangeExtension> for ExtensionActor {
                 .outcome()
                 .into_actor(self)
                 .map(move |result, act, ctx| match result {
-                    Ok(WriteOutcome::Committed(_)) => Ok(next),
+                    Ok(WriteOutcome::Committed(_)) => {
+                        if let Some(news) = announced {
+                            act.presence.do_send(news);
+                        }
+                        Ok(next)
+                    }
                     Ok(WriteOutcome::Duplicate) => {
                         act.load(ctx);
                         Ok(act.ext.clone())
@@ -139,13 +161,16 @@ impl Handler<GetExtension> for ExtensionActor {
 pub struct ExtensionRegistry {
     extensions: HashMap<(OrgId, String), Addr<ExtensionActor>>,
     engine: Arc<Engine>,
+    presence: Recipient<ExtensionPresence>,
 }
 
 impl ExtensionRegistry {
-    pub fn new(engine: Arc<Engine>) -> Self {
+    /// The registry; every extension's committed presence goes to `presence` (the desks).
+    pub fn new(engine: Arc<Engine>, presence: Recipient<ExtensionPresence>) -> Self {
         ExtensionRegistry {
             extensions: HashMap::new(),
             engine,
+            presence,
         }
     }
 }
@@ -175,6 +200,7 @@ impl Handler<RouteExtension> for ExtensionRegistry {
             ext: Extension::new(&key.1, Utc::now()),
             unsaved: true,
             engine: self.engine.clone(),
+            presence: self.presence.clone(),
         }
         .start();
         self.extensions.insert(key, actor.clone());

@@ -15,14 +15,14 @@ pub mod pbx_resync;
 pub mod prices;
 
 use crate::db::writer::Publisher;
-use crate::domain::extension::Presence;
+use crate::domain::events::EventType;
 use crate::engine::Engine;
 use actix::prelude::*;
 use call::news::Listeners;
 use call::registry::CallRegistry;
 use call::CallDeps;
 use campaign::CampaignRegistry;
-use desk::{DeskDirectory, ExtensionPresence, ForOrg};
+use desk::DeskDirectory;
 use dialer::Dialer;
 use extension::ExtensionRegistry;
 use org_hub::{HubDirectory, Publish};
@@ -49,8 +49,9 @@ pub struct Actors {
     pub resync: pbx_resync::ResyncDeps,
 }
 
-/// The actors the writer publishes to: started before the writer (and so before the engine),
-/// the metrics publisher only once the engine exists.
+/// The actors the writer publishes to (the hubs, the metrics publisher) and the desks: made
+/// before the writer (and so before the engine); the metrics publisher and the desks start only
+/// once the engine exists, the call and extension actors holding their addresses before.
 pub struct Fanout {
     hubs: Addr<HubDirectory>,
     metrics: Context<MetricsPublisher>,
@@ -68,28 +69,13 @@ impl Fanout {
     }
 
     /// What the writer calls after each commit: the events go to their org's hub, and an org
-    /// whose calls or extensions changed gets its totals re-published, and its desk hears of its
-    /// extensions' presence.
+    /// whose calls or extensions changed gets its totals re-published.
     pub fn publisher(&self) -> Publisher {
         let (hubs, metrics) = (self.hubs.clone(), self.metrics.address());
-        let desks = self.desks.address();
         Box::new(move |org_id, events| {
-            for event in events
-                .iter()
-                .filter(|e| e.event_type == "extension:updated")
-            {
-                let presence = event.data["presence"].as_str().and_then(Presence::parse);
-                if let (Some(number), Some(presence)) = (event.data["number"].as_str(), presence) {
-                    let number = number.to_owned();
-                    desks.do_send(ForOrg(
-                        org_id.clone(),
-                        ExtensionPresence { number, presence },
-                    ));
-                }
-            }
             let moves_totals = events
                 .iter()
-                .any(|e| e.event_type.starts_with("call:") || e.event_type == "extension:updated");
+                .any(|e| e.event_type.is_call() || e.event_type == EventType::ExtensionUpdated);
             if moves_totals {
                 metrics.do_send(Touched(org_id.clone()));
             }
@@ -111,7 +97,8 @@ impl Actors {
     /// Starts every long-lived actor over the engine.
     pub fn start(engine: Arc<Engine>, fanout: Fanout) -> Self {
         fanout.metrics.run(MetricsPublisher::new(engine.clone()));
-        let extensions = ExtensionRegistry::new(engine.clone()).start();
+        let extensions =
+            ExtensionRegistry::new(engine.clone(), fanout.desks.address().recipient()).start();
         let campaigns_context = Context::<CampaignRegistry>::new();
         let prices_context = Context::<PriceFetcher>::new();
         // The call actors' listeners stand above them and need the registry: they get their

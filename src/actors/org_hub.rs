@@ -289,7 +289,7 @@ mod tests {
     fn event(seq: i64) -> OrgEvent {
         OrgEvent {
             seq,
-            event_type: "call:updated".into(),
+            event_type: crate::domain::events::EventType::CallUpdated,
             at: chrono::Utc::now(),
             subject: "c".into(),
             data: serde_json::json!({}),

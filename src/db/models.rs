@@ -2,7 +2,7 @@
 
 use super::schema::*;
 use crate::domain::call::{Authority, Call, CallStatus, Direction};
-use crate::domain::events::OrgEvent;
+use crate::domain::events::{EventType, OrgEvent};
 use crate::domain::extension::{Extension, Presence};
 use crate::domain::ids::{CallId, OrgId};
 use crate::domain::money::Money;
@@ -497,14 +497,16 @@ pub struct EventRow {
 }
 
 impl EventRow {
-    pub fn into_event(self) -> OrgEvent {
-        OrgEvent {
+    /// The event as dashboards receive it; None for a kind this engine does not know (written by
+    /// a newer one).
+    pub fn into_event(self) -> Option<OrgEvent> {
+        Some(OrgEvent {
             seq: self.seq,
             at: from_text(&self.at).unwrap_or_default(),
             data: serde_json::from_str(&self.data).unwrap_or_default(),
-            event_type: self.event_type,
+            event_type: EventType::parse(&self.event_type)?,
             subject: self.subject,
-        }
+        })
     }
 }
 

@@ -342,7 +342,7 @@ pub fn apply(
             // The event as published, built from what it is rather than read back from its row.
             committed.push(OrgEvent {
                 seq,
-                event_type: event.event_type.as_str().to_owned(),
+                event_type: event.event_type,
                 at: at_time,
                 subject: event.subject.clone(),
                 data: event.data.clone(),

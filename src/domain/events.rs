@@ -3,8 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-/// The kinds of event a dashboard session receives (CONTRACT.md, WebSocket).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The kinds of event a dashboard session receives (CONTRACT.md, WebSocket), written as their
+/// names (`call:updated`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "&'static str")]
 pub enum EventType {
     CallCreated,
     CallUpdated,
@@ -20,6 +22,31 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// Every kind, in one place: what [`EventType::parse`] reads back.
+    pub const ALL: [EventType; 11] = [
+        Self::CallCreated,
+        Self::CallUpdated,
+        Self::ExtensionUpdated,
+        Self::CampaignUpdated,
+        Self::CampaignProgress,
+        Self::IncomingCall,
+        Self::MetricsUpdated,
+        Self::CreditsUpdated,
+        Self::AgentUpdated,
+        Self::QueueUpdated,
+        Self::PresenceResynced,
+    ];
+
+    /// The kind a stored event's name is, if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
+    /// A call's event (`call:created`, `call:updated`).
+    pub fn is_call(self) -> bool {
+        matches!(self, Self::CallCreated | Self::CallUpdated)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::CallCreated => "call:created",
@@ -51,9 +78,29 @@ pub struct NewEvent {
 pub struct OrgEvent {
     pub seq: i64,
     #[serde(rename = "type")]
-    pub event_type: String,
+    pub event_type: EventType,
     pub at: DateTime<Utc>,
     #[serde(skip)]
     pub subject: String,
     pub data: serde_json::Value,
+}
+
+impl From<EventType> for &'static str {
+    fn from(kind: EventType) -> Self {
+        kind.as_str()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventType;
+
+    #[test]
+    fn every_kind_reads_back_from_its_name_and_is_written_as_it() {
+        for kind in EventType::ALL {
+            assert_eq!(EventType::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        assert_eq!(EventType::parse("call:deleted"), None);
+    }
 }

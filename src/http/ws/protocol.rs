@@ -34,7 +34,8 @@ pub fn opening(
         if rows.len() as i64 <= replay_limit {
             let frames: Vec<Frame> = rows
                 .into_iter()
-                .map(|r| Frame::new(&r.into_event()))
+                .filter_map(|r| r.into_event())
+                .map(|event| Frame::new(&event))
                 .collect();
             return Ok(Opening {
                 last_seq: frames.last().map_or(since, |f| f.seq),
