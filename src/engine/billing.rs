@@ -3,6 +3,7 @@
 //! committed first and then put here.
 
 use crate::db::models::{CreditAccountRow, RateRow};
+use crate::db::writes::{WriteOp, WriteRequest};
 use crate::db::{queries, DbConnection};
 use crate::domain::billing::{OrgBilling, Rate};
 use crate::domain::call::Direction;
@@ -150,4 +151,40 @@ pub async fn check_credits(engine: &Engine, org_id: &OrgId) -> Result<(), AppErr
         )),
         _ => Ok(()),
     }
+}
+
+/// Replaces the org's rates: committed, then priced with.
+pub async fn put_rates(engine: &Engine, org_id: &OrgId, rates: Vec<Rate>) -> Result<(), AppError> {
+    let rows = rates.iter().map(|r| rate_row(org_id, r)).collect();
+    engine
+        .writer
+        .commit(WriteRequest {
+            org_id: org_id.clone(),
+            ops: vec![WriteOp::PutRates {
+                org_id: org_id.to_string(),
+                rates: rows,
+            }],
+            events: Vec::new(),
+        })
+        .await?;
+    engine.billing.set_rates(org_id, rates);
+    Ok(())
+}
+
+/// Stores the org's credit account settings (currency, low threshold): committed, then priced in.
+pub async fn put_credit_account(
+    engine: &Engine,
+    account: CreditAccountRow,
+) -> Result<(), AppError> {
+    let org_id = OrgId::from_stored(account.org_id.clone());
+    engine
+        .writer
+        .commit(WriteRequest {
+            org_id: org_id.clone(),
+            ops: vec![WriteOp::PutCreditAccount(account.clone())],
+            events: Vec::new(),
+        })
+        .await?;
+    engine.billing.set_currency(&org_id, &account.currency);
+    Ok(())
 }

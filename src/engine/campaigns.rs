@@ -7,10 +7,44 @@ use crate::db::models::{CampaignContactRow, CampaignRow, ContactRow};
 use crate::db::queries;
 use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::campaign::{display, CallCounts, ContactStatus};
+use crate::domain::events::{EventType, NewEvent};
 use crate::domain::time::to_text;
 use crate::error::{AppError, Code};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+
+/// Stores a new campaign, adds its contacts in order, then announces it (`campaign:updated`):
+/// dashboards hear of it once its contacts are in.
+pub async fn create(
+    engine: &Engine,
+    org: &Org,
+    campaign: &CampaignRow,
+    contacts: Vec<Value>,
+) -> Result<Added, AppError> {
+    engine
+        .writer
+        .commit(WriteRequest {
+            org_id: org.id.clone(),
+            ops: vec![WriteOp::UpsertCampaign(campaign.clone())],
+            events: Vec::new(),
+        })
+        .await?;
+    let report = add_contacts(engine, org, campaign, contacts).await?;
+    let announce = NewEvent {
+        event_type: EventType::CampaignUpdated,
+        subject: campaign.id.clone(),
+        data: campaign.to_json(),
+    };
+    engine
+        .writer
+        .commit(WriteRequest {
+            org_id: org.id.clone(),
+            ops: Vec::new(),
+            events: vec![announce],
+        })
+        .await?;
+    Ok(report)
+}
 
 /// One campaign of the org; another org's, or none, is a 404.
 pub async fn find(engine: &Engine, org: &Org, id: &str) -> Result<CampaignRow, AppError> {

@@ -101,6 +101,18 @@ pub fn patched(org: &Org, mut row: ContactRow, body: &Value) -> Result<ContactRo
     Ok(row)
 }
 
+/// Stores a contact's new fields (already checked: its phone is no other contact's).
+pub async fn update(writer: &Writer, org_id: &OrgId, row: ContactRow) -> Result<(), AppError> {
+    writer
+        .commit(WriteRequest {
+            org_id: org_id.clone(),
+            ops: vec![WriteOp::UpdateContact(row)],
+            events: Vec::new(),
+        })
+        .await
+        .map(drop)
+}
+
 /// Stores a new contact; a phone the org already has is a 409.
 pub async fn insert(writer: &Writer, row: ContactRow) -> Result<ContactRow, AppError> {
     let outcome = writer

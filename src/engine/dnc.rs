@@ -61,3 +61,19 @@ pub async fn list(
         WriteOutcome::Duplicate => Ok((entry(engine, org, phone).await?.unwrap_or(row), false)),
     }
 }
+
+/// Takes a number off the org's list; false when it was not listed.
+pub async fn remove(engine: &Engine, org: &Org, phone: &PhoneNumber) -> Result<bool, AppError> {
+    let outcome = engine
+        .writer
+        .commit(WriteRequest {
+            org_id: org.id.clone(),
+            ops: vec![WriteOp::DeleteDnc {
+                org_id: org.id.to_string(),
+                phone: phone.e164().to_owned(),
+            }],
+            events: Vec::new(),
+        })
+        .await?;
+    Ok(outcome != WriteOutcome::Duplicate)
+}

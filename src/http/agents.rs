@@ -7,9 +7,9 @@ use crate::actors::desk::{
     Accept, AgentConfigured, AgentRemoved, AgentsNow, DeskActor, DeskOf, Reject, SetAvailability,
 };
 use crate::db::desk::{self as rows, AgentRow};
-use crate::db::writes::{DeskOp, WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::desk::{Agent, Availability};
 use crate::domain::time::to_text;
+use crate::engine::desk;
 use crate::engine::orgs::{Caller, Org, Role};
 use crate::error::{AppError, Code};
 use actix::Addr;
@@ -125,27 +125,13 @@ pub async fn create_agent(
         .map(|p| p.trim().to_owned())
         .filter(|p| !p.is_empty());
     let row = AgentRow::of(org.id.as_str(), &agent, &to_text(now), now);
-    store(&state, &org, DeskOp::PutAgent(row)).await?;
+    desk::put_agent(&state.engine, &org.id, row).await?;
     desk_of(&state, &org)
         .await?
         .send(AgentConfigured(agent.clone()))
         .await?;
     let json = agent_now(&state, &org, &agent.id).await?;
     Ok(HttpResponse::Created().json(json))
-}
-
-/// Commits one of the desk's changes; false when it found nothing to change (a deletion).
-pub async fn store(state: &AppState, org: &Org, op: DeskOp) -> Result<bool, AppError> {
-    let outcome = state
-        .engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org.id.clone(),
-            ops: vec![WriteOp::Desk(op)],
-            events: Vec::new(),
-        })
-        .await?;
-    Ok(outcome != WriteOutcome::Duplicate)
 }
 
 /// The org's agents with their live state, by id.
@@ -241,7 +227,7 @@ pub async fn patch_agent(
             agent.phone = Some(phone.trim().to_owned()).filter(|p| !p.is_empty());
         }
         let stored = AgentRow::of(org.id.as_str(), &agent, &row.created_at, now);
-        store(&state, &org, DeskOp::PutAgent(stored)).await?;
+        desk::put_agent(&state.engine, &org.id, stored).await?;
         desk.send(AgentConfigured(agent)).await?;
     }
     if let Some(word) = &body.availability {
@@ -265,11 +251,7 @@ pub async fn delete_agent(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let op = DeskOp::DeleteAgent {
-        org_id: org.id.to_string(),
-        id: path.clone(),
-    };
-    if !store(&state, &org, op).await? {
+    if !desk::delete_agent(&state.engine, &org.id, &path).await? {
         return Err(AppError::not_found("agent"));
     }
     desk_of(&state, &org)

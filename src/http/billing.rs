@@ -7,12 +7,11 @@
 use super::{ApiOrg, AppState};
 use crate::actors::campaign::{Control, Steer, NO_CREDITS};
 use crate::db::queries;
-use crate::db::writes::{WriteOp, WriteRequest};
 use crate::domain::billing::Rate;
 use crate::domain::call::Direction;
 use crate::domain::money::{currency_code, Money};
 use crate::domain::time::to_text;
-use crate::engine::billing::{self, blank_account, rate_row};
+use crate::engine::billing::{self, blank_account};
 use crate::error::{AppError, Code};
 use crate::providers::Provider;
 use actix_web::{web, HttpResponse};
@@ -114,20 +113,7 @@ pub async fn put_rates(
             )));
         }
     }
-    let rows = rates.iter().map(|r| rate_row(&org.id, r)).collect();
-    state
-        .engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org.id.clone(),
-            ops: vec![WriteOp::PutRates {
-                org_id: org.id.to_string(),
-                rates: rows,
-            }],
-            events: Vec::new(),
-        })
-        .await?;
-    state.engine.billing.set_rates(&org.id, rates.clone());
+    billing::put_rates(&state.engine, &org.id, rates.clone()).await?;
     let currency = state.engine.billing.of(&org.id).currency.clone();
     Ok(HttpResponse::Ok().json(rates_json(&rates, &currency)))
 }
@@ -240,16 +226,7 @@ pub async fn put_credits(
         };
     }
     row.updated_at = now;
-    state
-        .engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org.id.clone(),
-            ops: vec![WriteOp::PutCreditAccount(row.clone())],
-            events: Vec::new(),
-        })
-        .await?;
-    state.engine.billing.set_currency(&org.id, &row.currency);
+    billing::put_credit_account(&state.engine, row.clone()).await?;
     Ok(HttpResponse::Ok().json(credits_json(&row)))
 }
 

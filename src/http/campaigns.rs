@@ -7,10 +7,8 @@ use crate::actors::campaign::{
 };
 use crate::db::models::{CampaignContactRow, CampaignRow};
 use crate::db::queries;
-use crate::db::writes::{WriteOp, WriteRequest};
 use crate::domain::campaign::{CallingWindow, CampaignStatus};
 use crate::domain::dialer::{AmdRule, DialMode, RecycleRule};
-use crate::domain::events::{EventType, NewEvent};
 use crate::domain::time::to_text;
 use crate::engine::orgs::Org;
 use crate::engine::{billing, campaigns};
@@ -198,31 +196,7 @@ pub async fn create_campaign(
             .map(str::to_owned),
         daily_attempt_cap: dialer.daily_attempt_cap,
     };
-    state
-        .engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org.id.clone(),
-            ops: vec![WriteOp::UpsertCampaign(campaign.clone())],
-            events: Vec::new(),
-        })
-        .await?;
-    let report = campaigns::add_contacts(&state.engine, &org, &campaign, body.contacts).await?;
-    // Dashboards hear of the campaign once its contacts are in.
-    let announce = NewEvent {
-        event_type: EventType::CampaignUpdated,
-        subject: campaign.id.clone(),
-        data: campaign.to_json(),
-    };
-    state
-        .engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org.id.clone(),
-            ops: Vec::new(),
-            events: vec![announce],
-        })
-        .await?;
+    let report = campaigns::create(&state.engine, &org, &campaign, body.contacts).await?;
     let mut answer = campaign.to_json();
     answer["contacts_added"] = json!(report.added);
     answer["invalid_contacts"] = json!(report.invalid);

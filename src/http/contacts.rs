@@ -4,7 +4,6 @@
 use super::{list_page, ApiOrg, AppState, PageQuery};
 use crate::db::models::{into_calls, ContactRow};
 use crate::db::queries;
-use crate::db::writes::{WriteOp, WriteRequest};
 use crate::domain::call::Call;
 use crate::engine::contacts::{self, parse_phone};
 use crate::error::{AppError, Code};
@@ -84,15 +83,7 @@ pub async fn patch_contact(
             ));
         }
     }
-    state
-        .engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org.id.clone(),
-            ops: vec![WriteOp::UpdateContact(updated.clone())],
-            events: Vec::new(),
-        })
-        .await?;
+    contacts::update(&state.engine.writer, &org.id, updated.clone()).await?;
     Ok(HttpResponse::Ok().json(updated.to_json()))
 }
 

@@ -2,17 +2,17 @@
 //! (`POST /api/v1/calls/{id}/disposition`) — `DNC` lists the number, `CALLBACK` schedules a dial
 //! at `callback_at` — and the scheduled callbacks (`GET /api/v1/callbacks`).
 
-use super::agents::{act_as, store};
+use super::agents::act_as;
 use super::{list_page, ApiCaller, ApiOrg, AppState, PageQuery};
 use crate::actors::call::registry::annotate;
 use crate::actors::call::Annotation;
 use crate::actors::callbacks::{self, Schedule};
 use crate::db::desk::{self as rows, CallbackRow, DispositionCodeRow};
-use crate::db::writes::DeskOp;
 use crate::domain::call::{Direction, Disposition};
 use crate::domain::desk::{CALLBACK, DEFAULT_DISPOSITIONS, DNC};
 use crate::domain::phone::PhoneNumber;
 use crate::domain::time::to_text;
+use crate::engine::desk;
 use crate::engine::orgs::{Org, Role};
 use crate::engine::{calls, dnc};
 use crate::error::{AppError, Code};
@@ -104,11 +104,7 @@ pub async fn put_codes(
             position: i as i32,
         })
         .collect();
-    let op = DeskOp::PutDispositionCodes {
-        org_id: org.id.to_string(),
-        codes: rows,
-    };
-    store(&state, &org, op).await?;
+    desk::put_disposition_codes(&state.engine, &org.id, rows).await?;
     Ok(HttpResponse::Ok().json(codes_json(&codes)))
 }
 

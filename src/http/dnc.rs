@@ -4,7 +4,6 @@
 use super::{list_page, ApiOrg, AppState, PageQuery};
 use crate::db::models::DncRow;
 use crate::db::queries;
-use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::engine::contacts::parse_phone;
 use crate::engine::dnc;
 use crate::error::AppError;
@@ -62,20 +61,8 @@ pub async fn remove(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let phone = parse_phone(&org, &path).map_err(|_| AppError::not_found("do-not-call entry"))?;
-    let outcome = state
-        .engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org.id.clone(),
-            ops: vec![WriteOp::DeleteDnc {
-                org_id: org.id.to_string(),
-                phone: phone.e164().to_owned(),
-            }],
-            events: Vec::new(),
-        })
-        .await?;
-    match outcome {
-        WriteOutcome::Committed(_) => Ok(HttpResponse::NoContent().finish()),
-        WriteOutcome::Duplicate => Err(AppError::not_found("do-not-call entry")),
+    match dnc::remove(&state.engine, &org, &phone).await? {
+        true => Ok(HttpResponse::NoContent().finish()),
+        false => Err(AppError::not_found("do-not-call entry")),
     }
 }

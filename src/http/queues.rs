@@ -2,14 +2,14 @@
 //! each with its live figures (waiting, longest wait, answered, within SLA, abandoned, agents by
 //! state).
 
-use super::agents::{by_id_page, desk_of, display_name, names, store};
+use super::agents::{by_id_page, desk_of, display_name, names};
 use super::{ApiOrg, AppState, PageQuery};
 use crate::actors::desk::{QueueConfigured, QueueRemoved, QueuesNow};
 use crate::db::desk::{self as rows, QueueRow};
-use crate::db::writes::DeskOp;
 use crate::domain::desk::{Overflow, Queue};
 use crate::domain::phone::PhoneNumber;
 use crate::domain::time::to_text;
+use crate::engine::desk;
 use crate::engine::orgs::Org;
 use crate::error::{AppError, Code};
 use actix_web::{web, HttpResponse};
@@ -140,7 +140,7 @@ async fn put(
     created_at: &str,
 ) -> Result<Value, AppError> {
     let row = QueueRow::of(org.id.as_str(), &queue, created_at, Utc::now());
-    store(state, org, DeskOp::PutQueue(row)).await?;
+    desk::put_queue(&state.engine, &org.id, row).await?;
     let id = queue.id.clone();
     desk_of(state, org)
         .await?
@@ -214,11 +214,7 @@ pub async fn delete_queue(
             "callers are waiting in this queue: delete it once they are answered",
         ));
     }
-    let op = DeskOp::DeleteQueue {
-        org_id: org.id.to_string(),
-        id: path.clone(),
-    };
-    if !store(&state, &org, op).await? {
+    if !desk::delete_queue(&state.engine, &org.id, &path).await? {
         return Err(AppError::not_found("queue"));
     }
     desk_of(&state, &org)

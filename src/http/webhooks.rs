@@ -13,12 +13,12 @@ use crate::actors::extension::change_extension;
 use crate::actors::pbx_resync::Heard;
 use crate::db::models::InboxRow;
 use crate::db::queries;
-use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
 use crate::domain::call::{CallEvent, CallStatus, Direction};
 use crate::domain::extension::{ExtensionChange, Membership};
 use crate::domain::ids::CallId;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::time::to_text;
+use crate::engine::inbox;
 use crate::engine::orgs::{Credentials, Org};
 use crate::engine::{calls, contacts};
 use crate::error::{AppError, Code};
@@ -721,18 +721,9 @@ async fn yeastar_extension_event(
                 body,
                 "ignored",
             );
-            let outcome = state
-                .engine
-                .writer
-                .commit(WriteRequest {
-                    org_id: org.id.clone(),
-                    ops: vec![WriteOp::AcceptWebhook(inbox)],
-                    events: Vec::new(),
-                })
-                .await?;
-            let status = match outcome {
-                WriteOutcome::Committed(_) => "ignored",
-                WriteOutcome::Duplicate => "duplicate",
+            let status = match inbox::keep(&state.engine, &org.id, inbox).await? {
+                true => "ignored",
+                false => "duplicate",
             };
             let result = if status == "duplicate" {
                 "duplicate"

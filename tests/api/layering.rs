@@ -442,3 +442,20 @@ fn the_room_check_reads_every_way_of_naming_a_room() {
         "{named:?}"
     );
 }
+
+#[test]
+fn no_handler_builds_a_writer_operation() {
+    let http = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+    let mut found = Vec::new();
+    for file in rust_files(&http) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for name in ["db::writes", "WriteOp", "WriteRequest", "DeskOp"] {
+            if text.contains(name) {
+                found.push(format!("{} names `{name}`", file.display()));
+            }
+        }
+    }
+    // The engine (or the actor that owns the state) offers each change; a handler parses,
+    // authorises, calls and answers.
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
