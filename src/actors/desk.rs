@@ -58,6 +58,7 @@ impl DeskDirectory {
             timer: None,
             counted_day: Utc::now().date_naive(),
             abandon_messages: HashMap::new(),
+            presence_seq: HashMap::new(),
         }
         .start();
         self.desks.insert(org_id.clone(), desk.clone());
@@ -111,6 +112,8 @@ pub struct DeskActor {
     counted_day: NaiveDate,
     /// What each campaign's answered call hears if no agent takes it (its campaign's message).
     abandon_messages: HashMap<String, Option<String>>,
+    /// The seq of the last presence heard of each extension.
+    presence_seq: HashMap<String, i64>,
 }
 
 /// What the desk reads at start: agents, queues, extension presence, and the calls queued today
@@ -839,6 +842,11 @@ impl Handler<ExtensionPresence> for DeskActor {
     type Result = ();
 
     fn handle(&mut self, msg: ExtensionPresence, ctx: &mut Context<Self>) {
+        let last = self.presence_seq.entry(msg.number.clone()).or_insert(0);
+        if msg.seq <= *last {
+            return;
+        }
+        *last = msg.seq;
         let effects = self.desk.presence(&msg.number, msg.presence, Utc::now());
         self.publish(effects, ctx);
     }

@@ -31,6 +31,9 @@ pub struct ExtensionPresence {
     pub org_id: OrgId,
     pub number: String,
     pub presence: Presence,
+    /// The seq of its `extension:updated`: commits answered together may be heard in another
+    /// order, and an older presence never replaces a newer one.
+    pub seq: i64,
 }
 
 /// The extension as it is now (for the busy check before a dial).
@@ -113,11 +116,7 @@ impl Handler<ChangeExtension> for ExtensionActor {
         }
         // Even with nothing to write this waits its turn, so the answer never precedes an earlier
         // commit of this extension.
-        let announced = (!events.is_empty()).then(|| ExtensionPresence {
-            org_id: self.org_id.clone(),
-            number: next.number.clone(),
-            presence: next.presence,
-        });
+        let announced = (!events.is_empty()).then(|| (self.org_id.clone(), next.presence));
         let pending = self.engine.writer.submit(WriteRequest {
             org_id: self.org_id.clone(),
             ops,
@@ -130,9 +129,16 @@ impl Handler<ChangeExtension> for ExtensionActor {
                 .outcome()
                 .into_actor(self)
                 .map(move |result, act, ctx| match result {
-                    Ok(WriteOutcome::Committed(_)) => {
-                        if let Some(news) = announced {
-                            act.presence.do_send(news);
+                    Ok(WriteOutcome::Committed(committed)) => {
+                        if let (Some((org_id, presence)), Some(event)) =
+                            (announced, committed.first())
+                        {
+                            act.presence.do_send(ExtensionPresence {
+                                org_id,
+                                number: next.number.clone(),
+                                presence,
+                                seq: event.seq,
+                            });
                         }
                         Ok(next)
                     }

@@ -200,6 +200,12 @@ impl WriterLoop {
                 // One request the database refuses (a constraint) keeps no other from committing.
                 Err(_) => {
                     for job in batch {
+                        // A database found down meanwhile (no new connection opens) refuses
+                        // the rest at once: each would wait for a connection of its own.
+                        if self.health.is_down() {
+                            self.refuse(vec![job], "the database is unavailable");
+                            continue;
+                        }
                         if self.is_broken(&job) {
                             self.refuse(vec![job], CHAIN_BROKEN);
                             continue;
@@ -251,12 +257,17 @@ impl WriterLoop {
         m.writer_batch_size.observe(batch.len() as f64);
         for (job, outcome) in batch.into_iter().zip(outcomes) {
             if let Some(chain) = &job.chain {
-                // A new epoch stored: the chain is whole again.
-                if self
+                if outcome == WriteOutcome::Duplicate {
+                    // Nothing of it was written: what follows it was built on what is not
+                    // stored, and its owner reads the call back (a read that must not race
+                    // later links of its chain).
+                    self.break_chain(chain);
+                } else if self
                     .broken
                     .get(&chain.id)
                     .is_some_and(|(e, _)| *e < chain.epoch)
                 {
+                    // A new epoch stored: the chain is whole again.
                     self.broken.remove(&chain.id);
                 }
             }

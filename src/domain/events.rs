@@ -97,6 +97,26 @@ mod tests {
 
     #[test]
     fn every_kind_reads_back_from_its_name_and_is_written_as_it() {
+        // A kind left out of ALL would not be replayed: every variant must be in it.
+        let listed = |kind: EventType| match kind {
+            EventType::CallCreated
+            | EventType::CallUpdated
+            | EventType::ExtensionUpdated
+            | EventType::CampaignUpdated
+            | EventType::CampaignProgress
+            | EventType::IncomingCall
+            | EventType::MetricsUpdated
+            | EventType::CreditsUpdated
+            | EventType::AgentUpdated
+            | EventType::QueueUpdated
+            | EventType::PresenceResynced => EventType::ALL.contains(&kind),
+        };
+        assert!(EventType::ALL.into_iter().all(listed));
+        assert_eq!(
+            EventType::ALL.len(),
+            11,
+            "a new kind goes in ALL and in the match above"
+        );
         for kind in EventType::ALL {
             assert_eq!(EventType::parse(kind.as_str()), Some(kind));
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());

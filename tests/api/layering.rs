@@ -1,7 +1,8 @@
 //! The shape of the crate, checked from its own source: dependencies point one way
 //! (`domain ← {providers, db} ← engine ← actors ← http ← startup`), the cross-cutting leaves
-//! (`error`, `config`, `telemetry`, `metrics`) import only `domain`, and no top-level modules form
-//! a cycle. `.ci/run` runs this file's tests as its layering step.
+//! (`error`, `config`, `telemetry`, `metrics`) import only `domain`, no top-level modules form
+//! a cycle, no files or folders inside any folder do, and no HTTP handler builds a writer
+//! operation. `.ci/run` runs this file's tests as its layering step.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -449,8 +450,13 @@ fn no_handler_builds_a_writer_operation() {
     let mut found = Vec::new();
     for file in rust_files(&http) {
         let text = std::fs::read_to_string(&file).unwrap();
+        let code: String = text
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
         for name in ["db::writes", "WriteOp", "WriteRequest", "DeskOp"] {
-            if text.contains(name) {
+            if code.contains(name) {
                 found.push(format!("{} names `{name}`", file.display()));
             }
         }

@@ -1,7 +1,7 @@
 //! Finds the actor of a call — by the provider's id (webhooks) or by our own id (calls the engine
 //! placed, whose provider id may not exist yet) — starting it, and loading its state, on first use.
 
-use super::{
+use super::actor::{
     Accepted, Alias, Annotate, Annotation, ApplyEvent, CallActor, CallDeps, CallKey, Forget,
     Lookup, ProviderEvent, Receipt, Registrar,
 };

@@ -32,15 +32,14 @@ pub fn opening(
     if let Some(since) = since.filter(replayable) {
         let rows = queries::events_after(conn, org_id.as_str(), since, replay_limit + 1)?;
         if rows.len() as i64 <= replay_limit {
-            let frames: Vec<Frame> = rows
+            // Up to the last row read, whether or not its kind is one this engine sends.
+            let last_seq = rows.last().map_or(since, |r| r.seq);
+            let frames = rows
                 .into_iter()
                 .filter_map(|r| r.into_event())
-                .map(|event| Frame::new(&event))
+                .map(|event| Frame::new(&event).text)
                 .collect();
-            return Ok(Opening {
-                last_seq: frames.last().map_or(since, |f| f.seq),
-                frames: frames.into_iter().map(|f| f.text).collect(),
-            });
+            return Ok(Opening { frames, last_seq });
         }
     }
     let calls: Vec<_> = into_calls(queries::live_calls(conn, org_id.as_str())?)?
