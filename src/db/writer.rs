@@ -9,7 +9,7 @@
 //! lock held past the wait, read-only) is answered at once. A call's commits form a [`Chain`].
 
 use crate::db::health::{self, DbHealth};
-use crate::db::writes::{self, SeqCache, WriteOutcome, WriteRequest};
+use crate::db::writes::{self, SeqCache, WriteOp, WriteOutcome, WriteRequest};
 use crate::db::{connect, DatabaseUrl, DbConnection, SqliteSync};
 use crate::domain::events::OrgEvent;
 use crate::domain::ids::OrgId;
@@ -144,6 +144,17 @@ impl Writer {
     /// Submits a request and waits until it is committed.
     pub async fn commit(&self, request: WriteRequest) -> Result<WriteOutcome, AppError> {
         self.submit(request).outcome().await
+    }
+
+    /// Commits one operation with no event; false when it found nothing to do (a duplicate: an
+    /// insert of what is there, a deletion of nothing).
+    pub async fn commit_op(&self, org_id: &OrgId, op: WriteOp) -> Result<bool, AppError> {
+        let request = WriteRequest {
+            org_id: org_id.clone(),
+            ops: vec![op],
+            events: Vec::new(),
+        };
+        Ok(self.commit(request).await? != WriteOutcome::Duplicate)
     }
 }
 

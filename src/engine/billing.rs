@@ -3,7 +3,7 @@
 //! committed first and then put here.
 
 use crate::db::models::{CreditAccountRow, RateRow};
-use crate::db::writes::{WriteOp, WriteRequest};
+use crate::db::writes::WriteOp;
 use crate::db::{queries, DbConnection};
 use crate::domain::billing::{OrgBilling, Rate};
 use crate::domain::call::Direction;
@@ -155,18 +155,11 @@ pub async fn check_credits(engine: &Engine, org_id: &OrgId) -> Result<(), AppErr
 
 /// Replaces the org's rates: committed, then priced with.
 pub async fn put_rates(engine: &Engine, org_id: &OrgId, rates: Vec<Rate>) -> Result<(), AppError> {
-    let rows = rates.iter().map(|r| rate_row(org_id, r)).collect();
-    engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org_id.clone(),
-            ops: vec![WriteOp::PutRates {
-                org_id: org_id.to_string(),
-                rates: rows,
-            }],
-            events: Vec::new(),
-        })
-        .await?;
+    let op = WriteOp::PutRates {
+        org_id: org_id.to_string(),
+        rates: rates.iter().map(|r| rate_row(org_id, r)).collect(),
+    };
+    engine.writer.commit_op(org_id, op).await?;
     engine.billing.set_rates(org_id, rates);
     Ok(())
 }
@@ -177,14 +170,8 @@ pub async fn put_credit_account(
     account: CreditAccountRow,
 ) -> Result<(), AppError> {
     let org_id = OrgId::from_stored(account.org_id.clone());
-    engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org_id.clone(),
-            ops: vec![WriteOp::PutCreditAccount(account.clone())],
-            events: Vec::new(),
-        })
-        .await?;
+    let op = WriteOp::PutCreditAccount(account.clone());
+    engine.writer.commit_op(&org_id, op).await?;
     engine.billing.set_currency(&org_id, &account.currency);
     Ok(())
 }

@@ -21,14 +21,8 @@ pub async fn create(
     campaign: &CampaignRow,
     contacts: Vec<Value>,
 ) -> Result<Added, AppError> {
-    engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org.id.clone(),
-            ops: vec![WriteOp::UpsertCampaign(campaign.clone())],
-            events: Vec::new(),
-        })
-        .await?;
+    let op = WriteOp::UpsertCampaign(campaign.clone());
+    engine.writer.commit_op(&org.id, op).await?;
     let report = add_contacts(engine, org, campaign, contacts).await?;
     let announce = NewEvent {
         event_type: EventType::CampaignUpdated,

@@ -104,11 +104,7 @@ pub fn patched(org: &Org, mut row: ContactRow, body: &Value) -> Result<ContactRo
 /// Stores a contact's new fields (already checked: its phone is no other contact's).
 pub async fn update(writer: &Writer, org_id: &OrgId, row: ContactRow) -> Result<(), AppError> {
     writer
-        .commit(WriteRequest {
-            org_id: org_id.clone(),
-            ops: vec![WriteOp::UpdateContact(row)],
-            events: Vec::new(),
-        })
+        .commit_op(org_id, WriteOp::UpdateContact(row))
         .await
         .map(drop)
 }

@@ -3,21 +3,13 @@
 
 use super::Engine;
 use crate::db::desk::{AgentRow, DispositionCodeRow, QueueRow};
-use crate::db::writes::{DeskOp, WriteOp, WriteOutcome, WriteRequest};
+use crate::db::writes::{DeskOp, WriteOp};
 use crate::domain::ids::OrgId;
 use crate::error::AppError;
 
 /// Commits one desk change; false when it found nothing to change (a deletion of nothing).
 async fn store(engine: &Engine, org_id: &OrgId, op: DeskOp) -> Result<bool, AppError> {
-    let outcome = engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org_id.clone(),
-            ops: vec![WriteOp::Desk(op)],
-            events: Vec::new(),
-        })
-        .await?;
-    Ok(outcome != WriteOutcome::Duplicate)
+    engine.writer.commit_op(org_id, WriteOp::Desk(op)).await
 }
 
 /// Creates or replaces an agent.

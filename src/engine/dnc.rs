@@ -64,16 +64,9 @@ pub async fn list(
 
 /// Takes a number off the org's list; false when it was not listed.
 pub async fn remove(engine: &Engine, org: &Org, phone: &PhoneNumber) -> Result<bool, AppError> {
-    let outcome = engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org.id.clone(),
-            ops: vec![WriteOp::DeleteDnc {
-                org_id: org.id.to_string(),
-                phone: phone.e164().to_owned(),
-            }],
-            events: Vec::new(),
-        })
-        .await?;
-    Ok(outcome != WriteOutcome::Duplicate)
+    let op = WriteOp::DeleteDnc {
+        org_id: org.id.to_string(),
+        phone: phone.e164().to_owned(),
+    };
+    engine.writer.commit_op(&org.id, op).await
 }

@@ -3,19 +3,12 @@
 
 use super::Engine;
 use crate::db::models::InboxRow;
-use crate::db::writes::{WriteOp, WriteOutcome, WriteRequest};
+use crate::db::writes::WriteOp;
 use crate::domain::ids::OrgId;
 use crate::error::AppError;
 
 /// Keeps a webhook that changes nothing; false when the same one was kept already.
 pub async fn keep(engine: &Engine, org_id: &OrgId, webhook: InboxRow) -> Result<bool, AppError> {
-    let outcome = engine
-        .writer
-        .commit(WriteRequest {
-            org_id: org_id.clone(),
-            ops: vec![WriteOp::AcceptWebhook(webhook)],
-            events: Vec::new(),
-        })
-        .await?;
-    Ok(outcome != WriteOutcome::Duplicate)
+    let op = WriteOp::AcceptWebhook(webhook);
+    engine.writer.commit_op(org_id, op).await
 }
