@@ -196,42 +196,29 @@ impl Dialer {
                 }
             }
         };
-        if refused.is_none() {
-            // The provider placed the call: what the engine failed to store of it (a database
-            // that refuses writes for a moment) is tried again, never reported as a dial that
-            // did not go out — the campaign would dial the person a second time.
-            self.record_placed(org, &call_id, kind, event, data).await?;
+        // A placed call's answer that the engine failed to store (a database refusing writes
+        // for a moment) is offered again, never reported as a dial that did not go out: the
+        // campaign would dial the person a second time.
+        let tries = if refused.is_none() {
+            PLACED_RECORD_TRIES
         } else {
-            self.record(org, &call_id, kind, event, data).await?;
-        }
-        let call = calls::find(&self.engine, &org.id, call_id.as_str()).await?;
-        Ok(Dialed { call, refused })
-    }
-
-    /// Records a placed call's answer, trying again for up to [`PLACED_RECORD_TRIES`] × 2 s.
-    async fn record_placed(
-        &self,
-        org: &Org,
-        call_id: &CallId,
-        kind: &'static str,
-        event: CallEvent,
-        data: Value,
-    ) -> Result<(), AppError> {
-        let mut tries = 1;
-        loop {
+            1
+        };
+        for attempt in 1..=tries {
             match self
-                .record(org, call_id, kind, event.clone(), data.clone())
+                .record(org, &call_id, kind, event.clone(), data.clone())
                 .await
             {
-                Ok(()) => return Ok(()),
-                Err(error) if tries < PLACED_RECORD_TRIES => {
+                Ok(()) => break,
+                Err(error) if attempt < tries => {
                     tracing::warn!(%error, call_id = %call_id, "a placed call's answer not stored; again in 2 s");
-                    tries += 1;
                     actix::clock::sleep(std::time::Duration::from_secs(2)).await;
                 }
                 Err(error) => return Err(error),
             }
         }
+        let call = calls::find(&self.engine, &org.id, call_id.as_str()).await?;
+        Ok(Dialed { call, refused })
     }
 
     /// Everything that can refuse a dial before anything is stored: the callee, the line (an

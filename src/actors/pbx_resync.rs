@@ -7,12 +7,9 @@
 //! leaves it. A PBX whose API fails, or answers what cannot be read, leaves everything as it is,
 //! and says so.
 
-use super::call::registry::CallRegistry;
-use super::call::registry::{deliver, CallRef, Route};
-use super::call::CallKey;
-use super::call::{ForceEnd, ProviderEvent};
-use super::extension::change_extension;
-use super::extension::ExtensionRegistry;
+use super::call::registry::{deliver, CallRef, CallRegistry, Route};
+use super::call::{CallKey, ForceEnd, ProviderEvent};
+use super::extension::{change_extension, ExtensionRegistry};
 use crate::db::queries;
 use crate::db::writes::WriteRequest;
 use crate::domain::events::{EventType, NewEvent};

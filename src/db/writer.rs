@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::metrics;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{mpsc, Arc};
 use tokio::sync::oneshot;
 
@@ -37,8 +37,8 @@ const CHAIN_BROKEN: &str = "an earlier change of the same call could not be stor
 /// How long a broken chain's epoch is remembered.
 const BROKEN_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Commits each built on the one before (one call's, pipelined by its actor): once one of them
-/// fails, the rest of the chain is refused unstored — each was computed from a state the
+/// Commits each built on the one before (one call's, pipelined by its actor), at most one of
+/// them per batch: once one of them fails or writes nothing, the rest of the chain is refused unstored — each was computed from a state the
 /// database does not have — until its owner reads back what is stored and starts a new `epoch`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chain {
@@ -176,13 +176,24 @@ struct WriterLoop {
 
 impl WriterLoop {
     fn run(mut self, inbox: mpsc::Receiver<Job>) {
-        while let Ok(first) = inbox.recv() {
+        // The next link of a chain already in a batch waits for the next one: whether a link
+        // is stored (or wrote nothing) is known only after its batch, and what follows it must
+        // be refused if it was not.
+        let mut next: Option<Job> = None;
+        while let Some(first) = next.take().or_else(|| inbox.recv().ok()) {
+            let mut chains: HashSet<String> = first.chain.iter().map(|c| c.id.clone()).collect();
             let mut batch = vec![first];
             while batch.len() < self.max_batch {
-                match inbox.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
+                let Ok(job) = inbox.try_recv() else { break };
+                if job
+                    .chain
+                    .as_ref()
+                    .is_some_and(|c| !chains.insert(c.id.clone()))
+                {
+                    next = Some(job);
+                    break;
                 }
+                batch.push(job);
             }
             let (batch, refused): (Vec<Job>, Vec<Job>) =
                 batch.into_iter().partition(|job| !self.is_broken(job));
@@ -433,5 +444,22 @@ mod tests {
         assert!(still.outcome().await.is_err(), "the epoch stays broken");
         let reread = writer.submit_chained(nothing(), chain(second));
         assert!(reread.outcome().await.is_ok(), "a new epoch is whole");
+
+        // A link that wrote nothing (a duplicate) breaks its chain too: its owner reads back.
+        let third = Chain::next_epoch();
+        let nothing_to_delete = WriteRequest {
+            ops: vec![WriteOp::DeleteDnc {
+                org_id: "org".into(),
+                phone: "+15550100".into(),
+            }],
+            ..nothing()
+        };
+        let duplicate = writer.submit_chained(nothing_to_delete, chain(third));
+        let after_it = writer.submit_chained(nothing(), chain(third));
+        assert_eq!(duplicate.outcome().await.unwrap(), WriteOutcome::Duplicate);
+        assert!(
+            after_it.outcome().await.is_err(),
+            "built on what was not written"
+        );
     }
 }

@@ -102,9 +102,10 @@ pub fn patched(org: &Org, mut row: ContactRow, body: &Value) -> Result<ContactRo
 }
 
 /// Stores a contact's new fields (already checked: its phone is no other contact's).
-pub async fn update(writer: &Writer, org_id: &OrgId, row: ContactRow) -> Result<(), AppError> {
+pub async fn update(writer: &Writer, row: ContactRow) -> Result<(), AppError> {
+    let org_id = OrgId::from_stored(row.org_id.clone());
     writer
-        .commit_op(org_id, WriteOp::UpdateContact(row))
+        .commit_op(&org_id, WriteOp::UpdateContact(row))
         .await
         .map(drop)
 }

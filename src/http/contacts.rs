@@ -83,7 +83,7 @@ pub async fn patch_contact(
             ));
         }
     }
-    contacts::update(&state.engine.writer, &org.id, updated.clone()).await?;
+    contacts::update(&state.engine.writer, updated.clone()).await?;
     Ok(HttpResponse::Ok().json(updated.to_json()))
 }
 

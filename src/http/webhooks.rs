@@ -6,8 +6,7 @@
 use super::agents::desk_of;
 use super::{page, ApiOrg, AppState, PageQuery};
 use crate::actors::call::registry::{deliver, CallRef};
-use crate::actors::call::CallKey;
-use crate::actors::call::{Accepted, ProviderEvent};
+use crate::actors::call::{Accepted, CallKey, ProviderEvent};
 use crate::actors::desk::QueueFor;
 use crate::actors::extension::change_extension;
 use crate::actors::pbx_resync::Heard;
