@@ -59,6 +59,9 @@ pub enum Trigger {
     Heard,
     /// The engine started (or took the org over): what it believes may be stale.
     Start,
+    /// The engine refused some of the PBX's events (overloaded, or its store could not keep
+    /// them): the PBX does not send them again, so it is looked at once the refusals stop.
+    Refused,
 }
 
 /// What a resync talks to.
@@ -322,12 +325,15 @@ fn differences(
     changes
 }
 
-/// Watches every org's PBX for silence: each yeastar webhook is [`Heard`]; a PBX silent for
+/// Watches every org's PBX for silence: each yeastar webhook kept is [`Heard`]; a PBX silent for
 /// `SWITCHBOARD_PBX_RESYNC_S` while the engine believes calls or busy extensions on it are live is
 /// resynced, at most once per period per org; when it is heard again after such a gap, at once
 /// and a period later (the calls that ended after the last look, or were under way when the
 /// webhooks came back, lost theirs too). After a start every org with a PBX is due ([`Due`]):
-/// looked at at once and a period later, the same way.
+/// looked at at once and a period later, the same way. A PBX whose events the engine
+/// [`Refused`] is as good as silent for those events, though others keep coming: it is looked at
+/// the same way once no event of its has been refused for a quarter of a period (at most once a
+/// period).
 pub struct PbxWatch {
     deps: ResyncDeps,
     period: Duration,
@@ -339,12 +345,22 @@ pub struct PbxWatch {
     /// heard again, one more resync covers the end of its gap (the calls that ended after the
     /// last look, whose webhooks were lost too).
     after_silence: HashMap<OrgId, DateTime<Utc>>,
+    /// Orgs with events refused since their last look: since when, and the last refusal.
+    refused: HashMap<OrgId, (DateTime<Utc>, Instant)>,
+    /// When each org was last looked at for refused events.
+    refused_looks: HashMap<OrgId, Instant>,
 }
 
 /// A webhook from the org's PBX arrived.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Heard(pub OrgId);
+
+/// An event of the org's PBX was verified but refused (the engine overloaded, or its store
+/// unable to keep it): the PBX will not send it again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Refused(pub OrgId);
 
 /// The org's view of its PBX may be stale (after a restart): look at it at once, and at the
 /// PBX's records of the calls that started within a call's longest life before now.
@@ -353,12 +369,14 @@ pub struct Heard(pub OrgId);
 pub struct Due(pub OrgId);
 
 /// A look at the org's PBX finished (either way); `gap`: it found the PBX silent while calls
-/// were live, silent since then.
+/// were live, silent since then; `failed_since`: a look for refused events that failed, to be
+/// tried again, covering the refusals from then.
 #[derive(Message)]
 #[rtype(result = "()")]
 struct Finished {
     org_id: OrgId,
     gap: Option<DateTime<Utc>>,
+    failed_since: Option<DateTime<Utc>>,
 }
 
 impl PbxWatch {
@@ -370,6 +388,33 @@ impl PbxWatch {
             heard: HashMap::new(),
             running: HashSet::new(),
             after_silence: HashMap::new(),
+            refused: HashMap::new(),
+            refused_looks: HashMap::new(),
+        }
+    }
+
+    /// Every org whose refusals have stopped for a quarter of a period, and which was not looked
+    /// at for them within a period: looked at now and a period later, from its first refusal.
+    fn look_after_refusals(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let (period, settle) = (self.period, self.period / 4);
+        let due: Vec<(OrgId, DateTime<Utc>)> = self
+            .refused
+            .iter()
+            .filter(|(org, (_, last))| {
+                now.duration_since(*last) >= settle
+                    && !self.running.contains(*org)
+                    && self
+                        .refused_looks
+                        .get(*org)
+                        .is_none_or(|at| now.duration_since(*at) >= period)
+            })
+            .map(|(org, (since, _))| (org.clone(), *since))
+            .collect();
+        for (org_id, since) in due {
+            self.refused.remove(&org_id);
+            self.refused_looks.insert(org_id.clone(), now);
+            self.look_twice(org_id, since, Trigger::Refused, ctx);
         }
     }
 
@@ -415,22 +460,25 @@ impl PbxWatch {
                 true => believes_live(&deps, &org_id).await,
                 false => Ok(true),
             };
-            let gap = match due {
+            let (mut gap, mut failed_since) = (None, None);
+            match due {
                 Ok(true) => {
                     if let Err(error) = resync(&deps, &org_id, trigger, Some(silent_since)).await {
                         tracing::warn!(%error, org_id = %org_id, "the PBX could not be resynced; its state is left as it is");
+                        failed_since = (trigger == Trigger::Refused).then_some(silent_since);
                     }
                     // A silence while calls were live is a gap: once the PBX is heard again,
                     // one more look (even after a failed one).
-                    only_if_live.then_some(silent_since)
+                    gap = only_if_live.then_some(silent_since);
                 }
-                Ok(false) => None,
-                Err(error) => {
-                    tracing::warn!(%error, "a PBX's silence could not be checked");
-                    None
-                }
-            };
-            me.do_send(Finished { org_id, gap });
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "a PBX's silence could not be checked"),
+            }
+            me.do_send(Finished {
+                org_id,
+                gap,
+                failed_since,
+            });
         });
     }
 
@@ -480,7 +528,10 @@ impl Actor for PbxWatch {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let every = (self.period / 4).max(Duration::from_millis(250));
-        ctx.run_interval(every, |act, ctx| act.look(ctx));
+        ctx.run_interval(every, |act, ctx| {
+            act.look(ctx);
+            act.look_after_refusals(ctx);
+        });
     }
 }
 
@@ -496,6 +547,16 @@ impl Handler<Heard> for PbxWatch {
         if let Some(silent_since) = self.after_silence.remove(&org_id) {
             self.look_twice(org_id, silent_since, Trigger::Heard, ctx);
         }
+    }
+}
+
+impl Handler<Refused> for PbxWatch {
+    type Result = ();
+
+    fn handle(&mut self, msg: Refused, _: &mut Context<Self>) {
+        let (now, at) = (Utc::now(), Instant::now());
+        let since = self.refused.get(&msg.0).map_or(now, |(since, _)| *since);
+        self.refused.insert(msg.0, (since, at));
     }
 }
 
@@ -516,7 +577,17 @@ impl Handler<Finished> for PbxWatch {
     fn handle(&mut self, msg: Finished, _: &mut Context<Self>) {
         self.running.remove(&msg.org_id);
         if let Some(since) = msg.gap {
-            self.after_silence.entry(msg.org_id).or_insert(since);
+            self.after_silence
+                .entry(msg.org_id.clone())
+                .or_insert(since);
+        }
+        if let Some(since) = msg.failed_since {
+            let last = Instant::now();
+            let earliest = self
+                .refused
+                .get(&msg.org_id)
+                .map_or(since, |(other, _)| since.min(*other));
+            self.refused.insert(msg.org_id, (earliest, last));
         }
     }
 }

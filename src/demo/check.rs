@@ -114,7 +114,8 @@ pub struct Report {
     pub calls: u64,
     pub figures: Vec<Compared>,
     pub mismatches: Mismatches,
-    /// The first calls that differ, as the truth and the board have them.
+    /// Calls that differ, as the truth and the board have them: up to 20, a few of each kind
+    /// (line and what differs) before more of one.
     pub differing_calls: Vec<CallDiff>,
     /// The first extensions that differ.
     pub differing_extensions: Vec<String>,
@@ -140,6 +141,9 @@ pub struct RunFigures {
     /// The database's size over the calls it holds.
     pub db_bytes: Option<i64>,
     pub db_bytes_per_call: Option<f64>,
+    /// Callers whose voice webhook the engine could not take: they heard the provider's
+    /// application error (counted as the provider records them: answered, in no queue).
+    pub voice_refused: u64,
     /// Seconds of traffic, and the faults played.
     pub traffic_s: f64,
     pub faults: Vec<String>,
@@ -188,6 +192,12 @@ impl Report {
                 run.rss_end_kb.map_or("-".into(), |v| v.to_string()),
                 run.db_bytes_per_call.map_or("-".into(), |v| format!("{v:.0}")),
             ));
+            if run.voice_refused > 0 {
+                lines.push(format!(
+                    "run: {} callers heard the provider's application error (their voice webhook refused)",
+                    run.voice_refused
+                ));
+            }
         }
         lines.push(serde_json::to_string(self).unwrap_or_default());
         lines
@@ -289,7 +299,7 @@ pub async fn run(
         calls: truth.calls,
         figures,
         mismatches,
-        differing_calls: calls.into_iter().take(20).collect(),
+        differing_calls: a_few_of_each(calls, 20),
         differing_extensions: extensions.into_iter().take(20).collect(),
         run: None,
     })
@@ -446,6 +456,29 @@ pub struct CallDiff {
     pub truth_talk_s: f64,
     /// The call as the API shows it (null: the engine has no such call).
     pub board: Value,
+}
+
+/// Up to `most` of `diffs`, taken in turn from each kind (line and what differs), so that a
+/// rare kind of difference is not hidden behind hundreds of a common one.
+fn a_few_of_each(diffs: Vec<CallDiff>, most: usize) -> Vec<CallDiff> {
+    let mut kinds: Vec<std::collections::VecDeque<CallDiff>> = Vec::new();
+    for diff in diffs {
+        let same = |other: &CallDiff| other.line == diff.line && other.differs == diff.differs;
+        match kinds.iter_mut().find(|kind| kind.front().is_some_and(same)) {
+            Some(kind) => kind.push_back(diff),
+            None => kinds.push(std::collections::VecDeque::from([diff])),
+        }
+    }
+    let mut sample = Vec::new();
+    while sample.len() < most && kinds.iter().any(|kind| !kind.is_empty()) {
+        for kind in kinds.iter_mut().filter(|kind| !kind.is_empty()) {
+            if sample.len() == most {
+                break;
+            }
+            sample.extend(kind.pop_front());
+        }
+    }
+    sample
 }
 
 /// The run's calls, one by one, whose answer, talk (beyond its tolerance) or fate in
@@ -702,5 +735,32 @@ mod tests {
             .map(|c| c.figure)
             .collect();
         assert_eq!(wrong, ["answered", "answer rate", "average talk (s)"]);
+    }
+
+    #[test]
+    fn a_rare_kind_of_difference_is_shown_beside_a_common_one() {
+        use crate::sim::truth::Line;
+        let diff = |n: usize, line: Line, differs: Vec<Differs>| CallDiff {
+            differs,
+            provider_call_id: format!("c{n}"),
+            line,
+            truth_answered: true,
+            truth_talk_s: 1.0,
+            board: Value::Null,
+        };
+        let mut diffs: Vec<CallDiff> = (0..30)
+            .map(|n| diff(n, Line::Outbound, vec![Differs::Duration]))
+            .collect();
+        diffs.push(diff(30, Line::Pbx, vec![Differs::Status]));
+        diffs.push(diff(
+            31,
+            Line::Outbound,
+            vec![Differs::Status, Differs::Cost],
+        ));
+        let shown: Vec<String> = a_few_of_each(diffs, 5)
+            .into_iter()
+            .map(|d| d.provider_call_id)
+            .collect();
+        assert_eq!(shown, ["c0", "c30", "c31", "c1", "c2"]);
     }
 }

@@ -477,6 +477,7 @@ impl Traffic {
             db_bytes_per_call: db_bytes
                 .filter(|_| calls > 0)
                 .map(|b| (b as f64 / calls as f64).round()),
+            voice_refused: floor.truth.figures().voice_refused,
             traffic_s: tenth(self.seconds),
             faults: faults.names(),
         }

@@ -9,7 +9,7 @@ use crate::actors::call::registry::{deliver, CallRef};
 use crate::actors::call::{Accepted, CallKey, ProviderEvent};
 use crate::actors::desk::QueueFor;
 use crate::actors::extension::change_extension;
-use crate::actors::pbx_resync::Heard;
+use crate::actors::pbx_resync::{Heard, Refused};
 use crate::db::models::InboxRow;
 use crate::db::queries;
 use crate::domain::call::{CallEvent, CallStatus, Direction};
@@ -501,11 +501,22 @@ pub async fn yeastar(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let org = webhook_org(&state, &path).await?;
-    let answer = yeastar_event(req, &state, &org, body).await?;
-    // Heard once kept: the PBX does not send again what the engine refused (a database that could
-    // not store it), so a PBX whose events were refused is as silent as one that sent none.
-    state.actors.pbx_watch.do_send(Heard(org.id.clone()));
-    Ok(answer)
+    // Heard once kept. The PBX does not send again what the engine refused (overloaded, or a
+    // database that could not store it): those events are as lost as a silence's, and are
+    // looked for at the PBX once the refusals stop. (What the PBX got wrong, a bad signature or
+    // body, is its own to fix.)
+    match yeastar_event(req, &state, &org, body).await {
+        Ok(answer) => {
+            state.actors.pbx_watch.do_send(Heard(org.id.clone()));
+            Ok(answer)
+        }
+        Err(error) => {
+            if error.code.status().is_server_error() {
+                state.actors.pbx_watch.do_send(Refused(org.id.clone()));
+            }
+            Err(error)
+        }
+    }
 }
 
 /// A PBX event, verified and applied (see [`yeastar`]).

@@ -3,6 +3,7 @@
 
 use super::credentials::{Account, Credentials};
 use super::Provider;
+use crate::domain::call::CallEvent;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
@@ -378,31 +379,38 @@ fn call_details(
 }
 
 /// Asks the provider's call-details API how a call it placed stands (Twilio, Exotel, Bolna; Plivo
-/// keeps no such record of a live call). Answers the canonical status it reports, None when the
-/// provider has no such API or the word is not known.
-pub async fn poll_status(
+/// keeps no such record of a live call): its canonical status and, where the provider writes it
+/// there (Twilio), the final record of a call that is over. None when the provider has no such
+/// API or the word is not known.
+pub async fn poll_call(
     http: &reqwest::Client,
     credentials: &Credentials,
     provider_call_id: &str,
-) -> Result<Option<crate::domain::call::CallStatus>, OriginateError> {
+) -> Result<Option<CallEvent>, OriginateError> {
     let Some((provider, request)) = call_details(http, credentials, provider_call_id) else {
         return Ok(None);
     };
+    let answer = send(provider, request).await?;
+    if provider == Provider::Twilio {
+        return Ok(super::twilio::call_resource_event(&answer));
+    }
     let pointer = match provider {
         Provider::Exotel => "/Call/Status",
         _ => "/status",
     };
-    let answer = send(provider, request).await?;
     let word = answer
         .pointer(pointer)
         .and_then(Value::as_str)
         .unwrap_or_default();
-    Ok(match provider {
-        Provider::Twilio => super::twilio::map_status(word),
+    let status = match provider {
         Provider::Bolna => super::bolna::map_status(word),
         Provider::Exotel => super::exotel::map_status(word),
         _ => super::field_status(word),
-    })
+    };
+    Ok(status.map(|status| CallEvent {
+        status: Some(status),
+        ..CallEvent::default()
+    }))
 }
 
 /// A price as a provider's call API reports it: the amount (what the call cost, at least 0) and

@@ -116,6 +116,33 @@ impl StatusCallback {
     }
 }
 
+/// What Twilio's call resource (`GET …/Calls/{CallSid}.json`, providers.md §1.1) says of a call:
+/// its status and, once it is over, its final record — `duration` (the seconds it was
+/// connected, as a terminal callback's `CallDuration`) and `end_time` — as the terminal
+/// callback lost on the way would have said them. None when the status is not one of Twilio's.
+pub fn call_resource_event(resource: &serde_json::Value) -> Option<CallEvent> {
+    let status = map_status(resource["status"].as_str()?)?;
+    let terminal = status.is_final();
+    let duration = match &resource["duration"] {
+        serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
+        serde_json::Value::Number(n) => n.as_i64(),
+        _ => None,
+    }
+    .filter(|seconds| *seconds >= 0);
+    let ended = resource["end_time"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc2822(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    Some(CallEvent {
+        // Its record, once Twilio has written how long it lasted.
+        final_record: terminal && duration.is_some(),
+        status: Some(status),
+        occurred_at: ended.filter(|_| terminal),
+        talk_s: duration.filter(|_| terminal),
+        ..CallEvent::default()
+    })
+}
+
 fn parse_int(pairs: &[(String, String)], name: &'static str) -> Result<Option<i64>, ParseError> {
     field(pairs, name)
         .map(|v| {
@@ -232,6 +259,65 @@ pub fn dial_twiml(target: &str, record: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_call_resource_reads_as_the_callback_it_stands_for() {
+        let at = |t: &str| Some(DateTime::parse_from_rfc2822(t).unwrap().with_timezone(&Utc));
+        let end = "Tue, 04 Mar 2025 10:02:30 +0000";
+        for (resource, status, record, talk, occurred) in [
+            (
+                serde_json::json!({"status": "completed", "duration": "42", "end_time": end}),
+                Some(CallStatus::Completed),
+                true,
+                Some(42),
+                at(end),
+            ),
+            (
+                serde_json::json!({"status": "no-answer", "duration": 0, "end_time": end}),
+                Some(CallStatus::NoAnswer),
+                true,
+                Some(0),
+                at(end),
+            ),
+            // Not yet written: an outcome, not the record.
+            (
+                serde_json::json!({"status": "completed", "duration": null, "end_time": null}),
+                Some(CallStatus::Completed),
+                false,
+                None,
+                None,
+            ),
+            // Still on: a live status, nothing final.
+            (
+                serde_json::json!({"status": "in-progress", "duration": null, "start_time": end}),
+                Some(CallStatus::Answered),
+                false,
+                None,
+                None,
+            ),
+            (
+                serde_json::json!({"status": "completed", "duration": "-3", "end_time": "soon"}),
+                Some(CallStatus::Completed),
+                false,
+                None,
+                None,
+            ),
+        ] {
+            let event = call_resource_event(&resource).unwrap();
+            assert_eq!(
+                (
+                    event.status,
+                    event.final_record,
+                    event.talk_s,
+                    event.occurred_at
+                ),
+                (status, record, talk, occurred),
+                "{resource}"
+            );
+        }
+        assert!(call_resource_event(&serde_json::json!({"status": "teleported"})).is_none());
+        assert!(call_resource_event(&serde_json::json!({})).is_none());
+    }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()

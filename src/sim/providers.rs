@@ -52,8 +52,10 @@ pub struct Script {
     pub twilio_account_sid: String,
     pub twilio_auth_token: String,
     pub twilio_play: TwilioPlay,
-    /// The status Twilio's call-details API reports for any call.
+    /// The status Twilio's call-details API reports for any call it did not play.
     pub twilio_poll_status: String,
+    /// The `duration` it reports with that status (None: its record not written yet).
+    pub twilio_poll_duration: Option<u32>,
     /// The price Twilio's call-details API reports for any call (`price`, in USD; None: not yet).
     pub twilio_price: Option<String>,
     /// Twilio's call update (moving a live call) answers this error status (None: it succeeds).
@@ -87,6 +89,7 @@ impl Default for Script {
             twilio_auth_token: String::new(),
             twilio_play: TwilioPlay::EarlyInitiated,
             twilio_poll_status: "no-answer".into(),
+            twilio_poll_duration: None,
             twilio_price: Some("-0.01700".into()),
             twilio_update_status: None,
             pbx_refuse_logins: false,
@@ -135,15 +138,16 @@ struct Shared {
     /// This run's part of every call sid the stand-in makes.
     run: String,
     /// Who waits for the next call update of a call sid (a simulated caller on hold).
-    update_waiters: Mutex<HashMap<String, oneshot::Sender<String>>>,
+    update_waiters: Mutex<HashMap<String, oneshot::Sender<Moved>>>,
     /// One client for every callback (building one per request costs milliseconds).
     client: reqwest::Client,
     /// The PBX's call records (its `cdr/list`), oldest first.
     pbx_cdrs: Mutex<Vec<Value>>,
     /// Callers of the Twilio line who hung up on hold (their calls cannot be moved any more).
     hung_up: Mutex<std::collections::HashSet<String>>,
-    /// Where each call it plays stands now, as its call-details API reports it.
-    statuses: Mutex<HashMap<String, String>>,
+    /// Where each call it plays stands now, as its call-details API reports it: `status`, and
+    /// once it is over `duration` and `end_time`.
+    statuses: Mutex<HashMap<String, Value>>,
 }
 
 /// The running stand-in.
@@ -249,7 +253,7 @@ impl FakeProviders {
     /// The TwiML of the next call update the stand-in Twilio accepts for `sid`: how a simulated
     /// caller on hold hears that it was connected to an agent (`<Dial>`) or given a goodbye
     /// (`<Hangup/>`). Dropped unanswered when the stand-in stops.
-    pub fn next_call_update(&self, sid: &str) -> oneshot::Receiver<String> {
+    pub fn next_call_update(&self, sid: &str) -> oneshot::Receiver<Moved> {
         let (tx, rx) = oneshot::channel();
         let mut waiters = self.shared.update_waiters.lock().unwrap();
         waiters.retain(|_, waiter| !waiter.is_closed()); // callers who hung up meanwhile
@@ -647,6 +651,8 @@ pub const CALLER_TALK_S: (u64, u64) = (15, 75);
 pub const CALLER_PATIENCE_S: (u64, u64) = (30, 180);
 /// How long an impatient caller waits on hold (before `speed`).
 pub const IMPATIENT_S: (u64, u64) = (3, 10);
+/// How long Twilio's "an application error has occurred" lasts before it hangs up.
+const APPLICATION_ERROR_S: (u64, u64) = (4, 6);
 
 /// The org's Twilio number, as callers reach it: each call posts the signed `voice` webhook (the
 /// engine answers TwiML, e.g. `<Enqueue>`), then its status callbacks as Twilio sends them.
@@ -665,10 +671,17 @@ pub struct TwilioLine {
     pub truth: Option<Truth>,
 }
 
+/// A held call moved by a call update: its new TwiML, and when Twilio took it (a connected
+/// caller talks from then on, however late its own side hears of it).
+pub struct Moved {
+    twiml: String,
+    at: std::time::Instant,
+}
+
 /// What ended a caller's wait on hold.
 enum Held {
-    /// The desk connected it (`<Dial>`): it talks, then hangs up.
-    Connected,
+    /// The desk connected it (`<Dial>`) at that moment: it talks, then hangs up.
+    Connected(std::time::Instant),
     /// The queue sent it away (its goodbye message, then `<Hangup/>`).
     SentAway,
     /// Its patience ran out first: it hung up (abandoned).
@@ -701,7 +714,28 @@ impl TwilioLine {
             truth.began(&sid, Line::Queue, "inbound", from);
         }
         let truth = self.truth.as_ref();
-        twilio_callback(client, &self.voice_url, token, &params("ringing", 0), truth).await;
+        let ringing = params("ringing", 0);
+        let voice = twilio_callback(client, &self.voice_url, token, &ringing, truth).await;
+        if voice != Some(200) {
+            // No TwiML: Twilio answers, says that an application error occurred, and hangs up
+            // — an answered call of that length in its records, in no queue.
+            let answered = params("in-progress", 1);
+            twilio_callback(client, &self.status_url, token, &answered, truth).await;
+            actix_web::rt::time::sleep(dice.seconds(
+                APPLICATION_ERROR_S.0,
+                APPLICATION_ERROR_S.1,
+                self.speed,
+            ))
+            .await;
+            let mut completed = params("completed", 2);
+            let length = started.elapsed();
+            completed.push(("CallDuration".into(), length.as_secs().max(1).to_string()));
+            twilio_callback(client, &self.status_url, token, &completed, truth).await;
+            if let Some(truth) = truth {
+                truth.ended(&sid, true, length, None);
+            }
+            return;
+        }
         actix_web::rt::time::sleep(dice.seconds(0, 1, self.speed)).await;
         let answered = params("in-progress", 1);
         twilio_callback(client, &self.status_url, token, &answered, truth).await;
@@ -711,24 +745,24 @@ impl TwilioLine {
             CALLER_PATIENCE_S
         };
         let patience = dice.seconds(low, high, self.speed);
-        let moved = |twiml: Result<String, _>| match twiml {
-            Ok(twiml) if twiml.contains("<Dial") => Held::Connected,
+        let moved = |moved: Result<Moved, _>| match moved {
+            Ok(moved) if moved.twiml.contains("<Dial") => Held::Connected(moved.at),
             Ok(_) => Held::SentAway,
             Err(_) => Held::GaveUp,
         };
         let held = tokio::select! {
-            twiml = &mut update => moved(twiml),
+            update = &mut update => moved(update),
             () = actix_web::rt::time::sleep(patience) => {
                 // Hung up, unless an update moved the call at that very moment.
                 self.provider.caller_hung_up(&sid);
                 match update.try_recv() {
-                    Ok(twiml) => moved(Ok(twiml)),
+                    Ok(update) => moved(Ok(update)),
                     Err(_) => Held::GaveUp,
                 }
             }
         };
         let rest = match held {
-            Held::Connected => dice.seconds(CALLER_TALK_S.0, CALLER_TALK_S.1, self.speed),
+            Held::Connected(_) => dice.seconds(CALLER_TALK_S.0, CALLER_TALK_S.1, self.speed),
             Held::SentAway => dice.seconds(3, 6, self.speed),
             Held::GaveUp => Duration::ZERO,
         };
@@ -739,13 +773,14 @@ impl TwilioLine {
         completed.push(("CallDuration".into(), duration.to_string()));
         twilio_callback(client, &self.status_url, token, &completed, truth).await;
         if let Some(truth) = truth {
-            let wait = match held {
-                Held::Connected => Wait::Connected,
-                Held::SentAway => Wait::SentAway,
-                Held::GaveUp => Wait::GaveUp,
+            // Talk is the time with the agent, from when Twilio connected the call to the
+            // hang-up; the goodbye of a caller sent away is not.
+            let (wait, talk) = match held {
+                Held::Connected(at) => (Wait::Connected, at.elapsed()),
+                Held::SentAway => (Wait::SentAway, rest),
+                Held::GaveUp => (Wait::GaveUp, rest),
             };
-            // Talk is the time with the agent; the goodbye of a caller sent away is not.
-            truth.ended(&sid, wait == Wait::Connected, rest, Some(wait));
+            truth.ended(&sid, wait == Wait::Connected, talk, Some(wait));
             truth.billed_whole_call(&sid, length);
         }
     }
@@ -777,10 +812,12 @@ fn play(
         // answers that — and ends when its last step is due, however late (or swapped) its
         // callbacks reach the engine.
         let word = |params: &[(String, String)]| {
-            let field = |name: &str| params.iter().find(|(k, _)| k == name);
-            field("CallSid")
-                .zip(field("CallStatus"))
-                .map(|((_, sid), (_, status))| (sid.clone(), status.clone()))
+            let field = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+            let (sid, status) = field("CallSid").zip(field("CallStatus"))?;
+            let over = field("CallDuration").is_some();
+            let resource = json!({"status": status, "duration": field("CallDuration"),
+                "end_time": field("Timestamp").filter(|_| over)});
+            Some((sid.clone(), resource))
         };
         let mut when = actix_web::rt::time::Instant::now();
         let schedule: Vec<_> = steps
@@ -794,8 +831,8 @@ fn play(
         actix_web::rt::spawn(async move {
             for (when, stands) in schedule {
                 actix_web::rt::time::sleep_until(when).await;
-                if let Some((sid, status)) = stands {
-                    provider.statuses.lock().unwrap().insert(sid, status);
+                if let Some((sid, resource)) = stands {
+                    provider.statuses.lock().unwrap().insert(sid, resource);
                 }
             }
             let mut tally = provider.tally.lock().unwrap();
@@ -842,10 +879,17 @@ async fn twilio_call_details(
     shared.record("twilio", "call_details", &req, json!({"sid": path.1}));
     let script = shared.script();
     let played = shared.statuses.lock().unwrap().get(&path.1).cloned();
-    HttpResponse::Ok().json(json!({
-        "sid": path.1, "status": played.unwrap_or(script.twilio_poll_status),
-        "price": script.twilio_price, "price_unit": "USD",
-    }))
+    let mut resource = played.unwrap_or_else(|| {
+        let end = script
+            .twilio_poll_duration
+            .map(|_| chrono::Utc::now().to_rfc2822());
+        json!({"status": script.twilio_poll_status, "duration": script.twilio_poll_duration,
+            "end_time": end})
+    });
+    resource["sid"] = json!(path.1);
+    resource["price"] = json!(script.twilio_price);
+    resource["price_unit"] = json!("USD");
+    HttpResponse::Ok().json(resource)
 }
 
 /// Twilio's call update (`POST …/Calls/{CallSid}.json`, new TwiML for a live call): recorded, with
@@ -872,7 +916,10 @@ async fn twilio_call_update(
                 .iter()
                 .find(|(k, _)| k == "Twiml")
                 .map(|(_, v)| v.clone());
-            let _ = waiter.send(twiml.unwrap_or_default());
+            let _ = waiter.send(Moved {
+                twiml: twiml.unwrap_or_default(),
+                at: std::time::Instant::now(),
+            });
         }
     }
     drop(waiters);

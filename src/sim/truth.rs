@@ -136,6 +136,9 @@ pub struct TrueFigures {
     /// Queued callers who hung up on hold, and those the queue sent away.
     pub abandoned: u64,
     pub sent_away: u64,
+    /// Callers of the queue's number whose voice webhook the engine could not take (after the
+    /// provider's retries): the provider answered with its application error and hung up.
+    pub voice_refused: u64,
 }
 
 impl Truth {
@@ -273,7 +276,9 @@ impl Truth {
             match call.wait {
                 Some(Wait::GaveUp) => figures.abandoned += 1,
                 Some(Wait::SentAway) => figures.sent_away += 1,
-                _ => {}
+                Some(Wait::Connected) => {}
+                None if call.line == Line::Queue => figures.voice_refused += 1,
+                None => {}
             }
         }
         if finished > 0 {

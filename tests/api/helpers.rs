@@ -47,6 +47,39 @@ pub fn database_url_text(url: &DatabaseUrl) -> String {
     }
 }
 
+/// Another connection holding the lock the engine's writer needs (an operator's transaction, a
+/// backup): while it is held, every write waits the lock's 5 s and is refused with a 503.
+pub struct WriteLock {
+    run: Box<dyn FnMut(&str)>,
+}
+
+impl WriteLock {
+    /// Takes the lock on `url`'s database.
+    pub fn hold(url: &DatabaseUrl) -> WriteLock {
+        use diesel::connection::SimpleConnection;
+        let mut run: Box<dyn FnMut(&str)> = match url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+                Box::new(move |sql: &str| conn.batch_execute(sql).unwrap())
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = diesel::PgConnection::establish(url).unwrap();
+                Box::new(move |sql: &str| conn.batch_execute(sql).unwrap())
+            }
+        };
+        run(match url {
+            DatabaseUrl::Sqlite(_) => "BEGIN EXCLUSIVE",
+            DatabaseUrl::Postgres(_) => "BEGIN; LOCK TABLE webhook_inbox IN ACCESS EXCLUSIVE MODE",
+        });
+        WriteLock { run }
+    }
+
+    /// Lets the writer in again.
+    pub fn release(mut self) {
+        (self.run)("COMMIT");
+    }
+}
+
 /// Settings for a test server: port 0, a fresh database, the admin API on.
 pub fn test_settings() -> Settings {
     Settings {

@@ -646,28 +646,11 @@ async fn errors_of_the_http_layer_are_json_too() {
 /// 15 s), and once the lock is gone the retry is stored.
 #[actix_web::test]
 async fn a_locked_database_is_a_503_within_the_lock_wait_and_the_retry_is_stored() {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
     let settings = test_settings();
     let url = settings.database_url.clone();
     let app = spawn_app_with(settings).await;
     let org = app.create_org("Acme").await;
-    let mut holder: Box<dyn FnMut(&str)> = match &url {
-        switchboard::db::DatabaseUrl::Sqlite(path) => {
-            let mut conn = diesel::SqliteConnection::establish(path).unwrap();
-            Box::new(move |sql| conn.batch_execute(sql).unwrap())
-        }
-        switchboard::db::DatabaseUrl::Postgres(url) => {
-            let mut conn = diesel::PgConnection::establish(url).unwrap();
-            Box::new(move |sql| conn.batch_execute(sql).unwrap())
-        }
-    };
-    match &url {
-        switchboard::db::DatabaseUrl::Sqlite(_) => holder("BEGIN EXCLUSIVE"),
-        switchboard::db::DatabaseUrl::Postgres(_) => {
-            holder("BEGIN; LOCK TABLE webhook_inbox IN ACCESS EXCLUSIVE MODE")
-        }
-    }
+    let lock = WriteLock::hold(&url);
     let params = twilio_params("CAlocked", "ringing", 1, 5);
     let started = std::time::Instant::now();
     let (status, body) = app.twilio_status(&org, &params).await;
@@ -681,7 +664,7 @@ async fn a_locked_database_is_a_503_within_the_lock_wait_and_the_retry_is_stored
         waited < std::time::Duration::from_secs(10),
         "waited {waited:?}"
     );
-    holder("COMMIT");
+    lock.release();
     let (status, body) = app.twilio_status(&org, &params).await;
     assert_eq!(
         (status, body["status"].as_str()),

@@ -337,6 +337,46 @@ async fn a_stuck_call_is_settled_by_asking_the_providers_api() {
         .any(|e| e["kind"] == "polled"));
 }
 
+/// An answered Twilio call whose `completed` callback never came (refused while the engine was
+/// overloaded, past the retries the URL asks for): at its deadline the engine asks Twilio's call
+/// resource, which has the call's record, and the call ends as that callback would have ended
+/// it — its talk, its cost, the provider's final word — not as an outcome with no duration.
+#[actix_web::test]
+async fn a_call_whose_last_callback_was_lost_gets_its_record_from_the_providers_api() {
+    let mut settings = test_settings();
+    settings.deadlines.talk = std::time::Duration::from_secs(1);
+    let app = spawn_app_with(settings).await;
+    let (api, providers) = stand_in();
+    providers.script(|s| {
+        s.twilio_poll_status = "completed".into();
+        s.twilio_poll_duration = Some(42);
+    });
+    let org = app.create_org("Acme").await;
+    app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": api})).await;
+    for (seq, status) in ["ringing", "in-progress"].into_iter().enumerate() {
+        let params = twilio_params("CAlostend", status, seq as u32, seq as u32);
+        assert_eq!(app.twilio_status(&org, &params).await.0, 200);
+    }
+    let call = until("the deadline's poll ends the call", async || {
+        let calls = app.get("/api/v1/calls", &org.api_token).await;
+        let call = calls["items"][0].clone();
+        (call["status"] != "answered").then_some(call)
+    })
+    .await;
+    assert_eq!(
+        (&call["status"], &call["talk_s"], &call["final_by"]),
+        (&json!("completed"), &json!(42), &json!("provider")),
+        "{call}"
+    );
+    assert_eq!(call["billed_s"], 42, "billed as its talk: {call}");
+    let metrics = app.get("/api/v1/metrics", &org.api_token).await;
+    assert_eq!(
+        (&metrics["answered"], &metrics["average_talk_s"]),
+        (&json!(1), &json!(42.0)),
+        "{metrics}"
+    );
+}
+
 #[actix_web::test]
 async fn an_exotel_account_without_a_flow_connects_two_numbers_or_says_what_it_needs() {
     let app = spawn_app().await;

@@ -1483,6 +1483,73 @@ async fn a_silent_pbx_is_resynced_by_itself_within_its_period() {
     );
 }
 
+/// The engine refuses one PBX event (its database locked: 503) while the PBX keeps talking — no
+/// silence, and the PBX never sends that event again. The refused BYE's call is over on the PBX:
+/// once the refusals stop, the engine looks at the PBX by itself (`presence:resynced`, trigger
+/// `refused`), and the call ends and its extension is free, long before any deadline.
+#[actix_web::test]
+async fn a_refused_pbx_event_is_looked_for_at_the_pbx_though_it_keeps_talking() {
+    let mut settings = test_settings();
+    // Longer than the refused event waits for the lock: no silence is long enough to be one.
+    settings.pbx_resync = Duration::from_secs(10);
+    let url = settings.database_url.clone();
+    let app = spawn_app_with(settings).await;
+    let (base, providers) = fake_pbx_api(false);
+    let org = pbx_org(&app, Some(&base)).await;
+    for number in ["101", "102"] {
+        let registered = json!({"extension": number, "status": "Registered"});
+        push(&app, &org, envelope(30007, registered)).await;
+    }
+    let answered = vec![inbound("ANSWERED"), ext("101", "ANSWER")];
+    push(&app, &org, call_state("4000.1", answered)).await;
+    providers.script(|s| {
+        s.pbx_calls = Vec::new();
+        s.pbx_extensions = vec![
+            listed("101", true, "available"),
+            listed("102", true, "available"),
+        ];
+    });
+    let mut board = app.ws(&org.api_token, None).await;
+    let lock = WriteLock::hold(&url);
+    let bye = call_state("4000.1", vec![inbound("BYE"), ext("101", "BYE")]);
+    let signature = sign(&bye);
+    let headers = [
+        ("Content-Type", "application/json".into()),
+        ("X-Signature", signature),
+    ];
+    let (status, answer) = app
+        .post_raw(&format!("/webhooks/yeastar/{}", org.id), &headers, bye)
+        .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (503, Some("unavailable"))
+    );
+    lock.release();
+    // The PBX is never silent: another extension's events keep coming.
+    let mut beat = 0;
+    let call = until(
+        "the refused BYE's call is over, its extension free",
+        async || {
+            beat += 1;
+            let word = ["Registered", "Unregistered"][beat % 2];
+            let seen = json!({"extension": "102", "status": word});
+            push(&app, &org, envelope(30007, seen)).await;
+            let call = call_of(&app, &org, "4000.1").await;
+            let free = of(&presence(&app, &org).await, "101") == "online";
+            (call["status"] != "in-progress" && free).then_some(call)
+        },
+    )
+    .await;
+    assert_eq!(call["hangup_cause"], "pbx_resync", "{call}");
+    let announced = board
+        .next_of("presence:resynced", |d| d["trigger"] == "refused")
+        .await;
+    assert_eq!(
+        announced["data"]["changed"]["calls_ended"], 1,
+        "{announced}"
+    );
+}
+
 /// The simulated PBX itself goes quiet for 4 s in the middle of its traffic (every webhook lost,
 /// its state API still true): afterwards, with the resync period at 1 s, the board equals what the
 /// PBX really has — every extension's presence as registered, no call the PBX ended still live.

@@ -377,15 +377,23 @@ impl CallActor {
             }
             use futures_util::future::Either;
             let pending = match polled {
-                Polled::Status(status)
-                    if status.rank() > act.call.status.rank() || status.is_live() =>
+                // The provider's final record, as its lost terminal callback would have said it.
+                Polled::Status(event) if event.final_record => {
+                    let data = serde_json::json!({"status": event.status, "talk_s": event.talk_s});
+                    let entry = Entry::engine("polled", data);
+                    Either::Left(act.record(&event, None, entry, None))
+                }
+                Polled::Status(event)
+                    if event.status.is_some_and(|status| {
+                        status.rank() > act.call.status.rank() || status.is_live()
+                    }) =>
                 {
+                    // An outcome with no record: the engine's, until the provider's replaces it.
                     let event = CallEvent {
                         authority: crate::domain::call::Authority::Engine,
-                        status: Some(status),
-                        ..CallEvent::default()
+                        ..*event
                     };
-                    let entry = Entry::engine("polled", serde_json::json!({"status": status}));
+                    let entry = Entry::engine("polled", serde_json::json!({"status": event.status}));
                     Either::Left(act.record(&event, None, entry, None))
                 }
                 Polled::Record(record) => Either::Left(act.record_from_pbx(*record)),
@@ -492,8 +500,8 @@ impl CallActor {
                     }
                 };
             }
-            match crate::providers::outbound::poll_status(&engine.http, &credentials, &id).await {
-                Ok(Some(status)) => Polled::Status(status),
+            match crate::providers::outbound::poll_call(&engine.http, &credentials, &id).await {
+                Ok(Some(event)) => Polled::Status(Box::new(event)),
                 Ok(None) => Polled::Nothing,
                 Err(error) => {
                     tracing::warn!(%error, "the provider's call-status API did not answer");
@@ -792,8 +800,9 @@ type Commit = SharedOutcome;
 
 /// What the provider's API said of a call past its deadline.
 enum Polled {
-    /// Its status now.
-    Status(call::CallStatus),
+    /// Its status now, and the provider's final record of it when it is over and the provider
+    /// has written one.
+    Status(Box<CallEvent>),
     /// The PBX's record of how it went.
     Record(Box<PbxRecord>),
     /// Nothing (no such API, no answer, no record).
