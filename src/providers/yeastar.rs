@@ -824,8 +824,15 @@ impl YeastarApi {
                 let Some((started, cdr)) = cdr_record(record, utc_offset) else {
                     continue;
                 };
-                if started < since {
+                // The PBX writes a record when its call ends, so the list runs newest end
+                // first: a record of a call that ended before `since` means the rest did too,
+                // while a long call that started before it (and ended since) is only skipped.
+                let length = chrono::Duration::seconds(cdr.call_duration.unwrap_or(0).max(0) + 1);
+                if started + length < since {
                     older = true;
+                    continue;
+                }
+                if started < since {
                     continue;
                 }
                 found.push(cdr);

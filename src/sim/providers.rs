@@ -270,6 +270,14 @@ impl FakeProviders {
         self.shared.hung_up.lock().unwrap().insert(sid.to_owned());
     }
 
+    /// A call of the stand-in Twilio's now stands as `params` (the callback about to be sent)
+    /// say: its call-details API answers so from now on.
+    fn stands(&self, params: &[(String, String)]) {
+        if let Some((sid, resource)) = call_resource(params) {
+            self.shared.statuses.lock().unwrap().insert(sid, resource);
+        }
+    }
+
     /// What the stand-in Twilio saw of the calls it placed.
     pub fn tally(&self) -> Tally {
         self.shared.tally.lock().unwrap().clone()
@@ -569,6 +577,17 @@ async fn twilio_calls(
     HttpResponse::Created().json(json!({"sid": sid, "status": "queued"}))
 }
 
+/// Where a call stands after one of its callbacks (`params`), as Twilio's call resource says
+/// it: its sid, and its `status` — once it is over, with its `duration` and `end_time`.
+fn call_resource(params: &[(String, String)]) -> Option<(String, Value)> {
+    let field = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let (sid, status) = field("CallSid").zip(field("CallStatus"))?;
+    let over = field("CallDuration").is_some();
+    let resource = json!({"status": status, "duration": field("CallDuration"),
+        "end_time": field("Timestamp").filter(|_| over)});
+    Some((sid.clone(), resource))
+}
+
 /// How often a played call's callbacks go wrong on the way, as a provider's do.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CallbackFaults {
@@ -720,6 +739,7 @@ impl TwilioLine {
             // No TwiML: Twilio answers, says that an application error occurred, and hangs up
             // — an answered call of that length in its records, in no queue.
             let answered = params("in-progress", 1);
+            self.provider.stands(&answered);
             twilio_callback(client, &self.status_url, token, &answered, truth).await;
             actix_web::rt::time::sleep(dice.seconds(
                 APPLICATION_ERROR_S.0,
@@ -730,6 +750,7 @@ impl TwilioLine {
             let mut completed = params("completed", 2);
             let length = started.elapsed();
             completed.push(("CallDuration".into(), length.as_secs().max(1).to_string()));
+            self.provider.stands(&completed);
             twilio_callback(client, &self.status_url, token, &completed, truth).await;
             if let Some(truth) = truth {
                 truth.ended(&sid, true, length, None);
@@ -738,6 +759,7 @@ impl TwilioLine {
         }
         actix_web::rt::time::sleep(dice.seconds(0, 1, self.speed)).await;
         let answered = params("in-progress", 1);
+        self.provider.stands(&answered);
         twilio_callback(client, &self.status_url, token, &answered, truth).await;
         let (low, high) = if dice.chance(0.05) {
             IMPATIENT_S
@@ -767,19 +789,20 @@ impl TwilioLine {
             Held::GaveUp => Duration::ZERO,
         };
         actix_web::rt::time::sleep(rest).await;
+        // Hung up: talk is the time with the agent, from when Twilio connected the call; the
+        // goodbye of a caller sent away is not.
+        let (wait, talk) = match held {
+            Held::Connected(at) => (Wait::Connected, at.elapsed()),
+            Held::SentAway => (Wait::SentAway, rest),
+            Held::GaveUp => (Wait::GaveUp, rest),
+        };
         let mut completed = params("completed", 2);
         let length = started.elapsed();
         let duration = length.as_secs().max(1);
         completed.push(("CallDuration".into(), duration.to_string()));
+        self.provider.stands(&completed);
         twilio_callback(client, &self.status_url, token, &completed, truth).await;
         if let Some(truth) = truth {
-            // Talk is the time with the agent, from when Twilio connected the call to the
-            // hang-up; the goodbye of a caller sent away is not.
-            let (wait, talk) = match held {
-                Held::Connected(at) => (Wait::Connected, at.elapsed()),
-                Held::SentAway => (Wait::SentAway, rest),
-                Held::GaveUp => (Wait::GaveUp, rest),
-            };
             truth.ended(&sid, wait == Wait::Connected, talk, Some(wait));
             truth.billed_whole_call(&sid, length);
         }
@@ -811,20 +834,12 @@ fn play(
         // The provider's side: the call stands as its schedule says — its call-details API
         // answers that — and ends when its last step is due, however late (or swapped) its
         // callbacks reach the engine.
-        let word = |params: &[(String, String)]| {
-            let field = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
-            let (sid, status) = field("CallSid").zip(field("CallStatus"))?;
-            let over = field("CallDuration").is_some();
-            let resource = json!({"status": status, "duration": field("CallDuration"),
-                "end_time": field("Timestamp").filter(|_| over)});
-            Some((sid.clone(), resource))
-        };
         let mut when = actix_web::rt::time::Instant::now();
         let schedule: Vec<_> = steps
             .iter()
             .map(|(wait, params)| {
                 when += *wait;
-                (when, word(params))
+                (when, call_resource(params))
             })
             .collect();
         let provider = shared.clone();
