@@ -27,6 +27,10 @@ use actix::prelude::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+
+/// How many times the outcome of connecting a caller to an agent (the provider moved the call,
+/// or refused to) is offered to the store, 2 s apart, before it is given up.
+const CONNECT_RECORD_TRIES: u32 = 10;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -493,9 +497,10 @@ impl DeskActor {
                 )),
             };
             let note = match &done {
-                Ok(()) => {
-                    Annotation::Note("connected", json!({"agent_id": agent_id, "to": target}))
-                }
+                Ok(()) => Annotation::Connected {
+                    at: Utc::now(),
+                    data: json!({"agent_id": agent_id, "to": target}),
+                },
                 Err(error) => {
                     tracing::warn!(%error, %call_id, "caller not connected to the agent; offered again");
                     me.do_send(ConnectFailed {
@@ -504,7 +509,17 @@ impl DeskActor {
                     Annotation::Unassign(json!({"agent_id": agent_id, "error": error.to_string()}))
                 }
             };
-            if let Err(error) = annotate(&calls, &org_id, &call_id, note).await {
+            // The caller was moved (or not): what the provider did must reach the board, through
+            // a store that refuses for a moment too.
+            let every = std::time::Duration::from_secs(2);
+            let kept = crate::engine::keep::until_kept(
+                "a connect's outcome",
+                CONNECT_RECORD_TRIES,
+                every,
+                || annotate(&calls, &org_id, &call_id, note.clone()),
+            )
+            .await;
+            if let Err(error) = kept {
                 tracing::error!(%error, %call_id, "connect outcome not stored");
             }
         });

@@ -204,19 +204,11 @@ impl Dialer {
         } else {
             1
         };
-        for attempt in 1..=tries {
-            match self
-                .record(org, &call_id, kind, event.clone(), data.clone())
-                .await
-            {
-                Ok(()) => break,
-                Err(error) if attempt < tries => {
-                    tracing::warn!(%error, call_id = %call_id, "a placed call's answer not stored; again in 2 s");
-                    actix::clock::sleep(std::time::Duration::from_secs(2)).await;
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        let every = std::time::Duration::from_secs(2);
+        crate::engine::keep::until_kept("a placed call's answer", tries, every, || {
+            self.record(org, &call_id, kind, event.clone(), data.clone())
+        })
+        .await?;
         let call = calls::find(&self.engine, &org.id, call_id.as_str()).await?;
         Ok(Dialed { call, refused })
     }

@@ -428,13 +428,21 @@ impl QueueOutcome {
 /// The hang-up cause of a caller the desk sent away past its queue's maximum wait.
 pub const QUEUE_OVERFLOW: &str = "queue_overflow";
 
-/// The desk connected a caller held in a queue to the agent who took it: answered now, by a
-/// person (status forward only; nothing for any other call).
-pub fn connected(call: &Call, now: DateTime<Utc>) -> Call {
+/// The desk connected a caller held in a queue to the agent who took it, at `at`: answered
+/// then, by a person (nothing for any other call). A hang-up stored before the connect (the
+/// store refused the connect for a moment) came after it: the caller talked from `at` to its
+/// end, so its unanswered outcome becomes `completed`.
+pub fn connected(call: &Call, at: DateTime<Utc>) -> Call {
     let mut next = call.clone();
-    if call.held_in_queue() && call.agent_id.is_some() && call.status.is_live() {
+    if !call.held_in_queue() || call.agent_id.is_none() {
+        return next;
+    }
+    if call.status.is_live() {
         next.status = CallStatus::Answered;
-        next.answered_at = Some(now);
+        next.answered_at = Some(at);
+    } else if call.status == CallStatus::NoAnswer && call.ended_at.is_some_and(|end| end >= at) {
+        next.status = CallStatus::Completed;
+        next.answered_at = Some(at);
     }
     next
 }
@@ -910,6 +918,60 @@ mod tests {
         events
             .iter()
             .fold(new_call(), |call, e| apply(&call, e, t(1000)).call)
+    }
+
+    #[test]
+    fn a_connect_stored_after_the_hang_up_still_answers_the_caller_from_its_moment() {
+        let held = |status: CallStatus, ended: Option<u32>| {
+            let mut call = new_call();
+            call.direction = Direction::Inbound;
+            call.queue_id = Some("q1".into());
+            call.agent_id = Some("a1".into());
+            call.status = status;
+            call.ended_at = ended.map(t);
+            call
+        };
+        let at = t(1010);
+        for (call, status, answered, talk) in [
+            // On hold: answered from the connect on.
+            (
+                held(CallStatus::Ringing, None),
+                CallStatus::Answered,
+                Some(at),
+                None,
+            ),
+            // Its hang-up stored first: it talked from the connect to its end.
+            (
+                held(CallStatus::NoAnswer, Some(1030)),
+                CallStatus::Completed,
+                Some(at),
+                Some(20),
+            ),
+            // Gone before the connect: the move found nobody.
+            (
+                held(CallStatus::NoAnswer, Some(1005)),
+                CallStatus::NoAnswer,
+                None,
+                Some(0),
+            ),
+            (
+                held(CallStatus::Failed, Some(1030)),
+                CallStatus::Failed,
+                None,
+                Some(0),
+            ),
+            // Not a caller on hold: nothing.
+            (new_call(), CallStatus::Queued, None, None),
+        ] {
+            let next = connected(&call, at);
+            assert_eq!(
+                (next.status, next.answered_at, next.talk_s()),
+                (status, answered, talk),
+                "{:?} ended {:?}",
+                call.status,
+                call.ended_at
+            );
+        }
     }
 
     #[test]

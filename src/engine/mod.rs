@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod desk;
 pub mod dnc;
 pub mod inbox;
+pub mod keep;
 pub mod orgs;
 pub mod pacer;
 pub mod pbx_dials;

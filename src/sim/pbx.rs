@@ -311,16 +311,13 @@ impl Pbx {
         for ext in &exts {
             self.busy.borrow_mut().remove(ext);
         }
-        // The PBX knows the call ended, whether or not its webhooks say so.
+        // The PBX knows the call ended, and keeps its record of it, whether or not its webhooks
+        // say so (or reach the engine, or are answered in time).
         self.mirror(&id, None);
-        if !lost_bye {
-            self.send(30011, snapshot("BYE", "BYE")).await;
-        }
         // Durations as the engine's clock saw them pass (times are compressed by `speed`).
         let talk_s = talk.as_secs_f64().round() as i64;
         let ring_s = ring.as_secs_f64().round() as i64;
         let status = if answered { "ANSWERED" } else { "NO ANSWER" };
-        // The PBX keeps its record of the call whether or not its webhook goes out.
         if let Some(api) = &self.sim.api {
             api.pbx_cdr(json!({
                 "uid": id, "time": started.format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -329,6 +326,9 @@ impl Pbx {
                 "duration": ring_s + talk_s, "ring_duration": ring_s, "talk_duration": talk_s,
                 "disposition": status, "call_type": kind,
             }));
+        }
+        if !lost_bye {
+            self.send(30011, snapshot("BYE", "BYE")).await;
         }
         if lost_cdr {
             self.ended(&id, answered, talk);

@@ -1000,7 +1000,13 @@ pub enum Annotation {
     Dispose(crate::domain::call::Disposition),
     /// A campaign's answered call waits for an agent of this queue.
     Queued(String),
-    /// Only a timeline entry of the engine's (`connected`, `overflowed`).
+    /// The provider moved the caller to its agent at `at` (`connected` on the timeline, with
+    /// the data): answered by a person from then on.
+    Connected {
+        at: chrono::DateTime<Utc>,
+        data: serde_json::Value,
+    },
+    /// Only a timeline entry of the engine's (`overflowed`, `abandoned`).
     Note(&'static str, serde_json::Value),
 }
 
@@ -1059,11 +1065,11 @@ impl Handler<Annotate> for CallActor {
                 }
                 ("queued", serde_json::json!({ "queue_id": queue_id }))
             }
+            Annotation::Connected { at, data } => {
+                next = call::connected(&next, at);
+                ("connected", data)
+            }
             Annotation::Note(kind, data) => {
-                if kind == "connected" {
-                    // The caller reached its agent: a person answered it now.
-                    next = call::connected(&next, now);
-                }
                 if kind == "overflowed" && next.hangup_cause.is_none() {
                     next.hangup_cause = Some(call::QUEUE_OVERFLOW.to_owned());
                 }
