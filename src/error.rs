@@ -169,6 +169,12 @@ impl AppError {
         }
     }
 
+    /// A 503 (`unavailable`, `overloaded`, the database down or read-only): nothing was done,
+    /// and the same may succeed in a moment.
+    pub fn is_for_now(&self) -> bool {
+        self.code.status() == StatusCode::SERVICE_UNAVAILABLE
+    }
+
     /// 500: `detail` goes to the log only.
     pub fn internal(detail: impl Into<String>) -> Self {
         AppError {

@@ -42,6 +42,8 @@ pub struct Resynced {
     /// Calls whose records the PBX has and whose end the engine had not heard (it never heard of
     /// them at all, or still believed them live): applied as their missed 30012s.
     pub records_applied: usize,
+    /// Changes the look found but could not store for the moment (503): the engine looks again.
+    pub unapplied: usize,
 }
 
 /// The hang-up cause of a call a resync ended.
@@ -172,17 +174,30 @@ async fn bring_in_line(
         let Some(id) = CallId::parse(&call.id) else {
             continue;
         };
-        let actor = deps
-            .calls
-            .send(Route(CallRef::Ours(org_id.clone(), id)))
-            .await?;
         let end = ForceEnd {
             reason: RESYNC_REASON,
             trigger: "pbx_resync",
         };
-        actor.send(end).await??;
-        ended.insert(call.id.clone());
-        done.calls_ended += 1;
+        let route = Route(CallRef::Ours(org_id.clone(), id));
+        // One change that cannot be stored keeps none of the others from being applied.
+        let ended_now = match deps.calls.send(route).await {
+            Ok(actor) => actor
+                .send(end)
+                .await
+                .map_err(AppError::from)
+                .and_then(|r| r),
+            Err(error) => Err(error.into()),
+        };
+        match ended_now {
+            Ok(_) => {
+                ended.insert(call.id.clone());
+                done.calls_ended += 1;
+            }
+            Err(error) => {
+                tracing::warn!(%error, call_id = %call.id, "a call the PBX no longer has could not be ended");
+                done.unapplied += usize::from(error.is_for_now());
+            }
+        }
     }
     let still_live = live_ids(&live, &ended);
     for row in extensions {
@@ -198,8 +213,16 @@ async fn bring_in_line(
             if !listed {
                 done.memberships_left += 1;
             }
-            let after =
-                change_extension(&deps.extensions, org_id, &ext.number, change, None).await?;
+            let after = match change_extension(&deps.extensions, org_id, &ext.number, change, None)
+                .await
+            {
+                Ok(after) => after,
+                Err(error) => {
+                    tracing::warn!(%error, number = %ext.number, "an extension could not be brought in line");
+                    done.unapplied += usize::from(error.is_for_now());
+                    continue;
+                }
+            };
             if listed && (after.registered, after.dnd) != (ext.registered, ext.dnd) {
                 done.extensions_changed += 1;
             } else if listed {
@@ -213,31 +236,35 @@ async fn bring_in_line(
         .filter_map(|call| call.provider_call_id.clone())
         .collect();
     // The state is applied by now: records that cannot be read leave it so, and say so.
-    done.records_applied = match apply_records(deps, org_id, &credentials, since, &was_live).await {
-        Ok(applied) => applied,
-        Err(error) => {
-            tracing::warn!(%error, org_id = %org_id, "the PBX's call records could not be read or applied");
-            0
+    match apply_records(deps, org_id, &credentials, since, &was_live).await {
+        Ok((applied, unapplied)) => {
+            done.records_applied = applied;
+            done.unapplied += unapplied;
         }
-    };
+        Err(error) => {
+            tracing::warn!(%error, org_id = %org_id, "the PBX's call records could not be read");
+            done.unapplied += usize::from(error.is_for_now());
+        }
+    }
     tracing::info!(org_id = %org_id, ?done, "presence resynced with the PBX");
     Ok(done)
 }
 
 /// Applies the PBX's records (from `since`) of calls whose end the engine has not heard from the
 /// PBX: unknown to it, closed by its own inference (a deadline), or in `was_live` (the PBX ids
-/// of the calls it believed live when the resync began, some of which it just ended).
+/// of the calls it believed live when the resync began, some of which it just ended). Answers
+/// how many were applied, and how many could not be stored.
 async fn apply_records(
     deps: &ResyncDeps,
     org_id: &OrgId,
     credentials: &Credentials,
     since: DateTime<Utc>,
     was_live: &HashSet<String>,
-) -> Result<usize, AppError> {
+) -> Result<(usize, usize), AppError> {
     let engine = &deps.engine;
     let records = pbx_records::records_since(engine, org_id, credentials, since).await?;
     if records.is_empty() {
-        return Ok(0);
+        return Ok((0, 0));
     }
     let (org, ids) = (
         org_id.to_string(),
@@ -256,7 +283,7 @@ async fn apply_records(
             )?)
         })
         .await?;
-    let mut applied = 0;
+    let (mut applied, mut unapplied) = (0, 0);
     for record in records {
         if told.contains(&record.call_id) && !was_live.contains(&record.call_id) {
             continue;
@@ -283,10 +310,13 @@ async fn apply_records(
         // others from being applied; the next look tries it again.
         match deliver(&deps.calls, call, event).await {
             Ok(accepted) => applied += usize::from(!accepted.duplicate),
-            Err(error) => tracing::warn!(%error, "a PBX call record could not be applied"),
+            Err(error) => {
+                tracing::warn!(%error, "a PBX call record could not be applied");
+                unapplied += usize::from(error.is_for_now());
+            }
         }
     }
-    Ok(applied)
+    Ok((applied, unapplied))
 }
 
 /// Our ids of the org's calls still live after the resync ended the ones the PBX no longer has.
@@ -333,7 +363,8 @@ fn differences(
 /// looked at at once and a period later, the same way. A PBX whose events the engine
 /// [`Refused`] is as good as silent for those events, though others keep coming: it is looked at
 /// the same way once no event of its has been refused for a quarter of a period (at most once a
-/// period).
+/// period). So is an org whose look could not store all it found (after a start, the store is
+/// busiest): the look is owed, and made again.
 pub struct PbxWatch {
     deps: ResyncDeps,
     period: Duration,
@@ -345,16 +376,36 @@ pub struct PbxWatch {
     /// heard again, one more resync covers the end of its gap (the calls that ended after the
     /// last look, whose webhooks were lost too).
     after_silence: HashMap<OrgId, DateTime<Utc>>,
-    /// Orgs with events refused since their last look: since when, and the last refusal.
-    refused: HashMap<OrgId, (DateTime<Utc>, Instant)>,
-    /// When each org was last looked at for refused events.
-    refused_looks: HashMap<OrgId, Instant>,
+    /// Orgs owed a look (events refused since their last one, or a look that could not store
+    /// all it found): from when, the last refusal or failure, and why.
+    owed: HashMap<OrgId, Owed>,
+    /// When each org was last given a look it was owed.
+    owed_looks: HashMap<OrgId, Instant>,
 }
 
 /// A webhook from the org's PBX arrived.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Heard(pub OrgId);
+
+/// A look an org is owed (see [`PbxWatch`]).
+#[derive(Debug, Clone, Copy)]
+struct Owed {
+    since: DateTime<Utc>,
+    last: Instant,
+    trigger: Trigger,
+}
+
+impl Owed {
+    /// The same debt grown by one more refusal or failure, from `since` at the earliest.
+    fn and(self, since: DateTime<Utc>) -> Owed {
+        Owed {
+            since: self.since.min(since),
+            last: Instant::now(),
+            trigger: self.trigger,
+        }
+    }
+}
 
 /// An event of the org's PBX was verified but refused (the engine overloaded, or its store
 /// unable to keep it): the PBX will not send it again.
@@ -369,14 +420,14 @@ pub struct Refused(pub OrgId);
 pub struct Due(pub OrgId);
 
 /// A look at the org's PBX finished (either way); `gap`: it found the PBX silent while calls
-/// were live, silent since then; `failed_since`: a look for refused events that failed, to be
-/// tried again, covering the refusals from then.
+/// were live, silent since then; `owed`: it could not store all it found (or anything), so the
+/// same look is made again, covering from then.
 #[derive(Message)]
 #[rtype(result = "()")]
 struct Finished {
     org_id: OrgId,
     gap: Option<DateTime<Utc>>,
-    failed_since: Option<DateTime<Utc>>,
+    owed: Option<(DateTime<Utc>, Trigger)>,
 }
 
 impl PbxWatch {
@@ -388,34 +439,47 @@ impl PbxWatch {
             heard: HashMap::new(),
             running: HashSet::new(),
             after_silence: HashMap::new(),
-            refused: HashMap::new(),
-            refused_looks: HashMap::new(),
+            owed: HashMap::new(),
+            owed_looks: HashMap::new(),
         }
     }
 
-    /// Every org whose refusals have stopped for a quarter of a period, and which was not looked
-    /// at for them within a period: looked at now and a period later, from its first refusal.
-    fn look_after_refusals(&mut self, ctx: &mut Context<Self>) {
+    /// Every org owed a look whose refusals (or failures) stopped a quarter of a period ago, and
+    /// which was not given one within a period: looked at now and a period later, from the first.
+    fn pay_owed_looks(&mut self, ctx: &mut Context<Self>) {
         let now = Instant::now();
         let (period, settle) = (self.period, self.period / 4);
-        let due: Vec<(OrgId, DateTime<Utc>)> = self
-            .refused
+        let due: Vec<(OrgId, Owed)> = self
+            .owed
             .iter()
-            .filter(|(org, (_, last))| {
-                now.duration_since(*last) >= settle
+            .filter(|(org, owed)| {
+                now.duration_since(owed.last) >= settle
                     && !self.running.contains(*org)
                     && self
-                        .refused_looks
+                        .owed_looks
                         .get(*org)
                         .is_none_or(|at| now.duration_since(*at) >= period)
             })
-            .map(|(org, (since, _))| (org.clone(), *since))
+            .map(|(org, owed)| (org.clone(), *owed))
             .collect();
-        for (org_id, since) in due {
-            self.refused.remove(&org_id);
-            self.refused_looks.insert(org_id.clone(), now);
-            self.look_twice(org_id, since, Trigger::Refused, ctx);
+        for (org_id, owed) in due {
+            self.owed.remove(&org_id);
+            self.owed_looks.insert(org_id.clone(), now);
+            self.look_twice(org_id, owed.since, owed.trigger, ctx);
         }
+    }
+
+    /// Records a look the org is owed (or adds to one it already is).
+    fn owe(&mut self, org_id: OrgId, since: DateTime<Utc>, trigger: Trigger) {
+        let owed = match self.owed.get(&org_id) {
+            Some(owed) => owed.and(since),
+            None => Owed {
+                since,
+                last: Instant::now(),
+                trigger,
+            },
+        };
+        self.owed.insert(org_id, owed);
     }
 
     /// Every org silent for a period: resynced if it believes anything live on its PBX.
@@ -460,13 +524,18 @@ impl PbxWatch {
                 true => believes_live(&deps, &org_id).await,
                 false => Ok(true),
             };
-            let (mut gap, mut failed_since) = (None, None);
+            let (mut gap, mut owed) = (None, None);
             match due {
                 Ok(true) => {
-                    if let Err(error) = resync(&deps, &org_id, trigger, Some(silent_since)).await {
-                        tracing::warn!(%error, org_id = %org_id, "the PBX could not be resynced; its state is left as it is");
-                        failed_since = (trigger == Trigger::Refused).then_some(silent_since);
-                    }
+                    // What could not be stored (the store refusing for a moment) is looked
+                    // for again; a PBX that cannot be asked is left to the next silence.
+                    owed = match resync(&deps, &org_id, trigger, Some(silent_since)).await {
+                        Ok(done) => (done.unapplied > 0).then_some((silent_since, trigger)),
+                        Err(error) => {
+                            tracing::warn!(%error, org_id = %org_id, "the PBX could not be resynced; its state is left as it is");
+                            error.is_for_now().then_some((silent_since, trigger))
+                        }
+                    };
                     // A silence while calls were live is a gap: once the PBX is heard again,
                     // one more look (even after a failed one).
                     gap = only_if_live.then_some(silent_since);
@@ -474,11 +543,7 @@ impl PbxWatch {
                 Ok(false) => {}
                 Err(error) => tracing::warn!(%error, "a PBX's silence could not be checked"),
             }
-            me.do_send(Finished {
-                org_id,
-                gap,
-                failed_since,
-            });
+            me.do_send(Finished { org_id, gap, owed });
         });
     }
 
@@ -530,7 +595,7 @@ impl Actor for PbxWatch {
         let every = (self.period / 4).max(Duration::from_millis(250));
         ctx.run_interval(every, |act, ctx| {
             act.look(ctx);
-            act.look_after_refusals(ctx);
+            act.pay_owed_looks(ctx);
         });
     }
 }
@@ -554,9 +619,7 @@ impl Handler<Refused> for PbxWatch {
     type Result = ();
 
     fn handle(&mut self, msg: Refused, _: &mut Context<Self>) {
-        let (now, at) = (Utc::now(), Instant::now());
-        let since = self.refused.get(&msg.0).map_or(now, |(since, _)| *since);
-        self.refused.insert(msg.0, (since, at));
+        self.owe(msg.0, Utc::now(), Trigger::Refused);
     }
 }
 
@@ -581,13 +644,8 @@ impl Handler<Finished> for PbxWatch {
                 .entry(msg.org_id.clone())
                 .or_insert(since);
         }
-        if let Some(since) = msg.failed_since {
-            let last = Instant::now();
-            let earliest = self
-                .refused
-                .get(&msg.org_id)
-                .map_or(since, |(other, _)| since.min(*other));
-            self.refused.insert(msg.org_id, (earliest, last));
+        if let Some((since, trigger)) = msg.owed {
+            self.owe(msg.org_id, since, trigger);
         }
     }
 }

@@ -23,7 +23,7 @@ where
     let mut tried = 1;
     loop {
         match offer().await {
-            Err(error) if error.code.status().as_u16() == 503 && tried < tries => {
+            Err(error) if error.is_for_now() && tried < tries => {
                 tracing::warn!(%error, what, "not stored; offered again");
                 tried += 1;
                 actix::clock::sleep(every).await;
