@@ -1405,7 +1405,7 @@ async fn after_a_webhook_gap_a_resync_makes_the_board_equal_the_pbx() {
     assert_eq!(
         again,
         json!({"calls_ended": 0, "extensions_changed": 0, "memberships_left": 0,
-               "extensions_confirmed": 7, "records_applied": 0})
+               "extensions_confirmed": 7, "records_applied": 0, "unapplied": 0})
     );
     // Every extension says how fresh its state is: the PBX's API confirmed it just now.
     let list = app.get("/api/v1/extensions", &org.api_token).await;
