@@ -200,7 +200,7 @@ impl ResponseError for AppError {
             tracing::error!(code = self.code.as_str(), %detail, "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if self.code.status() == StatusCode::SERVICE_UNAVAILABLE {
+        if self.is_for_now() {
             // Providers retry a 503; this says how soon.
             response.insert_header(("Retry-After", "1"));
         }

@@ -27,12 +27,12 @@ use actix::prelude::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-
-/// How many times the outcome of connecting a caller to an agent (the provider moved the call,
-/// or refused to) is offered to the store, 2 s apart, before it is given up.
-const CONNECT_RECORD_TRIES: u32 = 10;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How many times the outcome of connecting a caller to an agent (the provider moved the call,
+/// or refused to) is offered to the store, [`crate::engine::keep::EVERY`] apart.
+const CONNECT_RECORD_TRIES: u32 = 10;
 
 /// Starts and finds each org's desk.
 pub struct DeskDirectory {
@@ -503,24 +503,24 @@ impl DeskActor {
                 },
                 Err(error) => {
                     tracing::warn!(%error, %call_id, "caller not connected to the agent; offered again");
-                    me.do_send(ConnectFailed {
-                        call_id: call_id.clone(),
-                    });
                     Annotation::Unassign(json!({"agent_id": agent_id, "error": error.to_string()}))
                 }
             };
             // The caller was moved (or not): what the provider did must reach the board, through
             // a store that refuses for a moment too.
-            let every = std::time::Duration::from_secs(2);
             let kept = crate::engine::keep::until_kept(
                 "a connect's outcome",
                 CONNECT_RECORD_TRIES,
-                every,
+                crate::engine::keep::EVERY,
                 || annotate(&calls, &org_id, &call_id, note.clone()),
             )
             .await;
             if let Err(error) = kept {
                 tracing::error!(%error, %call_id, "connect outcome not stored");
+            }
+            // Offered again only once the call is free of the agent who could not take it.
+            if done.is_err() {
+                me.do_send(ConnectFailed { call_id });
             }
         });
     }

@@ -204,7 +204,7 @@ impl Dialer {
         } else {
             1
         };
-        let every = std::time::Duration::from_secs(2);
+        let every = crate::engine::keep::EVERY;
         crate::engine::keep::until_kept("a placed call's answer", tries, every, || {
             self.record(org, &call_id, kind, event.clone(), data.clone())
         })

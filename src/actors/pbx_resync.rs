@@ -102,7 +102,7 @@ pub async fn resync(
         // is nothing to say (its silence with calls live, and a supervisor's demand, are said).
         Err(error)
             if error.code == Code::ProviderNotConfigured
-                && matches!(trigger, Trigger::Start | Trigger::Heard) =>
+                && matches!(trigger, Trigger::Start | Trigger::Heard | Trigger::Refused) =>
         {
             return result;
         }
@@ -194,8 +194,8 @@ async fn bring_in_line(
                 done.calls_ended += 1;
             }
             Err(error) => {
-                tracing::warn!(%error, call_id = %call.id, "a call the PBX no longer has could not be ended");
-                done.unapplied += usize::from(error.is_for_now());
+                done.unapplied +=
+                    not_applied("a call the PBX no longer has, ended", &call.id, &error);
             }
         }
     }
@@ -213,16 +213,15 @@ async fn bring_in_line(
             if !listed {
                 done.memberships_left += 1;
             }
-            let after = match change_extension(&deps.extensions, org_id, &ext.number, change, None)
-                .await
-            {
-                Ok(after) => after,
-                Err(error) => {
-                    tracing::warn!(%error, number = %ext.number, "an extension could not be brought in line");
-                    done.unapplied += usize::from(error.is_for_now());
-                    continue;
-                }
-            };
+            let after =
+                match change_extension(&deps.extensions, org_id, &ext.number, change, None).await {
+                    Ok(after) => after,
+                    Err(error) => {
+                        done.unapplied +=
+                            not_applied("an extension brought in line", &ext.number, &error);
+                        continue;
+                    }
+                };
             if listed && (after.registered, after.dnd) != (ext.registered, ext.dnd) {
                 done.extensions_changed += 1;
             } else if listed {
@@ -242,8 +241,7 @@ async fn bring_in_line(
             done.unapplied += unapplied;
         }
         Err(error) => {
-            tracing::warn!(%error, org_id = %org_id, "the PBX's call records could not be read");
-            done.unapplied += usize::from(error.is_for_now());
+            done.unapplied += not_applied("the PBX's call records, read", org_id.as_str(), &error);
         }
     }
     tracing::info!(org_id = %org_id, ?done, "presence resynced with the PBX");
@@ -302,7 +300,7 @@ async fn apply_records(
             CallKey {
                 org_id: org_id.clone(),
                 provider: Provider::Yeastar.as_str().to_owned(),
-                provider_call_id: record.call_id,
+                provider_call_id: record.call_id.clone(),
             },
             record.direction,
         );
@@ -311,12 +309,18 @@ async fn apply_records(
         match deliver(&deps.calls, call, event).await {
             Ok(accepted) => applied += usize::from(!accepted.duplicate),
             Err(error) => {
-                tracing::warn!(%error, "a PBX call record could not be applied");
-                unapplied += usize::from(error.is_for_now());
+                unapplied += not_applied("a PBX call record, applied", &record.call_id, &error);
             }
         }
     }
     Ok((applied, unapplied))
+}
+
+/// Says that a change of a look (`what`, of `whose`) failed; 1 when the store refused it for the
+/// moment (a 503: the look is made again), else 0.
+fn not_applied(what: &str, whose: &str, error: &AppError) -> usize {
+    tracing::warn!(%error, whose, "not done: {what}");
+    usize::from(error.is_for_now())
 }
 
 /// Our ids of the org's calls still live after the resync ended the ones the PBX no longer has.
@@ -381,12 +385,17 @@ pub struct PbxWatch {
     owed: HashMap<OrgId, Owed>,
     /// When each org was last given a look it was owed.
     owed_looks: HashMap<OrgId, Instant>,
+    /// Looks in a row each org was owed again (see [`MAX_OWED_IN_A_ROW`]).
+    owed_in_a_row: HashMap<OrgId, u32>,
 }
 
 /// A webhook from the org's PBX arrived.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Heard(pub OrgId);
+
+/// How many looks in a row an org may be owed again before the debt is given up.
+const MAX_OWED_IN_A_ROW: u32 = 5;
 
 /// A look an org is owed (see [`PbxWatch`]).
 #[derive(Debug, Clone, Copy)]
@@ -407,8 +416,8 @@ impl Owed {
     }
 }
 
-/// An event of the org's PBX was verified but refused (the engine overloaded, or its store
-/// unable to keep it): the PBX will not send it again.
+/// An event of the org's PBX was refused for the moment (a 503: the engine overloaded, or its
+/// store unable to keep it): the PBX will not send it again.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Refused(pub OrgId);
@@ -441,6 +450,7 @@ impl PbxWatch {
             after_silence: HashMap::new(),
             owed: HashMap::new(),
             owed_looks: HashMap::new(),
+            owed_in_a_row: HashMap::new(),
         }
     }
 
@@ -465,21 +475,20 @@ impl PbxWatch {
         for (org_id, owed) in due {
             self.owed.remove(&org_id);
             self.owed_looks.insert(org_id.clone(), now);
-            self.look_twice(org_id, owed.since, owed.trigger, ctx);
+            self.start(org_id, owed.since, owed.trigger, ctx);
         }
     }
 
     /// Records a look the org is owed (or adds to one it already is).
     fn owe(&mut self, org_id: OrgId, since: DateTime<Utc>, trigger: Trigger) {
-        let owed = match self.owed.get(&org_id) {
-            Some(owed) => owed.and(since),
-            None => Owed {
+        self.owed
+            .entry(org_id)
+            .and_modify(|owed| *owed = owed.and(since))
+            .or_insert(Owed {
                 since,
                 last: Instant::now(),
                 trigger,
-            },
-        };
-        self.owed.insert(org_id, owed);
+            });
     }
 
     /// Every org silent for a period: resynced if it believes anything live on its PBX.
@@ -528,12 +537,16 @@ impl PbxWatch {
             match due {
                 Ok(true) => {
                     // What could not be stored (the store refusing for a moment) is looked
-                    // for again; a PBX that cannot be asked is left to the next silence.
+                    // for again; a PBX that cannot be asked is left to the next silence — but
+                    // one whose events were refused keeps talking, so it is asked again too.
                     owed = match resync(&deps, &org_id, trigger, Some(silent_since)).await {
                         Ok(done) => (done.unapplied > 0).then_some((silent_since, trigger)),
                         Err(error) => {
                             tracing::warn!(%error, org_id = %org_id, "the PBX could not be resynced; its state is left as it is");
-                            error.is_for_now().then_some((silent_since, trigger))
+                            let again = error.is_for_now()
+                                || (trigger == Trigger::Refused
+                                    && error.code != Code::ProviderNotConfigured);
+                            again.then_some((silent_since, trigger))
                         }
                     };
                     // A silence while calls were live is a gap: once the PBX is heard again,
@@ -644,8 +657,22 @@ impl Handler<Finished> for PbxWatch {
                 .entry(msg.org_id.clone())
                 .or_insert(since);
         }
-        if let Some((since, trigger)) = msg.owed {
-            self.owe(msg.org_id, since, trigger);
+        match msg.owed {
+            Some((since, trigger)) => {
+                let in_a_row = self.owed_in_a_row.entry(msg.org_id.clone()).or_default();
+                *in_a_row += 1;
+                if *in_a_row > MAX_OWED_IN_A_ROW {
+                    // Something the store refuses for good, or a PBX that stays unreadable:
+                    // the deadlines and the next silence are left to repair what this missed.
+                    tracing::warn!(org_id = %msg.org_id, "a look at the PBX kept failing; given up");
+                    self.owed_in_a_row.remove(&msg.org_id);
+                } else {
+                    self.owe(msg.org_id, since, trigger);
+                }
+            }
+            None => {
+                self.owed_in_a_row.remove(&msg.org_id);
+            }
         }
     }
 }

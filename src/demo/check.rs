@@ -615,8 +615,39 @@ async fn exported(
 /// Debits equal costs: the ledger's call entries (debits and adjustments) against the cost of
 /// every call, all time, each summed here from the decimal text the API shows.
 async fn money(client: &reqwest::Client, base: &str, token: &str) -> Result<Compared, String> {
-    let all = api(client, base, token, "GET", "/api/v1/metrics", Value::Null).await?;
-    let costs = all["cost"]["USD"].as_str().map_or(Some(0), micros);
+    // The two are read one after the other: a call re-priced in between (a late record applied
+    // after the floor closed moves its cost and its debit in one commit) would make them differ
+    // for a moment. They are compared as they stand when the costs read before and after the
+    // ledger agree.
+    let read_costs = async || {
+        let all = api(client, base, token, "GET", "/api/v1/metrics", Value::Null).await?;
+        Ok::<_, String>(all["cost"]["USD"].as_str().map_or(Some(0), micros))
+    };
+    let mut tries = 0;
+    let (costs, debited) = loop {
+        let before = read_costs().await?;
+        let debited = ledger_debits(client, base, token).await?;
+        let after = read_costs().await?;
+        tries += 1;
+        if before == after || tries == SETTLE_TRIES {
+            break (after, debited);
+        }
+        actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+    };
+    let costs = costs.unwrap_or(i64::MAX);
+    Ok(Compared {
+        figure: "debits = costs (USD)",
+        board: json!(format_micros(-debited)),
+        truth: json!(format_micros(costs)),
+        ok: -debited == costs,
+    })
+}
+
+/// How many times the money is read until the costs stand still around the ledger.
+const SETTLE_TRIES: u32 = 10;
+
+/// The sum of the ledger's call entries (debits negative), in millionths.
+async fn ledger_debits(client: &reqwest::Client, base: &str, token: &str) -> Result<i64, String> {
     let mut debited = 0i64;
     each_item(client, base, token, "/api/v1/credits/ledger", |entry| {
         if entry["call_id"].is_string() {
@@ -628,13 +659,7 @@ async fn money(client: &reqwest::Client, base: &str, token: &str) -> Result<Comp
         true
     })
     .await?;
-    let costs = costs.unwrap_or(i64::MAX);
-    Ok(Compared {
-        figure: "debits = costs (USD)",
-        board: json!(format_micros(-debited)),
-        truth: json!(format_micros(costs)),
-        ok: -debited == costs,
-    })
+    Ok(debited)
 }
 
 /// Reads a list page by page, handing each item to `take` until it answers false.

@@ -430,8 +430,9 @@ pub const QUEUE_OVERFLOW: &str = "queue_overflow";
 
 /// The desk connected a caller held in a queue to the agent who took it, at `at`: answered
 /// then, by a person (nothing for any other call). A hang-up stored before the connect (the
-/// store refused the connect for a moment) came after it: the caller talked from `at` to its
-/// end, so its unanswered outcome becomes `completed`.
+/// store refused the connect for a moment) that came after it — providers date a hang-up in
+/// whole seconds, so within the second of `at` too — means the caller talked from `at` to its
+/// end: its unanswered outcome becomes `completed`. Either order gives the same call.
 pub fn connected(call: &Call, at: DateTime<Utc>) -> Call {
     let mut next = call.clone();
     if !call.held_in_queue() || call.agent_id.is_none() {
@@ -440,9 +441,13 @@ pub fn connected(call: &Call, at: DateTime<Utc>) -> Call {
     if call.status.is_live() {
         next.status = CallStatus::Answered;
         next.answered_at = Some(at);
-    } else if call.status == CallStatus::NoAnswer && call.ended_at.is_some_and(|end| end >= at) {
+    } else if call.status == CallStatus::NoAnswer
+        && call
+            .ended_at
+            .is_some_and(|end| end + chrono::Duration::seconds(1) > at)
+    {
         next.status = CallStatus::Completed;
-        next.answered_at = Some(at);
+        next.answered_at = Some(at.min(call.ended_at.unwrap_or(at)));
     }
     next
 }
@@ -972,6 +977,15 @@ mod tests {
                 call.ended_at
             );
         }
+        // A hang-up dated in whole seconds, within the second of the connect: as if in order.
+        let late = connected(
+            &held(CallStatus::NoAnswer, Some(1010)),
+            at + chrono::Duration::milliseconds(400),
+        );
+        assert_eq!(
+            (late.status, late.answered_at, late.talk_s()),
+            (CallStatus::Completed, Some(at), Some(0))
+        );
     }
 
     #[test]

@@ -6,6 +6,9 @@ use crate::error::AppError;
 use std::future::Future;
 use std::time::Duration;
 
+/// How long to wait before offering a record of what happened to the store again.
+pub const EVERY: Duration = Duration::from_secs(2);
+
 /// Offers a record of what happened to the store up to `tries` times, `every` apart, for as
 /// long as the store answers that it cannot take it now (a 503: `unavailable`, the database
 /// down or read-only); any other answer

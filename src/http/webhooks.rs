@@ -511,7 +511,7 @@ pub async fn yeastar(
             Ok(answer)
         }
         Err(error) => {
-            if error.code.status().is_server_error() {
+            if error.is_for_now() {
                 state.actors.pbx_watch.do_send(Refused(org.id.clone()));
             }
             Err(error)

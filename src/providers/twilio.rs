@@ -121,26 +121,36 @@ impl StatusCallback {
 /// connected, as a terminal callback's `CallDuration`) and `end_time` — as the terminal
 /// callback lost on the way would have said them. None when the status is not one of Twilio's.
 pub fn call_resource_event(resource: &serde_json::Value) -> Option<CallEvent> {
-    let status = map_status(resource["status"].as_str()?)?;
-    let terminal = status.is_final();
+    let call_status = resource["status"].as_str()?;
+    let status = map_status(call_status)?;
     let duration = match &resource["duration"] {
         serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
         serde_json::Value::Number(n) => n.as_i64(),
         _ => None,
     }
     .filter(|seconds| *seconds >= 0);
-    let ended = resource["end_time"]
-        .as_str()
-        .and_then(|t| DateTime::parse_from_rfc2822(t).ok())
-        .map(|t| t.with_timezone(&Utc));
-    Some(CallEvent {
-        // Its record, once Twilio has written how long it lasted.
-        final_record: terminal && duration.is_some(),
-        status: Some(status),
-        occurred_at: ended.filter(|_| terminal),
-        talk_s: duration.filter(|_| terminal),
-        ..CallEvent::default()
-    })
+    let callback = StatusCallback {
+        call_sid: resource["sid"].as_str().unwrap_or_default().to_owned(),
+        call_status: call_status.to_owned(),
+        sequence_number: None,
+        timestamp: resource["end_time"]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc2822(t).ok())
+            .map(|t| t.with_timezone(&Utc)),
+        from: None,
+        to: None,
+        direction: None,
+        call_duration: duration,
+        sip_response_code: None,
+        recording_url: None,
+        answered_by: None,
+    };
+    let mut event = callback.to_event();
+    // The record is what Twilio wrote of how long the call lasted: without it (a call nobody
+    // answered, or one still being written) the status is an outcome, which a terminal
+    // callback arriving late may still correct.
+    event.final_record &= duration.is_some();
+    Some(event)
 }
 
 fn parse_int(pairs: &[(String, String)], name: &'static str) -> Result<Option<i64>, ParseError> {
@@ -279,7 +289,15 @@ mod tests {
                 Some(0),
                 at(end),
             ),
-            // Not yet written: an outcome, not the record.
+            // Nobody answered and no length written: an outcome only.
+            (
+                serde_json::json!({"status": "busy", "duration": null, "end_time": end}),
+                Some(CallStatus::Busy),
+                false,
+                None,
+                at(end),
+            ),
+            // Connected, its length not yet written: an outcome, not the record.
             (
                 serde_json::json!({"status": "completed", "duration": null, "end_time": null}),
                 Some(CallStatus::Completed),

@@ -797,8 +797,8 @@ impl YeastarApi {
 
 impl YeastarApi {
     /// The PBX's call records of calls that started from `since` (its `cdr/list`, newest
-    /// first, page by page until an older one; at most [`CDR_PAGES`] pages), as the 30012 CDRs
-    /// they stand for. `utc_offset` is the PBX's, to read the records' times as a 30012's.
+    /// first, page by page until a record of a call that ended before `since`: see
+    /// [`place_of`]; at most [`CDR_PAGES`] pages), as the 30012 CDRs they stand for. `utc_offset` is the PBX's, to read the records' times as a 30012's.
     pub async fn cdrs_since(
         &self,
         http: &reqwest::Client,
@@ -824,24 +824,42 @@ impl YeastarApi {
                 let Some((started, cdr)) = cdr_record(record, utc_offset) else {
                     continue;
                 };
-                // The PBX writes a record when its call ends, so the list runs newest end
-                // first: a record of a call that ended before `since` means the rest did too,
-                // while a long call that started before it (and ended since) is only skipped.
-                let length = chrono::Duration::seconds(cdr.call_duration.unwrap_or(0).max(0) + 1);
-                if started + length < since {
-                    older = true;
-                    continue;
+                match place_of(started, cdr.call_duration, since) {
+                    Place::Wanted => found.push(cdr),
+                    Place::StartedBefore => {}
+                    Place::EndedBefore => older = true,
                 }
-                if started < since {
-                    continue;
-                }
-                found.push(cdr);
             }
             if older {
                 break;
             }
         }
         Ok(found)
+    }
+}
+
+/// Where a record of the newest-first CDR list stands against `since`.
+#[derive(Debug, PartialEq, Eq)]
+enum Place {
+    /// Its call started from `since`.
+    Wanted,
+    /// A long call that started before `since` and ended since: skipped, the list goes on.
+    StartedBefore,
+    /// Its call ended before `since`: so did every record after it.
+    EndedBefore,
+}
+
+/// The PBX writes a record when its call ends, so its list runs newest *end* first: only a
+/// record of a call that ended before `since` (start + `duration`, whole seconds, a second's
+/// slack) says the rest are older.
+fn place_of(started: DateTime<Utc>, duration_s: Option<i64>, since: DateTime<Utc>) -> Place {
+    let length = chrono::Duration::seconds(duration_s.unwrap_or(0).max(0) + 1);
+    if started + length < since {
+        Place::EndedBefore
+    } else if started < since {
+        Place::StartedBefore
+    } else {
+        Place::Wanted
     }
 }
 
@@ -1003,6 +1021,27 @@ fn api_error(answer: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_calls_record_does_not_end_the_newest_first_list() {
+        let since = DateTime::<Utc>::from_timestamp(1_000, 0).unwrap();
+        let at = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap();
+        for (started, duration, place) in [
+            (at(1_000), Some(30), Place::Wanted),
+            (at(1_200), None, Place::Wanted),
+            // Began an hour before, ended since: on the newest page, and not the end of it.
+            (at(-2_600), Some(3_700), Place::StartedBefore),
+            (at(900), Some(60), Place::EndedBefore),
+            // Ended within the second of `since` (whole seconds): not yet older.
+            (at(960), Some(39), Place::StartedBefore),
+        ] {
+            assert_eq!(
+                place_of(started, duration, since),
+                place,
+                "{started} {duration:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_record_of_the_cdr_list_reads_as_the_30012_it_stands_for() {

@@ -325,7 +325,7 @@ async fn a_stuck_call_is_settled_by_asking_the_providers_api() {
         .await;
     assert_eq!(
         call["final_by"], "engine",
-        "a poll is the engine's inference: a final callback may still replace it"
+        "an outcome with no record is the engine's inference: a final callback may still replace it"
     );
     let timeline = app
         .get(&format!("/api/v1/calls/{id}/events"), &org.api_token)

@@ -1536,7 +1536,7 @@ async fn a_refused_pbx_event_is_looked_for_at_the_pbx_though_it_keeps_talking() 
             push(&app, &org, envelope(30007, seen)).await;
             let call = call_of(&app, &org, "4000.1").await;
             let free = of(&presence(&app, &org).await, "101") == "online";
-            (call["status"] != "in-progress" && free).then_some(call)
+            (call["status"] != "answered" && free).then_some(call)
         },
     )
     .await;

@@ -361,9 +361,10 @@ impl CallActor {
     }
 
     /// The call went silent past its deadline (invariant 5): the engine asks the provider's API
-    /// where it has one — a still-live answer re-arms the deadline, an outcome is recorded as the
-    /// engine's (the provider's own final record may still replace it) — and otherwise closes the
-    /// call itself with reason `timeout`.
+    /// where it has one — a still-live answer re-arms the deadline, the provider's final record
+    /// (Twilio's call resource, the PBX's call record) is applied as the webhook it stands for, an
+    /// outcome without one is recorded as the engine's (the provider's own final record may
+    /// still replace it) — and otherwise closes the call itself with reason `timeout`.
     fn on_deadline(&mut self, ctx: &mut Context<Self>) {
         self.timer = None;
         tracing::warn!(call_id = %self.call.id, status = self.call.status.as_str(), "call past its deadline; reconciling");
@@ -378,12 +379,14 @@ impl CallActor {
             use futures_util::future::Either;
             let pending = match polled {
                 // The provider's final record, as its lost terminal callback would have said it.
-                Polled::Status(event) if event.final_record => {
-                    let data = serde_json::json!({"status": event.status, "talk_s": event.talk_s});
+                Polled::Event(mut event) if event.final_record => {
+                    let dropped = event.drop_impossible();
+                    let data = serde_json::json!({"status": event.status, "talk_s": event.talk_s,
+                        "dropped": dropped});
                     let entry = Entry::engine("polled", data);
                     Either::Left(act.record(&event, None, entry, None))
                 }
-                Polled::Status(event)
+                Polled::Event(event)
                     if event.status.is_some_and(|status| {
                         status.rank() > act.call.status.rank() || status.is_live()
                     }) =>
@@ -501,7 +504,7 @@ impl CallActor {
                 };
             }
             match crate::providers::outbound::poll_call(&engine.http, &credentials, &id).await {
-                Ok(Some(event)) => Polled::Status(Box::new(event)),
+                Ok(Some(event)) => Polled::Event(Box::new(event)),
                 Ok(None) => Polled::Nothing,
                 Err(error) => {
                     tracing::warn!(%error, "the provider's call-status API did not answer");
@@ -616,16 +619,8 @@ impl CallActor {
             events.push(call_event(EventType::CallUpdated, &applied.call));
         }
         ops.push(WriteOp::AppendTimeline(entry.row(&applied.call, now)));
-        if rebilled && billing.credits {
-            // The writer brings the ledger to the cost — debits it once whatever repeats, and a
-            // cost that changed (or went, with the rate that priced it) by an adjustment.
-            ops.push(WriteOp::SettleCall {
-                org_id: applied.call.org_id.to_string(),
-                call_id: applied.call.id.to_string(),
-                cost_micros: applied.call.cost.map_or(0, |cost| cost.micros()),
-                ledger_id: uuid::Uuid::now_v7().to_string(),
-                at: to_text(now),
-            });
+        if rebilled {
+            ops.extend(settle_ledger(&billing, &applied.call, now));
         }
         // A queued caller pops up with each offer the desk makes; any other incoming call now.
         let mut queued_pop = None;
@@ -802,11 +797,28 @@ type Commit = SharedOutcome;
 enum Polled {
     /// Its status now, and the provider's final record of it when it is over and the provider
     /// has written one.
-    Status(Box<CallEvent>),
+    Event(Box<CallEvent>),
     /// The PBX's record of how it went.
     Record(Box<PbxRecord>),
     /// Nothing (no such API, no answer, no record).
     Nothing,
+}
+
+/// The writer brings the org's ledger to the call's cost when the org runs on credits — debits
+/// it once whatever repeats, and a cost that changed (or went, with the rate that priced it) by
+/// an adjustment.
+fn settle_ledger(
+    billing: &crate::domain::billing::OrgBilling,
+    call: &Call,
+    now: chrono::DateTime<Utc>,
+) -> Option<WriteOp> {
+    billing.credits.then(|| WriteOp::SettleCall {
+        org_id: call.org_id.to_string(),
+        call_id: call.id.to_string(),
+        cost_micros: call.cost.map_or(0, |cost| cost.micros()),
+        ledger_id: uuid::Uuid::now_v7().to_string(),
+        at: to_text(now),
+    })
 }
 
 /// One line of a call's timeline, before it is written.
@@ -1076,12 +1088,19 @@ impl Handler<Annotate> for CallActor {
                 (kind, data)
             }
         };
+        // A connect stored after the hang-up answers a call already priced: priced again.
+        let billing = self.deps.engine.billing.of(&next.org_id);
+        let answered_late = next.status != self.call.status && next.status.is_final();
+        let rebilled = answered_late && billing.settle(&mut next);
         let changed = next != self.call;
         if changed {
             next.updated_at = now;
         }
-        let mut ops = Vec::with_capacity(3);
+        let mut ops = Vec::with_capacity(4);
         let mut events = Vec::new();
+        if rebilled {
+            ops.extend(settle_ledger(&billing, &next, now));
+        }
         if changed {
             // An agent taking a queued caller answers it: the org's totals move with it.
             let changes = tally::change(Some(&self.call), &next);
