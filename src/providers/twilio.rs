@@ -122,7 +122,7 @@ impl StatusCallback {
 /// callback lost on the way would have said them. None when the status is not one of Twilio's.
 pub fn call_resource_event(resource: &serde_json::Value) -> Option<CallEvent> {
     let call_status = resource["status"].as_str()?;
-    let status = map_status(call_status)?;
+    map_status(call_status)?;
     let duration = match &resource["duration"] {
         serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
         serde_json::Value::Number(n) => n.as_i64(),
