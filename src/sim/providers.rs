@@ -733,34 +733,36 @@ impl TwilioLine {
             truth.began(&sid, Line::Queue, "inbound", from);
         }
         let truth = self.truth.as_ref();
+        // The call stands as a status callback says from the moment it is made (Twilio's call
+        // resource answers so), however late the callback gets through.
+        let status = async |update: Vec<(String, String)>| {
+            self.provider.stands(&update);
+            twilio_callback(client, &self.status_url, token, &update, truth).await;
+        };
+        // The caller hangs up: the call's length so far, in Twilio's `completed`.
+        let hang_up = async || {
+            let mut completed = params("completed", 2);
+            let length = started.elapsed();
+            completed.push(("CallDuration".into(), length.as_secs().max(1).to_string()));
+            status(completed).await;
+            length
+        };
         let ringing = params("ringing", 0);
         let voice = twilio_callback(client, &self.voice_url, token, &ringing, truth).await;
         if voice != Some(200) {
             // No TwiML: Twilio answers, says that an application error occurred, and hangs up
             // — an answered call of that length in its records, in no queue.
-            let answered = params("in-progress", 1);
-            self.provider.stands(&answered);
-            twilio_callback(client, &self.status_url, token, &answered, truth).await;
-            actix_web::rt::time::sleep(dice.seconds(
-                APPLICATION_ERROR_S.0,
-                APPLICATION_ERROR_S.1,
-                self.speed,
-            ))
-            .await;
-            let mut completed = params("completed", 2);
-            let length = started.elapsed();
-            completed.push(("CallDuration".into(), length.as_secs().max(1).to_string()));
-            self.provider.stands(&completed);
-            twilio_callback(client, &self.status_url, token, &completed, truth).await;
+            status(params("in-progress", 1)).await;
+            let (low, high) = APPLICATION_ERROR_S;
+            actix_web::rt::time::sleep(dice.seconds(low, high, self.speed)).await;
+            let length = hang_up().await;
             if let Some(truth) = truth {
                 truth.ended(&sid, true, length, None);
             }
             return;
         }
         actix_web::rt::time::sleep(dice.seconds(0, 1, self.speed)).await;
-        let answered = params("in-progress", 1);
-        self.provider.stands(&answered);
-        twilio_callback(client, &self.status_url, token, &answered, truth).await;
+        status(params("in-progress", 1)).await;
         let (low, high) = if dice.chance(0.05) {
             IMPATIENT_S
         } else {
@@ -796,12 +798,7 @@ impl TwilioLine {
             Held::SentAway => (Wait::SentAway, rest),
             Held::GaveUp => (Wait::GaveUp, rest),
         };
-        let mut completed = params("completed", 2);
-        let length = started.elapsed();
-        let duration = length.as_secs().max(1);
-        completed.push(("CallDuration".into(), duration.to_string()));
-        self.provider.stands(&completed);
-        twilio_callback(client, &self.status_url, token, &completed, truth).await;
+        let length = hang_up().await;
         if let Some(truth) = truth {
             truth.ended(&sid, wait == Wait::Connected, talk, Some(wait));
             truth.billed_whole_call(&sid, length);
