@@ -111,6 +111,17 @@ pub struct CallKey {
     pub provider_call_id: String,
 }
 
+impl CallKey {
+    /// The call's key, once its provider has named it.
+    pub fn of(call: &Call) -> Option<CallKey> {
+        Some(CallKey {
+            org_id: call.org_id.clone(),
+            provider: call.provider.clone(),
+            provider_call_id: call.provider_call_id.clone()?,
+        })
+    }
+}
+
 /// A call actor knows both its ids now: it answers to either.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -305,12 +316,7 @@ impl CallActor {
 
     /// The call's key by the provider's id, once known.
     fn provider_key(&self) -> Option<CallKey> {
-        let provider_call_id = self.call.provider_call_id.clone()?;
-        Some(CallKey {
-            org_id: self.call.org_id.clone(),
-            provider: self.call.provider.clone(),
-            provider_call_id,
-        })
+        CallKey::of(&self.call)
     }
 
     /// Every key the registry may know this actor by: the one it was started for, the call's own.

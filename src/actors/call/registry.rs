@@ -197,11 +197,19 @@ impl Handler<Recover> for CallRegistry {
     fn handle(&mut self, msg: Recover, ctx: &mut Context<Self>) -> usize {
         let mut started = 0;
         for (call, keys) in msg.0 {
-            if self.by_id.get(&call.id).is_some_and(|a| a.connected()) {
+            let (id, key) = (call.id.clone(), CallKey::of(&call));
+            let live = |actor: Option<&Addr<CallActor>>| actor.is_some_and(|a| a.connected());
+            if live(self.by_id.get(&id)) || key.as_ref().is_some_and(|k| live(self.by_key.get(k))) {
                 continue;
             }
-            let id = call.id.clone();
             let actor = CallActor::stored(call, keys, registrar(ctx), self.deps.clone()).start();
+            // By both its names at once: a webhook of the call routed before the actor's own
+            // alias arrives (the providers' retries come the moment a restarted engine listens)
+            // would otherwise start a second actor of the same call, and the two would each move
+            // the org's totals from what they hold.
+            if let Some(key) = key {
+                self.by_key.insert(key, actor.clone());
+            }
             self.by_id.insert(id, actor);
             started += 1;
         }
