@@ -30,10 +30,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How many times the outcome of connecting a caller to an agent (the provider moved the call,
-/// or refused to) is offered to the store, [`crate::engine::keep::EVERY`] apart.
-const CONNECT_RECORD_TRIES: u32 = 10;
-
 /// Starts and finds each org's desk.
 pub struct DeskDirectory {
     engine: Arc<Engine>,
@@ -510,7 +506,7 @@ impl DeskActor {
             // a store that refuses for a moment too.
             let kept = crate::engine::keep::until_kept(
                 "a connect's outcome",
-                CONNECT_RECORD_TRIES,
+                crate::engine::keep::TRIES,
                 crate::engine::keep::EVERY,
                 || annotate(&calls, &org_id, &call_id, note.clone()),
             )

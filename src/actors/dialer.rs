@@ -22,9 +22,6 @@ use actix::Addr;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// How many times a placed call's answer is offered to the store before the dial reports failure.
-const PLACED_RECORD_TRIES: u32 = 10;
-
 /// Twilio and Plivo retry only connection failures unless told: this asks them to retry a 5xx too.
 pub const RETRY_FRAGMENT: &str = "#rc=3&rp=ct,rt,5xx";
 
@@ -200,7 +197,7 @@ impl Dialer {
         // for a moment) is offered again, never reported as a dial that did not go out: the
         // campaign would dial the person a second time.
         let tries = if refused.is_none() {
-            PLACED_RECORD_TRIES
+            crate::engine::keep::TRIES
         } else {
             1
         };

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 /// How long to wait before offering a record of what happened to the store again.
 pub const EVERY: Duration = Duration::from_secs(2);
+/// How many times such a record is offered before it is given up: 20 s, the length of a
+/// failover.
+pub const TRIES: u32 = 10;
 
 /// Offers a record of what happened to the store up to `tries` times, `every` apart, for as
 /// long as the store answers that it cannot take it now (a 503: `unavailable`, the database

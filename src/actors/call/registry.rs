@@ -71,6 +71,11 @@ impl Actor for CallRegistry {
     type Context = Context<Self>;
 }
 
+/// The actor, if it is still running (a retired one's address stays until it is forgotten).
+fn live(actor: Option<&Addr<CallActor>>) -> Option<Addr<CallActor>> {
+    actor.filter(|a| a.connected()).cloned()
+}
+
 /// The actor of a call, started if there is none.
 #[derive(Message)]
 #[rtype(result = "Addr<CallActor>")]
@@ -87,7 +92,6 @@ impl Handler<Route> for CallRegistry {
 impl CallRegistry {
     /// The live actor of a call, started if there is none.
     fn route(&mut self, call: CallRef, ctx: &mut Context<Self>) -> Addr<CallActor> {
-        let live = |actor: Option<&Addr<CallActor>>| actor.filter(|a| a.connected()).cloned();
         match call {
             CallRef::Provider(key, direction) => match live(self.by_key.get(&key)) {
                 Some(actor) => actor,
@@ -198,8 +202,11 @@ impl Handler<Recover> for CallRegistry {
         let mut started = 0;
         for (call, keys) in msg.0 {
             let (id, key) = (call.id.clone(), CallKey::of(&call));
-            let live = |actor: Option<&Addr<CallActor>>| actor.is_some_and(|a| a.connected());
-            if live(self.by_id.get(&id)) || key.as_ref().is_some_and(|k| live(self.by_key.get(k))) {
+            let running = live(self.by_id.get(&id)).is_some()
+                || key
+                    .as_ref()
+                    .is_some_and(|k| live(self.by_key.get(k)).is_some());
+            if running {
                 continue;
             }
             let actor = CallActor::stored(call, keys, registrar(ctx), self.deps.clone()).start();
