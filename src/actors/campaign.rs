@@ -14,7 +14,8 @@ use crate::db::writer::SharedOutcome;
 use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
 use crate::domain::call::CallStatus;
 use crate::domain::campaign::{
-    after_call, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy, SeenCall,
+    after_call, reached_a_person, CallCounts, CallingWindow, CampaignStatus, ContactStatus,
+    RetryPolicy, SeenCall,
 };
 use crate::domain::desk::Outlook;
 use crate::domain::dial_queue::{DialQueue, Dialable};
@@ -32,7 +33,7 @@ use crate::providers::Provider;
 use actix::prelude::*;
 use chrono::Utc;
 use serde_json::Value;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -98,6 +99,9 @@ pub struct CampaignActor {
     live: HashMap<String, String>,
     /// Every call of the campaign seen.
     calls: HashMap<String, SeenCall>,
+    /// Contacts a person answered on some call: done, whatever another attempt says (a late
+    /// record can say so after a later attempt was dialed).
+    answered_by_person: HashSet<String>,
     /// The disposition code of each of its calls that has one.
     dispositions: HashMap<String, String>,
     /// Dials asked for and not yet answered: they hold a slot too.
@@ -374,6 +378,7 @@ impl CampaignActor {
                 act.order_contacts();
                 act.live.clear();
                 act.calls.clear();
+                act.answered_by_person.clear();
                 act.progress_dirty = true;
                 act.recover_contacts(calls);
             }
@@ -824,6 +829,12 @@ impl CampaignActor {
         if word == "machine" && self.amd() != AmdRule::Retry {
             word = CallStatus::Completed.as_str();
         }
+        if self
+            .answered_by_person
+            .contains(&self.contacts[i].contact_id)
+        {
+            word = CallStatus::Completed.as_str();
+        }
         let c = &mut self.contacts[i];
         let (status, next) = after_call(word, c.attempts.max(0) as u32, &policy, Utc::now());
         c.status = status.as_str().to_owned();
@@ -851,7 +862,9 @@ impl CampaignActor {
         ]
         .map(ContactStatus::as_str)
         .contains(&c.status.as_str());
-        if !concluded || c.last_outcome.as_deref() == Some(word) {
+        let undone = self.answered_by_person.contains(&c.contact_id)
+            && c.status != ContactStatus::Done.as_str();
+        if !concluded || (c.last_outcome.as_deref() == Some(word) && !undone) {
             return false;
         }
         tracing::info!(campaign = %self.campaign.id, contact = %c.contact_id, was = ?c.last_outcome, now = word,
@@ -904,7 +917,8 @@ impl CampaignActor {
 
     /// After a restart: contacts caught mid-dial are matched with the calls that exist.
     fn recover_contacts(&mut self, calls: Vec<queries::CampaignCall>) {
-        let mut latest: HashMap<String, (String, CallStatus)> = HashMap::new();
+        let mut by_id: HashMap<&str, &queries::CampaignCall> = HashMap::new();
+        let mut latest: HashMap<&str, &queries::CampaignCall> = HashMap::new();
         for call in &calls {
             let seen = SeenCall {
                 status: call.status,
@@ -915,38 +929,57 @@ impl CampaignActor {
             if let Some(code) = &call.disposition {
                 self.dispositions.insert(call.id.clone(), code.clone());
             }
+            by_id.insert(&call.id, call);
             if let Some(contact) = &call.contact_id {
-                latest.insert(contact.clone(), (call.id.clone(), call.status));
+                latest.insert(contact, call);
+                if reached_a_person(
+                    call.status,
+                    call.answered,
+                    call.amd.as_deref(),
+                    call.abandoned,
+                ) {
+                    self.answered_by_person.insert(contact.clone());
+                }
             }
         }
         for i in 0..self.contacts.len() {
-            let status = ContactStatus::parse(&self.contacts[i].status);
-            if !matches!(status, Some(ContactStatus::Dialing | ContactStatus::InCall)) {
-                continue;
-            }
-            let call = self.contacts[i]
+            let contact = &self.contacts[i];
+            let status = ContactStatus::parse(&contact.status);
+            let call = contact
                 .call_id
-                .clone()
-                .and_then(|id| self.calls.get(&id).map(|call| (id, call.status)))
-                .or_else(|| latest.get(&self.contacts[i].contact_id).cloned());
-            match call {
+                .as_deref()
+                .and_then(|id| by_id.get(id))
+                .or_else(|| latest.get(contact.contact_id.as_str()))
+                .copied();
+            let changed = match (status, call) {
                 // The dial was committed but no call was written: the provider was never asked.
-                None => {
-                    self.contacts[i].status = ContactStatus::Pending.as_str().to_owned();
-                    self.contacts[i].attempts = (self.contacts[i].attempts - 1).max(0);
+                (Some(ContactStatus::Dialing | ContactStatus::InCall), None) => {
+                    let c = &mut self.contacts[i];
+                    c.status = ContactStatus::Pending.as_str().to_owned();
+                    c.attempts = (c.attempts - 1).max(0);
+                    true
                 }
-                Some((call_id, call_status)) => {
-                    self.contacts[i].call_id = Some(call_id.clone());
-                    self.contacts[i].status = ContactStatus::InCall.as_str().to_owned();
-                    if call_status.is_live() {
-                        self.live
-                            .insert(call_id, self.contacts[i].contact_id.clone());
-                    } else if call_status.is_final() {
-                        self.conclude(i, call_status, None, false);
+                (Some(ContactStatus::Dialing | ContactStatus::InCall), Some(call)) => {
+                    let c = &mut self.contacts[i];
+                    c.call_id = Some(call.id.clone());
+                    c.status = ContactStatus::InCall.as_str().to_owned();
+                    if call.status.is_live() {
+                        self.live.insert(call.id.clone(), c.contact_id.clone());
+                    } else if call.status.is_final() {
+                        self.conclude(i, call.status, call.amd.as_deref(), call.abandoned);
                     }
+                    true
                 }
+                // Concluded before a write of this actor failed: its call's record (or an
+                // earlier call's answer) may have come since, and its correction not been kept.
+                (Some(_), Some(call)) if call.status.is_final() => {
+                    self.correct(i, call.status, call.amd.as_deref(), call.abandoned)
+                }
+                _ => false,
+            };
+            if changed {
+                drop(self.save_contact(i));
             }
-            drop(self.save_contact(i));
         }
     }
 }
@@ -1089,6 +1122,10 @@ impl Handler<CallChanged> for CampaignActor {
         if msg.status.is_final() {
             let contact = msg.contact_id.as_deref().and_then(|c| self.index(c));
             if let Some(i) = contact {
+                if reached_a_person(msg.status, msg.answered, msg.amd.as_deref(), msg.abandoned) {
+                    let contact_id = self.contacts[i].contact_id.clone();
+                    self.answered_by_person.insert(contact_id);
+                }
                 let current = self.contacts[i].call_id.as_deref() == Some(msg.call_id.as_str());
                 if current && self.contacts[i].status == ContactStatus::InCall.as_str() {
                     self.conclude(i, msg.status, msg.amd.as_deref(), msg.abandoned);
@@ -1353,6 +1390,7 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                         at: HashMap::new(),
                         live: HashMap::new(),
                         calls: HashMap::new(),
+                        answered_by_person: HashSet::new(),
                         dispositions: HashMap::new(),
                         in_flight: 0,
                         gate: Arc::new(AtomicBool::new(running)),

@@ -683,6 +683,10 @@ pub struct CampaignCall {
     pub has_analytics: bool,
     pub disposition: Option<String>,
     pub answered: bool,
+    /// What answering machine detection said (`human`, `machine`), when it ran.
+    pub amd: Option<String>,
+    /// Answered while no agent of its queue took it.
+    pub abandoned: bool,
 }
 
 /// A campaign's calls, oldest first.
@@ -698,6 +702,9 @@ pub fn campaign_calls(
         Option<String>,
         Option<String>,
         Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
     );
     let rows: Vec<Row> = calls::table
         .filter(calls::org_id.eq(org_id))
@@ -710,19 +717,31 @@ pub fn campaign_calls(
             calls::analytics,
             calls::disposition,
             calls::answered_at,
+            calls::amd,
+            calls::queue_id,
+            calls::agent_id,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
         .filter_map(
-            |(id, contact, status, analytics, disposition, answered_at)| {
-                crate::domain::call::CallStatus::parse(&status).map(|status| CampaignCall {
+            |(id, contact, status, analytics, disposition, answered_at, amd, queue, agent)| {
+                let status = crate::domain::call::CallStatus::parse(&status)?;
+                let answered = answered_at.is_some();
+                Some(CampaignCall {
                     id,
                     contact_id: contact,
                     status,
                     has_analytics: analytics.is_some(),
                     disposition,
-                    answered: answered_at.is_some(),
+                    answered,
+                    amd,
+                    abandoned: crate::domain::call::abandoned(
+                        status,
+                        answered,
+                        queue.is_some(),
+                        agent.is_some(),
+                    ),
                 })
             },
         )

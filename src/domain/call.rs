@@ -369,12 +369,13 @@ impl Call {
     /// Answered and waiting for an agent of its queue, but none took it: an abandoned answer
     /// (a predictive dialer's, or a queued caller's who was answered by the provider).
     pub fn abandoned(&self) -> bool {
-        let answered = self.answered_at.is_some()
-            || matches!(
+        self.campaign_id.is_some()
+            && abandoned(
                 self.status,
-                CallStatus::Answered | CallStatus::Disconnected | CallStatus::Completed
-            );
-        self.queue_id.is_some() && self.agent_id.is_none() && answered && self.campaign_id.is_some()
+                self.answered_at.is_some(),
+                self.queue_id.is_some(),
+                self.agent_id.is_some(),
+            )
     }
 
     /// When the engine stops waiting for this call's next event and reconciles it (invariant 5).
@@ -848,6 +849,18 @@ pub fn contradicts_engine_close(call: &Call, event: &CallEvent) -> bool {
         && event
             .status
             .is_some_and(|s| s.is_live() || s == CallStatus::Disconnected)
+}
+
+/// A campaign's call answered while it waited in a queue for an agent that none took (an
+/// abandoned answer): by its status, whether it has an answer time, whether it was queued and
+/// whether an agent was assigned.
+pub fn abandoned(status: CallStatus, answered_at: bool, queued: bool, assigned: bool) -> bool {
+    let answered = answered_at
+        || matches!(
+            status,
+            CallStatus::Answered | CallStatus::Disconnected | CallStatus::Completed
+        );
+    queued && !assigned && answered
 }
 
 #[cfg(test)]

@@ -211,6 +211,17 @@ fn parse_hhmm(text: &str) -> Option<NaiveTime> {
     NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
 }
 
+/// A call that ended after a person (not a machine) answered it and was not abandoned: its
+/// contact was reached, whatever another attempt of the contact says.
+pub fn reached_a_person(
+    status: CallStatus,
+    answered: bool,
+    amd: Option<&str>,
+    abandoned: bool,
+) -> bool {
+    answered && status == CallStatus::Completed && amd != Some("machine") && !abandoned
+}
+
 /// What a campaign knows of one of its calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeenCall {
@@ -274,6 +285,27 @@ pub fn display(done: u64, total: u64, failed: u64) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn only_a_person_who_answered_a_call_that_completed_is_reached() {
+        use CallStatus::*;
+        let table = [
+            (Completed, true, None, false, true),
+            (Completed, true, Some("human"), false, true),
+            (Completed, true, Some("machine"), false, false),
+            (Completed, true, None, true, false),
+            (Completed, false, None, false, false),
+            (NoAnswer, false, None, false, false),
+            (Answered, true, None, false, false),
+        ];
+        for (status, answered, amd, abandoned, reached) in table {
+            assert_eq!(
+                reached_a_person(status, answered, amd, abandoned),
+                reached,
+                "{status:?} answered={answered} amd={amd:?} abandoned={abandoned}"
+            );
+        }
+    }
 
     fn policy() -> RetryPolicy {
         RetryPolicy {

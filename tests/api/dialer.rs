@@ -1065,3 +1065,51 @@ async fn a_late_provider_correction_moves_the_contact_and_the_campaigns_figures(
     assert_eq!(metrics["answer_rate"], json!(0.5), "{metrics}");
     assert_eq!(progress["answerRate"], metrics["answer_rate"], "{progress}");
 }
+
+/// A contact's first call is closed at its ring deadline and the contact is dialed again; while
+/// that second call rings, Twilio's late record says the first was answered (40 s of talk). The
+/// person was reached: when the second attempt ends unanswered, the contact is done, not failed.
+#[actix_web::test]
+async fn a_contact_answered_on_an_earlier_attempt_is_done_whatever_the_later_one_says() {
+    let mut settings = test_settings();
+    settings.deadlines.ring = Duration::from_secs(4);
+    let app = spawn_app_with(settings).await;
+    let providers = fake_providers(TwilioPlay::EarlyInitiated);
+    let org = dialer_org(&app, &providers).await;
+    let leads = json!([{"phone": "+919000000971"}]);
+    let body = json!({"name": "Second try", "provider": "twilio", "max_attempts": 2,
+        "retry_delay_s": 0, "contacts": leads});
+    let id = campaign(&app, &org, body).await;
+    start(&app, &org, &id).await;
+    let list = format!("/api/v1/calls?campaign_id={id}");
+    let first = until("the second attempt rings", async || {
+        let calls = app.get(&list, &org.api_token).await;
+        let items = calls["items"].as_array()?.clone();
+        let first = items.iter().find(|c| c["status"] == "no_answer")?.clone();
+        (items.len() == 2).then_some(first)
+    })
+    .await;
+    let sid = first["provider_call_id"].as_str().unwrap();
+    let at = |s: i64| (chrono::Utc::now() + chrono::Duration::seconds(s)).to_rfc2822();
+    let mut answered = twilio_params(sid, "in-progress", 3, 0);
+    let mut completed = twilio_params(sid, "completed", 4, 0);
+    for (params, when) in [(&mut answered, at(-45)), (&mut completed, at(-5))] {
+        params.retain(|(k, _)| !["Timestamp", "CallDuration", "To"].contains(k));
+        params.push(("Timestamp", when));
+        params.push(("To", "+919000000971".into()));
+    }
+    completed.push(("CallDuration", "40".into()));
+    for params in [&answered, &completed] {
+        let (status, body) = app.twilio_status(&org, params).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    until_completed(&app, &org, &id).await;
+    let progress = app
+        .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)
+        .await;
+    assert_eq!(progress["contacts"]["done"], 1, "{progress}");
+    assert_eq!(progress["display"], "1/1 (0 failed)", "{progress}");
+    let contact = &contacts(&app, &org, &id).await[0];
+    assert_eq!(contact["status"], "done", "{contact}");
+}
