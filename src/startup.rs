@@ -238,7 +238,7 @@ async fn recover_once(state: &AppState) -> Result<(usize, usize, usize), AppErro
 async fn stop_on_signal(
     server: actix_web::dev::ServerHandle,
     engine: Arc<Engine>,
-    hubs: actix::Addr<crate::actors::org_hub::HubDirectory>,
+    hubs: actix::Addr<crate::actors::org_hub::HubRegistry>,
 ) {
     let interrupt = tokio::signal::ctrl_c();
     let terminate = async {

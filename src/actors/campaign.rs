@@ -4,8 +4,8 @@
 
 use super::call::news::CallChanged;
 use super::call::registry::CallRegistry;
-use super::desk::{AgentOutlook, CampaignAnswered, DeskDirectory, DeskOf, ForOrg};
-use super::dialer::{self, Dial, Dialer, Via};
+use super::desk::{AgentOutlook, CampaignAnswered, DeskOf, DeskRegistry, ForOrg};
+use super::dial_path::{self, Dial, Dialer, Via};
 use super::extension::ExtensionRegistry;
 use crate::db::desk::CallbackRow;
 use crate::db::models::{CampaignContactRow, CampaignRow};
@@ -82,7 +82,7 @@ enum DialResult {
     DailyCap,
     /// The number is on a live call with the org: tried again a minute later, no attempt spent.
     NumberInCall,
-    Placed(Box<dialer::Dialed>),
+    Placed(Box<dial_path::Dialed>),
 }
 
 /// A campaign's actor.
@@ -120,7 +120,7 @@ pub struct CampaignActor {
     diverged: Arc<AtomicBool>,
     resynced_at: Instant,
     /// Each org's desk: a progressive or predictive campaign paces by its queue's idle agents.
-    desks: Addr<DeskDirectory>,
+    desks: Addr<DeskRegistry>,
     /// The queue's agents idle and about to be free, as last asked, and whether an answer is
     /// awaited; the epoch moves when an answered call takes one, so an answer asked before is
     /// not taken.
@@ -1026,7 +1026,7 @@ impl Handler<Steer> for CampaignActor {
                     None => return Box::pin(actix::fut::ready(Err(not_configured(provider)))),
                     // A campaign's dials name no `from`.
                     Some(account) if !account.dials_alone() => {
-                        return Box::pin(actix::fut::ready(Err(dialer::flow_required())))
+                        return Box::pin(actix::fut::ready(Err(dial_path::flow_required())))
                     }
                     Some(_) => {}
                 }
@@ -1310,7 +1310,7 @@ pub struct CampaignRegistry {
     campaigns: HashMap<String, Addr<CampaignActor>>,
     engine: Arc<Engine>,
     dialer: Dialer,
-    desks: Addr<DeskDirectory>,
+    desks: Addr<DeskRegistry>,
 }
 
 impl CampaignRegistry {
@@ -1319,7 +1319,7 @@ impl CampaignRegistry {
         engine: Arc<Engine>,
         calls: Addr<CallRegistry>,
         extensions: Addr<ExtensionRegistry>,
-        desks: Addr<DeskDirectory>,
+        desks: Addr<DeskRegistry>,
     ) -> Self {
         CampaignRegistry {
             campaigns: HashMap::new(),

@@ -31,15 +31,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Starts and finds each org's desk.
-pub struct DeskDirectory {
+pub struct DeskRegistry {
     engine: Arc<Engine>,
     calls: Addr<CallRegistry>,
     desks: HashMap<OrgId, Addr<DeskActor>>,
 }
 
-impl DeskDirectory {
+impl DeskRegistry {
     pub fn new(engine: Arc<Engine>, calls: Addr<CallRegistry>) -> Self {
-        DeskDirectory {
+        DeskRegistry {
             engine,
             calls,
             desks: HashMap::new(),
@@ -66,7 +66,7 @@ impl DeskDirectory {
     }
 }
 
-impl Actor for DeskDirectory {
+impl Actor for DeskRegistry {
     type Context = Context<Self>;
 }
 
@@ -75,7 +75,7 @@ impl Actor for DeskDirectory {
 #[rtype(result = "Addr<DeskActor>")]
 pub struct DeskOf(pub OrgId);
 
-impl Handler<DeskOf> for DeskDirectory {
+impl Handler<DeskOf> for DeskRegistry {
     type Result = MessageResult<DeskOf>;
 
     fn handle(&mut self, msg: DeskOf, _: &mut Context<Self>) -> Self::Result {
@@ -89,7 +89,7 @@ impl Handler<DeskOf> for DeskDirectory {
 #[rtype(result = "()")]
 pub struct ForOrg<M>(pub OrgId, pub M);
 
-impl<M> Handler<ForOrg<M>> for DeskDirectory
+impl<M> Handler<ForOrg<M>> for DeskRegistry
 where
     M: Message<Result = ()> + Send + 'static,
     DeskActor: Handler<M>,
@@ -607,7 +607,7 @@ fn refusal(refused: OfferRefusal) -> AppError {
     }
 }
 
-impl Handler<QueuedCallChanged> for DeskDirectory {
+impl Handler<QueuedCallChanged> for DeskRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: QueuedCallChanged, _: &mut Context<Self>) {
@@ -841,7 +841,7 @@ impl Handler<AgentSession> for DeskActor {
     }
 }
 
-impl Handler<ExtensionPresence> for DeskDirectory {
+impl Handler<ExtensionPresence> for DeskRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: ExtensionPresence, _: &mut Context<Self>) {

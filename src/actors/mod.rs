@@ -4,15 +4,15 @@
 //! `Context::new()` / `ctx.address()` before either runs.
 
 pub mod call;
-pub mod callbacks;
 pub mod campaign;
 pub mod desk;
-pub mod dialer;
+pub mod dial_path;
 pub mod extension;
 pub mod org_hub;
 pub mod org_metrics;
 pub mod pbx_resync;
 pub mod prices;
+pub mod scheduled_callbacks;
 
 use crate::db::writer::Publisher;
 use crate::domain::events::EventType;
@@ -22,10 +22,10 @@ use call::news::Listeners;
 use call::registry::CallRegistry;
 use call::CallDeps;
 use campaign::CampaignRegistry;
-use desk::DeskDirectory;
-use dialer::Dialer;
+use desk::DeskRegistry;
+use dial_path::Dialer;
 use extension::ExtensionRegistry;
-use org_hub::{HubDirectory, Publish};
+use org_hub::{HubRegistry, Publish};
 use org_metrics::{MetricsPublisher, Touched};
 use prices::PriceFetcher;
 use std::sync::Arc;
@@ -36,13 +36,13 @@ pub struct Actors {
     pub calls: Addr<CallRegistry>,
     pub extensions: Addr<ExtensionRegistry>,
     pub campaigns: Addr<CampaignRegistry>,
-    pub hubs: Addr<HubDirectory>,
+    pub hubs: Addr<HubRegistry>,
     /// Each org's agent desk.
-    pub desks: Addr<DeskDirectory>,
+    pub desks: Addr<DeskRegistry>,
     /// The one dial path.
     pub dialer: Dialer,
     /// Dials the callbacks agents schedule.
-    pub callbacks: Addr<callbacks::CallbackScheduler>,
+    pub callbacks: Addr<scheduled_callbacks::CallbackScheduler>,
     /// Resyncs a silent PBX.
     pub pbx_watch: Addr<pbx_resync::PbxWatch>,
     /// What an on-demand resync talks to.
@@ -53,16 +53,16 @@ pub struct Actors {
 /// before the writer (and so before the engine); the metrics publisher and the desks start only
 /// once the engine exists, the call and extension actors holding their addresses before.
 pub struct Fanout {
-    hubs: Addr<HubDirectory>,
+    hubs: Addr<HubRegistry>,
     metrics: Context<MetricsPublisher>,
-    desks: Context<DeskDirectory>,
+    desks: Context<DeskRegistry>,
 }
 
 impl Fanout {
     /// Starts the hub directory and readies the metrics publisher's mailbox.
     pub fn new() -> Self {
         Fanout {
-            hubs: HubDirectory::default().start(),
+            hubs: HubRegistry::default().start(),
             metrics: Context::new(),
             desks: Context::new(),
         }
@@ -115,7 +115,7 @@ impl Actors {
         .start();
         let desks = fanout
             .desks
-            .run(DeskDirectory::new(engine.clone(), calls.clone()));
+            .run(DeskRegistry::new(engine.clone(), calls.clone()));
         prices_context.run(PriceFetcher::new(engine.clone(), calls.clone()));
         let campaigns = campaigns_context.run(CampaignRegistry::new(
             engine.clone(),
@@ -132,8 +132,12 @@ impl Actors {
         Actors {
             pbx_watch: pbx_resync::PbxWatch::new(resync.clone()).start(),
             resync,
-            callbacks: callbacks::CallbackScheduler::new(engine, dialer.clone(), campaigns.clone())
-                .start(),
+            callbacks: scheduled_callbacks::CallbackScheduler::new(
+                engine,
+                dialer.clone(),
+                campaigns.clone(),
+            )
+            .start(),
             dialer,
             calls,
             extensions,

@@ -83,15 +83,15 @@ pub struct Unsubscribe {
 
 /// Finds (or starts) each org's hub and routes publications and subscriptions to it.
 #[derive(Default)]
-pub struct HubDirectory {
+pub struct HubRegistry {
     hubs: HashMap<OrgId, Addr<OrgHub>>,
 }
 
-impl Actor for HubDirectory {
+impl Actor for HubRegistry {
     type Context = Context<Self>;
 }
 
-impl HubDirectory {
+impl HubRegistry {
     fn hub(&mut self, org_id: &OrgId) -> Addr<OrgHub> {
         self.hubs
             .entry(org_id.clone())
@@ -100,7 +100,7 @@ impl HubDirectory {
     }
 }
 
-impl Handler<Publish> for HubDirectory {
+impl Handler<Publish> for HubRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
@@ -109,7 +109,7 @@ impl Handler<Publish> for HubDirectory {
     }
 }
 
-impl Handler<Subscribe> for HubDirectory {
+impl Handler<Subscribe> for HubRegistry {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> Self::Result {
@@ -128,7 +128,7 @@ impl Handler<Subscribe> for HubDirectory {
     }
 }
 
-impl Handler<Unsubscribe> for HubDirectory {
+impl Handler<Unsubscribe> for HubRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
@@ -218,7 +218,7 @@ impl Handler<Leave> for OrgHub {
 #[rtype(result = "()")]
 pub struct AbortAll;
 
-impl Handler<AbortAll> for HubDirectory {
+impl Handler<AbortAll> for HubRegistry {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, _: AbortAll, _: &mut Context<Self>) -> Self::Result {
@@ -298,7 +298,7 @@ mod tests {
 
     #[actix_web::test]
     async fn a_slow_session_is_dropped_and_never_holds_up_the_others() {
-        let hubs = HubDirectory::default().start();
+        let hubs = HubRegistry::default().start();
         let org = OrgId::generate();
         let received = Arc::new(AtomicUsize::new(0));
         let fast = Fast(received.clone()).start();

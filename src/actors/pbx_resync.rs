@@ -23,6 +23,7 @@ use crate::providers::yeastar::{self, PbxState, YeastarApi};
 use crate::providers::Provider;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -73,6 +74,11 @@ pub struct ResyncDeps {
     pub calls: Addr<CallRegistry>,
     pub extensions: Addr<ExtensionRegistry>,
 }
+
+/// How many changes of one look are offered at once: enough for the writer to store a 2,000-seat
+/// PBX's in a few batches, instead of one commit's wait after another (minutes on a busy store,
+/// while the look's debts wait for it).
+const AT_ONCE: usize = 16;
 
 /// Asks the org's PBX what is true and brings the engine's view in line with it. The engine's
 /// view is read first (extensions, then live calls: a call an extension is in was created before
@@ -160,61 +166,65 @@ async fn bring_in_line(
         .await
         .map_err(|error| AppError::new(Code::ProviderError, error.to_string()))?;
     let mut done = Resynced::default();
+    let gone = live.iter().filter(|call| {
+        call.provider == Provider::Yeastar.as_str()
+            // One still being placed has no PBX id yet: the PBX's answer names it.
+            && call.provider_call_id.as_deref().is_some_and(|id| !pbx.has_call(id))
+    });
+    let endings = gone
+        .filter_map(|call| CallId::parse(&call.id))
+        .map(|id| async move {
+            let end = ForceEnd {
+                reason: RESYNC_REASON,
+                trigger: "pbx_resync",
+            };
+            let route = Route(CallRef::Ours(org_id.clone(), id.clone()));
+            let ended = match deps.calls.send(route).await {
+                Ok(actor) => actor
+                    .send(end)
+                    .await
+                    .map_err(AppError::from)
+                    .and_then(|r| r),
+                Err(error) => Err(error.into()),
+            };
+            (id, ended)
+        });
+    // Side by side (the writer stores them in a few batches); one change that cannot be stored
+    // keeps none of the others from being applied.
+    let endings: Vec<_> = stream::iter(endings)
+        .buffer_unordered(AT_ONCE)
+        .collect()
+        .await;
     let mut ended: HashSet<String> = HashSet::new();
-    for call in live
-        .iter()
-        .filter(|call| call.provider == Provider::Yeastar.as_str())
-    {
-        let Some(pbx_call_id) = call.provider_call_id.as_deref() else {
-            continue; // Still being placed: the PBX's answer names it.
-        };
-        if pbx.has_call(pbx_call_id) {
-            continue;
-        }
-        let Some(id) = CallId::parse(&call.id) else {
-            continue;
-        };
-        let end = ForceEnd {
-            reason: RESYNC_REASON,
-            trigger: "pbx_resync",
-        };
-        let route = Route(CallRef::Ours(org_id.clone(), id));
-        // One change that cannot be stored keeps none of the others from being applied.
-        let ended_now = match deps.calls.send(route).await {
-            Ok(actor) => actor
-                .send(end)
-                .await
-                .map_err(AppError::from)
-                .and_then(|r| r),
-            Err(error) => Err(error.into()),
-        };
-        match ended_now {
+    for (id, outcome) in endings {
+        match outcome {
             Ok(_) => {
-                ended.insert(call.id.clone());
+                ended.insert(id.to_string());
                 done.calls_ended += 1;
             }
             Err(error) => {
                 done.unapplied +=
-                    not_applied("a call the PBX no longer has, ended", &call.id, &error);
+                    not_applied("a call the PBX no longer has, ended", id.as_str(), &error);
             }
         }
     }
     let still_live = live_ids(&live, &ended);
-    for row in extensions {
-        let ext = match Extension::try_from(row) {
-            Ok(ext) => ext,
-            Err(error) => {
-                tracing::error!(%error, "a stored extension cannot be read back");
-                continue;
-            }
-        };
-        for change in differences(&ext, &pbx, &still_live, asked_at) {
-            let listed = matches!(change, ExtensionChange::Resynced { .. });
-            if !listed {
-                done.memberships_left += 1;
-            }
-            let after =
-                match change_extension(&deps.extensions, org_id, &ext.number, change, None).await {
+    let extensions = extensions.into_iter().filter_map(|row| {
+        Extension::try_from(row)
+            .map_err(|error| tracing::error!(%error, "a stored extension cannot be read back"))
+            .ok()
+    });
+    let looks = extensions.map(|ext| {
+        let changes = differences(&ext, &pbx, &still_live, asked_at);
+        async move {
+            let mut done = Resynced::default();
+            for change in changes {
+                let listed = matches!(change, ExtensionChange::Resynced { .. });
+                if !listed {
+                    done.memberships_left += 1;
+                }
+                let change = change_extension(&deps.extensions, org_id, &ext.number, change, None);
+                let after = match change.await {
                     Ok(after) => after,
                     Err(error) => {
                         done.unapplied +=
@@ -222,12 +232,25 @@ async fn bring_in_line(
                         continue;
                     }
                 };
-            if listed && (after.registered, after.dnd) != (ext.registered, ext.dnd) {
-                done.extensions_changed += 1;
-            } else if listed {
-                done.extensions_confirmed += 1;
+                if listed && (after.registered, after.dnd) != (ext.registered, ext.dnd) {
+                    done.extensions_changed += 1;
+                } else if listed {
+                    done.extensions_confirmed += 1;
+                }
             }
+            done
         }
+    });
+    // Extensions side by side, each one's changes in order.
+    let looked: Vec<Resynced> = stream::iter(looks)
+        .buffer_unordered(AT_ONCE)
+        .collect()
+        .await;
+    for one in looked {
+        done.memberships_left += one.memberships_left;
+        done.extensions_changed += one.extensions_changed;
+        done.extensions_confirmed += one.extensions_confirmed;
+        done.unapplied += one.unapplied;
     }
     let since = silent_since.unwrap_or(asked_at).min(asked_at) - pbx_records::lookback(engine);
     let was_live: HashSet<String> = live
@@ -281,11 +304,10 @@ async fn apply_records(
             )?)
         })
         .await?;
-    let (mut applied, mut unapplied) = (0, 0);
-    for record in records {
-        if told.contains(&record.call_id) && !was_live.contains(&record.call_id) {
-            continue;
-        }
+    let missed = records
+        .into_iter()
+        .filter(|record| !told.contains(&record.call_id) || was_live.contains(&record.call_id));
+    let deliveries = missed.map(|record| async move {
         let event = ProviderEvent {
             event: record.event,
             dedupe_key: pbx_records::record_key(&record.call_id),
@@ -304,12 +326,20 @@ async fn apply_records(
             },
             record.direction,
         );
-        // One record that cannot be applied (the store refusing for a moment) keeps none of the
-        // others from being applied; the next look tries it again.
-        match deliver(&deps.calls, call, event).await {
+        (record.call_id, deliver(&deps.calls, call, event).await)
+    });
+    // Side by side (each its own call); one record that cannot be applied (the store refusing
+    // for a moment) keeps none of the others from being applied; the next look tries it again.
+    let delivered: Vec<_> = stream::iter(deliveries)
+        .buffer_unordered(AT_ONCE)
+        .collect()
+        .await;
+    let (mut applied, mut unapplied) = (0, 0);
+    for (call_id, outcome) in delivered {
+        match outcome {
             Ok(accepted) => applied += usize::from(!accepted.duplicate),
             Err(error) => {
-                unapplied += not_applied("a PBX call record, applied", &record.call_id, &error);
+                unapplied += not_applied("a PBX call record, applied", &call_id, &error);
             }
         }
     }

@@ -144,6 +144,10 @@ pub struct RunFigures {
     /// Callers whose voice webhook the engine could not take: they heard the provider's
     /// application error (counted as the provider records them: answered, in no queue).
     pub voice_refused: u64,
+    /// Webhooks the engine refused (5xx: shed as overloaded, or the store down) past their
+    /// sender's retries, which the PBX and Twilio do not send again: what the engine must find
+    /// by asking them. Thousands mean the day ran faster than the machine holds.
+    pub webhooks_given_up: u64,
     /// Seconds of traffic, and the faults played.
     pub traffic_s: f64,
     pub faults: Vec<String>,
@@ -196,6 +200,12 @@ impl Report {
                 lines.push(format!(
                     "run: {} callers heard the provider's application error (their voice webhook refused)",
                     run.voice_refused
+                ));
+            }
+            if run.webhooks_given_up > 0 {
+                lines.push(format!(
+                    "run: {} webhooks refused past their sender's retries (shed as overloaded, or the store down)",
+                    run.webhooks_given_up
                 ));
             }
         }

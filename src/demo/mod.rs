@@ -478,6 +478,7 @@ impl Traffic {
                 .filter(|_| calls > 0)
                 .map(|b| (b as f64 / calls as f64).round()),
             voice_refused: floor.truth.figures().voice_refused,
+            webhooks_given_up: floor.truth.given_up_count(),
             traffic_s: tenth(self.seconds),
             faults: faults.names(),
         }

@@ -33,6 +33,9 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+/// The longest the engine waits for a provider's API (or the PBX's) to answer one request.
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// What every actor and handler reaches, shared as `Arc<Engine>`.
 pub struct Engine {
     pub settings: Settings,
@@ -76,7 +79,7 @@ impl Engine {
         // the request with "connection closed before message completed", and a call's
         // origination cannot be retried blindly.
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
+            .timeout(PROVIDER_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(3))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;

@@ -1,7 +1,7 @@
 //! Calls: `GET /api/v1/calls`, `/calls/{id}`, `/calls/{id}/events`.
 
 use super::{page, ApiOrg, AppState, PageQuery};
-use crate::actors::dialer::{Dial, Via};
+use crate::actors::dial_path::{Dial, Via};
 use crate::db::models::into_calls;
 use crate::db::queries::{self, CallFilter};
 use crate::domain::call::{Call, CallStatus, Direction};

@@ -6,7 +6,7 @@ use super::agents::act_as;
 use super::{list_page, ApiCaller, ApiOrg, AppState, PageQuery};
 use crate::actors::call::registry::annotate;
 use crate::actors::call::Annotation;
-use crate::actors::callbacks::{self, Schedule};
+use crate::actors::scheduled_callbacks::{self, Schedule};
 use crate::db::desk::{self as rows, CallbackRow, DispositionCodeRow};
 use crate::domain::call::{Direction, Disposition};
 use crate::domain::desk::{CALLBACK, DEFAULT_DISPOSITIONS, DNC};
@@ -232,7 +232,7 @@ pub async fn dispose(
             created_at: now.clone(),
             updated_at: now,
         };
-        callbacks::store(&state.engine, row.clone()).await?;
+        scheduled_callbacks::store(&state.engine, row.clone()).await?;
         state.actors.callbacks.do_send(Schedule(row));
     }
     Ok(HttpResponse::Ok().json(disposed.to_json()))

@@ -4,7 +4,7 @@
 use super::{page, ApiOrg, AppState, PageQuery};
 use crate::actors::call::registry::{CallRef, Route};
 use crate::actors::call::ForceEnd;
-use crate::actors::dialer::{Dial, Via};
+use crate::actors::dial_path::{Dial, Via};
 use crate::actors::extension::{change_extension, current_extension};
 use crate::actors::pbx_resync::{self, Trigger};
 use crate::db::queries;

@@ -24,11 +24,12 @@ use crate::actors::Actors;
 use crate::engine::orgs::{Caller, Org, Role};
 use crate::engine::Engine;
 use crate::error::{AppError, Code};
+use crate::providers::bolna::BolnaExecutionWebhook;
+use crate::providers::exotel::ExotelStatusCallback;
 use crate::providers::plivo::Callback;
-use crate::providers::webhook::{
-    BolnaExecutionWebhook, ExotelStatusCallback, RecordingCallback, TwilioStatus, TwilioVoice,
-    Webhook,
-};
+use crate::providers::plivo::PlivoRecording;
+use crate::providers::twilio::{TwilioRecording, TwilioStatus, TwilioVoice};
+use crate::providers::webhook::Webhook;
 use crate::providers::Provider;
 use actix_web::dev::Payload;
 use actix_web::HttpMessage;
@@ -239,11 +240,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/twilio/{org}/voice", webhook(web::route(), || TwilioVoice))
             .route(
                 "/twilio/{org}/recording",
-                webhook(web::route(), || RecordingCallback(Provider::Twilio)),
+                webhook(web::route(), || TwilioRecording),
             )
             .route(
                 "/plivo/{org}/recording",
-                webhook(web::route(), || RecordingCallback(Provider::Plivo)),
+                webhook(web::route(), || PlivoRecording),
             )
             .route(
                 "/plivo/{org}/ring",

@@ -169,7 +169,8 @@ fn inbox_row(
 /// Stores the webhook with its event through the call's actor; answers once committed. The call
 /// is `ours` when the caller knows it already; else a callback URL's `?call=<our id>` names it
 /// (the engine puts it in every callback URL of a call it places, so a callback that beats the
-/// provider API's answer finds its call); else the provider's own id routes the event.
+/// provider API's answer finds its call; the call registry trusts it only for the org's call of
+/// that provider); else the provider's own id routes the event.
 async fn accept(
     state: &AppState,
     req: &HttpRequest,
@@ -194,23 +195,19 @@ async fn accept(
         "applied",
     );
     let mut event = incoming.event;
-    let ours = match ours {
-        Some(id) => Some(id),
-        None => named_call(state, req, org, provider).await?,
+    let named = query_value(req, "call").and_then(|v| CallId::parse(&v));
+    let key = CallKey {
+        org_id: org.id.clone(),
+        provider: provider.as_str().to_owned(),
+        provider_call_id: incoming.provider_call_id,
     };
-    let call = match ours {
-        Some(call_id) => {
-            event.provider_call_id = Some(incoming.provider_call_id).filter(|id| !id.is_empty());
+    let call = match (ours, named) {
+        (Some(call_id), _) => {
+            event.provider_call_id = Some(key.provider_call_id).filter(|id| !id.is_empty());
             CallRef::Ours(org.id.clone(), call_id)
         }
-        None => CallRef::Provider(
-            CallKey {
-                org_id: org.id.clone(),
-                provider: provider.as_str().to_owned(),
-                provider_call_id: incoming.provider_call_id,
-            },
-            incoming.direction,
-        ),
+        (None, Some(call_id)) => CallRef::Named(call_id, key, incoming.direction),
+        (None, None) => CallRef::Provider(key, incoming.direction),
     };
     let event = ProviderEvent {
         event,
@@ -268,20 +265,6 @@ fn query_value(req: &HttpRequest, name: &str) -> Option<String> {
     form_urlencoded::parse(req.query_string().as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
-}
-
-/// The call a callback URL names with `?call=<our id>`, if the org has it for that provider.
-async fn named_call(
-    state: &AppState,
-    req: &HttpRequest,
-    org: &Org,
-    provider: Provider,
-) -> Result<Option<CallId>, AppError> {
-    let Some(call_id) = query_value(req, "call").and_then(|v| CallId::parse(&v)) else {
-        return Ok(None);
-    };
-    let known = calls::is_providers(&state.engine, &org.id, &call_id, provider.as_str()).await?;
-    Ok(known.then_some(call_id))
 }
 
 fn accepted_json(accepted: &Accepted) -> HttpResponse {
@@ -399,10 +382,11 @@ pub async fn plivo_connect(
         webhook.verify(secret, &request)
     })
     .await?;
-    let call_id = named_call(&state, &req, &org, Provider::Plivo)
-        .await?
-        .ok_or(AppError::not_found("call"))?;
-    let call = calls::find(&state.engine, &org.id, call_id.as_str()).await?;
+    let named = query_value(&req, "call").unwrap_or_default();
+    let call = calls::find(&state.engine, &org.id, &named).await?;
+    if call.provider != Provider::Plivo.as_str() {
+        return Err(AppError::not_found("call"));
+    }
     let desk = desk_of(&state, &org).await?;
     let agent = match &call.agent_id {
         Some(agent_id) => {

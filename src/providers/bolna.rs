@@ -1,6 +1,8 @@
 //! Bolna voice-bot executions (providers.md §5): a full snapshot on every status change;
 //! `call-disconnected` is not final, `completed` follows with cost, recording and transcript.
 
+use super::webhook::{Auth, CallWebhook, Webhook, WebhookRequest};
+use super::Provider;
 use super::{json_number, json_text, ParseError};
 use crate::domain::call::{CallEvent, CallStatus, Direction};
 use crate::domain::phone::party;
@@ -179,9 +181,51 @@ pub fn cents_to_units(cents: f64) -> String {
     text.strip_suffix('.').unwrap_or(text).to_owned()
 }
 
+// ---------------------------------------------------------------------------------------------
+// Its webhooks
+
+/// Bolna's execution webhook (JSON snapshots of the execution).
+pub struct BolnaExecutionWebhook;
+
+impl Webhook for BolnaExecutionWebhook {
+    fn provider(&self) -> Provider {
+        Provider::Bolna
+    }
+
+    fn auth(&self) -> Auth {
+        Auth::WebhookToken
+    }
+
+    fn parse(&self, request: &WebhookRequest, country: &str) -> Result<CallWebhook, ParseError> {
+        let fields = request.fields()?;
+        let execution = BolnaExecution::parse(&fields)?;
+        Ok(CallWebhook {
+            provider: Provider::Bolna,
+            kind: "bolna.execution",
+            provider_call_id: execution.id.clone(),
+            dedupe_key: execution.dedupe_key(),
+            direction: execution.direction.unwrap_or(Direction::Outbound),
+            event: execution.to_event(country),
+            raw_status: Some(execution.status.clone()),
+            data: Value::Object(fields),
+            inbound_start: false,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_execution_webhook_without_an_execution_is_refused() {
+        let headers = [(
+            "content-type".to_owned(),
+            "application/x-www-form-urlencoded".to_owned(),
+        )];
+        let empty = WebhookRequest::posted(&headers, b"", "");
+        assert!(BolnaExecutionWebhook.parse(&empty, "IN").is_err());
+    }
     use serde_json::json;
 
     fn parse(v: Value) -> BolnaExecution {

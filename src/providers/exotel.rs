@@ -1,6 +1,8 @@
 //! Exotel StatusCallback (providers.md §3): urlencoded, multipart or JSON; `answered` and
 //! `terminal` events; 0-prefixed Indian numbers; times in IST.
 
+use super::webhook::{Auth, CallWebhook, Webhook, WebhookRequest};
+use super::Provider;
 use super::{field_status, json_number, json_text, ParseError};
 use crate::domain::call::{CallEvent, CallStatus, Direction};
 use crate::domain::phone::party;
@@ -167,9 +169,66 @@ impl ExotelStatus {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Its webhooks
+
+/// Exotel's StatusCallback (JSON, urlencoded or multipart).
+pub struct ExotelStatusCallback;
+
+impl Webhook for ExotelStatusCallback {
+    fn provider(&self) -> Provider {
+        Provider::Exotel
+    }
+
+    fn auth(&self) -> Auth {
+        Auth::WebhookToken
+    }
+
+    fn parse(&self, request: &WebhookRequest, country: &str) -> Result<CallWebhook, ParseError> {
+        let fields = request.fields()?;
+        let status = ExotelStatus::parse(&fields)?;
+        let event = status.to_event(country);
+        // An inbound call still on the line: its caller pops up on the agents' screens.
+        let inbound_start = status.direction == Some(Direction::Inbound)
+            && event.status.is_some_and(CallStatus::is_live);
+        Ok(CallWebhook {
+            provider: Provider::Exotel,
+            kind: "exotel.status",
+            provider_call_id: status.call_sid.clone(),
+            dedupe_key: status.dedupe_key(),
+            direction: status.direction.unwrap_or(Direction::Outbound),
+            event,
+            raw_status: status.status.clone().or(Some(status.event_type.clone())),
+            data: Value::Object(fields),
+            inbound_start,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_status_callback_reads_json_and_forms_alike() {
+        let json = br#"{"CallSid":"x1","EventType":"terminal","Status":"completed","ConversationDuration":30,"Direction":"outbound-api"}"#;
+        let headers = [("content-type".to_owned(), "application/json".to_owned())];
+        let parsed = ExotelStatusCallback
+            .parse(&WebhookRequest::posted(&headers, json, ""), "IN")
+            .unwrap();
+        assert_eq!(parsed.kind, "exotel.status");
+        assert_eq!(parsed.event.status, Some(CallStatus::Completed));
+        assert_eq!(ExotelStatusCallback.auth(), Auth::WebhookToken);
+        let form = b"CallSid=x1&EventType=terminal&Status=busy";
+        let headers = [(
+            "content-type".to_owned(),
+            "application/x-www-form-urlencoded".to_owned(),
+        )];
+        let parsed = ExotelStatusCallback
+            .parse(&WebhookRequest::posted(&headers, form, ""), "IN")
+            .unwrap();
+        assert_eq!(parsed.event.status, Some(CallStatus::Busy));
+    }
     use serde_json::json;
 
     fn parse(v: Value) -> ExotelStatus {

@@ -8,11 +8,11 @@
 //! "Reliability"): `PROPTEST_CASES=100000 cargo test --release --lib providers::fuzz`.
 
 use super::analytics::AnalyticsPush;
+use super::bolna::BolnaExecutionWebhook;
+use super::exotel::ExotelStatusCallback;
 use super::plivo::Callback;
-use super::webhook::{
-    BolnaExecutionWebhook, CallWebhook, ExotelStatusCallback, TwilioStatus, TwilioVoice, Webhook,
-    WebhookRequest,
-};
+use super::twilio::{TwilioStatus, TwilioVoice};
+use super::webhook::{CallWebhook, Webhook, WebhookRequest};
 use super::{body_fields, yeastar};
 use crate::domain::call::{apply, Call, CallEvent, Direction};
 use crate::domain::ids::{CallId, OrgId};

@@ -1,5 +1,9 @@
 //! Plivo Voice: ring, answer and hangup callbacks, the V3 signature and status words (providers.md §2).
 
+use super::webhook::{
+    pairs_json, recording_webhook, Auth, CallWebhook, Reply, Webhook, WebhookRequest,
+};
+use super::Provider;
 use super::{field, ParseError};
 use crate::domain::call::{possible_duration, CallEvent, CallStatus, Direction};
 use crate::domain::phone::party;
@@ -342,9 +346,99 @@ pub fn xml_escape(text: &str) -> String {
         .replace('\'', "&apos;")
 }
 
+// ---------------------------------------------------------------------------------------------
+// Its webhooks
+
+/// Plivo's ring, hangup and answer callbacks; the answer is answered with Plivo XML.
+impl Webhook for Callback {
+    fn provider(&self) -> Provider {
+        Provider::Plivo
+    }
+
+    fn auth(&self) -> Auth {
+        Auth::Signature
+    }
+
+    fn verify(&self, secret: &str, request: &WebhookRequest) -> bool {
+        verify_v3(
+            secret,
+            request.get,
+            request.url,
+            &request.signed_fields(),
+            request.header("X-Plivo-Signature-V3-Nonce"),
+            request.header("X-Plivo-Signature-V3"),
+        )
+    }
+
+    fn parse(&self, request: &WebhookRequest, country: &str) -> Result<CallWebhook, ParseError> {
+        let fields = request.form();
+        let parsed = PlivoCallback::parse(*self, &fields)?;
+        let mut event = parsed.to_event(country);
+        if *self == Callback::Ring {
+            // Plivo posts ring_url as the call rings (with no time of its own): it dates the ring.
+            event.occurred_at = event.occurred_at.or_else(|| Some(chrono::Utc::now()));
+        }
+        let inbound_start =
+            *self == Callback::Answer && parsed.direction == Some(Direction::Inbound);
+        if inbound_start {
+            event.status = Some(CallStatus::Ringing);
+        }
+        Ok(CallWebhook {
+            provider: Provider::Plivo,
+            kind: self.kind(),
+            provider_call_id: parsed.call_uuid.clone(),
+            dedupe_key: parsed.dedupe_key(),
+            direction: parsed.direction.unwrap_or(Direction::Outbound),
+            event,
+            raw_status: Some(parsed.call_status.clone()),
+            data: pairs_json(&fields),
+            inbound_start,
+        })
+    }
+
+    fn reply(&self) -> Reply {
+        if *self == Callback::Answer {
+            Reply::PlivoXml
+        } else {
+            Reply::Status
+        }
+    }
+}
+
+/// Plivo's `<Record callbackUrl>` (`/webhooks/plivo/{org}/recording?call=<id>`): `CallUUID`,
+/// `RecordingID`, `RecordUrl`, signed as every Plivo callback.
+pub struct PlivoRecording;
+
+impl Webhook for PlivoRecording {
+    fn provider(&self) -> Provider {
+        Provider::Plivo
+    }
+
+    fn auth(&self) -> Auth {
+        Auth::Signature
+    }
+
+    fn verify(&self, secret: &str, request: &WebhookRequest) -> bool {
+        Callback::Answer.verify(secret, request)
+    }
+
+    fn parse(&self, request: &WebhookRequest, _: &str) -> Result<CallWebhook, ParseError> {
+        let fields = ("CallUUID", "RecordingID", "RecordUrl");
+        recording_webhook(Provider::Plivo, &request.form(), fields, "plivo.recording")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_answer_url_is_answered_with_xml() {
+        use crate::providers::webhook::Reply;
+        assert_eq!(Callback::Answer.reply(), Reply::PlivoXml);
+        assert_eq!(Callback::Ring.reply(), Reply::Status);
+        assert_eq!(Callback::Hangup.reply(), Reply::Status);
+    }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()

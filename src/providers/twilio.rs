@@ -1,7 +1,12 @@
 //! Twilio Programmable Voice: status callbacks, their signature and status words (providers.md §1).
 
+use super::webhook::{
+    pairs_json, recording_webhook, Auth, CallWebhook, Reply, Webhook, WebhookRequest,
+};
+use super::Provider;
 use super::{field, ParseError};
 use crate::domain::call::{CallEvent, CallStatus, Direction};
+use crate::domain::phone::party;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -266,9 +271,154 @@ pub fn dial_twiml(target: &str, record: Option<&str>) -> String {
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial{record}>{noun}</Dial></Response>")
 }
 
+// ---------------------------------------------------------------------------------------------
+// Its webhooks
+
+/// Twilio's status callback (`/webhooks/twilio/{org}/status`).
+pub struct TwilioStatus;
+
+/// Twilio's incoming-call webhook (`/webhooks/twilio/{org}/voice`), answered with TwiML.
+pub struct TwilioVoice;
+
+fn twilio_verify(secret: &str, request: &WebhookRequest) -> bool {
+    verify(
+        secret,
+        request.url,
+        &request.signed_fields(),
+        request.header("X-Twilio-Signature"),
+    )
+}
+
+impl Webhook for TwilioStatus {
+    fn provider(&self) -> Provider {
+        Provider::Twilio
+    }
+
+    fn auth(&self) -> Auth {
+        Auth::Signature
+    }
+
+    fn verify(&self, secret: &str, request: &WebhookRequest) -> bool {
+        twilio_verify(secret, request)
+    }
+
+    fn parse(&self, request: &WebhookRequest, country: &str) -> Result<CallWebhook, ParseError> {
+        let pairs = request.form();
+        let callback = StatusCallback::parse(&pairs)?;
+        let mut event = callback.to_event();
+        // Twilio posts a status callback as the status changes; one without `Timestamp` (the
+        // field is optional) is dated when it arrives, so an answered and ended call has its times.
+        event.occurred_at = event.occurred_at.or_else(|| Some(chrono::Utc::now()));
+        event.from = event.from.map(|n| party(&n, country));
+        event.to = event.to.map(|n| party(&n, country));
+        Ok(CallWebhook {
+            provider: Provider::Twilio,
+            kind: "twilio.status",
+            provider_call_id: callback.call_sid.clone(),
+            dedupe_key: callback.dedupe_key(),
+            direction: callback.direction.unwrap_or(Direction::Outbound),
+            event,
+            raw_status: Some(callback.call_status.clone()),
+            data: pairs_json(&pairs),
+            inbound_start: false,
+        })
+    }
+}
+
+impl Webhook for TwilioVoice {
+    fn provider(&self) -> Provider {
+        Provider::Twilio
+    }
+
+    fn auth(&self) -> Auth {
+        Auth::Signature
+    }
+
+    fn verify(&self, secret: &str, request: &WebhookRequest) -> bool {
+        twilio_verify(secret, request)
+    }
+
+    fn parse(&self, request: &WebhookRequest, country: &str) -> Result<CallWebhook, ParseError> {
+        let pairs = request.form();
+        let call_sid = field(&pairs, "CallSid")
+            .ok_or(ParseError::Missing("CallSid"))?
+            .to_owned();
+        let event = CallEvent {
+            status: Some(CallStatus::Ringing),
+            direction: Some(Direction::Inbound),
+            from: field(&pairs, "From").map(|n| party(n, country)),
+            to: field(&pairs, "To").map(|n| party(n, country)),
+            ..CallEvent::default()
+        };
+        Ok(CallWebhook {
+            provider: Provider::Twilio,
+            kind: "twilio.voice",
+            dedupe_key: format!("{call_sid}:voice"),
+            provider_call_id: call_sid,
+            direction: Direction::Inbound,
+            event,
+            raw_status: field(&pairs, "CallStatus").map(str::to_owned),
+            data: pairs_json(&pairs),
+            inbound_start: true,
+        })
+    }
+
+    fn reply(&self) -> Reply {
+        Reply::Twiml
+    }
+}
+
+/// Twilio's `RecordingStatusCallback` (`/webhooks/twilio/{org}/recording?call=<id>`):
+/// `CallSid`, `RecordingSid`, `RecordingStatus`, `RecordingUrl`, signed as every Twilio callback.
+pub struct TwilioRecording;
+
+impl Webhook for TwilioRecording {
+    fn provider(&self) -> Provider {
+        Provider::Twilio
+    }
+
+    fn auth(&self) -> Auth {
+        Auth::Signature
+    }
+
+    fn verify(&self, secret: &str, request: &WebhookRequest) -> bool {
+        twilio_verify(secret, request)
+    }
+
+    fn parse(&self, request: &WebhookRequest, _: &str) -> Result<CallWebhook, ParseError> {
+        let fields = ("CallSid", "RecordingSid", "RecordingUrl");
+        recording_webhook(
+            Provider::Twilio,
+            &request.form(),
+            fields,
+            "twilio.recording",
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_status_callback_is_signed_over_url_and_form_and_normalized() {
+        use crate::providers::form_pairs;
+        let url = "https://sb.example/webhooks/twilio/o/status";
+        let body = b"CallSid=CA1&CallStatus=ringing&SequenceNumber=1&From=09876543210&To=%2B14155550100&Direction=outbound-api";
+        let pairs = form_pairs(body);
+        let signature = signature("secret", url, &pairs);
+        let headers = [("x-twilio-signature".to_owned(), signature)];
+        let req = WebhookRequest::posted(&headers, body, url);
+        assert!(TwilioStatus.verify("secret", &req));
+        assert!(!TwilioStatus.verify("other", &req));
+        let parsed = TwilioStatus.parse(&req, "IN").unwrap();
+        assert_eq!(parsed.provider_call_id, "CA1");
+        assert_eq!(parsed.event.status, Some(CallStatus::Ringing));
+        assert_eq!(parsed.event.from.as_deref(), Some("+919876543210"));
+        assert_eq!(TwilioStatus.reply(), Reply::Status);
+        assert_eq!(TwilioVoice.reply(), Reply::Twiml);
+        assert!(!parsed.inbound_start);
+    }
 
     #[test]
     fn the_call_resource_reads_as_the_callback_it_stands_for() {

@@ -178,6 +178,9 @@ impl Pbx {
             }
             Ok(response) => {
                 tracing::debug!(status = %response.status(), "the engine refused a PBX event");
+                if let (Some(truth), true) = (truth, response.status().is_server_error()) {
+                    truth.given_up();
+                }
             }
             Err(error) => tracing::debug!(%error, "the simulated PBX could not reach the engine"),
         }

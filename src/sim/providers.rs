@@ -58,6 +58,8 @@ pub struct Script {
     pub twilio_poll_duration: Option<u32>,
     /// The price Twilio's call-details API reports for any call (`price`, in USD; None: not yet).
     pub twilio_price: Option<String>,
+    /// Twilio's Calls API answers a new call only after this long (a slow provider).
+    pub twilio_answer_after: Option<Duration>,
     /// Twilio's call update (moving a live call) answers this error status (None: it succeeds).
     pub twilio_update_status: Option<u16>,
     /// The PBX refuses every login (errcode 10004).
@@ -90,6 +92,7 @@ impl Default for Script {
             twilio_play: TwilioPlay::EarlyInitiated,
             twilio_poll_status: "no-answer".into(),
             twilio_poll_duration: None,
+            twilio_answer_after: None,
             twilio_price: Some("-0.01700".into()),
             twilio_update_status: None,
             pbx_refuse_logins: false,
@@ -392,6 +395,9 @@ async fn twilio_callback(
                     let answer: Value = response.json().await.unwrap_or(Value::Null);
                     truth.acknowledged(&answer);
                 }
+                if let (Some(truth), true) = (truth, status.is_server_error()) {
+                    truth.given_up();
+                }
                 return Some(status.as_u16());
             }
             Err(error) if error.is_connect() && unreachable < again.on_connect => {
@@ -450,6 +456,9 @@ async fn twilio_calls(
     {
         return HttpResponse::Unauthorized()
             .json(json!({"code": 20003, "message": "Authenticate", "status": 401}));
+    }
+    if let Some(after) = script.twilio_answer_after {
+        actix_web::rt::time::sleep(after).await;
     }
     let to = fields["To"].as_str().unwrap_or_default().to_owned();
     let callback = fields["StatusCallback"]

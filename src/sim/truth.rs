@@ -25,6 +25,9 @@ struct Inner {
     extensions: Mutex<HashMap<String, bool>>,
     /// Webhooks the engine acknowledged (2xx), duplicates included.
     acknowledged: AtomicU64,
+    /// Webhooks the engine refused (5xx) past their sender's retries: neither the PBX nor
+    /// Twilio sends them again.
+    given_up: AtomicU64,
     /// Deliveries the engine answered `accepted`, by the engine's call id it named.
     accepted: Mutex<HashMap<String, u32>>,
     /// When the last webhook of each call (by provider id) was sent, until the dashboard shows
@@ -207,6 +210,16 @@ impl Truth {
                 .entry(call_id.to_owned())
                 .or_default() += 1;
         }
+    }
+
+    /// The engine refused a webhook (a 5xx) and its sender will not send it again.
+    pub fn given_up(&self) {
+        self.inner.given_up.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Webhooks given up so far.
+    pub fn given_up_count(&self) -> u64 {
+        self.inner.given_up.load(Ordering::Relaxed)
     }
 
     /// Webhooks acknowledged so far.

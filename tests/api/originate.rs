@@ -337,6 +337,40 @@ async fn a_stuck_call_is_settled_by_asking_the_providers_api() {
         .any(|e| e["kind"] == "polled"));
 }
 
+/// A provider slower to answer the dial (2 s) than the call's ring deadline (1 s here; a store
+/// that refuses the answer for a while does the same to 180 s): the deadline does not close the
+/// call for want of the provider's id — the engine would close as `failed` / `timeout` a call the
+/// provider placed, and its callbacks would find it over. Once the answer is kept, the deadline
+/// asks the provider's API, which says how the call went.
+#[actix_web::test]
+async fn a_call_is_not_closed_while_the_providers_answer_to_its_dial_is_awaited() {
+    let mut settings = test_settings();
+    settings.deadlines.ring = std::time::Duration::from_secs(1);
+    let app = spawn_app_with(settings).await;
+    let talk = std::time::Duration::from_secs(600);
+    let providers = fake_providers(TwilioPlay::CompletedOnly { talk });
+    providers.script(|s| s.twilio_answer_after = Some(std::time::Duration::from_secs(2)));
+    let org = app.create_org("Acme").await;
+    app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": providers.base()})).await;
+    let (status, call) = dial(&app, &org, "twilio", "+919876543210").await;
+    assert_eq!(status, 201, "{call}");
+    let path = format!("/api/v1/calls/{}", call["id"].as_str().unwrap());
+    let call = until("the call is settled by asking the provider", async || {
+        let call = app.get(&path, &org.api_token).await;
+        (call["status"] != "dialing" && call["status"] != "queued").then_some(call)
+    })
+    .await;
+    assert_eq!(
+        call["status"], "no_answer",
+        "what the provider's API said: {call}"
+    );
+    assert_ne!(
+        call["hangup_cause"], "timeout",
+        "no close for want of its answer: {call}"
+    );
+    assert!(call["provider_call_id"].is_string(), "{call}");
+}
+
 /// An answered Twilio call whose `completed` callback never came (refused while the engine was
 /// overloaded, past the retries the URL asks for): at its deadline the engine asks Twilio's call
 /// resource, which has the call's record, and the call ends as that callback would have ended

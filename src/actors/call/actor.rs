@@ -14,7 +14,7 @@ use crate::domain::ids::{CallId, OrgId};
 use crate::domain::tally;
 use crate::domain::time::to_text;
 use crate::engine::pbx_records::{self, PbxRecord};
-use crate::engine::Engine;
+use crate::engine::{keep, Engine, PROVIDER_TIMEOUT};
 use crate::error::AppError;
 use crate::metrics;
 use actix::prelude::*;
@@ -148,6 +148,15 @@ pub struct Registrar {
     pub forget: Recipient<Forget>,
 }
 
+/// The dialer's word on a call it placed (its event's kind): the provider's answer, the PBX's,
+/// or the refusal of either.
+pub mod placement {
+    pub const PLACED: &str = "placed";
+    pub const DIALED: &str = "dialed";
+    pub const FAILED: &str = "place_failed";
+    pub const ALL: [&str; 3] = [PLACED, DIALED, FAILED];
+}
+
 /// Where an actor finds its call in the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
@@ -190,6 +199,10 @@ pub struct CallActor {
     retry_after: Option<Instant>,
     /// Reading the call back after a failed commit.
     reloading: bool,
+    /// A call this engine is placing: its deadline waits for the dialer's word on the placement
+    /// ([`placement`]) until then — the provider's answer, offered to a store that may refuse it
+    /// for a while ([`keep::WINDOW`]), must not find the call closed for want of it.
+    placing_until: Option<Instant>,
     /// This actor's commits are one chain ([`Chain`]): each is built on the one before, so one
     /// that fails refuses the rest, until the call is read back and a new epoch begins.
     epoch: u64,
@@ -198,6 +211,8 @@ pub struct CallActor {
 impl CallActor {
     /// An actor for `call`; on start it reads the call's stored state and dedupe keys, if any.
     pub fn new(call: Call, lookup: Lookup, registry: Registrar, deps: CallDeps) -> Self {
+        let placing_until = (lookup == Lookup::Ours { create: true })
+            .then(|| Instant::now() + PROVIDER_TIMEOUT + keep::WINDOW);
         CallActor {
             blank: call.clone(),
             call,
@@ -215,6 +230,7 @@ impl CallActor {
             in_doubt: false,
             retry_after: None,
             reloading: false,
+            placing_until,
             epoch: Chain::next_epoch(),
         }
     }
@@ -358,6 +374,9 @@ impl CallActor {
             let mut wait = (deadline - Utc::now()).to_std().unwrap_or(Duration::ZERO);
             if let Some(at) = self.retry_after.take() {
                 wait = wait.max(at.saturating_duration_since(Instant::now()));
+            }
+            if let Some(until) = self.placing_until {
+                wait = wait.max(until.saturating_duration_since(Instant::now()));
             }
             ctx.run_later(wait, |act, ctx| act.on_deadline(ctx))
         } else {
@@ -941,6 +960,9 @@ impl Handler<ApplyEvent> for CallActor {
         // Only the PBX's records can be asked again; other providers retry their final callbacks.
         let pbx = self.call.provider == crate::providers::Provider::Yeastar.as_str();
         let was_final = self.call.status.is_final();
+        if placement::ALL.contains(&provider_event.kind) {
+            self.placing_until = None;
+        }
         self.in_doubt |= pbx && call::contradicts_engine_close(&self.call, &provider_event.event);
         let pending = self.record(
             &provider_event.event,

@@ -7,6 +7,7 @@ use super::actor::{
 };
 use crate::domain::call::{Call, Direction};
 use crate::domain::ids::{CallId, OrgId};
+use crate::engine::calls;
 use crate::error::AppError;
 use actix::prelude::*;
 use chrono::Utc;
@@ -20,6 +21,10 @@ pub enum CallRef {
     Provider(CallKey, Direction),
     /// By our id; the call must exist.
     Ours(OrgId, CallId),
+    /// By the id a callback URL of ours carries (`?call=<our id>`, so that a callback that beats
+    /// the provider API's answer finds its call), trusted only when the org has that call of the
+    /// same provider; otherwise by the provider's id, as [`CallRef::Provider`].
+    Named(CallId, CallKey, Direction),
 }
 
 /// The live call actors, by provider key and by our id.
@@ -111,6 +116,9 @@ impl CallRegistry {
                 Some(actor) => actor,
                 None => self.spawn_stored(org_id, call_id, ctx),
             },
+            // Resolved by the database first ([`Deliver`]); routed without it, by the
+            // provider's id.
+            CallRef::Named(_, key, direction) => self.route(CallRef::Provider(key, direction), ctx),
         }
     }
 }
@@ -134,8 +142,14 @@ impl Handler<Deliver> for CallRegistry {
     type Result = ResponseFuture<Result<Receipt, AppError>>;
 
     fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) -> Self::Result {
-        let actor = self.route(msg.call.clone(), ctx);
         let registry = ctx.address();
+        let msg = match msg.call {
+            CallRef::Named(call_id, key, direction) => {
+                return self.resolve(call_id, key, direction, msg.event, msg.attempts, registry)
+            }
+            call => Deliver { call, ..msg },
+        };
+        let actor = self.route(msg.call.clone(), ctx);
         Box::pin(async move {
             match actor.send(ApplyEvent(msg.event.clone())).await {
                 Ok(receipt) => Ok(receipt),
@@ -152,6 +166,39 @@ impl Handler<Deliver> for CallRegistry {
                 }
                 Err(error) => Err(error.into()),
             }
+        })
+    }
+}
+
+impl CallRegistry {
+    /// A call named by a callback URL of ours: by our id when the org has that call of the same
+    /// provider (the event then carries the provider's id to it), else by the provider's id.
+    fn resolve(
+        &self,
+        call_id: CallId,
+        key: CallKey,
+        direction: Direction,
+        mut event: ProviderEvent,
+        attempts: u8,
+        registry: Addr<CallRegistry>,
+    ) -> ResponseFuture<Result<Receipt, AppError>> {
+        let engine = self.deps.engine.clone();
+        Box::pin(async move {
+            let (org_id, provider) = (&key.org_id, key.provider.as_str());
+            let call = match calls::is_providers(&engine, org_id, &call_id, provider).await? {
+                true => {
+                    let id = Some(key.provider_call_id.clone()).filter(|id| !id.is_empty());
+                    event.event.provider_call_id = id;
+                    CallRef::Ours(key.org_id.clone(), call_id)
+                }
+                false => CallRef::Provider(key, direction),
+            };
+            let resolved = Deliver {
+                call,
+                event,
+                attempts,
+            };
+            registry.send(resolved).await?
         })
     }
 }

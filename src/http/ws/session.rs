@@ -1,8 +1,8 @@
 //! One dashboard WebSocket session.
 
 use super::protocol::opening;
-use crate::actors::desk::{AgentSession, DeskDirectory, ForOrg};
-use crate::actors::org_hub::{HubDirectory, SessionFeed, SessionSocket, Subscribe, Unsubscribe};
+use crate::actors::desk::{AgentSession, DeskRegistry, ForOrg};
+use crate::actors::org_hub::{HubRegistry, SessionFeed, SessionSocket, Subscribe, Unsubscribe};
 use crate::domain::ids::OrgId;
 use crate::engine::Engine;
 use crate::error::AppError;
@@ -23,7 +23,7 @@ pub struct WsSession {
     org_id: OrgId,
     since: Option<i64>,
     engine: Arc<Engine>,
-    hubs: Addr<HubDirectory>,
+    hubs: Addr<HubRegistry>,
     /// Handed to the hub when the session joins.
     socket: Option<SessionSocket>,
     /// The last seq sent: anything at or below it is not sent again.
@@ -31,7 +31,7 @@ pub struct WsSession {
     heard_at: Instant,
     /// The agent this session is the desk of (`&agent=`, or an agent token's): the agent is
     /// reachable while the session is open.
-    agent: Option<(String, Addr<DeskDirectory>)>,
+    agent: Option<(String, Addr<DeskRegistry>)>,
     /// The desk was told this session is open (and must be told when it closes).
     desk_told: bool,
 }
@@ -39,7 +39,7 @@ pub struct WsSession {
 impl WsSession {
     /// A session of `org_id` over `socket` that will join its hub through `hubs`.
     /// Makes this session the desk of `agent_id`.
-    pub fn for_agent(mut self, agent_id: String, desks: Addr<DeskDirectory>) -> Self {
+    pub fn for_agent(mut self, agent_id: String, desks: Addr<DeskRegistry>) -> Self {
         self.agent = Some((agent_id, desks));
         self
     }
@@ -62,7 +62,7 @@ impl WsSession {
         org_id: OrgId,
         since: Option<i64>,
         engine: Arc<Engine>,
-        hubs: Addr<HubDirectory>,
+        hubs: Addr<HubRegistry>,
         socket: Option<SessionSocket>,
     ) -> Self {
         WsSession {

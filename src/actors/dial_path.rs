@@ -6,7 +6,7 @@
 //! pending, and the PBX's first call event for that extension and callee adopts the call.
 
 use super::call::registry::{deliver, CallRef, CallRegistry, Create};
-use super::call::ProviderEvent;
+use super::call::{placement, ProviderEvent};
 use super::extension::{change_extension, current_extension, ExtensionRegistry};
 use crate::domain::call::{Authority, Call, CallEvent, CallStatus, Direction};
 use crate::domain::extension::{ExtensionChange, Membership, Presence};
@@ -130,14 +130,14 @@ impl Dialer {
                             provider_call_id: placed.provider_call_id.clone(),
                             ..CallEvent::default()
                         };
-                        (event, "placed", placed.answer, None)
+                        (event, placement::PLACED, placed.answer, None)
                     }
                     Err(refusal) => {
                         tracing::warn!(call_id = %call_id, provider = provider.as_str(), error = %refusal, "provider did not place the call");
                         let data = json!({"error": refusal.to_string()});
                         (
                             refused_event(&refusal.to_string()),
-                            "place_failed",
+                            placement::FAILED,
                             data,
                             Some(refusal),
                         )
@@ -171,7 +171,7 @@ impl Dialer {
                             ..CallEvent::default()
                         };
                         let data = json!({"extension": extension, "to": callee, "pbx_call_id": pbx_call_id});
-                        (event, "dialed", data, None)
+                        (event, placement::DIALED, data, None)
                     }
                     Err(refusal) => {
                         tracing::warn!(call_id = %call_id, error = %refusal, "the PBX did not place the call");
@@ -179,7 +179,7 @@ impl Dialer {
                         self.record(
                             org,
                             &call_id,
-                            "place_failed",
+                            placement::FAILED,
                             refused_event(&refusal.to_string()),
                             data,
                         )

@@ -7,7 +7,7 @@
 //! (with why) once tried: a restart reads the pending ones back, and none is dialed twice.
 
 use super::campaign::{CallbackDue, CampaignRegistry, RouteCampaign};
-use super::dialer::{Dial, Dialer, Via};
+use super::dial_path::{Dial, Dialer, Via};
 use crate::db::desk::{self as rows, CallbackRow};
 use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
 use crate::domain::ids::OrgId;
