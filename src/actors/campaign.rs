@@ -14,8 +14,7 @@ use crate::db::writer::SharedOutcome;
 use crate::db::writes::{DeskOp, WriteOp, WriteRequest};
 use crate::domain::call::CallStatus;
 use crate::domain::campaign::{
-    after_call, reached_a_person, CallCounts, CallingWindow, CampaignStatus, ContactStatus,
-    RetryPolicy, SeenCall,
+    after_call, CallCounts, CallingWindow, CampaignStatus, ContactStatus, RetryPolicy, SeenCall,
 };
 use crate::domain::desk::Outlook;
 use crate::domain::dial_queue::{DialQueue, Dialable};
@@ -777,6 +776,8 @@ impl CampaignActor {
                     status: dialed.call.status,
                     analytics: dialed.call.analytics.is_some(),
                     answered: dialed.call.answered_at.is_some(),
+                    machine: dialed.call.amd.as_deref() == Some("machine"),
+                    abandoned: dialed.call.abandoned(),
                 };
                 let seen = match self.calls.get(&call_id) {
                     Some(heard) if heard.status.rank() >= placed.status.rank() => *heard,
@@ -788,7 +789,7 @@ impl CampaignActor {
                     self.live.insert(call_id.clone(), contact_id.to_owned());
                 }
                 if status.is_final() {
-                    self.conclude(i, status, None, false);
+                    self.conclude(i, status, seen.amd(), seen.abandoned);
                 }
             }
             Err(error) => {
@@ -800,7 +801,26 @@ impl CampaignActor {
                 c.next_attempt_at = Some(to_text(Utc::now() + chrono::Duration::seconds(5)));
             }
         }
+        self.keep_reached_done(i);
         drop(self.save_contact(i));
+    }
+
+    /// A contact a person answered on some call is done once no call of it is under way,
+    /// whatever its last dial came to (refused, withdrawn, capped): the late record of an earlier
+    /// answer may arrive while a later dial is asked for.
+    fn keep_reached_done(&mut self, i: usize) {
+        let c = &mut self.contacts[i];
+        let open = [
+            ContactStatus::Done,
+            ContactStatus::Dialing,
+            ContactStatus::InCall,
+        ]
+        .map(ContactStatus::as_str)
+        .contains(&c.status.as_str());
+        if !open && self.answered_by_person.contains(&c.contact_id) {
+            c.status = ContactStatus::Done.as_str().to_owned();
+            c.next_attempt_at = None;
+        }
     }
 
     /// A contact's call reached its final status: done, retry, or failed — by the outcome's
@@ -924,6 +944,8 @@ impl CampaignActor {
                 status: call.status,
                 analytics: call.has_analytics,
                 answered: call.answered,
+                machine: call.amd.as_deref() == Some("machine"),
+                abandoned: call.abandoned,
             };
             self.calls.insert(call.id.clone(), seen);
             if let Some(code) = &call.disposition {
@@ -932,12 +954,7 @@ impl CampaignActor {
             by_id.insert(&call.id, call);
             if let Some(contact) = &call.contact_id {
                 latest.insert(contact, call);
-                if reached_a_person(
-                    call.status,
-                    call.answered,
-                    call.amd.as_deref(),
-                    call.abandoned,
-                ) {
+                if seen.reached_a_person() {
                     self.answered_by_person.insert(contact.clone());
                 }
             }
@@ -1101,6 +1118,8 @@ impl Handler<CallChanged> for CampaignActor {
             status: msg.status,
             analytics: msg.has_analytics,
             answered: msg.answered,
+            machine: msg.amd.as_deref() == Some("machine"),
+            abandoned: msg.abandoned,
         };
         self.calls.insert(msg.call_id.clone(), seen);
         if let Some(code) = &msg.disposition {
@@ -1122,7 +1141,7 @@ impl Handler<CallChanged> for CampaignActor {
         if msg.status.is_final() {
             let contact = msg.contact_id.as_deref().and_then(|c| self.index(c));
             if let Some(i) = contact {
-                if reached_a_person(msg.status, msg.answered, msg.amd.as_deref(), msg.abandoned) {
+                if seen.reached_a_person() {
                     let contact_id = self.contacts[i].contact_id.clone();
                     self.answered_by_person.insert(contact_id);
                 }
@@ -1130,7 +1149,7 @@ impl Handler<CallChanged> for CampaignActor {
                 if current && self.contacts[i].status == ContactStatus::InCall.as_str() {
                     self.conclude(i, msg.status, msg.amd.as_deref(), msg.abandoned);
                     drop(self.save_contact(i));
-                } else if (current || reached_earlier(&msg))
+                } else if (current || seen.reached_a_person())
                     && self.correct(i, msg.status, msg.amd.as_deref(), msg.abandoned)
                 {
                     drop(self.save_contact(i));
@@ -1139,13 +1158,6 @@ impl Handler<CallChanged> for CampaignActor {
         }
         self.tick(ctx);
     }
-}
-
-/// An earlier call of a contact turned out answered after a later attempt was made (its
-/// callbacks were late, and the engine had closed it by its deadline): the person was reached,
-/// whatever the later attempt says.
-fn reached_earlier(msg: &CallChanged) -> bool {
-    msg.answered && msg.status == CallStatus::Completed
 }
 
 impl CampaignActor {

@@ -84,7 +84,7 @@ impl Handler<DeskOf> for DeskRegistry {
 }
 
 /// A message for an org's desk, from those who do not wait for an answer (call actors, the
-/// writer's publisher, dashboard sessions): the directory forwards it.
+/// writer's publisher, dashboard sessions): the registry forwards it.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ForOrg<M>(pub OrgId, pub M);

@@ -59,7 +59,7 @@ pub struct Fanout {
 }
 
 impl Fanout {
-    /// Starts the hub directory and readies the metrics publisher's mailbox.
+    /// Starts the hub registry and readies the metrics publisher's mailbox.
     pub fn new() -> Self {
         Fanout {
             hubs: HubRegistry::default().start(),

@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -79,6 +80,14 @@ pub struct ResyncDeps {
 /// PBX's in a few batches, instead of one commit's wait after another (minutes on a busy store,
 /// while the look's debts wait for it).
 const AT_ONCE: usize = 16;
+
+/// Runs the changes of a look [`AT_ONCE`] at a time, and answers each one's outcome.
+async fn side_by_side<T>(changes: impl Iterator<Item = impl Future<Output = T>>) -> Vec<T> {
+    stream::iter(changes)
+        .buffer_unordered(AT_ONCE)
+        .collect()
+        .await
+}
 
 /// Asks the org's PBX what is true and brings the engine's view in line with it. The engine's
 /// view is read first (extensions, then live calls: a call an extension is in was created before
@@ -191,10 +200,7 @@ async fn bring_in_line(
         });
     // Side by side (the writer stores them in a few batches); one change that cannot be stored
     // keeps none of the others from being applied.
-    let endings: Vec<_> = stream::iter(endings)
-        .buffer_unordered(AT_ONCE)
-        .collect()
-        .await;
+    let endings: Vec<_> = side_by_side(endings).await;
     let mut ended: HashSet<String> = HashSet::new();
     for (id, outcome) in endings {
         match outcome {
@@ -242,10 +248,7 @@ async fn bring_in_line(
         }
     });
     // Extensions side by side, each one's changes in order.
-    let looked: Vec<Resynced> = stream::iter(looks)
-        .buffer_unordered(AT_ONCE)
-        .collect()
-        .await;
+    let looked: Vec<Resynced> = side_by_side(looks).await;
     for one in looked {
         done.memberships_left += one.memberships_left;
         done.extensions_changed += one.extensions_changed;
@@ -330,10 +333,7 @@ async fn apply_records(
     });
     // Side by side (each its own call); one record that cannot be applied (the store refusing
     // for a moment) keeps none of the others from being applied; the next look tries it again.
-    let delivered: Vec<_> = stream::iter(deliveries)
-        .buffer_unordered(AT_ONCE)
-        .collect()
-        .await;
+    let delivered: Vec<_> = side_by_side(deliveries).await;
     let (mut applied, mut unapplied) = (0, 0);
     for (call_id, outcome) in delivered {
         match outcome {

@@ -53,7 +53,7 @@ pub enum DbConnection {
 /// How long a statement waits for a lock another connection holds (an operator's transaction, a
 /// backup) before it fails and the request is a 503: long enough for a short lock, short enough
 /// that the 503 reaches a provider before its own 15 s timeout.
-const LOCK_WAIT_MS: u32 = 5000;
+pub const LOCK_WAIT_MS: u32 = 5000;
 
 /// Opens one connection: SQLite's pragmas, PostgreSQL's lock and statement timeouts.
 pub fn connect(url: &DatabaseUrl, sync: SqliteSync) -> ConnectionResult<DbConnection> {

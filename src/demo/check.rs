@@ -275,12 +275,24 @@ pub async fn run(
             .overflowed
             .saturating_sub(floor.queue_before.overflowed),
     };
-    figures.push(exact(
+    // A queue's counts start again at midnight (UTC): across it they hold only the new day's.
+    let day_turned = chrono::DateTime::parse_from_rfc3339(&floor.since)
+        .is_ok_and(|since| since.date_naive() != chrono::Utc::now().date_naive());
+    let queue_figure = |figure, board: u64, truth: u64| match day_turned {
+        true => Compared {
+            figure,
+            board: json!(format!("{board} since midnight UTC")),
+            truth: json!(truth),
+            ok: true,
+        },
+        false => exact(figure, board, truth),
+    };
+    figures.push(queue_figure(
         "abandoned in queue",
         queue.abandoned,
         truth.abandoned,
     ));
-    figures.push(exact(
+    figures.push(queue_figure(
         "sent away by queue",
         queue.overflowed,
         truth.sent_away,

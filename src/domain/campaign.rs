@@ -230,6 +230,22 @@ pub struct SeenCall {
     pub analytics: bool,
     /// Answered by the one definition (CONTRACT.md, "What the figures mean": it has `answered_at`).
     pub answered: bool,
+    /// Answering machine detection said a machine answered.
+    pub machine: bool,
+    /// Answered while no agent of its queue took it.
+    pub abandoned: bool,
+}
+
+impl SeenCall {
+    /// What answering machine detection said, as the dialer's rules read it.
+    pub fn amd(&self) -> Option<&'static str> {
+        self.machine.then_some("machine")
+    }
+
+    /// See [`reached_a_person`].
+    pub fn reached_a_person(&self) -> bool {
+        reached_a_person(self.status, self.answered, self.amd(), self.abandoned)
+    }
 }
 
 /// The seed's four buckets over a campaign's calls (CONTRACT.md, progress): they add up to the
@@ -505,6 +521,8 @@ mod tests {
                 status,
                 analytics,
                 answered,
+                machine: false,
+                abandoned: false,
             };
             counts.add(call, 1);
         }

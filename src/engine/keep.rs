@@ -11,8 +11,12 @@ pub const EVERY: Duration = Duration::from_secs(2);
 /// How many times such a record is offered before it is given up: 20 s, the length of a
 /// failover.
 pub const TRIES: u32 = 10;
-/// How long a record is offered at most: [`TRIES`] × [`EVERY`].
-pub const WINDOW: Duration = Duration::from_secs(EVERY.as_secs() * TRIES as u64);
+/// How long the store may take to refuse one offer: its lock wait.
+pub const STORE_WAIT: Duration = Duration::from_millis(crate::db::LOCK_WAIT_MS as u64);
+/// How long a record is offered at most: [`TRIES`] offers, each refused after at most
+/// [`STORE_WAIT`], [`EVERY`] apart.
+pub const WINDOW: Duration =
+    Duration::from_secs((EVERY.as_secs() + STORE_WAIT.as_secs()) * TRIES as u64);
 
 /// Offers a record of what happened to the store up to `tries` times, `every` apart, for as
 /// long as the store answers that it cannot take it now (a 503: `unavailable`, the database

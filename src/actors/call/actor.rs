@@ -960,9 +960,7 @@ impl Handler<ApplyEvent> for CallActor {
         // Only the PBX's records can be asked again; other providers retry their final callbacks.
         let pbx = self.call.provider == crate::providers::Provider::Yeastar.as_str();
         let was_final = self.call.status.is_final();
-        if placement::ALL.contains(&provider_event.kind) {
-            self.placing_until = None;
-        }
+        let placement = placement::ALL.contains(&provider_event.kind);
         self.in_doubt |= pbx && call::contradicts_engine_close(&self.call, &provider_event.event);
         let pending = self.record(
             &provider_event.event,
@@ -993,8 +991,23 @@ impl Handler<ApplyEvent> for CallActor {
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     act.in_flight.remove(&key);
+                    let committed = matches!(result, Ok(WriteOutcome::Committed(_)));
+                    match (placement, committed) {
+                        // The dialer's word is kept: the call's own deadline from now on.
+                        (true, true) => {
+                            act.placing_until = None;
+                            act.arm_timer(ctx);
+                        }
+                        // Not kept: the dialer offers it again, an [`keep::EVERY`] and at most a
+                        // store's lock wait from now.
+                        (true, false) => {
+                            let again = Instant::now() + keep::EVERY + keep::STORE_WAIT;
+                            act.placing_until = act.placing_until.max(Some(again));
+                        }
+                        _ => {}
+                    }
                     // A duplicate: the inbox knew the key though this actor did not.
-                    if !matches!(result, Ok(WriteOutcome::Committed(_))) {
+                    if !committed {
                         act.reload_after_failure(epoch, ctx);
                     }
                 }),
