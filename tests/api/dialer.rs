@@ -982,6 +982,24 @@ async fn a_contact_on_a_live_call_with_the_center_waits_and_is_not_rung_twice() 
     assert_eq!(campaign["status"], "running", "{campaign}");
 }
 
+/// Twilio's late `in-progress` (45 s ago) and `completed` (5 s ago, 40 s of talk) for call `sid`
+/// to `to`: the record of a call the engine had closed unanswered at its ring deadline.
+async fn late_answer(app: &TestApp, org: &TestOrg, sid: &str, to: &str) {
+    let at = |s: i64| (chrono::Utc::now() + chrono::Duration::seconds(s)).to_rfc2822();
+    let mut answered = twilio_params(sid, "in-progress", 3, 0);
+    let mut completed = twilio_params(sid, "completed", 4, 0);
+    for (params, when) in [(&mut answered, at(-45)), (&mut completed, at(-5))] {
+        params.retain(|(k, _)| !["Timestamp", "CallDuration", "To"].contains(k));
+        params.push(("Timestamp", when));
+        params.push(("To", to.into()));
+    }
+    completed.push(("CallDuration", "40".into()));
+    for params in [&answered, &completed] {
+        let (status, body) = app.twilio_status(org, params).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
 /// The engine closes two unanswered calls at their ring deadline and the campaign completes
 /// "2/2 (2 failed)"; then Twilio's late `in-progress` and `completed` (40 s of talk) say one was
 /// answered after all: its contact follows its call (done, `completed`), the display says one
@@ -1020,19 +1038,7 @@ async fn a_late_provider_correction_moves_the_contact_and_the_campaigns_figures(
         .clone();
     assert_eq!(late["status"], "no_answer", "{late}");
     let sid = late["provider_call_id"].as_str().unwrap();
-    let at = |s: i64| (chrono::Utc::now() + chrono::Duration::seconds(s)).to_rfc2822();
-    let mut answered = twilio_params(sid, "in-progress", 3, 0);
-    let mut completed = twilio_params(sid, "completed", 4, 0);
-    for (params, when) in [(&mut answered, at(-45)), (&mut completed, at(-5))] {
-        params.retain(|(k, _)| !["Timestamp", "CallDuration", "To"].contains(k));
-        params.push(("Timestamp", when));
-        params.push(("To", "+919000000961".into()));
-    }
-    completed.push(("CallDuration", "40".into()));
-    for params in [&answered, &completed] {
-        let (status, body) = app.twilio_status(&org, params).await;
-        assert_eq!(status, 200, "{body}");
-    }
+    late_answer(&app, &org, sid, "+919000000961").await;
     let call = app
         .get(
             &format!("/api/v1/calls/{}", late["id"].as_str().unwrap()),
@@ -1090,19 +1096,7 @@ async fn a_contact_answered_on_an_earlier_attempt_is_done_whatever_the_later_one
     })
     .await;
     let sid = first["provider_call_id"].as_str().unwrap();
-    let at = |s: i64| (chrono::Utc::now() + chrono::Duration::seconds(s)).to_rfc2822();
-    let mut answered = twilio_params(sid, "in-progress", 3, 0);
-    let mut completed = twilio_params(sid, "completed", 4, 0);
-    for (params, when) in [(&mut answered, at(-45)), (&mut completed, at(-5))] {
-        params.retain(|(k, _)| !["Timestamp", "CallDuration", "To"].contains(k));
-        params.push(("Timestamp", when));
-        params.push(("To", "+919000000971".into()));
-    }
-    completed.push(("CallDuration", "40".into()));
-    for params in [&answered, &completed] {
-        let (status, body) = app.twilio_status(&org, params).await;
-        assert_eq!(status, 200, "{body}");
-    }
+    late_answer(&app, &org, sid, "+919000000971").await;
 
     until_completed(&app, &org, &id).await;
     let progress = app
