@@ -935,7 +935,9 @@ impl CampaignActor {
         drop(self.write(Vec::new(), vec![event]));
     }
 
-    /// After a restart: contacts caught mid-dial are matched with the calls that exist.
+    /// After a restart or a failed write: contacts caught mid-dial are matched with the calls that
+    /// exist, and concluded contacts follow their calls' records (a correction, or an earlier
+    /// call's answer, whose save was lost).
     fn recover_contacts(&mut self, calls: Vec<queries::CampaignCall>) {
         let mut by_id: HashMap<&str, &queries::CampaignCall> = HashMap::new();
         let mut latest: HashMap<&str, &queries::CampaignCall> = HashMap::new();
