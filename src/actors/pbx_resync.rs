@@ -48,6 +48,17 @@ pub struct Resynced {
     pub unapplied: usize,
 }
 
+impl std::ops::AddAssign for Resynced {
+    fn add_assign(&mut self, part: Resynced) {
+        self.calls_ended += part.calls_ended;
+        self.extensions_changed += part.extensions_changed;
+        self.memberships_left += part.memberships_left;
+        self.extensions_confirmed += part.extensions_confirmed;
+        self.records_applied += part.records_applied;
+        self.unapplied += part.unapplied;
+    }
+}
+
 /// The hang-up cause of a call a resync ended.
 pub const RESYNC_REASON: &str = "pbx_resync";
 
@@ -248,12 +259,8 @@ async fn bring_in_line(
         }
     });
     // Extensions side by side, each one's changes in order.
-    let looked: Vec<Resynced> = side_by_side(looks).await;
-    for one in looked {
-        done.memberships_left += one.memberships_left;
-        done.extensions_changed += one.extensions_changed;
-        done.extensions_confirmed += one.extensions_confirmed;
-        done.unapplied += one.unapplied;
+    for one in side_by_side(looks).await {
+        done += one;
     }
     let since = silent_since.unwrap_or(asked_at).min(asked_at) - pbx_records::lookback(engine);
     let was_live: HashSet<String> = live

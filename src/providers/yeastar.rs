@@ -798,7 +798,8 @@ impl YeastarApi {
 impl YeastarApi {
     /// The PBX's call records of calls that started from `since` (its `cdr/list`, newest
     /// first, page by page until a record of a call that ended before `since`: see
-    /// [`place_of`]; at most [`CDR_PAGES`] pages), as the 30012 CDRs they stand for. `utc_offset` is the PBX's, to read the records' times as a 30012's.
+    /// [`place_of`]; at most [`CDR_PAGES`] pages), as the 30012 CDRs they stand for.
+    /// `utc_offset` is the PBX's, to read the records' times as a 30012's.
     pub async fn cdrs_since(
         &self,
         http: &reqwest::Client,

@@ -371,6 +371,53 @@ async fn a_call_is_not_closed_while_the_providers_answer_to_its_dial_is_awaited(
     assert!(call["provider_call_id"].is_string(), "{call}");
 }
 
+/// A callback URL's `?call=` is trusted only for the org's own call of that provider: org B's
+/// signed Twilio callback naming org A's placed call lands on a call of B's own (by its
+/// `CallSid`), and A's call does not move; the same callback without the name lands there too.
+#[actix_web::test]
+async fn a_callback_naming_another_orgs_call_is_routed_by_its_own_provider_id() {
+    let app = spawn_app().await;
+    let (api, _providers) = stand_in();
+    let twilio = json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": api});
+    let acme = app.create_org("Acme").await;
+    app.configure(&acme, "twilio", twilio.clone()).await;
+    let other = app.create_org("Other").await;
+    app.configure(&other, "twilio", twilio).await;
+    let (status, placed) = dial(&app, &acme, "twilio", "+919876543210").await;
+    assert_eq!(status, 201, "{placed}");
+    let acme_call = placed["id"].as_str().unwrap().to_owned();
+    let before = app
+        .get(&format!("/api/v1/calls/{acme_call}"), &acme.api_token)
+        .await;
+
+    let params = twilio_params("CAforeign0001", "in-progress", 1, 0);
+    let path = format!("/webhooks/twilio/{}/status?call={acme_call}", other.id);
+    let url = format!("{}{path}", app.public_url);
+    let signature = twilio_signature(TWILIO_AUTH_TOKEN, &url, &params);
+    let (status, answer) = app.post_form(&path, &params, Some(&signature)).await;
+    assert_eq!(status, 200, "{answer}");
+    let landed = answer["call_id"].as_str().unwrap().to_owned();
+    assert_ne!(landed, acme_call, "never another org's call: {answer}");
+    let own = app
+        .get(&format!("/api/v1/calls/{landed}"), &other.api_token)
+        .await;
+    assert_eq!(own["provider_call_id"], "CAforeign0001", "{own}");
+    let after = app
+        .get(&format!("/api/v1/calls/{acme_call}"), &acme.api_token)
+        .await;
+    assert_eq!(
+        (&after["status"], &after["provider_call_id"]),
+        (&before["status"], &before["provider_call_id"]),
+        "{after}"
+    );
+    let again = twilio_params("CAforeign0001", "completed", 2, 5);
+    let (status, answer) = app.twilio_status(&other, &again).await;
+    assert_eq!(
+        (status, answer["call_id"].as_str()),
+        (200, Some(landed.as_str()))
+    );
+}
+
 /// An answered Twilio call whose `completed` callback never came (refused while the engine was
 /// overloaded, past the retries the URL asks for): at its deadline the engine asks Twilio's call
 /// resource, which has the call's record, and the call ends as that callback would have ended

@@ -144,6 +144,11 @@ impl Handler<Deliver> for CallRegistry {
     fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) -> Self::Result {
         let registry = ctx.address();
         let msg = match msg.call {
+            // The live actor known by both names is that call of that provider: no read.
+            CallRef::Named(call_id, key, direction) if self.holds_both(&call_id, &key) => Deliver {
+                call: CallRef::Provider(key, direction),
+                ..msg
+            },
             CallRef::Named(call_id, key, direction) => {
                 return self.resolve(call_id, key, direction, msg.event, msg.attempts, registry)
             }
@@ -171,6 +176,15 @@ impl Handler<Deliver> for CallRegistry {
 }
 
 impl CallRegistry {
+    /// Whether one live actor is known by our id and by the provider's key (the key names the
+    /// org and the provider): the call a callback URL names is then that provider's.
+    fn holds_both(&self, call_id: &CallId, key: &CallKey) -> bool {
+        match (live(self.by_id.get(call_id)), live(self.by_key.get(key))) {
+            (Some(by_id), Some(by_key)) => by_id == by_key,
+            _ => false,
+        }
+    }
+
     /// A call named by a callback URL of ours: by our id when the org has that call of the same
     /// provider (the event then carries the provider's id to it), else by the provider's id.
     fn resolve(
