@@ -29,6 +29,7 @@ use crate::providers::exotel::ExotelStatusCallback;
 use crate::providers::plivo::{Callback, PlivoRecording};
 use crate::providers::twilio::{TwilioRecording, TwilioStatus, TwilioVoice};
 use crate::providers::webhook::Webhook;
+use crate::providers::yeastar::PbxWebhook;
 use crate::providers::Provider;
 use actix_web::dev::Payload;
 use actix_web::HttpMessage;
@@ -270,7 +271,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 webhook(web::post(), || BolnaExecutionWebhook),
             )
             .route("/analytics/{org}", web::post().to(webhooks::analytics))
-            .route("/yeastar/{org}", web::post().to(webhooks::yeastar)),
+            .route("/yeastar/{org}", webhook(web::post(), || PbxWebhook)),
     )
     .default_service(web::to(not_found));
 }
@@ -350,13 +351,13 @@ api_routes! {
 }
 
 /// The route (`web::route()` for any method: Twilio and Plivo may call back with GET) of one kind
-/// of provider call webhook, through the one webhook path.
+/// of webhook, through the one webhook path.
 fn webhook<W: Webhook + 'static>(route: actix_web::Route, kind: fn() -> W) -> actix_web::Route {
     route.to(
         move |req: HttpRequest,
               state: web::Data<AppState>,
               path: web::Path<String>,
-              body: web::Bytes| { webhooks::call_webhook(kind(), req, state, path, body) },
+              body: web::Bytes| { webhooks::receive(kind(), req, state, path, body) },
     )
 }
 

@@ -5,14 +5,14 @@
 
 use super::agents::desk_of;
 use super::{page, ApiOrg, AppState, PageQuery};
-use crate::actors::call::registry::{deliver, CallRef};
+use crate::actors::call::registry::{deliver, CallRef, Known};
 use crate::actors::call::{Accepted, CallKey, ProviderEvent};
 use crate::actors::desk::QueueFor;
 use crate::actors::extension::change_extension;
 use crate::actors::pbx_resync::{Heard, Refused};
 use crate::db::models::InboxRow;
 use crate::db::queries;
-use crate::domain::call::{CallEvent, CallStatus, Direction};
+use crate::domain::call::{CallEvent, Direction};
 use crate::domain::extension::{ExtensionChange, Membership};
 use crate::domain::ids::CallId;
 use crate::domain::phone::PhoneNumber;
@@ -23,9 +23,9 @@ use crate::engine::{calls, contacts};
 use crate::error::{AppError, Code};
 use crate::metrics;
 use crate::providers::analytics::{AnalyticsPush, CallName};
-use crate::providers::credentials::Account;
-use crate::providers::webhook::{Auth, CallWebhook, Reply, Webhook, WebhookRequest};
-use crate::providers::yeastar::{self, PbxEvent};
+use crate::providers::webhook::{
+    Auth, CallWebhook, ExtensionWebhook, Hold, Incoming, Reading, Reply, Webhook, WebhookRequest,
+};
 use crate::providers::{body_fields, plivo, twilio, ParseError, Provider};
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -217,7 +217,7 @@ async fn accept(
         raw_status: incoming.raw_status,
         data: incoming.data,
         screen_pop,
-        snapshot: incoming.kind == yeastar::CALL_STATE,
+        snapshot: incoming.pbx.as_ref().is_some_and(|pbx| pbx.snapshot),
     };
     let accepted = deliver(&state.actors.calls, call, event).await?;
     let result = if accepted.duplicate {
@@ -291,77 +291,161 @@ async fn caller_screen_pop(
     Ok((Some(contact.id), pop))
 }
 
-/// The one path of every provider's call webhook (Twilio status and voice, Plivo ring, hangup and
-/// answer, Exotel, Bolna): authenticate, parse, add the caller's screen pop to an incoming call,
-/// store through the call's actor, answer as the provider expects.
-pub async fn call_webhook(
+/// The one path of every webhook (Twilio status and voice, Plivo ring, hangup and answer,
+/// Exotel, Bolna, the PBX): authenticate, parse, add the caller's screen pop (and the queue it
+/// waits in) to an incoming call, store through the call's actor — a PBX extension's change
+/// through the extension's — and answer as the sender expects.
+pub async fn receive(
     webhook: impl Webhook,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let arrived = Arrived::new(&state, &req);
-    let request = arrived.request(&req, &body);
     let org = webhook_org(&state, &path).await?;
+    let answer = handle(&webhook, &req, &state, &org, &body).await;
+    if webhook.pushes_once() {
+        // Heard once kept. The PBX does not send again what the engine refused (overloaded, or
+        // a database that could not store it): those events are as lost as a silence's, and
+        // are looked for at the PBX once the refusals stop. (What the PBX got wrong, a bad
+        // signature or body, is its own to fix.)
+        match &answer {
+            Ok(_) => state.actors.pbx_watch.do_send(Heard(org.id.clone())),
+            Err(error) if error.is_for_now() => {
+                state.actors.pbx_watch.do_send(Refused(org.id.clone()))
+            }
+            Err(_) => {}
+        }
+    }
+    answer
+}
+
+/// A webhook of the org's, received (see [`receive`]).
+async fn handle(
+    webhook: &impl Webhook,
+    req: &HttpRequest,
+    state: &AppState,
+    org: &Arc<Org>,
+    body: &[u8],
+) -> Result<HttpResponse, AppError> {
+    let arrived = Arrived::new(state, req);
+    let request = arrived.request(req, body);
     let credentials = match webhook.auth() {
         Auth::WebhookToken => {
-            check_webhook_token(&req, &org)?;
+            check_webhook_token(req, org)?;
             None
         }
         Auth::Signature => Some(
-            signed_credentials(&state, &org, webhook.provider(), |secret| {
+            signed_credentials(state, org, webhook.provider(), |secret| {
                 webhook.verify(secret, &request)
             })
             .await?,
         ),
     };
     let _permit = state.engine.admission.admit(&org.id)?;
-    let mut incoming = webhook
-        .parse(&request, &org.default_country)
-        .map_err(malformed)?;
-    let mut queue = None;
-    let screen_pop = if incoming.inbound_start {
-        let (contact_id, pop) =
-            caller_screen_pop(&state, &org, incoming.event.from.as_deref()).await?;
-        incoming.event.contact_id = contact_id;
-        // A caller of a provider that can move a live call waits in the org's queue, if any.
-        if webhook.reply() != Reply::Status {
-            let to = incoming.event.to.clone();
-            let desk = desk_of(&state, &org).await?;
-            queue = desk
-                .send(QueueFor {
-                    to,
-                    numbered_only: false,
-                })
-                .await?;
-            incoming.event.queue_id = queue.as_ref().map(|(id, _)| id.clone());
-        }
-        Some(pop)
-    } else {
-        None
+    let reading = Reading {
+        default_country: &org.default_country,
+        account: credentials.as_ref().map(|c| &c.account),
     };
-    let accepted = accept(&state, &req, &org, &body, incoming, screen_pop, None).await?;
+    let mut incoming = match webhook.parse(&request, &reading).map_err(malformed)? {
+        Incoming::Call(call) => *call,
+        Incoming::Extension(change) => {
+            return extension_changed(state, req, org, body, webhook.provider(), change).await
+        }
+        Incoming::Ignored { kind, dedupe_key } => {
+            let provider = webhook.provider();
+            return ignored(state, req, org, body, provider, &kind, &dedupe_key).await;
+        }
+    };
+    let snapshot = incoming.pbx.as_ref().is_some_and(|pbx| pbx.snapshot);
+    // The first snapshot of a call an extension dialed through the PBX's API may beat the API's
+    // answer: it adopts the call the engine wrote for that dial. The dial knows whom it called;
+    // a first snapshot with only the caller's extension in it would read as internal.
+    let adopted = snapshot
+        .then(|| {
+            let (extensions, to) = (&incoming.event.extensions, incoming.event.to.as_deref());
+            state.engine.pbx_dials.adopt(&org.id, extensions, to)
+        })
+        .flatten();
+    if adopted.is_some() {
+        incoming.event.direction = None;
+    }
+    // A caller from outside starting a call: its screen pop, with its contact, and the queue it
+    // waits in. The PBX pushes a snapshot per change (a ring group repeats them): only its call's
+    // first starts it.
+    let starting = incoming.inbound_start && !(snapshot && known(state, org, &incoming).await?);
+    let queue = match (starting, &incoming.hold) {
+        (true, Hold::AnyQueue) => queue_for(state, org, &incoming, false).await?,
+        (true, Hold::NumberedQueue { .. }) => queue_for(state, org, &incoming, true).await?,
+        _ => None,
+    };
+    let screen_pop = match starting {
+        true => {
+            let from = incoming.event.from.as_deref();
+            let (contact_id, mut pop) = caller_screen_pop(state, org, from).await?;
+            incoming.event.contact_id = contact_id;
+            incoming.event.queue_id = queue.as_ref().map(|(id, _)| id.clone());
+            if let (Some(_), Hold::NumberedQueue { channel }) = (&queue, &incoming.hold) {
+                pop["pbx_channel"] = Value::String(channel.clone());
+            }
+            Some(pop)
+        }
+        false => None,
+    };
+    let members = incoming.pbx.as_ref().map(|pbx| pbx.members.clone());
+    let accepted = accept(state, req, org, body, incoming, screen_pop, adopted).await?;
+    if let Some(members) = members {
+        sync_extensions(state, org, &accepted, &members).await?;
+    }
     let routing = credentials.as_ref().map(|c| &c.common);
     let target = routing.and_then(|c| c.inbound_dial.as_deref());
     let message = routing.and_then(|c| c.inbound_message.as_deref());
-    let twiml = match &queue {
-        Some((_, name)) => twilio::enqueue_twiml(name, message.unwrap_or(DEFAULT_HOLD_MESSAGE)),
-        None => twilio::answer_twiml(target, message.unwrap_or(DEFAULT_INBOUND_MESSAGE)),
-    };
-    let plivo_xml = match &queue {
-        Some(_) => plivo::hold_xml(Some(message.unwrap_or(DEFAULT_HOLD_MESSAGE)), 14_400),
-        None => plivo_answer(&state, &req, &org, &accepted, target, message),
-    };
     Ok(match webhook.reply() {
         Reply::Status => accepted_json(&accepted),
-        Reply::Twiml => HttpResponse::Ok()
-            .content_type("text/xml; charset=utf-8")
-            .body(twiml),
-        Reply::PlivoXml => HttpResponse::Ok()
-            .content_type("application/xml; charset=utf-8")
-            .body(plivo_xml),
+        Reply::Twiml => {
+            let twiml = match &queue {
+                Some((_, name)) => {
+                    twilio::enqueue_twiml(name, message.unwrap_or(DEFAULT_HOLD_MESSAGE))
+                }
+                None => twilio::answer_twiml(target, message.unwrap_or(DEFAULT_INBOUND_MESSAGE)),
+            };
+            HttpResponse::Ok()
+                .content_type("text/xml; charset=utf-8")
+                .body(twiml)
+        }
+        Reply::PlivoXml => {
+            let plivo_xml = match &queue {
+                Some(_) => plivo::hold_xml(Some(message.unwrap_or(DEFAULT_HOLD_MESSAGE)), 14_400),
+                None => plivo_answer(state, req, org, &accepted, target, message),
+            };
+            HttpResponse::Ok()
+                .content_type("application/xml; charset=utf-8")
+                .body(plivo_xml)
+        }
     })
+}
+
+/// Whether the engine has the call of this webhook already (its live actor, else the database).
+async fn known(state: &AppState, org: &Org, incoming: &CallWebhook) -> Result<bool, AppError> {
+    let key = CallKey {
+        org_id: org.id.clone(),
+        provider: incoming.provider.as_str().to_owned(),
+        provider_call_id: incoming.provider_call_id.clone(),
+    };
+    state.actors.calls.send(Known(key)).await?
+}
+
+/// The org's queue a starting caller waits in, by the number it called (`numbered_only`: no
+/// queue for any number), with the queue's name.
+async fn queue_for(
+    state: &AppState,
+    org: &Org,
+    incoming: &CallWebhook,
+    numbered_only: bool,
+) -> Result<Option<(String, String)>, AppError> {
+    let desk = desk_of(state, org).await?;
+    let to = incoming.event.to.clone();
+    Ok(desk.send(QueueFor { to, numbered_only }).await?)
 }
 
 /// `POST /webhooks/plivo/{org}/connect?call=<id>`: where the Transfer API points a queued Plivo
@@ -466,6 +550,8 @@ pub async fn analytics(
         raw_status: None,
         data: Value::Object(push.data),
         inbound_start: false,
+        hold: Hold::Nowhere,
+        pbx: None,
     };
     let ours = Some(CallId::from_stored(row.id));
     let accepted = accept(&state, &req, &org, &body, incoming, None, ours).await?;
@@ -473,169 +559,7 @@ pub async fn analytics(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Yeastar P-Series PBX
-
-/// `POST /webhooks/yeastar/{org}`: a PBX event (`X-Signature` over the raw body). Call events
-/// update the call and the presence of every extension in it before the answer; extension events
-/// update the extension; unknown event types are kept in the inbox and change nothing.
-pub async fn yeastar(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let org = webhook_org(&state, &path).await?;
-    // Heard once kept. The PBX does not send again what the engine refused (overloaded, or a
-    // database that could not store it): those events are as lost as a silence's, and are
-    // looked for at the PBX once the refusals stop. (What the PBX got wrong, a bad signature or
-    // body, is its own to fix.)
-    match yeastar_event(req, &state, &org, body).await {
-        Ok(answer) => {
-            state.actors.pbx_watch.do_send(Heard(org.id.clone()));
-            Ok(answer)
-        }
-        Err(error) => {
-            if error.is_for_now() {
-                state.actors.pbx_watch.do_send(Refused(org.id.clone()));
-            }
-            Err(error)
-        }
-    }
-}
-
-/// A PBX event, verified and applied (see [`yeastar`]).
-async fn yeastar_event(
-    req: HttpRequest,
-    state: &web::Data<AppState>,
-    org: &Arc<Org>,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let signature = req
-        .headers()
-        .get("X-Signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let credentials = signed_credentials(state, org, Provider::Yeastar, |secret| {
-        yeastar::verify(secret, &body, signature)
-    })
-    .await?;
-    let _permit = state.engine.admission.admit(&org.id)?;
-    let (_sn, event) = yeastar::parse(&body).map_err(malformed)?;
-    let dedupe_key = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
-    let data: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let utc_offset = match &credentials.account {
-        Account::Yeastar(account) => account.utc_offset.as_deref(),
-        _ => None,
-    };
-    let mut caller_channel = None;
-    let (call_id, kind, direction, mut event, raw_status, members) = match event {
-        PbxEvent::CallState { call_id, members } => {
-            caller_channel = yeastar::inbound_channel(&members);
-            let (direction, mut event) = yeastar::call_state_event(&members, &org.default_country);
-            // A 30011 snapshot carries no time: the PBX pushes it the moment it happens, so its
-            // arrival dates it (ringing, answered, ended) until the CDR's own, earlier times
-            // replace these.
-            event.occurred_at = Some(chrono::Utc::now());
-            let words: Vec<&str> = members.iter().map(|m| m.status.as_str()).collect();
-            let raw = words.join(",");
-            (
-                call_id,
-                yeastar::CALL_STATE,
-                direction,
-                event,
-                Some(raw),
-                yeastar::extension_members(&members),
-            )
-        }
-        PbxEvent::Cdr(cdr) => {
-            let event = cdr.to_event(&org.default_country, utc_offset);
-            let direction = cdr.direction.unwrap_or(Direction::Internal);
-            (
-                cdr.call_id.clone(),
-                yeastar::CDR,
-                direction,
-                event,
-                Some(cdr.status.clone()),
-                Vec::new(),
-            )
-        }
-        PbxEvent::CallFailed {
-            call_id,
-            reason,
-            extensions,
-        } => {
-            let members = extensions.into_iter().map(|n| (n, None)).collect();
-            let event = yeastar::failure_event(&reason);
-            (
-                call_id,
-                "yeastar.30015",
-                Direction::Internal,
-                event,
-                Some(reason),
-                members,
-            )
-        }
-        other => return yeastar_extension_event(state, &req, org, &body, dedupe_key, other).await,
-    };
-    event.extensions = members.iter().map(|(n, _)| n.clone()).collect();
-    // The first event of a call an extension dialed through the PBX's API may beat the API's
-    // answer: it adopts the call the engine wrote for that dial.
-    let adopted = (kind == yeastar::CALL_STATE)
-        .then(|| {
-            let dials = &state.engine.pbx_dials;
-            dials.adopt(&org.id, &event.extensions, event.to.as_deref())
-        })
-        .flatten();
-    if adopted.is_some() {
-        // The dial knows whom it called; a first snapshot with only the caller's extension in it
-        // would read as internal.
-        event.direction = None;
-    }
-    // A caller from outside ringing an extension: the screen pop, with the caller's contact —
-    // once, for the call's first ringing snapshot (a ring group repeats them). A caller who
-    // dialed a desk queue's number (held by the PBX's IVR or queue) waits in that queue, its
-    // channel kept for the transfer to the agent who accepts.
-    let first = kind == yeastar::CALL_STATE
-        && direction == Direction::Inbound
-        && !calls::is_known(&state.engine, &org.id, Provider::Yeastar.as_str(), &call_id).await?;
-    let queue = match (first, &caller_channel) {
-        (true, Some(_)) => {
-            let to = event.to.clone();
-            let desk = desk_of(state, org).await?;
-            desk.send(QueueFor {
-                to,
-                numbered_only: true,
-            })
-            .await?
-        }
-        _ => None,
-    };
-    let screen_pop = if first && (queue.is_some() || event.status == Some(CallStatus::Ringing)) {
-        let (contact_id, mut pop) = caller_screen_pop(state, org, event.from.as_deref()).await?;
-        event.contact_id = contact_id;
-        if let (Some((queue_id, _)), Some(channel)) = (&queue, caller_channel) {
-            event.queue_id = Some(queue_id.clone());
-            pop["pbx_channel"] = Value::String(channel);
-        }
-        Some(pop)
-    } else {
-        None
-    };
-    let incoming = CallWebhook {
-        provider: Provider::Yeastar,
-        kind,
-        provider_call_id: call_id,
-        dedupe_key,
-        direction,
-        event,
-        raw_status,
-        data,
-        inbound_start: false,
-    };
-    let accepted = accept(state, &req, org, &body, incoming, screen_pop, adopted).await?;
-    sync_extensions(state, org, &accepted, &members).await?;
-    Ok(accepted_json(&accepted))
-}
+// The PBX's extensions
 
 /// Brings the presence of a call's extensions in line with the call before the answer: members
 /// take their part while the call is live; once it is not (BYE of all, CDR, failure), every
@@ -678,77 +602,48 @@ async fn sync_extensions(
     Ok(())
 }
 
-/// 30007 / 30008 / 30009 change one extension (stored with the raw event); anything else is kept
-/// in the inbox only.
-async fn yeastar_extension_event(
+/// A webhook nothing uses, kept in the inbox: it changes nothing.
+async fn ignored(
     state: &AppState,
     req: &HttpRequest,
     org: &Org,
     body: &[u8],
-    dedupe_key: String,
-    event: PbxEvent,
+    provider: Provider,
+    kind: &str,
+    dedupe_key: &str,
 ) -> Result<HttpResponse, AppError> {
-    let (number, change, kind) = match event {
-        PbxEvent::Registration {
-            extension,
-            registered,
-        } => (
-            extension,
-            ExtensionChange::Registration(registered),
-            "yeastar.30007",
-        ),
-        PbxEvent::ExtensionCallStatus { extension, .. } => {
-            (extension, ExtensionChange::Seen, "yeastar.30008")
-        }
-        PbxEvent::Presence { extension, dnd } => (
-            extension,
-            ExtensionChange::DoNotDisturb(dnd),
-            "yeastar.30009",
-        ),
-        PbxEvent::Unknown { event_type } => {
-            let inbox = inbox_row(
-                req,
-                org,
-                Provider::Yeastar,
-                &format!("yeastar.{event_type}"),
-                &dedupe_key,
-                body,
-                "ignored",
-            );
-            let status = match inbox::keep(&state.engine, &org.id, inbox).await? {
-                true => "ignored",
-                false => "duplicate",
-            };
-            let result = if status == "duplicate" {
-                "duplicate"
-            } else {
-                "accepted"
-            };
-            metrics::METRICS.webhook(Provider::Yeastar.as_str(), result);
-            return Ok(HttpResponse::Ok().json(serde_json::json!({ "status": status })));
-        }
-        _ => unreachable!("call events are handled by the caller"),
+    let inbox = inbox_row(req, org, provider, kind, dedupe_key, body, "ignored");
+    let kept = inbox::keep(&state.engine, &org.id, inbox).await?;
+    let (status, result) = match kept {
+        true => ("ignored", "accepted"),
+        false => ("duplicate", "duplicate"),
     };
-    let inbox = inbox_row(
-        req,
-        org,
-        Provider::Yeastar,
+    metrics::METRICS.webhook(provider.as_str(), result);
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": status })))
+}
+
+/// A PBX extension's change (30007 / 30008 / 30009), stored with the raw webhook by the
+/// extension's actor; answers the extension.
+async fn extension_changed(
+    state: &AppState,
+    req: &HttpRequest,
+    org: &Org,
+    body: &[u8],
+    provider: Provider,
+    webhook: ExtensionWebhook,
+) -> Result<HttpResponse, AppError> {
+    let ExtensionWebhook {
         kind,
-        &dedupe_key,
-        body,
-        "applied",
-    );
-    let ext = change_extension(
-        &state.actors.extensions,
-        &org.id,
-        &number,
+        dedupe_key,
+        number,
         change,
-        Some(inbox),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(
-        serde_json::json!({ "status": "accepted", "extension": ext.to_json(chrono::Utc::now()) }),
-    ))
+    } = webhook;
+    let inbox = inbox_row(req, org, provider, kind, &dedupe_key, body, "applied");
+    let extensions = &state.actors.extensions;
+    let ext = change_extension(extensions, &org.id, &number, change, Some(inbox)).await?;
+    let now = chrono::Utc::now();
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "status": "accepted", "extension": ext.to_json(now) })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,7 +1,7 @@
 //! Bolna voice-bot executions (providers.md §5): a full snapshot on every status change;
 //! `call-disconnected` is not final, `completed` follows with cost, recording and transcript.
 
-use super::webhook::{Auth, CallWebhook, Webhook, WebhookRequest};
+use super::webhook::{Auth, CallWebhook, Hold, Incoming, Reading, Webhook, WebhookRequest};
 use super::Provider;
 use super::{json_number, json_text, ParseError};
 use crate::domain::call::{CallEvent, CallStatus, Direction};
@@ -196,10 +196,11 @@ impl Webhook for BolnaExecutionWebhook {
         Auth::WebhookToken
     }
 
-    fn parse(&self, request: &WebhookRequest, country: &str) -> Result<CallWebhook, ParseError> {
+    fn parse(&self, request: &WebhookRequest, reading: &Reading) -> Result<Incoming, ParseError> {
+        let country = reading.default_country;
         let fields = request.fields()?;
         let execution = BolnaExecution::parse(&fields)?;
-        Ok(CallWebhook {
+        Ok(Incoming::of(CallWebhook {
             provider: Provider::Bolna,
             kind: "bolna.execution",
             provider_call_id: execution.id.clone(),
@@ -209,7 +210,9 @@ impl Webhook for BolnaExecutionWebhook {
             raw_status: Some(execution.status.clone()),
             data: Value::Object(fields),
             inbound_start: false,
-        })
+            hold: Hold::Nowhere,
+            pbx: None,
+        }))
     }
 }
 
@@ -224,7 +227,9 @@ mod tests {
             "application/x-www-form-urlencoded".to_owned(),
         )];
         let empty = WebhookRequest::posted(&headers, b"", "");
-        assert!(BolnaExecutionWebhook.parse(&empty, "IN").is_err());
+        assert!(BolnaExecutionWebhook
+            .parse(&empty, &Reading::in_country("IN"))
+            .is_err());
     }
     use serde_json::json;
 

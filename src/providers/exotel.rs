@@ -1,7 +1,7 @@
 //! Exotel StatusCallback (providers.md §3): urlencoded, multipart or JSON; `answered` and
 //! `terminal` events; 0-prefixed Indian numbers; times in IST.
 
-use super::webhook::{Auth, CallWebhook, Webhook, WebhookRequest};
+use super::webhook::{Auth, CallWebhook, Hold, Incoming, Reading, Webhook, WebhookRequest};
 use super::Provider;
 use super::{field_status, json_number, json_text, ParseError};
 use crate::domain::call::{CallEvent, CallStatus, Direction};
@@ -184,14 +184,15 @@ impl Webhook for ExotelStatusCallback {
         Auth::WebhookToken
     }
 
-    fn parse(&self, request: &WebhookRequest, country: &str) -> Result<CallWebhook, ParseError> {
+    fn parse(&self, request: &WebhookRequest, reading: &Reading) -> Result<Incoming, ParseError> {
+        let country = reading.default_country;
         let fields = request.fields()?;
         let status = ExotelStatus::parse(&fields)?;
         let event = status.to_event(country);
         // An inbound call still on the line: its caller pops up on the agents' screens.
         let inbound_start = status.direction == Some(Direction::Inbound)
             && event.status.is_some_and(CallStatus::is_live);
-        Ok(CallWebhook {
+        Ok(Incoming::of(CallWebhook {
             provider: Provider::Exotel,
             kind: "exotel.status",
             provider_call_id: status.call_sid.clone(),
@@ -201,7 +202,9 @@ impl Webhook for ExotelStatusCallback {
             raw_status: status.status.clone().or(Some(status.event_type.clone())),
             data: Value::Object(fields),
             inbound_start,
-        })
+            hold: Hold::Nowhere,
+            pbx: None,
+        }))
     }
 }
 
@@ -214,7 +217,12 @@ mod tests {
         let json = br#"{"CallSid":"x1","EventType":"terminal","Status":"completed","ConversationDuration":30,"Direction":"outbound-api"}"#;
         let headers = [("content-type".to_owned(), "application/json".to_owned())];
         let parsed = ExotelStatusCallback
-            .parse(&WebhookRequest::posted(&headers, json, ""), "IN")
+            .parse(
+                &WebhookRequest::posted(&headers, json, ""),
+                &Reading::in_country("IN"),
+            )
+            .unwrap()
+            .call()
             .unwrap();
         assert_eq!(parsed.kind, "exotel.status");
         assert_eq!(parsed.event.status, Some(CallStatus::Completed));
@@ -225,7 +233,12 @@ mod tests {
             "application/x-www-form-urlencoded".to_owned(),
         )];
         let parsed = ExotelStatusCallback
-            .parse(&WebhookRequest::posted(&headers, form, ""), "IN")
+            .parse(
+                &WebhookRequest::posted(&headers, form, ""),
+                &Reading::in_country("IN"),
+            )
+            .unwrap()
+            .call()
             .unwrap();
         assert_eq!(parsed.event.status, Some(CallStatus::Busy));
     }

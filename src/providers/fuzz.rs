@@ -8,12 +8,13 @@
 //! "Reliability"): `PROPTEST_CASES=100000 cargo test --release --lib providers::fuzz`.
 
 use super::analytics::AnalyticsPush;
+use super::body_fields;
 use super::bolna::BolnaExecutionWebhook;
 use super::exotel::ExotelStatusCallback;
 use super::plivo::Callback;
 use super::twilio::{TwilioStatus, TwilioVoice};
-use super::webhook::{CallWebhook, Webhook, WebhookRequest};
-use super::{body_fields, yeastar};
+use super::webhook::{Incoming, Reading, Webhook, WebhookRequest};
+use super::yeastar::{self, PbxWebhook};
 use crate::domain::call::{apply, Call, CallEvent, Direction};
 use crate::domain::ids::{CallId, OrgId};
 use proptest::prelude::*;
@@ -245,6 +246,7 @@ fn parsers() -> Vec<Box<dyn Webhook>> {
         Box::new(Callback::Hangup),
         Box::new(ExotelStatusCallback),
         Box::new(BolnaExecutionWebhook),
+        Box::new(PbxWebhook),
     ]
 }
 
@@ -304,11 +306,16 @@ fn reaches_a_call(mut event: CallEvent) {
     }
 }
 
-fn parsed(result: Result<CallWebhook, super::ParseError>) {
-    if let Ok(webhook) = result {
-        assert!(!webhook.dedupe_key.is_empty());
-        let _ = webhook.data.to_string();
-        reaches_a_call(webhook.event);
+fn parsed(result: Result<Incoming, super::ParseError>) {
+    match result {
+        Ok(Incoming::Call(webhook)) => {
+            assert!(!webhook.dedupe_key.is_empty());
+            let _ = webhook.data.to_string();
+            reaches_a_call(webhook.event);
+        }
+        Ok(Incoming::Extension(change)) => assert!(!change.dedupe_key.is_empty()),
+        Ok(Incoming::Ignored { dedupe_key, .. }) => assert!(!dedupe_key.is_empty()),
+        Err(_) => {}
     }
 }
 
@@ -331,7 +338,7 @@ proptest! {
     ) {
         let headers = vec![("content-type".to_owned(), content_type.to_owned())];
         for parser in parsers() {
-            parsed(parser.parse(&request(&headers, &body, get), "IN"));
+            parsed(parser.parse(&request(&headers, &body, get), &Reading::in_country("IN")));
         }
         let _ = yeastar::parse(&body);
         if let Ok(fields) = body_fields(content_type, &body) {
@@ -345,7 +352,7 @@ proptest! {
         let body = encoded(&pairs);
         let headers = vec![("content-type".to_owned(), CONTENT_TYPES[0].to_owned())];
         for parser in parsers() {
-            parsed(parser.parse(&request(&headers, body.as_bytes(), get), "IN"));
+            parsed(parser.parse(&request(&headers, body.as_bytes(), get), &Reading::in_country("IN")));
         }
     }
 
@@ -355,7 +362,7 @@ proptest! {
         let body = Value::Object(fields.clone()).to_string();
         let headers = vec![("content-type".to_owned(), "application/json".to_owned())];
         for parser in parsers() {
-            parsed(parser.parse(&request(&headers, body.as_bytes(), false), "IN"));
+            parsed(parser.parse(&request(&headers, body.as_bytes(), false), &Reading::in_country("IN")));
         }
         let _ = AnalyticsPush::parse(&fields);
     }

@@ -1,7 +1,8 @@
 //! Plivo Voice: ring, answer and hangup callbacks, the V3 signature and status words (providers.md §2).
 
 use super::webhook::{
-    pairs_json, recording_webhook, Auth, CallWebhook, Reply, Webhook, WebhookRequest,
+    pairs_json, recording_webhook, Auth, CallWebhook, Hold, Incoming, Reading, Reply, Webhook,
+    WebhookRequest,
 };
 use super::Provider;
 use super::{field, ParseError};
@@ -370,7 +371,8 @@ impl Webhook for Callback {
         )
     }
 
-    fn parse(&self, request: &WebhookRequest, country: &str) -> Result<CallWebhook, ParseError> {
+    fn parse(&self, request: &WebhookRequest, reading: &Reading) -> Result<Incoming, ParseError> {
+        let country = reading.default_country;
         let fields = request.form();
         let parsed = PlivoCallback::parse(*self, &fields)?;
         let mut event = parsed.to_event(country);
@@ -383,7 +385,7 @@ impl Webhook for Callback {
         if inbound_start {
             event.status = Some(CallStatus::Ringing);
         }
-        Ok(CallWebhook {
+        Ok(Incoming::of(CallWebhook {
             provider: Provider::Plivo,
             kind: self.kind(),
             provider_call_id: parsed.call_uuid.clone(),
@@ -393,7 +395,13 @@ impl Webhook for Callback {
             raw_status: Some(parsed.call_status.clone()),
             data: pairs_json(&fields),
             inbound_start,
-        })
+            // The answer URL's XML holds a caller starting for the desk.
+            hold: match inbound_start {
+                true => Hold::AnyQueue,
+                false => Hold::Nowhere,
+            },
+            pbx: None,
+        }))
     }
 
     fn reply(&self) -> Reply {
@@ -422,9 +430,10 @@ impl Webhook for PlivoRecording {
         Callback::Answer.verify(secret, request)
     }
 
-    fn parse(&self, request: &WebhookRequest, _: &str) -> Result<CallWebhook, ParseError> {
+    fn parse(&self, request: &WebhookRequest, _: &Reading) -> Result<Incoming, ParseError> {
         let fields = ("CallUUID", "RecordingID", "RecordUrl");
-        recording_webhook(Provider::Plivo, &request.form(), fields, "plivo.recording")
+        let form = request.form();
+        recording_webhook(Provider::Plivo, &form, fields, "plivo.recording").map(Incoming::of)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Twilio Programmable Voice: status callbacks, their signature and status words (providers.md §1).
 
 use super::webhook::{
-    pairs_json, recording_webhook, Auth, CallWebhook, Reply, Webhook, WebhookRequest,
+    pairs_json, recording_webhook, Auth, CallWebhook, Hold, Incoming, Reading, Reply, Webhook,
+    WebhookRequest,
 };
 use super::Provider;
 use super::{field, ParseError};
@@ -302,7 +303,8 @@ impl Webhook for TwilioStatus {
         twilio_verify(secret, request)
     }
 
-    fn parse(&self, request: &WebhookRequest, country: &str) -> Result<CallWebhook, ParseError> {
+    fn parse(&self, request: &WebhookRequest, reading: &Reading) -> Result<Incoming, ParseError> {
+        let country = reading.default_country;
         let pairs = request.form();
         let callback = StatusCallback::parse(&pairs)?;
         let mut event = callback.to_event();
@@ -311,7 +313,7 @@ impl Webhook for TwilioStatus {
         event.occurred_at = event.occurred_at.or_else(|| Some(chrono::Utc::now()));
         event.from = event.from.map(|n| party(&n, country));
         event.to = event.to.map(|n| party(&n, country));
-        Ok(CallWebhook {
+        Ok(Incoming::of(CallWebhook {
             provider: Provider::Twilio,
             kind: "twilio.status",
             provider_call_id: callback.call_sid.clone(),
@@ -321,7 +323,9 @@ impl Webhook for TwilioStatus {
             raw_status: Some(callback.call_status.clone()),
             data: pairs_json(&pairs),
             inbound_start: false,
-        })
+            hold: Hold::Nowhere,
+            pbx: None,
+        }))
     }
 }
 
@@ -338,7 +342,8 @@ impl Webhook for TwilioVoice {
         twilio_verify(secret, request)
     }
 
-    fn parse(&self, request: &WebhookRequest, country: &str) -> Result<CallWebhook, ParseError> {
+    fn parse(&self, request: &WebhookRequest, reading: &Reading) -> Result<Incoming, ParseError> {
+        let country = reading.default_country;
         let pairs = request.form();
         let call_sid = field(&pairs, "CallSid")
             .ok_or(ParseError::Missing("CallSid"))?
@@ -350,7 +355,7 @@ impl Webhook for TwilioVoice {
             to: field(&pairs, "To").map(|n| party(n, country)),
             ..CallEvent::default()
         };
-        Ok(CallWebhook {
+        Ok(Incoming::of(CallWebhook {
             provider: Provider::Twilio,
             kind: "twilio.voice",
             dedupe_key: format!("{call_sid}:voice"),
@@ -360,7 +365,9 @@ impl Webhook for TwilioVoice {
             raw_status: field(&pairs, "CallStatus").map(str::to_owned),
             data: pairs_json(&pairs),
             inbound_start: true,
-        })
+            hold: Hold::AnyQueue,
+            pbx: None,
+        }))
     }
 
     fn reply(&self) -> Reply {
@@ -385,14 +392,10 @@ impl Webhook for TwilioRecording {
         twilio_verify(secret, request)
     }
 
-    fn parse(&self, request: &WebhookRequest, _: &str) -> Result<CallWebhook, ParseError> {
+    fn parse(&self, request: &WebhookRequest, _: &Reading) -> Result<Incoming, ParseError> {
         let fields = ("CallSid", "RecordingSid", "RecordingUrl");
-        recording_webhook(
-            Provider::Twilio,
-            &request.form(),
-            fields,
-            "twilio.recording",
-        )
+        let form = request.form();
+        recording_webhook(Provider::Twilio, &form, fields, "twilio.recording").map(Incoming::of)
     }
 }
 
@@ -411,7 +414,11 @@ mod tests {
         let req = WebhookRequest::posted(&headers, body, url);
         assert!(TwilioStatus.verify("secret", &req));
         assert!(!TwilioStatus.verify("other", &req));
-        let parsed = TwilioStatus.parse(&req, "IN").unwrap();
+        let parsed = TwilioStatus
+            .parse(&req, &Reading::in_country("IN"))
+            .unwrap()
+            .call()
+            .unwrap();
         assert_eq!(parsed.provider_call_id, "CA1");
         assert_eq!(parsed.event.status, Some(CallStatus::Ringing));
         assert_eq!(parsed.event.from.as_deref(), Some("+919876543210"));

@@ -2,8 +2,10 @@
 //! is checked, how it is read into the call model (with its dedupe key) and how it is answered —
 //! so the HTTP layer has one webhook path for all of them.
 
+use super::credentials::Account;
 use super::{body_fields, field, form_pairs, ParseError, Provider};
 use crate::domain::call::{CallEvent, Direction};
+use crate::domain::extension::{ExtensionChange, Membership};
 use serde_json::Value;
 
 /// A webhook as it arrived, in the terms providers sign and read it (no web framework types).
@@ -90,6 +92,88 @@ pub struct CallWebhook {
     pub data: Value,
     /// An incoming call is starting: the engine adds the caller's contact and screen pop.
     pub inbound_start: bool,
+    /// Where a starting caller may wait for an agent.
+    pub hold: Hold,
+    /// What the PBX adds: the extensions in the call; None for a provider's call.
+    pub pbx: Option<PbxCall>,
+}
+
+/// Where a caller starting an incoming call may wait for one of the desk's agents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    /// Nowhere: the provider cannot move a live call.
+    Nowhere,
+    /// In the queue of the number it called, else the org's queue for any number; the webhook's
+    /// answer holds it (TwiML, Plivo XML).
+    AnyQueue,
+    /// Only in a queue of the number it called (the PBX's IVR or queue holds it meanwhile); the
+    /// caller's PBX channel, what the transfer to the agent moves.
+    NumberedQueue { channel: String },
+}
+
+/// What a PBX event adds to its call's event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PbxCall {
+    /// The extensions the event names and each one's part in the call (None: it left).
+    pub members: Vec<(String, Option<Membership>)>,
+    /// A snapshot of the call's members (the PBX pushes one per change, so an incoming call
+    /// starts with the first of its call's only); a call the engine dialed through the PBX's API
+    /// may be named by it before the API answers.
+    pub snapshot: bool,
+}
+
+/// What a webhook says, read.
+#[derive(Debug, Clone)]
+pub enum Incoming {
+    /// An event of one call.
+    Call(Box<CallWebhook>),
+    /// A change of one PBX extension, outside any call's event.
+    Extension(ExtensionWebhook),
+    /// An event nothing uses: kept in the inbox, it changes nothing.
+    Ignored { kind: String, dedupe_key: String },
+}
+
+impl Incoming {
+    /// A call's event.
+    pub fn of(call: CallWebhook) -> Self {
+        Incoming::Call(Box::new(call))
+    }
+
+    /// The call's event, if it is one.
+    pub fn call(self) -> Option<CallWebhook> {
+        match self {
+            Incoming::Call(call) => Some(*call),
+            _ => None,
+        }
+    }
+}
+
+/// A PBX event that changes one extension (its registration, do-not-disturb, or a word on its
+/// calls that the call snapshots tell better).
+#[derive(Debug, Clone)]
+pub struct ExtensionWebhook {
+    pub kind: &'static str,
+    pub dedupe_key: String,
+    pub number: String,
+    pub change: ExtensionChange,
+}
+
+/// What a webhook is read with: the org's country (numbers in national form are read in it)
+/// and the account's settings (a PBX's clock offset).
+#[derive(Clone, Copy)]
+pub struct Reading<'a> {
+    pub default_country: &'a str,
+    pub account: Option<&'a Account>,
+}
+
+impl<'a> Reading<'a> {
+    /// Numbers read in `default_country`, with no account.
+    pub fn in_country(default_country: &'a str) -> Self {
+        Reading {
+            default_country,
+            account: None,
+        }
+    }
 }
 
 /// One kind of provider callback.
@@ -104,17 +188,18 @@ pub trait Webhook {
         false
     }
 
-    /// Reads the callback into the call model; numbers in national form are read in
-    /// `default_country`.
-    fn parse(
-        &self,
-        request: &WebhookRequest,
-        default_country: &str,
-    ) -> Result<CallWebhook, ParseError>;
+    /// Reads the callback into the call model (see [`Reading`]).
+    fn parse(&self, request: &WebhookRequest, reading: &Reading) -> Result<Incoming, ParseError>;
 
     /// How the callback is answered.
     fn reply(&self) -> Reply {
         Reply::Status
+    }
+
+    /// Whether its sender never sends again what the engine refused (a PBX): the engine then
+    /// looks for what it missed at the sender.
+    fn pushes_once(&self) -> bool {
+        false
     }
 }
 
@@ -156,6 +241,8 @@ pub(super) fn recording_webhook(
         raw_status: None,
         data: pairs_json(pairs),
         inbound_start: false,
+        hold: Hold::Nowhere,
+        pbx: None,
     })
 }
 

@@ -2,15 +2,19 @@
 //! flat form), its signature, the events the engine uses, and the OpenAPI dial.
 
 use super::credentials::{Account, Credentials};
-use super::{json_number, json_text, ParseError};
+use super::webhook::{
+    Auth, CallWebhook, ExtensionWebhook, Hold, Incoming, PbxCall, Reading, Webhook, WebhookRequest,
+};
+use super::{json_number, json_text, ParseError, Provider};
 use crate::domain::call::{possible_duration, Authority, CallEvent, CallStatus, Direction};
-use crate::domain::extension::Membership;
+use crate::domain::extension::{ExtensionChange, Membership};
 use crate::domain::phone::party;
 use crate::error::{AppError, Code};
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
+use sha2::Digest;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -504,6 +508,137 @@ pub fn failure_event(reason: &str) -> CallEvent {
         status: Some(failure_status(reason)),
         hangup_cause: Some(reason.to_owned()),
         ..CallEvent::default()
+    }
+}
+
+/// `POST /webhooks/yeastar/{org}`: every event the PBX pushes, signed with `X-Signature` over
+/// the raw body. A call's snapshot (30011), record (30012) or failure (30015) is its call's
+/// event, with the extensions it names; 30007/30008/30009 change one extension; anything else is
+/// kept and changes nothing.
+pub struct PbxWebhook;
+
+impl Webhook for PbxWebhook {
+    fn provider(&self) -> Provider {
+        Provider::Yeastar
+    }
+
+    fn auth(&self) -> Auth {
+        Auth::Signature
+    }
+
+    fn verify(&self, secret: &str, request: &WebhookRequest) -> bool {
+        verify(secret, request.body, request.header("X-Signature"))
+    }
+
+    fn parse(&self, request: &WebhookRequest, reading: &Reading) -> Result<Incoming, ParseError> {
+        let (_sn, event) = parse(request.body)?;
+        // The PBX's events carry no id of their own: the body is the event.
+        let dedupe_key = format!("sha256:{}", hex::encode(sha2::Sha256::digest(request.body)));
+        let country = reading.default_country;
+        let extension = |kind, number, change| {
+            Ok(Incoming::Extension(ExtensionWebhook {
+                kind,
+                dedupe_key: dedupe_key.clone(),
+                number,
+                change,
+            }))
+        };
+        let (call_id, kind, direction, mut event, raw_status, members, hold) = match event {
+            PbxEvent::CallState { call_id, members } => {
+                let (direction, mut event) = call_state_event(&members, country);
+                // A 30011 snapshot carries no time: the PBX pushes it the moment it happens, so
+                // its arrival dates it (ringing, answered, ended) until the CDR's own, earlier
+                // times replace these.
+                event.occurred_at = Some(Utc::now());
+                let words: Vec<&str> = members.iter().map(|m| m.status.as_str()).collect();
+                let hold = match inbound_channel(&members) {
+                    Some(channel) => Hold::NumberedQueue { channel },
+                    None => Hold::Nowhere,
+                };
+                let raw = Some(words.join(","));
+                let parts = extension_members(&members);
+                (call_id, CALL_STATE, direction, event, raw, parts, hold)
+            }
+            PbxEvent::Cdr(cdr) => {
+                let utc_offset = match reading.account {
+                    Some(Account::Yeastar(account)) => account.utc_offset.as_deref(),
+                    _ => None,
+                };
+                let event = cdr.to_event(country, utc_offset);
+                let direction = cdr.direction.unwrap_or(Direction::Internal);
+                let raw = Some(cdr.status.clone());
+                (
+                    cdr.call_id,
+                    CDR,
+                    direction,
+                    event,
+                    raw,
+                    Vec::new(),
+                    Hold::Nowhere,
+                )
+            }
+            PbxEvent::CallFailed {
+                call_id,
+                reason,
+                extensions,
+            } => {
+                let event = failure_event(&reason);
+                let parts = extensions.into_iter().map(|n| (n, None)).collect();
+                let kind = "yeastar.30015";
+                let direction = Direction::Internal;
+                (
+                    call_id,
+                    kind,
+                    direction,
+                    event,
+                    Some(reason),
+                    parts,
+                    Hold::Nowhere,
+                )
+            }
+            PbxEvent::Registration {
+                extension: number,
+                registered,
+            } => {
+                let change = ExtensionChange::Registration(registered);
+                return extension("yeastar.30007", number, change);
+            }
+            PbxEvent::ExtensionCallStatus {
+                extension: number, ..
+            } => return extension("yeastar.30008", number, ExtensionChange::Seen),
+            PbxEvent::Presence {
+                extension: number,
+                dnd,
+            } => {
+                let change = ExtensionChange::DoNotDisturb(dnd);
+                return extension("yeastar.30009", number, change);
+            }
+            PbxEvent::Unknown { event_type } => {
+                let kind = format!("yeastar.{event_type}");
+                return Ok(Incoming::Ignored { kind, dedupe_key });
+            }
+        };
+        event.extensions = members.iter().map(|(n, _)| n.clone()).collect();
+        let snapshot = kind == CALL_STATE;
+        Ok(Incoming::of(CallWebhook {
+            provider: Provider::Yeastar,
+            kind,
+            provider_call_id: call_id,
+            dedupe_key,
+            direction,
+            event,
+            raw_status,
+            data: serde_json::from_slice(request.body).unwrap_or(Value::Null),
+            // A caller from outside: the call's first snapshot starts it (its screen pop, and
+            // its wait in a desk queue of the number it called).
+            inbound_start: snapshot && direction == Direction::Inbound,
+            hold,
+            pbx: Some(PbxCall { members, snapshot }),
+        }))
+    }
+
+    fn pushes_once(&self) -> bool {
+        true
     }
 }
 

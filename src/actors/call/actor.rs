@@ -122,9 +122,11 @@ impl CallKey {
     }
 }
 
-/// A call actor knows both its ids now: it answers to either.
+/// A call actor read its call (or learned the provider's id for it): it answers to both its
+/// names, unless another actor of the call read it first. Answers whether the call is this
+/// actor's (else it retires).
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "bool")]
 pub struct Alias {
     pub call_id: CallId,
     pub key: Option<CallKey>,
@@ -344,18 +346,27 @@ impl CallActor {
         started_for.into_iter().chain(self.provider_key()).collect()
     }
 
-    /// Makes the actor reachable by our id and, once the provider's id is known, by that too.
+    /// Makes the actor reachable by our id and, once the provider's id is known, by that too —
+    /// unless another actor of the same call read it first (each started by one of the call's
+    /// names before the other said who it is): this one then stops before it handles anything
+    /// more, and what was sent to it is routed again, to that one.
     fn alias(&mut self, ctx: &mut Context<Self>) {
         if self.aliased {
             return;
         }
         let key = self.provider_key();
         self.aliased = key.is_some();
-        self.registry.alias.do_send(Alias {
+        let claim = self.registry.alias.send(Alias {
             call_id: self.call.id.clone(),
             key,
             actor: ctx.address(),
         });
+        ctx.wait(claim.into_actor(self).map(|owner, act, ctx| {
+            if owner == Ok(false) {
+                tracing::info!(call_id = %act.call.id, "a second actor of the call retires");
+                ctx.stop();
+            }
+        }));
     }
 
     /// Schedules what comes next: the deadline while the call is unfinished, retirement once final.

@@ -5,13 +5,14 @@ use super::actor::{
     Accepted, Alias, Annotate, Annotation, ApplyEvent, CallActor, CallDeps, CallKey, Forget,
     Lookup, ProviderEvent, Receipt, Registrar,
 };
+use super::names::{Claim, Names, Running};
 use crate::domain::call::{Call, Direction};
 use crate::domain::ids::{CallId, OrgId};
 use crate::engine::calls;
 use crate::error::AppError;
 use actix::prelude::*;
 use chrono::Utc;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// How a message names its call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,17 +30,22 @@ pub enum CallRef {
 
 /// The live call actors, by provider key and by our id.
 pub struct CallRegistry {
-    by_key: HashMap<CallKey, Addr<CallActor>>,
-    by_id: HashMap<CallId, Addr<CallActor>>,
+    names: Names<Addr<CallActor>>,
     deps: CallDeps,
+}
+
+impl Running for Addr<CallActor> {
+    /// A retired actor's address stays until it is forgotten.
+    fn running(&self) -> bool {
+        self.connected()
+    }
 }
 
 impl CallRegistry {
     /// The registry; every call actor it starts talks to `deps`.
     pub fn new(deps: CallDeps) -> Self {
         CallRegistry {
-            by_key: HashMap::new(),
-            by_id: HashMap::new(),
+            names: Names::default(),
             deps,
         }
     }
@@ -48,12 +54,8 @@ impl CallRegistry {
         let id = call.id.clone();
         let actor = CallActor::new(call, lookup.clone(), registrar(ctx), self.deps.clone()).start();
         match lookup {
-            Lookup::Provider(key) => {
-                self.by_key.insert(key, actor.clone());
-            }
-            Lookup::Ours { .. } => {
-                self.by_id.insert(id, actor.clone());
-            }
+            Lookup::Provider(key) => self.names.started_by_key(key, actor.clone()),
+            Lookup::Ours { .. } => self.names.started_by_id(id, actor.clone()),
         }
         actor
     }
@@ -76,11 +78,6 @@ impl Actor for CallRegistry {
     type Context = Context<Self>;
 }
 
-/// The actor, if it is still running (a retired one's address stays until it is forgotten).
-fn live(actor: Option<&Addr<CallActor>>) -> Option<Addr<CallActor>> {
-    actor.filter(|a| a.connected()).cloned()
-}
-
 /// The actor of a call, started if there is none.
 #[derive(Message)]
 #[rtype(result = "Addr<CallActor>")]
@@ -98,7 +95,7 @@ impl CallRegistry {
     /// The live actor of a call, started if there is none.
     fn route(&mut self, call: CallRef, ctx: &mut Context<Self>) -> Addr<CallActor> {
         match call {
-            CallRef::Provider(key, direction) => match live(self.by_key.get(&key)) {
+            CallRef::Provider(key, direction) => match self.names.by_key(&key) {
                 Some(actor) => actor,
                 None => {
                     let call = Call::new(
@@ -112,7 +109,7 @@ impl CallRegistry {
                     self.spawn(call, Lookup::Provider(key), ctx)
                 }
             },
-            CallRef::Ours(org_id, call_id) => match live(self.by_id.get(&call_id)) {
+            CallRef::Ours(org_id, call_id) => match self.names.by_id(&call_id) {
                 Some(actor) => actor,
                 None => self.spawn_stored(org_id, call_id, ctx),
             },
@@ -179,7 +176,7 @@ impl CallRegistry {
     /// Whether one live actor is known by our id and by the provider's key (the key names the
     /// org and the provider): the call a callback URL names is then that provider's.
     fn holds_both(&self, call_id: &CallId, key: &CallKey) -> bool {
-        match (live(self.by_id.get(call_id)), live(self.by_key.get(key))) {
+        match (self.names.by_id(call_id), self.names.by_key(key)) {
             (Some(by_id), Some(by_key)) => by_id == by_key,
             _ => false,
         }
@@ -217,6 +214,25 @@ impl CallRegistry {
     }
 }
 
+/// Whether the engine has a call of the provider's already: its live actor, else the database.
+#[derive(Message)]
+#[rtype(result = "Result<bool, AppError>")]
+pub struct Known(pub CallKey);
+
+impl Handler<Known> for CallRegistry {
+    type Result = ResponseFuture<Result<bool, AppError>>;
+
+    fn handle(&mut self, msg: Known, _: &mut Context<Self>) -> Self::Result {
+        let live = self.names.by_key(&msg.0).is_some();
+        let engine = self.deps.engine.clone();
+        Box::pin(async move {
+            let key = msg.0;
+            let (org_id, provider, id) = (&key.org_id, &key.provider, &key.provider_call_id);
+            Ok(live || calls::is_known(&engine, org_id, provider, id).await?)
+        })
+    }
+}
+
 /// Starts the actor of a call the engine creates itself (an originated call), before anything
 /// about it is stored.
 #[derive(Message)]
@@ -240,13 +256,10 @@ fn registrar(ctx: &Context<CallRegistry>) -> Registrar {
 }
 
 impl Handler<Alias> for CallRegistry {
-    type Result = ();
+    type Result = MessageResult<Alias>;
 
-    fn handle(&mut self, msg: Alias, _: &mut Context<Self>) {
-        self.by_id.insert(msg.call_id, msg.actor.clone());
-        if let Some(key) = msg.key {
-            self.by_key.insert(key, msg.actor);
-        }
+    fn handle(&mut self, msg: Alias, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.names.claim(msg.call_id, msg.key, msg.actor) == Claim::Owner)
     }
 }
 
@@ -263,22 +276,16 @@ impl Handler<Recover> for CallRegistry {
         let mut started = 0;
         for (call, keys) in msg.0 {
             let (id, key) = (call.id.clone(), CallKey::of(&call));
-            let running = live(self.by_id.get(&id)).is_some()
-                || key
-                    .as_ref()
-                    .is_some_and(|k| live(self.by_key.get(k)).is_some());
+            let running = self.names.by_id(&id).is_some()
+                || key.as_ref().is_some_and(|k| self.names.by_key(k).is_some());
             if running {
                 continue;
             }
             let actor = CallActor::stored(call, keys, registrar(ctx), self.deps.clone()).start();
-            // By both its names at once: a webhook of the call routed before the actor's own
-            // alias arrives (the providers' retries come the moment a restarted engine listens)
-            // would otherwise start a second actor of the same call, and the two would each move
-            // the org's totals from what they hold.
-            if let Some(key) = key {
-                self.by_key.insert(key, actor.clone());
-            }
-            self.by_id.insert(id, actor);
+            // The owner, by both its names at once: a webhook of the call routed before the
+            // actor's own alias arrives (the providers' retries come the moment a restarted
+            // engine listens) finds it.
+            self.names.claim(id, key, actor);
             started += 1;
         }
         started
@@ -289,14 +296,7 @@ impl Handler<Forget> for CallRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: Forget, _: &mut Context<Self>) {
-        if self.by_id.get(&msg.call_id) == Some(&msg.actor) {
-            self.by_id.remove(&msg.call_id);
-        }
-        for key in msg.keys {
-            if self.by_key.get(&key) == Some(&msg.actor) {
-                self.by_key.remove(&key);
-            }
-        }
+        self.names.forget(&msg.call_id, &msg.keys, &msg.actor);
     }
 }
 
