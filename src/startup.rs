@@ -149,17 +149,26 @@ impl Application {
     }
 }
 
-/// Respawns the actors of every unfinished call (invariant 7) and resumes the running campaigns,
-/// retrying until the database answers; `/readyz` turns 200 then.
+/// Respawns the actors of every unfinished call (invariant 7), then resumes the running
+/// campaigns, each step retried until it succeeds (the database answers, every campaign loads);
+/// `/readyz` says what keeps it from finishing meanwhile, and turns 200 then.
 async fn recover(state: web::Data<AppState>) {
+    let (unfinished, started) = until_done(&state, async || recover_calls(&state).await).await;
+    let campaigns = until_done(&state, async || resume_campaigns(&state).await).await;
+    tracing::info!(unfinished, started, campaigns, "live state recovered");
+    state.engine.set_ready();
+}
+
+/// `step`'s answer, once it gives one: a failure is logged, shown by `/readyz`, and tried again
+/// a second later.
+async fn until_done<T>(state: &AppState, mut step: impl AsyncFnMut() -> Result<T, AppError>) -> T {
     loop {
-        match recover_once(&state).await {
-            Ok((unfinished, started, campaigns)) => {
-                tracing::info!(unfinished, started, campaigns, "live state recovered");
-                state.engine.set_ready();
-                return;
+        match step().await {
+            Ok(done) => return done,
+            Err(error) => {
+                tracing::error!(%error, "recovery cannot finish yet; retrying");
+                state.engine.set_unready_because(error.message().to_owned());
             }
-            Err(error) => tracing::error!(%error, "recovery cannot finish yet; retrying"),
         }
         actix_web::rt::time::sleep(Duration::from_secs(1)).await;
     }
@@ -168,10 +177,10 @@ async fn recover(state: web::Data<AppState>) {
 /// Unfinished calls read back per page of this many.
 const RECOVERY_PAGE: i64 = 10_000;
 
-/// One recovery: the unfinished calls page by page, each page's calls and their dedupe keys in one
-/// read, handed to the registry already loaded (no read per actor); then the running campaigns.
-/// Answers how many calls were unfinished, how many actors started, how many campaigns resumed.
-async fn recover_once(state: &AppState) -> Result<(usize, usize, usize), AppError> {
+/// The unfinished calls page by page, each page's calls and their dedupe keys in one read, handed
+/// to the registry already loaded (no read per actor); then every org with a PBX asks it what
+/// happened meanwhile. Answers how many calls were unfinished and how many actors started.
+async fn recover_calls(state: &AppState) -> Result<(usize, usize), AppError> {
     let (engine, actors) = (&state.engine, &state.actors);
     let (mut after, mut unfinished, mut started) = (None::<String>, 0, 0);
     loop {
@@ -217,6 +226,13 @@ async fn recover_once(state: &AppState) -> Result<(usize, usize, usize), AppErro
     for org_id in pbx_orgs {
         actors.pbx_watch.do_send(Due(OrgId::from_stored(org_id)));
     }
+    Ok((unfinished, started))
+}
+
+/// Resumes every running campaign: a campaign that cannot be loaded would stop dialing unseen, so
+/// it fails the step (saying which and why). Answers how many resumed.
+async fn resume_campaigns(state: &AppState) -> Result<usize, AppError> {
+    let (engine, actors) = (&state.engine, &state.actors);
     let campaigns = engine
         .read(|conn| Ok(queries::running_campaigns(conn)?))
         .await?;
@@ -227,9 +243,15 @@ async fn recover_once(state: &AppState) -> Result<(usize, usize, usize), AppErro
         };
         if let Err(error) = actors.campaigns.send(route).await? {
             tracing::error!(%error, campaign = %campaign.id, "campaign not resumed");
+            let why = format!(
+                "campaign {} cannot be resumed: {}",
+                campaign.id,
+                error.message()
+            );
+            return Err(AppError::new(error.code, why));
         }
     }
-    Ok((unfinished, started, campaigns.len()))
+    Ok(campaigns.len())
 }
 
 /// On SIGINT or SIGTERM: dashboard sessions close, and a moment later those that could not are

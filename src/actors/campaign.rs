@@ -1322,6 +1322,8 @@ fn zone_for(contact: &CampaignContactRow) -> Option<String> {
 /// use (`campaign_grace`) and is loaded again when next needed.
 pub struct CampaignRegistry {
     campaigns: HashMap<String, Addr<CampaignActor>>,
+    /// Why the last load of a campaign failed, by campaign id (until one succeeds).
+    failed: HashMap<String, AppError>,
     engine: Arc<Engine>,
     dialer: Dialer,
     desks: Addr<DeskRegistry>,
@@ -1337,6 +1339,7 @@ impl CampaignRegistry {
     ) -> Self {
         CampaignRegistry {
             campaigns: HashMap::new(),
+            failed: HashMap::new(),
             dialer: Dialer::new(engine.clone(), calls, extensions),
             engine,
             desks,
@@ -1348,7 +1351,8 @@ impl Actor for CampaignRegistry {
     type Context = Context<Self>;
 }
 
-/// The actor of a campaign of the org (None when the org has no such campaign).
+/// The actor of a campaign of the org (None when the org has no such campaign; the error when it
+/// could not be loaded).
 #[derive(Message)]
 #[rtype(result = "Result<Option<Addr<CampaignActor>>, AppError>")]
 pub struct RouteCampaign {
@@ -1369,6 +1373,7 @@ impl Handler<RouteCampaign> for CampaignRegistry {
         }
         let engine = self.engine.clone();
         let id = msg.campaign_id.clone();
+        let msg_id = msg.campaign_id.clone();
         let load = async move {
             let (org_id, id) = (msg.org_id.to_string(), msg.campaign_id);
             let row = engine
@@ -1383,7 +1388,17 @@ impl Handler<RouteCampaign> for CampaignRegistry {
         };
         // Loads one campaign at a time, so two messages never start two actors for it.
         ctx.wait(load.into_actor(self).map(|result, act, _| {
-            if let Ok(Some((campaign, org))) = result {
+            let found = match result {
+                Ok(found) => {
+                    act.failed.remove(&msg_id);
+                    found
+                }
+                Err(error) => {
+                    act.failed.insert(msg_id, error);
+                    None
+                }
+            };
+            if let Some((campaign, org)) = found {
                 let running = campaign.status == CampaignStatus::Running.as_str();
                 if !act
                     .campaigns
@@ -1431,10 +1446,13 @@ impl Handler<RouteCampaign> for CampaignRegistry {
                 }
             }
         }));
-        Box::pin(
-            actix::fut::ready(())
-                .map(move |_, act: &mut Self, _| Ok(act.campaigns.get(&id).cloned())),
-        )
+        Box::pin(actix::fut::ready(()).map(move |_, act: &mut Self, _| {
+            match (act.campaigns.get(&id), act.failed.get(&id)) {
+                (Some(actor), _) => Ok(Some(actor.clone())),
+                (None, Some(error)) => Err(error.clone()),
+                (None, None) => Ok(None),
+            }
+        }))
     }
 }
 

@@ -20,6 +20,7 @@ use crate::domain::events::{EventType, NewEvent};
 use crate::domain::extension::Presence;
 use crate::domain::ids::OrgId;
 use crate::domain::time::to_text;
+use crate::engine::callback_urls::CallbackUrls;
 use crate::engine::Engine;
 use crate::error::{AppError, Code};
 use crate::metrics;
@@ -553,10 +554,8 @@ async fn move_call(
         .by_id(org_id.as_str())
         .await?
         .is_some_and(|org| org.record);
-    let recording = format!(
-        "{}/webhooks/twilio/{}/recording?call={}",
-        engine.public_url, org_id, call.id
-    );
+    let urls = CallbackUrls::new(&engine.public_url, provider, org_id, &call.id);
+    let recording = urls.recording();
     let twiml = match instruction {
         Instruction::Connect(target) => {
             twilio::dial_twiml(target, record.then_some(recording.as_str()))
@@ -577,14 +576,10 @@ async fn move_call(
     };
     // Plivo's Transfer points the call at our connect URL, which answers with the agent, or
     // says the goodbye the URL carries (covered by Plivo's signature).
-    let mut plivo_url = format!(
-        "{}/webhooks/plivo/{}/connect?call={}",
-        engine.public_url, org_id, call.id
-    );
-    if let Instruction::Goodbye(message) = instruction {
-        plivo_url.push_str("&say=");
-        plivo_url.extend(form_urlencoded::byte_serialize(message.as_bytes()));
-    }
+    let plivo_url = urls.connect(match instruction {
+        Instruction::Goodbye(message) => Some(message),
+        _ => None,
+    });
     outbound::redirect(
         &engine.http,
         &credentials,

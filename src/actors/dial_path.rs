@@ -12,6 +12,7 @@ use crate::domain::call::{Authority, Call, CallEvent, CallStatus, Direction};
 use crate::domain::extension::{ExtensionChange, Membership, Presence};
 use crate::domain::ids::CallId;
 use crate::domain::phone::{party, PhoneNumber};
+use crate::engine::callback_urls::CallbackUrls;
 use crate::engine::orgs::{Credentials, Org};
 use crate::engine::{billing, calls, dnc, Engine};
 use crate::error::{AppError, Code};
@@ -21,9 +22,6 @@ use crate::providers::{twilio, Provider};
 use actix::Addr;
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-/// Twilio and Plivo retry only connection failures unless told: this asks them to retry a 5xx too.
-pub const RETRY_FRAGMENT: &str = "#rc=3&rp=ct,rt,5xx";
 
 /// Whose line a call is placed through.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -380,13 +378,7 @@ impl Dialer {
         dial: &Dial,
         checked: &Checked,
     ) -> OriginateRequest {
-        let base = format!(
-            "{}/webhooks/{}/{}",
-            self.engine.public_url,
-            provider.as_str(),
-            org.id
-        );
-        let named = format!("?call={call_id}");
+        let urls = CallbackUrls::new(&self.engine.public_url, provider, &org.id, call_id);
         // Plivo asks the answer URL what to do: it says whether to hold the call for an agent and
         // to record it (the URL is covered by Plivo's signature).
         let answer_flags = [(dial.for_agent, "&hold=1"), (dial.record, "&record=1")]
@@ -394,23 +386,12 @@ impl Dialer {
             .filter_map(|(on, flag)| on.then_some(*flag))
             .collect::<String>();
         let (status_url, ring_url, answer_url) = match provider {
-            Provider::Plivo => (
-                format!("{base}/hangup{named}{RETRY_FRAGMENT}"),
-                format!("{base}/ring{named}{RETRY_FRAGMENT}"),
-                format!("{base}/answer{named}{answer_flags}{RETRY_FRAGMENT}"),
-            ),
+            Provider::Plivo => (urls.hangup(), urls.ring(), urls.answer(&answer_flags)),
             Provider::Exotel => {
-                let url = format!(
-                    "{base}/status{named}&sig={}",
-                    org.callback_token(call_id.as_str())
-                );
+                let url = urls.signed_status(&org.callback_token(call_id.as_str()));
                 (url, String::new(), String::new())
             }
-            _ => (
-                format!("{base}/status{named}{RETRY_FRAGMENT}"),
-                String::new(),
-                String::new(),
-            ),
+            _ => (urls.status(), String::new(), String::new()),
         };
         let message = credentials
             .common
@@ -434,6 +415,7 @@ impl Dialer {
             status_url,
             ring_url,
             answer_url,
+            recording_url: urls.recording(),
             twiml,
             record: dial.record,
             amd: dial.amd,

@@ -859,7 +859,10 @@ macro_rules! call_totals_query {
                 sql::<BigInt>(
                     "CAST(SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT)",
                 ),
-                sql::<BigInt>("CAST(COALESCE(SUM(talk_s), 0) AS BIGINT)"),
+                sql::<BigInt>(
+                    "CAST(COALESCE(SUM(CASE WHEN answered_at IS NOT NULL THEN talk_s END), 0) \
+                     AS BIGINT)",
+                ),
                 sql::<BigInt>(
                     "CAST(SUM(CASE WHEN talk_s IS NOT NULL AND answered_at IS NOT NULL \
                      THEN 1 ELSE 0 END) AS BIGINT)",

@@ -157,8 +157,8 @@ impl SeqCache {
     }
 }
 
-/// How many rows go in one multi-row statement (well under SQLite's 32,766 and PostgreSQL's 65,535
-/// bound parameters for the widest row, a call's 32 columns).
+/// How many rows go in one multi-row statement: under SQLite's 32,766 (and PostgreSQL's 65,535)
+/// bound parameters for the widest table's rows (a test pins it).
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// `SET column = excluded.column` for each column named: an upsert that takes the new row.
@@ -705,4 +705,54 @@ fn apply_desk(conn: &mut DbConnection, op: &DeskOp) -> QueryResult<bool> {
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{connect, run_migrations, DatabaseUrl, SqliteSync};
+    use diesel::sql_types::{BigInt, Text};
+
+    /// SQLite's most bound parameters in one statement (PostgreSQL's, 65,535, is higher).
+    const SQLITE_MAX_PARAMETERS: i64 = 32_766;
+
+    #[derive(diesel::QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = BigInt)]
+        columns: i64,
+    }
+
+    #[test]
+    fn a_multi_row_statement_of_the_widest_table_stays_under_the_bound_parameter_limit() {
+        let dir = std::env::temp_dir().join(format!("sb_width_{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = DatabaseUrl::Sqlite(dir.join("width.db").to_string_lossy().into_owned());
+        let mut conn = connect(&url, SqliteSync::Normal).unwrap();
+        run_migrations(&mut conn).unwrap();
+        let DbConnection::Sqlite(sqlite) = &mut conn else {
+            unreachable!("a SQLite URL")
+        };
+        let tables: Vec<Table> = diesel::sql_query(
+            "SELECT m.name AS name, (SELECT COUNT(*) FROM pragma_table_info(m.name)) AS columns \
+             FROM sqlite_master m WHERE m.type = 'table'",
+        )
+        .load(sqlite)
+        .unwrap();
+        let widest = tables.iter().max_by_key(|t| t.columns).unwrap();
+        assert!(
+            widest.columns >= 39,
+            "the calls table is read: {}",
+            widest.columns
+        );
+        assert!(
+            widest.columns * ROWS_PER_STATEMENT as i64 <= SQLITE_MAX_PARAMETERS,
+            "{} rows of `{}` ({} columns) bind more parameters than SQLite takes",
+            ROWS_PER_STATEMENT,
+            widest.name,
+            widest.columns
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

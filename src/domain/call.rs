@@ -629,7 +629,11 @@ pub fn apply(call: &Call, event: &CallEvent, received_at: DateTime<Utc>) -> Appl
             currency: currency.unwrap_or_else(|| "USD".into()),
         });
     }
-    replace(&mut next.hangup_cause, &event.hangup_cause);
+    // The desk's word that it sent the caller away stays: the provider's cause of that hang-up
+    // (its goodbye's) would turn an overflow into an abandon.
+    if next.hangup_cause.as_deref() != Some(QUEUE_OVERFLOW) {
+        replace(&mut next.hangup_cause, &event.hangup_cause);
+    }
     replace(&mut next.recording_url, &event.recording_url);
     replace(&mut next.recording, &event.recording);
     replace(&mut next.amd, &event.amd);
@@ -936,6 +940,27 @@ mod tests {
         events
             .iter()
             .fold(new_call(), |call, e| apply(&call, e, t(1000)).call)
+    }
+
+    #[test]
+    fn a_caller_the_desk_sent_away_stays_overflowed_whatever_cause_its_hang_up_gives() {
+        let mut sent_away = new_call();
+        sent_away.direction = Direction::Inbound;
+        sent_away.queue_id = Some("q1".into());
+        sent_away.status = CallStatus::Ringing;
+        sent_away.hangup_cause = Some(QUEUE_OVERFLOW.into());
+        // Plivo's hang-up after the goodbye names its own cause.
+        let hangup = CallEvent {
+            hangup_cause: Some("NORMAL_CLEARING".into()),
+            ..ev(CallStatus::NoAnswer, 1020)
+        };
+        let ended = apply(&sent_away, &hangup, t(1020)).call;
+        assert_eq!(ended.hangup_cause.as_deref(), Some(QUEUE_OVERFLOW));
+        assert_eq!(ended.queue_outcome(), Some(QueueOutcome::Overflowed));
+        // A caller the desk did not send away takes the provider's cause: it abandoned.
+        sent_away.hangup_cause = None;
+        let abandoned = apply(&sent_away, &hangup, t(1020)).call;
+        assert_eq!(abandoned.queue_outcome(), Some(QueueOutcome::Abandoned));
     }
 
     #[test]

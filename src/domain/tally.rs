@@ -21,6 +21,7 @@ pub struct Tally {
     pub currency: String,
     pub calls: i64,
     pub answered: i64,
+    /// The talk of answered calls (an unanswered call has none, whatever a provider reported).
     pub talk_s: i64,
     /// Calls answered with a known talk time.
     pub talked: i64,
@@ -34,7 +35,7 @@ impl Tally {
     /// The share of one call.
     pub fn of(call: &Call) -> Tally {
         let answered = call.answered_at.is_some();
-        let talk_s = call.talk_s();
+        let talk_s = call.talk_s().filter(|_| answered);
         Tally {
             day: to_text(call.created_at)[..10].to_owned(),
             campaign_id: call.campaign_id.clone().unwrap_or_default(),
@@ -207,5 +208,29 @@ mod tests {
             }
         }
         assert_eq!(total.calls, 0, "ringing's share left with the status");
+    }
+
+    #[test]
+    fn only_an_answered_call_adds_talk() {
+        // A provider's talk figure on a call nobody answered (a `completed` whose answer never
+        // came) is billed, not talk: average talk is the talk of answered calls.
+        let mut unanswered = call();
+        unanswered.status = CallStatus::Completed;
+        unanswered.reported_talk_s = Some(40);
+        unanswered.billed_s = Some(40);
+        assert_eq!(
+            unanswered.talk_s(),
+            Some(40),
+            "the call itself keeps the figure"
+        );
+        let share = Tally::of(&unanswered);
+        assert_eq!(
+            (share.answered, share.talk_s, share.talked, share.billed_s),
+            (0, 0, 0, 40)
+        );
+        let mut answered = unanswered.clone();
+        answered.answered_at = Some(answered.created_at);
+        let share = Tally::of(&answered);
+        assert_eq!((share.answered, share.talk_s, share.talked), (1, 40, 1));
     }
 }

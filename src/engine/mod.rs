@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod billing;
+pub mod callback_urls;
 pub mod calls;
 pub mod campaigns;
 pub mod contacts;
@@ -60,6 +61,8 @@ pub struct Engine {
     pub billing: BillingBook,
     /// Migrations ran and live state was recovered.
     ready: AtomicBool,
+    /// Why live state is not recovered yet, when the last try failed.
+    unready_because: std::sync::Mutex<Option<String>>,
     /// Turns true when the engine is stopping: dashboard sessions close themselves (so that a
     /// graceful stop waits only for requests, not for long-lived WebSockets).
     stopping: tokio::sync::watch::Sender<bool>,
@@ -96,6 +99,7 @@ impl Engine {
             pbx_sessions: PbxSessions::default(),
             pbx_dials: PendingPbxDials::default(),
             ready: AtomicBool::new(false),
+            unready_because: std::sync::Mutex::new(None),
             stopping: tokio::sync::watch::channel(false).0,
         })
     }
@@ -129,6 +133,17 @@ impl Engine {
 
     /// Live state is recovered: `/readyz` answers 200 from now on.
     pub fn set_ready(&self) {
+        *self.unready_because.lock().unwrap() = None;
         self.ready.store(true, Ordering::Release);
+    }
+
+    /// Live state could not be recovered yet, for this reason (`/readyz` says it).
+    pub fn set_unready_because(&self, why: String) {
+        *self.unready_because.lock().unwrap() = Some(why);
+    }
+
+    /// Why live state is not recovered yet, if a try failed.
+    pub fn unready_because(&self) -> Option<String> {
+        self.unready_because.lock().unwrap().clone()
     }
 }

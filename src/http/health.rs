@@ -10,7 +10,9 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// 200 once migrations ran and live state was recovered, while the database can be reached and
-/// written; 503 before, and while it cannot (`database_unavailable`, `database_read_only`).
+/// written; 503 before (`not_ready`, saying what keeps recovery from finishing, such as a running
+/// campaign that cannot be loaded), and while it cannot (`database_unavailable`,
+/// `database_read_only`).
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let health = state.engine.pool.health();
     if health.is_down() {
@@ -20,7 +22,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     } else if state.engine.is_ready() {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {
-        AppError::new(Code::NotReady, "recovering live state").error_response()
+        let why = match state.engine.unready_because() {
+            Some(why) => format!("recovering live state: {why}"),
+            None => "recovering live state".to_owned(),
+        };
+        AppError::new(Code::NotReady, why).error_response()
     }
 }
 

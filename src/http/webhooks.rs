@@ -17,6 +17,7 @@ use crate::domain::extension::{ExtensionChange, Membership};
 use crate::domain::ids::CallId;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::time::to_text;
+use crate::engine::callback_urls::CallbackUrls;
 use crate::engine::inbox;
 use crate::engine::orgs::{Credentials, Org};
 use crate::engine::{calls, contacts};
@@ -253,11 +254,8 @@ fn plivo_answer(
 }
 
 /// Where Plivo reports a call's recording.
-fn plivo_recording_url(state: &AppState, org: &Org, call_id: &impl std::fmt::Display) -> String {
-    format!(
-        "{}/webhooks/plivo/{}/recording?call={call_id}",
-        state.engine.public_url, org.id
-    )
+fn plivo_recording_url(state: &AppState, org: &Org, call_id: &CallId) -> String {
+    CallbackUrls::new(&state.engine.public_url, Provider::Plivo, &org.id, call_id).recording()
 }
 
 /// The value of one field of the request's query (the first, if it repeats).

@@ -25,6 +25,8 @@ pub struct OriginateRequest {
     pub ring_url: String,
     /// Plivo answer_url (answers Plivo XML).
     pub answer_url: String,
+    /// Where Twilio reports the recording of a recorded call.
+    pub recording_url: String,
     /// TwiML spoken to the callee (Twilio, which takes it inline).
     pub twiml: String,
     /// Extra data for a voice bot (Bolna `user_data`).
@@ -165,8 +167,7 @@ pub async fn originate(
             }
             if call.record {
                 form.push(("Record", "true".to_owned()));
-                let recording = call.status_url.replacen("/status?", "/recording?", 1);
-                form.push(("RecordingStatusCallback", recording));
+                form.push(("RecordingStatusCallback", call.recording_url.clone()));
             }
             let auth = basic(&account.account_sid, &account.auth_token);
             let request = http.post(url).header("Authorization", auth).form(&form);

@@ -420,7 +420,6 @@ pub fn call_state_event(members: &[Member], default_country: &str) -> (Direction
     (direction, event)
 }
 
-/// The extension numbers of a snapshot, each with its part (None: it said BYE).
 /// The channel of the caller from outside (the inbound trunk member), if the snapshot names it.
 pub fn inbound_channel(members: &[Member]) -> Option<String> {
     members.iter().find_map(|m| match m.kind {
@@ -429,6 +428,7 @@ pub fn inbound_channel(members: &[Member]) -> Option<String> {
     })
 }
 
+/// The extension numbers of a snapshot, each with its part (None: it said BYE).
 pub fn extension_members(members: &[Member]) -> Vec<(String, Option<Membership>)> {
     members
         .iter()

@@ -704,3 +704,69 @@ async fn a_finished_campaign_leaves_memory_after_its_grace_and_is_read_back_when
     );
     assert_eq!(twilio.tally().total, 3, "nobody was dialed again");
 }
+
+/// A running campaign the engine cannot load when it starts (its account's stored credentials
+/// unreadable, behind the engine's back) keeps `/readyz` at 503, saying which campaign, and a
+/// request for it gets the load's error, not a 404; once the row reads again, recovery finishes
+/// and the campaign is there, still running.
+#[actix_web::test]
+async fn a_running_campaign_that_cannot_be_loaded_keeps_the_engine_unready_and_says_why() {
+    let settings = test_settings();
+    let url = settings.database_url.clone();
+    let app = spawn_app_with(settings.clone()).await;
+    let twilio = fake_twilio(60_000);
+    let org = campaign_org(&app, twilio.base(), TWILIO_AUTH_TOKEN).await;
+    let body = json!({"name": "Night shift", "provider": "twilio", "concurrency": 1, "contacts": numbers(3)});
+    let (_, campaign) = app
+        .request(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&org.api_token),
+            Some(body),
+        )
+        .await;
+    let id = campaign["id"].as_str().unwrap().to_owned();
+    let start = format!("/api/v1/campaigns/{id}/start");
+    let (status, _) = app
+        .request("POST", &start, Some(&org.api_token), None)
+        .await;
+    assert_eq!(status, 200);
+    let account = format!("org_id = '{}' AND provider = 'twilio'", org.id);
+    crate::hostile::execute(
+        &url,
+        &[format!(
+            "UPDATE provider_accounts SET credentials = substr(credentials, 2) WHERE {account}"
+        )],
+    );
+    let again = spawn_app_unready(settings).await;
+    let said = until(
+        "/readyz says which campaign keeps it from being ready",
+        async || {
+            let (status, body) = again.request("GET", "/readyz", None, None).await;
+            let names_it = body["message"].as_str().is_some_and(|m| m.contains(&id));
+            (status == 503 && names_it).then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(said["error"], "not_ready", "{said}");
+    let pause = format!("/api/v1/campaigns/{id}/pause");
+    let (status, body) = again
+        .request("POST", &pause, Some(&org.api_token), None)
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (500, Some("internal")),
+        "{body}"
+    );
+    crate::hostile::execute(
+        &url,
+        &[format!(
+            "UPDATE provider_accounts SET credentials = '{{' || credentials WHERE {account}"
+        )],
+    );
+    again.wait_ready().await;
+    let progress = again
+        .get(&format!("/api/v1/campaigns/{id}/progress"), &org.api_token)
+        .await;
+    assert_eq!(progress["campaignStatus"], "running", "{progress}");
+}

@@ -6,6 +6,7 @@ use crate::helpers::*;
 use crate::inbound::{post_voice, voice_params};
 use serde_json::{json, Value};
 use std::time::Duration;
+use switchboard::engine::callback_urls::RETRY_FRAGMENT;
 
 /// An org whose Twilio account is the stand-in's.
 pub async fn desk_org(app: &TestApp, providers: &FakeProviders) -> TestOrg {
@@ -842,10 +843,8 @@ async fn recording_is_asked_of_the_provider_when_the_org_records() {
         org.id,
         newest["id"].as_str().unwrap()
     );
-    assert!(
-        callback.starts_with(&format!("{}{path}", app.public_url)),
-        "{callback}"
-    );
+    let asks_for_retries = format!("{}{path}{RETRY_FRAGMENT}", app.public_url);
+    assert_eq!(callback, asks_for_retries);
     let sid = newest["provider_call_id"].as_str().unwrap().to_owned();
     let url = "https://api.twilio.com/recordings/RE2";
     // (The final status callback above already put RE1 there: an unfinished recording leaves it.)
@@ -967,9 +966,10 @@ async fn a_queued_plivo_caller_holds_and_is_transferred_to_the_agent_who_accepts
     assert_eq!(
         url,
         format!(
-            "{}/webhooks/plivo/{}/connect?call={call_id}",
+            "{}/webhooks/plivo/{}/connect?call={call_id}{RETRY_FRAGMENT}",
             app.public_url, org.id
-        )
+        ),
+        "the transfer's URL asks Plivo to retry what the engine could not take"
     );
     let (status, xml) = plivo_post(&app, url, &[("CallUUID", "pl-uuid-1".to_owned())]).await;
     assert_eq!(status, 200);
@@ -980,7 +980,7 @@ async fn a_queued_plivo_caller_holds_and_is_transferred_to_the_agent_who_accepts
     );
     // The org records: the conversation is recorded, and Plivo reports it to the engine.
     let recording = format!(
-        "{}/webhooks/plivo/{}/recording?call={call_id}",
+        "{}/webhooks/plivo/{}/recording?call={call_id}{RETRY_FRAGMENT}",
         app.public_url, org.id
     );
     assert!(xml.contains(&format!("<Record recordSession=\"true\" redirect=\"false\" maxLength=\"14400\" callbackUrl=\"{}\"", recording.replace('&', "&amp;"))), "{xml}");

@@ -123,19 +123,24 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    let app = spawn_app_unready(settings).await;
+    app.wait_ready().await;
+    app
+}
+
+/// An engine on `settings`, listening, not waited for: its `/readyz` may still say 503.
+pub async fn spawn_app_unready(settings: Settings) -> TestApp {
     let public_url = settings.public_url.clone();
     let app = Application::build(settings)
         .await
         .expect("the engine builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
-    let test_app = TestApp {
+    TestApp {
         public_url: public_url.unwrap_or_else(|| address.clone()),
         address,
         client: Client::builder().timeout(Duration::from_secs(30)).finish(),
-    };
-    test_app.wait_ready().await;
-    test_app
+    }
 }
 
 impl TestApp {

@@ -1134,7 +1134,9 @@ impl Handler<Annotate> for CallActor {
                 ("connected", data)
             }
             Annotation::Note(kind, data) => {
-                if kind == "overflowed" && next.hangup_cause.is_none() {
+                // Sent away only once its goodbye was said (a refused one leaves it waiting).
+                let said = data.get("error").is_none();
+                if kind == "overflowed" && said && next.hangup_cause.is_none() {
                     next.hangup_cause = Some(call::QUEUE_OVERFLOW.to_owned());
                 }
                 (kind, data)

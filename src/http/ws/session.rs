@@ -37,7 +37,6 @@ pub struct WsSession {
 }
 
 impl WsSession {
-    /// A session of `org_id` over `socket` that will join its hub through `hubs`.
     /// Makes this session the desk of `agent_id`.
     pub fn for_agent(mut self, agent_id: String, desks: Addr<DeskRegistry>) -> Self {
         self.agent = Some((agent_id, desks));
@@ -58,6 +57,7 @@ impl WsSession {
         }
     }
 
+    /// A session of `org_id` over `socket` that will join its hub through `hubs`.
     pub fn new(
         org_id: OrgId,
         since: Option<i64>,
