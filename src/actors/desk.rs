@@ -450,7 +450,19 @@ impl DeskActor {
                 Ok(()) => json!({"message": message}),
                 Err(error) => json!({"message": message, "error": error.to_string()}),
             };
-            let _ = annotate(&calls, &org_id, &call_id, Annotation::Note(kind, note)).await;
+            // The caller was sent away (or not): the call must say so through a store that
+            // refuses for a moment too, or an overflow would count as an abandon.
+            let note = Annotation::Note(kind, note);
+            let kept = crate::engine::keep::until_kept(
+                "a goodbye's outcome",
+                crate::engine::keep::TRIES,
+                crate::engine::keep::EVERY,
+                || annotate(&calls, &org_id, &call_id, note.clone()),
+            )
+            .await;
+            if let Err(error) = kept {
+                tracing::error!(%error, %call_id, "goodbye outcome not stored");
+            }
         });
     }
 

@@ -78,8 +78,13 @@ impl PriceFetcher {
 
 /// Reads one call's price and hands it to the call; false when it is to be asked again.
 async fn ask(engine: &Engine, calls: &Addr<CallRegistry>, call: &WantPrice) -> bool {
-    let Ok(Some(credentials)) = engine.orgs.credentials(&call.org_id, call.provider).await else {
-        return true; // The account is gone: nothing to ask.
+    let credentials = match engine.orgs.credentials(&call.org_id, call.provider).await {
+        Ok(Some(credentials)) => credentials,
+        Ok(None) => return true, // The account is gone: nothing to ask.
+        Err(error) => {
+            tracing::warn!(%error, call_id = %call.call_id, "the call's account could not be read yet");
+            return false;
+        }
     };
     let price = match fetch_price(&engine.http, &credentials, &call.provider_call_id).await {
         Ok(Some(price)) => price,

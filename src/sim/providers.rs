@@ -58,6 +58,8 @@ pub struct Script {
     pub twilio_poll_duration: Option<u32>,
     /// The price Twilio's call-details API reports for any call (`price`, in USD; None: not yet).
     pub twilio_price: Option<String>,
+    /// Twilio's call-details API answers this error status instead (None: the call resource).
+    pub twilio_poll_error: Option<u16>,
     /// Twilio's Calls API answers a new call only after this long (a slow provider).
     pub twilio_answer_after: Option<Duration>,
     /// Twilio's call update (moving a live call) answers this error status (None: it succeeds).
@@ -94,6 +96,7 @@ impl Default for Script {
             twilio_poll_duration: None,
             twilio_answer_after: None,
             twilio_price: Some("-0.01700".into()),
+            twilio_poll_error: None,
             twilio_update_status: None,
             pbx_refuse_logins: false,
             analytics: None,
@@ -899,6 +902,13 @@ async fn twilio_call_details(
 ) -> HttpResponse {
     shared.record("twilio", "call_details", &req, json!({"sid": path.1}));
     let script = shared.script();
+    if let Some(code) = script.twilio_poll_error {
+        let status = actix_web::http::StatusCode::from_u16(code)
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+        return HttpResponse::build(status).json(
+            json!({"code": 20500, "message": "An internal server error has occurred", "status": code}),
+        );
+    }
     let played = shared.statuses.lock().unwrap().get(&path.1).cloned();
     let mut resource = played.unwrap_or_else(|| {
         let end = script

@@ -458,6 +458,53 @@ async fn a_call_whose_last_callback_was_lost_gets_its_record_from_the_providers_
     );
 }
 
+/// A call past its deadline whose provider cannot be asked (its call-details API failing) is not
+/// closed for it: the engine asks again a while later, and the call ends as the provider's
+/// record says once it answers.
+#[actix_web::test]
+async fn a_call_whose_provider_cannot_be_asked_at_its_deadline_is_asked_again_not_closed() {
+    let mut settings = test_settings();
+    settings.deadlines.talk = std::time::Duration::from_secs(1);
+    let app = spawn_app_with(settings).await;
+    let (api, providers) = stand_in();
+    providers.script(|s| {
+        s.twilio_poll_error = Some(500);
+        s.twilio_poll_status = "completed".into();
+        s.twilio_poll_duration = Some(42);
+    });
+    let org = app.create_org("Acme").await;
+    app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": api})).await;
+    for (seq, status) in ["ringing", "in-progress"].into_iter().enumerate() {
+        let params = twilio_params("CAunasked", status, seq as u32, seq as u32);
+        assert_eq!(app.twilio_status(&org, &params).await.0, 200);
+    }
+    until("the deadline asks the provider, which fails", async || {
+        let asked = providers
+            .requests()
+            .iter()
+            .any(|r| r.operation == "call_details");
+        asked.then_some(())
+    })
+    .await;
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(500)).await;
+    let call = app.get("/api/v1/calls", &org.api_token).await["items"][0].clone();
+    assert_eq!(
+        call["status"], "answered",
+        "not closed for want of an answer: {call}"
+    );
+    providers.script(|s| s.twilio_poll_error = None);
+    let call = until("the next poll ends the call", async || {
+        let call = app.get("/api/v1/calls", &org.api_token).await["items"][0].clone();
+        (call["status"] != "answered").then_some(call)
+    })
+    .await;
+    assert_eq!(
+        (&call["status"], &call["talk_s"], &call["final_by"]),
+        (&json!("completed"), &json!(42), &json!("provider")),
+        "{call}"
+    );
+}
+
 #[actix_web::test]
 async fn an_exotel_account_without_a_flow_connects_two_numbers_or_says_what_it_needs() {
     let app = spawn_app().await;

@@ -197,8 +197,11 @@ pub struct CallActor {
     /// as going on: [`call::contradicts_engine_close`]): its record is asked for once more
     /// ([`Self::second_look`]).
     in_doubt: bool,
-    /// A close of the engine's that could not be stored is tried again no sooner than this.
+    /// A close of the engine's that could not be stored, or a poll the provider could not
+    /// answer, is tried again no sooner than this.
     retry_after: Option<Instant>,
+    /// Deadline polls in a row that could not ask the provider ([`Polled::Failed`]).
+    failed_polls: u8,
     /// Reading the call back after a failed commit.
     reloading: bool,
     /// A call this engine is placing: its deadline waits for the dialer's word on the placement
@@ -231,6 +234,7 @@ impl CallActor {
             last_snapshot: None,
             in_doubt: false,
             retry_after: None,
+            failed_polls: 0,
             reloading: false,
             placing_until,
             epoch: Chain::next_epoch(),
@@ -412,6 +416,19 @@ impl CallActor {
                 act.arm_timer(ctx);
                 return;
             }
+            if let Polled::Failed(why) = &polled {
+                if act.failed_polls < POLL_TRIES {
+                    // Not knowing is not an outcome: asked again in a while.
+                    act.failed_polls += 1;
+                    tracing::warn!(call_id = %act.call.id, %why, tries = act.failed_polls, "the call's provider could not be asked; again in a while");
+                    // As soon as a ring deadline, when that is shorter.
+                    let again = RETRY_CLOSE.min(act.deps.engine.settings.deadlines.ring);
+                    act.retry_after = Some(Instant::now() + again);
+                    act.arm_timer(ctx);
+                    return;
+                }
+            }
+            act.failed_polls = 0;
             use futures_util::future::Either;
             let pending = match polled {
                 // The provider's final record, as its lost terminal callback would have said it.
@@ -520,8 +537,11 @@ impl CallActor {
             let (Some(provider), Some(id)) = (provider, id) else {
                 return Polled::Nothing;
             };
-            let Ok(Some(credentials)) = engine.orgs.credentials(&org_id, provider).await else {
-                return Polled::Nothing;
+            let credentials = match engine.orgs.credentials(&org_id, provider).await {
+                Ok(Some(credentials)) => credentials,
+                // No account any more: nothing to ask.
+                Ok(None) => return Polled::Nothing,
+                Err(error) => return Polled::Failed(format!("its account not read: {error}")),
             };
             if provider == crate::providers::Provider::Yeastar {
                 // A PBX whose API the org did not configure has no records to ask.
@@ -533,19 +553,13 @@ impl CallActor {
                 {
                     Ok(Some(record)) => Polled::Record(Box::new(record)),
                     Ok(None) => Polled::Nothing,
-                    Err(error) => {
-                        tracing::warn!(%error, "the PBX's call records could not be read");
-                        Polled::Nothing
-                    }
+                    Err(error) => Polled::Failed(format!("the PBX's records not read: {error}")),
                 };
             }
             match crate::providers::outbound::poll_call(&engine.http, &credentials, &id).await {
                 Ok(Some(event)) => Polled::Event(Box::new(event)),
                 Ok(None) => Polled::Nothing,
-                Err(error) => {
-                    tracing::warn!(%error, "the provider's call-status API did not answer");
-                    Polled::Nothing
-                }
+                Err(error) => Polled::Failed(format!("its call-status API: {error}")),
             }
         }
     }
@@ -838,7 +852,15 @@ enum Polled {
     Record(Box<PbxRecord>),
     /// Nothing (no such API, no answer, no record).
     Nothing,
+    /// It could not be asked (its account unreadable for now, its API down or refusing): the
+    /// deadline asks again a while later ([`RETRY_CLOSE`], or a ring deadline when shorter), up
+    /// to [`POLL_TRIES`] times in a row, before the engine closes the call on what it knows.
+    Failed(String),
 }
+
+/// How many deadline polls in a row may fail before the engine closes the call without the
+/// provider's word (a provider's API down for good must not keep a call live for ever).
+const POLL_TRIES: u8 = 3;
 
 /// The writer brings the org's ledger to the call's cost when the org runs on credits — debits
 /// it once whatever repeats, and a cost that changed (or went, with the rate that priced it) by
