@@ -1,8 +1,7 @@
 //! Builds the engine from settings: database, writer, actors, HTTP server, recovery. Shared by
 //! `main`, the tests and the benches.
 
-use crate::actors::call::registry::{CallRef, Recover, Route};
-use crate::actors::call::ForceEnd;
+use crate::actors::call::registry::{force_end, Recover};
 use crate::actors::campaign::RouteCampaign;
 use crate::actors::pbx_resync::Due;
 use crate::actors::{Actors, Fanout};
@@ -132,13 +131,8 @@ impl Application {
             .read(move |conn| Ok(queries::unfinished_call_ids(conn, &org)?))
             .await?;
         for id in &ids {
-            let call = CallRef::Ours(org_id.clone(), CallId::from_stored(id.clone()));
-            let actor = actors.calls.send(Route(call)).await?;
-            let end = ForceEnd {
-                reason,
-                trigger: "restart",
-            };
-            actor.send(end).await??;
+            let id = CallId::from_stored(id.clone());
+            force_end(&actors.calls, org_id, &id, reason, "restart").await?;
         }
         Ok(ids.len())
     }
@@ -154,6 +148,9 @@ impl Application {
 /// `/readyz` says what keeps it from finishing meanwhile, and turns 200 then.
 async fn recover(state: web::Data<AppState>) {
     let (unfinished, started) = until_done(&state, async || recover_calls(&state).await).await;
+    state
+        .engine
+        .set_unready_because("resuming the running campaigns".to_owned());
     let campaigns = until_done(&state, async || resume_campaigns(&state).await).await;
     tracing::info!(unfinished, started, campaigns, "live state recovered");
     state.engine.set_ready();
@@ -229,13 +226,15 @@ async fn recover_calls(state: &AppState) -> Result<(usize, usize), AppError> {
     Ok((unfinished, started))
 }
 
-/// Resumes every running campaign: a campaign that cannot be loaded would stop dialing unseen, so
-/// it fails the step (saying which and why). Answers how many resumed.
+/// Resumes every running campaign — each one, whatever another's load does: a campaign that
+/// cannot be loaded would stop dialing unseen, so the step fails, naming those that could not be
+/// resumed and why. Answers how many resumed.
 async fn resume_campaigns(state: &AppState) -> Result<usize, AppError> {
     let (engine, actors) = (&state.engine, &state.actors);
     let campaigns = engine
         .read(|conn| Ok(queries::running_campaigns(conn)?))
         .await?;
+    let mut unresumed = Vec::new();
     for campaign in &campaigns {
         let route = RouteCampaign {
             org_id: OrgId::from_stored(campaign.org_id.clone()),
@@ -243,15 +242,20 @@ async fn resume_campaigns(state: &AppState) -> Result<usize, AppError> {
         };
         if let Err(error) = actors.campaigns.send(route).await? {
             tracing::error!(%error, campaign = %campaign.id, "campaign not resumed");
-            let why = format!(
+            unresumed.push(format!(
                 "campaign {} cannot be resumed: {}",
                 campaign.id,
                 error.message()
-            );
-            return Err(AppError::new(error.code, why));
+            ));
         }
     }
-    Ok(campaigns.len())
+    match unresumed.is_empty() {
+        true => Ok(campaigns.len()),
+        false => Err(AppError::new(
+            crate::error::Code::Internal,
+            unresumed.join("; "),
+        )),
+    }
 }
 
 /// On SIGINT or SIGTERM: dashboard sessions close, and a moment later those that could not are

@@ -450,19 +450,10 @@ impl DeskActor {
                 Ok(()) => json!({"message": message}),
                 Err(error) => json!({"message": message, "error": error.to_string()}),
             };
-            // The caller was sent away (or not): the call must say so through a store that
-            // refuses for a moment too, or an overflow would count as an abandon.
+            // The caller was sent away (or not): the call must say so, or an overflow would
+            // count as an abandon.
             let note = Annotation::Note(kind, note);
-            let kept = crate::engine::keep::until_kept(
-                "a goodbye's outcome",
-                crate::engine::keep::TRIES,
-                crate::engine::keep::EVERY,
-                || annotate(&calls, &org_id, &call_id, note.clone()),
-            )
-            .await;
-            if let Err(error) = kept {
-                tracing::error!(%error, %call_id, "goodbye outcome not stored");
-            }
+            keep_outcome(&calls, &org_id, &call_id, note, "a goodbye's outcome").await;
         });
     }
 
@@ -515,23 +506,29 @@ impl DeskActor {
                     Annotation::Unassign(json!({"agent_id": agent_id, "error": error.to_string()}))
                 }
             };
-            // The caller was moved (or not): what the provider did must reach the board, through
-            // a store that refuses for a moment too.
-            let kept = crate::engine::keep::until_kept(
-                "a connect's outcome",
-                crate::engine::keep::TRIES,
-                crate::engine::keep::EVERY,
-                || annotate(&calls, &org_id, &call_id, note.clone()),
-            )
-            .await;
-            if let Err(error) = kept {
-                tracing::error!(%error, %call_id, "connect outcome not stored");
-            }
+            // The caller was moved (or not): what the provider did must reach the board.
+            keep_outcome(&calls, &org_id, &call_id, note, "a connect's outcome").await;
             // Offered again only once the call is free of the agent who could not take it.
             if done.is_err() {
                 me.do_send(ConnectFailed { call_id });
             }
         });
+    }
+}
+
+/// Stores on the call what the provider did with it (`what`, for the log), through a store that
+/// refuses for a moment too ([`crate::engine::keep::until_kept`]).
+async fn keep_outcome(
+    calls: &Addr<CallRegistry>,
+    org_id: &OrgId,
+    call_id: &str,
+    outcome: Annotation,
+    what: &'static str,
+) {
+    use crate::engine::keep::{until_kept, EVERY, TRIES};
+    let offer = || annotate(calls, org_id, call_id, outcome.clone());
+    if let Err(error) = until_kept(what, TRIES, EVERY, offer).await {
+        tracing::error!(%error, %call_id, "{what} not stored");
     }
 }
 

@@ -7,8 +7,8 @@
 //! leaves it. A PBX whose API fails, or answers what cannot be read, leaves everything as it is,
 //! and says so.
 
-use super::call::registry::{deliver, CallRef, CallRegistry, Route};
-use super::call::{CallKey, ForceEnd, ProviderEvent};
+use super::call::registry::{deliver, force_end, CallRef, CallRegistry};
+use super::call::{CallKey, ProviderEvent};
 use super::extension::{change_extension, ExtensionRegistry};
 use crate::db::queries;
 use crate::db::writes::WriteRequest;
@@ -194,19 +194,8 @@ async fn bring_in_line(
     let endings = gone
         .filter_map(|call| CallId::parse(&call.id))
         .map(|id| async move {
-            let end = ForceEnd {
-                reason: RESYNC_REASON,
-                trigger: "pbx_resync",
-            };
-            let route = Route(CallRef::Ours(org_id.clone(), id.clone()));
-            let ended = match deps.calls.send(route).await {
-                Ok(actor) => actor
-                    .send(end)
-                    .await
-                    .map_err(AppError::from)
-                    .and_then(|r| r),
-                Err(error) => Err(error.into()),
-            };
+            let ended = force_end(&deps.calls, org_id, &id, RESYNC_REASON, "pbx_resync").await;
+            let ended = ended.and_then(|ended| ended.ok_or_else(|| AppError::not_found("call")));
             (id, ended)
         });
     // Side by side (the writer stores them in a few batches); one change that cannot be stored

@@ -2,8 +2,7 @@
 //! `POST /api/v1/extensions/{number}/dial`, `POST /api/v1/extensions/{number}/reset`.
 
 use super::{page, ApiOrg, AppState, PageQuery};
-use crate::actors::call::registry::{CallRef, Route};
-use crate::actors::call::ForceEnd;
+use crate::actors::call::registry::force_end;
 use crate::actors::dial_path::{Dial, Via};
 use crate::actors::extension::{change_extension, current_extension};
 use crate::actors::pbx_resync::{self, Trigger};
@@ -137,22 +136,12 @@ pub async fn reset(
     for call_id in ext.calls.keys() {
         let mut members = vec![ext.number.clone()];
         if let Some(id) = CallId::parse(call_id) {
-            let actor = state
-                .actors
-                .calls
-                .send(Route(CallRef::Ours(org.id.clone(), id)))
-                .await?;
-            match actor
-                .send(ForceEnd {
-                    reason: "manual_reset",
-                    trigger: "supervisor",
-                })
-                .await
+            let calls = &state.actors.calls;
+            // A call not in the database has nothing to end but the membership.
+            if let Some(ended) =
+                force_end(calls, &org.id, &id, "manual_reset", "supervisor").await?
             {
-                Ok(ended) => members.extend(ended?.extensions),
-                // The call is not in the database: there is nothing to end but the membership.
-                Err(actix::MailboxError::Closed) => {}
-                Err(error) => return Err(error.into()),
+                members.extend(ended.extensions);
             }
         }
         members.sort();

@@ -1,7 +1,7 @@
-//! Inbound webhooks: one path for every provider callback — authenticate, parse, normalize, hand
-//! to the call's actor, answer once committed (CONTRACT.md, Webhooks) — through the provider's
-//! [`Webhook`] implementation; the PBX's and the analytics pushes, which are not one call's
-//! event, beside it; the raw inbox listing.
+//! Inbound webhooks: one path for every provider callback and PBX event — authenticate, parse,
+//! normalize, hand to the call's actor (a PBX extension's change to the extension's), answer once
+//! committed (CONTRACT.md, Webhooks) — through the sender's [`Webhook`] implementation; the
+//! analytics push and Plivo's connect URL beside it; the raw inbox listing.
 
 use super::agents::desk_of;
 use super::{page, ApiOrg, AppState, PageQuery};

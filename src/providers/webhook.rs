@@ -90,7 +90,8 @@ pub struct CallWebhook {
     pub raw_status: Option<String>,
     /// The webhook's fields, for the timeline.
     pub data: Value,
-    /// An incoming call is starting: the engine adds the caller's contact and screen pop.
+    /// An incoming call is starting: the engine adds the caller's contact and screen pop (for a
+    /// PBX snapshot, which the PBX repeats, when it is its call's first).
     pub inbound_start: bool,
     /// Where a starting caller may wait for an agent.
     pub hold: Hold,

@@ -620,6 +620,7 @@ impl Webhook for PbxWebhook {
         };
         event.extensions = members.iter().map(|(n, _)| n.clone()).collect();
         let snapshot = kind == CALL_STATE;
+        let status = event.status;
         Ok(Incoming::of(CallWebhook {
             provider: Provider::Yeastar,
             kind,
@@ -629,9 +630,12 @@ impl Webhook for PbxWebhook {
             event,
             raw_status,
             data: serde_json::from_slice(request.body).unwrap_or(Value::Null),
-            // A caller from outside: the call's first snapshot starts it (its screen pop, and
-            // its wait in a desk queue of the number it called).
-            inbound_start: snapshot && direction == Direction::Inbound,
+            // A caller from outside, not yet answered by a person: a snapshot may start the call
+            // (its screen pop, and its wait in a desk queue of the number it called) — its
+            // call's first only, which the engine knows.
+            inbound_start: snapshot
+                && direction == Direction::Inbound
+                && matches!(status, Some(CallStatus::Ringing | CallStatus::Dialing)),
             hold,
             pbx: Some(PbxCall { members, snapshot }),
         }))

@@ -717,15 +717,7 @@ async fn a_running_campaign_that_cannot_be_loaded_keeps_the_engine_unready_and_s
     let twilio = fake_twilio(60_000);
     let org = campaign_org(&app, twilio.base(), TWILIO_AUTH_TOKEN).await;
     let body = json!({"name": "Night shift", "provider": "twilio", "concurrency": 1, "contacts": numbers(3)});
-    let (_, campaign) = app
-        .request(
-            "POST",
-            "/api/v1/campaigns",
-            Some(&org.api_token),
-            Some(body),
-        )
-        .await;
-    let id = campaign["id"].as_str().unwrap().to_owned();
+    let id = crate::dialer::campaign(&app, &org, body).await;
     let start = format!("/api/v1/campaigns/{id}/start");
     let (status, _) = app
         .request("POST", &start, Some(&org.api_token), None)

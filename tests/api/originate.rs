@@ -418,26 +418,38 @@ async fn a_callback_naming_another_orgs_call_is_routed_by_its_own_provider_id() 
     );
 }
 
-/// An answered Twilio call whose `completed` callback never came (refused while the engine was
-/// overloaded, past the retries the URL asks for): at its deadline the engine asks Twilio's call
-/// resource, which has the call's record, and the call ends as that callback would have ended
-/// it — its talk, its cost, the provider's final word — not as an outcome with no duration.
-#[actix_web::test]
-async fn a_call_whose_last_callback_was_lost_gets_its_record_from_the_providers_api() {
+/// An engine whose talk deadline is 1 s, and a Twilio call `sid` it heard ring and answer: its
+/// `completed` never comes. Twilio's call resource (the stand-in's) has the call's record — 42 s
+/// of talk — unless it answers `poll_error`.
+async fn answered_past_its_talk_deadline(
+    sid: &str,
+    poll_error: Option<u16>,
+) -> (TestApp, FakeProviders, TestOrg) {
     let mut settings = test_settings();
     settings.deadlines.talk = std::time::Duration::from_secs(1);
     let app = spawn_app_with(settings).await;
     let (api, providers) = stand_in();
     providers.script(|s| {
+        s.twilio_poll_error = poll_error;
         s.twilio_poll_status = "completed".into();
         s.twilio_poll_duration = Some(42);
     });
     let org = app.create_org("Acme").await;
     app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": api})).await;
     for (seq, status) in ["ringing", "in-progress"].into_iter().enumerate() {
-        let params = twilio_params("CAlostend", status, seq as u32, seq as u32);
+        let params = twilio_params(sid, status, seq as u32, seq as u32);
         assert_eq!(app.twilio_status(&org, &params).await.0, 200);
     }
+    (app, providers, org)
+}
+
+/// An answered Twilio call whose `completed` callback never came (refused while the engine was
+/// overloaded, past the retries the URL asks for): at its deadline the engine asks Twilio's call
+/// resource, which has the call's record, and the call ends as that callback would have ended
+/// it — its talk, its cost, the provider's final word — not as an outcome with no duration.
+#[actix_web::test]
+async fn a_call_whose_last_callback_was_lost_gets_its_record_from_the_providers_api() {
+    let (app, _providers, org) = answered_past_its_talk_deadline("CAlostend", None).await;
     let call = until("the deadline's poll ends the call", async || {
         let calls = app.get("/api/v1/calls", &org.api_token).await;
         let call = calls["items"][0].clone();
@@ -463,21 +475,7 @@ async fn a_call_whose_last_callback_was_lost_gets_its_record_from_the_providers_
 /// record says once it answers.
 #[actix_web::test]
 async fn a_call_whose_provider_cannot_be_asked_at_its_deadline_is_asked_again_not_closed() {
-    let mut settings = test_settings();
-    settings.deadlines.talk = std::time::Duration::from_secs(1);
-    let app = spawn_app_with(settings).await;
-    let (api, providers) = stand_in();
-    providers.script(|s| {
-        s.twilio_poll_error = Some(500);
-        s.twilio_poll_status = "completed".into();
-        s.twilio_poll_duration = Some(42);
-    });
-    let org = app.create_org("Acme").await;
-    app.configure(&org, "twilio", json!({"account_sid": "ACtest0000", "auth_token": TWILIO_AUTH_TOKEN, "from_number": "+15550000000", "api_base": api})).await;
-    for (seq, status) in ["ringing", "in-progress"].into_iter().enumerate() {
-        let params = twilio_params("CAunasked", status, seq as u32, seq as u32);
-        assert_eq!(app.twilio_status(&org, &params).await.0, 200);
-    }
+    let (app, providers, org) = answered_past_its_talk_deadline("CAunasked", Some(500)).await;
     until("the deadline asks the provider, which fails", async || {
         let asked = providers
             .requests()

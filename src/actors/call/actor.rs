@@ -413,6 +413,7 @@ impl CallActor {
             // Events may have come in while the provider was asked: then it is not stuck any more.
             let due = act.call.deadline(&act.deps.engine.settings.deadlines);
             if due.is_none_or(|at| at > Utc::now()) {
+                act.failed_polls = 0;
                 act.arm_timer(ctx);
                 return;
             }

@@ -2,8 +2,8 @@
 //! placed, whose provider id may not exist yet) — starting it, and loading its state, on first use.
 
 use super::actor::{
-    Accepted, Alias, Annotate, Annotation, ApplyEvent, CallActor, CallDeps, CallKey, Forget,
-    Lookup, ProviderEvent, Receipt, Registrar,
+    Accepted, Alias, Annotate, Annotation, ApplyEvent, CallActor, CallDeps, CallKey, ForceEnd,
+    Forget, Lookup, ProviderEvent, Receipt, Registrar,
 };
 use super::names::{Claim, Names, Running};
 use crate::domain::call::{Call, Direction};
@@ -128,7 +128,8 @@ impl CallRegistry {
 pub struct Deliver {
     pub call: CallRef,
     pub event: ProviderEvent,
-    /// Actors found retiring so far: a fresh one is started, up to [`DELIVERY_ATTEMPTS`].
+    /// Actors found stopped so far (retired, or a second actor of the call that found the
+    /// first): routed again, up to [`DELIVERY_ATTEMPTS`].
     pub attempts: u8,
 }
 
@@ -155,7 +156,8 @@ impl Handler<Deliver> for CallRegistry {
         Box::pin(async move {
             match actor.send(ApplyEvent(msg.event.clone())).await {
                 Ok(receipt) => Ok(receipt),
-                // The actor retired in between: a fresh one reads the call back from the database.
+                // The actor stopped in between: routed again, to the call's owner or to a fresh
+                // actor that reads the call back from the database.
                 Err(MailboxError::Closed) if msg.attempts + 1 < DELIVERY_ATTEMPTS => {
                     let retry = Deliver {
                         attempts: msg.attempts + 1,
@@ -301,8 +303,8 @@ impl Handler<Forget> for CallRegistry {
 }
 
 /// Hands a provider event to its call's actor and waits, on the caller's thread, until it is
-/// committed. An actor that retired in between is replaced by a fresh one, which reads the call
-/// back from the database.
+/// committed. An actor that stopped in between is routed around: to the call's owner, or to a
+/// fresh one that reads the call back from the database.
 pub async fn deliver(
     registry: &Addr<CallRegistry>,
     call: CallRef,
@@ -317,7 +319,7 @@ pub async fn deliver(
 }
 
 /// Applies the agent desk's annotation to a call of the org (by our id) and answers the call once
-/// committed; a call the org does not have is a 404. An actor that retired in between is replaced.
+/// committed; a call the org does not have is a 404.
 pub async fn annotate(
     registry: &Addr<CallRegistry>,
     org_id: &OrgId,
@@ -325,15 +327,48 @@ pub async fn annotate(
     annotation: Annotation,
 ) -> Result<Call, AppError> {
     let id = CallId::parse(call_id).ok_or(AppError::not_found("call"))?;
+    let answer = to_call(registry, org_id, &id, || Annotate(annotation.clone())).await?;
+    answer.ok_or_else(|| AppError::not_found("call"))?
+}
+
+/// Ends a call of the org the engine's way (a supervisor's reset, a PBX that no longer has it, a
+/// demo restart): its answer once committed, or None when the org has no such call.
+pub async fn force_end(
+    registry: &Addr<CallRegistry>,
+    org_id: &OrgId,
+    call_id: &CallId,
+    reason: &'static str,
+    trigger: &'static str,
+) -> Result<Option<Accepted>, AppError> {
+    let end = || ForceEnd { reason, trigger };
+    to_call(registry, org_id, call_id, end).await?.transpose()
+}
+
+/// Sends `message()` to the actor of a call of the org (by our id) and answers its answer; None
+/// when the call is not in the database. An actor that stops before it answers — one that
+/// retired, or a second actor of the call that found the first ([`super::names`]) — is routed
+/// around: the message goes again, to the call's actor then.
+async fn to_call<M>(
+    registry: &Addr<CallRegistry>,
+    org_id: &OrgId,
+    call_id: &CallId,
+    message: impl Fn() -> M,
+) -> Result<Option<M::Result>, AppError>
+where
+    M: Message + Send + 'static,
+    M::Result: Send,
+    CallActor: Handler<M>,
+{
     for _ in 0..3 {
         let actor = registry
-            .send(Route(CallRef::Ours(org_id.clone(), id.clone())))
+            .send(Route(CallRef::Ours(org_id.clone(), call_id.clone())))
             .await?;
-        match actor.send(Annotate(annotation.clone())).await {
-            Ok(answer) => return answer,
+        match actor.send(message()).await {
+            Ok(answer) => return Ok(Some(answer)),
             Err(MailboxError::Closed) => continue,
             Err(error) => return Err(error.into()),
         }
     }
-    Err(AppError::not_found("call"))
+    // Stopped every time: an actor for an id the database does not have stops on loading.
+    Ok(None)
 }
