@@ -372,10 +372,9 @@ async fn handle(
     // waits in. The PBX pushes a snapshot per change (a ring group repeats them): only its call's
     // first starts it.
     let starting = incoming.inbound_start && !(snapshot && known(state, org, &incoming).await?);
-    let queue = match (starting, &incoming.hold) {
-        (true, Hold::AnyQueue) => queue_for(state, org, &incoming, false).await?,
-        (true, Hold::NumberedQueue { .. }) => queue_for(state, org, &incoming, true).await?,
-        _ => None,
+    let queue = match incoming.hold.numbered_only().filter(|_| starting) {
+        Some(numbered_only) => queue_for(state, org, &incoming, numbered_only).await?,
+        None => None,
     };
     let screen_pop = match starting {
         true => {
@@ -396,10 +395,32 @@ async fn handle(
         sync_extensions(state, org, &accepted, &members).await?;
     }
     let routing = credentials.as_ref().map(|c| &c.common);
+    Ok(reply(
+        webhook.reply(),
+        state,
+        req,
+        org,
+        &accepted,
+        queue,
+        routing,
+    ))
+}
+
+/// The answer the sender expects once its webhook is stored: the status, or what an incoming
+/// call hears — the queue's hold, else the account's inbound dial or message.
+fn reply(
+    kind: Reply,
+    state: &AppState,
+    req: &HttpRequest,
+    org: &Org,
+    accepted: &Accepted,
+    queue: Option<(String, String)>,
+    routing: Option<&crate::providers::credentials::Common>,
+) -> HttpResponse {
     let target = routing.and_then(|c| c.inbound_dial.as_deref());
     let message = routing.and_then(|c| c.inbound_message.as_deref());
-    Ok(match webhook.reply() {
-        Reply::Status => accepted_json(&accepted),
+    match kind {
+        Reply::Status => accepted_json(accepted),
         Reply::Twiml => {
             let twiml = match &queue {
                 Some((_, name)) => {
@@ -414,13 +435,13 @@ async fn handle(
         Reply::PlivoXml => {
             let plivo_xml = match &queue {
                 Some(_) => plivo::hold_xml(Some(message.unwrap_or(DEFAULT_HOLD_MESSAGE)), 14_400),
-                None => plivo_answer(state, req, org, &accepted, target, message),
+                None => plivo_answer(state, req, org, accepted, target, message),
             };
             HttpResponse::Ok()
                 .content_type("application/xml; charset=utf-8")
                 .body(plivo_xml)
         }
-    })
+    }
 }
 
 /// Whether the engine has the call of this webhook already (its live actor, else the database).

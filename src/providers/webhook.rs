@@ -112,6 +112,17 @@ pub enum Hold {
     NumberedQueue { channel: String },
 }
 
+impl Hold {
+    /// Whether a caller may wait only in a queue of the number it called (None: in no queue).
+    pub fn numbered_only(&self) -> Option<bool> {
+        match self {
+            Hold::Nowhere => None,
+            Hold::AnyQueue => Some(false),
+            Hold::NumberedQueue { .. } => Some(true),
+        }
+    }
+}
+
 /// What a PBX event adds to its call's event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PbxCall {

@@ -443,6 +443,15 @@ async fn answered_past_its_talk_deadline(
     (app, providers, org)
 }
 
+/// The org's one call, once a deadline's poll has ended it.
+async fn ended_by_a_poll(app: &TestApp, org: &TestOrg) -> Value {
+    until("a deadline's poll ends the call", async || {
+        let call = app.get("/api/v1/calls", &org.api_token).await["items"][0].clone();
+        (call["status"] != "answered").then_some(call)
+    })
+    .await
+}
+
 /// An answered Twilio call whose `completed` callback never came (refused while the engine was
 /// overloaded, past the retries the URL asks for): at its deadline the engine asks Twilio's call
 /// resource, which has the call's record, and the call ends as that callback would have ended
@@ -450,12 +459,7 @@ async fn answered_past_its_talk_deadline(
 #[actix_web::test]
 async fn a_call_whose_last_callback_was_lost_gets_its_record_from_the_providers_api() {
     let (app, _providers, org) = answered_past_its_talk_deadline("CAlostend", None).await;
-    let call = until("the deadline's poll ends the call", async || {
-        let calls = app.get("/api/v1/calls", &org.api_token).await;
-        let call = calls["items"][0].clone();
-        (call["status"] != "answered").then_some(call)
-    })
-    .await;
+    let call = ended_by_a_poll(&app, &org).await;
     assert_eq!(
         (&call["status"], &call["talk_s"], &call["final_by"]),
         (&json!("completed"), &json!(42), &json!("provider")),
@@ -491,11 +495,7 @@ async fn a_call_whose_provider_cannot_be_asked_at_its_deadline_is_asked_again_no
         "not closed for want of an answer: {call}"
     );
     providers.script(|s| s.twilio_poll_error = None);
-    let call = until("the next poll ends the call", async || {
-        let call = app.get("/api/v1/calls", &org.api_token).await["items"][0].clone();
-        (call["status"] != "answered").then_some(call)
-    })
-    .await;
+    let call = ended_by_a_poll(&app, &org).await;
     assert_eq!(
         (&call["status"], &call["talk_s"], &call["final_by"]),
         (&json!("completed"), &json!(42), &json!("provider")),
